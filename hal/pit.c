@@ -1,0 +1,18 @@
+#include "hal/pit.h"
+#include "hal/io.h"
+
+void pit_wait_ticks(uint16_t ticks)
+{
+	uint8_t gate = inb(0x61);
+
+	outb(0x61, (gate & ~0x02) | 0x01);	/* speaker off, gate channel 2 on */
+	outb(0x43, 0xb0);			/* channel 2, lo/hi, mode 0 */
+	outb(0x42, ticks & 0xff);
+	outb(0x42, ticks >> 8);
+	/* Mode 0 starts counting on the next gate edge: toggle it. */
+	gate = inb(0x61);
+	outb(0x61, gate & ~0x01);
+	outb(0x61, gate | 0x01);
+	while (!(inb(0x61) & 0x20))
+		;
+}

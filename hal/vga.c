@@ -1,0 +1,52 @@
+#include "hal/vga.h"
+#include "hal/io.h"
+
+#define ATTR 0x0700	/* light grey on black */
+
+static void scroll(volatile uint16_t *screen)
+{
+	for (int i = 0; i < VGA_COLS * (VGA_ROWS - 1); i++)
+		screen[i] = screen[i + VGA_COLS];
+	for (int i = 0; i < VGA_COLS; i++)
+		screen[VGA_COLS * (VGA_ROWS - 1) + i] = ATTR | ' ';
+}
+
+void vga_clear(volatile uint16_t *screen, struct vga_cursor *cur)
+{
+	for (int i = 0; i < VGA_COLS * VGA_ROWS; i++)
+		screen[i] = ATTR | ' ';
+	cur->row = cur->col = 0;
+}
+
+void vga_putc(volatile uint16_t *screen, struct vga_cursor *cur, char c)
+{
+	if (c == '\n') {
+		cur->col = 0;
+		cur->row++;
+	} else if (c == '\r') {
+		cur->col = 0;
+	} else if (c == '\b') {
+		if (cur->col)
+			cur->col--;
+	} else {
+		screen[cur->row * VGA_COLS + cur->col] = ATTR | (uint8_t)c;
+		if (++cur->col == VGA_COLS) {
+			cur->col = 0;
+			cur->row++;
+		}
+	}
+	if (cur->row == VGA_ROWS) {
+		scroll(screen);
+		cur->row = VGA_ROWS - 1;
+	}
+}
+
+void vga_sync_cursor(const struct vga_cursor *cur)
+{
+	uint16_t pos = cur->row * VGA_COLS + cur->col;
+
+	outb(0x3d4, 0x0f);
+	outb(0x3d5, pos & 0xff);
+	outb(0x3d4, 0x0e);
+	outb(0x3d5, pos >> 8);
+}

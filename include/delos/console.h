@@ -1,0 +1,15 @@
+/* nano_core's built-in console on COM1: a line prompt `delos> ` with a few commands. */
+#ifndef DELOS_CONSOLE_H
+#define DELOS_CONSOLE_H
+
+/* Routes COM1's receive interrupt into the console's input ring. */
+void console_init(void);
+/* Reads and runs command lines forever. */
+_Noreturn void console_run(void);
+/* Runs one command line, as if typed at the prompt. */
+void console_execute(char *line);
+
+/* The `fault KIND` command: raises a CPU exception on purpose, for tests. */
+void console_fault(int argc, char **argv);
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * Kernel log: levelled, timestamped lines to COM1, to the VGA text screen when
+ * there is one, and into a ring buffer that the `log` command prints.
+ */
+#ifndef DELOS_LOG_H
+#define DELOS_LOG_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+enum log_level { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+/* Formats like printf: %s %c %d %i %u %x %X %p %%, l/ll/z modifiers, width, 0 and - flags. */
+int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Writes formatted text to the console outputs as it is, with no prefix. */
+void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void kvprintf(const char *fmt, va_list ap);
+
+/* Logs one line "[seconds.micros] LEVEL text" (a newline is added if missing). */
+void klog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void kvlog(int level, const char *fmt, va_list ap);
+
+/* Adapter with the note_fn signature used by pure-logic modules (mb2, ...). */
+void log_note(void *prefix, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Sends raw bytes to every console output. */
+void console_write(const char *s, size_t n);
+
+/* Prints the log ring buffer, oldest line first. */
+void log_dump(void);
+
+/* Turns the VGA text screen on as a second output. */
+void log_enable_vga(void);
+
+#endif

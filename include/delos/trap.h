@@ -1,0 +1,48 @@
+/* CPU exceptions and interrupts: frames, reports, and catching expected faults. */
+#ifndef DELOS_TRAP_H
+#define DELOS_TRAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Laid out by isr.S: pushed registers, then vector and error code, then the CPU's frame. */
+struct trap_frame {
+	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	uint64_t vector, error;
+	uint64_t rip, cs, rflags, rsp, ss;
+};
+_Static_assert(sizeof(struct trap_frame) == 22 * 8, "trap_frame matches isr.S");
+
+/* What a caught fault was. */
+struct trap_info {
+	uint64_t vector, error, rip, cr2;
+};
+
+typedef void irq_handler_fn(uint8_t irq);
+
+/* Called by isr.S for every vector. */
+void trap_dispatch(struct trap_frame *f);
+
+/* Routes legacy IRQ `irq` (0-15) to a nano_core handler; the PIC line is unmasked. */
+void irq_set_handler(uint8_t irq, irq_handler_fn *fn);
+
+const char *trap_name(uint64_t vector);
+
+/* Prints a full report of the exception in `f`: registers, CR2, symbolized RIP, backtrace. */
+void trap_report(const struct trap_frame *f);
+
+/*
+ * Runs fn(arg). If fn raises a CPU exception (other than a double fault or
+ * NMI), the exception is not reported: execution resumes here, `info` (if not
+ * NULL) describes it, and the result is the vector + 1. Returns 0 when fn
+ * returns normally. Used by built-in tests to prove that a page is not
+ * writable, executable or mapped; nano_core state touched by fn is not
+ * rolled back.
+ */
+int trap_catch(void (*fn)(void *), void *arg, struct trap_info *info);
+
+/* Prints "  #N ADDR <symbol+off>" for each frame of the rbp chain. */
+void backtrace_from(uint64_t rip, uint64_t rbp);
+
+#endif

@@ -1,0 +1,116 @@
+#include <delos/kernel.h>
+#include <delos/log.h>
+#include <delos/time.h>
+#include "hal/uart.h"
+#include "hal/vga.h"
+
+#define RING_SIZE 16384
+
+/* The log's outputs and ring; owned by nano_core. */
+static struct {
+	bool vga;
+	struct vga_cursor cursor;
+	char ring[RING_SIZE];
+	size_t head;	/* total bytes ever written; ring[head % RING_SIZE] is next */
+} lg;
+
+static const char *const level_names[] = { "ERROR", "WARN ", "INFO ", "DEBUG" };
+
+static volatile uint16_t *vga_screen(void)
+{
+	return phys_to_virt(VGA_TEXT_PHYS);
+}
+
+void log_enable_vga(void)
+{
+	lg.vga = true;
+	vga_clear(vga_screen(), &lg.cursor);
+}
+
+void console_write(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\n')
+			uart_putc(COM1_PORT, '\r');
+		uart_putc(COM1_PORT, s[i]);
+		if (lg.vga)
+			vga_putc(vga_screen(), &lg.cursor, s[i]);
+	}
+	if (lg.vga)
+		vga_sync_cursor(&lg.cursor);
+}
+
+void kvprintf(const char *fmt, va_list ap)
+{
+	char buf[512];
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+
+	console_write(buf, n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+void kprintf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	kvprintf(fmt, ap);
+	va_end(ap);
+}
+
+static void ring_append(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		lg.ring[lg.head++ % RING_SIZE] = s[i];
+}
+
+void kvlog(int level, const char *fmt, va_list ap)
+{
+	char line[512];
+	uint64_t us = time_ns() / 1000;
+	int n, max = sizeof(line) - 2;
+
+	if (level < LOG_ERR || level > LOG_DEBUG)
+		level = LOG_ERR;
+	n = snprintf(line, sizeof(line), "[%5lu.%06lu] %s ", us / 1000000, us % 1000000,
+		     level_names[level]);
+	n += vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	if (n > max)
+		n = max;
+	if (n == 0 || line[n - 1] != '\n')
+		line[n++] = '\n';
+	line[n] = '\0';
+	ring_append(line, n);
+	console_write(line, n);
+}
+
+void klog(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	kvlog(level, fmt, ap);
+	va_end(ap);
+}
+
+void log_note(void *prefix, int level, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	klog(level, "%s: %s", prefix ? (const char *)prefix : "", msg);
+}
+
+void log_dump(void)
+{
+	size_t start = lg.head > RING_SIZE ? lg.head - RING_SIZE : 0;
+
+	/* When the ring has wrapped, skip the partial first line. */
+	if (start)
+		while (start < lg.head && lg.ring[start % RING_SIZE] != '\n')
+			start++;
+	for (size_t i = start; i < lg.head; i++)
+		console_write(&lg.ring[i % RING_SIZE], 1);
+}

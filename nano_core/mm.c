@@ -1,0 +1,152 @@
+/* Glue between the boot memory map, the frame allocator, the page tables and the heap. */
+#include <delos/frame.h>
+#include <delos/heap.h>
+#include <delos/kernel.h>
+#include <delos/log.h>
+#include <delos/mm.h>
+#include <delos/paging.h>
+#include <delos/string.h>
+
+#define MAX_RESERVED (MB2_MAX_MODULES + 3)
+
+/* nano_core's heap and stack region; owned by mm.c. */
+static struct heap kheap;
+static struct {
+	uint64_t next;		/* lowest unused address of the stack region */
+	uint64_t count, pages;
+} stacks = { STACK_BASE, 0, 0 };
+
+static void *frame_virt(uint64_t phys)
+{
+	return phys_to_virt(phys);
+}
+
+static void free_frame(uint64_t pa)
+{
+	frame_free(pa);
+}
+
+/* Maps fresh zeroed frames at [va, va+size); on failure maps nothing. */
+static bool map_fresh(uint64_t va, uint64_t size)
+{
+	for (uint64_t off = 0; off < size; off += PAGE_SIZE) {
+		uint64_t pa = frame_alloc();
+		if (!pa || paging_map(va + off, pa, PAGE_SIZE, PERM_RW)) {
+			if (pa)
+				frame_free(pa);
+			if (off)
+				paging_unmap(va, off, free_frame);
+			return false;
+		}
+		memset((void *)(va + off), 0, PAGE_SIZE);
+	}
+	return true;
+}
+
+static bool heap_grow(void *ctx, void *end, size_t bytes)
+{
+	(void)ctx;
+	return map_fresh((uint64_t)end, PAGE_ALIGN_UP(bytes));
+}
+
+static size_t collect_reserved(const struct mb2_info *boot, uint64_t mbi, uint64_t mbi_size,
+			       struct frame_range *r)
+{
+	extern char __kernel_phys_start[], __kernel_phys_end[];
+	size_t n = 0;
+
+	r[n++] = (struct frame_range){ 0, 1ull << 20 };	/* BIOS data, EBDA, ROMs */
+	r[n++] = (struct frame_range){ (uint64_t)__kernel_phys_start, (uint64_t)__kernel_phys_end };
+	r[n++] = (struct frame_range){ mbi, mbi + mbi_size };
+	for (size_t i = 0; i < boot->module_count; i++)
+		r[n++] = (struct frame_range){ boot->modules[i].start, boot->modules[i].end };
+	return n;
+}
+
+/* The physmap covers RAM; device memory above it is mapped when asked for. */
+static uint64_t highest_address(const struct mb2_info *boot)
+{
+	uint64_t max = 0;
+
+	for (size_t i = 0; i < boot->mmap_count; i++)
+		if (boot->mmap[i].type == MB2_MEM_AVAILABLE && boot->mmap[i].base + boot->mmap[i].len > max)
+			max = boot->mmap[i].base + boot->mmap[i].len;
+	return max < FRAME_MAX_PHYS ? max : FRAME_MAX_PHYS;
+}
+
+void mm_init(const struct mb2_info *boot, uint64_t mbi, uint64_t mbi_size)
+{
+	struct frame_range reserved[MAX_RESERVED];
+	struct frame_stats fs;
+	size_t nres = collect_reserved(boot, mbi, mbi_size, reserved);
+	int err = frame_init(boot->mmap, boot->mmap_count, reserved, nres, frame_virt);
+
+	if (err)
+		panic("mm: cannot start the frame allocator: %s", frame_strerror(err));
+	frame_stats(&fs);
+	klog(LOG_INFO, "mm: %lu frames usable (%lu MiB), %lu free, %lu reserved", fs.total_frames,
+	     fs.total_frames >> 8, fs.free_frames, fs.reserved_frames);
+	paging_init(highest_address(boot));
+	heap_init(&kheap, (void *)HEAP_BASE, heap_grow, NULL);
+}
+
+void *kmalloc(size_t size)
+{
+	return heap_alloc(&kheap, size);
+}
+
+void *kzalloc(size_t size)
+{
+	void *p = heap_alloc(&kheap, size);
+
+	if (p)
+		memset(p, 0, size);
+	return p;
+}
+
+void kfree(void *p)
+{
+	int err;
+
+	if (p && (err = heap_free(&kheap, p)))
+		klog(LOG_ERR, "kfree(%p) refused: %s", p, heap_strerror(err));
+}
+
+uint64_t stack_alloc(size_t pages)
+{
+	uint64_t base = stacks.next + PAGE_SIZE;	/* the guard page stays unmapped */
+
+	if (!pages || !map_fresh(base, pages * PAGE_SIZE))
+		return 0;
+	stacks.next = base + pages * PAGE_SIZE;
+	stacks.count++;
+	stacks.pages += pages;
+	return stacks.next;
+}
+
+int mm_heap_check(void)
+{
+	return heap_check(&kheap);
+}
+
+void mm_stats(struct mm_stats *s)
+{
+	struct frame_stats fs;
+	struct heap_stats hs;
+
+	frame_stats(&fs);
+	heap_stats(&kheap, &hs);
+	*s = (struct mm_stats){
+		.frames_total = fs.total_frames,
+		.frames_free = fs.free_frames,
+		.frames_reserved = fs.reserved_frames,
+		.heap_size = hs.heap_bytes,
+		.heap_in_use = hs.used_bytes,
+		.heap_free = hs.free_bytes,
+		.heap_live = hs.live,
+		.heap_allocs = hs.total_allocs,
+		.heap_frees = hs.total_frees,
+		.stacks = stacks.count,
+		.stack_pages = stacks.pages,
+	};
+}

@@ -1,0 +1,240 @@
+#include <delos/frame.h>
+#include <delos/kernel.h>
+#include <delos/log.h>
+#include <delos/paging.h>
+#include <delos/string.h>
+#include "hal/cpu.h"
+
+#define PTE_P    (1ull << 0)
+#define PTE_W    (1ull << 1)
+#define PTE_PWT  (1ull << 3)
+#define PTE_PCD  (1ull << 4)
+#define PTE_PS   (1ull << 7)
+#define PTE_G    (1ull << 8)
+#define PTE_NX   (1ull << 63)
+#define PTE_ADDR 0x000ffffffffff000ull
+#define HUGE_2M  (2ull << 20)
+
+/* The root of the one address space; owned by nano_core. */
+static uint64_t *pml4;
+
+static unsigned index_at(uint64_t va, int level)
+{
+	return (va >> (12 + 9 * (level - 1))) & 511;
+}
+
+static uint64_t perm_bits(unsigned perm)
+{
+	uint64_t bits = PTE_P | PTE_G;
+
+	if (perm & PERM_RW)
+		bits |= PTE_W;
+	if (!(perm & PERM_RX))
+		bits |= PTE_NX;
+	if (perm & PERM_MMIO)
+		bits |= PTE_PCD | PTE_PWT;
+	return bits;
+}
+
+static uint64_t *new_table(void)
+{
+	uint64_t pa = frame_alloc();
+
+	if (!pa)
+		return NULL;
+	memset(phys_to_virt(pa), 0, PAGE_SIZE);
+	return phys_to_virt(pa);
+}
+
+/*
+ * Returns the entry for va at `level` (1 = 4 KiB PTE, 2 = 2 MiB PDE),
+ * creating missing tables when `create`, or NULL. *huge is set when a 2 MiB
+ * page was met above the requested level.
+ */
+static uint64_t *walk(uint64_t va, int level, bool create, bool *huge)
+{
+	uint64_t *table = pml4;
+
+	*huge = false;
+	for (int l = 4; l > level; l--) {
+		uint64_t *e = &table[index_at(va, l)];
+		if (*e & PTE_PS) {
+			*huge = true;
+			return NULL;
+		}
+		if (!(*e & PTE_P)) {
+			uint64_t *t = create ? new_table() : NULL;
+			if (!t)
+				return NULL;
+			*e = virt_to_phys_physmap(t) | PTE_P | PTE_W;
+		}
+		table = phys_to_virt(*e & PTE_ADDR);
+	}
+	return &table[index_at(va, level)];
+}
+
+static int check_range(uint64_t va, uint64_t size, unsigned perm)
+{
+	if ((va | size) & (PAGE_SIZE - 1))
+		return PAGING_E_ALIGN;
+	if ((perm & PERM_RW) && (perm & PERM_RX))
+		return PAGING_E_PERM;
+	return PAGING_OK;
+}
+
+int paging_map(uint64_t va, uint64_t pa, uint64_t size, unsigned perm)
+{
+	bool huge;
+	int err = check_range(va, size, perm);
+
+	if (err || (pa & (PAGE_SIZE - 1)))
+		return err ? err : PAGING_E_ALIGN;
+	for (uint64_t off = 0; off < size; off += PAGE_SIZE)
+		if (paging_translate(va + off, &(uint64_t){ 0 }))
+			return PAGING_E_MAPPED;
+	for (uint64_t off = 0; off < size; off += PAGE_SIZE) {
+		uint64_t *e = walk(va + off, 1, true, &huge);
+		if (!e) {
+			paging_unmap(va, off, NULL);
+			return huge ? PAGING_E_HUGE : PAGING_E_NOMEM;
+		}
+		*e = (pa + off) | perm_bits(perm);
+	}
+	return PAGING_OK;
+}
+
+/* Visits the 4 KiB entries of a range that must be wholly mapped. */
+static int for_each_pte(uint64_t va, uint64_t size, void (*fn)(uint64_t va, uint64_t *e, void *arg),
+			void *arg)
+{
+	bool huge;
+
+	for (uint64_t off = 0; off < size; off += PAGE_SIZE) {
+		uint64_t *e = walk(va + off, 1, false, &huge);
+		if (huge)
+			return PAGING_E_HUGE;
+		if (!e || !(*e & PTE_P))
+			return PAGING_E_UNMAPPED;
+	}
+	for (uint64_t off = 0; off < size; off += PAGE_SIZE)
+		fn(va + off, walk(va + off, 1, false, &huge), arg);
+	return PAGING_OK;
+}
+
+static void set_perm(uint64_t va, uint64_t *e, void *arg)
+{
+	*e = (*e & PTE_ADDR) | perm_bits(*(unsigned *)arg);
+	invlpg(va);
+}
+
+int paging_protect(uint64_t va, uint64_t size, unsigned perm)
+{
+	int err = check_range(va, size, perm);
+
+	return err ? err : for_each_pte(va, size, set_perm, &perm);
+}
+
+static void clear_pte(uint64_t va, uint64_t *e, void *arg)
+{
+	void (*free_frame)(uint64_t) = (void (*)(uint64_t))arg;
+	uint64_t pa = *e & PTE_ADDR;
+
+	*e = 0;
+	invlpg(va);
+	if (free_frame)
+		free_frame(pa);
+}
+
+int paging_unmap(uint64_t va, uint64_t size, void (*free_frame)(uint64_t pa))
+{
+	int err = check_range(va, size, PERM_R);
+
+	return err ? err : for_each_pte(va, size, clear_pte, (void *)free_frame);
+}
+
+bool paging_translate(uint64_t va, uint64_t *pa)
+{
+	uint64_t *table = pml4;
+
+	for (int l = 4; l >= 1; l--) {
+		uint64_t e = table[index_at(va, l)];
+		if (!(e & PTE_P))
+			return false;
+		if (l == 1 || (e & PTE_PS)) {
+			uint64_t span = 1ull << (12 + 9 * (l - 1));
+			*pa = (e & PTE_ADDR & ~(span - 1)) | (va & (span - 1));
+			return true;
+		}
+		table = phys_to_virt(e & PTE_ADDR);
+	}
+	return false;
+}
+
+bool paging_readable(uint64_t va, uint64_t len)
+{
+	uint64_t pa;
+
+	if (len == 0)
+		return true;
+	if (va + len < va)
+		return false;
+	for (uint64_t p = PAGE_ALIGN_DOWN(va); p < va + len; p += PAGE_SIZE)
+		if (!paging_translate(p, &pa))
+			return false;
+	return true;
+}
+
+const char *paging_strerror(int err)
+{
+	switch (err) {
+	case PAGING_OK: return "ok";
+	case PAGING_E_ALIGN: return "address or size not page aligned";
+	case PAGING_E_NOMEM: return "out of frames for page tables";
+	case PAGING_E_MAPPED: return "range already mapped";
+	case PAGING_E_UNMAPPED: return "range not mapped";
+	case PAGING_E_HUGE: return "range inside a 2 MiB mapping";
+	case PAGING_E_PERM: return "writable and executable at once";
+	}
+	return "unknown paging error";
+}
+
+static void map_section(const char *name, char *start, char *end, unsigned perm)
+{
+	uint64_t va = (uint64_t)start, size = (uint64_t)(end - start);
+	int err = paging_map(va, va - KERNEL_VMA, size, perm);
+
+	if (err)
+		panic("paging: cannot map nano_core %s: %s", name, paging_strerror(err));
+	klog(LOG_INFO, "paging: %-7s %p-%p %s", name, start, end,
+	     perm == PERM_RX ? "r-x" : perm == PERM_RW ? "rw- nx" : "r-- nx");
+}
+
+static void map_physmap(uint64_t max_phys)
+{
+	for (uint64_t pa = 0; pa < max_phys; pa += HUGE_2M) {
+		bool huge;
+		uint64_t *e = walk(PHYSMAP_BASE + pa, 2, true, &huge);
+		if (!e)
+			panic("paging: out of frames building the physmap");
+		*e = pa | PTE_P | PTE_W | PTE_PS | PTE_G | PTE_NX;
+	}
+}
+
+void paging_init(uint64_t max_phys)
+{
+	if (max_phys < (4ull << 30))
+		max_phys = 4ull << 30;
+	max_phys = (max_phys + HUGE_2M - 1) & ~(HUGE_2M - 1);
+	pml4 = new_table();
+	if (!pml4)
+		panic("paging: no frame for the PML4");
+	map_physmap(max_phys);
+	map_section("text", __text_start, __text_end, PERM_RX);
+	map_section("rodata", __rodata_start, __rodata_end, PERM_R);
+	map_section("data", __data_start, __data_end, PERM_RW);
+	map_section("ksyms", __ksyms_start, __ksyms_end, PERM_R);
+	write_cr4(read_cr4() | CR4_PGE);
+	write_cr3(virt_to_phys_physmap(pml4));
+	klog(LOG_INFO, "paging: on own tables (physmap %lu MiB); identity mapping dropped",
+	     max_phys >> 20);
+}

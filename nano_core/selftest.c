@@ -1,0 +1,202 @@
+/*
+ * Built-in tests run from the kernel command line (test=NAME) by QEMU tests
+ * that boot the real ISO. Each checks a property of the running nano_core
+ * that host tests cannot see: page permissions, the live allocators, what
+ * the boot loader handed over.
+ */
+#include <delos/boot.h>
+#include <delos/frame.h>
+#include <delos/kernel.h>
+#include <delos/log.h>
+#include <delos/mm.h>
+#include <delos/paging.h>
+#include <delos/selftest.h>
+#include <delos/string.h>
+#include <delos/trap.h>
+
+#define CHECK(cond, ...)                                                       \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			kprintf("selftest: check failed: " __VA_ARGS__);       \
+			kprintf("\n");                                         \
+			return false;                                          \
+		}                                                              \
+	} while (0)
+
+/* Code bytes for an executable-page probe: `ret`. Deliberately in .data. */
+static uint8_t data_ret[16] = { 0xc3 };
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static void probe_write(void *addr) { *(volatile uint8_t *)addr = *(volatile uint8_t *)addr; }
+static void probe_read(void *addr) { (void)*(volatile uint8_t *)addr; }
+static void probe_exec(void *addr) { ((void (*)(void))addr)(); }
+
+/* Runs a probe and checks it raised a page fault with the given error bits set. */
+static bool faults(void (*probe)(void *), void *addr, uint64_t err_bits, const char *what)
+{
+	struct trap_info ti;
+	int r = trap_catch(probe, addr, &ti);
+
+	CHECK(r == 15, "%s at %p: expected a page fault, got %s", what, addr,
+	      r ? trap_name(ti.vector) : "no fault");
+	CHECK((ti.error & err_bits) == err_bits, "%s: page fault error 0x%lx lacks 0x%lx", what,
+	      ti.error, err_bits);
+	kprintf("selftest: %-34s faults as it should (error 0x%lx)\n", what, ti.error);
+	return true;
+}
+
+static bool test_wx(const struct mb2_info *boot)
+{
+	void *heap_code = kmalloc(64);
+	bool ok;
+
+	(void)boot;
+	CHECK(heap_code, "kmalloc failed");
+	memset(heap_code, 0xc3, 64);
+	CHECK(trap_catch(probe_read, __text_start, NULL) == 0, "reading text faulted");
+	ok = faults(probe_write, __text_start, 0x3, "write to nano_core text") &&
+	     faults(probe_write, __rodata_start, 0x3, "write to nano_core rodata") &&
+	     faults(probe_write, __ksyms_start, 0x3, "write to the symbol table") &&
+	     faults(probe_exec, data_ret, 0x11, "execute nano_core data") &&
+	     faults(probe_exec, heap_code, 0x11, "execute the heap") &&
+	     faults(probe_exec, phys_to_virt(0x100000), 0x11, "execute the physmap") &&
+	     faults(probe_read, (void *)0x100000, 0, "read the old identity map") &&
+	     faults(probe_read, (void *)STACK_BASE, 0, "read the kernel stack's guard page");
+	CHECK(trap_catch(probe_read, (void *)(STACK_BASE + PAGE_SIZE), NULL) == 0,
+	      "the kernel stack's lowest page is not readable");
+	kfree(heap_code);
+	return ok;
+}
+
+/* Random allocations and frees checked byte by byte; usage must return to the start. */
+static bool test_heap(const struct mb2_info *boot)
+{
+	enum { SLOTS = 256, ROUNDS = 20000 };
+	static uint8_t *slot[SLOTS];
+	static size_t len[SLOTS];
+	struct mm_stats before, after;
+
+	(void)boot;
+	mm_stats(&before);
+	for (int i = 0; i < ROUNDS; i++) {
+		size_t k = rng() % SLOTS;
+		if (slot[k]) {
+			for (size_t j = 0; j < len[k]; j++)
+				CHECK(slot[k][j] == (uint8_t)(k + j), "block %zu byte %zu overwritten", k, j);
+			kfree(slot[k]);
+			slot[k] = NULL;
+		} else {
+			len[k] = 1 + rng() % (rng() % 4 ? 256 : 32768);
+			slot[k] = kmalloc(len[k]);
+			CHECK(slot[k] && ((uint64_t)slot[k] & 15) == 0, "kmalloc(%zu) = %p", len[k], slot[k]);
+			for (size_t j = 0; j < len[k]; j++)
+				slot[k][j] = (uint8_t)(k + j);
+		}
+		if (i % 1000 == 0)
+			CHECK(mm_heap_check() == 0, "heap check failed after %d operations", i);
+	}
+	for (size_t k = 0; k < SLOTS; k++)
+		kfree(slot[k]);
+	mm_stats(&after);
+	CHECK(after.heap_in_use == before.heap_in_use, "heap in use %lu after, %lu before",
+	      after.heap_in_use, before.heap_in_use);
+	CHECK(after.heap_live == before.heap_live, "live allocations %lu after, %lu before",
+	      after.heap_live, before.heap_live);
+	kprintf("selftest: %d heap operations, heap size %lu\n", ROUNDS, after.heap_size);
+	return true;
+}
+
+static bool inside(uint64_t pa, uint64_t base, uint64_t end)
+{
+	return pa + PAGE_SIZE > base && pa < end;
+}
+
+/* Frames handed out never overlap the kernel, the boot information or the modules. */
+static bool frame_ok(uint64_t pa, const struct mb2_info *boot)
+{
+	extern char __kernel_phys_start[], __kernel_phys_end[];
+
+	CHECK(pa && !(pa & (PAGE_SIZE - 1)), "bad frame %lx", pa);
+	CHECK(!inside(pa, (uint64_t)__kernel_phys_start, (uint64_t)__kernel_phys_end),
+	      "frame %lx inside the kernel image", pa);
+	for (size_t m = 0; m < boot->module_count; m++)
+		CHECK(!inside(pa, boot->modules[m].start, boot->modules[m].end), "frame %lx in a module", pa);
+	return true;
+}
+
+static bool test_frames(const struct mb2_info *boot)
+{
+	enum { N = 2048 };
+	static uint64_t got[N];
+	struct frame_stats before, after;
+
+	frame_stats(&before);
+	for (int i = 0; i < N; i++) {
+		got[i] = frame_alloc();
+		if (!frame_ok(got[i], boot))
+			return false;
+		*(volatile uint64_t *)phys_to_virt(got[i]) = got[i];
+	}
+	for (int i = 0; i < N; i++)
+		CHECK(*(volatile uint64_t *)phys_to_virt(got[i]) == got[i], "frame %lx handed out twice",
+		      got[i]);
+	for (int i = 0; i < N; i++)
+		CHECK(frame_free(got[i]) == 0, "free of %lx refused", got[i]);
+	CHECK(frame_free(got[0]) == FRAME_E_NOT_ALLOCATED, "double free not refused");
+	frame_stats(&after);
+	CHECK(after.free_frames == before.free_frames, "free frames %lu after, %lu before",
+	      after.free_frames, before.free_frames);
+	kprintf("selftest: %d frames allocated, checked and freed\n", N);
+	return true;
+}
+
+static bool test_mb2(const struct mb2_info *boot)
+{
+	CHECK(boot->cmdline && strncmp(boot->cmdline, "test=mb2", 8) == 0, "command line '%s'",
+	      boot->cmdline ? boot->cmdline : "(none)");
+	CHECK(boot->bootloader && strncmp(boot->bootloader, "GRUB", 4) == 0, "boot loader '%s'",
+	      boot->bootloader ? boot->bootloader : "(none)");
+	CHECK(boot->mmap_count > 0, "empty memory map");
+	kprintf("selftest: loader '%s', %zu memory map entries\n", boot->bootloader, boot->mmap_count);
+	return true;
+}
+
+static bool test_boot(const struct mb2_info *boot)
+{
+	(void)boot;
+	return true;
+}
+
+static const struct {
+	const char *name;
+	bool (*run)(const struct mb2_info *boot);
+} tests[] = {
+	{ "boot", test_boot }, { "wx", test_wx }, { "heap", test_heap },
+	{ "frames", test_frames }, { "mb2", test_mb2 },
+};
+
+_Noreturn void selftest_run(const char *name, const struct mb2_info *boot)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(tests); i++) {
+		if (strcmp(tests[i].name, name))
+			continue;
+		bool ok = tests[i].run(boot);
+		kprintf("selftest %s: %s\n", name, ok ? "PASS" : "FAIL");
+		qemu_exit(ok ? 0 : 1);
+		halt_forever();
+	}
+	kprintf("selftest: unknown test '%s'; known:", name);
+	for (size_t i = 0; i < ARRAY_SIZE(tests); i++)
+		kprintf(" %s", tests[i].name);
+	kprintf("\n");
+	qemu_exit(2);
+	halt_forever();
+}

@@ -1,0 +1,159 @@
+#include <delos/cpu_tables.h>
+#include <delos/kernel.h>
+#include <delos/ksyms.h>
+#include <delos/log.h>
+#include <delos/paging.h>
+#include <delos/trap.h>
+#include "hal/cpu.h"
+#include "hal/pic.h"
+
+#define BACKTRACE_MAX 16
+
+/* Set while trap_catch() runs its function; owned by trap.c and catch.S. */
+struct catch_point {
+	uint64_t rsp;		/* stack pointer inside trap_catch_enter */
+	struct trap_info info;
+	bool armed;
+};
+struct catch_point catch_point;
+extern char trap_catch_landing[];
+int trap_catch_enter(void (*fn)(void *), void *arg);
+
+/* Interrupt routing for nano_core's own handlers; owned by trap.c. */
+static irq_handler_fn *irq_handlers[16];
+static int report_depth;
+
+static const char *const names[32] = {
+	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+	"#BR bound range", "#UD invalid opcode", "#NM device not available",
+	"#DF double fault", "coprocessor segment overrun", "#TS invalid TSS",
+	"#NP segment not present", "#SS stack-segment fault", "#GP general protection",
+	"#PF page fault", "reserved", "#MF x87 floating point", "#AC alignment check",
+	"#MC machine check", "#XM SIMD floating point", "#VE virtualization",
+	"#CP control protection", "reserved", "reserved", "reserved", "reserved",
+	"reserved", "reserved", "#HV hypervisor injection", "#VC VMM communication",
+	"#SX security", "reserved",
+};
+
+const char *trap_name(uint64_t vector)
+{
+	return vector < 32 ? names[vector] : "interrupt";
+}
+
+static void print_symbol(uint64_t addr)
+{
+	uint64_t off;
+	const char *name = ksym_lookup(addr, &off);
+
+	if (name)
+		kprintf("<%s+0x%lx>", name, off);
+	else
+		kprintf("<?>");
+}
+
+void backtrace_from(uint64_t rip, uint64_t rbp)
+{
+	kprintf("backtrace:\n  #0  %016lx ", rip);
+	print_symbol(rip);
+	kprintf("\n");
+	for (int i = 1; i < BACKTRACE_MAX && rbp; i++) {
+		if ((rbp & 7) || !paging_readable(rbp, 16)) {
+			kprintf("  (frame pointer %016lx is not readable; stopping)\n", rbp);
+			return;
+		}
+		uint64_t ret = ((uint64_t *)rbp)[1];
+		if (!ret)
+			return;
+		kprintf("  #%-2d %016lx ", i, ret);
+		print_symbol(ret);
+		kprintf("\n");
+		rbp = ((uint64_t *)rbp)[0];
+	}
+}
+
+static void print_page_fault_cause(uint64_t err)
+{
+	kprintf("page fault: %s %s of a %s page%s\n",
+		err & 0x10 ? "instruction fetch" : "data",
+		err & 0x02 ? "write" : "read",
+		err & 0x01 ? "present (protection violation)" : "non-present",
+		err & 0x08 ? ", reserved bit set" : "");
+}
+
+void trap_report(const struct trap_frame *f)
+{
+	kprintf("\n*** EXCEPTION %lu %s, error code 0x%lx\n", f->vector, trap_name(f->vector), f->error);
+	kprintf("RIP %016lx ", f->rip);
+	print_symbol(f->rip);
+	kprintf("\nCR2 %016lx  CR3 %016lx  RFLAGS %016lx\n", read_cr2(), read_cr3(), f->rflags);
+	if (f->vector == 14)
+		print_page_fault_cause(f->error);
+	kprintf("RAX %016lx RBX %016lx RCX %016lx RDX %016lx\n", f->rax, f->rbx, f->rcx, f->rdx);
+	kprintf("RSI %016lx RDI %016lx RBP %016lx RSP %016lx\n", f->rsi, f->rdi, f->rbp, f->rsp);
+	kprintf("R8  %016lx R9  %016lx R10 %016lx R11 %016lx\n", f->r8, f->r9, f->r10, f->r11);
+	kprintf("R12 %016lx R13 %016lx R14 %016lx R15 %016lx\n", f->r12, f->r13, f->r14, f->r15);
+	kprintf("CS %04lx SS %04lx\n", f->cs, f->ss);
+	if (f->vector == 8)
+		kprintf("double fault: the CPU could not deliver an exception; "
+			"a kernel stack overflow looks like this (RSP near a guard page)\n");
+	backtrace_from(f->rip, f->rbp);
+}
+
+/* Resumes trap_catch() after a fault in its function instead of reporting it. */
+static bool try_catch(struct trap_frame *f)
+{
+	if (!catch_point.armed || f->vector == 8 || f->vector == 2)
+		return false;
+	catch_point.armed = false;
+	catch_point.info = (struct trap_info){ f->vector, f->error, f->rip, read_cr2() };
+	f->rip = (uint64_t)trap_catch_landing;
+	f->rsp = catch_point.rsp;
+	f->rax = f->vector + 1;
+	return true;
+}
+
+int trap_catch(void (*fn)(void *), void *arg, struct trap_info *info)
+{
+	int r;
+
+	catch_point.armed = true;
+	r = trap_catch_enter(fn, arg);
+	catch_point.armed = false;
+	if (info)
+		*info = catch_point.info;
+	return r;
+}
+
+static void exception(struct trap_frame *f)
+{
+	if (try_catch(f))
+		return;
+	if (report_depth++) {
+		kprintf("\n*** EXCEPTION %lu %s while reporting an exception; halting\n", f->vector,
+			trap_name(f->vector));
+		halt_forever();
+	}
+	trap_report(f);
+	panic("unhandled %s in nano_core", trap_name(f->vector));
+}
+
+void irq_set_handler(uint8_t irq, irq_handler_fn *fn)
+{
+	if (irq >= 16)
+		return;
+	irq_handlers[irq] = fn;
+	pic_unmask(irq);
+}
+
+void trap_dispatch(struct trap_frame *f)
+{
+	if (f->vector < 32) {
+		exception(f);
+		return;
+	}
+	uint8_t irq = (uint8_t)(f->vector - PIC_VECTOR_BASE);
+	if (irq < 16 && irq_handlers[irq])
+		irq_handlers[irq](irq);
+	if (irq < 16)
+		pic_eoi(irq);
+}

@@ -1,0 +1,141 @@
+"""Boot the real Delos ISO in QEMU and drive its serial console.
+
+A Machine owns one QEMU process whose serial line is connected to our
+stdin/stdout pipes. Everything the guest prints is kept in `transcript`,
+which the runner prints when a test fails.
+"""
+import os
+import re
+import select
+import shutil
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ISO = os.path.join(ROOT, "build", "out", "delos.iso")
+OVMF = "/usr/share/ovmf/OVMF.fd"
+PROMPT = "delos> "
+
+
+class TestFailure(Exception):
+    pass
+
+
+def check(cond, message):
+    if not cond:
+        raise TestFailure(message)
+
+
+def decode_exit(rc):
+    """QEMU's isa-debug-exit status 2(N+1)+1 back to the guest's N; None otherwise."""
+    if rc is not None and rc >= 3 and rc % 2 == 1:
+        return (rc - 3) // 2
+    return None
+
+
+class Machine:
+    def __init__(self, uefi=False, args="", icount=False, memory="256M", extra=()):
+        self.transcript = ""
+        self._pos = 0
+        self._tmp = tempfile.mkdtemp(prefix="delos-test-")
+        cmd = ["qemu-system-x86_64", "-m", memory, "-no-reboot", "-display", "none",
+               "-serial", "stdio", "-monitor", "unix:%s/monitor,server,nowait" % self._tmp,
+               "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+               "-drive", "file=%s,format=raw,if=none,id=cd,media=cdrom,readonly=on" % ISO,
+               "-device", "ide-cd,drive=cd,bus=ide.1,bootindex=1"]
+        if uefi:
+            cmd += ["-bios", OVMF]
+        if icount:
+            cmd += ["-icount", "shift=0"]
+        if args:
+            cmd += self._args_disk(args)
+        cmd += list(extra)
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+
+    def _args_disk(self, args):
+        """A small FAT disk holding /delos-args.cfg, which grub.cfg sources."""
+        cfg = os.path.join(self._tmp, "delos-args.cfg")
+        img = os.path.join(self._tmp, "args.img")
+        with open(cfg, "w") as f:
+            f.write('set delos_args="%s"\n' % args)
+        subprocess.run(["mformat", "-i", img, "-f", "1440", "::"], check=True)
+        subprocess.run(["mcopy", "-i", img, cfg, "::/"], check=True)
+        return ["-drive", "file=%s,format=raw,if=none,id=args" % img,
+                "-device", "ide-hd,drive=args,bus=ide.0"]
+
+    def _read_some(self, timeout):
+        fd = self.proc.stdout.fileno()
+        ready, _, _ = select.select([fd], [], [], timeout)
+        if not ready:
+            return True
+        data = os.read(fd, 65536)
+        if not data:
+            return False
+        self.transcript += data.decode("utf-8", "replace").replace("\r\n", "\n")
+        return True
+
+    def expect(self, pattern, timeout=30):
+        """Waits for a regex in the output after the last match; returns the match."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.transcript, self._pos)
+            if m:
+                self._pos = m.end()
+                return m
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TestFailure("timed out after %ss waiting for %r" % (timeout, pattern))
+            if not self._read_some(min(left, 0.5)) and self.proc.poll() is not None:
+                raise TestFailure("QEMU exited (status %s) while waiting for %r"
+                                  % (self.proc.returncode, pattern))
+
+    def send(self, text):
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
+    def boot(self, timeout=60):
+        self.expect(re.escape(PROMPT), timeout)
+
+    def command(self, line, timeout=30):
+        """Types a line at the prompt; returns what it printed before the next prompt."""
+        self.send(line + "\r")
+        start = self.expect(re.escape(line) + r"\n", timeout).end()
+        end = self.expect(re.escape(PROMPT), timeout).start()
+        return self.transcript[start:end]
+
+    def monitor(self, command):
+        """Sends a command to QEMU's human monitor (e.g. 'sendkey a')."""
+        import socket
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(os.path.join(self._tmp, "monitor"))
+        s.sendall((command + "\n").encode())
+        time.sleep(0.2)
+        s.close()
+
+    def wait_exit(self, timeout=30):
+        """Waits for QEMU to end; returns the guest's exit code (None if not from the guest)."""
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TestFailure("QEMU still running after %ss" % timeout)
+            self._read_some(min(left, 0.5))
+        while self._read_some(0):
+            if not select.select([self.proc.stdout], [], [], 0)[0]:
+                break
+        return decode_exit(self.proc.returncode)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,31 @@
+"""Built-in tests selected with test=NAME on the kernel command line."""
+from delos import check
+
+
+def selftest(machine, name, uefi=False):
+    m = machine(args="test=%s" % name, uefi=uefi)
+    m.expect("selftest %s: PASS" % name, 150 if uefi else 60)
+    code = m.wait_exit()
+    check(code == 0, "selftest %s exited with %r" % (name, code))
+
+
+def test_selftest_wx(machine):
+    selftest(machine, "wx")
+
+
+def test_selftest_heap(machine):
+    selftest(machine, "heap")
+
+
+def test_selftest_frames(machine):
+    selftest(machine, "frames")
+
+
+def test_selftest_mb2(machine):
+    selftest(machine, "mb2")
+
+
+def test_selftest_unknown_name(machine):
+    m = machine(args="test=nosuch")
+    m.expect("unknown test 'nosuch'")
+    check(m.wait_exit() == 2, "unknown test did not exit with 2")
