@@ -31,7 +31,7 @@ if [ -n "$ARGS" ]; then
 	dir=$(mktemp -d)
 	trap 'rm -rf "$dir"' EXIT
 	printf 'set delos_args="%s"\n' "$ARGS" > "$dir/delos-args.cfg"
-	mformat -i "$dir/args.img" -f 1440 :: && mcopy -i "$dir/args.img" "$dir/delos-args.cfg" ::/
+	mformat -C -i "$dir/args.img" -f 1440 :: && mcopy -i "$dir/args.img" "$dir/delos-args.cfg" ::/
 	set -- -drive file="$dir/args.img",format=raw,if=none,id=args \
 		-device ide-hd,drive=args,bus=ide.0 "$@"
 fi

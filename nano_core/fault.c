@@ -20,7 +20,7 @@ static void fault_div0(void)
 	volatile unsigned zero = 0;
 	unsigned r;
 
-	__asm__ volatile("xorl %%edx, %%edx; movl $1, %%eax; divl %1" : "=a"(r) : "r"(zero) : "rdx");
+	__asm__ volatile("xorl %%edx, %%edx; movl $1, %%eax; divl %%ecx" : "=a"(r) : "c"(zero) : "rdx");
 	(void)r;
 }
 

@@ -135,19 +135,43 @@ static int check_block(const struct heap *h, const struct block *b)
 	return HEAP_OK;
 }
 
+/* True if f could be the list links of a block in h. */
+static bool links_in_heap(const struct heap *h, const struct heap_free *f)
+{
+	uintptr_t a = (uintptr_t)f;
+
+	return a % HEAP_ALIGN == 0 && a >= h->start + HDR_SIZE && a <= h->end - (MIN_BLOCK - HDR_SIZE);
+}
+
+/* Checks a block before it is merged: its header, and its list links if it is free. */
+static bool mergeable(const struct heap *h, const struct block *b)
+{
+	const struct heap_free *f = (const struct heap_free *)(b + 1);
+
+	if (check_block(h, b) != HEAP_OK)
+		return false;
+	if (!is_free(b))
+		return true;
+	if (f->next && (!links_in_heap(h, f->next) || f->next->prev != f))
+		return false;
+	if (f->prev)
+		return links_in_heap(h, f->prev) && f->prev->next == f;
+	return h->bins[size_class(bsize(b))] == f;
+}
+
 /* Checks the neighbours a free of b would merge with. */
 static int check_neighbours(const struct heap *h, const struct block *b)
 {
 	struct block *n = next_block(h, b);
 
-	if (n && check_block(h, n) != HEAP_OK)
+	if (n && !mergeable(h, n))
 		return HEAP_E_NEIGHBOUR;
 	if ((uintptr_t)b == h->start)
 		return HEAP_OK;
 	uint64_t psize = *(const uint64_t *)((uintptr_t)b - FTR_SIZE) & SIZE_MASK;
 	if (psize < MIN_BLOCK || psize > (uintptr_t)b - h->start)
 		return HEAP_E_NEIGHBOUR;
-	return check_block(h, prev_block(h, b)) == HEAP_OK ? HEAP_OK : HEAP_E_NEIGHBOUR;
+	return mergeable(h, prev_block(h, b)) ? HEAP_OK : HEAP_E_NEIGHBOUR;
 }
 
 /* Checks that p is a live allocation of h, without changing anything. */

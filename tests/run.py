@@ -35,7 +35,7 @@ def run_host_binary(path):
     secs = time.monotonic() - t0
     results = []
     for line in p.stdout.splitlines():
-        m = re.match(r"(not ok|ok) \d+ - ([^ ]+)", line)
+        m = re.match(r"(not ok|ok)(?: \d+)? - (\S+)", line)
         if m:
             results.append(Result("%s:%s" % (name, m.group(2)), m.group(1) == "ok", "", secs))
     bad = [r for r in results if not r.ok]

@@ -60,7 +60,7 @@ class Machine:
         img = os.path.join(self._tmp, "args.img")
         with open(cfg, "w") as f:
             f.write('set delos_args="%s"\n' % args)
-        subprocess.run(["mformat", "-i", img, "-f", "1440", "::"], check=True)
+        subprocess.run(["mformat", "-C", "-i", img, "-f", "1440", "::"], check=True)
         subprocess.run(["mcopy", "-i", img, cfg, "::/"], check=True)
         return ["-drive", "file=%s,format=raw,if=none,id=args" % img,
                 "-device", "ide-hd,drive=args,bus=ide.0"]
@@ -73,7 +73,7 @@ class Machine:
         data = os.read(fd, 65536)
         if not data:
             return False
-        self.transcript += data.decode("utf-8", "replace").replace("\r\n", "\n")
+        self.transcript += data.decode("utf-8", "replace").replace("\r", "")
         return True
 
     def expect(self, pattern, timeout=30):
