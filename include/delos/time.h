@@ -7,7 +7,7 @@
 /* TSC value read at the first instruction after the boot loader's hand-off. */
 extern uint64_t boot_tsc;
 
-/* Measures the TSC frequency over 50 ms of PIT channel 2. */
+/* Measures the TSC frequency over 10 ms of PIT channel 2. */
 void time_calibrate(void);
 uint64_t tsc_hz(void);
 /* Nanoseconds since boot_tsc (0 before calibration). */
