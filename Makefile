@@ -28,10 +28,6 @@ TOOLFLAGS := -std=gnu11 -g -O2 $(WARN) -Iinclude -I. -DDELOS_HOST -MMD -MP
 # Host unit tests also run under AddressSanitizer and UBSan.
 HCFLAGS  := $(TOOLFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
 
-# nano_core and the hardware primitives it links in.
-KSRCS    := $(wildcard nano_core/*.c nano_core/*.S hal/*.c)
-KOBJS    := $(patsubst %,$(KOUT)/%.o,$(KSRCS))
-
 # Host unit tests (Criterion): tests/host/test_NAME.c is linked with test_NAME_SRCS.
 # Script tests: TEST_SCRIPTS += NAME=TARGET runs `make TARGET` as test NAME.
 HOST_TESTS    := mb2 frame heap
@@ -42,6 +38,10 @@ ISO_EXTRA       := $(OUT)/manifest.ok
 
 # Each part adds its own rules, tests and ISO contents here.
 -include $(wildcard */*.mk)
+
+# nano_core, the hardware primitives, the loader and the manifest parser.
+KSRCS    := $(wildcard nano_core/*.c nano_core/*.S hal/*.c) $(LOADER_SRCS) loader/manifest.c
+KOBJS    := $(patsubst %,$(KOUT)/%.o,$(KSRCS))
 
 all: $(OUT)/delos.iso
 
@@ -66,16 +66,12 @@ $(KOUT)/ksyms-empty.S: $(HOUT)/ksymgen
 $(KOUT)/ksyms.S: $(KOUT)/pass1.elf $(HOUT)/ksymgen nano_core/exports.list
 	$(HOUT)/ksymgen --exports nano_core/exports.list -o $@ $<
 
-$(KOUT)/ksyms%.o: $(KOUT)/ksyms%.S
+$(KOUT)/ksyms.o $(KOUT)/ksyms-empty.o: %.o: %.S
 	$(CC) $(KASFLAGS) -c $< -o $@
 
 $(KOUT)/nano_core.elf: $(KOBJS) $(KOUT)/ksyms.o nano_core/nano_core.ld
 	$(LD) -T nano_core/nano_core.ld -nostdlib -z max-page-size=4096 -o $@ $(KOBJS) $(KOUT)/ksyms.o
 	$(HOUT)/ksymgen --verify $(KOUT)/pass1.elf $@
-
-$(OUT)/iso/boot/grub/grub.cfg: build/grub/grub.cfg
-	@mkdir -p $(@D)
-	cp $< $@
 
 $(OUT)/delos.iso: $(KOUT)/nano_core.elf $(OUT)/iso/boot/grub/grub.cfg $(ISO_EXTRA)
 	cp $(KOUT)/nano_core.elf $(OUT)/iso/boot/nano_core.elf

@@ -1,4 +1,5 @@
 #include <delos/boot.h>
+#include <delos/cells.h>
 #include <delos/console.h>
 #include <delos/log.h>
 #include <delos/mm.h>
@@ -107,7 +108,7 @@ static void cmd_help(int argc, char **argv)
 {
 	(void)argc, (void)argv;
 	for (const struct command *c = commands; c->name; c++)
-		kprintf("  %-6s %-12s %s\n", c->name, c->args, c->help);
+		kprintf("  %-6s %-20s %s\n", c->name, c->args, c->help);
 }
 
 static void cmd_mem(int argc, char **argv)
@@ -149,6 +150,12 @@ static const struct command commands[] = {
 	{ "log", "", "print the kernel log", cmd_log },
 	{ "exit", "N", "end QEMU with status N (0-126)", cmd_exit },
 	{ "fault", "pf|gpf|div0|ud|stack", "raise that CPU exception on purpose", console_fault },
+	{ "cells", "", "list loaded cells: name@version, sizes, range", cmd_cells },
+	{ "syms", "CELL", "a cell's symbols", cmd_syms },
+	{ "deps", "CELL", "what a cell uses and who uses it", cmd_deps },
+	{ "load", "NAME@VERSION", "load a cell listed in cells.manifest", cmd_load },
+	{ "unload", "NAME", "unload a cell nothing depends on", cmd_unload },
+	{ "call", "CELL SYMBOL", "run int SYMBOL(void) of a cell, catching faults", cmd_call },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -1,5 +1,6 @@
 /* nano_core's entry: bring up the machine in a fixed order, then the console. */
 #include <delos/boot.h>
+#include <delos/cells.h>
 #include <delos/console.h>
 #include <delos/cpu_tables.h>
 #include <delos/kernel.h>
@@ -140,6 +141,7 @@ static _Noreturn void kmain_on_kernel_stack(void)
 	gdt_set_ist(IST_DOUBLE_FAULT, df);
 	gdt_set_ist(IST_NMI, nmi);
 	interrupts_init();
+	cells_init(&boot_info);
 	char test[32];
 	if (cmdline_get("test", test, sizeof(test)))
 		selftest_run(test, &boot_info);

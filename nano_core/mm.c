@@ -26,8 +26,7 @@ static void free_frame(uint64_t pa)
 	frame_free(pa);
 }
 
-/* Maps fresh zeroed frames at [va, va+size); on failure maps nothing. */
-static bool map_fresh(uint64_t va, uint64_t size)
+bool mm_map_fresh(uint64_t va, uint64_t size)
 {
 	for (uint64_t off = 0; off < size; off += PAGE_SIZE) {
 		uint64_t pa = frame_alloc();
@@ -43,10 +42,18 @@ static bool map_fresh(uint64_t va, uint64_t size)
 	return true;
 }
 
+void mm_unmap_free(uint64_t va, uint64_t size)
+{
+	int err = paging_unmap(va, size, free_frame);
+
+	if (err)
+		klog(LOG_ERR, "mm: unmap of %016lx+%lx failed: %s", va, size, paging_strerror(err));
+}
+
 static bool heap_grow(void *ctx, void *end, size_t bytes)
 {
 	(void)ctx;
-	return map_fresh((uint64_t)end, PAGE_ALIGN_UP(bytes));
+	return mm_map_fresh((uint64_t)end, PAGE_ALIGN_UP(bytes));
 }
 
 static size_t collect_reserved(const struct mb2_info *boot, uint64_t mbi, uint64_t mbi_size,
@@ -116,7 +123,7 @@ uint64_t stack_alloc(size_t pages)
 {
 	uint64_t base = stacks.next + PAGE_SIZE;	/* the guard page stays unmapped */
 
-	if (!pages || !map_fresh(base, pages * PAGE_SIZE))
+	if (!pages || !mm_map_fresh(base, pages * PAGE_SIZE))
 		return 0;
 	stacks.next = base + pages * PAGE_SIZE;
 	stacks.count++;

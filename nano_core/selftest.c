@@ -5,6 +5,7 @@
  * the boot loader handed over.
  */
 #include <delos/boot.h>
+#include <delos/cells.h>
 #include <delos/frame.h>
 #include <delos/kernel.h>
 #include <delos/log.h>
@@ -169,6 +170,40 @@ static bool test_mb2(const struct mb2_info *boot)
 	return true;
 }
 
+/* Calls hello_main at addr; returns its result, or -(vector + 1) if it faulted. */
+static int call_hello(uint64_t addr, struct trap_info *ti)
+{
+	int result, vec = cells_call(addr, &result, ti);
+
+	return vec ? -vec : result;
+}
+
+/* load -> call -> unload -> a stale call faults -> load again -> call. */
+static bool test_loader(const struct mb2_info *boot)
+{
+	struct loader_cell *c = loader_cell_find(cells_loader(), "hello");
+	struct trap_info ti;
+	uint64_t old, fresh;
+
+	(void)boot;
+	CHECK(c && loader_cell_lookup(c, "hello_main", &old) == 0, "hello@1 not loaded at boot");
+	CHECK(call_hello(old, &ti) == 42, "hello_main did not return 42");
+	CHECK(cells_unload("hello") == 0, "unload hello failed");
+	CHECK(loader_cell_find(cells_loader(), "hello") == NULL, "hello still listed after unload");
+	int r = call_hello(old, &ti);
+	CHECK(r == -15 && (ti.error & 0x11) == 0x10 && ti.rip == old,
+	      "stale call to %016lx gave %d (error 0x%lx, rip %016lx), want a fetch page fault", old, r,
+	      ti.error, ti.rip);
+	kprintf("selftest: stale call to %016lx faulted: %s, error 0x%lx; not run\n", old,
+		trap_name(ti.vector), ti.error);
+	CHECK(cells_load("hello@1") == 0, "reload of hello@1 failed");
+	c = loader_cell_find(cells_loader(), "hello");
+	CHECK(c && loader_cell_lookup(c, "hello_main", &fresh) == 0, "hello_main missing after reload");
+	CHECK(call_hello(fresh, &ti) == 42, "reloaded hello_main did not return 42");
+	kprintf("selftest: reloaded hello_main at %016lx returned 42\n", fresh);
+	return true;
+}
+
 static bool test_boot(const struct mb2_info *boot)
 {
 	(void)boot;
@@ -180,7 +215,7 @@ static const struct {
 	bool (*run)(const struct mb2_info *boot);
 } tests[] = {
 	{ "boot", test_boot }, { "wx", test_wx }, { "heap", test_heap },
-	{ "frames", test_frames }, { "mb2", test_mb2 },
+	{ "frames", test_frames }, { "mb2", test_mb2 }, { "loader", test_loader },
 };
 
 _Noreturn void selftest_run(const char *name, const struct mb2_info *boot)

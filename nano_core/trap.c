@@ -1,3 +1,4 @@
+#include <delos/cells.h>
 #include <delos/cpu_tables.h>
 #include <delos/kernel.h>
 #include <delos/ksyms.h>
@@ -47,7 +48,7 @@ static void print_symbol(uint64_t addr)
 
 	if (name)
 		kprintf("<%s+0x%lx>", name, off);
-	else
+	else if (!cells_print_addr(addr))
 		kprintf("<?>");
 }
 

@@ -2,6 +2,7 @@
 #ifndef DELOS_MM_H
 #define DELOS_MM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,11 @@ void kfree(void *p);
  * it and returns its top (16-byte aligned), or 0 when memory runs out.
  */
 uint64_t stack_alloc(size_t pages);
+
+/* Maps fresh zeroed frames read-write at [va, va+size); on failure maps nothing. */
+bool mm_map_fresh(uint64_t va, uint64_t size);
+/* Unmaps [va, va+size) and frees the frames behind it. */
+void mm_unmap_free(uint64_t va, uint64_t size);
 
 struct mm_stats {
 	uint64_t frames_total, frames_free, frames_reserved;

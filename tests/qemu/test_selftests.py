@@ -29,3 +29,7 @@ def test_selftest_unknown_name(machine):
     m = machine(args="test=nosuch")
     m.expect("unknown test 'nosuch'")
     check(m.wait_exit() == 2, "unknown test did not exit with 2")
+
+
+def test_selftest_loader_stale_call_faults(machine):
+    selftest(machine, "loader")

@@ -1,0 +1,20 @@
+#include <delos/cell.h>
+#include <delos/time.h>
+#include "cells/log_sink/log_sink.h"
+#include "cells/ticker/ticker.h"
+
+uint64_t ticker_ms(void)
+{
+	return time_ns() / 1000000;
+}
+
+uint64_t ticker_ticks(void)
+{
+	return time_ns() / (1000000000 / TICKER_HZ);
+}
+
+int cell_init(void)
+{
+	sink_log("ticker", "%u Hz, tick %lu", TICKER_HZ, ticker_ticks());
+	return 0;
+}

@@ -1,0 +1,258 @@
+/*
+ * The run-time linker: loads cells (ELF64 x86-64 relocatable objects) into the
+ * running kernel, links them against nano_core's exports and each other in one
+ * symbol namespace, records every cross-cell relocation so a swap can rewrite
+ * it, and unloads them.
+ *
+ * The loader touches memory only through a struct loader_env, so the same code
+ * runs in the kernel (page tables and heap), in host tests (mmap and malloc)
+ * and in the cell-link tool (a buffer laid out from a fixed base).
+ *
+ * The loader is not reentrant: the caller serializes every call on one
+ * struct loader (the kernel holds its loader lock around them).
+ *
+ * Symbol rules, in one namespace made of nano_core's exports and the globals
+ * of every published cell:
+ *  - A name is owned by its first definition. A later global definition of a
+ *    name that already has a global definition is refused naming both owners.
+ *  - A later weak definition of a taken name is dropped: it is not exported and
+ *    references to it inside its own cell bind to the existing definition.
+ *  - A later global definition of a name that a loaded cell defines weak is
+ *    refused: a static link would let it override the weak one, the loader
+ *    never rewrites loaded cells behind their back, so it says so instead.
+ *    Load the strong definition first, or unload the weak one.
+ *  - An undefined weak reference that nothing defines resolves to 0 and is not
+ *    rebound when a definition appears later.
+ *  - Hidden and internal symbols, symbols in COMDAT groups, and the names in
+ *    loader_config.private_names (e.g. "cell_init") stay private to their cell:
+ *    they never enter the namespace and never collide. loader_cell_lookup()
+ *    finds them.
+ *  - A nano_core export may be referenced only if the cell was given its grant.
+ *
+ * Layout: each cell gets one mapping from env->map (guard pages around it are
+ * the env's job) holding, each page aligned, text (read+execute), rodata
+ * (read-only: .rodata*, merged strings, .data.rel.ro*, .init_array, the
+ * loader-made GOT) and, only with LOADER_ALLOW_STATE, writable data. GOT-
+ * relative references go through a per-cell GOT; they are never relaxed.
+ * .eh_frame, notes, debug and other non-allocated sections are not placed.
+ */
+#ifndef DELOS_LOADER_H
+#define DELOS_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Page permissions passed to env->protect. */
+enum loader_perm {
+	LOADER_PERM_R = 1,
+	LOADER_PERM_W = 2,
+	LOADER_PERM_X = 4,
+};
+
+/*
+ * What the loader needs from its host. All callbacks get env->ctx first.
+ *
+ * map:     Returns `bytes` (a multiple of LOADER_PAGE_SIZE) of fresh, page
+ *          aligned memory the loader can write, with unmapped guard pages
+ *          before and after, or NULL. Sets *addr to the address at which the
+ *          bytes will execute: in the kernel the same as the pointer; in
+ *          cell-link a chosen base. Cells must sit within +-2 GiB of nano_core
+ *          and of each other.
+ * protect: Sets the permissions (LOADER_PERM_*) of [mem, mem+bytes), which
+ *          lies inside one mapping. Returns 0 on success.
+ * unmap:   Gives back a whole mapping; later accesses must fault.
+ * poke:    Writes `len` bytes at `mem` inside a mapping whose pages may be
+ *          read-only or read+execute (the kernel's text_poke). Returns 0 on
+ *          success. Only re-linking (loader_reloc_apply and friends) uses it;
+ *          it may be NULL if the host never re-links.
+ * alloc:   Returns `bytes` of heap memory aligned to 16, or NULL.
+ * free:    Frees what alloc returned; free(NULL) is not called.
+ */
+struct loader_env {
+	void *(*map)(void *ctx, size_t bytes, uint64_t *addr);
+	int (*protect)(void *ctx, void *mem, size_t bytes, int perm);
+	void (*unmap)(void *ctx, void *mem, size_t bytes);
+	int (*poke)(void *ctx, void *mem, const void *src, size_t len);
+	void *(*alloc)(void *ctx, size_t bytes);
+	void (*free)(void *ctx, void *p);
+	void *ctx;
+};
+
+#define LOADER_PAGE_SIZE 4096u
+
+/* One nano_core export: the table nano_core hands to loader_create. */
+struct loader_export {
+	const char *name;
+	const char *grant; /* "core", "port_io", "irq", ... */
+	uint64_t addr;
+};
+
+/* Every fallible call returns 0 or one of these; loader_error() says more. */
+enum loader_status {
+	LOADER_OK = 0,
+	LOADER_EBADELF = -1,     /* malformed object */
+	LOADER_EUNSUPPORTED = -2, /* valid ELF the loader does not handle */
+	LOADER_EUNDEF = -3,      /* undefined symbol */
+	LOADER_EDUP = -4,        /* duplicate global definition */
+	LOADER_EGRANT = -5,      /* nano_core symbol outside the cell's grants */
+	LOADER_ESPILL = -6,      /* writable static data, COMMON or TLS */
+	LOADER_ERANGE = -7,      /* relocation out of range */
+	LOADER_ENOMEM = -8,
+	LOADER_EBUSY = -9,       /* other cells depend on it */
+	LOADER_ENOENT = -10,     /* no such symbol or cell */
+	LOADER_EINVAL = -11,     /* bad argument */
+	LOADER_EPOKE = -12,      /* env->poke failed or is missing */
+};
+
+/* Flags for loader_load_args.flags. */
+enum loader_load_flags {
+	LOADER_ALLOW_STATE = 1,  /* place writable data instead of refusing it */
+	LOADER_NO_CTORS = 2,     /* do not run .init_array (e.g. cell-link) */
+	LOADER_UNPUBLISHED = 4,  /* keep its globals out of the namespace until
+	                            loader_publish (a swap's new version); its
+	                            own references bind to its own definitions */
+};
+
+struct loader_config {
+	const struct loader_env *env;          /* copied */
+	const struct loader_export *exports;   /* copied; strings must outlive */
+	size_t nexports;
+	const char *const *private_names;      /* NULL-terminated, may be NULL;
+	                                          must outlive the loader */
+};
+
+struct loader_load_args {
+	const char *path;     /* object name used in messages, e.g. "cells/ramfs.o" */
+	const char *name;     /* cell name; NULL means path */
+	const char *version;  /* free text; NULL means "" */
+	const void *obj;      /* the object; 8-byte aligned; not kept after load */
+	size_t size;
+	const char *const *grants; /* nano_core grants given to the cell */
+	size_t ngrants;
+	unsigned flags;       /* enum loader_load_flags */
+};
+
+struct loader;
+struct loader_cell;
+struct loader_import;
+
+/* Creation and errors. */
+int loader_create(const struct loader_config *cfg, struct loader **out);
+void loader_destroy(struct loader *ld); /* unmaps every cell, frees all */
+const char *loader_error(const struct loader *ld); /* last failure's message */
+
+/*
+ * Loading. On failure nothing changed (no memory held, namespace untouched).
+ * loader_check runs every check that needs no placement (validation, policy,
+ * resolution, grants, relocation types) and changes nothing; relocation
+ * ranges are only known once placed. loader_publish enters an unpublished
+ * cell's globals in the namespace, refusing duplicates as loading does.
+ * loader_unload refuses while other cells use the cell, naming them.
+ */
+int loader_check(struct loader *ld, const struct loader_load_args *a);
+int loader_load(struct loader *ld, const struct loader_load_args *a,
+		struct loader_cell **out);
+int loader_publish(struct loader *ld, struct loader_cell *c);
+int loader_unload(struct loader *ld, struct loader_cell *c);
+
+/* Cells. nano_core is the first cell, with core set; it cannot be unloaded. */
+struct loader_cell_info {
+	const char *name, *version, *path;
+	bool core, published;
+	uint64_t start, end;   /* mapped range, guard pages excluded */
+	size_t text_size, rodata_size, data_size, got_size;
+	size_t nsyms, nimports;
+};
+struct loader_cell *loader_cell_next(const struct loader *ld,
+				     const struct loader_cell *prev);
+struct loader_cell *loader_cell_find(const struct loader *ld, const char *name);
+void loader_cell_info(const struct loader_cell *c, struct loader_cell_info *out);
+
+/* Placed sections, in address order. The GOT has index LOADER_GOT_INDEX. */
+#define LOADER_GOT_INDEX 0xffffffffu
+struct loader_section {
+	const char *name;
+	uint32_t index;   /* section index in the object */
+	uint64_t addr, size;
+	int perm;         /* final LOADER_PERM_* */
+};
+size_t loader_cell_nsections(const struct loader_cell *c);
+void loader_cell_section(const struct loader_cell *c, size_t i,
+			 struct loader_section *out);
+
+/* Symbols. */
+enum loader_sym_bind { LOADER_LOCAL, LOADER_GLOBAL, LOADER_WEAK };
+struct loader_sym {
+	const char *name;
+	uint64_t addr, size;
+	enum loader_sym_bind bind;
+	bool func;         /* STT_FUNC */
+	bool exported;     /* visible in the namespace */
+	const char *grant; /* nano_core exports only */
+};
+size_t loader_cell_nsyms(const struct loader_cell *c);
+void loader_cell_sym(const struct loader_cell *c, size_t i, struct loader_sym *out);
+int loader_lookup(const struct loader *ld, const char *name, uint64_t *addr,
+		  struct loader_cell **owner);
+int loader_cell_lookup(const struct loader_cell *c, const char *name,
+		       uint64_t *addr);
+
+/* What a cell address is, for fault reports; false outside every cell. */
+struct loader_addr_info {
+	struct loader_cell *cell;
+	const char *section;   /* NULL if in padding */
+	const char *symbol;    /* nearest symbol at or below addr, or NULL */
+	uint64_t offset;       /* from symbol, else from section, else from start */
+};
+bool loader_addr_lookup(const struct loader *ld, uint64_t addr,
+			struct loader_addr_info *out);
+
+/*
+ * Dependencies. An import is one symbol a cell (user) takes from another cell
+ * or nano_core (owner); its sites are the places patched for it. A cell's
+ * imports are sorted by owner (load order) then name, so runs of one owner
+ * give the by-cell view (a retarget moves an import without re-sorting).
+ * Undefined weak references resolved to 0 are not imports, and SIZE
+ * relocations (which depend on a size, not an address) are not sites.
+ */
+struct loader_site {
+	uint64_t place;   /* address patched (a GOT slot for GOT references) */
+	int64_t addend;
+	uint32_t type;    /* R_X86_64_*; GOT slots are R_X86_64_64 */
+	uint32_t section; /* index for loader_site_section */
+};
+struct loader_import_info {
+	struct loader_cell *user, *owner;
+	const char *symbol;
+	uint64_t addr;    /* current target address */
+	size_t nsites;
+};
+struct loader_import *loader_uses_next(const struct loader_cell *user,
+				       const struct loader_import *prev);
+struct loader_import *loader_users_next(const struct loader_cell *owner,
+					const struct loader_import *prev);
+void loader_import_info(const struct loader_import *im,
+			struct loader_import_info *out);
+const struct loader_site *loader_import_site(const struct loader_import *im,
+					     size_t i);
+const char *loader_site_section(const struct loader_import *im,
+				const struct loader_site *s);
+const char *loader_reloc_name(uint32_t type);
+
+/*
+ * Re-linking, for swaps. loader_reloc_check computes the site's relocation
+ * for a new target address with the same engine as loading and range-checks
+ * it, changing nothing; loader_reloc_apply also writes it through env->poke.
+ * loader_import_retarget moves a whole import to the same-named export of
+ * another cell: it checks every site first, then patches them all, and keeps
+ * the dependency records in step; on failure nothing changed.
+ */
+int loader_reloc_check(struct loader *ld, const struct loader_import *im,
+		       size_t site, uint64_t new_addr);
+int loader_reloc_apply(struct loader *ld, const struct loader_import *im,
+		       size_t site, uint64_t new_addr);
+int loader_import_retarget(struct loader *ld, struct loader_import *im,
+			   struct loader_cell *new_owner);
+
+#endif

@@ -1,0 +1,225 @@
+/*
+ * Dependency records. Each cell owns its imports (one per symbol it takes
+ * from another owner) and their sites (each place patched for one). Every
+ * import is also linked into its owner's `users` list, so both directions
+ * can be walked and a swap can find and rewrite every reference to a cell.
+ */
+#include "loader/internal.h"
+
+static int cmp_import(const void *a, const void *b, const void *ctx)
+{
+	const struct sym_res *x = &((const struct load *)ctx)->res[*(const uint32_t *)a];
+	const struct sym_res *y = &((const struct load *)ctx)->res[*(const uint32_t *)b];
+
+	if (x->owner->id != y->owner->id)
+		return x->owner->id < y->owner->id ? -1 : 1;
+	return strcmp(x->target->name, y->target->name);
+}
+
+static void imports_fill(struct load *L, const uint32_t *idx, uint32_t n)
+{
+	struct loader_cell *c = L->cell;
+
+	for (uint32_t k = 0; k < n; k++) {
+		struct sym_res *r = &L->res[idx[k]];
+		r->import = k;
+		c->imports[k] = (struct loader_import){
+			.user = c, .owner = r->owner, .target = r->target,
+		};
+	}
+	c->nimports = n;
+}
+
+/* Creates one import per externally resolved symbol, sorted by owner. */
+int imports_build(struct load *L)
+{
+	uint32_t n = 0, *idx;
+
+	for (uint32_t i = 0; i < L->nsyms; i++)
+		n += L->res[i].kind == RES_EXTERN;
+	if (!n)
+		return 0;
+	idx = ldr_alloc(L->ld, (size_t)n * sizeof(uint32_t));
+	L->cell->imports = ldr_alloc(L->ld, (size_t)n * sizeof(struct loader_import));
+	if (!idx || !L->cell->imports) {
+		ldr_free(L->ld, idx);
+		return load_err(L, LOADER_ENOMEM, "out of memory for imports");
+	}
+	for (uint32_t i = 0, k = 0; i < L->nsyms; i++)
+		if (L->res[i].kind == RES_EXTERN)
+			idx[k++] = i;
+	ldr_sort(idx, n, sizeof(uint32_t), cmp_import, L);
+	imports_fill(L, idx, n);
+	ldr_free(L->ld, idx);
+	return 0;
+}
+
+/* Sizes every import's site array once relocs_scan has counted them. */
+int sites_alloc(struct load *L)
+{
+	struct loader_cell *c = L->cell;
+	uint32_t total = 0;
+
+	for (uint32_t i = 0; i < L->nsyms; i++)
+		if (L->res[i].got != NO_INDEX && L->res[i].import != NO_INDEX)
+			c->imports[L->res[i].import].nsites++;
+	for (uint32_t k = 0; k < c->nimports; k++)
+		total += c->imports[k].nsites;
+	if (!total)
+		return 0;
+	c->sites = ldr_alloc(L->ld, (size_t)total * sizeof(struct loader_site));
+	if (!c->sites)
+		return load_err(L, LOADER_ENOMEM, "out of memory for dependencies");
+	c->nsites = total;
+	for (uint32_t k = 0, off = 0; k < c->nimports; k++) {
+		c->imports[k].sites = c->sites + off;
+		off += c->imports[k].nsites;
+		c->imports[k].nsites = 0;
+	}
+	return 0;
+}
+
+void site_record(struct load *L, uint32_t import, uint64_t place,
+		 uint32_t type, int64_t addend, uint32_t placed)
+{
+	struct loader_import *im = &L->cell->imports[import];
+
+	im->sites[im->nsites++] = (struct loader_site){
+		.place = place, .addend = addend, .type = type, .section = placed,
+	};
+}
+
+static void user_link(struct loader_import *im, struct loader_cell *owner)
+{
+	im->owner = owner;
+	im->next_user = owner->users;
+	if (owner->users)
+		owner->users->pprev_user = &im->next_user;
+	owner->users = im;
+	im->pprev_user = &owner->users;
+}
+
+static void user_unlink(struct loader_import *im)
+{
+	if (!im->pprev_user)
+		return;
+	*im->pprev_user = im->next_user;
+	if (im->next_user)
+		im->next_user->pprev_user = im->pprev_user;
+	im->next_user = NULL;
+	im->pprev_user = NULL;
+}
+
+void imports_link(struct loader_cell *c)
+{
+	for (uint32_t k = 0; k < c->nimports; k++)
+		user_link(&c->imports[k], c->imports[k].owner);
+}
+
+void imports_unlink(struct loader_cell *c)
+{
+	for (uint32_t k = 0; k < c->nimports; k++)
+		user_unlink(&c->imports[k]);
+}
+
+struct loader_import *loader_uses_next(const struct loader_cell *user,
+				       const struct loader_import *prev)
+{
+	size_t next = prev ? (size_t)(prev - user->imports) + 1 : 0;
+
+	return next < user->nimports ? &user->imports[next] : NULL;
+}
+
+struct loader_import *loader_users_next(const struct loader_cell *owner,
+					const struct loader_import *prev)
+{
+	return prev ? prev->next_user : owner->users;
+}
+
+void loader_import_info(const struct loader_import *im, struct loader_import_info *out)
+{
+	*out = (struct loader_import_info){
+		.user = im->user, .owner = im->owner, .symbol = im->target->name,
+		.addr = im->target->addr, .nsites = im->nsites,
+	};
+}
+
+const struct loader_site *loader_import_site(const struct loader_import *im, size_t i)
+{
+	return i < im->nsites ? &im->sites[i] : NULL;
+}
+
+const char *loader_site_section(const struct loader_import *im,
+				const struct loader_site *s)
+{
+	return im->user->secs[s->section].name;
+}
+
+int loader_reloc_check(struct loader *ld, const struct loader_import *im,
+		       size_t site, uint64_t new_addr)
+{
+	unsigned char buf[8];
+	unsigned width;
+
+	if (!im || site >= im->nsites)
+		return ldr_err(ld, LOADER_EINVAL, "no such relocation site");
+	return reloc_site_value(ld, im, &im->sites[site], new_addr, buf, &width);
+}
+
+int loader_reloc_apply(struct loader *ld, const struct loader_import *im,
+		       size_t site, uint64_t new_addr)
+{
+	unsigned char buf[8];
+	unsigned width;
+	const struct loader_site *s;
+
+	if (!im || site >= im->nsites)
+		return ldr_err(ld, LOADER_EINVAL, "no such relocation site");
+	s = &im->sites[site];
+	int err = reloc_site_value(ld, im, s, new_addr, buf, &width);
+	if (err)
+		return err;
+	if (!ld->env.poke ||
+	    ld->env.poke(ld->env.ctx, (char *)im->user->mem + (s->place - im->user->base),
+			 buf, width))
+		return ldr_err(ld, LOADER_EPOKE, "%s: cannot patch 0x%lx",
+			       im->user->path, (unsigned long)s->place);
+	return 0;
+}
+
+/* Rewrites sites [0, n) back to the import's current target. */
+static void sites_restore(struct loader *ld, const struct loader_import *im, size_t n)
+{
+	while (n--)
+		loader_reloc_apply(ld, im, n, im->target->addr);
+}
+
+int loader_import_retarget(struct loader *ld, struct loader_import *im,
+			   struct loader_cell *new_owner)
+{
+	const struct lsym *t = symbols_find_in(new_owner, im->target->name);
+	size_t i;
+
+	if (!t)
+		return ldr_err(ld, LOADER_ENOENT, "%s does not export '%s'",
+			       new_owner->name, im->target->name);
+	if (new_owner == im->user)
+		return ldr_err(ld, LOADER_EINVAL, "%s cannot import from itself",
+			       im->user->name);
+	for (i = 0; i < im->nsites; i++) {
+		int err = loader_reloc_check(ld, im, i, t->addr);
+		if (err)
+			return err;
+	}
+	for (i = 0; i < im->nsites; i++) {
+		int err = loader_reloc_apply(ld, im, i, t->addr);
+		if (err) {
+			sites_restore(ld, im, i);
+			return err;
+		}
+	}
+	user_unlink(im);
+	user_link(im, new_owner);
+	im->target = t;
+	return 0;
+}

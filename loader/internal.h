@@ -1,0 +1,211 @@
+/*
+ * The loader's private data structures and the stages of a load. Each stage
+ * lives in its own file:
+ *
+ *   elf_check.c  validate the object (reads only the object)
+ *   policy.c     refuse state spills (reads only the object)
+ *   layout.c     classify and place sections, map, copy, protect
+ *   symbols.c    the namespace: resolve, export, look up
+ *   reloc.c      the relocation engine, GOT, scan and apply
+ *   deps.c       imports and sites: record, iterate, re-link
+ *   loader.c     the public entry points and the load/unload sequences
+ */
+#ifndef LOADER_INTERNAL_H
+#define LOADER_INTERNAL_H
+
+#include <delos/loader.h>
+
+#include "loader/elf64.h"
+#include "loader/lib.h"
+
+#define LOADER_ERR_MAX 512
+#define LOADER_MAX_CELL_BYTES (256u << 20) /* placed bytes in one cell */
+#define LOADER_MAX_SYMS (1u << 24)
+#define NO_INDEX 0xffffffffu
+
+enum seg { SEG_TEXT, SEG_RODATA, SEG_DATA, SEG_COUNT, SEG_NONE = SEG_COUNT };
+
+/* A defined symbol of a cell, or a nano_core export. */
+struct lsym {
+	const char *name;
+	uint64_t addr, size;
+	const char *grant;  /* nano_core exports only */
+	uint32_t sec;       /* index in cell->secs, or NO_INDEX (absolute) */
+	uint8_t bind, type; /* STB_*, STT_* */
+	bool exported;
+};
+
+/* A section placed in a cell's mapping. */
+struct placed {
+	const char *name;
+	uint64_t addr, size;
+	uint32_t shndx; /* index in the object; NO_INDEX for the GOT */
+	uint32_t type;  /* SHT_* */
+	uint8_t seg;
+};
+
+struct loader_import {
+	struct loader_cell *user;
+	struct loader_cell *owner;
+	const struct lsym *target; /* in owner->syms */
+	struct loader_site *sites; /* in user->sites */
+	uint32_t nsites;
+	/* The owner's list of users; linked while the user is loaded. */
+	struct loader_import *next_user, **pprev_user;
+};
+
+struct loader_cell {
+	struct loader_cell *next; /* loader's list, in load order */
+	unsigned id;              /* load sequence number */
+	bool core, published;
+	const char *name, *version, *path; /* copies in `names`, or static */
+	char *names;
+
+	/* Memory: one mapping from env->map, segments page aligned in it. */
+	void *mem;
+	uint64_t base;
+	size_t map_bytes;
+	size_t seg_off[SEG_COUNT], seg_size[SEG_COUNT];
+	size_t got_size;
+	uint32_t got_sec; /* index of the GOT in secs, if got_size */
+
+	/* Sections and symbols; names point into strtab/shstrtab copies. */
+	char *strtab, *shstrtab;
+	struct placed *secs;
+	uint32_t nsecs;
+	struct lsym *syms; /* sorted by address */
+	uint32_t nsyms;
+	uint32_t *by_name; /* exported syms, sorted by name */
+	uint32_t nexported;
+
+	/* Dependencies: what it uses (owned here) and who uses it. */
+	struct loader_import *imports; /* sorted by owner id, then name */
+	uint32_t nimports;
+	struct loader_site *sites;
+	uint32_t nsites;
+	struct loader_import *users; /* other cells' imports of this one */
+};
+
+struct loader {
+	struct loader_env env;
+	const char *const *private_names;
+	struct loader_cell core; /* always first in the list */
+	struct loader_cell *last;
+	unsigned next_id;
+	char err[LOADER_ERR_MAX];
+};
+
+/* What a load learns about one object section. */
+struct sec_plan {
+	uint8_t seg;      /* SEG_*, or SEG_NONE if not placed */
+	bool comdat;      /* member of a COMDAT group */
+	uint32_t rela;    /* its SHT_RELA section, or 0 */
+	uint32_t placed;  /* index in cell->secs */
+	uint64_t off;     /* offset in its segment */
+};
+
+enum res_kind {
+	RES_NONE,      /* symbol 0, STT_FILE */
+	RES_DEFINED,   /* in a placed section of this object */
+	RES_ABS,       /* SHN_ABS */
+	RES_DISCARDED, /* in a section the loader does not place */
+	RES_EXTERN,    /* another cell or nano_core: an import */
+	RES_ZERO,      /* undefined weak, resolved to 0 */
+};
+
+/* How a load resolved one object symbol. */
+struct sym_res {
+	uint8_t kind;
+	bool exported;
+	uint32_t import; /* index in cell->imports, or NO_INDEX */
+	uint32_t got;    /* GOT slot, or NO_INDEX */
+	struct loader_cell *owner;  /* RES_EXTERN */
+	const struct lsym *target;  /* RES_EXTERN */
+};
+
+/* One load in progress: the validated object, scratch, and the new cell. */
+struct load {
+	struct loader *ld;
+	const struct loader_load_args *args;
+	const char *obj_name;
+
+	const uint8_t *obj;
+	size_t size;
+	const Elf64_Ehdr *eh;
+	const Elf64_Shdr *sh;
+	uint32_t shnum;
+	const char *shstr;
+	uint64_t shstr_size;
+	bool names_ok;
+	uint32_t symtab;
+	const Elf64_Sym *syms;
+	uint32_t nsyms, first_global;
+	const char *str;
+	uint64_t str_size;
+
+	struct sec_plan *plan; /* shnum entries */
+	struct sym_res *res;   /* nsyms entries */
+	uint32_t ngot;
+	uint64_t got_off; /* in the rodata segment */
+	struct loader_cell *cell;
+};
+
+/* loader.c: allocation and errors. */
+void *ldr_alloc(struct loader *ld, size_t bytes); /* zeroed */
+void ldr_free(struct loader *ld, void *p);
+int ldr_err(struct loader *ld, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int load_err(struct load *L, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int load_sec_err(struct load *L, int code, uint32_t shndx, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+const char *load_sec_name(const struct load *L, uint32_t shndx);
+const char *load_sym_name(const struct load *L, uint32_t symi);
+
+/* elf_check.c */
+int ldr_elf_check(struct load *L);
+
+/* policy.c */
+int ldr_policy_check(struct load *L);
+
+/* layout.c */
+uint8_t layout_classify(const struct load *L, uint32_t shndx);
+int layout_seg_perm(uint8_t seg);
+int layout_plan(struct load *L);
+int layout_place(struct load *L);
+int layout_map(struct load *L);
+int layout_protect(struct load *L);
+uint64_t layout_sec_addr(const struct load *L, uint32_t shndx);
+uint64_t layout_got_addr(const struct load *L);
+
+/* symbols.c */
+int symbols_resolve(struct load *L);
+int symbols_define(struct load *L);
+int symbols_publish_check(struct loader *ld, struct loader_cell *c);
+void symbols_publish(struct loader *ld, struct loader_cell *c);
+uint64_t symbols_value(const struct load *L, uint32_t symi);
+const struct lsym *symbols_find(const struct loader *ld, const char *name,
+			   struct loader_cell **owner);
+const struct lsym *symbols_find_in(const struct loader_cell *c,
+				    const char *name);
+int symbols_core_init(struct loader *ld, const struct loader_config *cfg);
+
+/* reloc.c */
+struct rkind;
+const struct rkind *reloc_kind(uint32_t type);
+unsigned reloc_width(uint32_t type); /* 0 if unknown */
+int relocs_scan(struct load *L);
+int relocs_apply(struct load *L);
+int reloc_site_value(struct loader *ld, const struct loader_import *im,
+		     const struct loader_site *s, uint64_t S,
+		     unsigned char out[8], unsigned *width);
+
+/* deps.c */
+int imports_build(struct load *L);
+int sites_alloc(struct load *L);
+void site_record(struct load *L, uint32_t import, uint64_t place,
+		 uint32_t type, int64_t addend, uint32_t placed);
+void imports_link(struct loader_cell *c);
+void imports_unlink(struct loader_cell *c);
+
+#endif

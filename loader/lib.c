@@ -1,0 +1,138 @@
+/* Message formatting and sorting for the loader; see lib.h. */
+#include "loader/lib.h"
+
+void lmsg_init(struct lmsg *m, char *buf, size_t cap)
+{
+	m->buf = buf;
+	m->cap = cap;
+	m->len = 0;
+	buf[0] = '\0';
+}
+
+/* Appends one character, keeping the buffer NUL-terminated. When it fills,
+ * the tail becomes "..." so a cut message is visibly cut. */
+static void put(struct lmsg *m, char c)
+{
+	if (m->len + 1 < m->cap) {
+		m->buf[m->len++] = c;
+		m->buf[m->len] = '\0';
+	} else if (m->cap >= 4 && m->len + 1 == m->cap) {
+		memcpy(m->buf + m->cap - 4, "...", 4);
+		m->len = m->cap;
+	}
+}
+
+static void put_str(struct lmsg *m, const char *s)
+{
+	if (!s)
+		s = "(null)";
+	while (*s)
+		put(m, *s++);
+}
+
+static void put_num(struct lmsg *m, uint64_t v, unsigned base, bool neg)
+{
+	char tmp[24];
+	int n = 0;
+
+	do {
+		tmp[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	if (neg)
+		put(m, '-');
+	while (n)
+		put(m, tmp[--n]);
+}
+
+/* Reads one integer argument of the given length modifier ('l' count). */
+static uint64_t arg_unsigned(va_list *ap, int longs)
+{
+	return longs ? va_arg(*ap, unsigned long) : va_arg(*ap, unsigned int);
+}
+
+static int64_t arg_signed(va_list *ap, int longs)
+{
+	return longs ? va_arg(*ap, long) : va_arg(*ap, int);
+}
+
+/* Supports %s %c %d %u %x with l, ll or z length modifiers, and %%. */
+void lmsg_vprintf(struct lmsg *m, const char *fmt, va_list ap)
+{
+	va_list args;
+
+	va_copy(args, ap);
+	for (; *fmt; fmt++) {
+		int longs = 0;
+		if (*fmt != '%') {
+			put(m, *fmt);
+			continue;
+		}
+		while (fmt[1] == 'l' || fmt[1] == 'z') {
+			longs++;
+			fmt++;
+		}
+		switch (*++fmt) {
+		case 's': put_str(m, va_arg(args, const char *)); break;
+		case 'c': put(m, (char)va_arg(args, int)); break;
+		case 'u': put_num(m, arg_unsigned(&args, longs), 10, false); break;
+		case 'x': put_num(m, arg_unsigned(&args, longs), 16, false); break;
+		case 'd': {
+			int64_t v = arg_signed(&args, longs);
+			put_num(m, v < 0 ? -(uint64_t)v : (uint64_t)v, 10, v < 0);
+			break;
+		}
+		case '\0': fmt--; break;
+		default: put(m, *fmt); break;
+		}
+	}
+	va_end(args);
+}
+
+void lmsg_printf(struct lmsg *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	lmsg_vprintf(m, fmt, ap);
+	va_end(ap);
+}
+
+static void swap_bytes(unsigned char *a, unsigned char *b, size_t size)
+{
+	while (size--) {
+		unsigned char t = *a;
+		*a++ = *b;
+		*b++ = t;
+	}
+}
+
+static void sift_down(unsigned char *base, size_t root, size_t n, size_t size,
+		      ldr_sort_cmp cmp, const void *ctx)
+{
+	for (;;) {
+		size_t child = 2 * root + 1;
+		if (child >= n)
+			return;
+		if (child + 1 < n &&
+		    cmp(base + child * size, base + (child + 1) * size, ctx) < 0)
+			child++;
+		if (cmp(base + root * size, base + child * size, ctx) >= 0)
+			return;
+		swap_bytes(base + root * size, base + child * size, size);
+		root = child;
+	}
+}
+
+void ldr_sort(void *base, size_t n, size_t size, ldr_sort_cmp cmp, const void *ctx)
+{
+	unsigned char *b = base;
+	size_t i;
+
+	for (i = n / 2; i-- > 0;)
+		sift_down(b, i, n, size, cmp, ctx);
+	for (i = n; i-- > 1;) {
+		swap_bytes(b, b + i * size, size);
+		sift_down(b, 0, i, size, cmp, ctx);
+	}
+}

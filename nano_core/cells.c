@@ -1,0 +1,331 @@
+#include <delos/cells.h>
+#include <delos/kernel.h>
+#include <delos/ksyms.h>
+#include <delos/log.h>
+#include <delos/mm.h>
+#include <delos/paging.h>
+#include <delos/string.h>
+#include <delos/trap.h>
+
+#define MAX_EXPORTS 256
+
+/* The loader, the manifest and where cells go; owned by nano_core, set up once. */
+static struct {
+	struct loader *ld;
+	struct manifest manifest;
+	struct manifest_entry *entries;
+	const struct mb2_info *boot;
+	uint64_t next_va;		/* bump pointer in [CELL_BASE, CELL_LIMIT) */
+} cs = { .next_va = CELL_BASE };
+
+static const char *const private_names[] = { "cell_init", "cell_exit", NULL };
+
+struct loader *cells_loader(void)
+{
+	return cs.ld;
+}
+
+/* Each mapping gets a fresh range with an unmapped guard page on either side. */
+static void *env_map(void *ctx, size_t bytes, uint64_t *addr)
+{
+	uint64_t va = cs.next_va + PAGE_SIZE;
+
+	(void)ctx;
+	if (bytes > CELL_LIMIT - va - PAGE_SIZE || !mm_map_fresh(va, bytes))
+		return NULL;
+	cs.next_va = va + bytes;
+	*addr = va;
+	return (void *)va;
+}
+
+static int env_protect(void *ctx, void *mem, size_t bytes, int perm)
+{
+	unsigned p = PERM_R;
+
+	(void)ctx;
+	if ((perm & LOADER_PERM_W) && (perm & LOADER_PERM_X))
+		return -1;
+	if (perm & LOADER_PERM_W)
+		p = PERM_RW;
+	else if (perm & LOADER_PERM_X)
+		p = PERM_RX;
+	return paging_protect((uint64_t)mem, PAGE_ALIGN_UP(bytes), p);
+}
+
+static void env_unmap(void *ctx, void *mem, size_t bytes)
+{
+	(void)ctx;
+	mm_unmap_free((uint64_t)mem, PAGE_ALIGN_UP(bytes));
+}
+
+/*
+ * Writes into mapped cell memory whatever its permissions, through the
+ * physmap's writable alias of each frame; the cell's own mapping keeps its
+ * permissions (the kernel's text_poke).
+ */
+static int env_poke(void *ctx, void *mem, const void *src, size_t len)
+{
+	uint64_t va = (uint64_t)mem, pa;
+	const uint8_t *s = src;
+
+	(void)ctx;
+	while (len) {
+		size_t chunk = PAGE_SIZE - (va & (PAGE_SIZE - 1));
+		chunk = chunk < len ? chunk : len;
+		if (!paging_translate(va, &pa))
+			return -1;
+		memcpy(phys_to_virt(pa), s, chunk);
+		va += chunk, s += chunk, len -= chunk;
+	}
+	return 0;
+}
+
+static void *env_alloc(void *ctx, size_t bytes)
+{
+	(void)ctx;
+	return kmalloc(bytes);
+}
+
+static void env_free(void *ctx, void *p)
+{
+	(void)ctx;
+	kfree(p);
+}
+
+static const struct loader_env kernel_env = {
+	env_map, env_protect, env_unmap, env_poke, env_alloc, env_free, NULL,
+};
+
+static const struct mb2_module *find_module(const char *name)
+{
+	for (size_t i = 0; i < cs.boot->module_count; i++) {
+		const struct mb2_module *m = &cs.boot->modules[i];
+		if (m->cmdline && strcmp(m->cmdline, name) == 0)
+			return m;
+	}
+	return NULL;
+}
+
+static bool read_manifest(void)
+{
+	const struct mb2_module *m = find_module("manifest");
+	struct manifest_error err;
+	size_t cap;
+
+	if (!m) {
+		klog(LOG_ERR, "cells: no manifest module; no cells will load");
+		return false;
+	}
+	const char *text = phys_to_virt(m->start);
+	size_t len = m->end - m->start;
+	cap = manifest_count_lines(text, len);
+	cs.entries = kmalloc(cap * sizeof(*cs.entries));
+	if (!cs.entries)
+		return false;
+	manifest_init(&cs.manifest, cs.entries, cap);
+	if (manifest_parse(&cs.manifest, "cells.manifest", text, len, &err)) {
+		klog(LOG_ERR, "cells: %s", err.message);
+		return false;
+	}
+	return true;
+}
+
+static bool create_loader(void)
+{
+	static struct loader_export exports[MAX_EXPORTS];
+	struct loader_config cfg = { &kernel_env, exports, kexport_count, private_names };
+	int err;
+
+	if (kexport_count > MAX_EXPORTS)
+		panic("cells: %lu exports, room for %d", kexport_count, MAX_EXPORTS);
+	for (uint64_t i = 0; i < kexport_count; i++)
+		exports[i] = (struct loader_export){ &ksym_strings[kexport_table[i].name],
+						     &ksym_strings[kexport_table[i].grant],
+						     kexport_table[i].addr };
+	err = loader_create(&cfg, &cs.ld);
+	if (err)
+		klog(LOG_ERR, "cells: cannot create the loader: %d", err);
+	return err == 0;
+}
+
+struct init_call {
+	uint64_t fn;
+	int result;
+};
+
+static void run_int_fn(void *arg)
+{
+	struct init_call *c = arg;
+
+	c->result = ((int (*)(void))c->fn)();
+}
+
+int cells_call(uint64_t fn, int *result, struct trap_info *ti)
+{
+	struct init_call c = { fn, 0 };
+	int r = trap_catch(run_int_fn, &c, ti);
+
+	*result = c.result;
+	return r;
+}
+
+static void fill_args(const struct manifest_entry *e, const struct mb2_module *m, char *version,
+		      const char **grants, struct loader_load_args *a)
+{
+	snprintf(version, 12, "%u", e->version);
+	for (uint32_t i = 0; i < e->grant_count; i++)
+		grants[i] = e->grants[i];
+	*a = (struct loader_load_args){
+		.path = e->object, .name = e->name, .version = version,
+		.obj = phys_to_virt(m->start), .size = m->end - m->start,
+		.grants = grants, .ngrants = e->grant_count,
+	};
+}
+
+/* Runs the cell's cell_init; a failure or fault unloads it again. */
+static int init_cell(struct loader_cell *c, const char *ref)
+{
+	uint64_t fn;
+	int result, vec;
+	struct trap_info ti;
+
+	if (loader_cell_lookup(c, "cell_init", &fn))
+		return 0;
+	vec = cells_call(fn, &result, &ti);
+	if (vec == 0 && result == 0)
+		return 0;
+	if (vec)
+		kprintf("cells: %s: cell_init raised %s at %016lx; unloading it\n", ref,
+			trap_name(ti.vector), ti.rip);
+	else
+		kprintf("cells: %s: cell_init returned %d; unloading it\n", ref, result);
+	loader_unload(cs.ld, c);
+	return LOADER_EINVAL;
+}
+
+/* Loads one manifest entry (check_only: just ask whether it would load). */
+static int load_entry(const struct manifest_entry *e, bool check_only)
+{
+	char ref[48], version[12];
+	const char *grants[MANIFEST_GRANTS_MAX];
+	struct loader_load_args a;
+	struct loader_cell *c;
+	const struct mb2_module *m;
+	int err;
+
+	snprintf(ref, sizeof(ref), "%s@%u", e->name, e->version);
+	if (!(m = find_module(ref))) {
+		kprintf("cells: %s: its object is not among the boot modules\n", ref);
+		return LOADER_ENOENT;
+	}
+	if (loader_cell_find(cs.ld, e->name)) {
+		kprintf("cells: %s is already loaded; unload it first\n", e->name);
+		return LOADER_EINVAL;
+	}
+	fill_args(e, m, version, grants, &a);
+	err = check_only ? loader_check(cs.ld, &a) : loader_load(cs.ld, &a, &c);
+	if (err) {
+		if (!check_only)
+			kprintf("%s\n", loader_error(cs.ld));
+		return err;
+	}
+	return check_only ? 0 : init_cell(c, ref);
+}
+
+int cells_load(const char *ref)
+{
+	const struct manifest_entry *e = manifest_find_ref(&cs.manifest, ref);
+
+	if (!cs.ld)
+		return LOADER_EINVAL;
+	if (!e) {
+		kprintf("cells: no %s in cells.manifest\n", ref);
+		return LOADER_ENOENT;
+	}
+	int err = load_entry(e, false);
+	if (!err)
+		kprintf("cells: loaded %s\n", ref);
+	return err;
+}
+
+int cells_unload(const char *name)
+{
+	struct loader_cell *c = cs.ld ? loader_cell_find(cs.ld, name) : NULL;
+	struct loader_cell_info info;
+	struct trap_info ti;
+	uint64_t fn;
+	int result, err;
+
+	if (!c) {
+		kprintf("cells: no loaded cell named '%s'\n", name);
+		return LOADER_ENOENT;
+	}
+	loader_cell_info(c, &info);
+	if (info.core) {
+		kprintf("cells: nano_core cannot be unloaded\n");
+		return LOADER_EINVAL;
+	}
+	/* cell_exit runs only once nothing stands in the way of the unload. */
+	if (!loader_users_next(c, NULL) && loader_cell_lookup(c, "cell_exit", &fn) == 0 &&
+	    cells_call(fn, &result, &ti))
+		kprintf("cells: %s: cell_exit raised %s; unloading anyway\n", name, trap_name(ti.vector));
+	if ((err = loader_unload(cs.ld, c))) {
+		kprintf("%s\n", loader_error(cs.ld));
+		return err;
+	}
+	kprintf("cells: unloaded %s\n", name);
+	return 0;
+}
+
+/*
+ * Loads the boot cells in dependency order: each round loads every pending
+ * cell whose references all resolve now; a round that loads nothing leaves
+ * cells that need each other (a cycle) or a symbol nobody defines.
+ */
+static void load_boot_cells(void)
+{
+	bool pending[cs.manifest.count], progress = true;
+	size_t left = 0;
+
+	for (size_t i = 0; i < cs.manifest.count; i++)
+		left += pending[i] = cs.entries[i].boot;
+	while (left && progress) {
+		progress = false;
+		for (size_t i = 0; i < cs.manifest.count; i++) {
+			if (!pending[i] || load_entry(&cs.entries[i], true))
+				continue;
+			pending[i] = false, left--, progress = true;
+			load_entry(&cs.entries[i], false);
+		}
+	}
+	for (size_t i = 0; i < cs.manifest.count; i++) {
+		if (!pending[i])
+			continue;
+		load_entry(&cs.entries[i], true);
+		klog(LOG_ERR, "cells: boot cell %s@%u not loaded (a dependency cycle or a missing "
+			      "symbol): %s", cs.entries[i].name, cs.entries[i].version, loader_error(cs.ld));
+	}
+}
+
+void cells_init(const struct mb2_info *boot)
+{
+	cs.boot = boot;
+	if (!create_loader() || !read_manifest())
+		return;
+	klog(LOG_INFO, "cells: %zu manifest entries, %lu nano_core exports", cs.manifest.count,
+	     kexport_count);
+	load_boot_cells();
+}
+
+bool cells_print_addr(uint64_t addr)
+{
+	struct loader_addr_info ai;
+	struct loader_cell_info ci;
+
+	if (!cs.ld || !loader_addr_lookup(cs.ld, addr, &ai))
+		return false;
+	loader_cell_info(ai.cell, &ci);
+	kprintf("<%s:%s+0x%lx>", ci.name, ai.symbol ? ai.symbol : ai.section ? ai.section : "?",
+		ai.offset);
+	return true;
+}

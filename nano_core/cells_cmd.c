@@ -1,0 +1,138 @@
+/* Console commands over the loader: cells, syms, deps, load, unload, call. */
+#include <delos/cells.h>
+#include <delos/kernel.h>
+#include <delos/log.h>
+#include <delos/string.h>
+#include <delos/trap.h>
+
+static struct loader_cell *find_or_say(const char *name)
+{
+	struct loader_cell *c = cells_loader() ? loader_cell_find(cells_loader(), name) : NULL;
+
+	if (!c)
+		kprintf("no loaded cell named '%s' (see 'cells')\n", name);
+	return c;
+}
+
+void cmd_cells(int argc, char **argv)
+{
+	struct loader_cell_info i;
+
+	(void)argv;
+	if (argc != 1 || !cells_loader()) {
+		kprintf(argc != 1 ? "usage: cells\n" : "cells: no loader\n");
+		return;
+	}
+	kprintf("%-20s %8s %8s  %s\n", "CELL", "TEXT", "RODATA", "RANGE");
+	for (struct loader_cell *c = NULL; (c = loader_cell_next(cells_loader(), c));) {
+		char ref[48];
+		loader_cell_info(c, &i);
+		snprintf(ref, sizeof(ref), "%s@%s", i.name, i.core ? "core" : i.version);
+		if (i.core) {	/* nano_core: its own image */
+			i.text_size = __text_end - __text_start;
+			i.rodata_size = __rodata_end - __rodata_start;
+			i.start = (uint64_t)__kernel_start;
+			i.end = (uint64_t)__kernel_end;
+		}
+		kprintf("%-20s %8zu %8zu  %016lx-%016lx\n", ref, i.text_size, i.rodata_size, i.start,
+			i.end);
+	}
+}
+
+void cmd_syms(int argc, char **argv)
+{
+	struct loader_cell *c;
+	struct loader_sym s;
+
+	if (argc != 2) {
+		kprintf("usage: syms CELL\n");
+		return;
+	}
+	if (!(c = find_or_say(argv[1])))
+		return;
+	for (size_t i = 0; i < loader_cell_nsyms(c); i++) {
+		loader_cell_sym(c, i, &s);
+		kprintf("%016lx %6lu %c %s%s%s%s\n", s.addr, s.size, s.func ? 'T' : 'D',
+			s.exported ? "" : "(private) ", s.name, s.grant ? "  grant " : "",
+			s.grant ? s.grant : "");
+	}
+}
+
+static void print_import(const struct loader_import *im, bool by_user)
+{
+	struct loader_import_info ii;
+	struct loader_cell_info ci;
+
+	loader_import_info(im, &ii);
+	loader_cell_info(by_user ? ii.user : ii.owner, &ci);
+	kprintf("  %s %s:%s (%zu site%s)\n", by_user ? "<-" : "->", ci.name, ii.symbol, ii.nsites,
+		ii.nsites == 1 ? "" : "s");
+}
+
+void cmd_deps(int argc, char **argv)
+{
+	struct loader_cell *c;
+
+	if (argc != 2) {
+		kprintf("usage: deps CELL\n");
+		return;
+	}
+	if (!(c = find_or_say(argv[1])))
+		return;
+	kprintf("%s uses:\n", argv[1]);
+	for (struct loader_import *im = NULL; (im = loader_uses_next(c, im));)
+		print_import(im, false);
+	kprintf("%s is used by:\n", argv[1]);
+	for (struct loader_import *im = NULL; (im = loader_users_next(c, im));)
+		print_import(im, true);
+}
+
+static bool has_at(const char *s)
+{
+	while (*s && *s != '@')
+		s++;
+	return *s == '@';
+}
+
+void cmd_load(int argc, char **argv)
+{
+	if (argc != 2 || !has_at(argv[1])) {
+		kprintf("usage: load NAME@VERSION\n");
+		return;
+	}
+	cells_load(argv[1]);
+}
+
+void cmd_unload(int argc, char **argv)
+{
+	if (argc != 2) {
+		kprintf("usage: unload NAME\n");
+		return;
+	}
+	cells_unload(argv[1]);
+}
+
+void cmd_call(int argc, char **argv)
+{
+	struct loader_cell *c;
+	struct trap_info ti;
+	uint64_t fn;
+	int result;
+
+	if (argc != 3) {
+		kprintf("usage: call CELL SYMBOL   (runs int SYMBOL(void) in CELL)\n");
+		return;
+	}
+	if (!(c = find_or_say(argv[1])))
+		return;
+	if (loader_cell_lookup(c, argv[2], &fn)) {
+		kprintf("call: %s has no symbol '%s'\n", argv[1], argv[2]);
+		return;
+	}
+	if (cells_call(fn, &result, &ti)) {
+		kprintf("call: %s:%s raised %s at %016lx (error 0x%lx, CR2 %016lx); the call was abandoned\n",
+			argv[1], argv[2], trap_name(ti.vector), ti.rip, ti.error, ti.cr2);
+		return;
+	}
+	kprintf("call: %s:%s returned %d\n", argv[1], argv[2], result);
+}

@@ -1,0 +1,130 @@
+/*
+ * Host link time of the loader: loads and unloads each object in a loop on
+ * a buffer env in the top 2 GiB and reports the time per load, against the
+ * object's size, sections, symbols and relocations.
+ *
+ *   loader-bench OBJ...      (make loader-bench)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <delos/loader.h>
+
+#include "loader/elf64.h"
+#include "loader/host_env.h"
+
+/* Every name the test cells import, at made-up addresses near the base. */
+static const struct loader_export exports[] = {
+	{ "kprintf", "core", 0xffffffff80100000ull },
+	{ "memset", "core", 0xffffffff80100100ull },
+	{ "host_note", "core", 0xffffffff80100200ull },
+	{ "host_memset", "core", 0xffffffff80100300ull },
+	{ "host_twice", "core", 0xffffffff80100400ull },
+	{ "host_value", "core", 0xffffffff80200000ull },
+	{ "__stack_chk_guard", "core", 0xffffffff80200008ull },
+	{ "__stack_chk_fail", "core", 0xffffffff80100500ull },
+	{ "hal_outb", "core", 0xffffffff80100600ull },
+	{ "ext", "core", 0xffffffff80123450ull },
+	{ "ext2", "core", 0xffffffff80123460ull },
+	{ "small8", "core", 0x7f },
+	{ "small16", "core", 0x1234 },
+	{ "math_add", "core", 0xffffffff80100700ull }, /* last: h_user only */
+};
+#define NEXPORTS (sizeof(exports) / sizeof(exports[0]))
+static const char *const grants[] = { "core" };
+
+static void *read_file(const char *path, size_t *size)
+{
+	FILE *f = fopen(path, "rb");
+	void *buf;
+
+	if (!f) {
+		perror(path);
+		exit(1);
+	}
+	fseek(f, 0, SEEK_END);
+	*size = (size_t)ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = aligned_alloc(16, (*size + 15) & ~(size_t)15);
+	if (!buf || fread(buf, 1, *size, f) != *size)
+		exit(1);
+	fclose(f);
+	return buf;
+}
+
+static size_t count_relocs(const unsigned char *obj)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)obj;
+	const Elf64_Shdr *sh = (const Elf64_Shdr *)(obj + eh->e_shoff);
+	size_t n = 0;
+
+	for (unsigned i = 0; i < eh->e_shnum; i++)
+		if (sh[i].sh_type == SHT_RELA && (sh[sh[i].sh_info].sh_flags & SHF_ALLOC))
+			n += sh[i].sh_size / sizeof(Elf64_Rela);
+	return n;
+}
+
+static double now_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
+}
+
+static void bench(const char *path)
+{
+	static struct host_env env;
+	struct loader *ld;
+	struct loader_cell *c = NULL;
+	struct loader_cell_info info;
+	size_t size;
+	unsigned char *obj = read_file(path, &size);
+	struct loader_config cfg = { .env = &env.env, .exports = exports,
+				     .nexports = NEXPORTS - 1 };
+	struct loader_load_args a = { .path = path, .obj = obj, .size = size,
+				      .grants = grants, .ngrants = 1, .flags = LOADER_NO_CTORS };
+	int iters = size > 1000000 ? 20 : size > 100000 ? 200 : 2000;
+	double best = 1e30;
+
+	host_env_buffer(&env, 0xffffffff80400000ull);
+	if (loader_create(&cfg, &ld))
+		exit(1);
+	if (loader_load(ld, &a, &c) == LOADER_EUNDEF) { /* h_user needs math_add */
+		loader_destroy(ld);
+		cfg.nexports = NEXPORTS;
+		loader_create(&cfg, &ld);
+	}
+	if (!c && loader_load(ld, &a, &c)) {
+		fprintf(stderr, "%s\n", loader_error(ld));
+		exit(1);
+	}
+	loader_cell_info(c, &info);
+	loader_unload(ld, c);
+	for (int round = 0; round < 5; round++) {
+		double t0 = now_us();
+		for (int i = 0; i < iters; i++) {
+			loader_load(ld, &a, &c);
+			loader_unload(ld, c);
+		}
+		double per = (now_us() - t0) / iters;
+		best = per < best ? per : best;
+	}
+	size_t relocs = count_relocs(obj);
+	printf("%-28s %9zu %6zu %7zu %9.1f %8.1f\n", strrchr(path, '/') ? strrchr(path, '/') + 1 : path,
+	       size, info.nsyms, relocs, best, relocs ? best * 1000 / relocs : 0.0);
+	loader_destroy(ld);
+	host_env_fini(&env);
+	free(obj);
+}
+
+int main(int argc, char **argv)
+{
+	printf("%-28s %9s %6s %7s %9s %8s\n", "object", "bytes", "syms", "relocs", "us/load",
+	       "ns/reloc");
+	for (int i = 1; i < argc; i++)
+		bench(argv[i]);
+	return 0;
+}

@@ -1,0 +1,4 @@
+int dup_fn(void)
+{
+	return 2;
+}
