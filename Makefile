@@ -40,7 +40,8 @@ ISO_EXTRA       := $(OUT)/manifest.ok
 -include $(wildcard */*.mk)
 
 # nano_core, the hardware primitives, the loader and the manifest parser.
-KSRCS    := $(wildcard nano_core/*.c nano_core/*.S hal/*.c) $(LOADER_SRCS) loader/manifest.c
+KSRCS    := $(wildcard nano_core/*.c nano_core/*.S hal/*.c) $(LOADER_SRCS) loader/manifest.c \
+            metamodules/cellref.c
 KOBJS    := $(patsubst %,$(KOUT)/%.o,$(KSRCS))
 
 all: $(OUT)/delos.iso

@@ -16,7 +16,13 @@ static struct {
 	struct manifest_entry *entries;
 	const struct mb2_info *boot;
 	uint64_t next_va;		/* bump pointer in [CELL_BASE, CELL_LIMIT) */
+	uint64_t generation;		/* counts loads and unloads */
 } cs = { .next_va = CELL_BASE };
+
+uint64_t loader_generation(void)
+{
+	return cs.generation;
+}
 
 static const char *const private_names[] = { "cell_init", "cell_exit", NULL };
 
@@ -200,6 +206,7 @@ static int init_cell(struct loader_cell *c, const char *ref)
 	else
 		kprintf("cells: %s: cell_init returned %d; unloading it\n", ref, result);
 	loader_unload(cs.ld, c);
+	cs.generation++;
 	return LOADER_EINVAL;
 }
 
@@ -229,7 +236,10 @@ static int load_entry(const struct manifest_entry *e, bool check_only)
 			kprintf("%s\n", loader_error(cs.ld));
 		return err;
 	}
-	return check_only ? 0 : init_cell(c, ref);
+	if (check_only)
+		return 0;
+	cs.generation++;
+	return init_cell(c, ref);
 }
 
 int cells_load(const char *ref)
@@ -273,6 +283,7 @@ int cells_unload(const char *name)
 		kprintf("%s\n", loader_error(cs.ld));
 		return err;
 	}
+	cs.generation++;
 	kprintf("cells: unloaded %s\n", name);
 	return 0;
 }

@@ -14,7 +14,7 @@ static struct loader_cell *find_or_say(const char *name)
 	return c;
 }
 
-void cmd_cells(int argc, char **argv)
+void kcmd_cells(int argc, char **argv)
 {
 	struct loader_cell_info i;
 
@@ -39,7 +39,7 @@ void cmd_cells(int argc, char **argv)
 	}
 }
 
-void cmd_syms(int argc, char **argv)
+void kcmd_syms(int argc, char **argv)
 {
 	struct loader_cell *c;
 	struct loader_sym s;
@@ -69,7 +69,7 @@ static void print_import(const struct loader_import *im, bool by_user)
 		ii.nsites == 1 ? "" : "s");
 }
 
-void cmd_deps(int argc, char **argv)
+void kcmd_deps(int argc, char **argv)
 {
 	struct loader_cell *c;
 
@@ -94,7 +94,7 @@ static bool has_at(const char *s)
 	return *s == '@';
 }
 
-void cmd_load(int argc, char **argv)
+void kcmd_load(int argc, char **argv)
 {
 	if (argc != 2 || !has_at(argv[1])) {
 		kprintf("usage: load NAME@VERSION\n");
@@ -103,7 +103,7 @@ void cmd_load(int argc, char **argv)
 	cells_load(argv[1]);
 }
 
-void cmd_unload(int argc, char **argv)
+void kcmd_unload(int argc, char **argv)
 {
 	if (argc != 2) {
 		kprintf("usage: unload NAME\n");
@@ -112,7 +112,7 @@ void cmd_unload(int argc, char **argv)
 	cells_unload(argv[1]);
 }
 
-void cmd_call(int argc, char **argv)
+void kcmd_call(int argc, char **argv)
 {
 	struct loader_cell *c;
 	struct trap_info ti;

@@ -111,7 +111,7 @@ static void cmd_help(int argc, char **argv)
 		kprintf("  %-6s %-20s %s\n", c->name, c->args, c->help);
 }
 
-static void cmd_mem(int argc, char **argv)
+void kcmd_mem(int argc, char **argv)
 {
 	struct mm_stats s;
 
@@ -125,13 +125,13 @@ static void cmd_mem(int argc, char **argv)
 	kprintf("stacks: %lu (%lu pages, each with a guard page)\n", s.stacks, s.stack_pages);
 }
 
-static void cmd_log(int argc, char **argv)
+void kcmd_log(int argc, char **argv)
 {
 	(void)argc, (void)argv;
 	log_dump();
 }
 
-static void cmd_exit(int argc, char **argv)
+void kcmd_exit(int argc, char **argv)
 {
 	unsigned code;
 
@@ -146,16 +146,16 @@ static void cmd_exit(int argc, char **argv)
 
 static const struct command commands[] = {
 	{ "help", "", "list the commands", cmd_help },
-	{ "mem", "", "frame, heap and stack figures", cmd_mem },
-	{ "log", "", "print the kernel log", cmd_log },
-	{ "exit", "N", "end QEMU with status N (0-126)", cmd_exit },
-	{ "fault", "pf|gpf|div0|ud|stack", "raise that CPU exception on purpose", console_fault },
-	{ "cells", "", "list loaded cells: name@version, sizes, range", cmd_cells },
-	{ "syms", "CELL", "a cell's symbols", cmd_syms },
-	{ "deps", "CELL", "what a cell uses and who uses it", cmd_deps },
-	{ "load", "NAME@VERSION", "load a cell listed in cells.manifest", cmd_load },
-	{ "unload", "NAME", "unload a cell nothing depends on", cmd_unload },
-	{ "call", "CELL SYMBOL", "run int SYMBOL(void) of a cell, catching faults", cmd_call },
+	{ "mem", "", "frame, heap and stack figures", kcmd_mem },
+	{ "log", "", "print the kernel log", kcmd_log },
+	{ "exit", "N", "end QEMU with status N (0-126)", kcmd_exit },
+	{ "fault", "pf|gpf|div0|ud|stack", "raise that CPU exception on purpose", kcmd_fault },
+	{ "cells", "", "list loaded cells: name@version, sizes, range", kcmd_cells },
+	{ "syms", "CELL", "a cell's symbols", kcmd_syms },
+	{ "deps", "CELL", "what a cell uses and who uses it", kcmd_deps },
+	{ "load", "NAME@VERSION", "load a cell listed in cells.manifest", kcmd_load },
+	{ "unload", "NAME", "unload a cell nothing depends on", kcmd_unload },
+	{ "call", "CELL SYMBOL", "run int SYMBOL(void) of a cell, catching faults", kcmd_call },
 	{ NULL, NULL, NULL, NULL },
 };
 

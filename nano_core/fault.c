@@ -56,7 +56,7 @@ static const struct {
 	{ "ud", fault_ud }, { "stack", fault_stack },
 };
 
-void console_fault(int argc, char **argv)
+void kcmd_fault(int argc, char **argv)
 {
 	for (size_t i = 0; argc == 2 && i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		if (strcmp(argv[1], kinds[i].name) == 0) {

@@ -8,7 +8,8 @@
 
 /* The log's outputs and ring; owned by nano_core. */
 static struct {
-	bool vga;
+	bool vga;		/* nano_core draws on the screen (until a VGA cell takes over) */
+	bool vga_present;
 	struct vga_cursor cursor;
 	char ring[RING_SIZE];
 	size_t head;	/* total bytes ever written; ring[head % RING_SIZE] is next */
@@ -23,8 +24,18 @@ static volatile uint16_t *vga_screen(void)
 
 void log_enable_vga(void)
 {
-	lg.vga = true;
+	lg.vga = lg.vga_present = true;
 	vga_clear(vga_screen(), &lg.cursor);
+}
+
+bool vga_text_present(void)
+{
+	return lg.vga_present;
+}
+
+void log_vga_handoff(void)
+{
+	lg.vga = false;
 }
 
 void console_write(const char *s, size_t n)

@@ -125,13 +125,17 @@ static void maybe_enable_vga(void)
 		klog(LOG_INFO, "boot: no VGA text screen (%s)", efi ? "UEFI" : "graphics framebuffer");
 }
 
-static void interrupts_init(void)
+/* The boot context becomes the idle task once a shell cell has the console. */
+static _Noreturn void idle_forever(void)
 {
-	pic_init();
-	console_init();
-	cpu_sti();
+	for (;;)
+		cpu_sti_hlt();
 }
 
+static bool shell_loaded(void)
+{
+	return cells_loader() && loader_cell_find(cells_loader(), "shell");
+}
 static _Noreturn void kmain_on_kernel_stack(void)
 {
 	uint64_t df = stack_alloc(4), nmi = stack_alloc(4);
@@ -140,13 +144,19 @@ static _Noreturn void kmain_on_kernel_stack(void)
 		panic("boot: no memory for the interrupt stacks");
 	gdt_set_ist(IST_DOUBLE_FAULT, df);
 	gdt_set_ist(IST_NMI, nmi);
-	interrupts_init();
-	cells_init(&boot_info);
+	pic_init();
+	cells_init(&boot_info);		/* with interrupts off: cell_init runs undisturbed */
 	char test[32];
 	if (cmdline_get("test", test, sizeof(test)))
 		selftest_run(test, &boot_info);
-	klog(LOG_INFO, "boot: prompt after %lu us of guest time since the loader's hand-off",
-	     time_ns() / 1000);
+	bool shell = shell_loaded();
+	if (!shell)
+		console_init();
+	klog(LOG_INFO, "boot: %s after %lu us of guest time since the loader's hand-off",
+	     shell ? "boot cells up, the shell cell has the console," : "prompt", time_ns() / 1000);
+	cpu_sti();
+	if (shell)
+		idle_forever();
 	console_run();
 }
 

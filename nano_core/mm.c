@@ -3,6 +3,7 @@
 #include <delos/heap.h>
 #include <delos/kernel.h>
 #include <delos/log.h>
+#include <delos/ctx.h>
 #include <delos/mm.h>
 #include <delos/paging.h>
 #include <delos/string.h>
@@ -97,14 +98,19 @@ void mm_init(const struct mb2_info *boot, uint64_t mbi, uint64_t mbi_size)
 	heap_init(&kheap, (void *)HEAP_BASE, heap_grow, NULL);
 }
 
+/* The heap is used from interrupt handlers too: every call runs with interrupts off. */
 void *kmalloc(size_t size)
 {
-	return heap_alloc(&kheap, size);
+	uint64_t flags = irq_save();
+	void *p = heap_alloc(&kheap, size);
+
+	irq_restore(flags);
+	return p;
 }
 
 void *kzalloc(size_t size)
 {
-	void *p = heap_alloc(&kheap, size);
+	void *p = kmalloc(size);
 
 	if (p)
 		memset(p, 0, size);
@@ -113,9 +119,15 @@ void *kzalloc(size_t size)
 
 void kfree(void *p)
 {
+	uint64_t flags;
 	int err;
 
-	if (p && (err = heap_free(&kheap, p)))
+	if (!p)
+		return;
+	flags = irq_save();
+	err = heap_free(&kheap, p);
+	irq_restore(flags);
+	if (err)
 		klog(LOG_ERR, "kfree(%p) refused: %s", p, heap_strerror(err));
 }
 
@@ -129,6 +141,26 @@ uint64_t stack_alloc(size_t pages)
 	stacks.count++;
 	stacks.pages += pages;
 	return stacks.next;
+}
+
+void stack_free(uint64_t top, size_t pages)
+{
+	uint64_t flags = irq_save();
+
+	mm_unmap_free(top - pages * PAGE_SIZE, pages * PAGE_SIZE);
+	stacks.count--;
+	stacks.pages -= pages;
+	irq_restore(flags);
+}
+
+void *phys_map(uint64_t pa, size_t len)
+{
+	uint64_t end = pa + len, mapped;
+
+	if (end < pa || !paging_translate((uint64_t)phys_to_virt(pa), &mapped) ||
+	    !paging_translate((uint64_t)phys_to_virt(end ? end - 1 : 0), &mapped))
+		return NULL;
+	return phys_to_virt(pa);
 }
 
 int mm_heap_check(void)

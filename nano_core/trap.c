@@ -1,3 +1,4 @@
+#include <delos/cellref.h>
 #include <delos/cells.h>
 #include <delos/cpu_tables.h>
 #include <delos/kernel.h>
@@ -23,6 +24,29 @@ int trap_catch_enter(void (*fn)(void *), void *arg);
 /* Interrupt routing for nano_core's own handlers; owned by trap.c. */
 static irq_handler_fn *irq_handlers[16];
 static int report_depth;
+static uint16_t unrouted_seen;
+static const struct cellref dispatch_ref = { "dispatch", "dispatch_irq" };
+
+/* An IRQ with neither a nano_core handler nor a dispatch cell: said once per line. */
+static void note_unrouted(uint8_t irq)
+{
+	if (unrouted_seen & (1u << irq))
+		return;
+	unrouted_seen |= 1u << irq;
+	klog(LOG_WARN, "irq: IRQ %u arrived but the dispatch cell is not loaded", irq);
+}
+
+void irq_unmask(uint64_t irq)
+{
+	if (irq < 16)
+		pic_unmask((uint8_t)irq);
+}
+
+void irq_mask(uint64_t irq)
+{
+	if (irq < 16)
+		pic_mask((uint8_t)irq);
+}
 
 static const char *const names[32] = {
 	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
@@ -153,8 +177,12 @@ void trap_dispatch(struct trap_frame *f)
 		return;
 	}
 	uint8_t irq = (uint8_t)(f->vector - PIC_VECTOR_BASE);
-	if (irq < 16 && irq_handlers[irq])
+	if (irq >= 16)
+		return;
+	/* EOI first: the handler may switch tasks and not come back for a while. */
+	pic_eoi(irq);
+	if (irq_handlers[irq])
 		irq_handlers[irq](irq);
-	if (irq < 16)
-		pic_eoi(irq);
+	else if (cellref_call(&dispatch_ref, irq, NULL))
+		note_unrouted(irq);
 }

@@ -41,11 +41,11 @@ int cells_call(uint64_t fn, int *result, struct trap_info *ti);
 bool cells_print_addr(uint64_t addr);
 
 /* The console commands: cells, syms, deps, load, unload, call. */
-void cmd_cells(int argc, char **argv);
-void cmd_syms(int argc, char **argv);
-void cmd_deps(int argc, char **argv);
-void cmd_load(int argc, char **argv);
-void cmd_unload(int argc, char **argv);
-void cmd_call(int argc, char **argv);
+void kcmd_cells(int argc, char **argv);
+void kcmd_syms(int argc, char **argv);
+void kcmd_deps(int argc, char **argv);
+void kcmd_load(int argc, char **argv);
+void kcmd_unload(int argc, char **argv);
+void kcmd_call(int argc, char **argv);
 
 #endif

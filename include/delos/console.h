@@ -9,7 +9,14 @@ _Noreturn void console_run(void);
 /* Runs one command line, as if typed at the prompt. */
 void console_execute(char *line);
 
-/* The `fault KIND` command: raises a CPU exception on purpose, for tests. */
-void console_fault(int argc, char **argv);
+/*
+ * nano_core's command bodies, exported to the shell cell (grant `console`).
+ * Each takes the words of its command line and prints through kprintf.
+ */
+void kcmd_mem(int argc, char **argv);
+void kcmd_log(int argc, char **argv);
+void kcmd_exit(int argc, char **argv);
+/* `fault KIND`: raises a CPU exception on purpose, for tests. */
+void kcmd_fault(int argc, char **argv);
 
 #endif

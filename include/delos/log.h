@@ -6,6 +6,7 @@
 #define DELOS_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 enum log_level { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
@@ -33,5 +34,9 @@ void log_dump(void);
 
 /* Turns the VGA text screen on as a second output. */
 void log_enable_vga(void);
+/* True when booted with a VGA text screen (grant `phys_mem`). */
+bool vga_text_present(void);
+/* nano_core stops drawing on the screen: a VGA cell owns it now (grant `console`). */
+void log_vga_handoff(void);
 
 #endif

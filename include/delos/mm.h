@@ -31,6 +31,16 @@ bool mm_map_fresh(uint64_t va, uint64_t size);
 /* Unmaps [va, va+size) and frees the frames behind it. */
 void mm_unmap_free(uint64_t va, uint64_t size);
 
+/* Frees a stack from stack_alloc (top and pages as given then); its pages fault afterwards. */
+void stack_free(uint64_t top, size_t pages);
+
+/*
+ * Returns a kernel address for physical [pa, pa+len) through the physmap
+ * (read-write, never executable; grant `phys_mem`), or NULL if it is not
+ * covered (device memory above the RAM the physmap holds).
+ */
+void *phys_map(uint64_t pa, size_t len);
+
 struct mm_stats {
 	uint64_t frames_total, frames_free, frames_reserved;
 	uint64_t heap_size, heap_in_use, heap_free, heap_live, heap_allocs, heap_frees;

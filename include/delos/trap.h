@@ -27,6 +27,10 @@ void trap_dispatch(struct trap_frame *f);
 /* Routes legacy IRQ `irq` (0-15) to a nano_core handler; the PIC line is unmasked. */
 void irq_set_handler(uint8_t irq, irq_handler_fn *fn);
 
+/* Unmask or mask a PIC line (grant `irq`). */
+void irq_unmask(uint64_t irq);
+void irq_mask(uint64_t irq);
+
 const char *trap_name(uint64_t vector);
 
 /* Prints a full report of the exception in `f`: registers, CR2, symbolized RIP, backtrace. */

@@ -1,0 +1,141 @@
+/*
+ * dispatch@1: routes IRQs and named events to cellrefs kept in state_db.
+ * The cell keeps nothing itself; a route survives the swap of the driver it
+ * points at (resolved by name on every interrupt) and of this cell.
+ */
+#include <delos/cell.h>
+#include <delos/cellref.h>
+#include <delos/log.h>
+#include <delos/sdb.h>
+#include <delos/string.h>
+#include <delos/trap.h>
+#include "cells/dispatch/dispatch.h"
+
+#define ROUTE_TYPE 0x44495251u	/* "DIRQ" */
+#define EVENT_TYPE 0x44455654u	/* "DEVT" */
+#define LAYOUT 1
+
+struct subscribers {
+	uint32_t count;
+	struct cellref refs[DISPATCH_SUBSCRIBERS];
+};
+
+static void irq_record(uint64_t irq, char *name)
+{
+	snprintf(name, 32, "dispatch/irq/%lu", irq);
+}
+
+static bool event_record(const char *event, char *name)
+{
+	size_t n = event ? strlen(event) : 0;
+
+	if (n == 0 || n > DISPATCH_EVENT_MAX)
+		return false;
+	snprintf(name, 48, "dispatch/ev/%s", event);
+	return true;
+}
+
+int dispatch_route(uint64_t irq, const char *cell, const char *sym)
+{
+	struct cellref r;
+	char name[32];
+	int err;
+
+	if (irq >= 16 || !cellref_make(&r, cell, sym))
+		return -1;
+	irq_record(irq, name);
+	err = sdb_put("dispatch", name, ROUTE_TYPE, LAYOUT, &r, sizeof(r));
+	if (err == 0)
+		irq_unmask(irq);
+	return err;
+}
+
+int dispatch_unroute(uint64_t irq)
+{
+	char name[32];
+
+	if (irq >= 16)
+		return -1;
+	irq_mask(irq);
+	irq_record(irq, name);
+	return sdb_delete(name);
+}
+
+int dispatch_irq(uint64_t irq)
+{
+	const void *data;
+	char name[32];
+	int result;
+
+	irq_record(irq, name);
+	if (sdb_view(name, &data, NULL) != (int)sizeof(struct cellref))
+		return -1;
+	struct cellref r = *(const struct cellref *)data;
+	if (cellref_call(&r, irq, &result))
+		return -1;
+	return result;
+}
+
+static int read_subscribers(const char *event, char *name, struct subscribers *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (!event_record(event, name))
+		return -1;
+	int n = sdb_get(name, s, sizeof(*s), NULL);
+	if (n == STATEDB_E_NOT_FOUND)
+		return 0;
+	return n == (int)sizeof(*s) ? 0 : -1;
+}
+
+int dispatch_subscribe(const char *event, const char *cell, const char *sym)
+{
+	struct subscribers s;
+	struct cellref r;
+	char name[48];
+
+	if (!cellref_make(&r, cell, sym) || read_subscribers(event, name, &s))
+		return -1;
+	for (uint32_t i = 0; i < s.count; i++)
+		if (!memcmp(&s.refs[i], &r, sizeof(r)))
+			return 0;
+	if (s.count == DISPATCH_SUBSCRIBERS)
+		return -1;
+	s.refs[s.count++] = r;
+	return sdb_put("dispatch", name, EVENT_TYPE, LAYOUT, &s, sizeof(s));
+}
+
+int dispatch_unsubscribe(const char *event, const char *cell, const char *sym)
+{
+	struct subscribers s;
+	struct cellref r;
+	char name[48];
+
+	if (!cellref_make(&r, cell, sym) || read_subscribers(event, name, &s))
+		return -1;
+	for (uint32_t i = 0; i < s.count; i++) {
+		if (memcmp(&s.refs[i], &r, sizeof(r)))
+			continue;
+		s.refs[i] = s.refs[--s.count];
+		return sdb_put("dispatch", name, EVENT_TYPE, LAYOUT, &s, sizeof(s));
+	}
+	return -1;
+}
+
+int dispatch_post(const char *event, uint64_t arg)
+{
+	struct subscribers s;
+	char name[48];
+	int called = 0;
+
+	if (read_subscribers(event, name, &s))
+		return -1;
+	for (uint32_t i = 0; i < s.count; i++)
+		called += cellref_call(&s.refs[i], arg, NULL) == 0;
+	return called;
+}
+
+int cell_init(void)
+{
+	klog(LOG_INFO, "dispatch: routing IRQs and events through state_db");
+	return 0;
+}

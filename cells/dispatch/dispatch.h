@@ -1,0 +1,32 @@
+/*
+ * dispatch (cell dispatch@1): IRQ and event routing kept in state_db and
+ * pointing at cellrefs, so a driver can be replaced without losing its
+ * interrupts and nothing holds a raw pointer into a cell.
+ *
+ * Records: "dispatch/irq/N" holds one struct cellref; "dispatch/ev/NAME"
+ * holds up to DISPATCH_SUBSCRIBERS struct cellrefs.
+ * Handlers are `int fn(uint64_t arg)`: for IRQs arg is the IRQ number (the
+ * PIC has already been sent its EOI), for events the posted value.
+ */
+#ifndef CELLS_DISPATCH_H
+#define CELLS_DISPATCH_H
+
+#include <stdint.h>
+
+#define DISPATCH_SUBSCRIBERS 8
+#define DISPATCH_EVENT_MAX 31
+
+/* Routes legacy IRQ irq (0-15) to cell:sym and unmasks the line; replaces any route. */
+int dispatch_route(uint64_t irq, const char *cell, const char *sym);
+/* Removes the route and masks the line. */
+int dispatch_unroute(uint64_t irq);
+/* Adds cell:sym to event's subscribers (once). */
+int dispatch_subscribe(const char *event, const char *cell, const char *sym);
+int dispatch_unsubscribe(const char *event, const char *cell, const char *sym);
+/* Calls every subscriber of event with arg; returns how many were called. */
+int dispatch_post(const char *event, uint64_t arg);
+
+/* nano_core calls this for every IRQ, through the cellref dispatch:dispatch_irq. */
+int dispatch_irq(uint64_t irq);
+
+#endif

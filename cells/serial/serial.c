@@ -1,0 +1,218 @@
+/* The serial cell: COM1 by interrupts, its queues in state_db (see serial.h). */
+#include <delos/cell.h>
+#include <delos/ctx.h>
+#include <delos/log.h>
+#include "cells/dispatch/dispatch.h"
+#include "cells/serial/byteq.h"
+#include "cells/serial/serial.h"
+#include "hal/io.h"
+
+#define COM1 0x3f8
+#define COM1_IRQ 4
+#define OWNER "serial"
+
+enum { UART_DATA = 0, UART_IER = 1, UART_IIR = 2, UART_MCR = 4, UART_LSR = 5, UART_MSR = 6,
+       UART_SCRATCH = 7 };
+
+#define IER_RX      0x01
+#define IER_THRE    0x02
+#define IIR_NONE    0x01
+#define MCR_OUT2    0x0b	/* DTR, RTS, OUT2: OUT2 routes the UART's line to the PIC */
+#define LSR_DR      0x01
+#define LSR_THRE    0x20
+#define FIFO_DEPTH  16
+#define SPIN_MAX    100000
+#define IRQ_ROUNDS  64
+
+static void tx_irq_enable(bool on)
+{
+	uint8_t ier = hal_inb(COM1 + UART_IER);
+
+	ier = on ? (ier | IER_THRE) : (ier & ~IER_THRE);
+	hal_outb(COM1 + UART_IER, ier);
+}
+
+static bool thr_empty(void)
+{
+	return hal_inb(COM1 + UART_LSR) & LSR_THRE;
+}
+
+/*
+ * Moves up to a FIFO's worth of queued bytes into the UART. With wait, polls
+ * until the transmitter is empty first. Returns how many bytes were sent, or
+ * -1 when the queue is empty. Interrupts off.
+ */
+static int tx_send_some(bool wait)
+{
+	char buf[FIFO_DEPTH];
+	int n = byteq_peek(SERIAL_TX_RECORD, buf, sizeof(buf));
+
+	if (n < 0) {
+		/* A corrupt queue cannot be trusted; start again empty. */
+		sdb_delete(SERIAL_TX_RECORD);
+		return -1;
+	}
+	if (n == 0)
+		return -1;
+	for (int spin = 0; wait && !thr_empty() && spin < SPIN_MAX; spin++)
+		;
+	if (!thr_empty())
+		return 0;
+	for (int i = 0; i < n; i++)
+		hal_outb(COM1 + UART_DATA, (uint8_t)buf[i]);
+	byteq_drop(SERIAL_TX_RECORD, (size_t)n);
+	return n;
+}
+
+/* Queues n bytes, sending the oldest by polling while the queue is full. */
+static void tx_queue(const char *s, size_t n)
+{
+	while (n) {
+		int put = byteq_push(OWNER, SERIAL_TX_RECORD, s, n, SERIAL_TX_MAX);
+		if (put < 0) {
+			/* No memory or a corrupt queue: send by polling, in order. */
+			while (tx_send_some(true) >= 0)
+				;
+			for (size_t i = 0; i < n; i++) {
+				for (int spin = 0; !thr_empty() && spin < SPIN_MAX; spin++)
+					;
+				hal_outb(COM1 + UART_DATA, (uint8_t)s[i]);
+			}
+			return;
+		}
+		if (put == 0)
+			tx_send_some(true);
+		s += put;
+		n -= (size_t)put;
+	}
+}
+
+int serial_write(const char *buf, uint64_t len)
+{
+	char chunk[128];
+	uint64_t i = 0;
+
+	if (!buf && len)
+		return -1;
+	while (i < len) {
+		size_t n = 0;
+		for (; i < len && n + 2 <= sizeof(chunk); i++) {
+			if (buf[i] == '\n')
+				chunk[n++] = '\r';
+			chunk[n++] = buf[i];
+		}
+		uint64_t flags = irq_save();
+		tx_queue(chunk, n);
+		tx_irq_enable(true);
+		irq_restore(flags);
+	}
+	return (int)len;
+}
+
+void serial_flush(void)
+{
+	for (;;) {
+		uint64_t flags = irq_save();
+		int sent = tx_send_some(true);
+		if (sent < 0)
+			tx_irq_enable(false);
+		irq_restore(flags);
+		if (sent < 0)
+			return;
+	}
+}
+
+/* Moves every byte the UART holds into "serial/rx" (dropping what does not fit). */
+static void rx_drain(void)
+{
+	char buf[FIFO_DEPTH * 4];
+	size_t n = 0;
+
+	while (n < sizeof(buf) && (hal_inb(COM1 + UART_LSR) & LSR_DR))
+		buf[n++] = (char)hal_inb(COM1 + UART_DATA);
+	if (n)
+		byteq_push(OWNER, SERIAL_RX_RECORD, buf, n, SERIAL_RX_MAX);
+}
+
+/* Posts the waiting input, oldest first, while someone takes it. */
+static void rx_deliver(void)
+{
+	unsigned char c;
+
+	for (unsigned i = 0; i < SERIAL_RX_MAX; i++) {
+		if (byteq_peek(SERIAL_RX_RECORD, &c, 1) != 1)
+			return;
+		if (dispatch_post(SERIAL_EVENT, c) <= 0)
+			return;
+		byteq_drop(SERIAL_RX_RECORD, 1);
+	}
+}
+
+/* Sends the next FIFO's worth, or stops the transmit interrupt when done. */
+static void tx_refill(void)
+{
+	if (tx_send_some(false) < 0)
+		tx_irq_enable(false);
+}
+
+int serial_irq(uint64_t irq)
+{
+	(void)irq;
+	for (int i = 0; i < IRQ_ROUNDS; i++) {
+		uint8_t iir = hal_inb(COM1 + UART_IIR);
+		if (iir & IIR_NONE)
+			break;
+		switch (iir & 0x0e) {
+		case 0x02: tx_refill(); break;          /* transmitter empty */
+		case 0x04: case 0x0c: rx_drain(); break; /* data, or timeout with data */
+		case 0x06: hal_inb(COM1 + UART_LSR); break;
+		default: hal_inb(COM1 + UART_MSR); break;
+		}
+	}
+	rx_drain();
+	rx_deliver();
+	return 0;
+}
+
+static bool uart_present(void)
+{
+	hal_outb(COM1 + UART_SCRATCH, 0x5a);
+	return hal_inb(COM1 + UART_SCRATCH) == 0x5a;
+}
+
+int cell_init(void)
+{
+	int err;
+
+	if (!uart_present()) {
+		klog(LOG_WARN, "serial: no UART at COM1 (0x%x)", COM1);
+		return 0;
+	}
+	if ((err = byteq_create(OWNER, SERIAL_RX_RECORD)) < 0 ||
+	    (err = byteq_create(OWNER, SERIAL_TX_RECORD)) < 0) {
+		klog(LOG_ERR, "serial: cannot create its queues: %s", sdb_strerror(err));
+		return err;
+	}
+	uint64_t flags = irq_save();
+	hal_outb(COM1 + UART_MCR, MCR_OUT2);
+	hal_outb(COM1 + UART_IER, IER_RX | (byteq_len(SERIAL_TX_RECORD) > 0 ? IER_THRE : 0));
+	err = dispatch_route(COM1_IRQ, "serial", "serial_irq");
+	if (err == 0)
+		serial_irq(COM1_IRQ); /* whatever arrived before the route */
+	irq_restore(flags);
+	if (err)
+		klog(LOG_ERR, "serial: cannot route IRQ %d: error %d", COM1_IRQ, err);
+	else
+		klog(LOG_INFO, "serial: COM1 on IRQ %d, %u-byte transmit queue in state_db",
+		     COM1_IRQ, SERIAL_TX_MAX);
+	return err;
+}
+
+void cell_exit(void)
+{
+	serial_flush();
+	uint64_t flags = irq_save();
+	dispatch_unroute(COM1_IRQ);
+	hal_outb(COM1 + UART_IER, 0);
+	irq_restore(flags);
+}

@@ -1,0 +1,142 @@
+/* The VGA text console cell (see vga.h). */
+#include <delos/cell.h>
+#include <delos/ctx.h>
+#include <delos/log.h>
+#include <delos/mm.h>
+#include <delos/sdb.h>
+#include "cells/vga/vga.h"
+#include "hal/io.h"
+
+#define OWNER "vga"
+#define TEXT_PHYS 0xb8000
+#define COLS 80
+#define ROWS 25
+#define ATTR 0x0700
+#define CRTC_INDEX 0x3d4
+#define CRTC_DATA 0x3d5
+
+static volatile uint16_t *screen(void)
+{
+	return phys_map(TEXT_PHYS, COLS * ROWS * 2);
+}
+
+static void scroll(volatile uint16_t *s, uint16_t attr)
+{
+	for (int i = 0; i < COLS * (ROWS - 1); i++)
+		s[i] = s[i + COLS];
+	for (int i = 0; i < COLS; i++)
+		s[COLS * (ROWS - 1) + i] = attr | ' ';
+}
+
+static void newline(volatile uint16_t *s, struct vga_cell_cursor *c)
+{
+	c->col = 0;
+	if (++c->row >= ROWS) {
+		scroll(s, c->attr);
+		c->row = ROWS - 1;
+	}
+}
+
+static void put(volatile uint16_t *s, struct vga_cell_cursor *c, char ch)
+{
+	if (ch == '\n') {
+		newline(s, c);
+	} else if (ch == '\r') {
+		c->col = 0;
+	} else if (ch == '\b') {
+		if (c->col)
+			c->col--;
+	} else if (ch == '\t') {
+		do
+			put(s, c, ' ');
+		while (c->col % 8);
+	} else if (ch >= ' ' && ch < 0x7f) {
+		s[c->row * COLS + c->col] = c->attr | (uint8_t)ch;
+		if (++c->col == COLS)
+			newline(s, c);
+	}
+}
+
+static void sync_hw_cursor(const struct vga_cell_cursor *c)
+{
+	uint16_t pos = c->row * COLS + c->col;
+
+	hal_outb(CRTC_INDEX, 0x0f);
+	hal_outb(CRTC_DATA, pos & 0xff);
+	hal_outb(CRTC_INDEX, 0x0e);
+	hal_outb(CRTC_DATA, pos >> 8);
+}
+
+/* Where the hardware cursor stands (nano_core kept it in step with its text). */
+static struct vga_cell_cursor read_hw_cursor(void)
+{
+	uint16_t pos;
+
+	hal_outb(CRTC_INDEX, 0x0f);
+	pos = hal_inb(CRTC_DATA);
+	hal_outb(CRTC_INDEX, 0x0e);
+	pos |= (uint16_t)hal_inb(CRTC_DATA) << 8;
+	if (pos >= COLS * ROWS)
+		pos = 0;
+	return (struct vga_cell_cursor){ pos / COLS, pos % COLS, ATTR, 0 };
+}
+
+/* The cursor record, made sane whatever it holds. */
+static struct vga_cell_cursor cursor_load(void)
+{
+	struct vga_cell_cursor c;
+
+	if (sdb_get(VGA_CURSOR_RECORD, &c, sizeof(c), NULL) != sizeof(c))
+		return read_hw_cursor();
+	if (c.row >= ROWS || c.col >= COLS)
+		c.row = c.col = 0;
+	if (!c.attr)
+		c.attr = ATTR;
+	return c;
+}
+
+static int cursor_store(const struct vga_cell_cursor *c)
+{
+	return sdb_put(OWNER, VGA_CURSOR_RECORD, VGA_CURSOR_TYPE, VGA_CURSOR_VERSION, c, sizeof(*c));
+}
+
+int vga_write(const char *buf, uint64_t len)
+{
+	volatile uint16_t *s;
+
+	if (!buf && len)
+		return -1;
+	if (!vga_text_present() || !(s = screen()))
+		return 0;
+	uint64_t flags = irq_save();
+	struct vga_cell_cursor c = cursor_load();
+	for (uint64_t i = 0; i < len; i++)
+		put(s, &c, buf[i]);
+	cursor_store(&c);
+	sync_hw_cursor(&c);
+	irq_restore(flags);
+	return (int)len;
+}
+
+int cell_init(void)
+{
+	if (!vga_text_present()) {
+		klog(LOG_INFO, "vga: no VGA text screen; vga_write does nothing");
+		return 0;
+	}
+	if (!screen()) {
+		klog(LOG_ERR, "vga: cannot map the text screen at 0x%x", TEXT_PHYS);
+		return -1;
+	}
+	uint64_t flags = irq_save();
+	log_vga_handoff();
+	struct vga_cell_cursor c = cursor_load();
+	int err = cursor_store(&c);
+	irq_restore(flags);
+	if (err) {
+		klog(LOG_ERR, "vga: cannot keep the cursor: %s", sdb_strerror(err));
+		return err;
+	}
+	klog(LOG_INFO, "vga: the text screen is a cell's now (cursor at %u,%u)", c.row, c.col);
+	return 0;
+}

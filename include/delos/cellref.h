@@ -1,0 +1,48 @@
+/*
+ * cellref: a weak reference to a named symbol in a named cell. It holds no
+ * address that could dangle: it is resolved through the loader's namespace
+ * when used, so it follows the cell across swaps, reloads and unloads (after
+ * an unload it resolves to nothing). This is the only way anything outside a
+ * cell may keep hold of code in it (IRQ routes, callbacks, task entries,
+ * console commands): no raw function pointer into a cell is stored anywhere.
+ *
+ * A cellref is plain data, so it can live in state_db records and tokens.
+ * Resolution is done by nano_core (grant `core`).
+ */
+#ifndef DELOS_CELLREF_H
+#define DELOS_CELLREF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CELLREF_CELL_MAX 31
+#define CELLREF_SYM_MAX  47
+
+struct cellref {
+	char cell[CELLREF_CELL_MAX + 1];
+	char sym[CELLREF_SYM_MAX + 1];
+};
+
+/*
+ * Fills *r; returns false (leaving *r empty) if a name is empty or too long.
+ */
+bool cellref_make(struct cellref *r, const char *cell, const char *sym);
+
+/*
+ * Returns the current address of r's symbol, or 0 when the cell is not
+ * loaded or has no such symbol. Costs one name lookup; the result is valid
+ * until the next load, unload or swap (loader_generation() changes).
+ */
+uint64_t cellref_resolve(const struct cellref *r);
+
+/* Counts loads, unloads and swaps; a cached resolution is stale once it moves. */
+uint64_t loader_generation(void);
+
+/*
+ * Calls r as `int fn(uint64_t arg)`. Returns 0 and stores the result, or
+ * -1 when r does not resolve. The call is direct: a fault in it is handled
+ * like any fault in that cell.
+ */
+int cellref_call(const struct cellref *r, uint64_t arg, int *result);
+
+#endif

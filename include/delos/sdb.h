@@ -1,0 +1,40 @@
+/*
+ * The state_db cell's API (cell state_db@1): named, typed, versioned,
+ * checksummed records whose storage belongs to nano_core, so that it
+ * outlives the state_db cell itself. See include/delos/state_db.h for the
+ * record semantics (atomic copy-on-write updates, checksums, errors); these
+ * functions are the same operations on the one kernel store. Writers run
+ * with interrupts off inside; readers are lock-free.
+ *
+ * Owners: `owner` is the calling cell's name; records keep it for `state`.
+ */
+#ifndef DELOS_SDB_H
+#define DELOS_SDB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <delos/state_db.h>
+
+/* nano_core's side (grant `state`): the root and the allocator it uses. */
+struct state_db *statedb_root(void);
+void *sdb_kalloc(void *ctx, size_t bytes);
+void sdb_kfree(void *ctx, void *p);
+
+int sdb_create(const char *owner, const char *name, uint32_t type, uint32_t version,
+	       const void *data, size_t len);
+/* Creates the record or, when it exists, updates it (type and version replaced). */
+int sdb_put(const char *owner, const char *name, uint32_t type, uint32_t version,
+	    const void *data, size_t len);
+int sdb_update(const char *name, uint32_t version, const void *data, size_t len);
+int sdb_delete(const char *name);
+/* Copies the record's data into buf; returns its size or a negative error. */
+int sdb_get(const char *name, void *buf, size_t cap, struct statedb_meta *meta);
+/* Points *data at the record's current value, read-only; see statedb_view. */
+int sdb_view(const char *name, const void **data, struct statedb_meta *meta);
+/* Calls fn for every record whose name starts with prefix ("" for all). */
+int sdb_list(const char *prefix, statedb_list_fn *fn, void *ctx);
+const char *sdb_strerror(int err);
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * state_db: the record store that holds the state no cell can own (run queue,
+ * IRQ routes, device state, a ramfs being migrated from v1 to v2).
+ *
+ * A record has a name (1..STATEDB_NAME_MAX printable ASCII bytes, no space),
+ * a type tag, a layout version, an owner (the cell that created it, 1..
+ * STATEDB_OWNER_MAX printable bytes), 0..STATEDB_DATA_MAX bytes of data and a
+ * CRC-32C over its header fields and data. Every read verifies the checksum
+ * first: a corrupt record is reported (STATEDB_E_CORRUPT, naming it) and its
+ * data is never handed out.
+ *
+ * Ownership. The caller owns the struct state_db root and places it where no
+ * cell's swap can take it (nano_core's data or heap); the store's memory comes
+ * from the allocator in the root. The code of state_db keeps no writable
+ * static data, so the cell holding it can be swapped while the root and every
+ * record stay where they are.
+ *
+ * Atomicity. Each record's header and data live in one buffer that is never
+ * changed once published. An update builds the new value in a fresh buffer,
+ * checksums it, and publishes it with one aligned pointer store (release);
+ * readers load that pointer with acquire. A reader therefore sees the old
+ * record or the new one, never a mix, and an update that fails (out of
+ * memory, or stopped by the fail point) leaves the old value and frees what
+ * it allocated.
+ *
+ * Concurrency. Writers (statedb_create, _update, _delete, _reclaim, _init,
+ * _fini, _set_fail_point) must be serialized by the caller; in the kernel,
+ * which has one CPU and preemption, they run with interrupts off. Readers
+ * (statedb_get, _view, _list, _verify_all) take no lock and may run at any
+ * time, also when preempted by a writer: each enters a read section (an
+ * atomic count in the root), and a buffer a writer replaces while any read
+ * section is open is kept on a retired list and freed by a later writer call
+ * once no reader is inside. statedb_stats is a reader but gives a consistent
+ * snapshot only when no writer is half way through.
+ *
+ * Errors are negative enum statedb_error values; statedb_strerror() names
+ * them and statedb_describe() writes a message naming the record. A call that
+ * fails changes no record and no index, though it may free retired buffers
+ * and a failed checksum is counted in the stats.
+ */
+#ifndef DELOS_STATE_DB_H
+#define DELOS_STATE_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STATEDB_NAME_MAX    47            /* bytes in a record name, NUL excluded */
+#define STATEDB_OWNER_MAX   31            /* bytes in an owner (cell) name */
+#define STATEDB_DATA_MAX    (1u << 20)    /* bytes of data in one record: 1 MiB */
+#define STATEDB_RECORDS_MAX (1u << 16)    /* live records in one store */
+
+#define STATEDB_MAGIC  0x30424453u        /* "SDB0": root initialized */
+#define STATEDB_LAYOUT 1u                 /* layout of struct state_db and its records */
+
+/* Passed as the type to statedb_update to keep the record's current type. */
+#define STATEDB_TYPE_KEEP 0xffffffffu
+
+enum statedb_error {
+	STATEDB_OK = 0,
+	STATEDB_E_ROOT = -1,      /* db is NULL, not initialized, or of another layout */
+	STATEDB_E_INVAL = -2,     /* a required pointer is NULL, or data is NULL with len > 0 */
+	STATEDB_E_NAME = -3,      /* name is NULL, empty, too long, or has a byte outside '!'..'~' */
+	STATEDB_E_OWNER = -4,     /* owner is NULL, empty, too long, or has a byte outside '!'..'~' */
+	STATEDB_E_TOO_BIG = -5,   /* len is above STATEDB_DATA_MAX */
+	STATEDB_E_EXISTS = -6,    /* create: a record of that name exists */
+	STATEDB_E_NOT_FOUND = -7, /* no record of that name */
+	STATEDB_E_NOMEM = -8,     /* the allocator refused */
+	STATEDB_E_FULL = -9,      /* create: STATEDB_RECORDS_MAX records exist */
+	STATEDB_E_CORRUPT = -10,  /* the record's checksum or lengths do not match */
+	STATEDB_E_NOSPACE = -11,  /* get: the caller's buffer is smaller than the data */
+	STATEDB_E_ABORTED = -12,  /* the fail point stopped the operation */
+};
+
+/*
+ * Points a writer passes, in this order, while building a new record; the
+ * fail point is asked at each and a true answer abandons the operation there
+ * (cleaning up, returning STATEDB_E_ABORTED). STATEDB_STEP_INDEX is reached
+ * only by a create that must grow the index, after the new index is
+ * allocated; the publishing store itself cannot be interrupted.
+ */
+enum statedb_step {
+	STATEDB_STEP_ALLOC = 1,     /* new record buffer allocated */
+	STATEDB_STEP_HEADER,        /* its header written */
+	STATEDB_STEP_DATA_HALF,     /* half of its data copied */
+	STATEDB_STEP_DATA,          /* all of its data copied */
+	STATEDB_STEP_CHECKSUM,      /* checksum stored; next comes the index */
+	STATEDB_STEP_INDEX,         /* create only: grown index allocated */
+	STATEDB_STEP_END
+};
+
+typedef void *statedb_alloc_fn(void *ctx, size_t bytes);
+typedef void statedb_free_fn(void *ctx, void *p);
+/* Returns true to stop the operation at step (enum statedb_step). */
+typedef bool statedb_fail_fn(void *ctx, int step);
+
+/* What readers learn about a record. */
+struct statedb_meta {
+	char name[STATEDB_NAME_MAX + 1];
+	char owner[STATEDB_OWNER_MAX + 1];
+	uint32_t type;
+	uint32_t version;
+	uint32_t size;          /* bytes of data */
+	uint32_t checksum;      /* CRC-32C as stored in the record */
+	bool checksum_ok;       /* false: every field but name is as stored, untrusted */
+};
+
+struct statedb_stats {
+	size_t records;         /* live records */
+	size_t data_bytes;      /* sum of their sizes */
+	size_t mem_bytes;       /* bytes held from the allocator, retired buffers included */
+	size_t blocks;          /* allocations held, retired buffers included */
+	size_t index_slots;     /* capacity of the index (0 before the first create) */
+	size_t tombstones;      /* index slots of deleted records, dropped when the index is rebuilt */
+	size_t retired;         /* buffers waiting for readers to leave */
+	uint64_t creates, updates, deletes;  /* successful ones */
+	uint64_t corrupt_seen;  /* checksum failures found by any call */
+};
+
+struct sdb_table;
+struct sdb_block;
+
+/*
+ * The root. The caller owns the storage; every field is private to
+ * state_db/, grouped by who writes it.
+ */
+struct state_db {
+	uint32_t magic;                 /* STATEDB_MAGIC while initialized */
+	uint32_t layout;                /* STATEDB_LAYOUT */
+	/* Set by statedb_init and statedb_set_fail_point; constant between. */
+	statedb_alloc_fn *alloc;
+	statedb_free_fn *free;
+	void *alloc_ctx;
+	statedb_fail_fn *fail_point;    /* tests and fault injection only; NULL otherwise */
+	void *fail_ctx;
+	/* Written by writers, read by readers with acquire loads. */
+	struct sdb_table *table;        /* the index, NULL until the first create */
+	/* Written by readers with atomic operations. */
+	uint32_t readers;               /* open read sections */
+	uint64_t corrupt_seen;
+	/* Writer-only. */
+	struct sdb_block *retired;      /* replaced buffers waiting for readers to leave */
+	size_t live, tombs, data_bytes, mem_bytes, blocks, retired_count;
+	uint64_t creates, updates, deletes;
+};
+
+/* Called by statedb_list and statedb_verify_all for each record; returns
+ * false to stop the walk. meta is valid only during the call. */
+typedef bool statedb_list_fn(void *ctx, const struct statedb_meta *meta);
+
+/*
+ * Makes *db an empty store that takes memory from alloc(ctx, bytes) (16-byte
+ * aligned or NULL) and gives it back with free(ctx, p). Allocates nothing.
+ * Returns STATEDB_OK, or STATEDB_E_INVAL if db, alloc or free is NULL.
+ */
+int statedb_init(struct state_db *db, statedb_alloc_fn *alloc, statedb_free_fn *free, void *ctx);
+
+/*
+ * Frees every record and the index and leaves *db uninitialized. No reader
+ * may be inside and no view may be used afterwards. Returns STATEDB_OK or
+ * STATEDB_E_ROOT.
+ */
+int statedb_fini(struct state_db *db);
+
+/*
+ * Installs fn (NULL to remove), called as fn(ctx, step) at every step of
+ * create and update. Holds a raw function pointer: clear it before the cell
+ * that holds fn goes away. Returns STATEDB_OK or STATEDB_E_ROOT.
+ */
+int statedb_set_fail_point(struct state_db *db, statedb_fail_fn *fn, void *ctx);
+
+/*
+ * Creates the record name with the given type, layout version, owner and a
+ * copy of the len bytes at data (data may be NULL when len is 0). Returns
+ * STATEDB_OK, or, changing nothing: E_ROOT, E_NAME, E_OWNER, E_INVAL,
+ * E_TOO_BIG, E_EXISTS (also when the existing record is corrupt), E_FULL,
+ * E_NOMEM, E_ABORTED. Costs O(len) plus, when the index grows, O(records).
+ */
+int statedb_create(struct state_db *db, const char *name, uint32_t type, uint32_t version,
+		   const char *owner, const void *data, size_t len);
+
+/*
+ * Replaces the value of record name with a copy of len bytes at data, with
+ * layout version `version` and type `type` (STATEDB_TYPE_KEEP keeps the
+ * current one); the owner stays. The length may change. The new value is
+ * published with one pointer store, and the old buffer is freed (or retired
+ * while readers are inside). Returns STATEDB_OK, or, changing nothing:
+ * E_ROOT, E_NAME, E_INVAL, E_TOO_BIG, E_NOT_FOUND, E_CORRUPT (the current
+ * value fails its checksum: delete and recreate it), E_NOMEM, E_ABORTED.
+ */
+int statedb_update(struct state_db *db, const char *name, uint32_t type, uint32_t version,
+		   const void *data, size_t len);
+
+/*
+ * Deletes record name, also a corrupt one, and frees its buffer (or retires
+ * it while readers are inside). Returns STATEDB_OK, or, changing nothing:
+ * E_ROOT, E_NAME, E_NOT_FOUND.
+ */
+int statedb_delete(struct state_db *db, const char *name);
+
+/*
+ * Verifies record name and copies its data into buf (which may be NULL when
+ * cap is 0). Fills *meta (if meta is not NULL) whenever the record exists.
+ * Returns the number of bytes copied, or: E_ROOT, E_NAME, E_INVAL, E_NOT_FOUND,
+ * E_CORRUPT (nothing copied; meta->name names the record, meta->checksum_ok is
+ * false), E_NOSPACE (cap < meta->size; nothing copied). A reader.
+ */
+int statedb_get(struct state_db *db, const char *name, void *buf, size_t cap,
+		struct statedb_meta *meta);
+
+/*
+ * Verifies record name and sets *data to its value in place, read-only, with
+ * no copy (the checksum is still checked, in O(size)). The pointer is valid
+ * until the next update or delete of that record (or statedb_fini); inside a
+ * read section it stays valid until statedb_read_end. Fills *meta if not NULL.
+ * Returns the size, or the errors of statedb_get except E_NOSPACE; *data is
+ * NULL on error. A reader.
+ */
+int statedb_view(struct state_db *db, const char *name, const void **data,
+		 struct statedb_meta *meta);
+
+/*
+ * Calls fn(ctx, meta) for every record, in no particular order, with
+ * meta->checksum_ok telling whether it verifies (costs O(total data)).
+ * fn may call writers: records created during the walk may or may not be
+ * seen, records deleted during it may still be seen. Returns the number of
+ * calls made, or E_ROOT / E_INVAL. A reader.
+ */
+int statedb_list(struct state_db *db, statedb_list_fn *fn, void *ctx);
+
+/*
+ * Verifies every record and calls fn(ctx, meta) (fn may be NULL) for each
+ * corrupt one. Returns how many are corrupt, or E_ROOT. A reader.
+ */
+int statedb_verify_all(struct state_db *db, statedb_list_fn *fn, void *ctx);
+
+/* Fills *st; see struct statedb_stats. Returns STATEDB_OK, E_ROOT or E_INVAL. */
+int statedb_stats(struct state_db *db, struct statedb_stats *st);
+
+/*
+ * Opens and closes a read section. Sections nest. Inside one, no buffer a
+ * reader can reach is freed, so views taken inside stay valid until the end.
+ * The readers above open their own; callers need these only to keep views.
+ */
+void statedb_read_begin(struct state_db *db);
+void statedb_read_end(struct state_db *db);
+
+/*
+ * Frees the retired buffers if no read section is open. Writers do this on
+ * every call; call it after a walk that deleted records to get the memory
+ * back at once. Returns how many buffers are still retired, or E_ROOT.
+ */
+int statedb_reclaim(struct state_db *db);
+
+/* Returns a sentence naming err, or "unknown error". */
+const char *statedb_strerror(int err);
+
+/*
+ * Writes "state_db: record 'NAME': <what err means>" into buf (cap bytes,
+ * always NUL-terminated when cap > 0; a cut message ends in "..."). Bytes
+ * of name outside '!'..'~' are shown as \xNN; name may be NULL. Returns buf.
+ */
+char *statedb_describe(char *buf, size_t cap, int err, const char *name);
+
+/* CRC-32C (Castagnoli) of n bytes at p, continuing from crc (0 to start). */
+uint32_t statedb_crc32c(uint32_t crc, const void *p, size_t n);
+
+#endif

@@ -1,0 +1,158 @@
+/*
+ * The index of state_db: an open-addressing hash table with linear probing;
+ * see internal.h for why lock-free readers can walk it while a writer runs.
+ * The table is rebuilt into a fresh block (dropping tombstones, and sized
+ * for twice the live records) when live records and tombstones would fill
+ * more than three quarters of it; the old block is retired.
+ */
+#include "state_db/internal.h"
+
+/* FNV-1a over the bytes of name. */
+uint32_t sdb_hash(const char *name)
+{
+	uint32_t h = 2166136261u;
+
+	while (*name) {
+		h ^= (unsigned char)*name++;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/*
+ * Walks name's probe chain in t. Returns the slot that holds name (live or
+ * tombstone) with its rec pointer, as loaded once, in *rec; or NULL if the
+ * chain ends first, leaving *rec alone and setting *empty (if not NULL) to
+ * the empty slot that ended it (NULL if t has none, which the writers'
+ * load limit rules out). Slot names are compared only after an
+ * acquire load of a non-NULL rec, which orders them after their writing.
+ */
+struct sdb_slot *sdb_find(const struct sdb_table *t, const char *name, uint32_t hash,
+			  struct sdb_rec **rec, struct sdb_slot **empty)
+{
+	uint32_t mask = t->cap - 1, at = hash & mask;
+
+	for (uint32_t i = 0; i < t->cap; i++, at = (at + 1) & mask) {
+		struct sdb_slot *s = (struct sdb_slot *)&t->slots[at];
+		struct sdb_rec *r = __atomic_load_n(&s->rec, __ATOMIC_ACQUIRE);
+
+		if (!r) {
+			if (empty)
+				*empty = s;
+			return NULL;
+		}
+		if (s->hash == hash && strncmp(s->name, name, sizeof s->name) == 0) {
+			*rec = r;
+			return s;
+		}
+	}
+	if (empty)
+		*empty = NULL;
+	return NULL;
+}
+
+/*
+ * Publishes rec under name in t, which must not hold name live and must have
+ * an empty slot. Reuses name's tombstone if it has one (returns true), else
+ * writes name into the empty slot ending its chain before publishing.
+ */
+static bool put(struct sdb_table *t, const char *name, uint32_t hash, struct sdb_rec *rec)
+{
+	struct sdb_slot *empty = NULL, *s;
+	struct sdb_rec *old;
+
+	s = sdb_find(t, name, hash, &old, &empty);
+	if (!s) {
+		s = empty;
+		memcpy(s->name, name, strlen(name) + 1);
+		s->hash = hash;
+	}
+	__atomic_store_n(&s->rec, rec, __ATOMIC_RELEASE);
+	return s != empty;
+}
+
+/* True if t can take one more name and keep a quarter of its slots empty. */
+static bool has_room(const struct state_db *db, const struct sdb_table *t)
+{
+	return t && (db->live + db->tombs + 1) * 4 <= (size_t)t->cap * 3;
+}
+
+/* The smallest table size that holds live + 1 records at most half full. */
+static uint32_t slots_for(size_t live)
+{
+	uint32_t cap = SDB_MIN_SLOTS;
+
+	while (cap < (live + 1) * 2)
+		cap *= 2;
+	return cap;
+}
+
+static struct sdb_table *table_new(struct state_db *db, uint32_t cap)
+{
+	size_t size = sizeof(struct sdb_table) + (size_t)cap * sizeof(struct sdb_slot);
+	struct sdb_table *t = sdb_alloc(db, size);
+
+	if (!t)
+		return NULL;
+	memset((char *)t + sizeof t->block, 0, size - sizeof t->block);
+	t->cap = cap;
+	return t;
+}
+
+/* Copies the live slots of from into the fresh table to. */
+static void table_fill(struct sdb_table *to, const struct sdb_table *from)
+{
+	for (uint32_t i = 0; i < from->cap; i++) {
+		const struct sdb_slot *s = &from->slots[i];
+
+		if (sdb_live(s->rec))
+			put(to, s->name, s->hash, s->rec);
+	}
+}
+
+/*
+ * Publishes rec under name, which the index does not hold live, rebuilding
+ * the index if it is too full (or absent). Returns STATEDB_OK, or, with the
+ * index unchanged, STATEDB_E_NOMEM or STATEDB_E_ABORTED (fail point at
+ * STATEDB_STEP_INDEX). The caller counts rec as live afterwards.
+ */
+int sdb_index_insert(struct state_db *db, const char *name, struct sdb_rec *rec)
+{
+	struct sdb_table *old = db->table, *t;
+	uint32_t hash = sdb_hash(name);
+
+	if (has_room(db, old)) {
+		if (put(old, name, hash, rec))
+			db->tombs--;
+		return STATEDB_OK;
+	}
+	t = table_new(db, slots_for(db->live));
+	if (!t)
+		return STATEDB_E_NOMEM;
+	if (sdb_fail(db, STATEDB_STEP_INDEX)) {
+		sdb_free(db, &t->block);
+		return STATEDB_E_ABORTED;
+	}
+	if (old)
+		table_fill(t, old);
+	put(t, name, hash, rec);
+	__atomic_store_n(&db->table, t, __ATOMIC_RELEASE);
+	db->tombs = 0;
+	if (old)
+		sdb_retire(db, &old->block);
+	return STATEDB_OK;
+}
+
+/* Frees every live record and the index itself. No reader may be inside. */
+void sdb_index_free(struct state_db *db)
+{
+	struct sdb_table *t = db->table;
+
+	if (!t)
+		return;
+	for (uint32_t i = 0; i < t->cap; i++)
+		if (sdb_live(t->slots[i].rec))
+			sdb_free(db, &t->slots[i].rec->block);
+	db->table = NULL;
+	sdb_free(db, &t->block);
+}

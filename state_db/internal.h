@@ -1,0 +1,101 @@
+/*
+ * Private layouts of state_db, shared by its .c files and its host test.
+ *
+ * Everything the store allocates starts with a struct sdb_block: its whole
+ * size, written once at allocation, and a link used only once the block is
+ * retired (readers never read the link, so retiring a block a reader is still
+ * looking at disturbs nothing).
+ *
+ * A record is one block: header then data. The checksum covers the header
+ * from `type` to the end of `name`, then the data. The block size is a second
+ * copy of the length outside the checksum: a reader checks that the two
+ * agree before it reads any data, so a corrupted length never makes it read
+ * past the buffer.
+ *
+ * The index is an open-addressing hash table with linear probing, in one
+ * block. A slot is empty (rec NULL), a tombstone (SDB_TOMB) or live. A slot's
+ * name is written before its first rec pointer is published and never
+ * changes for the life of that table, except that a tombstone is reused only
+ * by a record of the same name: so a lock-free reader that loads rec
+ * (acquire) and then compares the name always compares a stable name.
+ * Tombstones are dropped when the index is rebuilt into a fresh block.
+ */
+#ifndef STATE_DB_INTERNAL_H
+#define STATE_DB_INTERNAL_H
+
+#include <delos/state_db.h>
+
+#ifdef DELOS_HOST
+#include <string.h>
+#else
+#include <delos/string.h>
+#endif
+
+struct sdb_block {
+	struct sdb_block *next;     /* retired list; unused while live */
+	size_t size;                /* bytes of the whole allocation */
+};
+
+struct sdb_rec {
+	struct sdb_block block;
+	uint32_t crc;               /* CRC-32C of type..name, then of data */
+	uint32_t type;
+	uint32_t version;
+	uint32_t len;               /* bytes of data */
+	char owner[STATEDB_OWNER_MAX + 1];
+	char name[STATEDB_NAME_MAX + 1];
+	unsigned char data[];
+};
+
+struct sdb_slot {
+	char name[STATEDB_NAME_MAX + 1];
+	uint32_t hash;
+	uint32_t reserved;
+	struct sdb_rec *rec;        /* NULL: never used; SDB_TOMB: deleted; else live */
+};
+
+struct sdb_table {
+	struct sdb_block block;
+	uint32_t cap;               /* slots, a power of two */
+	uint32_t reserved[3];
+	struct sdb_slot slots[];
+};
+
+#define SDB_TOMB      ((struct sdb_rec *)(uintptr_t)1)
+#define SDB_MIN_SLOTS 16u
+
+_Static_assert(sizeof(struct sdb_rec) % 16 == 0, "record data must stay 16-byte aligned");
+_Static_assert(sizeof(struct sdb_slot) == 64, "one slot per cache line");
+_Static_assert(sizeof(struct sdb_table) % 16 == 0, "slots must stay aligned");
+
+/* record.c: blocks, records and the retired list. */
+void *sdb_alloc(struct state_db *db, size_t size);
+void sdb_free(struct state_db *db, struct sdb_block *b);
+void sdb_retire(struct state_db *db, struct sdb_block *b);
+void sdb_free_retired(struct state_db *db);
+void sdb_reclaim(struct state_db *db);
+bool sdb_fail(struct state_db *db, int step);
+int sdb_text_len(const char *s, size_t max);
+uint32_t sdb_rec_crc(const struct sdb_rec *r);
+bool sdb_rec_ok(const struct sdb_rec *r, const char *name);
+int sdb_rec_build(struct state_db *db, const struct sdb_rec *hdr, const void *data,
+		  struct sdb_rec **out);
+
+/* index.c: the hash table. */
+uint32_t sdb_hash(const char *name);
+struct sdb_slot *sdb_find(const struct sdb_table *t, const char *name, uint32_t hash,
+			  struct sdb_rec **rec, struct sdb_slot **empty);
+int sdb_index_insert(struct state_db *db, const char *name, struct sdb_rec *rec);
+void sdb_index_free(struct state_db *db);
+
+static inline bool sdb_root_ok(const struct state_db *db)
+{
+	return db && db->magic == STATEDB_MAGIC && db->layout == STATEDB_LAYOUT;
+}
+
+static inline bool sdb_live(const struct sdb_rec *r)
+{
+	return r && r != SDB_TOMB;
+}
+
+#endif

@@ -1,0 +1,181 @@
+/*
+ * The readers of state_db: get, view, list, verify_all and stats. They take
+ * no lock: each runs inside a read section, so nothing it can reach is freed
+ * under it, and it sees each record either before or after any update.
+ */
+#include "state_db/internal.h"
+
+void statedb_read_begin(struct state_db *db)
+{
+	if (sdb_root_ok(db))
+		__atomic_add_fetch(&db->readers, 1, __ATOMIC_SEQ_CST);
+}
+
+void statedb_read_end(struct state_db *db)
+{
+	if (sdb_root_ok(db))
+		__atomic_sub_fetch(&db->readers, 1, __ATOMIC_RELEASE);
+}
+
+/* Fills *m from r, filed under key (its slot name, which is intact). */
+static void fill_meta(struct statedb_meta *m, const char *key, const struct sdb_rec *r, bool ok)
+{
+	memset(m, 0, sizeof *m);
+	memcpy(m->name, key, STATEDB_NAME_MAX);
+	memcpy(m->owner, r->owner, STATEDB_OWNER_MAX);
+	m->type = r->type;
+	m->version = r->version;
+	m->size = r->len;
+	m->checksum = r->crc;
+	m->checksum_ok = ok;
+}
+
+/* Verifies r, counting a failure in the root. */
+static bool check(struct state_db *db, const struct sdb_rec *r, const char *key)
+{
+	bool ok = sdb_rec_ok(r, key);
+
+	if (!ok)
+		__atomic_add_fetch(&db->corrupt_seen, 1, __ATOMIC_RELAXED);
+	return ok;
+}
+
+/*
+ * Inside a read section: finds name's live record and verifies it, filling
+ * *meta if not NULL. Returns STATEDB_OK with *rec set, STATEDB_E_NOT_FOUND,
+ * or STATEDB_E_CORRUPT.
+ */
+static int open_rec(struct state_db *db, const char *name, struct sdb_rec **rec,
+		    struct statedb_meta *meta)
+{
+	struct sdb_table *t = __atomic_load_n(&db->table, __ATOMIC_ACQUIRE);
+	struct sdb_slot *slot;
+	bool ok;
+
+	*rec = NULL;
+	slot = t ? sdb_find(t, name, sdb_hash(name), rec, NULL) : NULL;
+	if (!slot || !sdb_live(*rec))
+		return STATEDB_E_NOT_FOUND;
+	ok = check(db, *rec, slot->name);
+	if (meta)
+		fill_meta(meta, slot->name, *rec, ok);
+	return ok ? STATEDB_OK : STATEDB_E_CORRUPT;
+}
+
+int statedb_get(struct state_db *db, const char *name, void *buf, size_t cap,
+		struct statedb_meta *meta)
+{
+	struct sdb_rec *rec;
+	int ret;
+
+	if (!sdb_root_ok(db))
+		return STATEDB_E_ROOT;
+	if (sdb_text_len(name, STATEDB_NAME_MAX) < 0)
+		return STATEDB_E_NAME;
+	if (!buf && cap)
+		return STATEDB_E_INVAL;
+	statedb_read_begin(db);
+	ret = open_rec(db, name, &rec, meta);
+	if (ret == STATEDB_OK && rec->len > cap)
+		ret = STATEDB_E_NOSPACE;
+	else if (ret == STATEDB_OK) {
+		if (rec->len)
+			memcpy(buf, rec->data, rec->len);
+		ret = (int)rec->len;
+	}
+	statedb_read_end(db);
+	return ret;
+}
+
+int statedb_view(struct state_db *db, const char *name, const void **data,
+		 struct statedb_meta *meta)
+{
+	struct sdb_rec *rec;
+	int ret;
+
+	if (!sdb_root_ok(db))
+		return STATEDB_E_ROOT;
+	if (!data)
+		return STATEDB_E_INVAL;
+	*data = NULL;
+	if (sdb_text_len(name, STATEDB_NAME_MAX) < 0)
+		return STATEDB_E_NAME;
+	statedb_read_begin(db);
+	ret = open_rec(db, name, &rec, meta);
+	if (ret == STATEDB_OK) {
+		*data = rec->data;
+		ret = (int)rec->len;
+	}
+	statedb_read_end(db);
+	return ret;
+}
+
+/* Calls fn for every live record of the current index (only the corrupt
+ * ones if only_bad). Returns the number of records reported. */
+static int walk(struct state_db *db, statedb_list_fn *fn, void *ctx, bool only_bad)
+{
+	struct statedb_meta m;
+	struct sdb_table *t;
+	int n = 0;
+
+	statedb_read_begin(db);
+	t = __atomic_load_n(&db->table, __ATOMIC_ACQUIRE);
+	for (uint32_t i = 0; t && i < t->cap; i++) {
+		const struct sdb_slot *s = &t->slots[i];
+		struct sdb_rec *r = __atomic_load_n(&s->rec, __ATOMIC_ACQUIRE);
+		bool ok;
+
+		if (!sdb_live(r))
+			continue;
+		ok = check(db, r, s->name);
+		if (only_bad && ok)
+			continue;
+		n++;
+		fill_meta(&m, s->name, r, ok);
+		if (fn && !fn(ctx, &m))
+			break;
+	}
+	statedb_read_end(db);
+	return n;
+}
+
+int statedb_list(struct state_db *db, statedb_list_fn *fn, void *ctx)
+{
+	if (!sdb_root_ok(db))
+		return STATEDB_E_ROOT;
+	if (!fn)
+		return STATEDB_E_INVAL;
+	return walk(db, fn, ctx, false);
+}
+
+int statedb_verify_all(struct state_db *db, statedb_list_fn *fn, void *ctx)
+{
+	if (!sdb_root_ok(db))
+		return STATEDB_E_ROOT;
+	return walk(db, fn, ctx, true);
+}
+
+int statedb_stats(struct state_db *db, struct statedb_stats *st)
+{
+	struct sdb_table *t;
+
+	if (!sdb_root_ok(db))
+		return STATEDB_E_ROOT;
+	if (!st)
+		return STATEDB_E_INVAL;
+	t = __atomic_load_n(&db->table, __ATOMIC_ACQUIRE);
+	*st = (struct statedb_stats){
+		.records = db->live,
+		.data_bytes = db->data_bytes,
+		.mem_bytes = db->mem_bytes,
+		.blocks = db->blocks,
+		.index_slots = t ? t->cap : 0,
+		.tombstones = db->tombs,
+		.retired = db->retired_count,
+		.creates = db->creates,
+		.updates = db->updates,
+		.deletes = db->deletes,
+		.corrupt_seen = __atomic_load_n(&db->corrupt_seen, __ATOMIC_RELAXED),
+	};
+	return STATEDB_OK;
+}

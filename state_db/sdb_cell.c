@@ -1,0 +1,105 @@
+/*
+ * The state_db cell (state_db@1): the record store's code, operating on the
+ * root nano_core owns. Writers run with interrupts off (one CPU, preemptive
+ * tasks and interrupt handlers are the only concurrency).
+ */
+#include <delos/cell.h>
+#include <delos/ctx.h>
+#include <delos/log.h>
+#include <delos/sdb.h>
+#include <delos/string.h>
+
+int cell_init(void)
+{
+	struct state_db *db = statedb_root();
+	int err;
+
+	if (db->magic == STATEDB_MAGIC) {
+		klog(LOG_INFO, "state_db: taking over the store (%zu records)", db->live);
+		return 0;
+	}
+	err = statedb_init(db, sdb_kalloc, sdb_kfree, NULL);
+	if (err)
+		klog(LOG_ERR, "state_db: cannot initialize the store: %s", statedb_strerror(err));
+	else
+		klog(LOG_INFO, "state_db: store initialized; its storage belongs to nano_core");
+	return err;
+}
+
+int sdb_create(const char *owner, const char *name, uint32_t type, uint32_t version,
+	       const void *data, size_t len)
+{
+	uint64_t flags = irq_save();
+	int err = statedb_create(statedb_root(), name, type, version, owner, data, len);
+
+	irq_restore(flags);
+	return err;
+}
+
+int sdb_update(const char *name, uint32_t version, const void *data, size_t len)
+{
+	uint64_t flags = irq_save();
+	int err = statedb_update(statedb_root(), name, STATEDB_TYPE_KEEP, version, data, len);
+
+	irq_restore(flags);
+	return err;
+}
+
+int sdb_put(const char *owner, const char *name, uint32_t type, uint32_t version,
+	    const void *data, size_t len)
+{
+	uint64_t flags = irq_save();
+	int err = statedb_update(statedb_root(), name, type, version, data, len);
+
+	if (err == STATEDB_E_NOT_FOUND)
+		err = statedb_create(statedb_root(), name, type, version, owner, data, len);
+	irq_restore(flags);
+	return err;
+}
+
+int sdb_delete(const char *name)
+{
+	uint64_t flags = irq_save();
+	int err = statedb_delete(statedb_root(), name);
+
+	irq_restore(flags);
+	return err;
+}
+
+int sdb_get(const char *name, void *buf, size_t cap, struct statedb_meta *meta)
+{
+	return statedb_get(statedb_root(), name, buf, cap, meta);
+}
+
+int sdb_view(const char *name, const void **data, struct statedb_meta *meta)
+{
+	return statedb_view(statedb_root(), name, data, meta);
+}
+
+struct prefix_walk {
+	const char *prefix;
+	size_t len;
+	statedb_list_fn *fn;
+	void *ctx;
+};
+
+static bool filter(void *ctx, const struct statedb_meta *meta)
+{
+	struct prefix_walk *w = ctx;
+
+	if (strncmp(meta->name, w->prefix, w->len))
+		return true;
+	return w->fn(w->ctx, meta);
+}
+
+int sdb_list(const char *prefix, statedb_list_fn *fn, void *ctx)
+{
+	struct prefix_walk w = { prefix ? prefix : "", prefix ? strlen(prefix) : 0, fn, ctx };
+
+	return statedb_list(statedb_root(), filter, &w);
+}
+
+const char *sdb_strerror(int err)
+{
+	return statedb_strerror(err);
+}

@@ -1,0 +1,1091 @@
+/*
+ * Host tests for state_db (the files in state_db/): long random operation sequences
+ * checked against a model, a failure injected at every step of create and
+ * update, the allocator refusing at every allocation, checksum corruption of
+ * data and of every header field, bad input, readers holding old values
+ * across updates, index growth and tombstones, messages, and the CRC.
+ *
+ * Every store takes memory from a counting allocator that can be told to
+ * refuse from its Nth call on; "nothing changed" is checked by comparing a
+ * snapshot (sorted list, stats, live allocations) taken before and after.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <delos/state_db.h>
+#include "state_db/internal.h"
+
+struct talloc {
+	long calls;       /* alloc calls so far */
+	long fail_from;   /* calls numbered fail_from and later return NULL; -1: never */
+	long live;        /* blocks handed out and not yet freed */
+};
+
+static struct talloc ta;
+static struct state_db db;
+
+static void *t_alloc(void *ctx, size_t n)
+{
+	struct talloc *a = ctx;
+	long call = a->calls++;
+	void *p;
+
+	cr_assert_eq(a, &ta);
+	if (a->fail_from >= 0 && call >= a->fail_from)
+		return NULL;
+	p = malloc(n);
+	cr_assert_not_null(p);
+	cr_assert_eq((uintptr_t)p % 16, 0);
+	a->live++;
+	return p;
+}
+
+static void t_free(void *ctx, void *p)
+{
+	struct talloc *a = ctx;
+
+	cr_assert_not_null(p);
+	a->live--;
+	free(p);
+}
+
+static void setup(void)
+{
+	ta = (struct talloc){ .fail_from = -1 };
+	cr_assert_eq(statedb_init(&db, t_alloc, t_free, &ta), STATEDB_OK);
+}
+
+static void teardown(void)
+{
+	if (sdb_root_ok(&db))
+		statedb_fini(&db);
+}
+
+TestSuite(state_db, .init = setup, .fini = teardown);
+
+/* Frees the store and checks that every allocation came back. */
+static void finish(void)
+{
+	cr_assert_eq(statedb_fini(&db), STATEDB_OK);
+	cr_assert_eq(ta.live, 0, "%ld allocations leaked", ta.live);
+}
+
+static struct statedb_stats stats(void)
+{
+	struct statedb_stats st;
+
+	cr_assert_eq(statedb_stats(&db, &st), STATEDB_OK);
+	return st;
+}
+
+/* ---- snapshots: what the store shows, to check that nothing changed ---- */
+
+#define SNAP_MAX 512
+
+struct snap {
+	int n;
+	struct statedb_meta meta[SNAP_MAX];
+	struct statedb_stats st;
+	long live;
+};
+
+static bool collect(void *ctx, const struct statedb_meta *m)
+{
+	struct snap *s = ctx;
+
+	cr_assert_lt(s->n, SNAP_MAX);
+	s->meta[s->n++] = *m;
+	return true;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct statedb_meta *)a)->name, ((const struct statedb_meta *)b)->name);
+}
+
+static void take_snap(struct snap *s)
+{
+	s->n = 0;
+	cr_assert_eq(statedb_list(&db, collect, s), s->n);
+	qsort(s->meta, s->n, sizeof s->meta[0], by_name);
+	s->st = stats();
+	s->live = ta.live;
+}
+
+static void assert_same_meta(const struct statedb_meta *a, const struct statedb_meta *b)
+{
+	cr_assert_str_eq(a->name, b->name);
+	cr_assert_str_eq(a->owner, b->owner, "record '%s'", a->name);
+	cr_assert_eq(a->type, b->type, "record '%s'", a->name);
+	cr_assert_eq(a->version, b->version, "record '%s'", a->name);
+	cr_assert_eq(a->size, b->size, "record '%s'", a->name);
+	cr_assert_eq(a->checksum, b->checksum, "record '%s'", a->name);
+	cr_assert_eq(a->checksum_ok, b->checksum_ok, "record '%s'", a->name);
+}
+
+static void assert_unchanged(const struct snap *before)
+{
+	static struct snap now;
+
+	take_snap(&now);
+	cr_assert_eq(now.n, before->n, "record count changed");
+	for (int i = 0; i < now.n; i++)
+		assert_same_meta(&now.meta[i], &before->meta[i]);
+	cr_assert_eq(now.st.records, before->st.records);
+	cr_assert_eq(now.st.data_bytes, before->st.data_bytes);
+	cr_assert_eq(now.st.mem_bytes, before->st.mem_bytes);
+	cr_assert_eq(now.st.blocks, before->st.blocks);
+	cr_assert_eq(now.st.index_slots, before->st.index_slots);
+	cr_assert_eq(now.st.tombstones, before->st.tombstones);
+	cr_assert_eq(now.st.creates, before->st.creates);
+	cr_assert_eq(now.st.updates, before->st.updates);
+	cr_assert_eq(now.st.deletes, before->st.deletes);
+	cr_assert_eq(now.live, before->live, "allocations: %ld before, %ld now", before->live, now.live);
+	cr_assert_eq(now.st.blocks, (size_t)now.live, "store and allocator disagree on blocks");
+}
+
+/* ---- helpers ---- */
+
+static uint64_t rnd(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static void fill(uint64_t *s, unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i += 8) {
+		uint64_t v = rnd(s);
+
+		memcpy(p + i, &v, n - i < 8 ? n - i : 8);
+	}
+}
+
+/* The checksum the store must compute: header fields as laid out, then data. */
+static uint32_t expect_crc(const char *name, uint32_t type, uint32_t version, const char *owner,
+			   const void *data, size_t len)
+{
+	struct {
+		uint32_t type, version, len;
+		char owner[32];
+		char name[48];
+	} h;
+	_Static_assert(sizeof h == 92, "no padding");
+	memset(&h, 0, sizeof h);
+	h.type = type;
+	h.version = version;
+	h.len = (uint32_t)len;
+	strcpy(h.owner, owner);
+	strcpy(h.name, name);
+	return statedb_crc32c(statedb_crc32c(0, &h, sizeof h), data, len);
+}
+
+/* Asserts that get and view of name give len bytes equal to data. */
+static void assert_value(const char *name, const void *data, size_t len, uint32_t type,
+			 uint32_t version, const char *owner)
+{
+	static unsigned char buf[STATEDB_DATA_MAX];
+	struct statedb_meta m;
+	const void *p;
+
+	cr_assert_eq(statedb_get(&db, name, buf, sizeof buf, &m), (int)len, "get '%s'", name);
+	cr_assert(len == 0 || memcmp(buf, data, len) == 0, "get '%s': wrong bytes", name);
+	cr_assert(m.checksum_ok);
+	cr_assert_str_eq(m.name, name);
+	cr_assert_str_eq(m.owner, owner);
+	cr_assert_eq(m.type, type);
+	cr_assert_eq(m.version, version);
+	cr_assert_eq(m.size, len);
+	cr_assert_eq(m.checksum, expect_crc(name, type, version, owner, data, len));
+	cr_assert_eq(statedb_view(&db, name, &p, NULL), (int)len, "view '%s'", name);
+	cr_assert(len == 0 || memcmp(p, data, len) == 0, "view '%s': wrong bytes", name);
+}
+
+static void create_ok(const char *name, const char *text)
+{
+	cr_assert_eq(statedb_create(&db, name, 1, 1, "tester", text, strlen(text)), STATEDB_OK,
+		     "create '%s'", name);
+}
+
+/* ---- the random sequences against a model ---- */
+
+#define NNAMES 300
+
+struct mrec {
+	bool live;
+	uint32_t type, version;
+	char owner[STATEDB_OWNER_MAX + 1];
+	unsigned char *data;
+	size_t len;
+};
+
+struct model {
+	struct mrec rec[NNAMES];
+	char name[NNAMES][STATEDB_NAME_MAX + 1];
+	int sorted[NNAMES];          /* indices of name[] in strcmp order */
+	uint64_t creates, updates, deletes;
+	size_t longest;              /* longest value written */
+};
+
+static struct model model;
+static unsigned char scratch[STATEDB_DATA_MAX];
+static unsigned char readbuf[STATEDB_DATA_MAX];
+
+static int by_model_name(const void *a, const void *b)
+{
+	return strcmp(model.name[*(const int *)a], model.name[*(const int *)b]);
+}
+
+/* Names of every shape: short, 47 bytes, and with the edge characters. */
+static void model_init(void)
+{
+	memset(&model, 0, sizeof model);
+	for (int i = 0; i < NNAMES; i++) {
+		char *n = model.name[i];
+
+		if (i % 7 == 0) {
+			snprintf(n, sizeof model.name[i], "!long~name/%03d", i);
+			memset(n + strlen(n), 'x', STATEDB_NAME_MAX - strlen(n));
+			n[STATEDB_NAME_MAX] = '\0';
+		} else {
+			snprintf(n, sizeof model.name[i], "rec.%d", i);
+		}
+		model.sorted[i] = i;
+	}
+	qsort(model.sorted, NNAMES, sizeof model.sorted[0], by_model_name);
+}
+
+static void model_set(struct mrec *m, uint32_t type, uint32_t version, const void *data, size_t len)
+{
+	free(m->data);
+	m->data = malloc(len ? len : 1);
+	memcpy(m->data, data, len);
+	m->len = len;
+	if (len > model.longest)
+		model.longest = len;
+	m->type = type;
+	m->version = version;
+	m->live = true;
+}
+
+static void model_free(void)
+{
+	for (int i = 0; i < NNAMES; i++)
+		free(model.rec[i].data);
+	memset(model.rec, 0, sizeof model.rec);
+}
+
+/* Sizes: many empty and small ones, some pages, a few up to the limit. */
+static size_t pick_len(uint64_t *s)
+{
+	unsigned r = rnd(s) % 1000;
+
+	if (r < 100)
+		return 0;
+	if (r < 600)
+		return rnd(s) % 65;
+	if (r < 993)
+		return rnd(s) % 4097;
+	if (r < 996)
+		return STATEDB_DATA_MAX;
+	return rnd(s) % (STATEDB_DATA_MAX + 1);
+}
+
+static void op_create(uint64_t *s, int k)
+{
+	struct mrec *m = &model.rec[k];
+	uint32_t type = (uint32_t)rnd(s), version = rnd(s) % 4;
+	char owner[STATEDB_OWNER_MAX + 1];
+	size_t len = pick_len(s);
+	int rc;
+
+	snprintf(owner, sizeof owner, "cell%u", (unsigned)(rnd(s) % 10));
+	if (rnd(s) % 16 == 0)
+		memset(owner, 'o', STATEDB_OWNER_MAX);      /* the longest owner */
+	fill(s, scratch, len);
+	rc = statedb_create(&db, model.name[k], type, version, owner, scratch, len);
+	cr_assert_eq(rc, m->live ? STATEDB_E_EXISTS : STATEDB_OK, "create '%s': %d", model.name[k], rc);
+	if (rc == STATEDB_OK) {
+		model_set(m, type, version, scratch, len);
+		memcpy(m->owner, owner, sizeof owner);
+		model.creates++;
+	}
+}
+
+static void op_update(uint64_t *s, int k)
+{
+	struct mrec *m = &model.rec[k];
+	uint32_t type = rnd(s) % 4 ? (uint32_t)rnd(s) : STATEDB_TYPE_KEEP;
+	uint32_t version = rnd(s) % 4;
+	size_t len = pick_len(s);
+	int rc;
+
+	fill(s, scratch, len);
+	rc = statedb_update(&db, model.name[k], type, version, scratch, len);
+	cr_assert_eq(rc, m->live ? STATEDB_OK : STATEDB_E_NOT_FOUND, "update '%s': %d", model.name[k], rc);
+	if (rc == STATEDB_OK) {
+		model_set(m, type == STATEDB_TYPE_KEEP ? m->type : type, version, scratch, len);
+		model.updates++;
+	}
+}
+
+static void op_delete(int k)
+{
+	struct mrec *m = &model.rec[k];
+	int rc = statedb_delete(&db, model.name[k]);
+
+	cr_assert_eq(rc, m->live ? STATEDB_OK : STATEDB_E_NOT_FOUND, "delete '%s': %d", model.name[k], rc);
+	if (rc == STATEDB_OK) {
+		m->live = false;
+		model.deletes++;
+	}
+}
+
+static void op_get(int k)
+{
+	struct mrec *m = &model.rec[k];
+
+	if (m->live) {
+		assert_value(model.name[k], m->data, m->len, m->type, m->version, m->owner);
+		return;
+	}
+	cr_assert_eq(statedb_get(&db, model.name[k], readbuf, sizeof readbuf, NULL), STATEDB_E_NOT_FOUND);
+}
+
+/* A get into a buffer that may be too small: refused whole, or copied. */
+static void op_get_small(uint64_t *s, int k)
+{
+	struct mrec *m = &model.rec[k];
+	size_t cap = rnd(s) % 100;
+	struct statedb_meta meta;
+	int rc;
+
+	memset(readbuf, 0xa5, cap);
+	rc = statedb_get(&db, model.name[k], cap ? readbuf : NULL, cap, &meta);
+	if (!m->live) {
+		cr_assert_eq(rc, STATEDB_E_NOT_FOUND);
+	} else if (m->len > cap) {
+		cr_assert_eq(rc, STATEDB_E_NOSPACE);
+		cr_assert_eq(meta.size, m->len);
+		for (size_t i = 0; i < cap; i++)
+			cr_assert_eq(readbuf[i], 0xa5, "NOSPACE get wrote into the buffer");
+	} else {
+		cr_assert_eq(rc, (int)m->len);
+		cr_assert(m->len == 0 || memcmp(readbuf, m->data, m->len) == 0);
+	}
+}
+
+/* The sorted list must be exactly the model's live records. */
+static void check_list(void)
+{
+	static struct snap got;
+	int j = 0;
+
+	take_snap(&got);
+	for (int i = 0; i < NNAMES; i++) {
+		int k = model.sorted[i];
+		struct mrec *m = &model.rec[k];
+
+		if (!m->live)
+			continue;
+		cr_assert_lt(j, got.n, "list lacks '%s'", model.name[k]);
+		cr_assert_str_eq(got.meta[j].name, model.name[k]);
+		cr_assert_str_eq(got.meta[j].owner, m->owner);
+		cr_assert_eq(got.meta[j].type, m->type);
+		cr_assert_eq(got.meta[j].version, m->version);
+		cr_assert_eq(got.meta[j].size, m->len);
+		cr_assert(got.meta[j].checksum_ok);
+		cr_assert_eq(got.meta[j].checksum,
+			     expect_crc(model.name[k], m->type, m->version, m->owner, m->data, m->len));
+		j++;
+	}
+	cr_assert_eq(j, got.n, "list has %d records, the model %d", got.n, j);
+	cr_assert_eq(got.st.records, (size_t)j);
+	cr_assert_eq(got.st.blocks, (size_t)ta.live);
+	cr_assert_eq(got.st.retired, 0);
+	cr_assert_leq((got.st.records + got.st.tombstones) * 4, got.st.index_slots * 3,
+		      "the index is fuller than its limit");
+}
+
+static void check_counts(void)
+{
+	struct statedb_stats st = stats();
+	size_t bytes = 0;
+
+	for (int i = 0; i < NNAMES; i++)
+		if (model.rec[i].live)
+			bytes += model.rec[i].len;
+	cr_assert_eq(st.data_bytes, bytes);
+	cr_assert_eq(st.creates, model.creates);
+	cr_assert_eq(st.updates, model.updates);
+	cr_assert_eq(st.deletes, model.deletes);
+	cr_assert_eq(st.corrupt_seen, 0);
+	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 0);
+}
+
+/* nops random operations on names picked among the first nnames. */
+static void run_random(uint64_t seed, int nops, int nnames)
+{
+	uint64_t s = seed;
+
+	model_init();
+	for (int i = 0; i < nops; i++) {
+		int k = (int)(rnd(&s) % (uint64_t)nnames);
+		unsigned op = rnd(&s) % 100;
+
+		if (op < 25)
+			op_create(&s, k);
+		else if (op < 45)
+			op_update(&s, k);
+		else if (op < 70)
+			op_get(k);
+		else if (op < 85)
+			op_delete(k);
+		else
+			op_get_small(&s, k);
+		if (i % 500 == 0)
+			check_list();
+	}
+	check_list();
+	check_counts();
+	cr_assert_eq(model.longest, STATEDB_DATA_MAX, "the sequence never wrote the largest value");
+	model_free();
+	finish();
+}
+
+Test(state_db, random_seed_1, .timeout = 300)
+{
+	run_random(1, 50000, NNAMES);
+}
+
+Test(state_db, random_seed_2, .timeout = 300)
+{
+	run_random(0xdecafbad, 50000, NNAMES);
+}
+
+/* Few names, so creates and deletes hit the same slots and tombstones churn. */
+Test(state_db, random_few_names, .timeout = 300)
+{
+	run_random(77, 20000, 12);
+}
+
+/* ---- a failure at every step of create and update ---- */
+
+struct failer {
+	int fail_at;          /* step to stop at; 0: none */
+	unsigned seen;        /* bit per step reached */
+	const char *watch;    /* a record readers check at every step, or NULL */
+	const char *value;    /* its value meanwhile */
+};
+
+static struct failer failer;
+
+/* Stops at failer.fail_at. At every step a reader checks that the watched
+ * record still shows its whole old value. */
+static bool fail_cb(void *ctx, int step)
+{
+	struct failer *f = ctx;
+
+	cr_assert_eq(f, &failer);
+	cr_assert(step >= STATEDB_STEP_ALLOC && step < STATEDB_STEP_END, "step %d", step);
+	f->seen |= 1u << step;
+	if (f->watch)
+		assert_value(f->watch, f->value, strlen(f->value), 7, 1, "ramfs");
+	return step == f->fail_at;
+}
+
+static unsigned steps_mask(int from, int to)
+{
+	unsigned m = 0;
+
+	for (int s = from; s <= to; s++)
+		m |= 1u << s;
+	return m;
+}
+
+static void update_at_every_step(size_t len)
+{
+	static struct snap before;
+	const char *old = "the old value of victim";
+	int rc;
+
+	fill(&(uint64_t){ len }, scratch, len);
+	failer = (struct failer){ .watch = "victim", .value = old };
+	cr_assert_eq(statedb_set_fail_point(&db, fail_cb, &failer), STATEDB_OK);
+	for (int step = STATEDB_STEP_ALLOC; step <= STATEDB_STEP_CHECKSUM; step++) {
+		take_snap(&before);
+		failer.fail_at = step;
+		failer.seen = 0;
+		rc = statedb_update(&db, "victim", 8, 2, scratch, len);
+		cr_assert_eq(rc, STATEDB_E_ABORTED, "len %zu, step %d: rc %d", len, step, rc);
+		cr_assert_eq(failer.seen, steps_mask(STATEDB_STEP_ALLOC, step));
+		assert_unchanged(&before);
+		assert_value("victim", old, strlen(old), 7, 1, "ramfs");
+	}
+	failer.fail_at = 0;
+	failer.seen = 0;
+	cr_assert_eq(statedb_update(&db, "victim", 8, 2, scratch, len), STATEDB_OK);
+	cr_assert_eq(failer.seen, steps_mask(STATEDB_STEP_ALLOC, STATEDB_STEP_CHECKSUM),
+		     "an update passes every step but the index");
+	statedb_set_fail_point(&db, NULL, NULL);
+	assert_value("victim", scratch, len, 8, 2, "ramfs");
+	cr_assert_eq(statedb_update(&db, "victim", 7, 1, old, strlen(old)), STATEDB_OK);
+}
+
+Test(state_db, update_fails_at_every_step)
+{
+	const char *old = "the old value of victim";
+	size_t lens[] = { 0, 1, strlen(old), 5000, STATEDB_DATA_MAX };
+
+	create_ok("left", "neighbour");
+	cr_assert_eq(statedb_create(&db, "victim", 7, 1, "ramfs", old, strlen(old)), STATEDB_OK);
+	create_ok("right", "neighbour too");
+	for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++)
+		update_at_every_step(lens[i]);
+	assert_value("left", "neighbour", 9, 1, 1, "tester");
+	assert_value("right", "neighbour too", 13, 1, 1, "tester");
+	finish();
+}
+
+/* Fills the store with `count` records named fill.N. */
+static void populate(int count)
+{
+	char name[32];
+
+	for (int i = 0; i < count; i++) {
+		snprintf(name, sizeof name, "fill.%d", i);
+		create_ok(name, name);
+	}
+}
+
+/* With `count` records present, stops a create at each step; `grows` says
+ * whether that create must rebuild the index. */
+static void create_at_every_step(int count, bool grows)
+{
+	static struct snap before;
+	int last = grows ? STATEDB_STEP_INDEX : STATEDB_STEP_CHECKSUM;
+	size_t slots;
+
+	populate(count);
+	slots = stats().index_slots;
+	failer = (struct failer){ 0 };
+	statedb_set_fail_point(&db, fail_cb, &failer);
+	for (int step = STATEDB_STEP_ALLOC; step <= last; step++) {
+		take_snap(&before);
+		failer.fail_at = step;
+		failer.seen = 0;
+		cr_assert_eq(statedb_create(&db, "newbie", 5, 3, "cellx", "fresh", 5), STATEDB_E_ABORTED);
+		cr_assert_eq(failer.seen, steps_mask(STATEDB_STEP_ALLOC, step));
+		assert_unchanged(&before);
+		cr_assert_eq(statedb_get(&db, "newbie", NULL, 0, NULL), STATEDB_E_NOT_FOUND);
+	}
+	failer.fail_at = 0;
+	failer.seen = 0;
+	cr_assert_eq(statedb_create(&db, "newbie", 5, 3, "cellx", "fresh", 5), STATEDB_OK);
+	cr_assert_eq(failer.seen, steps_mask(STATEDB_STEP_ALLOC, last));
+	cr_assert_eq(stats().index_slots != slots, grows);
+	assert_value("newbie", "fresh", 5, 5, 3, "cellx");
+	finish();
+}
+
+/* The first create makes the index; 12 records fill 16 slots to the limit. */
+Test(state_db, create_fails_at_every_step_first) { create_at_every_step(0, true); }
+Test(state_db, create_fails_at_every_step_plain) { create_at_every_step(5, false); }
+Test(state_db, create_fails_at_every_step_grow)  { create_at_every_step(12, true); }
+
+/* ---- the allocator refusing at every allocation ---- */
+
+/* Runs op with the allocator refusing from its nth next call, for n = 0, 1,
+ * ... until op succeeds; each refusal must change nothing. Returns how many
+ * refusals there were. */
+static int refuse_until_ok(int (*op)(void))
+{
+	static struct snap before;
+	int n;
+
+	for (n = 0; n < 10; n++) {
+		int rc;
+
+		take_snap(&before);
+		ta.fail_from = ta.calls + n;
+		rc = op();
+		ta.fail_from = -1;
+		if (rc == STATEDB_OK)
+			return n;
+		cr_assert_eq(rc, STATEDB_E_NOMEM, "refusing from call %d: rc %d", n, rc);
+		assert_unchanged(&before);
+	}
+	cr_assert_fail("op never succeeded");
+	return -1;
+}
+
+static int create_newbie(void)
+{
+	return statedb_create(&db, "newbie", 5, 3, "cellx", "fresh", 5);
+}
+
+static int create_other(void)
+{
+	return statedb_create(&db, "other", 6, 1, "cellx", "other", 5);
+}
+
+static int update_victim(void)
+{
+	return statedb_update(&db, "victim", STATEDB_TYPE_KEEP, 2, scratch, 3000);
+}
+
+Test(state_db, alloc_fails_in_create)
+{
+	cr_assert_eq(refuse_until_ok(create_newbie), 2, "first create: record and index");
+	cr_assert_eq(statedb_delete(&db, "newbie"), STATEDB_OK);
+	populate(5);
+	cr_assert_eq(refuse_until_ok(create_other), 1, "plain create: the record");
+	cr_assert_eq(stats().tombstones, 1);
+	cr_assert_eq(refuse_until_ok(create_newbie), 1, "reusing newbie's tombstone: the record");
+	cr_assert_eq(stats().tombstones, 0);
+	assert_value("other", "other", 5, 6, 1, "cellx");
+	assert_value("newbie", "fresh", 5, 5, 3, "cellx");
+	finish();
+}
+
+Test(state_db, alloc_fails_in_growing_create)
+{
+	populate(12);
+	cr_assert_eq(refuse_until_ok(create_newbie), 2, "growing create: record and index");
+	cr_assert_eq(stats().index_slots, 32);
+	for (int i = 0; i < 12; i++) {
+		char name[32];
+
+		snprintf(name, sizeof name, "fill.%d", i);
+		assert_value(name, name, strlen(name), 1, 1, "tester");
+	}
+	finish();
+}
+
+Test(state_db, alloc_fails_in_update)
+{
+	memset(scratch, 'u', 3000);
+	create_ok("victim", "old");
+	cr_assert_eq(refuse_until_ok(update_victim), 1);
+	assert_value("victim", scratch, 3000, 1, 2, "tester");
+	finish();
+}
+
+/* ---- corruption ---- */
+
+struct seen {
+	int n;
+	char names[8][STATEDB_NAME_MAX + 1];
+	bool ok[8];
+};
+
+static bool record_seen(void *ctx, const struct statedb_meta *m)
+{
+	struct seen *s = ctx;
+
+	cr_assert_lt(s->n, 8);
+	strcpy(s->names[s->n], m->name);
+	s->ok[s->n++] = m->checksum_ok;
+	return true;
+}
+
+static struct sdb_rec *rec_of(const char *name)
+{
+	const void *p;
+
+	cr_assert_geq(statedb_view(&db, name, &p, NULL), 0);
+	return (struct sdb_rec *)((char *)p - offsetof(struct sdb_rec, data));
+}
+
+/* With one byte of b flipped: b is refused by name, everywhere, and a and c are fine. */
+static void assert_only_b_corrupt(void)
+{
+	unsigned char buf[64];
+	struct statedb_meta m;
+	struct seen seen = { 0 };
+	const void *p = (void *)1;
+	char msg[128];
+
+	memset(buf, 0x5a, sizeof buf);
+	cr_assert_eq(statedb_get(&db, "b", buf, sizeof buf, &m), STATEDB_E_CORRUPT);
+	cr_assert_str_eq(m.name, "b");
+	cr_assert_not(m.checksum_ok);
+	for (size_t i = 0; i < sizeof buf; i++)
+		cr_assert_eq(buf[i], 0x5a, "corrupt data was handed out");
+	cr_assert_eq(statedb_view(&db, "b", &p, NULL), STATEDB_E_CORRUPT);
+	cr_assert_null(p);
+	statedb_describe(msg, sizeof msg, STATEDB_E_CORRUPT, m.name);
+	cr_assert_str_eq(msg, "state_db: record 'b': checksum mismatch: the record is corrupt and its data withheld");
+
+	cr_assert_eq(statedb_list(&db, record_seen, &seen), 3);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(seen.ok[i], strcmp(seen.names[i], "b") != 0, "list: '%s'", seen.names[i]);
+	seen.n = 0;
+	cr_assert_eq(statedb_verify_all(&db, record_seen, &seen), 1);
+	cr_assert_str_eq(seen.names[0], "b");
+	cr_assert_not(seen.ok[0]);
+	cr_assert_eq(statedb_update(&db, "b", 1, 2, "new", 3), STATEDB_E_CORRUPT);
+
+	assert_value("a", "alpha", 5, 1, 1, "tester");
+	assert_value("c", "gamma", 5, 1, 1, "tester");
+}
+
+static void flip_and_check(unsigned char *byte)
+{
+	*byte ^= 0x40;
+	assert_only_b_corrupt();
+	*byte ^= 0x40;
+	assert_value("b", "bravo-bravo", 11, 1, 1, "tester");
+	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 0);
+}
+
+static void make_abc(void)
+{
+	create_ok("a", "alpha");
+	create_ok("b", "bravo-bravo");
+	create_ok("c", "gamma");
+}
+
+Test(state_db, corrupt_data_is_detected)
+{
+	const void *p;
+
+	make_abc();
+	cr_assert_eq(statedb_view(&db, "b", &p, NULL), 11);
+	flip_and_check((unsigned char *)p);
+	flip_and_check((unsigned char *)p + 10);
+	cr_assert_gt(stats().corrupt_seen, 0);
+	finish();
+}
+
+Test(state_db, corrupt_header_is_detected)
+{
+	struct sdb_rec *r;
+
+	make_abc();
+	r = rec_of("b");
+	flip_and_check((unsigned char *)&r->crc);
+	flip_and_check((unsigned char *)&r->type);
+	flip_and_check((unsigned char *)&r->version + 3);
+	flip_and_check((unsigned char *)&r->len);         /* shorter: lengths disagree */
+	flip_and_check((unsigned char *)&r->len + 1);     /* 16 KiB longer: lengths disagree */
+	flip_and_check((unsigned char *)&r->len + 2);     /* 4 MiB: above the limit */
+	flip_and_check((unsigned char *)&r->owner[0]);
+	flip_and_check((unsigned char *)&r->owner[STATEDB_OWNER_MAX]);
+	flip_and_check((unsigned char *)&r->name[0]);
+	flip_and_check((unsigned char *)&r->name[STATEDB_NAME_MAX]);
+	finish();
+}
+
+/* A corrupt record can be deleted, and then recreated. */
+Test(state_db, corrupt_record_can_be_deleted)
+{
+	const void *p;
+
+	make_abc();
+	cr_assert_eq(statedb_view(&db, "b", &p, NULL), 11);
+	((unsigned char *)p)[3] ^= 1;
+	cr_assert_eq(statedb_create(&db, "b", 1, 1, "tester", "x", 1), STATEDB_E_EXISTS);
+	cr_assert_eq(statedb_delete(&db, "b"), STATEDB_OK);
+	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 0);
+	cr_assert_eq(stats().data_bytes, 10);
+	create_ok("b", "bravo-bravo");
+	assert_value("b", "bravo-bravo", 11, 1, 1, "tester");
+	finish();
+}
+
+/* ---- bad input ---- */
+
+/* Each call is refused with its error and leaves the store as it was. */
+Test(state_db, bad_input_changes_nothing)
+{
+	static struct snap before;
+	char long_name[STATEDB_NAME_MAX + 2], long_owner[STATEDB_OWNER_MAX + 2];
+	unsigned char buf[4];
+	const void *p;
+
+	make_abc();
+	memset(long_name, 'n', sizeof long_name - 1);
+	long_name[sizeof long_name - 1] = '\0';
+	memset(long_owner, 'o', sizeof long_owner - 1);
+	long_owner[sizeof long_owner - 1] = '\0';
+	take_snap(&before);
+
+	const char *bad_names[] = { NULL, "", long_name, "a b", "tab\t", "nl\n", "\x01", "del\x7f", "caf\xc3\xa9" };
+	for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
+		const char *n = bad_names[i];
+
+		cr_assert_eq(statedb_create(&db, n, 1, 1, "o", "x", 1), STATEDB_E_NAME, "name %zu", i);
+		cr_assert_eq(statedb_update(&db, n, 1, 1, "x", 1), STATEDB_E_NAME, "name %zu", i);
+		cr_assert_eq(statedb_delete(&db, n), STATEDB_E_NAME, "name %zu", i);
+		cr_assert_eq(statedb_get(&db, n, buf, sizeof buf, NULL), STATEDB_E_NAME, "name %zu", i);
+		cr_assert_eq(statedb_view(&db, n, &p, NULL), STATEDB_E_NAME, "name %zu", i);
+	}
+	cr_assert_eq(statedb_create(&db, "d", 1, 1, long_owner, "x", 1), STATEDB_E_OWNER);
+	cr_assert_eq(statedb_create(&db, "d", 1, 1, "", "x", 1), STATEDB_E_OWNER);
+	cr_assert_eq(statedb_create(&db, "d", 1, 1, NULL, "x", 1), STATEDB_E_OWNER);
+	cr_assert_eq(statedb_create(&db, "d", 1, 1, "my cell", "x", 1), STATEDB_E_OWNER);
+	cr_assert_eq(statedb_create(&db, "d", 1, 1, "o", NULL, 5), STATEDB_E_INVAL);
+	cr_assert_eq(statedb_update(&db, "a", 1, 1, NULL, 5), STATEDB_E_INVAL);
+	cr_assert_eq(statedb_create(&db, "d", 1, 1, "o", scratch, STATEDB_DATA_MAX + 1), STATEDB_E_TOO_BIG);
+	cr_assert_eq(statedb_update(&db, "a", 1, 1, scratch, STATEDB_DATA_MAX + 1), STATEDB_E_TOO_BIG);
+	cr_assert_eq(statedb_update(&db, "a", 1, 1, scratch, SIZE_MAX), STATEDB_E_TOO_BIG);
+	cr_assert_eq(statedb_create(&db, "a", 9, 9, "o", "dup", 3), STATEDB_E_EXISTS);
+	cr_assert_eq(statedb_update(&db, "missing", 1, 1, "x", 1), STATEDB_E_NOT_FOUND);
+	cr_assert_eq(statedb_delete(&db, "missing"), STATEDB_E_NOT_FOUND);
+	cr_assert_eq(statedb_get(&db, "missing", buf, sizeof buf, NULL), STATEDB_E_NOT_FOUND);
+	cr_assert_eq(statedb_view(&db, "missing", &p, NULL), STATEDB_E_NOT_FOUND);
+	cr_assert_eq(statedb_get(&db, "a", NULL, 5, NULL), STATEDB_E_INVAL);
+	cr_assert_eq(statedb_get(&db, "a", buf, sizeof buf, NULL), STATEDB_E_NOSPACE);
+	cr_assert_eq(statedb_view(&db, "a", NULL, NULL), STATEDB_E_INVAL);
+	cr_assert_eq(statedb_list(&db, NULL, NULL), STATEDB_E_INVAL);
+	cr_assert_eq(statedb_stats(&db, NULL), STATEDB_E_INVAL);
+	assert_unchanged(&before);
+	assert_value("a", "alpha", 5, 1, 1, "tester");
+	finish();
+}
+
+/* The limits themselves are accepted. */
+Test(state_db, limits_are_accepted)
+{
+	char name[STATEDB_NAME_MAX + 1], owner[STATEDB_OWNER_MAX + 1];
+
+	memset(name, '~', STATEDB_NAME_MAX);
+	name[STATEDB_NAME_MAX] = '\0';
+	memset(owner, '!', STATEDB_OWNER_MAX);
+	owner[STATEDB_OWNER_MAX] = '\0';
+	fill(&(uint64_t){ 5 }, scratch, STATEDB_DATA_MAX);
+	cr_assert_eq(statedb_create(&db, name, 0, 0, owner, scratch, STATEDB_DATA_MAX), STATEDB_OK);
+	assert_value(name, scratch, STATEDB_DATA_MAX, 0, 0, owner);
+	cr_assert_eq(statedb_create(&db, "empty", 0, 0, owner, NULL, 0), STATEDB_OK);
+	assert_value("empty", NULL, 0, 0, 0, owner);
+	finish();
+}
+
+Test(state_db, uninitialized_root_is_refused)
+{
+	struct state_db raw;
+	struct statedb_stats st;
+	const void *p;
+
+	memset(&raw, 0, sizeof raw);
+	cr_assert_eq(statedb_create(&raw, "a", 1, 1, "o", "x", 1), STATEDB_E_ROOT);
+	cr_assert_eq(statedb_update(&raw, "a", 1, 1, "x", 1), STATEDB_E_ROOT);
+	cr_assert_eq(statedb_delete(&raw, "a"), STATEDB_E_ROOT);
+	cr_assert_eq(statedb_get(&raw, "a", NULL, 0, NULL), STATEDB_E_ROOT);
+	cr_assert_eq(statedb_view(&raw, "a", &p, NULL), STATEDB_E_ROOT);
+	cr_assert_eq(statedb_list(&raw, collect, NULL), STATEDB_E_ROOT);
+	cr_assert_eq(statedb_verify_all(&raw, NULL, NULL), STATEDB_E_ROOT);
+	cr_assert_eq(statedb_stats(&raw, &st), STATEDB_E_ROOT);
+	cr_assert_eq(statedb_reclaim(&raw), STATEDB_E_ROOT);
+	cr_assert_eq(statedb_fini(&raw), STATEDB_E_ROOT);
+	cr_assert_eq(statedb_get(NULL, "a", NULL, 0, NULL), STATEDB_E_ROOT);
+	cr_assert_eq(statedb_init(&raw, NULL, t_free, NULL), STATEDB_E_INVAL);
+	cr_assert_eq(statedb_init(NULL, t_alloc, t_free, NULL), STATEDB_E_INVAL);
+	raw.magic = STATEDB_MAGIC;
+	raw.layout = STATEDB_LAYOUT + 1;
+	cr_assert_eq(statedb_get(&raw, "a", NULL, 0, NULL), STATEDB_E_ROOT, "a root of another layout");
+}
+
+/* ---- values, versions, readers ---- */
+
+/* ramfs v1 -> v2: the layout version and length change, type and owner stay. */
+Test(state_db, update_migrates_layout)
+{
+	cr_assert_eq(statedb_create(&db, "ramfs/root", 3, 1, "ramfs", "v1-inode-table", 14), STATEDB_OK);
+	memset(scratch, 'v', 4000);
+	cr_assert_eq(statedb_update(&db, "ramfs/root", STATEDB_TYPE_KEEP, 2, scratch, 4000), STATEDB_OK);
+	assert_value("ramfs/root", scratch, 4000, 3, 2, "ramfs");
+	cr_assert_eq(statedb_update(&db, "ramfs/root", 9, 3, NULL, 0), STATEDB_OK);
+	assert_value("ramfs/root", NULL, 0, 9, 3, "ramfs");
+	cr_assert_eq(stats().updates, 2);
+	cr_assert_eq(stats().data_bytes, 0);
+	finish();
+}
+
+/* A reader inside a read section keeps the value it saw across an update
+ * and a delete; the buffers are freed once it leaves. */
+Test(state_db, readers_keep_old_values)
+{
+	const void *p, *q;
+	long live;
+
+	create_ok("a", "first value");
+	live = ta.live;
+	statedb_read_begin(&db);
+	cr_assert_eq(statedb_view(&db, "a", &p, NULL), 11);
+	cr_assert_eq(statedb_update(&db, "a", 1, 2, "second", 6), STATEDB_OK);
+	cr_assert_eq(statedb_view(&db, "a", &q, NULL), 6);
+	cr_assert_eq(memcmp(q, "second", 6), 0);
+	cr_assert_eq(memcmp(p, "first value", 11), 0, "the old value went away under a reader");
+	cr_assert_eq(statedb_delete(&db, "a"), STATEDB_OK);
+	cr_assert_eq(memcmp(q, "second", 6), 0);
+	cr_assert_eq(stats().retired, 2);
+	cr_assert_eq(statedb_reclaim(&db), 2, "nothing is freed while a reader is inside");
+	statedb_read_end(&db);
+	cr_assert_eq(statedb_reclaim(&db), 0);
+	cr_assert_eq(ta.live, live - 1, "both values freed, the index kept");
+	finish();
+}
+
+/* A list callback may delete and create; the walk finishes on its snapshot. */
+static bool delete_each(void *ctx, const struct statedb_meta *m)
+{
+	int *n = ctx;
+	char name[32];
+
+	cr_assert_eq(statedb_delete(&db, m->name), STATEDB_OK);
+	snprintf(name, sizeof name, "new.%d", (*n)++);
+	cr_assert_eq(statedb_create(&db, name, 1, 1, "tester", name, strlen(name)), STATEDB_OK);
+	return true;
+}
+
+Test(state_db, list_callback_may_write)
+{
+	int n = 0;
+
+	populate(10);
+	cr_assert_geq(statedb_list(&db, delete_each, &n), 10);
+	cr_assert_geq(n, 10);
+	for (int i = 0; i < 10; i++) {
+		char name[32];
+
+		snprintf(name, sizeof name, "fill.%d", i);
+		cr_assert_eq(statedb_get(&db, name, NULL, 0, NULL), STATEDB_E_NOT_FOUND, "%s", name);
+	}
+	statedb_reclaim(&db);
+	cr_assert_eq(stats().retired, 0);
+	cr_assert_eq(stats().records, 10, "each call deleted one record and created one");
+	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 0);
+	finish();
+}
+
+static bool stop_at_first(void *ctx, const struct statedb_meta *m)
+{
+	(void)m;
+	++*(int *)ctx;
+	return false;
+}
+
+Test(state_db, list_stops_when_asked)
+{
+	int calls = 0;
+
+	populate(5);
+	cr_assert_eq(statedb_list(&db, stop_at_first, &calls), 1);
+	cr_assert_eq(calls, 1);
+	finish();
+}
+
+/* ---- the index: growth, tombstones, the record limit ---- */
+
+Test(state_db, tombstones_do_not_pile_up)
+{
+	char name[32];
+
+	for (int round = 0; round < 2000; round++) {
+		for (int i = 0; i < 8; i++) {
+			snprintf(name, sizeof name, "r%d.%d", round, i);
+			create_ok(name, "x");
+		}
+		for (int i = 0; i < 8; i++) {
+			snprintf(name, sizeof name, "r%d.%d", round, i);
+			cr_assert_eq(statedb_delete(&db, name), STATEDB_OK);
+		}
+		cr_assert_leq(stats().index_slots, 32, "round %d", round);
+		cr_assert_leq(stats().tombstones * 4, stats().index_slots * 3, "round %d", round);
+	}
+	cr_assert_eq(stats().records, 0);
+	cr_assert_eq(ta.live, 1, "only the index is left");
+	finish();
+}
+
+Test(state_db, holds_the_most_records, .timeout = 120)
+{
+	static struct snap before;
+	char name[32];
+
+	for (unsigned i = 0; i < STATEDB_RECORDS_MAX; i++) {
+		snprintf(name, sizeof name, "n%u", i);
+		cr_assert_eq(statedb_create(&db, name, i, 0, "t", &i, sizeof i), STATEDB_OK, "%s", name);
+	}
+	cr_assert_eq(stats().records, STATEDB_RECORDS_MAX);
+	cr_assert_eq(stats().index_slots, 2 * STATEDB_RECORDS_MAX);
+	before.st = stats();
+	cr_assert_eq(statedb_create(&db, "one.more", 1, 1, "t", NULL, 0), STATEDB_E_FULL);
+	cr_assert_eq(stats().records, before.st.records);
+	cr_assert_eq(stats().blocks, before.st.blocks);
+	for (unsigned i = 0; i < STATEDB_RECORDS_MAX; i += 997) {
+		unsigned v;
+		struct statedb_meta m;
+
+		snprintf(name, sizeof name, "n%u", i);
+		cr_assert_eq(statedb_get(&db, name, &v, sizeof v, &m), (int)sizeof v);
+		cr_assert_eq(v, i);
+		cr_assert_eq(m.type, i);
+	}
+	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 0);
+	finish();
+}
+
+/* ---- messages and the CRC ---- */
+
+Test(state_db, every_error_has_a_message)
+{
+	for (int e = STATEDB_E_ABORTED; e <= STATEDB_OK; e++) {
+		cr_assert_str_neq(statedb_strerror(e), "unknown error", "error %d", e);
+		for (int f = e + 1; f <= STATEDB_OK; f++)
+			cr_assert_str_neq(statedb_strerror(e), statedb_strerror(f));
+	}
+	cr_assert_str_eq(statedb_strerror(STATEDB_E_ABORTED - 1), "unknown error");
+	cr_assert_str_eq(statedb_strerror(1), "unknown error");
+}
+
+Test(state_db, describe_names_the_record)
+{
+	char msg[64];
+	char tiny[12];
+
+	cr_assert_str_eq(statedb_describe(msg, sizeof msg, STATEDB_E_NOT_FOUND, "irq/routes"),
+			 "state_db: record 'irq/routes': no record of that name");
+	cr_assert_str_eq(statedb_describe(msg, sizeof msg, STATEDB_E_NAME, "a b\x01\\"),
+			 "state_db: record 'a\\x20b\\x01\\x5c': bad record name (1 to 47 ...");
+	cr_assert_str_eq(statedb_describe(msg, sizeof msg, STATEDB_E_NOMEM, NULL),
+			 "state_db: out of memory");
+	cr_assert_str_eq(statedb_describe(tiny, sizeof tiny, STATEDB_E_NOMEM, NULL), "state_db...");
+	cr_assert_eq(strlen(tiny), sizeof tiny - 1);
+}
+
+/* Bit by bit, straight from the definition. */
+static uint32_t crc32c_ref(const unsigned char *p, size_t n)
+{
+	uint32_t crc = 0xffffffffu;
+
+	while (n--) {
+		crc ^= *p++;
+		for (int k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0x82f63b78u & (0u - (crc & 1u)));
+	}
+	return ~crc;
+}
+
+Test(state_db, crc32c_matches_the_definition)
+{
+	uint64_t s = 9;
+
+	cr_assert_eq(statedb_crc32c(0, "123456789", 9), 0xe3069283u, "the CRC-32C check value");
+	cr_assert_eq(statedb_crc32c(0, NULL, 0), 0);
+	for (int i = 0; i < 200; i++) {
+		size_t n = rnd(&s) % 3000, cut = n ? rnd(&s) % n : 0;
+
+		fill(&s, scratch, n);
+		cr_assert_eq(statedb_crc32c(0, scratch, n), crc32c_ref(scratch, n), "length %zu", n);
+		cr_assert_eq(statedb_crc32c(statedb_crc32c(0, scratch, cut), scratch + cut, n - cut),
+			     crc32c_ref(scratch, n), "continued at %zu of %zu", cut, n);
+	}
+}
