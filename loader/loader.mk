@@ -11,7 +11,7 @@
 # The loader proper: freestanding, built for the kernel and the host alike.
 LOADER_SRCS      := loader/deps.c loader/elf_check.c loader/layout.c loader/lib.c \
                     loader/loader.c loader/policy.c loader/query.c loader/reloc.c \
-                    loader/symbols.c
+                    loader/symbols.c loader/swap.c
 LOADER_HOST_SRCS := $(LOADER_SRCS) loader/host_env.c
 
 LOADER_KOBJS     := $(patsubst %,$(KOUT)/%.o,$(LOADER_SRCS))

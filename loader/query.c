@@ -10,12 +10,19 @@ struct loader_cell *loader_cell_next(const struct loader *ld,
 	return prev ? prev->next : (struct loader_cell *)&ld->core;
 }
 
+/* During a swap two cells may share a name; the published one is the live one. */
 struct loader_cell *loader_cell_find(const struct loader *ld, const char *name)
 {
-	for (struct loader_cell *c = loader_cell_next(ld, NULL); c; c = c->next)
-		if (strcmp(c->name, name) == 0)
+	struct loader_cell *unpublished = NULL;
+
+	for (struct loader_cell *c = loader_cell_next(ld, NULL); c; c = c->next) {
+		if (strcmp(c->name, name))
+			continue;
+		if (c->published)
 			return c;
-	return NULL;
+		unpublished = c;
+	}
+	return unpublished;
 }
 
 void loader_cell_info(const struct loader_cell *c, struct loader_cell_info *out)

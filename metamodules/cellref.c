@@ -32,9 +32,12 @@ uint64_t cellref_resolve(const struct cellref *r)
 	struct loader_cell *c;
 	uint64_t addr;
 
-	if (!ld || !r->cell[0] || !(c = loader_cell_find(ld, r->cell)))
+	if (!ld || !r->cell[0])
 		return 0;
-	return loader_cell_lookup(c, r->sym, &addr) == 0 ? addr : 0;
+	if ((c = loader_cell_find(ld, r->cell)))
+		return loader_cell_lookup(c, r->sym, &addr) == 0 ? addr : 0;
+	/* The cell was swapped for one under another name: follow the namespace. */
+	return loader_lookup(ld, r->sym, &addr, NULL) == 0 ? addr : 0;
 }
 
 int cellref_call(const struct cellref *r, uint64_t arg, int *result)

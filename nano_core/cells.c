@@ -5,6 +5,7 @@
 #include <delos/mm.h>
 #include <delos/paging.h>
 #include <delos/string.h>
+#include <delos/swap.h>
 #include <delos/trap.h>
 
 #define MAX_EXPORTS 256
@@ -24,7 +25,7 @@ uint64_t loader_generation(void)
 	return cs.generation;
 }
 
-static const char *const private_names[] = { "cell_init", "cell_exit", NULL };
+static const char *const private_names[] = { "cell_init", "cell_exit", "cell_swap_in", NULL };
 
 struct loader *cells_loader(void)
 {
@@ -154,25 +155,35 @@ static bool create_loader(void)
 	return err == 0;
 }
 
-struct init_call {
-	uint64_t fn;
+struct cell_call {
+	uint64_t fn, arg;
 	int result;
 };
 
 static void run_int_fn(void *arg)
 {
-	struct init_call *c = arg;
+	struct cell_call *c = arg;
 
-	c->result = ((int (*)(void))c->fn)();
+	c->result = ((int (*)(uint64_t))c->fn)(c->arg);
 }
 
-int cells_call(uint64_t fn, int *result, struct trap_info *ti)
+int cells_call_arg(uint64_t fn, uint64_t arg, int *result, struct trap_info *ti)
 {
-	struct init_call c = { fn, 0 };
+	struct cell_call c = { fn, arg, 0 };
 	int r = trap_catch(run_int_fn, &c, ti);
 
 	*result = c.result;
 	return r;
+}
+
+int cells_call(uint64_t fn, int *result, struct trap_info *ti)
+{
+	return cells_call_arg(fn, 0, result, ti);
+}
+
+void cells_changed(void)
+{
+	cs.generation++;
 }
 
 static void fill_args(const struct manifest_entry *e, const struct mb2_module *m, char *version,
@@ -339,4 +350,72 @@ bool cells_print_addr(uint64_t addr)
 	kprintf("<%s:%s+0x%lx>", ci.name, ai.symbol ? ai.symbol : ai.section ? ai.section : "?",
 		ai.offset);
 	return true;
+}
+
+/* What one side of a swap pair needs to stay alive until the swap is over. */
+struct swap_new {
+	char version[12];
+	const char *grants[MANIFEST_GRANTS_MAX];
+};
+
+/* Resolves "OLD@V NEW@W": OLD must be loaded at version V, NEW in the manifest and the ISO. */
+static bool parse_pair(const char *old_ref, const char *new_ref, struct swap_pair *p,
+		       struct swap_new *keep)
+{
+	const struct manifest_entry *e = manifest_find_ref(&cs.manifest, new_ref);
+	const struct mb2_module *m;
+	char name[40];
+	uint32_t version;
+	struct loader_cell_info ci;
+
+	if (manifest_parse_ref(old_ref, strlen(old_ref), name, &version) ||
+	    !(p->old = loader_cell_find(cs.ld, name))) {
+		kprintf("swap: '%s' is not a loaded cell (NAME@VERSION)\n", old_ref);
+		return false;
+	}
+	loader_cell_info(p->old, &ci);
+	if (ci.core) {
+		kprintf("swap: nano_core is the one part that cannot be swapped\n");
+		return false;
+	}
+	snprintf(name + strlen(name), sizeof(name) - strlen(name), "@%u", version);
+	if (strcmp(ci.version, name + strlen(ci.name) + 1)) {
+		name[strlen(ci.name)] = '\0';
+		kprintf("swap: %s is loaded at version %s, not %u\n", name, ci.version, version);
+		return false;
+	}
+	if (!e || !(m = find_module(new_ref))) {
+		kprintf("swap: no %s in cells.manifest and the boot modules\n", new_ref);
+		return false;
+	}
+	fill_args(e, m, keep->version, keep->grants, &p->new_args);
+	return true;
+}
+
+void kcmd_swap(int argc, char **argv)
+{
+	struct swap_pair pairs[SWAP_MAX_PAIRS];
+	struct swap_new keep[SWAP_MAX_PAIRS];
+	struct swap_result *res = kmalloc(sizeof(*res));
+	char what[96] = "";
+	bool verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
+	int first = verbose ? 2 : 1, n = (argc - first) / 2;
+
+	if (!res || argc - first < 2 || (argc - first) % 2 || n > SWAP_MAX_PAIRS) {
+		kprintf("usage: swap [-v] OLD@VERSION NEW@VERSION [OLD@VERSION NEW@VERSION]...\n");
+		kfree(res);
+		return;
+	}
+	memset(pairs, 0, sizeof(pairs));
+	for (int i = 0; i < n; i++) {
+		if (!parse_pair(argv[first + 2 * i], argv[first + 2 * i + 1], &pairs[i], &keep[i])) {
+			kfree(res);
+			return;
+		}
+		size_t len = strlen(what);
+		snprintf(what + len, sizeof(what) - len, "%s%s -> %s", i ? ", " : "",
+			 argv[first + 2 * i], argv[first + 2 * i + 1]);
+	}
+	swap_print_result(cells_swap(pairs, (size_t)n, what, res), res, verbose);
+	kfree(res);
 }

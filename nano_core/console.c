@@ -156,6 +156,8 @@ static const struct command commands[] = {
 	{ "load", "NAME@VERSION", "load a cell listed in cells.manifest", kcmd_load },
 	{ "unload", "NAME", "unload a cell nothing depends on", kcmd_unload },
 	{ "call", "CELL SYMBOL", "run int SYMBOL(void) of a cell, catching faults", kcmd_call },
+	{ "swap", "[-v] OLD@V NEW@V...", "replace cells live, as one transaction", kcmd_swap },
+	{ "swaps", "", "the swap log: when, what, outcome, step times", kcmd_swaps },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -14,6 +14,11 @@ int cell_init(void)
 	struct state_db *db = statedb_root();
 	int err;
 
+	if (db->magic == STATEDB_MAGIC && db->layout != STATEDB_LAYOUT) {
+		klog(LOG_ERR, "state_db: the store has root layout %u, this code knows %u; refusing",
+		     db->layout, STATEDB_LAYOUT);
+		return -1;
+	}
 	if (db->magic == STATEDB_MAGIC) {
 		klog(LOG_INFO, "state_db: taking over the store (%zu records)", db->live);
 		return 0;

@@ -6,6 +6,7 @@
 #define DELOS_CELLS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <delos/loader.h>
@@ -36,6 +37,20 @@ int cells_unload(const char *name);
  * is caught and described in *ti; returns its vector + 1, or 0.
  */
 int cells_call(uint64_t fn, int *result, struct trap_info *ti);
+/* The same for `int fn(uint64_t arg)`. */
+int cells_call_arg(uint64_t fn, uint64_t arg, int *result, struct trap_info *ti);
+
+/* Says the set of loaded cells changed (loader_generation moves on). */
+void cells_changed(void);
+
+/*
+ * Swaps pairs[i].old for the object in pairs[i].new_args, as one transaction
+ * (include/delos/swap.h), logs it under `what`, and returns 0 or a loader status.
+ */
+struct swap_pair;
+struct swap_result;
+int cells_swap(struct swap_pair *pairs, size_t n, const char *what, struct swap_result *res);
+void swap_print_result(int err, const struct swap_result *res, bool verbose);
 
 /* Prints "<cell:symbol+0xoff>" for an address inside a cell; false if none has it. */
 bool cells_print_addr(uint64_t addr);
@@ -47,5 +62,8 @@ void kcmd_deps(int argc, char **argv);
 void kcmd_load(int argc, char **argv);
 void kcmd_unload(int argc, char **argv);
 void kcmd_call(int argc, char **argv);
+/* swap [-v] OLD@V NEW@W [OLD@V NEW@W]...: a live swap; swaps: the swap log. */
+void kcmd_swap(int argc, char **argv);
+void kcmd_swaps(int argc, char **argv);
 
 #endif

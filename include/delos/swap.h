@@ -1,0 +1,68 @@
+/*
+ * Live swap: replace loaded cells with new versions (or fresh copies) while
+ * the system runs, as one transaction (loader/swap.c):
+ *
+ *   1 check     every new object loads (valid, spill-free, within its grants,
+ *               its imports resolve) beside the old one, unpublished, and
+ *               exports every symbol the old one's current users import
+ *   2 quiesce   the world is stopped and no task runs in, or will return
+ *               into, an old cell (the host's check; retried by the host)
+ *   3 relink    every relocation into an old cell is rewritten to the new one
+ *   4 handover  each new cell's swap-in hook runs, learning the old version
+ *   5 commit    the old cells are unloaded (a stale pointer faults) and the
+ *               new ones take their names in the namespace
+ *
+ * A failure in steps 1-4 undoes everything done so far, in reverse order,
+ * and says why: the system is exactly as before.
+ */
+#ifndef DELOS_SWAP_H
+#define DELOS_SWAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <delos/loader.h>
+
+#define SWAP_MAX_PAIRS 8
+#define SWAP_MSG_MAX 512
+
+enum swap_step { SWAP_CHECK, SWAP_QUIESCE, SWAP_RELINK, SWAP_HANDOVER, SWAP_COMMIT, SWAP_STEPS };
+
+struct swap_pair {
+	struct loader_cell *old;
+	struct loader_load_args new_args;	/* the new version's object and grants */
+	struct loader_cell *new;		/* set by loader_swap */
+};
+
+/*
+ * What the host provides. stop_and_check stops the world (interrupts off)
+ * and checks quiescence for the old cells; it returns 0 with the world
+ * stopped, or non-zero with the world running and `why` naming what is
+ * inside an old cell. resume restarts the world. swap_in runs new's hook
+ * (0 when it has none), telling it the version it replaces.
+ */
+struct swap_hooks {
+	int (*stop_and_check)(void *ctx, const struct swap_pair *pairs, size_t n, char *why, size_t cap);
+	void (*resume)(void *ctx);
+	int (*swap_in)(void *ctx, struct loader_cell *new, const char *old_version, char *why, size_t cap);
+	uint64_t (*now_ns)(void *ctx);
+	void *ctx;
+};
+
+struct swap_result {
+	uint64_t step_ns[SWAP_STEPS];
+	uint64_t pause_ns;		/* world stopped: quiesce end to commit end */
+	uint64_t total_ns;
+	size_t relocs_rewritten;	/* relocation sites patched in step 3 */
+	size_t imports_moved;
+	enum swap_step failed_step;	/* meaningful when the result is non-zero */
+	char message[SWAP_MSG_MAX];
+};
+
+/* Runs the transaction above on n pairs; 0 on success, else a loader status and res->message. */
+int loader_swap(struct loader *ld, struct swap_pair *pairs, size_t n, const struct swap_hooks *h,
+		struct swap_result *res);
+
+const char *swap_step_name(enum swap_step s);
+
+#endif

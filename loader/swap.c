@@ -1,0 +1,217 @@
+/* Live swap as a transaction over the loader; see include/delos/swap.h. */
+#include "loader/internal.h"
+#include <delos/swap.h>
+
+struct swap {
+	struct loader *ld;
+	struct swap_pair *pairs;
+	size_t n;
+	const struct swap_hooks *h;
+	struct swap_result *res;
+	uint64_t t_step;
+};
+
+static const char *const step_names[SWAP_STEPS] = {
+	"check", "quiesce", "relink", "handover", "commit",
+};
+
+const char *swap_step_name(enum swap_step s)
+{
+	return s < SWAP_STEPS ? step_names[s] : "?";
+}
+
+static int fail(struct swap *S, enum swap_step step, int code, const char *fmt, ...)
+{
+	struct lmsg m = { S->res->message, sizeof(S->res->message), 0 };
+	va_list ap;
+
+	va_start(ap, fmt);
+	lmsg_vprintf(&m, fmt, ap);
+	va_end(ap);
+	S->res->failed_step = step;
+	return code;
+}
+
+static void step_done(struct swap *S, enum swap_step step)
+{
+	uint64_t now = S->h->now_ns(S->h->ctx);
+
+	S->res->step_ns[step] = now - S->t_step;
+	S->t_step = now;
+}
+
+static void unload_new(struct swap *S, size_t upto)
+{
+	for (size_t i = upto; i-- > 0;) {
+		loader_unload(S->ld, S->pairs[i].new);
+		S->pairs[i].new = NULL;
+	}
+}
+
+/* Every symbol the old cell's users import must be exported by the new one. */
+static int check_exports(struct swap *S, const struct swap_pair *p)
+{
+	char list[SWAP_MSG_MAX - 96];
+	struct lmsg m;
+	int missing = 0;
+
+	lmsg_init(&m, list, sizeof(list));
+	for (struct loader_import *im = p->old->users; im; im = im->next_user) {
+		if (im->user == p->new || symbols_find_in(p->new, im->target->name))
+			continue;
+		lmsg_printf(&m, "%s'%s' (used by %s)", missing++ ? ", " : "", im->target->name,
+			    im->user->name);
+	}
+	if (!missing)
+		return 0;
+	return fail(S, SWAP_CHECK, LOADER_ENOENT, "swap: %s@%s does not export %s", p->new->name,
+		    p->new->version, list);
+}
+
+/* Step 1: load every new version beside the old one, unpublished, and check it. */
+static int load_new(struct swap *S)
+{
+	for (size_t i = 0; i < S->n; i++) {
+		struct swap_pair *p = &S->pairs[i];
+		int err;
+		if (p->old->core) {
+			unload_new(S, i);
+			return fail(S, SWAP_CHECK, LOADER_EINVAL,
+				    "swap: nano_core is the one part that cannot be swapped");
+		}
+		p->new_args.flags |= LOADER_UNPUBLISHED;
+		if ((err = loader_load(S->ld, &p->new_args, &p->new))) {
+			unload_new(S, i);
+			return fail(S, SWAP_CHECK, err, "swap: %s", loader_error(S->ld));
+		}
+		if ((err = check_exports(S, p))) {
+			unload_new(S, i + 1);
+			return err;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Moves one import to `to`, counting its sites. The users list of the old
+ * cell changes under the walk, so callers restart from its head each time.
+ */
+static int move_import(struct swap *S, struct loader_import *im, struct loader_cell *to)
+{
+	int err = loader_import_retarget(S->ld, im, to);
+
+	if (err)
+		return err;
+	S->res->imports_moved++;
+	S->res->relocs_rewritten += im->nsites;
+	return 0;
+}
+
+/* Step 3 undone: every import now owned by a new cell goes back to its old one. */
+static void relink_back(struct swap *S)
+{
+	for (size_t i = 0; i < S->n; i++) {
+		struct swap_pair *p = &S->pairs[i];
+		struct loader_import *im;
+		while ((im = p->new->users))
+			if (loader_import_retarget(S->ld, im, p->old))
+				break;	/* cannot happen: the old sites held these values */
+	}
+}
+
+/* Step 3: every relocation into an old cell now points into its new version. */
+static int relink(struct swap *S)
+{
+	for (size_t i = 0; i < S->n; i++) {
+		struct swap_pair *p = &S->pairs[i];
+		struct loader_import *im;
+		while ((im = p->old->users)) {
+			int err = move_import(S, im, p->new);
+			if (err) {
+				relink_back(S);
+				return fail(S, SWAP_RELINK, err, "swap: relinking %s: %s", p->old->name,
+					    loader_error(S->ld));
+			}
+		}
+	}
+	return 0;
+}
+
+static int handover(struct swap *S)
+{
+	char why[200];
+
+	for (size_t i = 0; i < S->n; i++) {
+		struct swap_pair *p = &S->pairs[i];
+		why[0] = '\0';
+		if (S->h->swap_in(S->h->ctx, p->new, p->old->version, why, sizeof(why)))
+			return fail(S, SWAP_HANDOVER, LOADER_EINVAL,
+				    "swap: %s@%s's swap-in hook failed: %s", p->new->name,
+				    p->new->version, why);
+	}
+	return 0;
+}
+
+/* Step 5: the old cells go (unmapped, names freed), the new ones take their names. */
+static void commit(struct swap *S)
+{
+	for (size_t i = 0; i < S->n; i++)
+		loader_unload(S->ld, S->pairs[i].old);
+	for (size_t i = 0; i < S->n; i++)
+		loader_publish(S->ld, S->pairs[i].new);
+}
+
+static bool valid_pairs(struct swap *S)
+{
+	if (S->n == 0 || S->n > SWAP_MAX_PAIRS)
+		return false;
+	for (size_t i = 0; i < S->n; i++) {
+		if (!S->pairs[i].old)
+			return false;
+		for (size_t j = 0; j < i; j++)
+			if (S->pairs[j].old == S->pairs[i].old)
+				return false;
+	}
+	return true;
+}
+
+int loader_swap(struct loader *ld, struct swap_pair *pairs, size_t n, const struct swap_hooks *h,
+		struct swap_result *res)
+{
+	struct swap S = { ld, pairs, n, h, res, 0 };
+	char why[SWAP_MSG_MAX - 64];
+	uint64_t start, stopped;
+	int err;
+
+	*res = (struct swap_result){ 0 };
+	if (!valid_pairs(&S))
+		return fail(&S, SWAP_CHECK, LOADER_EINVAL, "swap: 1 to %d distinct loaded cells",
+			    SWAP_MAX_PAIRS);
+	start = S.t_step = h->now_ns(h->ctx);
+	if ((err = load_new(&S)))
+		return err;
+	step_done(&S, SWAP_CHECK);
+	if (h->stop_and_check(h->ctx, pairs, n, why, sizeof(why))) {
+		unload_new(&S, n);
+		return fail(&S, SWAP_QUIESCE, LOADER_EBUSY, "swap: not quiescent: %s", why);
+	}
+	stopped = h->now_ns(h->ctx);
+	step_done(&S, SWAP_QUIESCE);
+	if ((err = relink(&S)) == 0) {
+		step_done(&S, SWAP_RELINK);
+		if ((err = handover(&S)))
+			relink_back(&S);
+	}
+	if (err) {
+		h->resume(h->ctx);
+		unload_new(&S, n);
+		return err;
+	}
+	step_done(&S, SWAP_HANDOVER);
+	commit(&S);
+	step_done(&S, SWAP_COMMIT);
+	res->pause_ns = h->now_ns(h->ctx) - stopped;
+	h->resume(h->ctx);
+	res->total_ns = h->now_ns(h->ctx) - start;
+	return 0;
+}
