@@ -117,12 +117,19 @@ test:
 	@$(MAKE) --no-print-directory all host-tests
 	python3 tests/run.py -k "$(T)" --host $(HOST_TEST_BINS) $(addprefix --script ,$(TEST_SCRIPTS))
 
+# Figures in deterministic guest time (QEMU -icount shift=0), and host link time.
+bench:
+	@build/deps.sh
+	@$(MAKE) --no-print-directory all $(HOUT)/loader-bench
+	python3 tests/bench/bench.py
+	$(MAKE) --no-print-directory loader-bench
+
 compile_commands.json:
 	bear -- $(MAKE) -B all host-tests
 
 clean:
 	rm -rf $(OUT)
 
-.PHONY: all run debug test deps clean host-tests compile_commands.json
+.PHONY: all run debug test bench deps clean host-tests compile_commands.json
 
 -include $(shell find $(OUT) -name '*.d' 2>/dev/null)

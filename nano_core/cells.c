@@ -6,6 +6,7 @@
 #include <delos/paging.h>
 #include <delos/string.h>
 #include <delos/swap.h>
+#include <delos/time.h>
 #include <delos/trap.h>
 
 #define MAX_EXPORTS 256
@@ -241,7 +242,9 @@ static int load_entry(const struct manifest_entry *e, bool check_only)
 		return LOADER_EINVAL;
 	}
 	fill_args(e, m, version, grants, &a);
+	uint64_t t0 = time_ns();
 	err = check_only ? loader_check(cs.ld, &a) : loader_load(cs.ld, &a, &c);
+	uint64_t link_ns = time_ns() - t0;
 	if (err) {
 		if (!check_only)
 			kprintf("%s\n", loader_error(cs.ld));
@@ -250,6 +253,7 @@ static int load_entry(const struct manifest_entry *e, bool check_only)
 	if (check_only)
 		return 0;
 	cs.generation++;
+	klog(LOG_DEBUG, "cells: linked %s in %lu ns (%zu bytes)", ref, link_ns, a.size);
 	return init_cell(c, ref);
 }
 

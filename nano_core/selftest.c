@@ -204,6 +204,27 @@ static bool test_loader(const struct mb2_info *boot)
 	return true;
 }
 
+/* After a swap the old code is unmapped: a stale pointer faults, the name reaches the new code. */
+static bool test_swap(const struct mb2_info *boot)
+{
+	char *argv[] = { "swap", "hello@1", "hello@2" };
+	struct loader_cell *c = loader_cell_find(cells_loader(), "hello");
+	struct trap_info ti;
+	uint64_t old, fresh;
+
+	(void)boot;
+	CHECK(c && loader_cell_lookup(c, "hello_main", &old) == 0, "hello@1 not loaded at boot");
+	kcmd_swap(3, argv);
+	c = loader_cell_find(cells_loader(), "hello");
+	CHECK(c && loader_cell_lookup(c, "hello_main", &fresh) == 0 && fresh != old,
+	      "hello_main did not move with the swap");
+	CHECK(call_hello(fresh, &ti) == 43, "the new hello_main did not return 43");
+	int r = call_hello(old, &ti);
+	CHECK(r == -15 && (ti.error & 0x10), "stale call after the swap gave %d, want a fetch fault", r);
+	kprintf("selftest: after the swap, a stale call to %016lx faulted; the new code answered\n", old);
+	return true;
+}
+
 static bool test_boot(const struct mb2_info *boot)
 {
 	(void)boot;
@@ -216,6 +237,7 @@ static const struct {
 } tests[] = {
 	{ "boot", test_boot }, { "wx", test_wx }, { "heap", test_heap },
 	{ "frames", test_frames }, { "mb2", test_mb2 }, { "loader", test_loader },
+	{ "swap", test_swap },
 };
 
 _Noreturn void selftest_run(const char *name, const struct mb2_info *boot)

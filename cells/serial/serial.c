@@ -17,10 +17,14 @@ enum { UART_DATA = 0, UART_IER = 1, UART_IIR = 2, UART_MCR = 4, UART_LSR = 5, UA
 #define IER_RX      0x01
 #define IER_THRE    0x02
 #define IIR_NONE    0x01
+#define IIR_FIFO    0xc0	/* both set: the FIFOs are on (a 16550A) */
 #define MCR_OUT2    0x0b	/* DTR, RTS, OUT2: OUT2 routes the UART's line to the PIC */
 #define LSR_DR      0x01
 #define LSR_THRE    0x20
 #define FIFO_DEPTH  16
+/* Bytes sent per transmitter-empty: two short of the FIFO, so that a byte
+ * nano_core's polling log writes at the same moment still fits. */
+#define FIFO_FILL   (FIFO_DEPTH - 2)
 #define SPIN_MAX    100000
 #define IRQ_ROUNDS  64
 
@@ -38,14 +42,15 @@ static bool thr_empty(void)
 }
 
 /*
- * Moves up to a FIFO's worth of queued bytes into the UART. With wait, polls
+ * Moves up to FIFO_FILL queued bytes (one without FIFOs) into the UART. With wait, polls
  * until the transmitter is empty first. Returns how many bytes were sent, or
  * -1 when the queue is empty. Interrupts off.
  */
 static int tx_send_some(bool wait)
 {
-	char buf[FIFO_DEPTH];
-	int n = byteq_peek(SERIAL_TX_RECORD, buf, sizeof(buf));
+	char buf[FIFO_FILL];
+	bool fifo = (hal_inb(COM1 + UART_IIR) & IIR_FIFO) == IIR_FIFO;
+	int n = byteq_peek(SERIAL_TX_RECORD, buf, fifo ? sizeof(buf) : 1);
 
 	if (n < 0) {
 		/* A corrupt queue cannot be trusted; start again empty. */

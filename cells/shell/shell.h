@@ -52,6 +52,7 @@
 #define SHELL_USAGE_MAX 39
 #define SHELL_HELP_MAX 71
 #define SHELL_CMDS_MAX 64      /* commands `help` lists */
+#define SHELL_STATE_ROWS 256   /* records `state` lists */
 
 #define SHELL_LINE_TYPE 0x4e494c53u    /* "SLIN" */
 #define SHELL_HISTORY_TYPE 0x54534853u /* "SHST" */
@@ -79,7 +80,7 @@ struct shell_line {
 	uint16_t pos;      /* the cursor, 0..len */
 	int16_t hist;      /* history entry shown (0 = newest), -1 for a new line */
 	uint8_t esc;       /* escape sequence: 0 none, 1 after ESC, 2 after ESC [ */
-	uint8_t prompted;  /* the prompt for this line has been printed */
+	uint8_t pad;
 	char buf[SHELL_LINE_MAX];
 };
 

@@ -125,7 +125,8 @@ int task_notify(const char *channel);
 
 /*
  * Calls fn(ctx, t) for every task, in id order. Returns the number of tasks or
- * a negative tasks_error. fn runs with interrupts on; the rows are copies.
+ * a negative tasks_error. fn runs with the caller's interrupt flag; the rows
+ * are copies, each consistent (taken with interrupts off).
  */
 int tasks_list(void (*fn)(void *ctx, const struct task_info *t), void *ctx);
 
@@ -144,6 +145,15 @@ const char *tasks_strerror(int err);
  * come, charges the running task and preempts it if the policy says so.
  */
 int tasks_tick(uint64_t tick);
+
+/*
+ * For nano_core, through the cellref tasks:tasks_irq_exit, after each
+ * interrupt's handler returned (interrupts off, EOI sent): switches tasks if
+ * a tick or a wake-up asked for it. Once it has been called, tasks_tick no
+ * longer switches inside the tick, so preempted stacks hold only nano_core
+ * and tasks frames. Returns 0.
+ */
+int tasks_irq_exit(uint64_t irq);
 
 /* Entry and exit cellrefs handed to ctx_prepare; not for other callers. */
 int tasks_task_start(uint64_t id);

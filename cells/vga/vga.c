@@ -37,6 +37,11 @@ static void newline(volatile uint16_t *s, struct vga_cell_cursor *c)
 	}
 }
 
+/*
+ * col == COLS means the last column was just written: the wrap waits for the
+ * next printable byte, so a full 80-column line followed by '\n' takes one
+ * screen line, not two.
+ */
 static void put(volatile uint16_t *s, struct vga_cell_cursor *c, char ch)
 {
 	if (ch == '\n') {
@@ -49,17 +54,17 @@ static void put(volatile uint16_t *s, struct vga_cell_cursor *c, char ch)
 	} else if (ch == '\t') {
 		do
 			put(s, c, ' ');
-		while (c->col % 8);
+		while (c->col % 8 && c->col < COLS);
 	} else if (ch >= ' ' && ch < 0x7f) {
-		s[c->row * COLS + c->col] = c->attr | (uint8_t)ch;
-		if (++c->col == COLS)
+		if (c->col >= COLS)
 			newline(s, c);
+		s[c->row * COLS + c->col++] = c->attr | (uint8_t)ch;
 	}
 }
 
 static void sync_hw_cursor(const struct vga_cell_cursor *c)
 {
-	uint16_t pos = c->row * COLS + c->col;
+	uint16_t pos = c->row * COLS + (c->col < COLS ? c->col : COLS - 1);
 
 	hal_outb(CRTC_INDEX, 0x0f);
 	hal_outb(CRTC_DATA, pos & 0xff);
@@ -88,7 +93,7 @@ static struct vga_cell_cursor cursor_load(void)
 
 	if (sdb_get(VGA_CURSOR_RECORD, &c, sizeof(c), NULL) != sizeof(c))
 		return read_hw_cursor();
-	if (c.row >= ROWS || c.col >= COLS)
+	if (c.row >= ROWS || c.col > COLS)
 		c.row = c.col = 0;
 	if (!c.attr)
 		c.attr = ATTR;

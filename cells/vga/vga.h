@@ -18,7 +18,8 @@
 #define VGA_CURSOR_VERSION 1u
 
 struct vga_cell_cursor {
-	uint16_t row, col;
+	uint16_t row;   /* 0..24 */
+	uint16_t col;   /* 0..80; 80: the row is full, the next printable byte wraps */
 	uint16_t attr;  /* attribute byte in the high half: 0x0700 light grey on black */
 	uint16_t pad;
 };

@@ -33,3 +33,7 @@ def test_selftest_unknown_name(machine):
 
 def test_selftest_loader_stale_call_faults(machine):
     selftest(machine, "loader")
+
+
+def test_selftest_swap_stale_pointer_faults(machine):
+    selftest(machine, "swap")

@@ -1,0 +1,217 @@
+/*
+ * The ramfs cell: the ramfs.h API over the logic of fs.h. Each call runs
+ * with interrupts off (which serializes it against every other call on the
+ * one CPU), with this boot's token key from the tokens cell and the layout
+ * of this cell's version. Reads and writes go one RAMFS_CHUNK piece at a
+ * time, each piece a whole call of its own, so interrupts are never off for
+ * more than one chunk's work.
+ *
+ * ramfs@2 compiles this file with RAMFS_CELL_LAYOUT 2 (cells/ramfs_v2).
+ */
+#include <delos/cell.h>
+#include <delos/ctx.h>
+#include <delos/log.h>
+#include <delos/string.h>
+#include <delos/time.h>
+#include "cells/ramfs/commands.h"
+#include "cells/ramfs/fs.h"
+#include "cells/tokens/tokens.h"
+
+#ifndef RAMFS_CELL_LAYOUT
+#define RAMFS_CELL_LAYOUT 1u
+#endif
+
+_Static_assert(RAMFS_CELL_LAYOUT >= 1 && RAMFS_CELL_LAYOUT <= RAMFS_LAYOUT_MAX, "a known layout");
+
+/* One call's context; the key stays on this stack only for the call. */
+struct call {
+	struct rfs fs;
+	uint64_t irq;
+};
+
+/* Without a key, fs.key stays zero and calls that need it say RAMFS_E_NO_KEY. */
+static void enter(struct call *c)
+{
+	memset(&c->fs, 0, sizeof(c->fs));
+	c->irq = irq_save();
+	c->fs.layout = RAMFS_CELL_LAYOUT;
+	c->fs.now_ns = time_ns();
+	tokens_key(&c->fs.key);
+}
+
+static void leave(struct call *c)
+{
+	memset(&c->fs.key, 0, sizeof(c->fs.key));
+	irq_restore(c->irq);
+}
+
+int ramfs_open(const char *name, unsigned flags, struct token *out)
+{
+	struct call c;
+
+	enter(&c);
+	int err = rfs_open(&c.fs, name, flags, out);
+	leave(&c);
+	return err;
+}
+
+static int64_t read_piece(struct token *t, void *buf, size_t n)
+{
+	struct call c;
+
+	enter(&c);
+	int64_t r = rfs_read(&c.fs, t, buf, n);
+	leave(&c);
+	return r;
+}
+
+int64_t ramfs_read(struct token *t, void *buf, size_t n)
+{
+	uint8_t *p = buf;
+	size_t done = 0;
+
+	if (!buf || n <= RAMFS_CHUNK)
+		return read_piece(t, buf, n);
+	while (done < n) {
+		size_t k = n - done < RAMFS_CHUNK ? n - done : RAMFS_CHUNK;
+		int64_t r = read_piece(t, p + done, k);
+		if (r < 0)
+			return done ? (int64_t)done : r;
+		done += (size_t)r;
+		if ((size_t)r < k)
+			break;
+	}
+	return (int64_t)done;
+}
+
+static int64_t write_piece(struct token *t, const void *buf, size_t n)
+{
+	struct call c;
+
+	enter(&c);
+	int64_t w = rfs_write(&c.fs, t, buf, n);
+	leave(&c);
+	return w;
+}
+
+int64_t ramfs_write(struct token *t, const void *buf, size_t n)
+{
+	const uint8_t *p = buf;
+	size_t done = 0;
+
+	if (!buf || n <= RAMFS_CHUNK)
+		return write_piece(t, buf, n);
+	while (done < n) {
+		size_t k = n - done < RAMFS_CHUNK ? n - done : RAMFS_CHUNK;
+		int64_t w = write_piece(t, p + done, k);
+		if (w < 0)
+			return done ? (int64_t)done : w;
+		done += (size_t)w;
+		if ((size_t)w < k)
+			break;
+	}
+	return (int64_t)done;
+}
+
+int64_t ramfs_seek(struct token *t, int64_t off, int whence)
+{
+	struct call c;
+
+	enter(&c);
+	int64_t pos = rfs_seek(&c.fs, t, off, whence);
+	leave(&c);
+	return pos;
+}
+
+int ramfs_close(struct token *t)
+{
+	struct call c;
+
+	enter(&c);
+	int err = rfs_close(&c.fs, t);
+	leave(&c);
+	return err;
+}
+
+int ramfs_stat(const char *name, struct ramfs_stat *st)
+{
+	struct call c;
+
+	enter(&c);
+	int err = rfs_stat(&c.fs, name, st);
+	leave(&c);
+	return err;
+}
+
+int ramfs_fstat(const struct token *t, struct ramfs_stat *st)
+{
+	struct call c;
+
+	enter(&c);
+	int err = rfs_fstat(&c.fs, t, st);
+	leave(&c);
+	return err;
+}
+
+int ramfs_list(ramfs_list_fn *fn, void *ctx)
+{
+	struct call c;
+
+	enter(&c);
+	int n = rfs_list(&c.fs, fn, ctx);
+	leave(&c);
+	return n;
+}
+
+int ramfs_remove(const char *name)
+{
+	struct call c;
+
+	enter(&c);
+	int err = rfs_remove(&c.fs, name);
+	leave(&c);
+	return err;
+}
+
+int ramfs_rename(const char *from, const char *to)
+{
+	struct call c;
+
+	enter(&c);
+	int err = rfs_rename(&c.fs, from, to);
+	leave(&c);
+	return err;
+}
+
+int ramfs_migrate(void)
+{
+	struct call c;
+
+	enter(&c);
+	int n = rfs_migrate(&c.fs);
+	leave(&c);
+	return n;
+}
+
+uint32_t ramfs_layout(void)
+{
+	return RAMFS_CELL_LAYOUT;
+}
+
+int cell_init(void)
+{
+	struct token_key k;
+	int err = tokens_key(&k);
+
+	memset(&k, 0, sizeof(k));
+	if (err)
+		klog(LOG_WARN, "ramfs: no token key yet (tokens_key said %d); opens will fail", err);
+	err = ramfs_commands_register();
+	klog(LOG_INFO, "ramfs: layout %u, files in state_db under %s", ramfs_layout(), RAMFS_PFX_FILE);
+	return err;
+}
+
+void cell_exit(void)
+{
+	ramfs_commands_unregister();
+}

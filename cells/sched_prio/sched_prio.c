@@ -1,0 +1,86 @@
+/*
+ * sched_prio@1: fixed priorities (SCHED_PRIO_MAX most urgent), round robin
+ * within a level. A woken task queues at the tail of its level and preempts
+ * the running task only if it is more urgent; the running task gives way at
+ * once to a more urgent ready task, and after SCHED_SLICE_TICKS to an equal
+ * one. Reads a queue written by sched_rr as it stands: entries keep their
+ * arrival order, and a missing priority counts as SCHED_PRIO_DEFAULT.
+ */
+#include <delos/cell.h>
+#include "cells/sched/runqueue.h"
+#include "cells/sched/sched.h"
+
+#define OWNER "sched_prio"
+
+/* Index of the oldest entry of the most urgent level, or -1 when empty. */
+static int most_urgent(const struct sched_entry *q, uint32_t count)
+{
+	int best = -1;
+
+	for (uint32_t i = 0; i < count; i++)
+		if (best < 0 || rq_prio(q[i].prio) > rq_prio(q[best].prio))
+			best = (int)i;
+	return best;
+}
+
+int sched_enqueue(int64_t id, int prio)
+{
+	struct rq_buf rq;
+	int err = rq_prepare_insert(&rq, id);
+
+	if (err)
+		return err < 0 ? err : 0;
+	rq_insert_at(&rq, rq.count, id, prio);
+	return rq_store(OWNER, &rq);
+}
+
+int sched_wake(int64_t id, int prio)
+{
+	struct rq_buf rq;
+	int err = rq_prepare_insert(&rq, id);
+
+	if (err)
+		return err < 0 ? err : 0;
+	rq_insert_at(&rq, rq.count, id, prio);
+	if ((err = rq_store(OWNER, &rq)))
+		return err;
+	return rq.running < 0 || rq_prio(prio) > rq_prio(rq.running_prio);
+}
+
+int sched_dequeue(int64_t id)
+{
+	return rq_dequeue(OWNER, id);
+}
+
+int64_t sched_pick(void)
+{
+	struct rq_buf rq;
+
+	if (rq_load(&rq))
+		return -1;
+	return rq_take(OWNER, &rq, most_urgent(rq.q, rq.count));
+}
+
+bool sched_should_preempt(uint64_t ran_ticks)
+{
+	const struct sched_runqueue *h;
+	int best, top, mine;
+
+	if (rq_view(&h) || (best = most_urgent(h->q, h->count)) < 0)
+		return false;
+	if (h->running < 0)
+		return true;
+	top = rq_prio(h->q[best].prio);
+	mine = rq_prio(h->running_prio);
+	return top > mine || (top == mine && ran_ticks >= SCHED_SLICE_TICKS);
+}
+
+const char *sched_name(void)
+{
+	return "prio";
+}
+
+int cell_init(void)
+{
+	return rq_init(OWNER);
+}

@@ -1,0 +1,69 @@
+/*
+ * sched_rr@1: preemptive round robin. Priorities are stored (so that another
+ * policy can take the queue over) but not used. A task that wakes from a
+ * sleep or wait goes to the head of the queue and preempts the running one,
+ * so a sleeper runs within a tick of its deadline; a preempted or new task
+ * goes to the tail; the running task gives way after SCHED_SLICE_TICKS when
+ * anything else is ready. All state is the run queue record (cells/sched/sched.h).
+ */
+#include <delos/cell.h>
+#include "cells/sched/runqueue.h"
+#include "cells/sched/sched.h"
+
+#define OWNER "sched_rr"
+
+int sched_enqueue(int64_t id, int prio)
+{
+	struct rq_buf rq;
+	int err = rq_prepare_insert(&rq, id);
+
+	if (err)
+		return err < 0 ? err : 0;
+	rq_insert_at(&rq, rq.count, id, prio);
+	return rq_store(OWNER, &rq);
+}
+
+int sched_wake(int64_t id, int prio)
+{
+	struct rq_buf rq;
+	int err = rq_prepare_insert(&rq, id);
+
+	if (err)
+		return err < 0 ? err : 0;
+	rq_insert_at(&rq, 0, id, prio);
+	err = rq_store(OWNER, &rq);
+	return err ? err : 1;
+}
+
+int sched_dequeue(int64_t id)
+{
+	return rq_dequeue(OWNER, id);
+}
+
+int64_t sched_pick(void)
+{
+	struct rq_buf rq;
+
+	if (rq_load(&rq))
+		return -1;
+	return rq_take(OWNER, &rq, rq.count ? 0 : -1);
+}
+
+bool sched_should_preempt(uint64_t ran_ticks)
+{
+	const struct sched_runqueue *h;
+
+	if (rq_view(&h))
+		return false;
+	return h->count > 0 && ran_ticks >= SCHED_SLICE_TICKS;
+}
+
+const char *sched_name(void)
+{
+	return "rr";
+}
+
+int cell_init(void)
+{
+	return rq_init(OWNER);
+}

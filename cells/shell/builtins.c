@@ -1,0 +1,205 @@
+/*
+ * The commands the shell registers at init: its own help, state and tasks,
+ * and nano_core's command bodies (kcmd_*, grant `console`), all as cellrefs.
+ */
+#include <delos/log.h>
+#include <delos/mm.h>
+#include <delos/sdb.h>
+#include <delos/string.h>
+#include "cells/shell/internal.h"
+#include "cells/tasks/tasks.h"
+
+struct builtin {
+	const char *name, *cell, *sym, *usage, *help;
+};
+
+static const struct builtin builtins[] = {
+	{ "help", "shell", "shell_cmd_help", "[COMMAND]", "list the commands, or explain one" },
+	{ "mem", "nano_core", "kcmd_mem", "", "frame, heap and stack figures" },
+	{ "log", "nano_core", "kcmd_log", "", "print the kernel log" },
+	{ "exit", "nano_core", "kcmd_exit", "N", "end QEMU with status N (0-126)" },
+	{ "fault", "nano_core", "kcmd_fault", "pf|gpf|div0|ud|stack",
+	  "raise that CPU exception on purpose" },
+	{ "cells", "nano_core", "kcmd_cells", "", "list loaded cells: name@version, sizes, range" },
+	{ "syms", "nano_core", "kcmd_syms", "CELL", "a cell's symbols" },
+	{ "deps", "nano_core", "kcmd_deps", "CELL", "what a cell uses and who uses it" },
+	{ "load", "nano_core", "kcmd_load", "NAME@VERSION", "load a cell listed in cells.manifest" },
+	{ "unload", "nano_core", "kcmd_unload", "NAME", "unload a cell nothing depends on" },
+	{ "call", "nano_core", "kcmd_call", "CELL SYMBOL",
+	  "run int SYMBOL(void) of a cell, catching faults" },
+	{ "swap", "nano_core", "kcmd_swap", "[-v] OLD@V NEW@V...",
+	  "replace cells live, as one transaction" },
+	{ "swaps", "nano_core", "kcmd_swaps", "", "the swap log: when, what, outcome, step times" },
+	{ "state", "shell", "shell_cmd_state", "[PREFIX]",
+	  "state_db records, their owners and checksums" },
+	{ "tasks", "shell", "shell_cmd_tasks", "", "tasks: id, name, state, entry, runs, cpu ticks" },
+};
+
+int shell_builtins_register(void)
+{
+	for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++) {
+		const struct builtin *b = &builtins[i];
+		int err = shell_register(b->name, b->cell, b->sym, b->usage, b->help);
+		if (err) {
+			klog(LOG_ERR, "shell: cannot register '%s': %s", b->name, shell_strerror(err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Command names collected from the records, for a sorted `help`. */
+struct names {
+	int count;
+	char name[SHELL_CMDS_MAX][SHELL_NAME_MAX + 1];
+};
+
+static bool collect(void *ctx, const struct statedb_meta *meta)
+{
+	struct names *n = ctx;
+	const char *name = meta->name + sizeof(SHELL_CMD_PREFIX) - 1;
+	int i = n->count;
+
+	if (!shell_name_valid(name) || n->count == SHELL_CMDS_MAX)
+		return n->count < SHELL_CMDS_MAX;
+	/* Insertion sort: the table is small. */
+	for (; i > 0 && strcmp(n->name[i - 1], name) > 0; i--)
+		memcpy(n->name[i], n->name[i - 1], sizeof(n->name[i]));
+	memset(n->name[i], 0, sizeof(n->name[i]));
+	memcpy(n->name[i], name, strlen(name));
+	n->count++;
+	return true;
+}
+
+static void help_one(const char *name)
+{
+	struct shell_cmd c;
+
+	if (shell_cmd_find(name, &c) != 0) {
+		shell_printf("unknown command '%s'; type 'help' for the list\n", name);
+		return;
+	}
+	shell_printf("usage: %s%s%s\n  %s\n  served by %s:%s\n", name, c.usage[0] ? " " : "",
+		     c.usage, c.help, c.fn.cell, c.fn.sym);
+}
+
+/* Copies s into out (cap bytes) padded with spaces to width. */
+static const char *padded(char *out, size_t cap, const char *s, int width)
+{
+	size_t n = strlen(s), w = (size_t)width < cap - 1 ? (size_t)width : cap - 1;
+
+	n = n < cap - 1 ? n : cap - 1;
+	memcpy(out, s, n);
+	for (; n < w; n++)
+		out[n] = ' ';
+	out[n] = '\0';
+	return out;
+}
+
+/* Prints the listing with columns as wide as the longest name and usage. */
+static void help_all(const struct names *n)
+{
+	char name[SHELL_NAME_MAX + 1], usage[SHELL_USAGE_MAX + 1];
+	struct shell_cmd c;
+	int name_w = 4, usage_w = 0;
+
+	for (int i = 0; i < n->count; i++) {
+		int len = (int)strlen(n->name[i]);
+		name_w = len > name_w ? len : name_w;
+		if (shell_cmd_find(n->name[i], &c) == 0 && (int)strlen(c.usage) > usage_w)
+			usage_w = (int)strlen(c.usage);
+	}
+	for (int i = 0; i < n->count; i++)
+		if (shell_cmd_find(n->name[i], &c) == 0)
+			shell_printf("  %s %s %s\n", padded(name, sizeof(name), n->name[i], name_w),
+				     padded(usage, sizeof(usage), c.usage, usage_w), c.help);
+}
+
+void shell_cmd_help(int argc, char **argv)
+{
+	struct names n;
+
+	if (argc == 2) {
+		help_one(argv[1]);
+		return;
+	}
+	n.count = 0;
+	sdb_list(SHELL_CMD_PREFIX, collect, &n);
+	help_all(&n);
+}
+
+/* A sorted snapshot of the records' metadata, taken before anything is printed. */
+struct state_rows {
+	int count, seen;
+	struct statedb_meta row[SHELL_STATE_ROWS];
+};
+
+static bool state_collect(void *ctx, const struct statedb_meta *m)
+{
+	struct state_rows *r = ctx;
+	int i = r->count;
+
+	r->seen++;
+	if (r->count == SHELL_STATE_ROWS)
+		return true;
+	for (; i > 0 && strcmp(r->row[i - 1].name, m->name) > 0; i--)
+		r->row[i] = r->row[i - 1];
+	r->row[i] = *m;
+	r->count++;
+	return true;
+}
+
+static void state_print(const struct statedb_meta *m)
+{
+	shell_printf("%-28s %08x %3u %7u %-10s %s\n", m->name, m->type, m->version, m->size,
+		     m->owner, m->checksum_ok ? "ok" : "CORRUPT");
+}
+
+void shell_cmd_state(int argc, char **argv)
+{
+	struct state_rows *r = kzalloc(sizeof(*r));
+	int err;
+
+	if (!r) {
+		shell_printf("state: out of memory\n");
+		return;
+	}
+	err = sdb_list(argc == 2 ? argv[1] : "", state_collect, r);
+	if (err < 0) {
+		shell_printf("state: %s\n", sdb_strerror(err));
+	} else {
+		shell_printf("%-28s %-8s %3s %7s %-10s %s\n", "record", "type", "ver", "size", "owner",
+			     "checksum");
+		for (int i = 0; i < r->count; i++)
+			state_print(&r->row[i]);
+		if (r->seen > r->count)
+			shell_printf("(%d more not shown)\n", r->seen - r->count);
+		shell_printf("%d record%s\n", r->seen, r->seen == 1 ? "" : "s");
+	}
+	kfree(r);
+}
+
+static void task_row(void *ctx, const struct task_info *t)
+{
+	char entry[CELLREF_CELL_MAX + CELLREF_SYM_MAX + 2];
+
+	(void)ctx;
+	if (t->cell[0])
+		snprintf(entry, sizeof(entry), "%s:%s", t->cell, t->sym);
+	else
+		snprintf(entry, sizeof(entry), "-");
+	shell_printf("%4ld %-12s %-9s %-30s %8lu %8lu\n", t->id, t->name, t->state, entry, t->runs,
+		     t->cpu_ticks);
+}
+
+void shell_cmd_tasks(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	shell_printf("%4s %-12s %-9s %-30s %8s %8s\n", "id", "name", "state", "entry", "runs",
+		     "ticks");
+	int n = tasks_list(task_row, NULL);
+	if (n < 0)
+		shell_printf("tasks: %s\n", tasks_strerror(n));
+	else
+		shell_printf("%d task%s\n", n, n == 1 ? "" : "s");
+}

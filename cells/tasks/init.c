@@ -1,0 +1,86 @@
+/*
+ * Starting the tasks cell: adopt the boot context as task 0 "idle" and
+ * subscribe to the timer's tick; or, when the records exist already (a
+ * reload or swap of this cell), take them over as they are.
+ */
+#include <delos/cell.h>
+#include <delos/kernel.h>
+#include <delos/log.h>
+#include <delos/string.h>
+#include "cells/dispatch/dispatch.h"
+#include "cells/sched/sched.h"
+#include "cells/tasks/records.h"
+#include "cells/timer/timer.h"
+
+/*
+ * nano_core's boot stack: the first stack_alloc (KERNEL_STACK_PAGES = 8 in
+ * nano_core/main.c) right above the first guard page. Checked against the
+ * running rsp; reported as unknown (0, 0) if that ever stops holding.
+ */
+#define BOOT_STACK_LO (STACK_BASE + PAGE_SIZE)
+#define BOOT_STACK_HI (BOOT_STACK_LO + 8 * PAGE_SIZE)
+
+static void boot_stack(struct task_rec *r)
+{
+	uint64_t rsp = (uint64_t)__builtin_frame_address(0);
+
+	if (rsp >= BOOT_STACK_LO && rsp < BOOT_STACK_HI) {
+		r->stack_lo = BOOT_STACK_LO;
+		r->stack_hi = BOOT_STACK_HI;
+	} else {
+		klog(LOG_WARN, "tasks: running on %016lx, not nano_core's boot stack; task 0's stack unknown", rsp);
+	}
+}
+
+static int adopt_boot_context(void)
+{
+	struct tasks_table t = { .next_id = 1, .live = 1 };
+	struct tasks_cpu cpu = { .current = 0, .pending = -1, .current_prio = SCHED_PRIO_MIN };
+	struct task_rec idle;
+	int err;
+
+	memset(&idle, 0, sizeof(idle));
+	memcpy(idle.name, "idle", 5);
+	idle.state = TASK_READY;	/* running, as tasks/current says */
+	idle.prio = SCHED_PRIO_MIN;
+	boot_stack(&idle);
+	if ((err = rec_create(&idle)) || (err = table_put(&t)) || (err = cpu_put(&cpu)))
+		return err;
+	klog(LOG_INFO, "tasks: boot context adopted as task 0 (idle), policy '%s'", sched_name());
+	return 0;
+}
+
+/* A previous tasks cell left its records: check they are of our layout. */
+static int take_over(void)
+{
+	struct tasks_table t;
+	struct tasks_cpu cpu;
+	int err;
+
+	if ((err = table_get(&t)) || (err = cpu_get(&cpu))) {
+		klog(LOG_ERR, "tasks: cannot take over the existing records: %s", tasks_strerror(err));
+		return err;
+	}
+	klog(LOG_INFO, "tasks: took over %lu task records (task %ld running), policy '%s'", t.live,
+	     cpu.current, sched_name());
+	return 0;
+}
+
+int cell_init(void)
+{
+	struct tasks_cpu cpu;
+	int err = cpu_get(&cpu) == TASKS_E_DOWN ? adopt_boot_context() : take_over();
+
+	if (err)
+		return err;
+	if (dispatch_subscribe(TIMER_EVENT, "tasks", "tasks_tick") < 0) {
+		klog(LOG_ERR, "tasks: cannot subscribe to '%s'", TIMER_EVENT);
+		return -1;
+	}
+	return 0;
+}
+
+void cell_exit(void)
+{
+	dispatch_unsubscribe(TIMER_EVENT, "tasks", "tasks_tick");
+}

@@ -1,0 +1,111 @@
+/* Reading the task table: tasks_list and tasks_stats. */
+#include <delos/ctx.h>
+#include <delos/sdb.h>
+#include <delos/string.h>
+#include "cells/tasks/records.h"
+
+struct id_set {
+	int64_t ids[TASKS_MAX];
+	int n;
+};
+
+/* Collects the ids of "task/ID" records, kept sorted. */
+static bool collect_id(void *ctx, const struct statedb_meta *m)
+{
+	struct id_set *s = ctx;
+	int64_t id = 0;
+	const char *p = m->name + sizeof(TASK_RECORD_PREFIX) - 1;
+	int i;
+
+	if (!*p || s->n == TASKS_MAX)
+		return s->n < TASKS_MAX;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return true;
+		id = id * 10 + (*p - '0');
+	}
+	for (i = s->n++; i > 0 && s->ids[i - 1] > id; i--)
+		s->ids[i] = s->ids[i - 1];
+	s->ids[i] = id;
+	return true;
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+
+	n = n < cap - 1 ? n : cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* Fills *t from the record of task id, interrupts off; false if it is gone. */
+static bool info_of(int64_t id, struct task_info *t)
+{
+	struct tasks_cpu cpu;
+	struct task_rec r;
+
+	if (rec_get(id, &r) || cpu_get(&cpu))
+		return false;
+	bool current = id == cpu.current, running = current && !cpu.waiting;
+	memset(t, 0, sizeof(*t));
+	t->id = r.id;
+	copy_str(t->name, sizeof(t->name), r.name);
+	copy_str(t->state, sizeof(t->state), task_state_name(running ? TASK_RUNNING : r.state));
+	copy_str(t->cell, sizeof(t->cell), r.entry.cell);
+	copy_str(t->sym, sizeof(t->sym), r.entry.sym);
+	t->runs = r.runs + current;
+	t->cpu_ticks = r.cpu_ticks + (current ? cpu.ran_ticks : 0);
+	if (!current && r.saved_rsp) {	/* the current task's rsp is live, not saved */
+		t->saved_rsp = r.saved_rsp;
+		t->saved_rip = *(const uint64_t *)(r.saved_rsp + CTX_FRAME_RET_OFFSET);
+	}
+	t->stack_lo = r.stack_lo;
+	t->stack_hi = r.stack_hi;
+	t->prio = r.prio;
+	return true;
+}
+
+int tasks_list(void (*fn)(void *ctx, const struct task_info *t), void *ctx)
+{
+	struct id_set s = { .n = 0 };
+	struct task_info t;
+	int shown = 0;
+
+	if (!fn)
+		return TASKS_E_INVAL;
+	if (sdb_list(TASK_RECORD_PREFIX, collect_id, &s) < 0)
+		return TASKS_E_STATE;
+	for (int i = 0; i < s.n; i++) {
+		uint64_t flags = irq_save();
+		tasks_finish_switch();	/* so that the last task switched away shows its rsp */
+		bool ok = info_of(s.ids[i], &t);
+		irq_restore(flags);
+		if (ok) {
+			fn(ctx, &t);
+			shown++;
+		}
+	}
+	return shown;
+}
+
+int tasks_stats(struct tasks_stats *st)
+{
+	struct tasks_table t;
+	struct tasks_cpu cpu;
+	uint64_t flags;
+	int err;
+
+	if (!st)
+		return TASKS_E_INVAL;
+	flags = irq_save();
+	if ((err = cpu_get(&cpu)) == 0 && (err = table_get(&t)) == 0) {
+		st->switches = cpu.switches;
+		st->ticks = cpu.ticks;
+		st->idle_ticks = cpu.idle_ticks;
+		st->live = t.live;
+		st->current = cpu.current;
+	}
+	irq_restore(flags);
+	return err;
+}

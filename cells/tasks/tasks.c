@@ -1,0 +1,300 @@
+/* The tasks API (cells/tasks/tasks.h): creating, ending, joining and blocking tasks. */
+#include <delos/ctx.h>
+#include <delos/log.h>
+#include <delos/sdb.h>
+#include <delos/string.h>
+#include <delos/time.h>
+#include "cells/sched/sched.h"
+#include "cells/tasks/records.h"
+#include "cells/timer/timer.h"
+
+static const struct cellref start_ref = { "tasks", "tasks_task_start" };
+static const struct cellref exit_ref = { "tasks", "tasks_task_exit" };
+
+static bool name_ok(const char *s, size_t max)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	return n > 0 && n <= max;
+}
+
+/* Fills a ready task record for a stack whose top is `top`. */
+static void new_record(struct task_rec *r, int64_t id, const char *name,
+		       const struct cellref *entry, uint64_t arg, uint64_t top)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = id;
+	memcpy(r->name, name, strlen(name) + 1);
+	r->entry = *entry;
+	r->arg = arg;
+	r->state = TASK_READY;
+	r->prio = SCHED_PRIO_DEFAULT;
+	r->stack_pages = TASK_STACK_PAGES;
+	r->stack_hi = top;
+	r->stack_lo = top - TASK_STACK_PAGES * 4096ull;
+	r->saved_rsp = ctx_prepare(top, &start_ref, (uint64_t)id, &exit_ref);
+}
+
+/* Publishes a new task: its record, the table, the queue; undoes all on failure. */
+static int64_t publish(const char *name, const struct cellref *entry, uint64_t arg, uint64_t top)
+{
+	struct tasks_table t, before;
+	struct tasks_cpu cpu;
+	struct task_rec r;
+	int err;
+
+	if ((err = table_get(&t)) || (err = cpu_get(&cpu)))
+		return err;
+	if (t.live >= TASKS_MAX)
+		return TASKS_E_FULL;
+	before = t;
+	new_record(&r, t.next_id, name, entry, arg, top);
+	if ((err = rec_create(&r)))
+		return err;
+	t.next_id++;
+	t.live++;
+	if ((err = table_put(&t)) == 0 && (err = sched_enqueue(r.id, r.prio)) < 0)
+		err = TASKS_E_SCHED;
+	if (err) {
+		rec_delete(r.id);
+		table_put(&before);
+		return err;
+	}
+	if (cpu.current == 0) {
+		cpu.need_resched = 1;
+		cpu_put(&cpu);
+	}
+	return r.id;
+}
+
+int64_t task_spawn(const char *name, const char *cell, const char *sym, uint64_t arg)
+{
+	struct cellref entry;
+	uint64_t top, flags;
+	int64_t id;
+
+	if (!name_ok(name, TASK_NAME_MAX) || !cellref_make(&entry, cell, sym)) {
+		klog(LOG_ERR, "tasks: spawn: name, cell or symbol empty or too long");
+		return TASKS_E_NAME;
+	}
+	if (!cellref_resolve(&entry)) {
+		klog(LOG_ERR, "tasks: spawn '%s': %s:%s does not resolve", name, cell, sym);
+		return TASKS_E_ENTRY;
+	}
+	if (!(top = stack_alloc(TASK_STACK_PAGES)))
+		return TASKS_E_NOMEM;
+	flags = irq_save();
+	id = publish(name, &entry, arg, top);
+	irq_restore(flags);
+	if (id < 0) {
+		stack_free(top, TASK_STACK_PAGES);
+		klog(LOG_ERR, "tasks: spawn '%s': %s", name, tasks_strerror((int)id));
+	}
+	return id;
+}
+
+int tasks_task_start(uint64_t id)
+{
+	struct task_rec r;
+	uint64_t flags = irq_save();
+	int err, result;
+
+	tasks_finish_switch();
+	err = rec_get((int64_t)id, &r);
+	irq_restore(flags);
+	if (err)
+		return err;
+	if (cellref_call(&r.entry, r.arg, &result)) {
+		klog(LOG_ERR, "tasks: task %ld '%s': entry %s:%s no longer resolves", r.id, r.name,
+		     r.entry.cell, r.entry.sym);
+		return TASKS_E_ENTRY;
+	}
+	return result;
+}
+
+static void exit_channel(int64_t id, char ch[TASK_CHANNEL_MAX + 1])
+{
+	snprintf(ch, TASK_CHANNEL_MAX + 1, TASK_EXIT_CHANNEL "%ld", id);
+}
+
+static _Noreturn void park(void)
+{
+	for (;;)
+		__asm__ volatile("sti; hlt" ::: "memory");
+}
+
+_Noreturn void task_exit(int64_t code)
+{
+	char ch[TASK_CHANNEL_MAX + 1];
+	struct task_rec r;
+	int64_t self;
+
+	irq_save();
+	self = tasks_current();
+	if (self <= 0 || rec_get(self, &r)) {
+		klog(LOG_ERR, "tasks: task_exit(%ld) from %s; idling instead", code,
+		     self == 0 ? "task 0 (idle), which cannot exit" : "no task");
+		park();
+	}
+	r.exit_code = code;
+	rec_put(&r);
+	exit_channel(self, ch);
+	task_notify(ch);
+	tasks_resched(TASK_EXITED);
+	klog(LOG_ERR, "tasks: exited task %ld was resumed; parking it", self);
+	park();
+}
+
+int tasks_task_exit(uint64_t code)
+{
+	task_exit((int64_t)code);
+}
+
+/* Blocks the caller until notified on channel (already validated), interrupts off. */
+static void wait_off(const char *channel)
+{
+	if (blocked_add(tasks_current(), 0, channel) == 0)
+		tasks_resched(TASK_WAITING);
+}
+
+int task_join(int64_t id, int64_t *code)
+{
+	char ch[TASK_CHANNEL_MAX + 1];
+	struct task_rec r;
+	int err;
+
+	if (id <= 0 || id == task_self())
+		return TASKS_E_SELF;
+	exit_channel(id, ch);
+	uint64_t flags = irq_save();
+	tasks_finish_switch();
+	while ((err = rec_get(id, &r)) == 0 && r.state != TASK_EXITED)
+		wait_off(ch);
+	if (err == 0) {
+		struct tasks_table t;
+		if (code)
+			*code = r.exit_code;
+		rec_delete(id);
+		if (table_get(&t) == 0 && t.live > 0) {
+			t.live--;
+			table_put(&t);
+		}
+	}
+	irq_restore(flags);
+	return err;
+}
+
+void task_yield(void)
+{
+	uint64_t flags = irq_save();
+
+	tasks_resched(TASK_READY);
+	irq_restore(flags);
+}
+
+/* Without a timer cell no tick will come: wait by yielding until the deadline. */
+static bool have_timer(void)
+{
+	const void *data;
+
+	return sdb_view(TIMER_RECORD, &data, NULL) >= 0;
+}
+
+void task_sleep_ms(uint64_t ms)
+{
+	uint64_t max_ms = (UINT64_MAX - time_ns()) / 1000000ull;
+	uint64_t deadline = time_ns() + (ms < max_ms ? ms : max_ms) * 1000000ull, flags;
+
+	if (ms == 0 || !have_timer()) {
+		do
+			task_yield();
+		while (time_ns() < deadline);
+		return;
+	}
+	flags = irq_save();
+	if (blocked_add(tasks_current(), deadline, NULL) == 0)
+		tasks_resched(TASK_SLEEPING);
+	irq_restore(flags);
+}
+
+int64_t task_self(void)
+{
+	uint64_t flags = irq_save();
+	int64_t id = tasks_current();
+
+	irq_restore(flags);
+	return id;
+}
+
+void task_wait(const char *channel)
+{
+	uint64_t flags;
+
+	if (!name_ok(channel, TASK_CHANNEL_MAX))
+		return;
+	flags = irq_save();
+	wait_off(channel);
+	irq_restore(flags);
+}
+
+int task_notify(const char *channel)
+{
+	int64_t ids[TASKS_MAX];
+	uint64_t flags;
+	int n;
+
+	if (!name_ok(channel, TASK_CHANNEL_MAX))
+		return TASKS_E_NAME;
+	flags = irq_save();
+	tasks_finish_switch();
+	n = blocked_due(0, channel, ids, TASKS_MAX);
+	for (int i = 0; i < n; i++)
+		tasks_make_ready(ids[i]);
+	irq_restore(flags);
+	return n;
+}
+
+static void set_current_prio(int64_t id, int prio)
+{
+	struct tasks_cpu cpu;
+
+	if (cpu_get(&cpu) == 0 && cpu.current == id) {
+		cpu.current_prio = prio;
+		cpu_put(&cpu);
+	}
+}
+
+int task_set_prio(int64_t id, int prio)
+{
+	struct task_rec r;
+	uint64_t flags;
+	int err;
+
+	if (prio < SCHED_PRIO_MIN || prio > SCHED_PRIO_MAX)
+		return TASKS_E_INVAL;
+	flags = irq_save();
+	tasks_finish_switch();
+	if ((err = rec_get(id, &r)) == 0) {
+		r.prio = prio;
+		err = rec_put(&r);
+	}
+	if (err == 0 && r.state == TASK_READY && id != 0 && sched_dequeue(id) == 0)
+		sched_enqueue(id, prio);
+	if (err == 0)
+		set_current_prio(id, prio);
+	irq_restore(flags);
+	return err;
+}
+
+const char *tasks_strerror(int err)
+{
+	static const char *const msgs[] = {
+		"ok", "invalid argument", "name, cell, symbol or channel empty or too long",
+		"the entry cell:symbol does not resolve", "too many tasks", "out of memory",
+		"no such task", "a task cannot join itself, and task 0 cannot exit or be joined",
+		"a tasks record is missing, corrupt or of another layout",
+		"the scheduling policy refused", "tasks is not initialized",
+	};
+
+	return err <= 0 && -err < (int)(sizeof(msgs) / sizeof(msgs[0])) ? msgs[-err] : "unknown error";
+}

@@ -1,0 +1,98 @@
+/*
+ * timer@1: the periodic tick. The PIT is programmed here (hardware state,
+ * reprogrammed identically by every version); the tick count is in state_db.
+ */
+#include <delos/cell.h>
+#include <delos/log.h>
+#include <delos/sdb.h>
+#include "cells/dispatch/dispatch.h"
+#include "cells/timer/timer.h"
+#include "hal/io.h"
+#include "hal/pit.h"
+
+#define PIT_CH0      0x40
+#define PIT_COMMAND  0x43
+#define PIT_CH0_RATE 0x34    /* channel 0, lobyte/hibyte, mode 2 (rate generator), binary */
+
+static int read_state(struct timer_state *st)
+{
+	struct statedb_meta m;
+	int n = sdb_get(TIMER_RECORD, st, sizeof(*st), &m);
+
+	if (n == (int)sizeof(*st) && m.version == TIMER_LAYOUT)
+		return 0;
+	return n < 0 ? n : STATEDB_E_CORRUPT;
+}
+
+uint64_t timer_ticks(void)
+{
+	struct timer_state st;
+
+	return read_state(&st) ? 0 : st.ticks;
+}
+
+uint64_t timer_hz(void)
+{
+	return TIMER_HZ;
+}
+
+int timer_irq(uint64_t irq)
+{
+	struct timer_state st;
+
+	(void)irq;
+	if (read_state(&st))
+		return -1;
+	st.ticks++;
+	if (sdb_update(TIMER_RECORD, TIMER_LAYOUT, &st, sizeof(st)))
+		return -1;
+	dispatch_post(TIMER_EVENT, st.ticks);
+	return 0;
+}
+
+static void pit_start(uint32_t hz)
+{
+	uint32_t divisor = (PIT_HZ + hz / 2) / hz;
+
+	hal_outb(PIT_COMMAND, PIT_CH0_RATE);
+	hal_outb(PIT_CH0, divisor & 0xff);
+	hal_outb(PIT_CH0, (divisor >> 8) & 0xff);
+}
+
+/* Keeps the count of an earlier timer cell; starts one otherwise. */
+static int adopt_or_create(void)
+{
+	struct timer_state st = { .ticks = 0, .hz = TIMER_HZ };
+	int err = read_state(&st);
+
+	if (err == 0) {
+		st.hz = TIMER_HZ;
+		return sdb_update(TIMER_RECORD, TIMER_LAYOUT, &st, sizeof(st));
+	}
+	if (err != STATEDB_E_NOT_FOUND) {
+		klog(LOG_ERR, "timer: record '%s': %s; refusing to start", TIMER_RECORD,
+		     err == STATEDB_E_CORRUPT ? "wrong size or layout" : sdb_strerror(err));
+		return err;
+	}
+	return sdb_create("timer", TIMER_RECORD, TIMER_TYPE, TIMER_LAYOUT, &st, sizeof(st));
+}
+
+int cell_init(void)
+{
+	int err = adopt_or_create();
+
+	if (err)
+		return err;
+	pit_start(TIMER_HZ);
+	if ((err = dispatch_route(0, "timer", "timer_irq"))) {
+		klog(LOG_ERR, "timer: cannot route IRQ 0: %d", err);
+		return err;
+	}
+	klog(LOG_INFO, "timer: PIT channel 0 at %u Hz, tick %lu", TIMER_HZ, timer_ticks());
+	return 0;
+}
+
+void cell_exit(void)
+{
+	dispatch_unroute(0);
+}

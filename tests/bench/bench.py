@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Delos benchmarks in deterministic guest time.
+
+Boots the real ISO under QEMU with -icount shift=0 (one instruction = 1 ns of
+guest time, TSC at 1 GHz), so the figures do not depend on the host's load.
+Reports boot time, link time per cell, and live-swap step times; writes
+build/out/bench/results.csv and, with gnuplot, build/out/bench/swap_steps.png.
+"""
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "qemu"))
+import delos  # noqa: E402
+
+OUT = os.path.join(delos.ROOT, "build", "out", "bench")
+STEPS = ("check", "quiesce", "relink", "handover", "commit", "pause", "total")
+SWAP_RUNS = 21
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def boot_figures(m):
+    boot = re.search(r"after (\d+) us of guest time", m.transcript)
+    links = {k: int(v) for k, v in re.findall(r"cells: linked (\S+) in (\d+) ns", m.transcript)}
+    return int(boot.group(1)) if boot else None, links
+
+
+def swap_steps(m, cmd):
+    out = m.command(cmd)
+    if "swap: done" not in out:
+        raise delos.TestFailure("%s: %r" % (cmd, out))
+    steps = {s: int(v) for s, v in re.findall(r"^  (\w+)\s+(\d+) ns", out, re.M)}
+    relocs = int(re.search(r"relocations rewritten (\d+)", out).group(1))
+    return steps, relocs
+
+
+def bench_swaps(m, cmd, runs):
+    samples = [swap_steps(m, cmd) for _ in range(runs)]
+    return {s: med([x[0][s] for x in samples]) for s in STEPS}, samples[0][1]
+
+
+def bench_reload(m, runs):
+    times = []
+    for _ in range(runs):
+        m.command("unload hello")
+        out = m.command("load hello@1")
+        times += [int(t) for t in re.findall(r"cells: linked hello@1 in (\d+) ns", out)]
+    return times
+
+
+def plot(rows):
+    if subprocess.run(["which", "gnuplot"], capture_output=True).returncode:
+        return
+    data = os.path.join(OUT, "swap_steps.dat")
+    with open(data, "w") as f:
+        for name, steps, _ in rows:
+            f.write('"%s" %s\n' % (name, " ".join(str(steps[s] / 1000) for s in STEPS[:5])))
+    script = """set terminal png size 900,500; set output '%s'
+set style data histograms; set style histogram rowstacked; set style fill solid border -1
+set ylabel 'guest time (us, -icount shift=0)'; set title 'Delos live swap: median step times'
+set key outside
+plot '%s' using 2:xtic(1) title 'check', '' using 3 title 'quiesce', '' using 4 title 'relink', \
+'' using 5 title 'handover', '' using 6 title 'commit'
+""" % (os.path.join(OUT, "swap_steps.png"), data)
+    subprocess.run(["gnuplot"], input=script, text=True, check=False)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    with delos.Machine(icount=True) as m:
+        m.boot(timeout=120)
+        boot_us, links = boot_figures(m)
+        rows = []
+        for name, cmd in (("log_sink (2 users)", "swap -v log_sink@1 log_sink@1"),
+                          ("hello v1->v1 (leaf)", "swap -v hello@1 hello@1"),
+                          ("dispatch (IRQ routes)", "swap -v dispatch@1 dispatch@1")):
+            steps, relocs = bench_swaps(m, cmd, SWAP_RUNS)
+            rows.append((name, steps, relocs))
+        reload_ns = bench_reload(m, 10)
+    print("boot to prompt: %s us of guest time" % boot_us)
+    print("link time per boot cell (guest ns): " + ", ".join("%s %d" % kv for kv in sorted(links.items())))
+    print("link time of hello@1, load after unload: median %d ns over %d runs" % (med(reload_ns), len(reload_ns)))
+    print("%-24s %s %8s" % ("swap (median of %d)" % SWAP_RUNS, " ".join("%9s" % s for s in STEPS), "relocs"))
+    for name, steps, relocs in rows:
+        print("%-24s %s %8d" % (name, " ".join("%9d" % steps[s] for s in STEPS), relocs))
+    print("(ns of guest time; target: pause < 50000, total < 1000000; Theseus ~29 ms)")
+    with open(os.path.join(OUT, "results.csv"), "w") as f:
+        f.write("swap,%s,relocs\n" % ",".join(STEPS))
+        for name, steps, relocs in rows:
+            f.write("%s,%s,%d\n" % (name, ",".join(str(steps[s]) for s in STEPS), relocs))
+    plot(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+/*
+ * What a scheduling policy cell links against in the kernel, for host tests:
+ * the state_db cell's sdb_* API over a store of the test's own (the real
+ * state_db code, with malloc), and klog into a buffer the test can read.
+ * Included once by each test_sched_*.c.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <delos/sdb.h>
+#include <delos/state_db.h>
+
+static struct state_db shim_db;
+static char shim_log[512];
+
+static void *shim_alloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return aligned_alloc(16, (n + 15) & ~(size_t)15);
+}
+
+static void shim_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+int sdb_create(const char *owner, const char *name, uint32_t type, uint32_t version,
+	       const void *data, size_t len)
+{
+	return statedb_create(&shim_db, name, type, version, owner, data, len);
+}
+
+int sdb_put(const char *owner, const char *name, uint32_t type, uint32_t version,
+	    const void *data, size_t len)
+{
+	int err = statedb_update(&shim_db, name, type, version, data, len);
+
+	return err == STATEDB_E_NOT_FOUND ? sdb_create(owner, name, type, version, data, len) : err;
+}
+
+int sdb_update(const char *name, uint32_t version, const void *data, size_t len)
+{
+	return statedb_update(&shim_db, name, STATEDB_TYPE_KEEP, version, data, len);
+}
+
+int sdb_delete(const char *name)
+{
+	return statedb_delete(&shim_db, name);
+}
+
+int sdb_get(const char *name, void *buf, size_t cap, struct statedb_meta *meta)
+{
+	return statedb_get(&shim_db, name, buf, cap, meta);
+}
+
+int sdb_view(const char *name, const void **data, struct statedb_meta *meta)
+{
+	return statedb_view(&shim_db, name, data, meta);
+}
+
+const char *sdb_strerror(int err)
+{
+	return statedb_strerror(err);
+}
+
+void klog(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)level;
+	va_start(ap, fmt);
+	vsnprintf(shim_log, sizeof(shim_log), fmt, ap);
+	va_end(ap);
+}
+
+static void shim_setup(void)
+{
+	shim_log[0] = '\0';
+	statedb_init(&shim_db, shim_alloc, shim_free, NULL);
+}
+
+static void shim_teardown(void)
+{
+	statedb_fini(&shim_db);
+}

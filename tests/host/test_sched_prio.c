@@ -1,0 +1,82 @@
+/*
+ * Host tests for sched_prio@1 (cells/sched_prio) over the real state_db
+ * store: most urgent first, round robin within a level, wake-ups that
+ * preempt only a less urgent task, the preemption rule, and a queue written
+ * by sched_rr (arrival order, missing priorities) taken over.
+ */
+#include <criterion/criterion.h>
+
+#include <delos/cell.h>
+#include "cells/sched/runqueue.h"
+#include "cells/sched/sched.h"
+#include "tests/host/sched_shim.h"
+
+static void setup(void)
+{
+	shim_setup();
+	cr_assert_eq(cell_init(), 0);
+}
+
+TestSuite(sched_prio, .init = setup, .fini = shim_teardown);
+
+Test(sched_prio, most_urgent_first_then_arrival_order)
+{
+	sched_enqueue(1, 4);
+	sched_enqueue(2, 10);
+	sched_enqueue(3, 4);
+	sched_enqueue(4, 10);
+	int64_t want[] = { 2, 4, 1, 3, -1 };
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		cr_assert_eq(sched_pick(), want[i], "pick %zu", i);
+	cr_assert_str_eq(sched_name(), "prio");
+}
+
+Test(sched_prio, wake_preempts_only_a_less_urgent_task)
+{
+	sched_enqueue(1, 8);
+	cr_assert_eq(sched_pick(), 1);                 /* 1 runs at 8 */
+	cr_assert_eq(sched_wake(2, 8), 0, "equal: waits its turn");
+	cr_assert_eq(sched_wake(3, 9), 1, "more urgent: preempts");
+	cr_assert_eq(sched_wake(4, 2), 0);
+	cr_assert_eq(sched_pick(), 3);
+}
+
+Test(sched_prio, wake_preempts_idle)
+{
+	cr_assert_eq(sched_pick(), -1);
+	cr_assert_eq(sched_wake(1, SCHED_PRIO_MIN), 1);
+}
+
+Test(sched_prio, preemption_rule)
+{
+	sched_enqueue(1, 8);
+	cr_assert_eq(sched_pick(), 1);
+	cr_assert_not(sched_should_preempt(100), "nobody waiting");
+	sched_enqueue(2, 5);
+	cr_assert_not(sched_should_preempt(100), "only less urgent ones waiting");
+	sched_enqueue(3, 8);
+	cr_assert_not(sched_should_preempt(SCHED_SLICE_TICKS - 1), "an equal one waits for the slice");
+	cr_assert(sched_should_preempt(SCHED_SLICE_TICKS));
+	sched_enqueue(4, 9);
+	cr_assert(sched_should_preempt(0), "a more urgent one preempts at once");
+}
+
+/* A queue as sched_rr leaves it: arrival order, one entry without a priority. */
+Test(sched_prio, takes_over_a_round_robin_queue)
+{
+	struct rq_buf rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.running = 9;
+	rq.running_prio = SCHED_PRIO_UNSET;
+	rq_insert_at(&rq, 0, 1, 3);
+	rq_insert_at(&rq, 1, 2, SCHED_PRIO_UNSET);
+	rq_insert_at(&rq, 2, 3, 12);
+	rq_insert_at(&rq, 3, 4, 99);	/* out of range: the default too */
+	cr_assert_eq(rq_store("sched_rr", &rq), 0);
+	cr_assert_eq(cell_init(), 0);
+	cr_assert(sched_should_preempt(0), "12 beats the running task's default 8");
+	int64_t want[] = { 3, 2, 4, 1, -1 };
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		cr_assert_eq(sched_pick(), want[i], "pick %zu", i);
+}

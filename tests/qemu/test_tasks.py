@@ -1,0 +1,136 @@
+"""Tasks, the scheduler policies and the timer, driven through taskdemo@1.
+
+Loading taskdemo@1 spawns two busy tasks that never yield and a sleeper
+(cells/taskdemo/taskdemo.h); the demo logs "taskdemo: demo done" when all
+three have finished, and `call taskdemo taskdemo_report` prints what they
+measured. Timing tests run under -icount shift=0 (guest time = instructions),
+so that neither host load nor typing can move them. Nothing is typed while
+the demo runs: input wakes the shell, which would then compete with it.
+"""
+import re
+import time
+from delos import check
+
+DEMO_DONE = r"taskdemo: demo done"
+TICK_US = 10000  # timer@1 runs at 100 Hz
+
+
+def demo_finished(machine, icount=True):
+    m = machine(icount=icount)
+    m.boot()
+    out = m.command("load taskdemo@1")
+    check("loaded taskdemo@1" in out, "load taskdemo@1 said %r" % out)
+    m.expect(DEMO_DONE, timeout=180)
+    return m
+
+
+def report(m):
+    out = m.command("call taskdemo taskdemo_report")
+    check("taskdemo: done" in out and "returned 1" in out, "the demo is not done: %r" % out)
+    return out
+
+
+def number(pattern, text, what):
+    found = re.search(pattern, text)
+    check(found, "no %s in %r" % (what, text))
+    return [int(g) for g in found.groups()]
+
+
+def cell_range(m, cell):
+    out = m.command("cells")
+    lo, hi = re.search(r"^%s@\d+\s+\d+\s+\d+\s+([0-9a-f]{16})-([0-9a-f]{16})" % cell, out, re.M).groups()
+    return int(lo, 16), int(hi, 16)
+
+
+def test_tasks_busy_pair_both_progress_under_preemption(machine):
+    m = demo_finished(machine)
+    out = report(m)
+    a, b = number(r"busy a=(\d+) b=(\d+)", out, "busy counters")
+    # Neither task yields: without preemption the first would run to the
+    # shared deadline and the second would find it passed and count ~0.
+    check(a > 1000 and b > 1000, "a busy task starved: a=%d b=%d" % (a, b))
+    share = a * 100 // (a + b)
+    check(30 <= share <= 70, "round robin is unfair: a=%d b=%d (%d%%)" % (a, b, share))
+    check("joined busy_a code 1, busy_b code 2" in out, "join did not return the exit codes: %r" % out)
+
+
+def test_task_sleep_wakes_within_a_tick(machine):
+    m = demo_finished(machine)
+    out = report(m)
+    rounds, early = number(r"sleeper (\d+)/\d+ rounds of 50 ms, (\d+) early", out, "sleeper rounds")
+    lo, _, hi = number(r"late min (\d+) us mean (\d+) us max (\d+) us", out, "lateness")
+    check(rounds == 20, "the sleeper did %d of 20 rounds" % rounds)
+    check(early == 0, "%d wake-ups came before their deadline" % early)
+    # At the first tick at or after the deadline (while two busy tasks run):
+    # at most one tick late, plus the wake-up path and TSC calibration error.
+    check(hi <= TICK_US + 500, "a wake-up was %d us late (more than a tick)" % hi)
+    check(lo >= 0, "negative lateness")
+
+
+def test_task_table_shows_stacks_and_resume_points(machine):
+    m = demo_finished(machine)
+    out = report(m)
+    tasks_lo, tasks_hi = cell_range(m, "tasks")
+    row = re.search(r"^\s+0 idle\s+ready\s+runs (\d+)\s+ticks \d+\s+rip ([0-9a-f]{16}) rsp ([0-9a-f]{16}) "
+                    r"stack ([0-9a-f]{16})-([0-9a-f]{16})", out, re.M)
+    check(row, "no row for the idle task, switched out: %r" % out)
+    runs = int(row.group(1))
+    rip, rsp, lo, hi = (int(x, 16) for x in row.groups()[1:])
+    check(runs >= 1, "idle, not running, has no completed turn")
+    check(tasks_lo <= rip < tasks_hi, "idle resumes at %x, outside tasks@1 [%x, %x)" % (rip, tasks_lo, tasks_hi))
+    check(lo < rsp < hi, "idle's saved rsp %x is outside its stack [%x, %x)" % (rsp, lo, hi))
+    check(re.search(r"^\s+1 shell\s+running\s.*rip 0{16} rsp 0{16}", out, re.M),
+          "the running task (the shell) should show no saved context")
+    check(re.search(r"^\s+4 sleeper\s+exited\s.*stack 0{16}-0{16}", out, re.M),
+          "the exited sleeper's stack was not freed")
+    check(not re.search(r"^\s+[23] busy_", out, re.M), "joined busy tasks are still listed")
+
+
+def test_task_api_refusals_wait_notify_join(machine):
+    m = demo_finished(machine, icount=False)
+    out = m.command("call taskdemo taskdemo_check")
+    check("taskdemo: checks: 0 failed" in out, "tasks API checks failed: %r" % out)
+    check("taskdemo:no_such_symbol does not resolve" in out, "spawn refusal not explained")
+
+
+def test_task_switch_and_tick_cost(machine):
+    m = demo_finished(machine)
+    out = m.command("call taskdemo taskdemo_bench", timeout=300)
+    check("returned 0" in out, "bench failed: %r" % out)
+    switches, _, per_switch = number(r"(\d+) switches in (\d+) cycles: (\d+) cycles per switch", out, "switches")
+    ticks, per_tick = number(r"(\d+) ticks: (\d+) cycles per tick", out, "ticks")
+    check(switches >= 20000, "only %d switches for 2 x 10000 yields" % switches)
+    check(100 < per_switch < 200000, "%d cycles per switch" % per_switch)
+    check(ticks == 50 and 500 < per_tick < 200000, "%d ticks, %d cycles per tick" % (ticks, per_tick))
+    for line in re.findall(r"taskdemo: bench: .*", out):
+        print("    " + line)
+
+
+def test_timer_ticks_advance(machine):
+    m = machine()
+    m.boot()
+    t1, = number(r"returned (\d+)", m.command("call timer timer_ticks"), "ticks")
+    time.sleep(1.0)
+    t2, = number(r"returned (\d+)", m.command("call timer timer_ticks"), "ticks")
+    check(t2 > t1, "timer ticks did not advance: %d then %d" % (t1, t2))
+    check("returned 100" in m.command("call timer timer_hz"), "timer_hz is not 100")
+
+
+def test_task_policy_swap_live_under_load(machine):
+    """sched_rr -> sched_prio -> sched_rr while two busy tasks and a sleeper run.
+
+    The policies share the run queue record, so the new one takes the queue
+    over as it stands; no task is lost, both busy tasks keep progressing."""
+    m = machine(icount=True)
+    m.boot()
+    check("loaded taskdemo@1" in m.command("load taskdemo@1"), "load taskdemo@1")
+    out = m.command("swap sched_rr@1 sched_prio@1")
+    check(re.search(r"swap: done in \d+ us", out), "swap to sched_prio: %r" % out)
+    check("sched_prio@1" in m.command("cells"), "sched_prio@1 not loaded after the swap")
+    out = m.command("swap sched_prio@1 sched_rr@1")
+    check(re.search(r"swap: done in \d+ us", out), "swap back to sched_rr: %r" % out)
+    m.expect(DEMO_DONE, timeout=180)
+    out = report(m)
+    a, b = number(r"busy a=(\d+) b=(\d+)", out, "busy counters")
+    check(a > 1000 and b > 1000, "a busy task starved across the swaps: a=%d b=%d" % (a, b))
+    check("joined busy_a code 1, busy_b code 2" in out, "tasks lost across the swaps: %r" % out)
