@@ -36,3 +36,6 @@ $(OUT)/iso/cells.manifest: cells.manifest
 	cp $< $@
 
 ISO_EXTRA += $(CELL_OBJS) $(OUT)/iso/cells.manifest
+
+# Per-cell make fragments (tests of a cell live beside it).
+-include $(wildcard cells/*/*.mk)

@@ -17,9 +17,8 @@ static const struct command commands[] = {
 	{ "append", "ramfs_cmd_write", "FILE TEXT...", "add TEXT and a newline to a ramfs file" },
 	{ "rm", "ramfs_cmd_rm", "FILE", "remove a ramfs file" },
 	{ "mv", "ramfs_cmd_mv", "FROM TO", "rename a ramfs file" },
-	{ "stat", "ramfs_cmd_stat", "FILE", "size, identity, layout and time of a ramfs file" },
-	{ "tokcheck", "ramfs_cmd_tokcheck", "",
-	  "check that altered and foreign ramfs tokens are refused" },
+	{ "stat", "ramfs_cmd_stat", "FILE", "size, id, layout and time of a ramfs file" },
+	{ "tokcheck", "ramfs_cmd_tokcheck", "", "check that forged ramfs tokens are refused" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -13,7 +13,7 @@
 
 int rfs_layout_check(const struct rfs *fs, uint32_t version)
 {
-	if (version == 0 || version > RAMFS_LAYOUT_MAX)
+	if (version == 0)
 		return RAMFS_E_CORRUPT;
 	return version > fs->layout ? RAMFS_E_LAYOUT : 0;
 }

@@ -125,7 +125,10 @@ int64_t ramfs_seek(struct token *t, int64_t off, int whence);
 /* Checks the token and wipes it (all zero). Returns 0 or a token error. */
 int ramfs_close(struct token *t);
 
+/* Fills *st for the file `name`. Returns 0, or RAMFS_E_INVAL, _NAME,
+ * _NOT_FOUND, _CORRUPT, _LAYOUT. */
 int ramfs_stat(const char *name, struct ramfs_stat *st);
+/* The same for the token's file: 0, a token error, _INVAL, _CORRUPT, _LAYOUT. */
 int ramfs_fstat(const struct token *t, struct ramfs_stat *st);
 
 /* Called for each file by ramfs_list: st is NULL when the file's records
@@ -136,7 +139,9 @@ typedef bool ramfs_list_fn(void *ctx, const char *name, const struct ramfs_stat 
  * (fn must be short and must not call ramfs). Returns the number of calls. */
 int ramfs_list(ramfs_list_fn *fn, void *ctx);
 
-/* Removes the file: its name goes at once, and tokens for it become stale. */
+/* Removes the file: its name, metadata and data records go, and tokens for
+ * it become stale. A file whose records are damaged (RAMFS_E_CORRUPT) can be
+ * removed too. Returns 0, RAMFS_E_INVAL, _NAME, _NOT_FOUND or _LAYOUT. */
 int ramfs_remove(const char *name);
 
 /* Renames `from` to `to` (refused with RAMFS_E_EXISTS if `to` exists;
@@ -144,7 +149,9 @@ int ramfs_remove(const char *name);
 int ramfs_rename(const char *from, const char *to);
 
 /* Rewrites every metadata record of an older layout in this cell's layout
- * (ramfs@2: layout 2). Returns how many records it rewrote, or an error. */
+ * (ramfs@2: layout 2; ramfs@1 has nothing older). Damaged records are left
+ * as they are (they stay RAMFS_E_CORRUPT). Returns how many records it
+ * rewrote, or the first error other than a damaged record (out of memory). */
 int ramfs_migrate(void);
 
 /* The layout this cell writes: 1 for ramfs@1, 2 for ramfs@2. */

@@ -938,3 +938,33 @@ Test(ramfs, layout2_writes_upgrade_one_file_at_a_time)
 	cr_assert_eq(st.layout, 1);
 	cr_assert_eq(rfs_migrate(&fs2), 1);
 }
+
+/* Stamps file id's metadata record with another layout number. */
+static void restamp(uint32_t id, uint32_t version)
+{
+	char rec[RFS_RECNAME_MAX];
+	const void *data;
+	uint8_t copy[128];
+
+	rfs_name_inode(rec, id);
+	int n = statedb_view(&db, rec, &data, NULL);
+	cr_assert_gt(n, 0);
+	memcpy(copy, data, (size_t)n);
+	cr_assert_eq(statedb_update(&db, rec, STATEDB_TYPE_KEEP, version, copy, (size_t)n), 0);
+}
+
+Test(ramfs, records_of_unknown_layouts_refused)
+{
+	struct token t = open_ok(&fs2, "new", RAMFS_O_READ | RAMFS_O_WRITE | RAMFS_O_CREATE);
+	struct ramfs_stat st;
+	uint8_t c;
+
+	write_ok(&fs2, &t, "x", 1);
+	cr_assert_eq(rfs_fstat(&fs2, &t, &st), 0);
+	restamp(st.id, 3);
+	cr_assert_eq(rfs_stat(&fs2, "new", &st), RAMFS_E_LAYOUT, "a layout 3 record");
+	cr_assert_eq(rfs_read(&fs2, &t, &c, 1), RAMFS_E_LAYOUT);
+	cr_assert_eq(rfs_migrate(&fs2), 0, "migration must leave newer records alone");
+	restamp(st.id, 0);
+	cr_assert_eq(rfs_stat(&fs2, "new", &st), RAMFS_E_CORRUPT, "a layout 0 record");
+}

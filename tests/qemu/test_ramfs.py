@@ -113,6 +113,10 @@ def test_ramfs_live_swap_to_v2_under_load(machine):
     check(re.search(r"ramfs: took over from ramfs@1; \d+ files? migrated to layout 2", m.transcript),
           "the swap-in hook did not migrate")
     time.sleep(1)
+    inodes = re.findall(r"^ramfs/i/\S+\s+49534652\s+(\d+)\s+(\d+) ramfs\s+ok$", m.command("state ramfs/i/"), re.M)
+    check(inodes and all(v == ("2", "80") for v in inodes), "inodes after the swap: %r" % inodes)
+    check("swap: done" in m.command("swap tokens@1 tokens@1"), "a fresh copy of tokens@1")
+    check(m.transcript.count("tokens: new key for this boot") == 1, "the token key changed")
     check(size_of(m, "keep") == (16, 2), "keep after the swap")
     check(m.command("cat keep") == "made by ramfs@1\n", "keep's contents after the swap")
     m.command("append keep and ramfs@2")
