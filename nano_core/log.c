@@ -1,3 +1,4 @@
+#include <delos/cellref.h>
 #include <delos/kernel.h>
 #include <delos/log.h>
 #include <delos/time.h>
@@ -10,6 +11,7 @@
 static struct {
 	bool vga;		/* nano_core draws on the screen (until a VGA cell takes over) */
 	bool vga_present;
+	struct cellref screen;	/* the VGA cell's writer, once it has taken the screen */
 	struct vga_cursor cursor;
 	char ring[RING_SIZE];
 	size_t head;	/* total bytes ever written; ring[head % RING_SIZE] is next */
@@ -33,9 +35,25 @@ bool vga_text_present(void)
 	return lg.vga_present;
 }
 
-void log_vga_handoff(void)
+void log_vga_handoff(const char *cell, const char *sym)
 {
-	lg.vga = false;
+	lg.vga = !cellref_make(&lg.screen, cell, sym);
+}
+
+/* Draws on the screen, or hands the bytes to the VGA cell while it resolves. */
+static void screen_write(const char *s, size_t n)
+{
+	uint64_t fn = lg.screen.cell[0] ? cellref_resolve(&lg.screen) : 0;
+
+	if (fn) {
+		((int (*)(const char *, uint64_t))fn)(s, n);
+		return;
+	}
+	if (!lg.vga_present)
+		return;
+	for (size_t i = 0; i < n; i++)
+		vga_putc(vga_screen(), &lg.cursor, s[i]);
+	vga_sync_cursor(&lg.cursor);
 }
 
 void console_write(const char *s, size_t n)
@@ -44,11 +62,9 @@ void console_write(const char *s, size_t n)
 		if (s[i] == '\n')
 			uart_putc(COM1_PORT, '\r');
 		uart_putc(COM1_PORT, s[i]);
-		if (lg.vga)
-			vga_putc(vga_screen(), &lg.cursor, s[i]);
 	}
-	if (lg.vga)
-		vga_sync_cursor(&lg.cursor);
+	if (lg.vga || lg.screen.cell[0])
+		screen_write(s, n);
 }
 
 void kvprintf(const char *fmt, va_list ap)

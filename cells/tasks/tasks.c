@@ -93,23 +93,30 @@ int64_t task_spawn(const char *name, const char *cell, const char *sym, uint64_t
 	return id;
 }
 
+/*
+ * A new task's first tasks code: records the switch that started it, then
+ * jumps (a tail call, so no tasks frame stays under the task's code) into
+ * its entry, whose return goes straight back to nano_core's trampoline.
+ */
 int tasks_task_start(uint64_t id)
 {
+	int (*entry)(uint64_t);
 	struct task_rec r;
 	uint64_t flags = irq_save();
-	int err, result;
+	int err;
 
 	tasks_finish_switch();
 	err = rec_get((int64_t)id, &r);
 	irq_restore(flags);
 	if (err)
 		return err;
-	if (cellref_call(&r.entry, r.arg, &result)) {
+	entry = (int (*)(uint64_t))cellref_resolve(&r.entry);
+	if (!entry) {
 		klog(LOG_ERR, "tasks: task %ld '%s': entry %s:%s no longer resolves", r.id, r.name,
 		     r.entry.cell, r.entry.sym);
 		return TASKS_E_ENTRY;
 	}
-	return result;
+	__attribute__((musttail)) return entry(r.arg);
 }
 
 static void exit_channel(int64_t id, char ch[TASK_CHANNEL_MAX + 1])

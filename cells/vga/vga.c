@@ -134,7 +134,7 @@ int cell_init(void)
 		return -1;
 	}
 	uint64_t flags = irq_save();
-	log_vga_handoff();
+	log_vga_handoff("vga", "vga_write");
 	struct vga_cell_cursor c = cursor_load();
 	int err = cursor_store(&c);
 	irq_restore(flags);

@@ -36,7 +36,11 @@ void log_dump(void);
 void log_enable_vga(void);
 /* True when booted with a VGA text screen (grant `phys_mem`). */
 bool vga_text_present(void);
-/* nano_core stops drawing on the screen: a VGA cell owns it now (grant `console`). */
-void log_vga_handoff(void);
+/*
+ * A VGA cell owns the screen now (grant `console`): nano_core's output goes
+ * to cell:sym, `int sym(const char *buf, uint64_t len)`, resolved on every
+ * write, and nano_core draws itself again whenever that does not resolve.
+ */
+void log_vga_handoff(const char *cell, const char *sym);
 
 #endif
