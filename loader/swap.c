@@ -209,6 +209,8 @@ int loader_swap(struct loader *ld, struct swap_pair *pairs, size_t n, const stru
 	}
 	step_done(&S, SWAP_HANDOVER);
 	commit(&S);
+	if (h->committed)
+		h->committed(h->ctx);
 	step_done(&S, SWAP_COMMIT);
 	res->pause_ns = h->now_ns(h->ctx) - stopped;
 	h->resume(h->ctx);

@@ -364,11 +364,11 @@ struct swap_new {
 
 /* Resolves "OLD@V NEW@W": OLD must be loaded at version V, NEW in the manifest and the ISO. */
 static bool parse_pair(const char *old_ref, const char *new_ref, struct swap_pair *p,
-		       struct swap_new *keep)
+		       struct swap_new *keep, bool *restart)
 {
 	const struct manifest_entry *e = manifest_find_ref(&cs.manifest, new_ref);
 	const struct mb2_module *m;
-	char name[40];
+	char name[40], want[12];
 	uint32_t version;
 	struct loader_cell_info ci;
 
@@ -382,10 +382,9 @@ static bool parse_pair(const char *old_ref, const char *new_ref, struct swap_pai
 		kprintf("swap: nano_core is the one part that cannot be swapped\n");
 		return false;
 	}
-	snprintf(name + strlen(name), sizeof(name) - strlen(name), "@%u", version);
-	if (strcmp(ci.version, name + strlen(ci.name) + 1)) {
-		name[strlen(ci.name)] = '\0';
-		kprintf("swap: %s is loaded at version %s, not %u\n", name, ci.version, version);
+	snprintf(want, sizeof(want), "%u", version);
+	if (strcmp(ci.version, want)) {
+		kprintf("swap: %s is loaded at version %s, not %u\n", ci.name, ci.version, version);
 		return false;
 	}
 	if (!e || !(m = find_module(new_ref))) {
@@ -393,6 +392,9 @@ static bool parse_pair(const char *old_ref, const char *new_ref, struct swap_pai
 		return false;
 	}
 	fill_args(e, m, keep->version, keep->grants, &p->new_args);
+	const struct manifest_entry *old_e = manifest_find(&cs.manifest, ci.name, version);
+	const char *policy = old_e ? manifest_extra(old_e, "swap") : NULL;
+	*restart = policy && strcmp(policy, "restart") == 0;
 	return true;
 }
 
@@ -400,6 +402,7 @@ void kcmd_swap(int argc, char **argv)
 {
 	struct swap_pair pairs[SWAP_MAX_PAIRS];
 	struct swap_new keep[SWAP_MAX_PAIRS];
+	bool restart[SWAP_MAX_PAIRS];
 	struct swap_result *res = kmalloc(sizeof(*res));
 	char what[96] = "";
 	bool verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
@@ -412,7 +415,8 @@ void kcmd_swap(int argc, char **argv)
 	}
 	memset(pairs, 0, sizeof(pairs));
 	for (int i = 0; i < n; i++) {
-		if (!parse_pair(argv[first + 2 * i], argv[first + 2 * i + 1], &pairs[i], &keep[i])) {
+		if (!parse_pair(argv[first + 2 * i], argv[first + 2 * i + 1], &pairs[i], &keep[i],
+				&restart[i])) {
 			kfree(res);
 			return;
 		}
@@ -420,6 +424,7 @@ void kcmd_swap(int argc, char **argv)
 		snprintf(what + len, sizeof(what) - len, "%s%s -> %s", i ? ", " : "",
 			 argv[first + 2 * i], argv[first + 2 * i + 1]);
 	}
-	swap_print_result(cells_swap(pairs, (size_t)n, what, res), res, verbose);
+	swap_print_result(cells_swap(pairs, restart, (size_t)n, what, res), res, verbose);
 	kfree(res);
+	swap_restart_self_if_needed();
 }

@@ -3,6 +3,7 @@
 #include <delos/cells.h>
 #include <delos/console.h>
 #include <delos/cpu_tables.h>
+#include <delos/ctx.h>
 #include <delos/kernel.h>
 #include <delos/log.h>
 #include <delos/mb2.h>
@@ -25,6 +26,13 @@ void stack_switch(uint64_t top, void (*fn)(void));
 
 /* What the boot loader told us; written once in kmain, read-only after. */
 static struct mb2_info boot_info;
+static uint64_t boot_stack_top;
+
+void ctx_boot_stack(uint64_t *lo, uint64_t *hi)
+{
+	*lo = boot_stack_top - KERNEL_STACK_PAGES * PAGE_SIZE;
+	*hi = boot_stack_top;
+}
 static char cmdline[256];
 
 _Noreturn void halt_forever(void)
@@ -174,5 +182,6 @@ void kmain(uint32_t magic, uint64_t mbi_phys)
 	uint64_t top = stack_alloc(KERNEL_STACK_PAGES);
 	if (!top)
 		panic("boot: no memory for the kernel stack");
+	boot_stack_top = top;
 	stack_switch(top, kmain_on_kernel_stack);
 }

@@ -18,6 +18,7 @@
 #define QUIESCE_TIMEOUT_NS (200ull * 1000 * 1000)
 #define LOG_ENTRIES 32
 #define FRAMES_MAX 64
+#define RESTART_MAX 16
 
 /* The swap log and the state of a swap in progress; owned by nano_core. */
 static struct {
@@ -29,6 +30,11 @@ static struct {
 	} log[LOG_ENTRIES];
 	uint64_t count;
 	uint64_t irq_flags;	/* interrupt flag to restore on resume */
+	/* The swap in progress: which old cells restart their blocked tasks, and which tasks. */
+	bool restartable[SWAP_MAX_PAIRS];
+	int64_t restart_ids[RESTART_MAX];
+	size_t nrestart;
+	bool restart_self;
 } sw;
 
 /* Mirrors the tasks cell's struct task_info (cells/tasks/tasks.h). */
@@ -43,6 +49,7 @@ struct quiesce {
 	const struct swap_pair *pairs;
 	size_t n;
 	int64_t self;
+	uint64_t self_rbp;
 	char *why;
 	size_t cap, len;
 	int busy;
@@ -70,9 +77,12 @@ static void note_busy(struct quiesce *q, const char *task, const struct swap_pai
 	q->busy++;
 }
 
-/* Walks a frame-pointer chain inside [lo, hi); notes the first address inside an old cell. */
-static void walk_frames(struct quiesce *q, const char *task, uint64_t rip, uint64_t rbp,
-			uint64_t lo, uint64_t hi)
+/*
+ * Walks a frame-pointer chain inside [lo, hi); returns the first old cell
+ * holding a return address (and that address in *at), or NULL.
+ */
+static const struct swap_pair *walk_frames(struct quiesce *q, uint64_t rip, uint64_t rbp,
+					   uint64_t lo, uint64_t hi, uint64_t *at)
 {
 	const struct swap_pair *p = old_holding(q, rip);
 
@@ -83,27 +93,58 @@ static void walk_frames(struct quiesce *q, const char *task, uint64_t rip, uint6
 		rbp = ((uint64_t *)rbp)[0];
 		p = old_holding(q, rip);
 	}
-	if (p)
-		note_busy(q, task, p, rip);
+	*at = rip;
+	return p;
+}
+
+/*
+ * A task inside an old cell may still let the swap go on when that cell
+ * restarts its tasks (swap=restart), the task entered through it, and it is
+ * blocked (its state is all in state_db) or is the one running the swap.
+ */
+static bool restartable(const struct quiesce *q, const struct task_view *t, const struct swap_pair *p)
+{
+	struct loader_cell_info ci;
+	bool blocked = !strcmp(t->state, "sleeping") || !strcmp(t->state, "waiting");
+
+	loader_cell_info(p->old, &ci);
+	if (!sw.restartable[p - q->pairs] || strcmp(t->cell, ci.name) || (!blocked && t->id != q->self))
+		return false;
+	if (t->id == q->self)
+		sw.restart_self = true;
+	else if (sw.nrestart < RESTART_MAX)
+		sw.restart_ids[sw.nrestart++] = t->id;
+	else
+		return false;
+	return true;
 }
 
 /* A switched-out task's stack starts with ctx_switch's frame: r15 r14 r13 r12 rbx rbp ret. */
 static void check_task(void *ctx, const struct task_view *t)
 {
 	struct quiesce *q = ctx;
-	uint64_t *frame = (uint64_t *)t->saved_rsp;
+	const struct swap_pair *p;
+	uint64_t at, *frame = (uint64_t *)t->saved_rsp;
 
-	if (t->id == q->self || !t->saved_rsp || !paging_readable(t->saved_rsp, 56))
+	if (t->id == q->self)
+		p = walk_frames(q, (uint64_t)check_task, q->self_rbp, t->stack_lo, t->stack_hi, &at);
+	else if (t->saved_rsp && paging_readable(t->saved_rsp, 56))
+		p = walk_frames(q, frame[6], frame[5], t->stack_lo, t->stack_hi, &at);
+	else
 		return;
-	walk_frames(q, t->name, frame[6], frame[5], t->stack_lo, t->stack_hi);
+	if (p && !restartable(q, t, p))
+		note_busy(q, t->name, p, at);
 }
 
-static void check_current(struct quiesce *q)
+/* Without a tasks cell there is one context: the caller's. */
+static void check_caller_only(struct quiesce *q)
 {
-	uint64_t rbp;
+	uint64_t at;
+	const struct swap_pair *p = walk_frames(q, (uint64_t)check_caller_only, q->self_rbp,
+						 q->self_rbp, ~0ull, &at);
 
-	__asm__ volatile("mov %%rbp, %0" : "=r"(rbp));
-	walk_frames(q, "the calling task", (uint64_t)check_current, rbp, rbp, ~0ull);
+	if (p)
+		note_busy(q, "the calling context", p, at);
 }
 
 static int check_all(struct quiesce *q)
@@ -112,17 +153,20 @@ static int check_all(struct quiesce *q)
 	uint64_t fn = cellref_resolve(&list), selfn = cellref_resolve(&self);
 
 	q->busy = 0, q->len = 0;
+	sw.nrestart = 0, sw.restart_self = false;
 	q->self = selfn ? ((int64_t (*)(void))selfn)() : -1;
-	check_current(q);
+	__asm__ volatile("mov %%rbp, %0" : "=r"(q->self_rbp));
 	if (fn)
 		((int (*)(void (*)(void *, const struct task_view *), void *))fn)(check_task, q);
+	else
+		check_caller_only(q);
 	return q->busy;
 }
 
 /* Stops the world and checks; retries (with the world running) for a bounded time. */
 static int stop_and_check(void *ctx, const struct swap_pair *pairs, size_t n, char *why, size_t cap)
 {
-	struct quiesce q = { pairs, n, -1, why, cap, 0, 0 };
+	struct quiesce q = { .pairs = pairs, .n = n, .self = -1, .why = why, .cap = cap };
 	uint64_t deadline = time_ns() + QUIESCE_TIMEOUT_NS;
 
 	(void)ctx;
@@ -176,7 +220,20 @@ static uint64_t now_ns(void *ctx)
 	return time_ns();
 }
 
-static const struct swap_hooks kernel_hooks = { stop_and_check, resume, swap_in, now_ns, NULL };
+/* With the world still stopped: blocked tasks of restartable cells start over in the new code. */
+static void committed(void *ctx)
+{
+	static const struct cellref restart = { "tasks", "tasks_restart" };
+
+	(void)ctx;
+	for (size_t i = 0; i < sw.nrestart; i++)
+		if (cellref_call(&restart, (uint64_t)sw.restart_ids[i], NULL))
+			klog(LOG_ERR, "swap: cannot restart task %ld", sw.restart_ids[i]);
+}
+
+static const struct swap_hooks kernel_hooks = {
+	stop_and_check, resume, swap_in, now_ns, committed, NULL,
+};
 
 static void log_swap(const char *what, int status, const struct swap_result *res)
 {
@@ -188,14 +245,37 @@ static void log_swap(const char *what, int status, const struct swap_result *res
 	e->res = *res;
 }
 
-int cells_swap(struct swap_pair *pairs, size_t n, const char *what, struct swap_result *res)
+int cells_swap(struct swap_pair *pairs, const bool *restart, size_t n, const char *what,
+	       struct swap_result *res)
 {
-	int err = loader_swap(cells_loader(), pairs, n, &kernel_hooks, res);
+	int err;
 
+	for (size_t i = 0; i < SWAP_MAX_PAIRS; i++)
+		sw.restartable[i] = i < n && restart[i];
+	sw.nrestart = 0, sw.restart_self = false;
+	err = loader_swap(cells_loader(), pairs, n, &kernel_hooks, res);
 	log_swap(what, err, res);
 	if (!err)
 		cells_changed();
+	if (!err && sw.nrestart)
+		kprintf("swap: %zu blocked task%s start%s over in the new code\n", sw.nrestart,
+			sw.nrestart == 1 ? "" : "s", sw.nrestart == 1 ? "s" : "");
+	if (!err && sw.restart_self)
+		kprintf("swap: this task starts over in the new code\n");
 	return err;
+}
+
+void swap_restart_self_if_needed(void)
+{
+	static const struct cellref self = { "tasks", "tasks_restart_self" };
+
+	if (!sw.restart_self)
+		return;
+	sw.restart_self = false;
+	cellref_call(&self, 0, NULL);
+	klog(LOG_ERR, "swap: the calling task could not restart; halting it");
+	for (;;)
+		cpu_sti_hlt();
 }
 
 static void print_steps(const struct swap_result *r)

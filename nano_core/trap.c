@@ -26,6 +26,7 @@ static irq_handler_fn *irq_handlers[16];
 static int report_depth;
 static uint16_t unrouted_seen;
 static const struct cellref dispatch_ref = { "dispatch", "dispatch_irq" };
+static const struct cellref irq_exit_ref = { "tasks", "tasks_irq_exit" };
 
 /* An IRQ with neither a nano_core handler nor a dispatch cell: said once per line. */
 static void note_unrouted(uint8_t irq)
@@ -185,4 +186,6 @@ void trap_dispatch(struct trap_frame *f)
 		irq_handlers[irq](irq);
 	else if (cellref_call(&dispatch_ref, irq, NULL))
 		note_unrouted(irq);
+	/* Preemption happens here, from nano_core's frame, not inside the handlers. */
+	cellref_call(&irq_exit_ref, irq, NULL);
 }

@@ -49,7 +49,14 @@ void cells_changed(void);
  */
 struct swap_pair;
 struct swap_result;
-int cells_swap(struct swap_pair *pairs, size_t n, const char *what, struct swap_result *res);
+int cells_swap(struct swap_pair *pairs, const bool *restart, size_t n, const char *what,
+	       struct swap_result *res);
+/*
+ * After a swap that moved the calling task's own cell (swap=restart), the
+ * caller must not return into the old code: this starts it over at its entry
+ * in the new cell. Returns at once when that is not the case.
+ */
+void swap_restart_self_if_needed(void);
 void swap_print_result(int err, const struct swap_result *res, bool verbose);
 
 /* Prints "<cell:symbol+0xoff>" for an address inside a cell; false if none has it. */

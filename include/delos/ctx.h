@@ -35,6 +35,9 @@ uint64_t ctx_last_saved(void);
 uint64_t ctx_prepare(uint64_t stack_top, const struct cellref *start, uint64_t arg,
 		     const struct cellref *exit);
 
+/* The boot context's stack [lo, hi): task 0 ("idle") runs on it. */
+void ctx_boot_stack(uint64_t *lo, uint64_t *hi);
+
 /* Interrupt flag save/restore for cells (grant `core`). */
 uint64_t irq_save(void);
 void irq_restore(uint64_t flags);

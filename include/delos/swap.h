@@ -46,6 +46,8 @@ struct swap_hooks {
 	void (*resume)(void *ctx);
 	int (*swap_in)(void *ctx, struct loader_cell *new, const char *old_version, char *why, size_t cap);
 	uint64_t (*now_ns)(void *ctx);
+	/* Called after the commit with the world still stopped (may be NULL). */
+	void (*committed)(void *ctx);
 	void *ctx;
 };
 
