@@ -110,9 +110,19 @@ int statedb_view(struct state_db *db, const char *name, const void **data,
 	return ret;
 }
 
-/* Calls fn for every live record of the current index (only the corrupt
- * ones if only_bad). Returns the number of records reported. */
-static int walk(struct state_db *db, statedb_list_fn *fn, void *ctx, bool only_bad)
+static bool has_prefix(const char *name, const char *prefix)
+{
+	while (*prefix)
+		if (*name++ != *prefix++)
+			return false;
+	return true;
+}
+
+/* Calls fn for every live record of the current index whose name starts with
+ * prefix (only the corrupt ones if only_bad); records outside the prefix are
+ * not even verified. Returns the number of records reported. */
+static int walk(struct state_db *db, const char *prefix, statedb_list_fn *fn, void *ctx,
+		bool only_bad)
 {
 	struct statedb_meta m;
 	struct sdb_table *t;
@@ -125,7 +135,7 @@ static int walk(struct state_db *db, statedb_list_fn *fn, void *ctx, bool only_b
 		struct sdb_rec *r = __atomic_load_n(&s->rec, __ATOMIC_ACQUIRE);
 		bool ok;
 
-		if (!sdb_live(r))
+		if (!sdb_live(r) || !has_prefix(s->name, prefix))
 			continue;
 		ok = check(db, r, s->name);
 		if (only_bad && ok)
@@ -141,18 +151,23 @@ static int walk(struct state_db *db, statedb_list_fn *fn, void *ctx, bool only_b
 
 int statedb_list(struct state_db *db, statedb_list_fn *fn, void *ctx)
 {
+	return statedb_list_prefix(db, "", fn, ctx);
+}
+
+int statedb_list_prefix(struct state_db *db, const char *prefix, statedb_list_fn *fn, void *ctx)
+{
 	if (!sdb_root_ok(db))
 		return STATEDB_E_ROOT;
-	if (!fn)
+	if (!fn || !prefix)
 		return STATEDB_E_INVAL;
-	return walk(db, fn, ctx, false);
+	return walk(db, prefix, fn, ctx, false);
 }
 
 int statedb_verify_all(struct state_db *db, statedb_list_fn *fn, void *ctx)
 {
 	if (!sdb_root_ok(db))
 		return STATEDB_E_ROOT;
-	return walk(db, fn, ctx, true);
+	return walk(db, "", fn, ctx, true);
 }
 
 int statedb_stats(struct state_db *db, struct statedb_stats *st)

@@ -7,7 +7,6 @@
 #include <delos/ctx.h>
 #include <delos/log.h>
 #include <delos/sdb.h>
-#include <delos/string.h>
 
 int cell_init(void)
 {
@@ -81,27 +80,9 @@ int sdb_view(const char *name, const void **data, struct statedb_meta *meta)
 	return statedb_view(statedb_root(), name, data, meta);
 }
 
-struct prefix_walk {
-	const char *prefix;
-	size_t len;
-	statedb_list_fn *fn;
-	void *ctx;
-};
-
-static bool filter(void *ctx, const struct statedb_meta *meta)
-{
-	struct prefix_walk *w = ctx;
-
-	if (strncmp(meta->name, w->prefix, w->len))
-		return true;
-	return w->fn(w->ctx, meta);
-}
-
 int sdb_list(const char *prefix, statedb_list_fn *fn, void *ctx)
 {
-	struct prefix_walk w = { prefix ? prefix : "", prefix ? strlen(prefix) : 0, fn, ctx };
-
-	return statedb_list(statedb_root(), filter, &w);
+	return statedb_list_prefix(statedb_root(), prefix ? prefix : "", fn, ctx);
 }
 
 const char *sdb_strerror(int err)

@@ -228,6 +228,9 @@ int statedb_view(struct state_db *db, const char *name, const void **data,
  */
 int statedb_list(struct state_db *db, statedb_list_fn *fn, void *ctx);
 
+/* statedb_list over the records whose name starts with prefix; the others are not verified. */
+int statedb_list_prefix(struct state_db *db, const char *prefix, statedb_list_fn *fn, void *ctx);
+
 /*
  * Verifies every record and calls fn(ctx, meta) (fn may be NULL) for each
  * corrupt one. Returns how many are corrupt, or E_ROOT. A reader.

@@ -1089,3 +1089,23 @@ Test(state_db, crc32c_matches_the_definition)
 			     crc32c_ref(scratch, n), "continued at %zu of %zu", cut, n);
 	}
 }
+
+/* A prefix walk reports only its records and does not even verify the others. */
+Test(state_db, list_prefix_skips_other_records, .init = setup)
+{
+	struct seen s = { 0 };
+	const void *p;
+
+	cr_assert_eq(statedb_create(&db, "task/1", 1, 1, "tasks", "x", 1), STATEDB_OK);
+	cr_assert_eq(statedb_create(&db, "task/2", 1, 1, "tasks", "y", 1), STATEDB_OK);
+	cr_assert_eq(statedb_create(&db, "shell/line", 1, 1, "shell", "zz", 2), STATEDB_OK);
+	cr_assert_eq(statedb_view(&db, "shell/line", &p, NULL), 2);
+	((unsigned char *)p)[0] ^= 1;
+	cr_assert_eq(statedb_list_prefix(&db, "task/", record_seen, &s), 2);
+	cr_assert_eq(s.n, 2);
+	cr_assert(s.ok[0] && s.ok[1]);
+	cr_assert(strncmp(s.names[0], "task/", 5) == 0 && strncmp(s.names[1], "task/", 5) == 0);
+	cr_assert_eq(stats().corrupt_seen, 0, "a record outside the prefix was verified");
+	cr_assert_eq(statedb_list_prefix(&db, NULL, record_seen, &s), STATEDB_E_INVAL);
+	((unsigned char *)p)[0] ^= 1;
+}
