@@ -191,11 +191,10 @@ int loader_swap(struct loader *ld, struct swap_pair *pairs, size_t n, const stru
 	if ((err = load_new(&S)))
 		return err;
 	step_done(&S, SWAP_CHECK);
-	if (h->stop_and_check(h->ctx, pairs, n, why, sizeof(why))) {
+	if (h->stop_and_check(h->ctx, pairs, n, why, sizeof(why), &stopped)) {
 		unload_new(&S, n);
 		return fail(&S, SWAP_QUIESCE, LOADER_EBUSY, "swap: not quiescent: %s", why);
 	}
-	stopped = h->now_ns(h->ctx);
 	step_done(&S, SWAP_QUIESCE);
 	if ((err = relink(&S)) == 0) {
 		step_done(&S, SWAP_RELINK);

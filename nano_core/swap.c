@@ -164,7 +164,8 @@ static int check_all(struct quiesce *q)
 }
 
 /* Stops the world and checks; retries (with the world running) for a bounded time. */
-static int stop_and_check(void *ctx, const struct swap_pair *pairs, size_t n, char *why, size_t cap)
+static int stop_and_check(void *ctx, const struct swap_pair *pairs, size_t n, char *why, size_t cap,
+			  uint64_t *stopped_ns)
 {
 	struct quiesce q = { .pairs = pairs, .n = n, .self = -1, .why = why, .cap = cap };
 	uint64_t deadline = time_ns() + QUIESCE_TIMEOUT_NS;
@@ -172,6 +173,7 @@ static int stop_and_check(void *ctx, const struct swap_pair *pairs, size_t n, ch
 	(void)ctx;
 	for (;;) {
 		sw.irq_flags = irq_save();
+		*stopped_ns = time_ns();
 		if (!check_all(&q))
 			return 0;
 		irq_restore(sw.irq_flags);

@@ -37,12 +37,13 @@ struct swap_pair {
 /*
  * What the host provides. stop_and_check stops the world (interrupts off)
  * and checks quiescence for the old cells; it returns 0 with the world
- * stopped, or non-zero with the world running and `why` naming what is
- * inside an old cell. resume restarts the world. swap_in runs new's hook
+ * stopped since *stopped_ns (now_ns time, the check included), or non-zero
+ * with the world running and `why` naming what is inside an old cell. resume restarts the world. swap_in runs new's hook
  * (0 when it has none), telling it the version it replaces.
  */
 struct swap_hooks {
-	int (*stop_and_check)(void *ctx, const struct swap_pair *pairs, size_t n, char *why, size_t cap);
+	int (*stop_and_check)(void *ctx, const struct swap_pair *pairs, size_t n, char *why, size_t cap,
+			      uint64_t *stopped_ns);
 	void (*resume)(void *ctx);
 	int (*swap_in)(void *ctx, struct loader_cell *new, const char *old_version, char *why, size_t cap);
 	uint64_t (*now_ns)(void *ctx);
@@ -53,7 +54,7 @@ struct swap_hooks {
 
 struct swap_result {
 	uint64_t step_ns[SWAP_STEPS];
-	uint64_t pause_ns;		/* world stopped: quiesce end to commit end */
+	uint64_t pause_ns;		/* world stopped: the last quiescence check to the commit's end */
 	uint64_t total_ns;
 	size_t relocs_rewritten;	/* relocation sites patched in step 3 */
 	size_t imports_moved;
