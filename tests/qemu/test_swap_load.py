@@ -1,0 +1,80 @@
+"""Swaps of every kind of cell while the workload runs, then a storm; nothing may be lost."""
+import re
+import time
+from delos import check
+
+
+def work_status(m):
+    out = m.command("work status")
+    g = re.search(r"work: (\d+) operations, (\d+) errors", out)
+    check(g, "no work status in %r" % out)
+    return int(g.group(1)), int(g.group(2))
+
+
+def started(machine):
+    m = machine()
+    m.boot()
+    check("loaded workload@1" in m.command("load workload@1"), "workload did not load")
+    m.command("work start")
+    time.sleep(1)
+    return m
+
+
+def swap_ok(m, cmd):
+    out = m.command(cmd, timeout=60)
+    check("swap: done" in out, "%s: %r" % (cmd, out))
+    return out
+
+
+def progressing(m, last):
+    """The workload made progress since `last` operations and has seen no error."""
+    time.sleep(0.5)
+    ops, errors = work_status(m)
+    check(errors == 0, "workload errors: %d" % errors)
+    check(ops > last, "workload stalled at %d operations" % ops)
+    return ops
+
+
+def all_records_sound(m):
+    out = m.command("state")
+    bad = [l for l in out.splitlines() if l.strip() and not l.endswith("ok") and "records" not in l
+           and not l.startswith("record")]
+    check(not bad, "records failing their checksum: %r" % bad)
+
+
+SYSTEM_SWAPS = (
+    "swap sched_rr@1 sched_prio@1", "swap sched_prio@1 sched_rr@1", "swap timer@1 timer@1",
+    "swap dispatch@1 dispatch@1", "swap serial@1 serial@1", "swap kbd@1 kbd@1",
+    "swap state_db@1 state_db@1", "swap tokens@1 tokens@1", "swap ramfs@1 ramfs@2",
+)
+
+
+def test_swap_each_system_cell_under_load(machine):
+    m = started(machine)
+    ops = progressing(m, 0)
+    for cmd in SYSTEM_SWAPS:
+        swap_ok(m, cmd)
+        ops = progressing(m, ops)
+    m.command("work stop")
+    all_records_sound(m)
+    out = m.command("tasks")
+    check(re.search(r"shell\s+running", out), "shell task not running: %r" % out)
+
+
+def test_swap_storm_under_load(machine):
+    m = started(machine)
+    ops = progressing(m, 0)
+    pairs = ("swap hello@1 hello@2", "swap log_sink@1 log_sink@1", "swap dispatch@1 dispatch@1",
+             "swap sched_rr@1 sched_prio@1", "swap timer@1 timer@1", "swap state_db@1 state_db@1",
+             "swap sched_prio@1 sched_rr@1", "swap hello@2 hello@1", "swap tokens@1 tokens@1")
+    for i in range(25):
+        for cmd in pairs:
+            swap_ok(m, cmd)
+        if i % 5 == 4:
+            ops = progressing(m, ops)
+    m.command("work stop")
+    ops2, errors = work_status(m)
+    check(errors == 0 and ops2 >= ops, "after the storm: %d operations, %d errors" % (ops2, errors))
+    all_records_sound(m)
+    check("returned 42" in m.command("call hello hello_main"), "hello after the storm")
+    check("check ok" in m.command("mem"), "heap check after the storm")
