@@ -128,3 +128,9 @@ loader-bench: $(HOUT)/loader-bench $(BENCH_CELLS) $(BENCH_OBJS)
 	$(HOUT)/loader-bench $(BENCH_CELLS) $(BENCH_OBJS)
 
 .PHONY: loader-kernel loader-compare fuzz loader-bench
+
+# Live swap and cellrefs on the host, over the same test objects.
+HOST_TESTS      += swap
+test_swap_SRCS  := $(LOADER_HOST_SRCS) tests/loader/testlib.c metamodules/cellref.c
+$(HOUT)/tests/test_swap: HCFLAGS += -DLOADER_TEST_DIR='"$(abspath $(LT))"'
+$(HOUT)/tests/test_swap: | $(LT_OBJS)
