@@ -10,6 +10,7 @@
 #include <delos/trap.h>
 
 #define MAX_EXPORTS 256
+#define STUCK_SYMS 64
 
 /* The loader, the manifest and where cells go; owned by nano_core, set up once. */
 static struct {
@@ -112,6 +113,14 @@ static const struct mb2_module *find_module(const char *name)
 			return m;
 	}
 	return NULL;
+}
+
+static const struct mb2_module *find_module_of(const struct manifest_entry *e)
+{
+	char ref[48];
+
+	snprintf(ref, sizeof(ref), "%s@%u", e->name, e->version);
+	return find_module(ref);
 }
 
 static bool read_manifest(void)
@@ -303,34 +312,136 @@ int cells_unload(const char *name)
 	return 0;
 }
 
-/*
- * Loads the boot cells in dependency order: each round loads every pending
- * cell whose references all resolve now; a round that loads nothing leaves
- * cells that need each other (a cycle) or a symbol nobody defines.
- */
-static void load_boot_cells(void)
-{
-	bool pending[cs.manifest.count], progress = true;
-	size_t left = 0;
+/* One cell that could not be ordered: what it defines and what it needs. */
+struct stuck {
+	const struct manifest_entry *e;
+	const char *defs[STUCK_SYMS], *refs[STUCK_SYMS];
+	size_t ndefs, nrefs;
+	int mark;		/* depth-first search: 0 new, 1 on the path, 2 done */
+};
 
-	for (size_t i = 0; i < cs.manifest.count; i++)
-		left += pending[i] = cs.entries[i].boot;
-	while (left && progress) {
-		progress = false;
-		for (size_t i = 0; i < cs.manifest.count; i++) {
-			if (!pending[i] || load_entry(&cs.entries[i], true))
-				continue;
-			pending[i] = false, left--, progress = true;
-			load_entry(&cs.entries[i], false);
+static void collect_sym(void *ctx, const char *name, bool defined)
+{
+	struct stuck *s = ctx;
+
+	if (defined && s->ndefs < STUCK_SYMS)
+		s->defs[s->ndefs++] = name;
+	else if (!defined && s->nrefs < STUCK_SYMS)
+		s->refs[s->nrefs++] = name;
+}
+
+static bool needs(const struct stuck *a, const struct stuck *b)
+{
+	for (size_t i = 0; i < a->nrefs; i++)
+		for (size_t j = 0; j < b->ndefs; j++)
+			if (strcmp(a->refs[i], b->defs[j]) == 0)
+				return true;
+	return false;
+}
+
+/* Depth-first search for a cycle through v; on finding one, prints it and returns true. */
+static bool find_cycle(struct stuck *st, size_t n, size_t v, size_t *path, size_t depth)
+{
+	path[depth] = v;
+	st[v].mark = 1;
+	for (size_t w = 0; w < n; w++) {
+		if (!needs(&st[v], &st[w]))
+			continue;
+		if (st[w].mark == 1) {
+			size_t first = 0;
+			while (path[first] != w)
+				first++;
+			kprintf("cells: boot cells form a dependency cycle:");
+			for (size_t i = first; i <= depth; i++)
+				kprintf(" %s@%u ->", st[path[i]].e->name, st[path[i]].e->version);
+			kprintf(" %s@%u; none of them is loaded\n", st[w].e->name, st[w].e->version);
+			return true;
+		}
+		if (st[w].mark == 0 && find_cycle(st, n, w, path, depth + 1))
+			return true;
+	}
+	st[v].mark = 2;
+	return false;
+}
+
+/* Says why each of the cells that could not be ordered was left out. */
+static void report_stuck(const struct manifest_entry **left, size_t n)
+{
+	struct stuck *st = kzalloc(n * sizeof(*st));
+	size_t *path = kmalloc(n * sizeof(*path));
+	bool cycle = false;
+
+	for (size_t i = 0; st && path && i < n; i++) {
+		char version[12];
+		const char *grants[MANIFEST_GRANTS_MAX];
+		struct loader_load_args a;
+		const struct mb2_module *m = find_module_of(left[i]);
+		st[i].e = left[i];
+		if (m) {
+			fill_args(left[i], m, version, grants, &a);
+			loader_object_symbols(cs.ld, &a, collect_sym, &st[i]);
 		}
 	}
-	for (size_t i = 0; i < cs.manifest.count; i++) {
-		if (!pending[i])
-			continue;
-		load_entry(&cs.entries[i], true);
-		klog(LOG_ERR, "cells: boot cell %s@%u not loaded (a dependency cycle or a missing "
-			      "symbol): %s", cs.entries[i].name, cs.entries[i].version, loader_error(cs.ld));
+	for (size_t v = 0; st && path && !cycle && v < n; v++)
+		cycle = st[v].mark == 0 && find_cycle(st, n, v, path, 0);
+	for (size_t i = 0; !cycle && i < n; i++) {
+		load_entry(left[i], true);
+		kprintf("cells: %s@%u not loaded: %s\n", left[i]->name, left[i]->version,
+			loader_error(cs.ld));
 	}
+	kfree(st);
+	kfree(path);
+}
+
+/*
+ * Loads cells in dependency order: each round loads every pending cell whose
+ * references all resolve now. A round that loads nothing leaves cells that
+ * need each other (a cycle, which is named) or a symbol nobody defines.
+ * Returns how many were loaded.
+ */
+size_t cells_load_ordered(const struct manifest_entry **list, size_t n)
+{
+	const struct manifest_entry **left = kmalloc(n * sizeof(*left));
+	size_t nleft = n, loaded = 0;
+	bool progress = true;
+
+	if (!left)
+		return 0;
+	memcpy(left, list, n * sizeof(*left));
+	while (nleft && progress) {
+		progress = false;
+		for (size_t i = 0; i < nleft;) {
+			if (load_entry(left[i], true)) {
+				i++;
+				continue;
+			}
+			loaded += load_entry(left[i], false) == 0;
+			left[i] = left[--nleft];
+			progress = true;
+		}
+	}
+	if (nleft)
+		report_stuck(left, nleft);
+	kfree(left);
+	return loaded;
+}
+
+static void load_boot_cells(void)
+{
+	const struct manifest_entry **boot = kmalloc(cs.manifest.count * sizeof(*boot));
+	size_t n = 0;
+
+	for (size_t i = 0; boot && i < cs.manifest.count; i++)
+		if (cs.entries[i].boot)
+			boot[n++] = &cs.entries[i];
+	if (boot)
+		cells_load_ordered(boot, n);
+	kfree(boot);
+}
+
+const struct manifest_entry *cells_manifest_find(const char *ref)
+{
+	return manifest_find_ref(&cs.manifest, ref);
 }
 
 void cells_init(const struct mb2_info *boot)

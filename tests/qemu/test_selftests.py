@@ -1,4 +1,5 @@
 """Built-in tests selected with test=NAME on the kernel command line."""
+import re
 from delos import check
 
 
@@ -37,3 +38,11 @@ def test_selftest_loader_stale_call_faults(machine):
 
 def test_selftest_swap_stale_pointer_faults(machine):
     selftest(machine, "swap")
+
+
+def test_selftest_dependency_cycle_named(machine):
+    m = machine(args="test=cycle")
+    m.expect("selftest cycle: PASS", 60)
+    check(re.search(r"dependency cycle: (cyc_a@1 -> cyc_b@1 -> cyc_a@1|cyc_b@1 -> cyc_a@1 -> cyc_b@1); "
+                    r"none of them is loaded", m.transcript), "cycle not named")
+    check(m.wait_exit() == 0, "selftest cycle did not exit with 0")
