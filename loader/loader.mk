@@ -134,3 +134,9 @@ HOST_TESTS      += swap
 test_swap_SRCS  := $(LOADER_HOST_SRCS) tests/loader/testlib.c metamodules/cellref.c
 $(HOUT)/tests/test_swap: HCFLAGS += -DLOADER_TEST_DIR='"$(abspath $(LT))"'
 $(HOUT)/tests/test_swap: | $(LT_OBJS)
+
+# `make test` runs the fuzzer for a fixed, short number of executions.
+TEST_SCRIPTS += loader_fuzz=fuzz-ci
+fuzz-ci:
+	$(MAKE) --no-print-directory fuzz FUZZ_RUNS=20000
+.PHONY: fuzz-ci
