@@ -1,12 +1,25 @@
 /*
- * void ctx_switch(uint64_t next_rsp)
- * Pushes the callee-saved registers, leaves the stack pointer in
- * ctx_saved_rsp, loads next_rsp and pops the registers saved there.
- * A stack made by ctx_prepare "returns" into ctx_task_entry.
+ * The context switch (include/delos/ctx.h). A saved context, from its saved
+ * rsp up: r15 r14 r13 r12 rbx rbp ret flags, where rbp and ret form a
+ * frame-pointer record and flags is the RFLAGS value whose interrupt flag
+ * is restored on resume.
  */
+#define CTX_RESUMED 1
+#define RFLAGS_IF   0x200
+
 	.text
-	.globl ctx_switch, ctx_task_entry
-ctx_switch:
+	.globl ctx_block, ctx_switch, ctx_restart, ctx_task_entry
+
+/*
+ * int ctx_block(uint64_t next_rsp, uint64_t flags)
+ * Entered by a call or a tail call (jmp) with the return address on top.
+ * The return address moves down a word so that the flags can sit above it:
+ * rbp and ret stay adjacent, a frame record like any other.
+ */
+ctx_block:
+	popq %rax
+	pushq %rsi
+	pushq %rax
 	pushq %rbp
 	movq %rsp, %rbp
 	pushq %rbx
@@ -15,14 +28,62 @@ ctx_switch:
 	pushq %r14
 	pushq %r15
 	movq %rsp, ctx_saved_rsp(%rip)
+	testq %rdi, %rdi
+	jz 2f
 	movq %rdi, %rsp
+/* Resumes the context at rsp: pops it, sets the interrupt flag as saved, returns past the flags. */
+ctx_resume:
 	popq %r15
 	popq %r14
 	popq %r13
 	popq %r12
 	popq %rbx
 	popq %rbp
+	movl $CTX_RESUMED, %eax
+	testl $RFLAGS_IF, 8(%rsp)
+	jz 1f
+	sti				/* takes effect after the ret */
+1:	ret $8
+/* Nothing to run: halt below the saved context until the tasks cell names one. */
+2:	andq $-16, %rsp
+	call ctx_idle
+	ud2
+
+/* void ctx_switch(uint64_t next_rsp): ctx_block with the current flags. */
+ctx_switch:
+	pushfq
+	popq %rsi
+	jmp ctx_block
+
+/* _Noreturn void ctx_restart(uint64_t rsp): resumes rsp, saving nothing. */
+ctx_restart:
+	movq %rdi, %rsp
+	jmp ctx_resume
+
+/* uint64_t irq_save(void): the flags, then interrupts off. */
+	.globl irq_save, irq_restore
+irq_save:
+	pushfq
+	popq %rax
+	cli
 	ret
+
+/*
+ * void irq_restore(uint64_t flags): interrupts on if flags says so. The sti
+ * comes last, right before the ret, so that an interrupt waiting for it is
+ * taken after the ret, in the caller. Taken before (in C: after the epilogue
+ * popped rbp), the caller's return address would be only at the top of the
+ * stack, outside the frame chain, and a task preempted there would hide from
+ * swap's frame walk the cell it is in.
+ */
+irq_restore:
+	pushq %rbp
+	movq %rsp, %rbp
+	testl $RFLAGS_IF, %edi
+	popq %rbp
+	jz 1f
+	sti
+1:	ret
 
 /* First code of a new task: r12 points at its struct task_start on its stack. */
 ctx_task_entry:

@@ -1,4 +1,4 @@
-/* The CPU side of kernel tasks: preparing a stack and the first entry. */
+/* The CPU side of kernel tasks: preparing a stack, the first entry, the halt when nothing runs. */
 #include <delos/ctx.h>
 #include <delos/kernel.h>
 #include <delos/log.h>
@@ -14,8 +14,14 @@ struct task_start {
 	uint64_t arg;
 };
 
+/* The prepared frame: a saved context (enum ctx_frame_word) and a pad word that aligns the entry. */
+#define PREPARED_WORDS (CTX_FRAME_WORDS + 1)
+_Static_assert(sizeof(struct task_start) + 15 + 8 * PREPARED_WORDS <= CTX_PREPARE_BYTES,
+	       "ctx_prepare writes more than it promises");
+
 void ctx_task_entry(void);
 _Noreturn void ctx_task_main(struct task_start *ts);
+_Noreturn void ctx_idle(void);
 
 uint64_t ctx_last_saved(void)
 {
@@ -23,8 +29,10 @@ uint64_t ctx_last_saved(void)
 }
 
 /*
- * The initial stack: the task_start block, then a ctx_switch frame whose
- * return address is ctx_task_entry and whose r12 points at the block.
+ * The initial stack: the task_start block, then a saved context whose
+ * return address is ctx_task_entry, whose r12 points at the block and whose
+ * flags keep interrupts off (the trampoline enables them). The pad word puts
+ * ctx_task_entry's rsp at 8 mod 16, as after a call.
  */
 uint64_t ctx_prepare(uint64_t stack_top, const struct cellref *start, uint64_t arg,
 		     const struct cellref *exit)
@@ -36,10 +44,10 @@ uint64_t ctx_prepare(uint64_t stack_top, const struct cellref *start, uint64_t a
 	ts->start = *start;
 	ts->exit = *exit;
 	ts->arg = arg;
-	frame = (uint64_t *)(sp - 8 * 8);
-	memset(frame, 0, 8 * 8);
-	frame[3] = (uint64_t)ts;		/* r12 (pop order r15 r14 r13 r12 rbx rbp ret) */
-	frame[6] = (uint64_t)ctx_task_entry;	/* return address */
+	frame = (uint64_t *)(sp - 8 * PREPARED_WORDS);
+	memset(frame, 0, 8 * PREPARED_WORDS);
+	frame[CTX_R12] = (uint64_t)ts;
+	frame[CTX_RET] = (uint64_t)ctx_task_entry;
 	return (uint64_t)frame;
 }
 
@@ -61,16 +69,23 @@ _Noreturn void ctx_task_main(struct task_start *ts)
 	park("exit", &ts->exit);
 }
 
-uint64_t irq_save(void)
+/*
+ * ctx_block(0, ...) ends here, on the stack of the task that blocked, below
+ * its saved context: halts until an interrupt made something runnable, as
+ * the tasks cell says (include/delos/ctx.h), then resumes it. The cellref
+ * is resolved each time: nano_core keeps no address inside a cell.
+ */
+_Noreturn void ctx_idle(void)
 {
-	uint64_t flags = read_rflags();
+	static const struct cellref next_ref = { "tasks", "tasks_idle_next" };
 
-	cpu_cli();
-	return flags;
+	for (;;) {
+		cpu_sti_hlt();
+		cpu_cli();
+		uint64_t fn = cellref_resolve(&next_ref);
+		uint64_t rsp = fn ? ((uint64_t (*)(void))fn)() : 0;
+		if (rsp)
+			ctx_restart(rsp);
+	}
 }
 
-void irq_restore(uint64_t flags)
-{
-	if (flags & (1 << 9))
-		cpu_sti();
-}

@@ -1,7 +1,8 @@
 /*
- * taskdemo_check: the tasks API's refusals and its wait/notify and join, run
- * from the calling task. Prints one line per check ("check NAME: ok" or
- * "check NAME: FAILED ...") and returns the number of failures.
+ * taskdemo_check: the tasks API's refusals, its wait/notify and join, and
+ * restarting tasks, run from the calling task. Prints one line per check
+ * ("check NAME: ok" or "check NAME: FAILED ...") and returns the number of
+ * failures.
  */
 #include <delos/log.h>
 #include <delos/sdb.h>
@@ -9,7 +10,8 @@
 #include "cells/taskdemo/taskdemo.h"
 #include "cells/tasks/tasks.h"
 
-#define WOKE_RECORD "taskdemo/woke"
+#define WOKE_RECORD   "taskdemo/woke"
+#define STARTS_RECORD "taskdemo/starts"
 
 static int verdict(const char *name, bool ok, int64_t got)
 {
@@ -95,9 +97,81 @@ static int check_wait_notify(void)
 	return bad;
 }
 
+/* Counts the starts of taskdemo_restartee; returns the new count. */
+static uint64_t count_start(void)
+{
+	uint64_t n = 0;
+
+	sdb_get(STARTS_RECORD, &n, sizeof(n), NULL);
+	n++;
+	sdb_put("taskdemo", STARTS_RECORD, 0x54444d4fu, 1, &n, sizeof(n));
+	return n;
+}
+
+/*
+ * Blocks on its first start (waits on a channel nobody notifies, sleeps
+ * 10 s, or restarts itself, by how), and returns 10 * how + its start count
+ * on the next one: exit code 10 * how + 2 means it started over exactly once.
+ */
+int taskdemo_restartee(uint64_t how)
+{
+	uint64_t n = count_start();
+
+	if (n == 1 && how == 0)
+		task_wait("taskdemo.never");
+	else if (n == 1 && how == 1)
+		task_sleep_ms(10000);
+	else if (n == 1 && how == 2)
+		return tasks_restart_self(0) - 1000;	/* returns only if refused */
+	return (int)(10 * how + n);
+}
+
+/* Spawns a restartee, lets it block, restarts it (unless it restarts itself) and joins it. */
+static int restart_one(const char *name, uint64_t how)
+{
+	uint64_t zero = 0;
+	int64_t id, code = -1;
+	int err;
+
+	sdb_put("taskdemo", STARTS_RECORD, 0x54444d4fu, 1, &zero, sizeof(zero));
+	if ((id = task_spawn("restartee", "taskdemo", "taskdemo_restartee", how)) < 0)
+		return verdict(name, false, id);
+	task_sleep_ms(30);
+	err = how == 2 ? 0 : tasks_restart((uint64_t)id);
+	if (err == 0)
+		err = task_join(id, &code);
+	sdb_delete(STARTS_RECORD);
+	return verdict(name, err == 0 && code == (int64_t)(10 * how + 2), err ? err : code);
+}
+
+/* Restarts are refused for task 0, unknown, running and ready tasks, changing nothing. */
+static int check_restart(void)
+{
+	uint64_t before = live_tasks();
+	int64_t r, id;
+	int bad = 0;
+
+	r = tasks_restart(0);
+	bad += verdict("restart-idle", r == TASKS_E_SELF, r);
+	r = tasks_restart(999999);
+	bad += verdict("restart-unknown", r == TASKS_E_NOT_FOUND, r);
+	r = tasks_restart((uint64_t)task_self());	/* task 0 when run from nano_core's console */
+	bad += verdict("restart-running", r == (task_self() ? TASKS_E_BUSY : TASKS_E_SELF), r);
+	if ((id = task_spawn("restartee", "taskdemo", "taskdemo_restartee", 3)) > 0) {
+		r = tasks_restart((uint64_t)id);	/* ready: it has not run yet */
+		bad += verdict("restart-ready", r == TASKS_E_BUSY, r);
+		task_join(id, NULL);
+	}
+	bad += verdict("restart-refusals-change-nothing", live_tasks() == before, (int64_t)live_tasks());
+	bad += restart_one("restart-waiting", 0);
+	bad += restart_one("restart-sleeping", 1);
+	bad += restart_one("restart-self", 2);
+	return bad;
+}
+
 int taskdemo_check(void)
 {
-	int bad = check_refusals() + check_wait_notify();
+	int bad = check_refusals() + check_wait_notify() + check_restart();
 
 	kprintf("taskdemo: checks: %d failed\n", bad);
 	return bad;

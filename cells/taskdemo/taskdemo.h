@@ -29,6 +29,15 @@
 int taskdemo_report(void);
 
 /*
+ * Prints one short line, "taskdemo: a=N b=N rounds=N busy_a=STATE
+ * sleeper=STATE": the busy counters, the sleeper's rounds and two task
+ * states ("gone" once joined). Short, so that tests can poll it while the
+ * demo runs without filling the serial queue. Returns 0, or -1 if
+ * taskdemo's records are missing.
+ */
+int taskdemo_counts(void);
+
+/*
  * Measures, from the calling task (run it when nothing else is busy):
  *   - the cost of a context switch: two tasks yield to each other
  *     TASKDEMO_PINGPONG times each; cycles between their spawn and join over
@@ -46,9 +55,11 @@ int taskdemo_bench(void);
 
 /*
  * Checks, from the calling task, that the tasks API refuses bad input with
- * the right error and without changing the task table, and that wait,
- * notify and join work. Prints "taskdemo: check NAME: ok|FAILED" lines;
- * returns the number of failures.
+ * the right error and without changing the task table, that wait, notify
+ * and join work, and that a waiting, a sleeping and a running task start
+ * over at their entry when restarted (tasks_restart, tasks_restart_self).
+ * Prints "taskdemo: check NAME: ok|FAILED" lines; returns the number of
+ * failures.
  */
 int taskdemo_check(void);
 
@@ -58,5 +69,6 @@ int taskdemo_sleeper(uint64_t rounds);
 int taskdemo_pingpong(uint64_t n);
 int taskdemo_spin(uint64_t ticks);
 int taskdemo_waiter(uint64_t arg);
+int taskdemo_restartee(uint64_t how);
 
 #endif

@@ -12,23 +12,17 @@
 #include "cells/tasks/records.h"
 #include "cells/timer/timer.h"
 
-/*
- * nano_core's boot stack: the first stack_alloc (KERNEL_STACK_PAGES = 8 in
- * nano_core/main.c) right above the first guard page. Checked against the
- * running rsp; reported as unknown (0, 0) if that ever stops holding.
- */
-#define BOOT_STACK_LO (STACK_BASE + PAGE_SIZE)
-#define BOOT_STACK_HI (BOOT_STACK_LO + 8 * PAGE_SIZE)
-
+/* nano_core's boot stack, checked against the running frame; unknown (0, 0) if that fails. */
 static void boot_stack(struct task_rec *r)
 {
-	uint64_t rsp = (uint64_t)__builtin_frame_address(0);
+	uint64_t fp = (uint64_t)__builtin_frame_address(0), lo, hi;
 
-	if (rsp >= BOOT_STACK_LO && rsp < BOOT_STACK_HI) {
-		r->stack_lo = BOOT_STACK_LO;
-		r->stack_hi = BOOT_STACK_HI;
+	ctx_boot_stack(&lo, &hi);
+	if (fp >= lo && fp < hi) {
+		r->stack_lo = lo;
+		r->stack_hi = hi;
 	} else {
-		klog(LOG_WARN, "tasks: running on %016lx, not nano_core's boot stack; task 0's stack unknown", rsp);
+		klog(LOG_WARN, "tasks: running on %016lx, not nano_core's boot stack; task 0's stack unknown", fp);
 	}
 }
 

@@ -47,16 +47,16 @@ static bool info_of(int64_t id, struct task_info *t)
 
 	if (rec_get(id, &r) || cpu_get(&cpu))
 		return false;
-	bool current = id == cpu.current, running = current && !cpu.waiting;
+	bool running = id == cpu.current;
 	memset(t, 0, sizeof(*t));
 	t->id = r.id;
 	copy_str(t->name, sizeof(t->name), r.name);
 	copy_str(t->state, sizeof(t->state), task_state_name(running ? TASK_RUNNING : r.state));
 	copy_str(t->cell, sizeof(t->cell), r.entry.cell);
 	copy_str(t->sym, sizeof(t->sym), r.entry.sym);
-	t->runs = r.runs + current;
-	t->cpu_ticks = r.cpu_ticks + (current ? cpu.ran_ticks : 0);
-	if (!current && r.saved_rsp) {	/* the current task's rsp is live, not saved */
+	t->runs = r.runs + running;
+	t->cpu_ticks = r.cpu_ticks + (running ? cpu.ran_ticks : 0);
+	if (!running && r.saved_rsp) {	/* the running task's rsp is live, not saved */
 		t->saved_rsp = r.saved_rsp;
 		t->saved_rip = *(const uint64_t *)(r.saved_rsp + CTX_FRAME_RET_OFFSET);
 	}

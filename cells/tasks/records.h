@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include <delos/cellref.h>
+#include <delos/ctx.h>
 #include "cells/tasks/tasks.h"
 
 #define TASKS_PRIVATE __attribute__((visibility("hidden")))
@@ -27,11 +28,8 @@
 #define TASK_RECORD_PREFIX   "task/"
 #define TASK_EXIT_CHANNEL    "task.exit/"   /* + id: joiners wait here */
 
-/*
- * Offset from a saved rsp to the return address of nano_core's ctx_switch
- * frame (rbp rbx r12 r13 r14 r15 pushed, in nano_core/ctx.S).
- */
-#define CTX_FRAME_RET_OFFSET (6 * 8)
+/* Offset from a saved rsp to the return address of its context (include/delos/ctx.h). */
+#define CTX_FRAME_RET_OFFSET (CTX_RET * 8)
 
 enum task_state {
 	TASK_READY = 1,     /* queued in the policy (task 0: runnable when nothing is queued) */
@@ -43,9 +41,10 @@ enum task_state {
 
 /*
  * "task/ID": one task. The running task's record is not rewritten when it is
- * switched in: while id == tasks_cpu.current (and the CPU is not idling in
- * its context, see `waiting`), it is running whatever `state` says, and
- * saved_rsp is stale. Everything else is written at its switch-out.
+ * switched in: while id == tasks_cpu.current, it is running whatever `state`
+ * says, and saved_rsp is stale. Everything else is written at its
+ * switch-out. saved_rsp == 0 with a stack of its own means "start at the
+ * entry": the stack is prepared (ctx_prepare) when the task is switched in.
  */
 struct task_rec {
 	int64_t id;
@@ -57,7 +56,7 @@ struct task_rec {
 	int64_t exit_code;
 	uint64_t runs;             /* turns completed (switch-outs) */
 	uint64_t cpu_ticks;        /* ticks charged, up to its last switch-out */
-	uint64_t saved_rsp;        /* stack pointer of its last switch-out (or from ctx_prepare) */
+	uint64_t saved_rsp;        /* stack pointer of its last switch-out, from ctx_prepare, or 0 */
 	uint64_t stack_lo, stack_hi;
 	uint32_t stack_pages;      /* 0: not allocated by tasks (task 0), or already freed */
 	uint32_t reserved;
@@ -65,18 +64,22 @@ struct task_rec {
 
 /* "tasks/current": the CPU's side. */
 struct tasks_cpu {
-	int64_t current;           /* the task whose code runs, 0 for idle */
+	/*
+	 * The task whose code runs, 0 for idle; -1 while no task runs: the CPU
+	 * halts in nano_core (ctx_block with nothing to run) until
+	 * tasks_idle_next names the next one.
+	 */
+	int64_t current;
 	/* The last switch-out, until tasks_finish_switch records it in the task's record. */
 	int64_t pending;           /* the task switched away from; -1 when none is pending */
 	uint32_t pending_state;    /* the state it left in */
-	uint32_t waiting;          /* 1: current is blocked and the CPU halts in its context */
+	uint32_t reserved0;        /* 0 */
 	uint64_t pending_ticks;    /* ticks to charge it */
 	uint64_t ran_ticks;        /* ticks charged to current since it was switched in */
 	uint64_t switches, ticks, idle_ticks;
-	uint32_t need_resched;     /* a woken or new task should run before current: preempt at the next tick */
+	uint32_t need_resched;     /* preempt current at the next tasks_irq_exit (a tick or a wake-up asked) */
 	int32_t current_prio;      /* current's priority, to queue it again without reading its record */
-	uint32_t irq_exit_hook;    /* 1 once nano_core called tasks_irq_exit: ticks then only request */
-	uint32_t reserved;
+	uint32_t reserved1, reserved2;  /* 0 */
 };
 _Static_assert(sizeof(struct tasks_cpu) == 80, "tasks layout 1");
 
@@ -110,8 +113,19 @@ TASKS_PRIVATE const char *task_state_name(uint32_t state);
 
 /* switch.c */
 TASKS_PRIVATE void tasks_finish_switch(void);
-TASKS_PRIVATE void tasks_resched(uint32_t new_state);
+/*
+ * Switches away from the calling task, leaving it in `state` (enum
+ * task_state), by a tail call of ctx_block(next, flags); flags is the
+ * caller's irq_save() value, restored on every way out. Returns
+ * TASKS_AGAIN when the caller runs again (at once if it stays the one to
+ * run), or a negative error, having switched nothing. Interrupts off.
+ * Its signature is ctx_block's, so that callers can tail-call it too.
+ */
+TASKS_PRIVATE int tasks_switch(uint64_t state, uint64_t flags);
 TASKS_PRIVATE int tasks_make_ready(int64_t id);
 TASKS_PRIVATE int64_t tasks_current(void);
+
+/* tasks.c: the cellrefs every task's stack is prepared with. */
+TASKS_PRIVATE extern const struct cellref tasks_start_ref, tasks_exit_ref;
 
 #endif

@@ -1,22 +1,32 @@
 /*
  * Switching tasks: the one path through which the CPU goes from one task to
- * another, the wake-up of blocked tasks and the timer tick. All of it runs
- * with interrupts off.
+ * another, the wake-up of blocked tasks, the timer tick and preemption. All
+ * of it runs with interrupts off.
  *
- * "Switch, then record": ctx_switch saves the old task's stack pointer where
+ * No frame of this cell stays on a switched-out stack. tasks_switch ends in
+ * a tail call of nano_core's ctx_block, and everything that reaches it
+ * tail-calls it in turn (tasks_block, tasks_irq_exit), so the switched-out
+ * task resumes directly in whatever called into this cell: a client of the
+ * blocking API, or nano_core's interrupt exit. Only task_exit calls it
+ * normally: an exited task is never resumed.
+ *
+ * "Switch, then record": ctx_block saves the old task's stack pointer where
  * only ctx_last_saved() knows it, so a switch leaves the old task `pending`
  * in tasks/current (with the state it left in and the ticks it used), and
- * the first tasks code to run afterwards, whatever it is (the resumed task,
- * a new task's start, a tick, a notify, a list), writes the old task's
- * record: state, ticks, saved rsp, or frees its stack if it exited
- * (tasks_finish_switch). Each switch thus writes one task record, not two:
- * the incoming task's record is left as it was (see records.h).
+ * the first tasks code to run afterwards, whatever it is (a blocking call, a
+ * new task's start, a tick, an interrupt exit, a notify, a list), writes the
+ * old task's record: state, ticks, saved rsp, or frees its stack if it
+ * exited (tasks_finish_switch). Every entry point of this cell does that
+ * before it reads a task record. Each switch thus writes one task record,
+ * not two: the incoming task's record is left as it was (see records.h).
  */
 #include <delos/ctx.h>
 #include <delos/log.h>
 #include <delos/time.h>
 #include "cells/sched/sched.h"
 #include "cells/tasks/records.h"
+
+_Static_assert(TASKS_AGAIN == CTX_RESUMED, "tasks_block returns what ctx_block does");
 
 int64_t tasks_current(void)
 {
@@ -34,13 +44,20 @@ static void free_stack(struct task_rec *r)
 	r->stack_lo = r->stack_hi = r->saved_rsp = 0;
 }
 
-/* Records the pending switch-out, if any; leaves the CPU record in *cpu. */
-static int finish_into(struct tasks_cpu *cpu)
+/*
+ * Reads the CPU record into *cpu and records the pending switch-out in its
+ * task's record, if there is one; returns whether *cpu changed (then the
+ * caller must write it back). An exited task stays pending while no task
+ * runs: the CPU may be halting on its stack, which is freed once another
+ * task runs.
+ */
+static int record_pending(struct tasks_cpu *cpu, bool *changed)
 {
 	struct task_rec r;
 	int err = cpu_get(cpu);
 
-	if (err || cpu->pending < 0)
+	*changed = false;
+	if (err || cpu->pending < 0 || (cpu->pending_state == TASK_EXITED && cpu->current < 0))
 		return err;
 	if (rec_get(cpu->pending, &r) == 0) {
 		r.state = cpu->pending_state;
@@ -53,7 +70,17 @@ static int finish_into(struct tasks_cpu *cpu)
 		rec_put(&r);
 	}
 	cpu->pending = -1;
-	return cpu_put(cpu);
+	*changed = true;
+	return 0;
+}
+
+/* Records the pending switch-out, if any; leaves the CPU record in *cpu. */
+static int finish_into(struct tasks_cpu *cpu)
+{
+	bool changed;
+	int err = record_pending(cpu, &changed);
+
+	return err || !changed ? err : cpu_put(cpu);
 }
 
 void tasks_finish_switch(void)
@@ -70,100 +97,120 @@ static uint32_t state_of(int64_t id)
 	return rec_get(id, &r) ? 0 : r.state;
 }
 
-static void set_state(int64_t id, uint32_t state)
-{
-	struct task_rec r;
-
-	if (rec_get(id, &r) == 0) {
-		r.state = state;
-		rec_put(&r);
-	}
-}
-
 /*
- * Nothing to run and the caller is blocked (idle too): halts in its context
- * until an interrupt makes something runnable. Ticks see cpu.waiting and
- * leave switching to this loop. Returns the caller's state afterwards.
+ * The task to run next when the caller leaves in `state`: the policy's
+ * pick, else idle if it is ready (the caller itself, when it is idle and
+ * stays ready), else the caller if it stays ready, else -1: nothing can run.
  */
-static uint32_t wait_here(struct tasks_cpu *cpu, uint32_t state, int64_t *next)
-{
-	set_state(cpu->current, state);
-	cpu->waiting = 1;
-	cpu_put(cpu);
-	for (;;) {
-		__asm__ volatile("sti; hlt; cli" ::: "memory");
-		if ((*next = sched_pick()) >= 0 || state_of(0) == TASK_READY)
-			break;
-	}
-	cpu_get(cpu);
-	cpu->waiting = 0;
-	state = state_of(cpu->current);
-	if (*next < 0)
-		*next = 0;
-	return state;
-}
-
-/*
- * The task to run next: the policy's pick, else idle if it is ready (the
- * caller itself, when it is idle and stays ready), else wait here. *state is
- * the caller's state, which a wait may change.
- */
-static int64_t choose_next(struct tasks_cpu *cpu, uint32_t *state)
+static int64_t choose_next(const struct tasks_cpu *cpu, uint32_t state)
 {
 	int64_t next = sched_pick();
 
 	if (next >= 0)
 		return next;
-	if (cpu->current == 0 ? *state == TASK_READY : state_of(0) == TASK_READY)
+	if (cpu->current == 0 ? state == TASK_READY : state_of(0) == TASK_READY)
 		return 0;
-	if (cpu->current != 0 && *state == TASK_READY)
+	if (state == TASK_READY)
 		return cpu->current;	/* only when its enqueue failed */
-	*state = wait_here(cpu, *state, &next);
-	return next;
+	return -1;
 }
 
-/* Jumps to next, leaving the caller pending in `state`; returns when it is resumed. */
-static void switch_to(struct tasks_cpu *cpu, int64_t next, uint32_t state)
+/*
+ * The stack pointer to resume task id at: its saved one, or a fresh start
+ * at its entry (a new or restarted task). 0 if it has no context to run.
+ */
+static uint64_t resume_rsp(int64_t id, struct task_rec *r)
 {
-	struct task_rec n;
+	if (rec_get(id, r))
+		return 0;
+	if (!r->saved_rsp && r->stack_pages)
+		r->saved_rsp = ctx_prepare(r->stack_hi, &tasks_start_ref, (uint64_t)id, &tasks_exit_ref);
+	if (!r->saved_rsp)
+		klog(LOG_ERR, "tasks: cannot switch to task %ld: no saved context", id);
+	return r->saved_rsp;
+}
 
-	if (rec_get(next, &n) || !n.saved_rsp) {
-		klog(LOG_ERR, "tasks: cannot switch to task %ld: no saved context", next);
-		return;
-	}
+/* Makes next (-1: none) current, the caller pending in `state`. */
+static void hand_over(struct tasks_cpu *cpu, int64_t next, int32_t next_prio, uint32_t state)
+{
 	cpu->pending = cpu->current;
 	cpu->pending_state = state;
 	cpu->pending_ticks = cpu->ran_ticks;
 	cpu->current = next;
-	cpu->current_prio = n.prio;
+	cpu->current_prio = next_prio;
 	cpu->ran_ticks = 0;
 	cpu->need_resched = 0;
-	cpu->switches++;
-	if (cpu_put(cpu))
-		return;
-	ctx_switch(n.saved_rsp);
-	tasks_finish_switch();
+	cpu->switches += next >= 0;
 }
 
-void tasks_resched(uint32_t new_state)
+/* The CPU record is written once, at the end, whichever way it goes. */
+int tasks_switch(uint64_t state, uint64_t flags)
 {
 	struct tasks_cpu cpu;
-	uint32_t state = new_state;
+	struct task_rec n = { .prio = SCHED_PRIO_UNSET };
+	uint64_t rsp = 0;
+	int64_t self, next;
+	bool changed;
+	int err;
+
+	if ((err = record_pending(&cpu, &changed))) {
+		irq_restore(flags);
+		return err;
+	}
+	if ((self = cpu.current) < 0) {
+		err = TASKS_E_STATE;
+		goto out;
+	}
+	if (state == TASK_READY && self != 0 && sched_enqueue(self, cpu.current_prio) < 0)
+		klog(LOG_ERR, "tasks: the %s policy refused task %ld", sched_name(), self);
+	next = choose_next(&cpu, (uint32_t)state);
+	if (next == self) {
+		cpu.need_resched = 0;	/* the caller goes on: a new turn */
+		cpu.ran_ticks = 0;
+		changed = true;
+		err = TASKS_AGAIN;
+		goto out;
+	}
+	if (next >= 0 && !(rsp = resume_rsp(next, &n))) {
+		err = TASKS_E_STATE;
+		goto out;
+	}
+	hand_over(&cpu, next, n.prio, (uint32_t)state);
+	if (cpu_put(&cpu)) {
+		err = TASKS_E_STATE;
+		changed = false;	/* no half-written switch */
+		goto out;
+	}
+	__attribute__((musttail)) return ctx_block(rsp, flags);
+out:
+	if (changed && cpu_put(&cpu) && err > 0)
+		err = TASKS_E_STATE;
+	if (err < 0 && self >= 0 && state != TASK_READY)
+		blocked_remove(self);	/* it goes on running: not blocked after all */
+	irq_restore(flags);
+	return err;
+}
+
+uint64_t tasks_idle_next(void)
+{
+	struct tasks_cpu cpu;
+	struct task_rec n;
+	uint64_t rsp;
 	int64_t next;
 
-	if (finish_into(&cpu))
-		return;
-	if (new_state == TASK_READY && cpu.current != 0 &&
-	    sched_enqueue(cpu.current, cpu.current_prio) < 0)
-		klog(LOG_ERR, "tasks: the %s policy refused task %ld", sched_name(), cpu.current);
-	next = choose_next(&cpu, &state);
-	if (next != cpu.current) {
-		switch_to(&cpu, next, state);
-		return;
-	}
-	cpu.need_resched = 0;	/* the caller goes on: a new turn */
+	if (finish_into(&cpu) || cpu.current >= 0)
+		return 0;
+	next = sched_pick();
+	if (next < 0 && state_of(0) == TASK_READY)
+		next = 0;
+	if (next < 0 || !(rsp = resume_rsp(next, &n)))
+		return 0;
+	cpu.current = next;
+	cpu.current_prio = n.prio;
 	cpu.ran_ticks = 0;
-	cpu_put(&cpu);
+	cpu.need_resched = 0;
+	cpu.switches++;
+	return cpu_put(&cpu) ? 0 : rsp;
 }
 
 /* A sleeping or waiting task becomes ready; asks for a preemption if it should run first. */
@@ -186,78 +233,60 @@ int tasks_make_ready(int64_t id)
 		klog(LOG_ERR, "tasks: the %s policy refused to wake task %ld", sched_name(), id);
 	if ((err = cpu_get(&cpu)))
 		return err;
-	if (wake > 0 || cpu.current == 0) {
+	if ((wake > 0 || cpu.current == 0) && !cpu.need_resched) {
 		cpu.need_resched = 1;
 		return cpu_put(&cpu);
 	}
 	return 0;
 }
 
-static void wake_sleepers(uint64_t now_ns)
+/* Wakes the sleepers due at now_ns; returns how many. */
+static int wake_sleepers(uint64_t now_ns)
 {
 	int64_t ids[TASKS_MAX];
 	int n = blocked_due(now_ns, NULL, ids, TASKS_MAX);
 
 	for (int i = 0; i < n; i++)
 		tasks_make_ready(ids[i]);
+	return n;
 }
 
-/* Charges the tick; returns whether the running task should give way now. */
-static bool charge_tick(struct tasks_cpu *cpu)
+/* Charges the tick to the running task (if any) and asks for a preemption if the policy says so. */
+static void charge_tick(struct tasks_cpu *cpu)
 {
-	bool running;
+	bool running = cpu->current >= 0;
 
-	if (cpu_get(cpu))
-		return false;
-	running = !cpu->waiting;
 	cpu->ticks++;
 	if (running)
 		cpu->ran_ticks++;
 	if (!running || cpu->current == 0)
 		cpu->idle_ticks++;
-	if (cpu_put(cpu) || !running)
-		return false;	/* the CPU idles in a blocked task's context: wait_here switches */
-	if (cpu->need_resched)
-		return true;
-	return sched_should_preempt(cpu->current == 0 ? UINT64_MAX : cpu->ran_ticks);
+	if (running && !cpu->need_resched &&
+	    sched_should_preempt(cpu->current == 0 ? UINT64_MAX : cpu->ran_ticks))
+		cpu->need_resched = 1;
+	cpu_put(cpu);
 }
 
-/*
- * Preempts right here, inside the tick, unless nano_core calls
- * tasks_irq_exit after each interrupt: then only asks for it, so that a
- * preempted task's stack holds no frame of dispatch or timer (which could
- * then never be swapped while it is preempted).
- */
 int tasks_tick(uint64_t tick)
 {
 	struct tasks_cpu cpu;
 
 	(void)tick;
-	tasks_finish_switch();
-	wake_sleepers(time_ns());
-	if (!charge_tick(&cpu))
+	if (finish_into(&cpu))
 		return 0;
-	if (!cpu.irq_exit_hook) {
-		tasks_resched(TASK_READY);
-	} else if (!cpu.need_resched) {
-		cpu.need_resched = 1;
-		cpu_put(&cpu);
-	}
+	/* A wake-up may have asked for a preemption in the CPU record: read it again. */
+	if (wake_sleepers(time_ns()) > 0 && cpu_get(&cpu))
+		return 0;
+	charge_tick(&cpu);
 	return 0;
 }
 
-int tasks_irq_exit(uint64_t irq)
+int tasks_irq_exit(uint64_t irq, uint64_t unused)
 {
 	struct tasks_cpu cpu;
 
-	(void)irq;
-	if (cpu_get(&cpu))
+	(void)irq, (void)unused;
+	if (finish_into(&cpu) || cpu.current < 0 || !cpu.need_resched)
 		return 0;
-	if (!cpu.irq_exit_hook) {
-		cpu.irq_exit_hook = 1;
-		cpu_put(&cpu);
-	}
-	if (cpu.need_resched && !cpu.waiting)
-		tasks_resched(TASK_READY);
-	return 0;
+	__attribute__((musttail)) return tasks_switch(TASK_READY, 0);
 }

@@ -8,8 +8,8 @@
 #include "cells/tasks/records.h"
 #include "cells/timer/timer.h"
 
-static const struct cellref start_ref = { "tasks", "tasks_task_start" };
-static const struct cellref exit_ref = { "tasks", "tasks_task_exit" };
+const struct cellref tasks_start_ref = { "tasks", "tasks_task_start" };
+const struct cellref tasks_exit_ref = { "tasks", "tasks_task_exit" };
 
 static bool name_ok(const char *s, size_t max)
 {
@@ -32,7 +32,7 @@ static void new_record(struct task_rec *r, int64_t id, const char *name,
 	r->stack_pages = TASK_STACK_PAGES;
 	r->stack_hi = top;
 	r->stack_lo = top - TASK_STACK_PAGES * 4096ull;
-	r->saved_rsp = ctx_prepare(top, &start_ref, (uint64_t)id, &exit_ref);
+	r->saved_rsp = ctx_prepare(top, &tasks_start_ref, (uint64_t)id, &tasks_exit_ref);
 }
 
 /* Publishes a new task: its record, the table, the queue; undoes all on failure. */
@@ -130,6 +130,7 @@ static _Noreturn void park(void)
 		__asm__ volatile("sti; hlt" ::: "memory");
 }
 
+/* The exited task is never resumed, so its frames here do not matter: its stack is freed. */
 _Noreturn void task_exit(int64_t code)
 {
 	char ch[TASK_CHANNEL_MAX + 1];
@@ -137,6 +138,7 @@ _Noreturn void task_exit(int64_t code)
 	int64_t self;
 
 	irq_save();
+	tasks_finish_switch();
 	self = tasks_current();
 	if (self <= 0 || rec_get(self, &r)) {
 		klog(LOG_ERR, "tasks: task_exit(%ld) from %s; idling instead", code,
@@ -147,7 +149,7 @@ _Noreturn void task_exit(int64_t code)
 	rec_put(&r);
 	exit_channel(self, ch);
 	task_notify(ch);
-	tasks_resched(TASK_EXITED);
+	tasks_switch(TASK_EXITED, 0);
 	klog(LOG_ERR, "tasks: exited task %ld was resumed; parking it", self);
 	park();
 }
@@ -155,48 +157,6 @@ _Noreturn void task_exit(int64_t code)
 int tasks_task_exit(uint64_t code)
 {
 	task_exit((int64_t)code);
-}
-
-/* Blocks the caller until notified on channel (already validated), interrupts off. */
-static void wait_off(const char *channel)
-{
-	if (blocked_add(tasks_current(), 0, channel) == 0)
-		tasks_resched(TASK_WAITING);
-}
-
-int task_join(int64_t id, int64_t *code)
-{
-	char ch[TASK_CHANNEL_MAX + 1];
-	struct task_rec r;
-	int err;
-
-	if (id <= 0 || id == task_self())
-		return TASKS_E_SELF;
-	exit_channel(id, ch);
-	uint64_t flags = irq_save();
-	tasks_finish_switch();
-	while ((err = rec_get(id, &r)) == 0 && r.state != TASK_EXITED)
-		wait_off(ch);
-	if (err == 0) {
-		struct tasks_table t;
-		if (code)
-			*code = r.exit_code;
-		rec_delete(id);
-		if (table_get(&t) == 0 && t.live > 0) {
-			t.live--;
-			table_put(&t);
-		}
-	}
-	irq_restore(flags);
-	return err;
-}
-
-void task_yield(void)
-{
-	uint64_t flags = irq_save();
-
-	tasks_resched(TASK_READY);
-	irq_restore(flags);
 }
 
 /* Without a timer cell no tick will come: wait by yielding until the deadline. */
@@ -207,21 +167,92 @@ static bool have_timer(void)
 	return sdb_view(TIMER_RECORD, &data, NULL) >= 0;
 }
 
-void task_sleep_ms(uint64_t ms)
+/*
+ * What each operation of tasks_block does before it may switch: returns the
+ * state to leave the caller in (> 0), having queued it as blocked if it
+ * blocks, or 0 or a negative error for tasks_block to return at once.
+ */
+static int op_sleep(int64_t self, uint64_t deadline)
 {
-	uint64_t max_ms = (UINT64_MAX - time_ns()) / 1000000ull;
-	uint64_t deadline = time_ns() + (ms < max_ms ? ms : max_ms) * 1000000ull, flags;
+	int err;
 
-	if (ms == 0 || !have_timer()) {
-		do
-			task_yield();
-		while (time_ns() < deadline);
-		return;
+	if (time_ns() >= deadline)
+		return 0;
+	if (!have_timer())
+		return TASK_READY;
+	return (err = blocked_add(self, deadline, NULL)) ? err : TASK_SLEEPING;
+}
+
+static int op_wait(int64_t self, const char *channel)
+{
+	int err;
+
+	if (!name_ok(channel, TASK_CHANNEL_MAX))
+		return TASKS_E_NAME;
+	return (err = blocked_add(self, 0, channel)) ? err : TASK_WAITING;
+}
+
+/* Removes an exited task's record, taking its exit code. */
+static int reap(const struct task_rec *r, struct tasks_join *j)
+{
+	struct tasks_table t;
+	int err;
+
+	if ((err = rec_delete(r->id)))
+		return err;
+	j->code = r->exit_code;
+	if (table_get(&t) == 0 && t.live > 0) {
+		t.live--;
+		table_put(&t);
 	}
-	flags = irq_save();
-	if (blocked_add(tasks_current(), deadline, NULL) == 0)
-		tasks_resched(TASK_SLEEPING);
-	irq_restore(flags);
+	return 0;
+}
+
+static int op_join(int64_t self, struct tasks_join *j)
+{
+	char ch[TASK_CHANNEL_MAX + 1];
+	struct task_rec r;
+	int err;
+
+	if (!j)
+		return TASKS_E_INVAL;
+	if (j->id <= 0 || j->id == self)
+		return TASKS_E_SELF;
+	if ((err = rec_get(j->id, &r)))
+		return err;
+	if (r.state == TASK_EXITED)
+		return reap(&r, j);
+	exit_channel(j->id, ch);
+	return (err = blocked_add(self, 0, ch)) ? err : TASK_WAITING;
+}
+
+/* Yielding goes straight to the switch, which records the last switch-out itself. */
+int tasks_block(uint64_t op, uint64_t arg)
+{
+	uint64_t flags = irq_save();
+	int64_t self;
+	int state;
+
+	if (op == TASKS_OP_YIELD) {
+		__attribute__((musttail)) return tasks_switch(TASK_READY, flags);
+	}
+	if (op == TASKS_OP_JOIN)
+		tasks_finish_switch();	/* the task joined may be the one that just exited */
+	if ((self = tasks_current()) < 0)
+		state = self == -1 ? TASKS_E_STATE : (int)self;
+	else if (op == TASKS_OP_SLEEP)
+		state = op_sleep(self, arg);
+	else if (op == TASKS_OP_WAIT)
+		state = op_wait(self, (const char *)arg);
+	else if (op == TASKS_OP_JOIN)
+		state = op_join(self, (struct tasks_join *)arg);
+	else
+		state = TASKS_E_INVAL;
+	if (state <= 0) {
+		irq_restore(flags);
+		return state;
+	}
+	__attribute__((musttail)) return tasks_switch((uint64_t)state, flags);
 }
 
 int64_t task_self(void)
@@ -231,17 +262,6 @@ int64_t task_self(void)
 
 	irq_restore(flags);
 	return id;
-}
-
-void task_wait(const char *channel)
-{
-	uint64_t flags;
-
-	if (!name_ok(channel, TASK_CHANNEL_MAX))
-		return;
-	flags = irq_save();
-	wait_off(channel);
-	irq_restore(flags);
 }
 
 int task_notify(const char *channel)
@@ -301,6 +321,7 @@ const char *tasks_strerror(int err)
 		"no such task", "a task cannot join itself, and task 0 cannot exit or be joined",
 		"a tasks record is missing, corrupt or of another layout",
 		"the scheduling policy refused", "tasks is not initialized",
+		"the task is not sleeping or waiting",
 	};
 
 	return err <= 0 && -err < (int)(sizeof(msgs) / sizeof(msgs[0])) ? msgs[-err] : "unknown error";

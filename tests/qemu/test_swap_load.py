@@ -78,3 +78,17 @@ def test_swap_storm_under_load(machine):
     all_records_sound(m)
     check("returned 42" in m.command("call hello hello_main"), "hello after the storm")
     check("check ok" in m.command("mem"), "heap check after the storm")
+
+
+def test_swap_workload_and_shell_under_load(machine):
+    m = started(machine)
+    ops = progressing(m, 0)
+    out = swap_ok(m, "swap workload@1 workload@1")
+    check("start over in the new code" in out or "starts over in the new code" in out,
+          "workload tasks were not restarted: %r" % out)
+    ops = progressing(m, ops)
+    out = swap_ok(m, "swap shell@1 shell@1")
+    check("this task starts over" in out, "the shell did not restart: %r" % out)
+    ops = progressing(m, ops)
+    m.command("work stop")
+    all_records_sound(m)

@@ -15,12 +15,39 @@ DEMO_DONE = r"taskdemo: demo done"
 TICK_US = 10000  # timer@1 runs at 100 Hz
 
 
-def demo_finished(machine, icount=True):
+def demo_started(machine, icount=True):
     m = machine(icount=icount)
     m.boot()
     out = m.command("load taskdemo@1")
     check("loaded taskdemo@1" in out, "load taskdemo@1 said %r" % out)
+    return m
+
+
+def tasks_rows(m):
+    """The `tasks` table as {name: (id, state)}."""
+    rows = {}
+    for line in m.command("tasks").splitlines():
+        f = line.split()
+        if len(f) >= 3 and f[0].isdigit():
+            rows[f[1]] = (int(f[0]), f[2])
+    return rows
+
+
+def wait_for_state(m, name, state, tries=60):
+    """Polls `tasks` until task `name` is in `state`; returns the rows."""
+    for _ in range(tries):
+        rows = tasks_rows(m)
+        if rows.get(name, (0, None))[1] == state:
+            return rows
+        time.sleep(0.2)
+    check(False, "task %s never became %s: %r" % (name, state, rows))
+
+
+def demo_finished(machine, icount=True):
+    m = demo_started(machine, icount)
     m.expect(DEMO_DONE, timeout=180)
+    # "demo done" is the sleeper's last line before it returns: let it exit.
+    wait_for_state(m, "sleeper", "exited")
     return m
 
 
@@ -38,8 +65,61 @@ def number(pattern, text, what):
 
 def cell_range(m, cell):
     out = m.command("cells")
-    lo, hi = re.search(r"^%s@\d+\s+\d+\s+\d+\s+([0-9a-f]{16})-([0-9a-f]{16})" % cell, out, re.M).groups()
+    lo, hi = re.search(r"^%s@\S+\s+\d+\s+\d+\s+([0-9a-f]{16})-([0-9a-f]{16})" % cell, out, re.M).groups()
     return int(lo, 16), int(hi, 16)
+
+
+def counts(m):
+    """(a, b, sleeper rounds, busy_a's state, sleeper's state), from one short
+    line: tests that poll while the demo runs use this rather than the longer
+    `tasks` or taskdemo_report, to disturb the demo as little as they can."""
+    out = m.command("call taskdemo taskdemo_counts")
+    f = re.search(r"a=(\d+) b=(\d+) rounds=(\d+) busy_a=(\w+) sleeper=(\w+)", out)
+    check(f, "no counts in %r" % out)
+    return int(f.group(1)), int(f.group(2)), int(f.group(3)), f.group(4), f.group(5)
+
+
+def wait_for_sleeper(m, state, tries=150):
+    """Polls the counts until the sleeper is in `state`; returns them."""
+    for _ in range(tries):
+        c = counts(m)
+        if c[4] == state:
+            return c
+        time.sleep(0.2)
+    check(False, "the sleeper never became %s: %r" % (state, c))
+
+
+def progress(m, before, what, tries=50):
+    """Polls the counts until both busy tasks counted past `before`; returns them."""
+    for _ in range(tries):
+        now = counts(m)
+        check(now[0] >= before[0] and now[1] >= before[1] and now[2] >= before[2],
+              "counters went back %s: %r -> %r" % (what, before[:3], now[:3]))
+        if now[0] > before[0] and now[1] > before[1]:
+            return now
+        time.sleep(0.2)
+    check(False, "the busy tasks made no progress %s: %r -> %r" % (what, before[:3], now[:3]))
+
+
+def swap_ok(m, old, new):
+    out = m.command("swap %s %s" % (old, new))
+    check(re.search(r"swap: done in \d+ us", out), "swap %s %s: %r" % (old, new, out))
+    return out
+
+
+def check_demo_result(m, what):
+    """The demo finished as if nothing had happened: both busy tasks ran, the sleeper woke on time."""
+    m.expect(DEMO_DONE, timeout=180)
+    wait_for_state(m, "sleeper", "exited")
+    out = report(m)
+    a, b = number(r"busy a=(\d+) b=(\d+)", out, "busy counters")
+    check(a > 1000 and b > 1000, "a busy task starved %s: a=%d b=%d" % (what, a, b))
+    check("joined busy_a code 1, busy_b code 2" in out, "tasks lost %s: %r" % (what, out))
+    rounds, early = number(r"sleeper (\d+)/\d+ rounds of 50 ms, (\d+) early", out, "sleeper rounds")
+    _, _, hi = number(r"late min (\d+) us mean (\d+) us max (\d+) us", out, "lateness")
+    check(rounds == 20 and early == 0, "sleeper %s: %d rounds, %d early" % (what, rounds, early))
+    check(hi <= TICK_US + 500, "a wake-up %s was %d us late (more than a tick)" % (what, hi))
+    return out
 
 
 def test_tasks_busy_pair_both_progress_under_preemption(machine):
@@ -71,13 +151,16 @@ def test_task_table_shows_stacks_and_resume_points(machine):
     m = demo_finished(machine)
     out = report(m)
     tasks_lo, tasks_hi = cell_range(m, "tasks")
+    core_lo, core_hi = cell_range(m, "nano_core")
     row = re.search(r"^\s+0 idle\s+ready\s+runs (\d+)\s+ticks \d+\s+rip ([0-9a-f]{16}) rsp ([0-9a-f]{16}) "
                     r"stack ([0-9a-f]{16})-([0-9a-f]{16})", out, re.M)
     check(row, "no row for the idle task, switched out: %r" % out)
     runs = int(row.group(1))
     rip, rsp, lo, hi = (int(x, 16) for x in row.groups()[1:])
     check(runs >= 1, "idle, not running, has no completed turn")
-    check(tasks_lo <= rip < tasks_hi, "idle resumes at %x, outside tasks@1 [%x, %x)" % (rip, tasks_lo, tasks_hi))
+    # Preempted at an interrupt's exit: it resumes in nano_core, never in tasks@1.
+    check(core_lo <= rip < core_hi, "idle resumes at %x, outside nano_core [%x, %x)" % (rip, core_lo, core_hi))
+    check(not tasks_lo <= rip < tasks_hi, "idle resumes inside tasks@1, at %x" % rip)
     check(lo < rsp < hi, "idle's saved rsp %x is outside its stack [%x, %x)" % (rsp, lo, hi))
     check(re.search(r"^\s+1 shell\s+running\s.*rip 0{16} rsp 0{16}", out, re.M),
           "the running task (the shell) should show no saved context")
@@ -91,6 +174,10 @@ def test_task_api_refusals_wait_notify_join(machine):
     out = m.command("call taskdemo taskdemo_check")
     check("taskdemo: checks: 0 failed" in out, "tasks API checks failed: %r" % out)
     check("taskdemo:no_such_symbol does not resolve" in out, "spawn refusal not explained")
+    for name in ("restart-waiting", "restart-sleeping", "restart-self", "restart-ready"):
+        check("check %s: ok" % name in out, "check %s did not pass: %r" % (name, out))
+    check(re.search(r"task \d+ 'restartee' starts over at taskdemo:taskdemo_restartee", out),
+          "restart_self not logged: %r" % out)
 
 
 def test_task_switch_and_tick_cost(machine):
@@ -134,3 +221,52 @@ def test_task_policy_swap_live_under_load(machine):
     a, b = number(r"busy a=(\d+) b=(\d+)", out, "busy counters")
     check(a > 1000 and b > 1000, "a busy task starved across the swaps: a=%d b=%d" % (a, b))
     check("joined busy_a code 1, busy_b code 2" in out, "tasks lost across the swaps: %r" % out)
+
+
+def test_task_swap_tasks_cell_with_tasks_sleeping_waiting_preempted(machine):
+    """tasks@1 -> tasks@1 twice: first while the busy tasks are preempted and
+    the sleeper sleeps, then while the sleeper waits in a join. No task has a
+    frame of tasks@1 on its stack, so neither swap waits; every task goes on."""
+    m = demo_started(machine)
+    before = wait_for_sleeper(m, "sleeping")
+    check(before[3] == "ready", "busy_a is not preempted: %r" % (before,))
+    swap_ok(m, "tasks@1", "tasks@1")
+    progress(m, before, "after the first swap")
+    before = wait_for_sleeper(m, "waiting")  # joining the busy tasks
+    check(before[3] == "ready", "busy_a finished before the second swap: %r" % (before,))
+    swap_ok(m, "tasks@1", "tasks@1")
+    progress(m, before, "after the second swap")
+    check_demo_result(m, "across two swaps of tasks@1")
+    check(m.command("swaps").count("tasks@1 -> tasks@1: ok") == 2, "swaps not logged")
+
+
+def test_task_swap_timer_and_dispatch_with_tasks_preempted(machine):
+    """timer@1 and dispatch@1 are swapped while tasks are preempted at the
+    timer's interrupt: their stacks hold nano_core's interrupt frames only."""
+    m = demo_started(machine)
+    before = wait_for_sleeper(m, "sleeping")
+    t0, = number(r"returned (\d+)", m.command("call timer timer_ticks"), "ticks")
+    swap_ok(m, "timer@1", "timer@1")
+    swap_ok(m, "dispatch@1", "dispatch@1")
+    progress(m, before, "after the swaps")
+    t1, = number(r"returned (\d+)", m.command("call timer timer_ticks"), "ticks")
+    check(t1 > t0, "ticks stopped across the swaps: %d then %d" % (t0, t1))
+    check_demo_result(m, "across swaps of timer@1 and dispatch@1")
+
+
+def test_task_swap_refused_while_tasks_run_in_the_cell(machine):
+    """taskdemo@1 cannot be swapped while its tasks run in it: the quiescence
+    wait times out naming them, and nothing changes."""
+    m = demo_started(machine)
+    wait_for_sleeper(m, "sleeping")
+    rows_before = tasks_rows(m)
+    cells_before = m.command("cells")
+    check(rows_before["busy_a"][1] == "ready", "busy_a is not running: %r" % rows_before)
+    out = m.command("swap taskdemo@1 taskdemo@1")
+    check(re.search(r"not quiescent: task 'busy_a' is in taskdemo", out), "refusal does not name busy_a: %r" % out)
+    check("task 'busy_b' is in taskdemo" in out, "refusal does not name busy_b: %r" % out)
+    check("nothing changed" in out, "refusal does not say nothing changed: %r" % out)
+    check(m.command("cells") == cells_before, "cells changed by a refused swap")
+    rows_after = tasks_rows(m)
+    check(rows_after == rows_before, "tasks changed by a refused swap:\n%r\n%r" % (rows_before, rows_after))
+    check_demo_result(m, "after a refused swap")

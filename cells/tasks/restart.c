@@ -1,0 +1,91 @@
+/*
+ * Restarting tasks at their entry (cells/tasks/tasks.h), for nano_core's
+ * swap of a cell whose tasks are blocked inside it: each starts over in the
+ * new cell, on its own stack, as the same task.
+ */
+#include <delos/ctx.h>
+#include <delos/log.h>
+#include "cells/sched/sched.h"
+#include "cells/tasks/records.h"
+
+/* Checks that task id may be restarted while blocked; fills *r. */
+static int blocked_task(int64_t id, struct task_rec *r)
+{
+	int err;
+
+	if (id == 0)
+		return TASKS_E_SELF;
+	if ((err = rec_get(id, r)))
+		return err;
+	if (r->state != TASK_SLEEPING && r->state != TASK_WAITING)
+		return TASKS_E_BUSY;
+	if (!r->stack_pages || id == tasks_current())
+		return TASKS_E_STATE;
+	return 0;
+}
+
+/*
+ * Writing the record is the commit: its saved_rsp of 0 makes the next
+ * switch prepare the stack afresh (switch.c), so nothing is touched before.
+ */
+int tasks_restart(uint64_t id)
+{
+	uint64_t flags = irq_save();
+	struct tasks_cpu cpu;
+	struct task_rec r;
+	int err;
+
+	tasks_finish_switch();
+	if ((err = blocked_task((int64_t)id, &r)) == 0) {
+		r.state = TASK_READY;
+		r.saved_rsp = 0;
+		err = rec_put(&r);
+	}
+	if (err == 0) {
+		blocked_remove(r.id);
+		if (sched_enqueue(r.id, r.prio) < 0)
+			klog(LOG_ERR, "tasks: the %s policy refused restarted task %ld", sched_name(), r.id);
+		if (cpu_get(&cpu) == 0 && cpu.current == 0 && !cpu.need_resched) {
+			cpu.need_resched = 1;
+			cpu_put(&cpu);
+		}
+	}
+	irq_restore(flags);
+	if (err)
+		klog(LOG_ERR, "tasks: cannot restart task %lu: %s", id, tasks_strerror(err));
+	else
+		klog(LOG_INFO, "tasks: task %ld '%s' will start over at %s:%s", r.id, r.name,
+		     r.entry.cell, r.entry.sym);
+	return err;
+}
+
+/*
+ * ctx_prepare rewrites the top CTX_PREPARE_BYTES of the stack this runs on;
+ * include/delos/ctx.h says why that is safe once this frame (and so
+ * ctx_prepare's, below it) lies entirely below that region. It always does
+ * in a task started by ctx_prepare, but is checked rather than assumed.
+ */
+int tasks_restart_self(uint64_t unused)
+{
+	uint64_t flags = irq_save(), fp = (uint64_t)__builtin_frame_address(0);
+	struct task_rec r;
+	int64_t self;
+	int err;
+
+	(void)unused;
+	tasks_finish_switch();
+	self = tasks_current();
+	if (self <= 0)
+		err = self == 0 ? TASKS_E_SELF : (int)self;
+	else if ((err = rec_get(self, &r)) == 0 &&
+		 (!r.stack_pages || fp < r.stack_lo || fp + 16 > r.stack_hi - CTX_PREPARE_BYTES))
+		err = TASKS_E_STATE;
+	if (err) {
+		irq_restore(flags);
+		klog(LOG_ERR, "tasks: the running task cannot start over: %s", tasks_strerror(err));
+		return err;
+	}
+	klog(LOG_INFO, "tasks: task %ld '%s' starts over at %s:%s", r.id, r.name, r.entry.cell,
+	     r.entry.sym);
+	ctx_restart(ctx_prepare(r.stack_hi, &tasks_start_ref, (uint64_t)self, &tasks_exit_ref));
+}
