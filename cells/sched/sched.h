@@ -75,6 +75,15 @@ int sched_enqueue(int64_t id, int prio);
  */
 int sched_wake(int64_t id, int prio);
 
+/*
+ * Makes the running task runnable again after a wake-up preempted it before
+ * its slice ran out: it keeps its turn, running again as soon as the task
+ * whose wake-up preempted it lets it, ahead of the tasks that were already
+ * waiting for theirs. Returns 0 (also when id is queued already) or a
+ * negative sched_error.
+ */
+int sched_requeue(int64_t id, int prio);
+
 /* Removes id from the queue; 0 or SCHED_E_NOT_FOUND. */
 int sched_dequeue(int64_t id);
 

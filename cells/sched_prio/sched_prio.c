@@ -3,7 +3,8 @@
  * within a level. A woken task queues at the tail of its level and preempts
  * the running task only if it is more urgent; the running task gives way at
  * once to a more urgent ready task, and after SCHED_SLICE_TICKS to an equal
- * one. Reads a queue written by sched_rr as it stands: entries keep their
+ * one. A task preempted before its slice ran out goes back to the head of
+ * its level, keeping its turn. Reads a queue written by sched_rr as it stands: entries keep their
  * arrival order, and a missing priority counts as SCHED_PRIO_DEFAULT.
  */
 #include <delos/cell.h>
@@ -45,6 +46,18 @@ int sched_wake(int64_t id, int prio)
 	if ((err = rq_store(OWNER, &rq)))
 		return err;
 	return rq.running < 0 || rq_prio(prio) > rq_prio(rq.running_prio);
+}
+
+/* At index 0 the entry is the oldest of its level: most_urgent picks it first among equals. */
+int sched_requeue(int64_t id, int prio)
+{
+	struct rq_buf rq;
+	int err = rq_prepare_insert(&rq, id);
+
+	if (err)
+		return err < 0 ? err : 0;
+	rq_insert_at(&rq, 0, id, prio);
+	return rq_store(OWNER, &rq);
 }
 
 int sched_dequeue(int64_t id)

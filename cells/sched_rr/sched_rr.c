@@ -2,9 +2,11 @@
  * sched_rr@1: preemptive round robin. Priorities are stored (so that another
  * policy can take the queue over) but not used. A task that wakes from a
  * sleep or wait goes to the head of the queue and preempts the running one,
- * so a sleeper runs within a tick of its deadline; a preempted or new task
- * goes to the tail; the running task gives way after SCHED_SLICE_TICKS when
- * anything else is ready. All state is the run queue record (cells/sched/sched.h).
+ * so a sleeper runs within a tick of its deadline; a task preempted by such a
+ * wake-up before its slice ran out goes second, right behind it, keeping its
+ * turn; a new task, or one whose slice ran out, goes to the tail; the running
+ * task gives way after SCHED_SLICE_TICKS when anything else is ready. All
+ * state is the run queue record (cells/sched/sched.h).
  */
 #include <delos/cell.h>
 #include "cells/sched/runqueue.h"
@@ -33,6 +35,17 @@ int sched_wake(int64_t id, int prio)
 	rq_insert_at(&rq, 0, id, prio);
 	err = rq_store(OWNER, &rq);
 	return err ? err : 1;
+}
+
+int sched_requeue(int64_t id, int prio)
+{
+	struct rq_buf rq;
+	int err = rq_prepare_insert(&rq, id);
+
+	if (err)
+		return err < 0 ? err : 0;
+	rq_insert_at(&rq, rq.count ? 1 : 0, id, prio);
+	return rq_store(OWNER, &rq);
 }
 
 int sched_dequeue(int64_t id)

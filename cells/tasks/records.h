@@ -122,6 +122,11 @@ TASKS_PRIVATE void tasks_finish_switch(void);
  * Its signature is ctx_block's, so that callers can tail-call it too.
  */
 TASKS_PRIVATE int tasks_switch(uint64_t state, uint64_t flags);
+/*
+ * tasks_switch's state for a preemption: the task stays ready, and keeps its
+ * turn (sched_requeue) if it had not used up its slice.
+ */
+#define TASKS_SWITCH_PREEMPT 0x100u
 TASKS_PRIVATE int tasks_make_ready(int64_t id);
 TASKS_PRIVATE int64_t tasks_current(void);
 

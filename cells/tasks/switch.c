@@ -143,6 +143,27 @@ static void hand_over(struct tasks_cpu *cpu, int64_t next, int32_t next_prio, ui
 	cpu->switches += next >= 0;
 }
 
+/*
+ * Queues the caller again if it stays ready: at the tail, or keeping its
+ * turn when a wake-up preempted it before its slice ran out. Task 0 is
+ * never queued. Returns the state it leaves in.
+ */
+static uint64_t queue_self(const struct tasks_cpu *cpu, uint64_t state)
+{
+	bool early = state == TASKS_SWITCH_PREEMPT && cpu->ran_ticks < SCHED_SLICE_TICKS;
+	int err;
+
+	if (state != TASKS_SWITCH_PREEMPT && state != TASK_READY)
+		return state;
+	if (cpu->current != 0) {
+		err = early ? sched_requeue(cpu->current, cpu->current_prio)
+			    : sched_enqueue(cpu->current, cpu->current_prio);
+		if (err < 0)
+			klog(LOG_ERR, "tasks: the %s policy refused task %ld", sched_name(), cpu->current);
+	}
+	return TASK_READY;
+}
+
 /* The CPU record is written once, at the end, whichever way it goes. */
 int tasks_switch(uint64_t state, uint64_t flags)
 {
@@ -161,8 +182,7 @@ int tasks_switch(uint64_t state, uint64_t flags)
 		err = TASKS_E_STATE;
 		goto out;
 	}
-	if (state == TASK_READY && self != 0 && sched_enqueue(self, cpu.current_prio) < 0)
-		klog(LOG_ERR, "tasks: the %s policy refused task %ld", sched_name(), self);
+	state = queue_self(&cpu, state);
 	next = choose_next(&cpu, (uint32_t)state);
 	if (next == self) {
 		cpu.need_resched = 0;	/* the caller goes on: a new turn */
@@ -288,5 +308,5 @@ int tasks_irq_exit(uint64_t irq, uint64_t unused)
 	(void)irq, (void)unused;
 	if (finish_into(&cpu) || cpu.current < 0 || !cpu.need_resched)
 		return 0;
-	__attribute__((musttail)) return tasks_switch(TASK_READY, 0);
+	__attribute__((musttail)) return tasks_switch(TASKS_SWITCH_PREEMPT, 0);
 }

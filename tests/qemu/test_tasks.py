@@ -13,6 +13,10 @@ from delos import check
 
 DEMO_DONE = r"taskdemo: demo done"
 TICK_US = 10000  # timer@1 runs at 100 Hz
+# Typed input is handled in the serial interrupt, tens of microseconds a byte
+# with interrupts off, so a command typed while the demo runs can hold a tick
+# back by a millisecond or two. Tests that type during the demo allow that much.
+TYPING_SLACK_US = 3000
 
 
 def demo_started(machine, icount=True):
@@ -108,7 +112,8 @@ def swap_ok(m, old, new):
 
 
 def check_demo_result(m, what):
-    """The demo finished as if nothing had happened: both busy tasks ran, the sleeper woke on time."""
+    """The demo finished as if nothing had happened: both busy tasks ran, the
+    sleeper woke on time (within a tick, plus the slack typing costs)."""
     m.expect(DEMO_DONE, timeout=180)
     wait_for_state(m, "sleeper", "exited")
     out = report(m)
@@ -118,7 +123,7 @@ def check_demo_result(m, what):
     rounds, early = number(r"sleeper (\d+)/\d+ rounds of 50 ms, (\d+) early", out, "sleeper rounds")
     _, _, hi = number(r"late min (\d+) us mean (\d+) us max (\d+) us", out, "lateness")
     check(rounds == 20 and early == 0, "sleeper %s: %d rounds, %d early" % (what, rounds, early))
-    check(hi <= TICK_US + 500, "a wake-up %s was %d us late (more than a tick)" % (what, hi))
+    check(hi <= TICK_US + TYPING_SLACK_US, "a wake-up %s was %d us late (more than a tick)" % (what, hi))
     return out
 
 
