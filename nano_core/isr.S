@@ -53,6 +53,8 @@ trap_common:
 	movq %rsp, %rbx
 	andq $-16, %rsp
 	call trap_dispatch
+	.globl trap_dispatch_return
+trap_dispatch_return:		/* stack walkers recognise an interrupt frame by this */
 	movq %rbx, %rsp
 	addq $16, %rsp
 	popq %r15

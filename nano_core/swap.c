@@ -77,6 +77,28 @@ static void note_busy(struct quiesce *q, const char *task, const struct swap_pai
 	q->busy++;
 }
 
+extern char trap_dispatch_return[];
+
+/*
+ * rbp is the frame record isr.S makes over an interrupt frame. An interrupt
+ * taken in a function's prologue or epilogue leaves its caller's return
+ * address at the interrupted rsp, outside the frame-pointer chain: check the
+ * two words there too.
+ */
+static const struct swap_pair *interrupted_prologue(struct quiesce *q, uint64_t rbp, uint64_t *at)
+{
+	const struct trap_frame *f = (const struct trap_frame *)(rbp + 16);
+	const struct swap_pair *p = NULL;
+
+	if (!paging_readable((uint64_t)f, sizeof(*f)) || !paging_readable(f->rsp, 16))
+		return NULL;
+	for (int i = 0; i < 2 && !p; i++) {
+		*at = ((const uint64_t *)f->rsp)[i];
+		p = old_holding(q, *at);
+	}
+	return p;
+}
+
 /*
  * Walks a frame-pointer chain inside [lo, hi); returns the first old cell
  * holding a return address (and that address in *at), or NULL.
@@ -88,6 +110,10 @@ static const struct swap_pair *walk_frames(struct quiesce *q, uint64_t rip, uint
 
 	for (int i = 0; !p && rbp && i < FRAMES_MAX; i++) {
 		if (rbp < lo || rbp + 16 > hi || (rbp & 7) || !paging_readable(rbp, 16))
+			break;
+		if (rip == (uint64_t)trap_dispatch_return)
+			p = interrupted_prologue(q, rbp, &rip);
+		if (p)
 			break;
 		rip = ((uint64_t *)rbp)[1];
 		rbp = ((uint64_t *)rbp)[0];

@@ -187,5 +187,7 @@ void trap_dispatch(struct trap_frame *f)
 	else if (cellref_call(&dispatch_ref, irq, NULL))
 		note_unrouted(irq);
 	/* Preemption happens here, from nano_core's frame, not inside the handlers. */
-	cellref_call(&irq_exit_ref, irq, NULL);
+	uint64_t exit_fn = cellref_resolve(&irq_exit_ref);
+	if (exit_fn)
+		((int (*)(uint64_t, uint64_t))exit_fn)(irq, 0);
 }
