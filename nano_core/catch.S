@@ -1,7 +1,7 @@
 /*
- * int trap_catch_enter(void (*fn)(void *), void *arg)
- * Saves the callee-saved registers, records the stack pointer in
- * catch_point.rsp and calls fn(arg), returning 0. If fn faults, trap.c
+ * int trap_catch_enter(void (*fn)(void *), void *arg, uint64_t *rsp_slot)
+ * Saves the callee-saved registers, records the stack pointer in *rsp_slot
+ * and calls fn(arg), returning 0. If fn faults, trap.c
  * resumes at trap_catch_landing with that stack pointer and RAX = vector + 1.
  */
 	.text
@@ -15,7 +15,7 @@ trap_catch_enter:
 	pushq %r14
 	pushq %r15
 	subq $8, %rsp			/* keep the call 16-byte aligned */
-	movq %rsp, catch_point(%rip)	/* catch_point.rsp is its first field */
+	movq %rsp, (%rdx)		/* the catch point's rsp */
 	movq %rdi, %rax
 	movq %rsi, %rdi
 	call *%rax

@@ -1,6 +1,7 @@
 #include <delos/cellref.h>
 #include <delos/cells.h>
 #include <delos/cpu_tables.h>
+#include <delos/ctx.h>
 #include <delos/kernel.h>
 #include <delos/ksyms.h>
 #include <delos/log.h>
@@ -11,15 +12,26 @@
 
 #define BACKTRACE_MAX 16
 
-/* Set while trap_catch() runs its function; owned by trap.c and catch.S. */
+/*
+ * One per trap_catch() in progress, on its caller's stack, linked so that
+ * several tasks can each be inside one; owned by trap.c (list changes with
+ * interrupts off) and catch.S (which fills in rsp).
+ */
 struct catch_point {
 	uint64_t rsp;		/* stack pointer inside trap_catch_enter */
 	struct trap_info info;
-	bool armed;
+	struct catch_point *next;
 };
-struct catch_point catch_point;
+static struct catch_point *catch_list;
 extern char trap_catch_landing[];
-int trap_catch_enter(void (*fn)(void *), void *arg);
+int trap_catch_enter(void (*fn)(void *), void *arg, uint64_t *rsp_slot);
+
+/*
+ * A fault is caught by the catch point of its own stack: the nearest one
+ * above the faulting rsp with only mapped pages between (stacks are
+ * separated by unmapped guard pages), within a stack's size.
+ */
+#define CATCH_STACK_SPAN (64ull << 10)
 
 /* Interrupt routing for nano_core's own handlers; owned by trap.c. */
 static irq_handler_fn *irq_handlers[16];
@@ -128,25 +140,49 @@ void trap_report(const struct trap_frame *f)
 /* Resumes trap_catch() after a fault in its function instead of reporting it. */
 static bool try_catch(struct trap_frame *f)
 {
-	if (!catch_point.armed || f->vector == 8 || f->vector == 2)
+	struct catch_point *best = NULL;
+
+	if (f->vector == 8 || f->vector == 2)
 		return false;
-	catch_point.armed = false;
-	catch_point.info = (struct trap_info){ f->vector, f->error, f->rip, read_cr2() };
+	for (struct catch_point *c = catch_list; c; c = c->next)
+		if (c->rsp && c->rsp >= f->rsp && c->rsp - f->rsp < CATCH_STACK_SPAN &&
+		    (!best || c->rsp < best->rsp) && paging_readable(f->rsp, c->rsp - f->rsp))
+			best = c;
+	if (!best)
+		return false;
+	best->info = (struct trap_info){ f->vector, f->error, f->rip, read_cr2() };
 	f->rip = (uint64_t)trap_catch_landing;
-	f->rsp = catch_point.rsp;
+	f->rsp = best->rsp;
 	f->rax = f->vector + 1;
 	return true;
+}
+
+static void catch_unlink(struct catch_point *cp)
+{
+	uint64_t flags = irq_save();
+
+	for (struct catch_point **pp = &catch_list; *pp; pp = &(*pp)->next)
+		if (*pp == cp) {
+			*pp = cp->next;
+			break;
+		}
+	irq_restore(flags);
 }
 
 int trap_catch(void (*fn)(void *), void *arg, struct trap_info *info)
 {
 	int r;
 
-	catch_point.armed = true;
-	r = trap_catch_enter(fn, arg);
-	catch_point.armed = false;
+	struct catch_point cp = { 0 };
+	uint64_t flags = irq_save();
+
+	cp.next = catch_list;
+	catch_list = &cp;
+	irq_restore(flags);
+	r = trap_catch_enter(fn, arg, &cp.rsp);
+	catch_unlink(&cp);
 	if (info)
-		*info = catch_point.info;
+		*info = cp.info;
 	return r;
 }
 
