@@ -189,9 +189,8 @@ static void got_number(struct load *L)
 	}
 }
 
-/* Checks every relocation's type and symbol, counts cross-cell sites and
- * gives a GOT slot to every symbol a GOT-relative relocation references. */
-int relocs_scan(struct load *L)
+/* Calls fn for every relocation of every placed section; stops at the first error. */
+static int for_each_rela(struct load *L, int (*fn)(struct load *, uint32_t, const Elf64_Rela *))
 {
 	for (uint32_t t = 1; t < L->shnum; t++) {
 		uint32_t n;
@@ -200,13 +199,23 @@ int relocs_scan(struct load *L)
 			continue;
 		rel = relas(L, t, &n);
 		for (uint32_t j = 0; j < n; j++) {
-			int err = scan_one(L, t, &rel[j]);
+			int err = fn(L, t, &rel[j]);
 			if (err)
 				return err;
 		}
 	}
-	got_number(L);
 	return 0;
+}
+
+/* Checks every relocation's type and symbol, counts cross-cell sites and
+ * gives a GOT slot to every symbol a GOT-relative relocation references. */
+int relocs_scan(struct load *L)
+{
+	int err = for_each_rela(L, scan_one);
+
+	if (!err)
+		got_number(L);
+	return err;
 }
 
 static uint64_t res_addr(const struct load *L, uint32_t symi)
@@ -275,20 +284,11 @@ static void got_fill(struct load *L)
 /* Patches every relocation of every placed section, then fills the GOT. */
 int relocs_apply(struct load *L)
 {
-	for (uint32_t t = 1; t < L->shnum; t++) {
-		uint32_t n;
-		const Elf64_Rela *rel;
-		if (!L->plan[t].rela)
-			continue;
-		rel = relas(L, t, &n);
-		for (uint32_t j = 0; j < n; j++) {
-			int err = apply_one(L, t, &rel[j]);
-			if (err)
-				return err;
-		}
-	}
-	got_fill(L);
-	return 0;
+	int err = for_each_rela(L, apply_one);
+
+	if (!err)
+		got_fill(L);
+	return err;
 }
 
 /* Encodes a recorded site for target address S, as loading would have. */

@@ -121,6 +121,28 @@ static inline int rq_prepare_insert(struct rq_buf *rq, int64_t id)
 	return rq->count == SCHED_QUEUE_MAX ? SCHED_E_FULL : 0;
 }
 
+/* Where rq_add puts a new entry: an index, the tail, or second place. */
+#define RQ_TAIL   (-1)
+#define RQ_SECOND (-2)
+
+/*
+ * Queues id at `at` and stores the queue, leaving it in *rq. Returns 0, 1
+ * when id was queued already (nothing changed), or a negative error.
+ */
+static inline int rq_add(const char *owner, int64_t id, int prio, int at, struct rq_buf *rq)
+{
+	int err = rq_prepare_insert(rq, id);
+
+	if (err)
+		return err;
+	if (at == RQ_TAIL)
+		at = (int)rq->count;
+	else if (at == RQ_SECOND)
+		at = rq->count ? 1 : 0;
+	rq_insert_at(rq, (uint32_t)at, id, prio);
+	return rq_store(owner, rq);
+}
+
 static inline int rq_dequeue(const char *owner, int64_t id)
 {
 	struct rq_buf rq;

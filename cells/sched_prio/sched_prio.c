@@ -27,24 +27,18 @@ static int most_urgent(const struct sched_entry *q, uint32_t count)
 int sched_enqueue(int64_t id, int prio)
 {
 	struct rq_buf rq;
-	int err = rq_prepare_insert(&rq, id);
+	int err = rq_add(OWNER, id, prio, RQ_TAIL, &rq);
 
-	if (err)
-		return err < 0 ? err : 0;
-	rq_insert_at(&rq, rq.count, id, prio);
-	return rq_store(OWNER, &rq);
+	return err > 0 ? 0 : err;
 }
 
 int sched_wake(int64_t id, int prio)
 {
 	struct rq_buf rq;
-	int err = rq_prepare_insert(&rq, id);
+	int err = rq_add(OWNER, id, prio, RQ_TAIL, &rq);
 
 	if (err)
 		return err < 0 ? err : 0;
-	rq_insert_at(&rq, rq.count, id, prio);
-	if ((err = rq_store(OWNER, &rq)))
-		return err;
 	return rq.running < 0 || rq_prio(prio) > rq_prio(rq.running_prio);
 }
 
@@ -52,12 +46,9 @@ int sched_wake(int64_t id, int prio)
 int sched_requeue(int64_t id, int prio)
 {
 	struct rq_buf rq;
-	int err = rq_prepare_insert(&rq, id);
+	int err = rq_add(OWNER, id, prio, 0, &rq);
 
-	if (err)
-		return err < 0 ? err : 0;
-	rq_insert_at(&rq, 0, id, prio);
-	return rq_store(OWNER, &rq);
+	return err > 0 ? 0 : err;
 }
 
 int sched_dequeue(int64_t id)

@@ -17,35 +17,25 @@
 int sched_enqueue(int64_t id, int prio)
 {
 	struct rq_buf rq;
-	int err = rq_prepare_insert(&rq, id);
+	int err = rq_add(OWNER, id, prio, RQ_TAIL, &rq);
 
-	if (err)
-		return err < 0 ? err : 0;
-	rq_insert_at(&rq, rq.count, id, prio);
-	return rq_store(OWNER, &rq);
+	return err > 0 ? 0 : err;
 }
 
 int sched_wake(int64_t id, int prio)
 {
 	struct rq_buf rq;
-	int err = rq_prepare_insert(&rq, id);
+	int err = rq_add(OWNER, id, prio, 0, &rq);
 
-	if (err)
-		return err < 0 ? err : 0;
-	rq_insert_at(&rq, 0, id, prio);
-	err = rq_store(OWNER, &rq);
-	return err ? err : 1;
+	return err ? (err < 0 ? err : 0) : 1;
 }
 
 int sched_requeue(int64_t id, int prio)
 {
 	struct rq_buf rq;
-	int err = rq_prepare_insert(&rq, id);
+	int err = rq_add(OWNER, id, prio, RQ_SECOND, &rq);
 
-	if (err)
-		return err < 0 ? err : 0;
-	rq_insert_at(&rq, rq.count ? 1 : 0, id, prio);
-	return rq_store(OWNER, &rq);
+	return err > 0 ? 0 : err;
 }
 
 int sched_dequeue(int64_t id)
