@@ -17,6 +17,9 @@ const char *statedb_strerror(int err)
 	case STATEDB_E_CORRUPT:   return "checksum mismatch: the record is corrupt and its data withheld";
 	case STATEDB_E_NOSPACE:   return "buffer smaller than the record's data";
 	case STATEDB_E_ABORTED:   return "stopped by the fail point";
+	case STATEDB_E_TXN:       return "not an open transaction of this store";
+	case STATEDB_E_CONFLICT:  return "a record the transaction touched changed since; nothing committed";
+	case STATEDB_E_TXN_FULL:  return "the transaction touches the most records it can (4096)";
 	default:                  return "unknown error";
 	}
 }

@@ -54,9 +54,11 @@ struct sdb_slot *sdb_find(const struct sdb_table *t, const char *name, uint32_t 
 /*
  * Publishes rec under name in t, which must not hold name live and must have
  * an empty slot. Reuses name's tombstone if it has one (returns true), else
- * writes name into the empty slot ending its chain before publishing.
+ * writes name into the empty slot ending its chain before publishing. Sets
+ * *slot (if not NULL) to the slot used.
  */
-static bool put(struct sdb_table *t, const char *name, uint32_t hash, struct sdb_rec *rec)
+bool sdb_index_put(struct sdb_table *t, const char *name, uint32_t hash, struct sdb_rec *rec,
+		   struct sdb_slot **slot)
 {
 	struct sdb_slot *empty = NULL, *s;
 	struct sdb_rec *old;
@@ -68,21 +70,23 @@ static bool put(struct sdb_table *t, const char *name, uint32_t hash, struct sdb
 		s->hash = hash;
 	}
 	__atomic_store_n(&s->rec, rec, __ATOMIC_RELEASE);
+	if (slot)
+		*slot = s;
 	return s != empty;
 }
 
-/* True if t can take one more name and keep a quarter of its slots empty. */
-static bool has_room(const struct state_db *db, const struct sdb_table *t)
+/* True if t can take n more names and keep a quarter of its slots empty. */
+static bool has_room(const struct state_db *db, const struct sdb_table *t, size_t n)
 {
-	return t && (db->live + db->tombs + 1) * 4 <= (size_t)t->cap * 3;
+	return t && (db->live + db->tombs + n) * 4 <= (size_t)t->cap * 3;
 }
 
-/* The smallest table size that holds live + 1 records at most half full. */
-static uint32_t slots_for(size_t live)
+/* The smallest table size that holds `records` records at most half full. */
+static uint32_t slots_for(size_t records)
 {
 	uint32_t cap = SDB_MIN_SLOTS;
 
-	while (cap < (live + 1) * 2)
+	while (cap < records * 2)
 		cap *= 2;
 	return cap;
 }
@@ -106,27 +110,24 @@ static void table_fill(struct sdb_table *to, const struct sdb_table *from)
 		const struct sdb_slot *s = &from->slots[i];
 
 		if (sdb_live(s->rec))
-			put(to, s->name, s->hash, s->rec);
+			sdb_index_put(to, s->name, s->hash, s->rec, NULL);
 	}
 }
 
 /*
- * Publishes rec under name, which the index does not hold live, rebuilding
- * the index if it is too full (or absent). Returns STATEDB_OK, or, with the
- * index unchanged, STATEDB_E_NOMEM or STATEDB_E_ABORTED (fail point at
- * STATEDB_STEP_INDEX). The caller counts rec as live afterwards.
+ * Makes room in the index for `creates` more names, rebuilding it into a
+ * fresh table (without tombstones) if it is too full or absent. Readers see
+ * the same records in either table. Returns STATEDB_OK, or, with the index
+ * unchanged, STATEDB_E_NOMEM or STATEDB_E_ABORTED (fail point at
+ * STATEDB_STEP_INDEX).
  */
-int sdb_index_insert(struct state_db *db, const char *name, struct sdb_rec *rec)
+int sdb_index_reserve(struct state_db *db, size_t creates)
 {
 	struct sdb_table *old = db->table, *t;
-	uint32_t hash = sdb_hash(name);
 
-	if (has_room(db, old)) {
-		if (put(old, name, hash, rec))
-			db->tombs--;
+	if (has_room(db, old, creates))
 		return STATEDB_OK;
-	}
-	t = table_new(db, slots_for(db->live));
+	t = table_new(db, slots_for(db->live + creates));
 	if (!t)
 		return STATEDB_E_NOMEM;
 	if (sdb_fail(db, STATEDB_STEP_INDEX)) {
@@ -135,11 +136,27 @@ int sdb_index_insert(struct state_db *db, const char *name, struct sdb_rec *rec)
 	}
 	if (old)
 		table_fill(t, old);
-	put(t, name, hash, rec);
 	__atomic_store_n(&db->table, t, __ATOMIC_RELEASE);
 	db->tombs = 0;
 	if (old)
 		sdb_retire(db, &old->block);
+	return STATEDB_OK;
+}
+
+/*
+ * Publishes rec under name, which the index does not hold live, rebuilding
+ * the index first if it is too full (or absent). Returns STATEDB_OK, or, with
+ * the index unchanged, STATEDB_E_NOMEM or STATEDB_E_ABORTED (fail point at
+ * STATEDB_STEP_INDEX). The caller counts rec as live afterwards.
+ */
+int sdb_index_insert(struct state_db *db, const char *name, struct sdb_rec *rec)
+{
+	int err = sdb_index_reserve(db, 1);
+
+	if (err)
+		return err;
+	if (sdb_index_put(db->table, name, sdb_hash(name), rec, NULL))
+		db->tombs--;
 	return STATEDB_OK;
 }
 

@@ -7,7 +7,8 @@
  * looking at disturbs nothing).
  *
  * A record is one block: header then data. The checksum covers the header
- * from `type` to the end of `name`, then the data. The block size is a second
+ * from `type` to the end of `name`, then the data; `seq`, which only
+ * transactions read (to tell that a value changed), is outside it. The block size is a second
  * copy of the length outside the checksum: a reader checks that the two
  * agree before it reads any data, so a corrupted length never makes it read
  * past the buffer.
@@ -44,6 +45,8 @@ struct sdb_rec {
 	uint32_t len;               /* bytes of data */
 	char owner[STATEDB_OWNER_MAX + 1];
 	char name[STATEDB_NAME_MAX + 1];
+	uint64_t seq;               /* store-wide number of this value, new at every write */
+	uint64_t reserved;
 	unsigned char data[];
 };
 
@@ -59,6 +62,33 @@ struct sdb_table {
 	uint32_t cap;               /* slots, a power of two */
 	uint32_t reserved[3];
 	struct sdb_slot slots[];
+};
+
+/*
+ * One record a transaction touched: the committed value it found when it
+ * first touched it (base, with its sequence number, or NULL if there was no
+ * live record) and the value the record takes at commit (rec, built and
+ * checksummed at the write; NULL: deleted). Published by the commit only.
+ */
+struct sdb_op {
+	struct sdb_block block;
+	struct sdb_op *next;
+	struct sdb_rec *base;
+	struct sdb_rec *rec;
+	struct sdb_slot *slot;      /* commit only: where rec was published, for undo */
+	uint64_t base_seq;
+	uint32_t hash;
+	bool published;             /* commit only */
+	bool reused_tomb;           /* commit only: a create that took a tombstone slot */
+	char name[STATEDB_NAME_MAX + 1];
+};
+
+struct statedb_txn {
+	struct sdb_block block;
+	struct statedb_txn *next;   /* the root's open transactions */
+	struct sdb_op *ops;         /* newest first */
+	uint64_t owner_id;
+	uint32_t nops;
 };
 
 #define SDB_TOMB      ((struct sdb_rec *)(uintptr_t)1)
@@ -81,11 +111,24 @@ bool sdb_rec_ok(const struct sdb_rec *r, const char *name);
 int sdb_rec_build(struct state_db *db, const struct sdb_rec *hdr, const void *data,
 		  struct sdb_rec **out);
 
+/* store.c: shared by the plain writers and transactions. */
+int sdb_check_value(const char *name, const void *data, size_t len);
+struct sdb_rec *sdb_writer_find(struct state_db *db, const char *name, struct sdb_slot **slot);
+void sdb_make_header(struct sdb_rec *h, const char *name, uint32_t type, uint32_t version,
+		     const char *owner, size_t len);
+
 /* index.c: the hash table. */
 uint32_t sdb_hash(const char *name);
 struct sdb_slot *sdb_find(const struct sdb_table *t, const char *name, uint32_t hash,
 			  struct sdb_rec **rec, struct sdb_slot **empty);
 int sdb_index_insert(struct state_db *db, const char *name, struct sdb_rec *rec);
+int sdb_index_reserve(struct state_db *db, size_t creates);
+bool sdb_index_put(struct sdb_table *t, const char *name, uint32_t hash, struct sdb_rec *rec,
+		   struct sdb_slot **slot);
+
+/* txn.c: what a reader sees of name while a commit publishes. */
+const struct sdb_op *sdb_txn_find(const struct statedb_txn *txn, const char *name, uint32_t hash);
+void sdb_txn_free_all(struct state_db *db);
 void sdb_index_free(struct state_db *db);
 
 static inline bool sdb_root_ok(const struct state_db *db)

@@ -41,6 +41,20 @@ static bool check(struct state_db *db, const struct sdb_rec *r, const char *key)
 }
 
 /*
+ * While a commit publishes, a reader takes the value the commit replaces
+ * for every record the transaction touches (NULL if there was none live):
+ * so it sees the old state until the commit ends. Returns r otherwise.
+ */
+static struct sdb_rec *committed(struct state_db *db, const char *name, uint32_t hash,
+				 struct sdb_rec *r)
+{
+	struct statedb_txn *c = __atomic_load_n(&db->committing, __ATOMIC_ACQUIRE);
+	const struct sdb_op *op = c ? sdb_txn_find(c, name, hash) : NULL;
+
+	return op ? op->base : r;
+}
+
+/*
  * Inside a read section: finds name's live record and verifies it, filling
  * *meta if not NULL. Returns STATEDB_OK with *rec set, STATEDB_E_NOT_FOUND,
  * or STATEDB_E_CORRUPT.
@@ -49,12 +63,16 @@ static int open_rec(struct state_db *db, const char *name, struct sdb_rec **rec,
 		    struct statedb_meta *meta)
 {
 	struct sdb_table *t = __atomic_load_n(&db->table, __ATOMIC_ACQUIRE);
+	uint32_t hash = sdb_hash(name);
 	struct sdb_slot *slot;
 	bool ok;
 
 	*rec = NULL;
-	slot = t ? sdb_find(t, name, sdb_hash(name), rec, NULL) : NULL;
-	if (!slot || !sdb_live(*rec))
+	slot = t ? sdb_find(t, name, hash, rec, NULL) : NULL;
+	if (!slot)
+		return STATEDB_E_NOT_FOUND;
+	*rec = committed(db, slot->name, hash, *rec);
+	if (!sdb_live(*rec))
 		return STATEDB_E_NOT_FOUND;
 	ok = check(db, *rec, slot->name);
 	if (meta)
@@ -135,7 +153,9 @@ static int walk(struct state_db *db, const char *prefix, statedb_list_fn *fn, vo
 		struct sdb_rec *r = __atomic_load_n(&s->rec, __ATOMIC_ACQUIRE);
 		bool ok;
 
-		if (!sdb_live(r) || !has_prefix(s->name, prefix))
+		if (!r || !has_prefix(s->name, prefix))
+			continue;
+		if (!sdb_live(r = committed(db, s->name, s->hash, r)))
 			continue;
 		ok = check(db, r, s->name);
 		if (only_bad && ok)
@@ -191,6 +211,9 @@ int statedb_stats(struct state_db *db, struct statedb_stats *st)
 		.updates = db->updates,
 		.deletes = db->deletes,
 		.corrupt_seen = __atomic_load_n(&db->corrupt_seen, __ATOMIC_RELAXED),
+		.open_txns = db->open_txns,
+		.commits = db->commits,
+		.aborts = db->aborts,
 	};
 	return STATEDB_OK;
 }

@@ -79,7 +79,7 @@ int sdb_text_len(const char *s, size_t max)
 uint32_t sdb_rec_crc(const struct sdb_rec *r)
 {
 	const size_t from = offsetof(struct sdb_rec, type);
-	const size_t to = offsetof(struct sdb_rec, data);
+	const size_t to = offsetof(struct sdb_rec, name) + sizeof r->name;
 	uint32_t crc = statedb_crc32c(0, (const char *)r + from, to - from);
 
 	return statedb_crc32c(crc, r->data, r->len);
@@ -109,7 +109,7 @@ static void copy_part(unsigned char *dst, const void *src, size_t at, size_t n)
 
 /*
  * Builds a record in a fresh block: hdr's fields from crc on (crc itself is
- * recomputed), then hdr->len bytes of data, then the checksum, asking the
+ * recomputed, and seq is the store's next), then hdr->len bytes of data, then the checksum, asking the
  * fail point after each step. Sets *out and returns STATEDB_OK, or frees what
  * it allocated and returns STATEDB_E_NOMEM or STATEDB_E_ABORTED.
  */
@@ -126,6 +126,7 @@ int sdb_rec_build(struct state_db *db, const struct sdb_rec *hdr, const void *da
 	if (sdb_fail(db, STATEDB_STEP_ALLOC))
 		goto abort;
 	memcpy(&r->crc, &hdr->crc, fields);
+	r->seq = ++db->seq;
 	if (sdb_fail(db, STATEDB_STEP_HEADER))
 		goto abort;
 	copy_part(r->data, data, 0, half);

@@ -6,7 +6,7 @@
 #                              (readelf/nm on each object, then celltool check)
 
 STATEDB_SRCS  := state_db/crc32c.c state_db/error.c state_db/index.c state_db/read.c \
-                 state_db/record.c state_db/store.c
+                 state_db/record.c state_db/store.c state_db/txn.c
 STATEDB_KOBJS := $(patsubst %,$(KOUT)/%.o,$(STATEDB_SRCS))
 
 $(KOUT)/state_db.o: $(STATEDB_KOBJS)

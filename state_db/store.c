@@ -23,6 +23,7 @@ int statedb_fini(struct state_db *db)
 {
 	if (!sdb_root_ok(db))
 		return STATEDB_E_ROOT;
+	sdb_txn_free_all(db);
 	sdb_index_free(db);
 	sdb_free_retired(db);
 	db->magic = 0;
@@ -47,7 +48,7 @@ int statedb_reclaim(struct state_db *db)
 }
 
 /* Checks the name and value arguments shared by create and update. */
-static int check_value(const char *name, const void *data, size_t len)
+int sdb_check_value(const char *name, const void *data, size_t len)
 {
 	if (sdb_text_len(name, STATEDB_NAME_MAX) < 0)
 		return STATEDB_E_NAME;
@@ -59,7 +60,7 @@ static int check_value(const char *name, const void *data, size_t len)
 }
 
 /* Returns name's live record, or NULL; *slot is its slot (or NULL). */
-static struct sdb_rec *writer_find(struct state_db *db, const char *name, struct sdb_slot **slot)
+struct sdb_rec *sdb_writer_find(struct state_db *db, const char *name, struct sdb_slot **slot)
 {
 	struct sdb_rec *rec = NULL;
 
@@ -68,7 +69,7 @@ static struct sdb_rec *writer_find(struct state_db *db, const char *name, struct
 }
 
 /* Fills the header template h; name and owner are valid, so they fit. */
-static void make_header(struct sdb_rec *h, const char *name, uint32_t type, uint32_t version,
+void sdb_make_header(struct sdb_rec *h, const char *name, uint32_t type, uint32_t version,
 			const char *owner, size_t len)
 {
 	memset(h, 0, sizeof *h);
@@ -88,16 +89,16 @@ int statedb_create(struct state_db *db, const char *name, uint32_t type, uint32_
 
 	if (!sdb_root_ok(db))
 		return STATEDB_E_ROOT;
-	if ((err = check_value(name, data, len)))
+	if ((err = sdb_check_value(name, data, len)))
 		return err;
 	if (sdb_text_len(owner, STATEDB_OWNER_MAX) < 0)
 		return STATEDB_E_OWNER;
 	sdb_reclaim(db);
-	if (writer_find(db, name, &slot))
+	if (sdb_writer_find(db, name, &slot))
 		return STATEDB_E_EXISTS;
 	if (db->live >= STATEDB_RECORDS_MAX)
 		return STATEDB_E_FULL;
-	make_header(&hdr, name, type, version, owner, len);
+	sdb_make_header(&hdr, name, type, version, owner, len);
 	if ((err = sdb_rec_build(db, &hdr, data, &rec)))
 		return err;
 	if ((err = sdb_index_insert(db, name, rec))) {
@@ -119,10 +120,10 @@ int statedb_update(struct state_db *db, const char *name, uint32_t type, uint32_
 
 	if (!sdb_root_ok(db))
 		return STATEDB_E_ROOT;
-	if ((err = check_value(name, data, len)))
+	if ((err = sdb_check_value(name, data, len)))
 		return err;
 	sdb_reclaim(db);
-	if (!(old = writer_find(db, name, &slot)))
+	if (!(old = sdb_writer_find(db, name, &slot)))
 		return STATEDB_E_NOT_FOUND;
 	if (!sdb_rec_ok(old, slot->name)) {
 		__atomic_add_fetch(&db->corrupt_seen, 1, __ATOMIC_RELAXED);
@@ -130,7 +131,7 @@ int statedb_update(struct state_db *db, const char *name, uint32_t type, uint32_
 	}
 	if (type == STATEDB_TYPE_KEEP)
 		type = old->type;
-	make_header(&hdr, name, type, version, old->owner, len);
+	sdb_make_header(&hdr, name, type, version, old->owner, len);
 	if ((err = sdb_rec_build(db, &hdr, data, &rec)))
 		return err;
 	__atomic_store_n(&slot->rec, rec, __ATOMIC_RELEASE);
@@ -150,7 +151,7 @@ int statedb_delete(struct state_db *db, const char *name)
 	if (sdb_text_len(name, STATEDB_NAME_MAX) < 0)
 		return STATEDB_E_NAME;
 	sdb_reclaim(db);
-	if (!(old = writer_find(db, name, &slot)))
+	if (!(old = sdb_writer_find(db, name, &slot)))
 		return STATEDB_E_NOT_FOUND;
 	__atomic_store_n(&slot->rec, SDB_TOMB, __ATOMIC_RELEASE);
 	/* The block size, not the header's len: the record may be corrupt. */

@@ -51,7 +51,8 @@
 #define STATEDB_RECORDS_MAX (1u << 16)    /* live records in one store */
 
 #define STATEDB_MAGIC  0x30424453u        /* "SDB0": root initialized */
-#define STATEDB_LAYOUT 1u                 /* layout of struct state_db and its records */
+#define STATEDB_LAYOUT 2u                 /* layout of struct state_db and its records */
+#define STATEDB_TXN_OPS_MAX 4096u         /* records one transaction may touch */
 
 /* Passed as the type to statedb_update to keep the record's current type. */
 #define STATEDB_TYPE_KEEP 0xffffffffu
@@ -70,6 +71,9 @@ enum statedb_error {
 	STATEDB_E_CORRUPT = -10,  /* the record's checksum or lengths do not match */
 	STATEDB_E_NOSPACE = -11,  /* get: the caller's buffer is smaller than the data */
 	STATEDB_E_ABORTED = -12,  /* the fail point stopped the operation */
+	STATEDB_E_TXN = -13,      /* not an open transaction of this store */
+	STATEDB_E_CONFLICT = -14, /* commit: a record the transaction read or wrote changed since */
+	STATEDB_E_TXN_FULL = -15, /* the transaction touches STATEDB_TXN_OPS_MAX records already */
 };
 
 /*
@@ -86,6 +90,7 @@ enum statedb_step {
 	STATEDB_STEP_DATA,          /* all of its data copied */
 	STATEDB_STEP_CHECKSUM,      /* checksum stored; next comes the index */
 	STATEDB_STEP_INDEX,         /* create only: grown index allocated */
+	STATEDB_STEP_PUBLISH,       /* commit: one record of the transaction published */
 	STATEDB_STEP_END
 };
 
@@ -115,10 +120,13 @@ struct statedb_stats {
 	size_t retired;         /* buffers waiting for readers to leave */
 	uint64_t creates, updates, deletes;  /* successful ones */
 	uint64_t corrupt_seen;  /* checksum failures found by any call */
+	size_t open_txns;       /* transactions begun and not yet committed or aborted */
+	uint64_t commits, aborts;
 };
 
 struct sdb_table;
 struct sdb_block;
+struct statedb_txn;
 
 /*
  * The root. The caller owns the storage; every field is private to
@@ -135,13 +143,17 @@ struct state_db {
 	void *fail_ctx;
 	/* Written by writers, read by readers with acquire loads. */
 	struct sdb_table *table;        /* the index, NULL until the first create */
+	struct statedb_txn *committing; /* set while a commit publishes: readers see its pre-images */
 	/* Written by readers with atomic operations. */
 	uint32_t readers;               /* open read sections */
 	uint64_t corrupt_seen;
 	/* Writer-only. */
 	struct sdb_block *retired;      /* replaced buffers waiting for readers to leave */
-	size_t live, tombs, data_bytes, mem_bytes, blocks, retired_count;
+	struct statedb_txn *txns;       /* open transactions, newest first */
+	size_t live, tombs, data_bytes, mem_bytes, blocks, retired_count, open_txns;
 	uint64_t creates, updates, deletes;
+	uint64_t seq;                   /* last sequence number given to a record value */
+	uint64_t commits, aborts;       /* transactions ended each way */
 };
 
 /* Called by statedb_list and statedb_verify_all for each record; returns
@@ -254,6 +266,56 @@ void statedb_read_end(struct state_db *db);
  * back at once. Returns how many buffers are still retired, or E_ROOT.
  */
 int statedb_reclaim(struct state_db *db);
+
+/*
+ * Transactions: several creates, updates and deletes that become visible
+ * together at commit, or never.
+ *
+ * - statedb_txn_begin opens one, tagged with `owner_id` (the kernel uses the
+ *   task id, so that the transactions a task leaves open can be aborted when
+ *   it ends: statedb_txn_abort_owner). Many may be open at once.
+ * - statedb_txn_create/_update/_delete check their arguments and the record
+ *   as statedb_create/_update/_delete do, against the transaction's own view
+ *   (the committed store overlaid with its earlier writes), and build the
+ *   new value off to the side at once: a write that fails (E_NOMEM,
+ *   E_ABORTED, E_EXISTS, ...) changes nothing, not even the transaction,
+ *   which stays open. No reader outside sees any of it.
+ * - statedb_txn_get reads through the transaction's view: its own writes
+ *   first, then the committed store.
+ * - statedb_txn_commit validates first: every record the transaction touched
+ *   must still be as it was when the transaction first touched it (each
+ *   record value carries a store-wide sequence number, so an update in
+ *   between is seen even if it wrote the same bytes), and the index is
+ *   grown for its creates before anything is published. Then each record is
+ *   published with one pointer store. While that runs, `committing` points at
+ *   the transaction and readers take the values it replaces: a reader sees
+ *   the old state until the last store, then the new one, never a mix. A
+ *   failure at any step (conflict, out of memory, the fail point at
+ *   STATEDB_STEP_INDEX or after any STATEDB_STEP_PUBLISH) puts back what was
+ *   published and leaves the store exactly as before. Commit ends the
+ *   transaction whatever it returns.
+ * - statedb_txn_abort drops it; nothing it wrote is ever seen.
+ *
+ * Transactions are writers: the caller serializes them with every writer.
+ * The transaction's memory comes from the root's allocator and is released
+ * when it ends. A pointer to an ended transaction is refused (E_TXN), not
+ * followed: the store checks it against its list of open ones.
+ */
+int statedb_txn_begin(struct state_db *db, uint64_t owner_id, struct statedb_txn **out);
+int statedb_txn_create(struct state_db *db, struct statedb_txn *txn, const char *name,
+		       uint32_t type, uint32_t version, const char *owner, const void *data,
+		       size_t len);
+int statedb_txn_update(struct state_db *db, struct statedb_txn *txn, const char *name,
+		       uint32_t type, uint32_t version, const void *data, size_t len);
+int statedb_txn_delete(struct state_db *db, struct statedb_txn *txn, const char *name);
+int statedb_txn_get(struct state_db *db, struct statedb_txn *txn, const char *name, void *buf,
+		    size_t cap, struct statedb_meta *meta);
+int statedb_txn_commit(struct state_db *db, struct statedb_txn *txn);
+int statedb_txn_abort(struct state_db *db, struct statedb_txn *txn);
+/* Aborts every open transaction tagged owner_id; returns how many. */
+int statedb_txn_abort_owner(struct state_db *db, uint64_t owner_id);
+/* Returns the newest open transaction tagged owner_id, or NULL. */
+struct statedb_txn *statedb_txn_of(struct state_db *db, uint64_t owner_id);
 
 /* Returns a sentence naming err, or "unknown error". */
 const char *statedb_strerror(int err);

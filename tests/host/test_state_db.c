@@ -1039,12 +1039,12 @@ Test(state_db, holds_the_most_records, .timeout = 120)
 
 Test(state_db, every_error_has_a_message)
 {
-	for (int e = STATEDB_E_ABORTED; e <= STATEDB_OK; e++) {
+	for (int e = STATEDB_E_TXN_FULL; e <= STATEDB_OK; e++) {
 		cr_assert_str_neq(statedb_strerror(e), "unknown error", "error %d", e);
 		for (int f = e + 1; f <= STATEDB_OK; f++)
 			cr_assert_str_neq(statedb_strerror(e), statedb_strerror(f));
 	}
-	cr_assert_str_eq(statedb_strerror(STATEDB_E_ABORTED - 1), "unknown error");
+	cr_assert_str_eq(statedb_strerror(STATEDB_E_TXN_FULL - 1), "unknown error");
 	cr_assert_str_eq(statedb_strerror(1), "unknown error");
 }
 
@@ -1110,4 +1110,464 @@ Test(state_db, list_prefix_skips_other_records, .init = setup)
 	cr_assert_eq(stats().corrupt_seen, 0, "a record outside the prefix was verified");
 	cr_assert_eq(statedb_list_prefix(&db, NULL, record_seen, &s), STATEDB_E_INVAL);
 	((unsigned char *)p)[0] ^= 1;
+}
+
+/* ---- transactions ---- */
+
+static struct statedb_txn *begin(uint64_t owner_id)
+{
+	struct statedb_txn *txn;
+
+	cr_assert_eq(statedb_txn_begin(&db, owner_id, &txn), STATEDB_OK);
+	cr_assert_not_null(txn);
+	return txn;
+}
+
+Test(state_db, txn_reads_its_own_writes_others_see_the_committed_state)
+{
+	struct statedb_txn *txn;
+	char buf[64];
+
+	create_ok("a", "old a");
+	create_ok("b", "old b");
+	txn = begin(1);
+	cr_assert_eq(statedb_txn_update(&db, txn, "a", STATEDB_TYPE_KEEP, 2, "new a", 5), STATEDB_OK);
+	cr_assert_eq(statedb_txn_delete(&db, txn, "b"), STATEDB_OK);
+	cr_assert_eq(statedb_txn_create(&db, txn, "c", 3, 1, "cellt", "new c", 5), STATEDB_OK);
+	/* Inside: its own writes. */
+	cr_assert_eq(statedb_txn_get(&db, txn, "a", buf, sizeof buf, NULL), 5);
+	cr_assert_eq(memcmp(buf, "new a", 5), 0);
+	cr_assert_eq(statedb_txn_get(&db, txn, "b", buf, sizeof buf, NULL), STATEDB_E_NOT_FOUND);
+	cr_assert_eq(statedb_txn_get(&db, txn, "c", buf, sizeof buf, NULL), 5);
+	cr_assert_eq(statedb_txn_create(&db, txn, "c", 3, 1, "cellt", "x", 1), STATEDB_E_EXISTS);
+	cr_assert_eq(statedb_txn_update(&db, txn, "b", 1, 1, "x", 1), STATEDB_E_NOT_FOUND);
+	/* Outside: the last committed state. */
+	assert_value("a", "old a", 5, 1, 1, "tester");
+	assert_value("b", "old b", 5, 1, 1, "tester");
+	cr_assert_eq(statedb_get(&db, "c", NULL, 0, NULL), STATEDB_E_NOT_FOUND);
+	cr_assert_eq(stats().open_txns, 1);
+	cr_assert_eq(statedb_txn_commit(&db, txn), STATEDB_OK);
+	assert_value("a", "new a", 5, 1, 2, "tester");
+	cr_assert_eq(statedb_get(&db, "b", NULL, 0, NULL), STATEDB_E_NOT_FOUND);
+	assert_value("c", "new c", 5, 3, 1, "cellt");
+	cr_assert_eq(stats().open_txns, 0);
+	cr_assert_eq(stats().commits, 1);
+	/* The transaction is gone: its pointer is refused, not followed. */
+	cr_assert_eq(statedb_txn_get(&db, txn, "a", buf, sizeof buf, NULL), STATEDB_E_TXN);
+	cr_assert_eq(statedb_txn_commit(&db, txn), STATEDB_E_TXN);
+	cr_assert_eq(statedb_txn_abort(&db, (struct statedb_txn *)buf), STATEDB_E_TXN);
+	finish();
+}
+
+Test(state_db, txn_abort_and_task_end_leave_nothing)
+{
+	static struct snap before;
+	struct statedb_txn *t1, *t2, *t3;
+
+	populate(20);
+	take_snap(&before);
+	t1 = begin(7);
+	t2 = begin(8);
+	t3 = begin(7);
+	for (int i = 0; i < 20; i++) {
+		char name[32];
+
+		snprintf(name, sizeof name, "fill.%d", i);
+		cr_assert_eq(statedb_txn_update(&db, t1, name, 9, 9, "t1", 2), STATEDB_OK);
+		cr_assert_eq(statedb_txn_delete(&db, t2, name), STATEDB_OK);
+		snprintf(name, sizeof name, "new.%d", i);
+		cr_assert_eq(statedb_txn_create(&db, t3, name, 1, 1, "owner", name, strlen(name)),
+			     STATEDB_OK);
+	}
+	cr_assert_eq(statedb_txn_of(&db, 8), t2);
+	cr_assert_eq(statedb_txn_abort_owner(&db, 7), 2, "both of owner 7's transactions");
+	cr_assert_eq(statedb_txn_of(&db, 7), NULL);
+	cr_assert_eq(statedb_txn_commit(&db, t1), STATEDB_E_TXN);
+	cr_assert_eq(statedb_txn_abort(&db, t2), STATEDB_OK);
+	cr_assert_eq(stats().aborts, 3);
+	before.st.aborts = 3;
+	assert_unchanged(&before);
+	finish();
+}
+
+Test(state_db, txn_conflict_commits_nothing)
+{
+	struct statedb_txn *txn;
+	size_t blocks;
+
+	create_ok("a", "old a");
+	create_ok("b", "old b");
+	blocks = stats().blocks;
+	txn = begin(1);
+	cr_assert_eq(statedb_txn_update(&db, txn, "a", 1, 2, "txn a", 5), STATEDB_OK);
+	cr_assert_eq(statedb_txn_update(&db, txn, "b", 1, 2, "txn b", 5), STATEDB_OK);
+	/* A plain writer changes b behind the transaction, with the same bytes. */
+	cr_assert_eq(statedb_update(&db, "b", 1, 1, "old b", 5), STATEDB_OK);
+	cr_assert_eq(statedb_txn_commit(&db, txn), STATEDB_E_CONFLICT);
+	assert_value("a", "old a", 5, 1, 1, "tester");
+	assert_value("b", "old b", 5, 1, 1, "tester");
+	cr_assert_eq(stats().updates, 1, "only the plain update");
+	cr_assert_eq(stats().aborts, 1);
+	cr_assert_eq(stats().blocks, blocks, "the transaction's memory came back");
+	/* A create conflicts with a plain create of the same name. */
+	txn = begin(1);
+	cr_assert_eq(statedb_txn_create(&db, txn, "c", 1, 1, "o", "txn c", 5), STATEDB_OK);
+	create_ok("c", "plain c");
+	cr_assert_eq(statedb_txn_commit(&db, txn), STATEDB_E_CONFLICT);
+	assert_value("c", "plain c", 7, 1, 1, "tester");
+	finish();
+}
+
+Test(state_db, txn_refuses_bad_input_and_changes_nothing)
+{
+	static struct snap before;
+	struct statedb_txn *txn;
+	char name[32];
+
+	create_ok("a", "old a");
+	txn = begin(1);
+	take_snap(&before);
+	cr_assert_eq(statedb_txn_begin(&db, 1, NULL), STATEDB_E_INVAL);
+	cr_assert_eq(statedb_txn_create(&db, txn, "bad name", 1, 1, "o", "x", 1), STATEDB_E_NAME);
+	cr_assert_eq(statedb_txn_create(&db, txn, "n", 1, 1, "bad owner", "x", 1), STATEDB_E_OWNER);
+	cr_assert_eq(statedb_txn_create(&db, txn, "n", 1, 1, "o", NULL, 1), STATEDB_E_INVAL);
+	cr_assert_eq(statedb_txn_create(&db, txn, "n", 1, 1, "o", scratch, STATEDB_DATA_MAX + 1),
+		     STATEDB_E_TOO_BIG);
+	cr_assert_eq(statedb_txn_create(&db, txn, "a", 1, 1, "o", "x", 1), STATEDB_E_EXISTS);
+	cr_assert_eq(statedb_txn_update(&db, txn, "zz", 1, 1, "x", 1), STATEDB_E_NOT_FOUND);
+	cr_assert_eq(statedb_txn_delete(&db, txn, "zz"), STATEDB_E_NOT_FOUND);
+	ta.fail_from = ta.calls;   /* the allocator refuses from now on */
+	cr_assert_eq(statedb_txn_update(&db, txn, "a", 1, 1, "x", 1), STATEDB_E_NOMEM);
+	ta.fail_from = -1;
+	assert_unchanged(&before);
+	cr_assert_eq(statedb_txn_commit(&db, txn), STATEDB_OK, "an empty transaction commits");
+	/* A transaction touches at most STATEDB_TXN_OPS_MAX records. */
+	txn = begin(2);
+	for (unsigned i = 0; i < STATEDB_TXN_OPS_MAX; i++) {
+		snprintf(name, sizeof name, "many.%u", i);
+		cr_assert_eq(statedb_txn_create(&db, txn, name, 1, 1, "o", NULL, 0), STATEDB_OK);
+	}
+	cr_assert_eq(statedb_txn_create(&db, txn, "one.more", 1, 1, "o", NULL, 0), STATEDB_E_TXN_FULL);
+	cr_assert_eq(statedb_txn_update(&db, txn, "many.0", 1, 2, NULL, 0), STATEDB_OK,
+		     "a record already touched can be written again");
+	cr_assert_eq(statedb_txn_commit(&db, txn), STATEDB_OK);
+	cr_assert_eq(stats().records, STATEDB_TXN_OPS_MAX + 1);
+	finish();
+}
+
+/*
+ * What a reader must see at every step of a commit: exactly the state before
+ * it (old) or, once it returned OK, after it (new). Values are short strings.
+ */
+struct expect_rec {
+	const char *name;
+	const char *value;    /* NULL: no such record */
+};
+
+static const struct expect_rec commit_old[] = {
+	{ "keep", "untouched" }, { "upd.1", "u1 old" }, { "upd.2", "u2 old" },
+	{ "del.1", "d1 old" }, { "del.2", "d2 old" }, { "new.1", NULL }, { "new.2", NULL },
+	{ "new.3", NULL }, { "churn", NULL },
+};
+static const struct expect_rec commit_new[] = {
+	{ "keep", "untouched" }, { "upd.1", "u1 new, longer" }, { "upd.2", "" },
+	{ "del.1", NULL }, { "del.2", NULL }, { "new.1", "n1" }, { "new.2", "n2 new" },
+	{ "new.3", "n3" }, { "churn", NULL },
+};
+#define COMMIT_RECS (sizeof commit_old / sizeof commit_old[0])
+#define COMMIT_FILL 6   /* fill.N records beside them: 5 + 6 = 11 live, so three creates
+			   must grow the 16-slot index */
+
+/* Checks every record by get and by the list walk: all as in `want`. */
+static void assert_state(const struct expect_rec *want)
+{
+	static struct snap got;
+	int live = 0;
+
+	take_snap(&got);
+	for (size_t i = 0; i < COMMIT_RECS; i++) {
+		int rc = statedb_get(&db, want[i].name, readbuf, sizeof readbuf, NULL);
+
+		if (!want[i].value) {
+			cr_assert_eq(rc, STATEDB_E_NOT_FOUND, "'%s' exists", want[i].name);
+			continue;
+		}
+		live++;
+		cr_assert_eq(rc, (int)strlen(want[i].value), "'%s': %d", want[i].name, rc);
+		cr_assert_eq(memcmp(readbuf, want[i].value, rc), 0, "'%s' differs", want[i].name);
+	}
+	cr_assert_eq(got.n, live + COMMIT_FILL, "the walk sees %d records, expected %d", got.n,
+		     live + COMMIT_FILL);
+	for (int i = 0; i < got.n; i++)
+		cr_assert(got.meta[i].checksum_ok, "'%s' fails its checksum", got.meta[i].name);
+}
+
+struct commit_failer {
+	int calls;            /* fail point calls during the commit so far */
+	int fail_at;          /* stop at this call (1-based); 0: never */
+	int steps[64];        /* the step of each call */
+};
+
+static struct commit_failer cfail;
+
+/* Every internal write of the commit is followed by a call here: an
+ * "interrupt" that reads the whole store, and maybe the stop. */
+static bool commit_cb(void *ctx, int step)
+{
+	struct commit_failer *f = ctx;
+
+	cr_assert_lt(f->calls, 64);
+	f->steps[f->calls++] = step;
+	assert_state(commit_old);
+	return f->calls == f->fail_at;
+}
+
+/* Builds the transaction of commit_old -> commit_new on a store in the old state. */
+static struct statedb_txn *commit_setup(void)
+{
+	struct statedb_txn *txn;
+
+	for (size_t i = 0; i < COMMIT_RECS; i++)
+		if (commit_old[i].value)
+			cr_assert_eq(statedb_create(&db, commit_old[i].name, 1, 1, "tester",
+						    commit_old[i].value, strlen(commit_old[i].value)),
+				     STATEDB_OK);
+	populate(COMMIT_FILL);
+	txn = begin(3);
+	cr_assert_eq(statedb_txn_update(&db, txn, "upd.1", 1, 1, "u1 mid", 6), STATEDB_OK);
+	cr_assert_eq(statedb_txn_update(&db, txn, "upd.1", 1, 1, "u1 new, longer", 14), STATEDB_OK);
+	cr_assert_eq(statedb_txn_update(&db, txn, "upd.2", 1, 1, NULL, 0), STATEDB_OK);
+	cr_assert_eq(statedb_txn_delete(&db, txn, "del.1"), STATEDB_OK);
+	cr_assert_eq(statedb_txn_update(&db, txn, "del.2", 1, 1, "gone soon", 9), STATEDB_OK);
+	cr_assert_eq(statedb_txn_delete(&db, txn, "del.2"), STATEDB_OK);
+	cr_assert_eq(statedb_txn_create(&db, txn, "new.1", 1, 1, "tester", "n1", 2), STATEDB_OK);
+	cr_assert_eq(statedb_txn_create(&db, txn, "new.2", 1, 1, "tester", "n2", 2), STATEDB_OK);
+	cr_assert_eq(statedb_txn_update(&db, txn, "new.2", 1, 1, "n2 new", 6), STATEDB_OK);
+	cr_assert_eq(statedb_txn_create(&db, txn, "new.3", 1, 1, "tester", "n3", 2), STATEDB_OK);
+	cr_assert_eq(statedb_txn_create(&db, txn, "churn", 1, 1, "tester", "brief", 5), STATEDB_OK);
+	cr_assert_eq(statedb_txn_delete(&db, txn, "churn"), STATEDB_OK);
+	return txn;
+}
+
+/*
+ * A fail point after every internal write of the commit (the index growth,
+ * then each published record): stopped there, the store holds exactly the
+ * old state, every checksum verifies and the transaction's memory is back;
+ * a reader at every step sees the old state, and after the commit the new.
+ */
+Test(state_db, txn_commit_fails_at_every_step)
+{
+	static struct snap before;
+	struct statedb_txn *txn;
+	int total;
+
+	/* A run with no stop counts the steps. */
+	cfail = (struct commit_failer){ 0 };
+	txn = commit_setup();
+	statedb_set_fail_point(&db, commit_cb, &cfail);
+	cr_assert_eq(statedb_txn_commit(&db, txn), STATEDB_OK);
+	statedb_set_fail_point(&db, NULL, NULL);
+	assert_state(commit_new);
+	total = cfail.calls;
+	cr_assert_eq(cfail.steps[0], STATEDB_STEP_INDEX, "the index grows first");
+	cr_assert_eq(total, 1 + 7, "the index, then 7 records published (churn is not)");
+	for (int i = 1; i < total; i++)
+		cr_assert_eq(cfail.steps[i], STATEDB_STEP_PUBLISH);
+	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 0);
+	finish();
+
+	for (int at = 1; at <= total; at++) {
+		setup();
+		cfail = (struct commit_failer){ .fail_at = at };
+		txn = commit_setup();
+		take_snap(&before);
+		statedb_set_fail_point(&db, commit_cb, &cfail);
+		cr_assert_eq(statedb_txn_commit(&db, txn), STATEDB_E_ABORTED, "stop at %d", at);
+		statedb_set_fail_point(&db, NULL, NULL);
+		cr_assert_eq(cfail.calls, at);
+		assert_state(commit_old);
+		cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 0);
+		cr_assert_eq(stats().records, before.st.records);
+		cr_assert_eq(stats().data_bytes, before.st.data_bytes);
+		cr_assert_eq(stats().creates, before.st.creates);
+		cr_assert_eq(stats().updates, before.st.updates);
+		cr_assert_eq(stats().deletes, before.st.deletes);
+		cr_assert_lt(stats().blocks, before.st.blocks, "the transaction's blocks came back");
+		cr_assert_eq(stats().open_txns, 0);
+		/* The store still works: the same transaction again commits. */
+		txn = begin(3);
+		cr_assert_eq(statedb_txn_delete(&db, txn, "keep"), STATEDB_OK);
+		cr_assert_eq(statedb_txn_commit(&db, txn), STATEDB_OK);
+		cr_assert_eq(statedb_get(&db, "keep", NULL, 0, NULL), STATEDB_E_NOT_FOUND);
+		finish();
+	}
+}
+
+/*
+ * Random sequences of plain and transactional operations with random commits
+ * and aborts, against the model: the model of the committed store, and an
+ * overlay of the open transaction's writes.
+ */
+static struct {
+	bool open, doomed;           /* doomed: a plain write hit a record it touched */
+	struct statedb_txn *txn;
+	bool touched[NNAMES];
+	struct mrec rec[NNAMES];     /* its view of each touched record */
+	uint64_t creates, updates, deletes;
+} tx;
+
+static void tx_begin(void)
+{
+	memset(&tx, 0, sizeof tx);
+	tx.txn = begin(42);
+	tx.open = true;
+}
+
+/* The record as the transaction sees it. */
+static struct mrec *tx_view(int k)
+{
+	return tx.touched[k] ? &tx.rec[k] : &model.rec[k];
+}
+
+static void tx_touch(int k)
+{
+	if (tx.touched[k])
+		return;
+	tx.touched[k] = true;
+	tx.rec[k] = model.rec[k];
+	tx.rec[k].data = NULL;
+	if (model.rec[k].live) {
+		tx.rec[k].data = malloc(model.rec[k].len ? model.rec[k].len : 1);
+		memcpy(tx.rec[k].data, model.rec[k].data, model.rec[k].len);
+	}
+}
+
+static void tx_op(uint64_t *s, int k)
+{
+	struct mrec *v = tx_view(k);
+	unsigned op = rnd(s) % 4;
+	size_t len = rnd(s) % 300;
+	int rc;
+
+	fill(s, scratch, len);
+	if (op == 0) {
+		rc = statedb_txn_create(&db, tx.txn, model.name[k], 5, 1, "txcell", scratch, len);
+		cr_assert_eq(rc, v->live ? STATEDB_E_EXISTS : STATEDB_OK, "txn create '%s': %d",
+			     model.name[k], rc);
+		if (rc == STATEDB_OK) {
+			tx_touch(k);
+			model_set(&tx.rec[k], 5, 1, scratch, len);
+			strcpy(tx.rec[k].owner, "txcell");
+		}
+	} else if (op == 1) {
+		rc = statedb_txn_update(&db, tx.txn, model.name[k], STATEDB_TYPE_KEEP, 2, scratch, len);
+		cr_assert_eq(rc, v->live ? STATEDB_OK : STATEDB_E_NOT_FOUND, "txn update: %d", rc);
+		if (rc == STATEDB_OK) {
+			tx_touch(k);
+			model_set(&tx.rec[k], tx.rec[k].type, 2, scratch, len);
+		}
+	} else if (op == 2) {
+		rc = statedb_txn_delete(&db, tx.txn, model.name[k]);
+		cr_assert_eq(rc, v->live ? STATEDB_OK : STATEDB_E_NOT_FOUND, "txn delete: %d", rc);
+		if (rc == STATEDB_OK) {
+			tx_touch(k);
+			tx.rec[k].live = false;
+		}
+	} else {
+		rc = statedb_txn_get(&db, tx.txn, model.name[k], readbuf, sizeof readbuf, NULL);
+		if (!v->live) {
+			cr_assert_eq(rc, STATEDB_E_NOT_FOUND);
+		} else {
+			cr_assert_eq(rc, (int)v->len, "txn get '%s'", model.name[k]);
+			cr_assert(v->len == 0 || memcmp(readbuf, v->data, v->len) == 0);
+		}
+	}
+}
+
+/* Ends the open transaction; a commit must conflict iff it is doomed. */
+static void tx_end(bool commit)
+{
+	int rc = commit ? statedb_txn_commit(&db, tx.txn) : statedb_txn_abort(&db, tx.txn);
+
+	if (commit)
+		cr_assert_eq(rc, tx.doomed ? STATEDB_E_CONFLICT : STATEDB_OK, "commit: %d", rc);
+	else
+		cr_assert_eq(rc, STATEDB_OK);
+	for (int k = 0; k < NNAMES; k++) {
+		struct mrec *m = &model.rec[k], *t = &tx.rec[k];
+
+		if (!tx.touched[k])
+			continue;
+		if (rc == STATEDB_OK && commit) {
+			model.creates += !m->live && t->live;
+			model.updates += m->live && t->live;
+			model.deletes += m->live && !t->live;
+			free(m->data);
+			*m = *t;
+		} else {
+			free(t->data);
+		}
+	}
+	tx.open = false;
+}
+
+static void run_random_txn(uint64_t seed, int nops, int nnames)
+{
+	uint64_t s = seed;
+	int commits = 0, conflicts = 0;
+
+	model_init();
+	for (int i = 0; i < nops; i++) {
+		int k = (int)(rnd(&s) % (uint64_t)nnames);
+		unsigned op = rnd(&s) % 100;
+
+		if (!tx.open && op < 10) {
+			tx_begin();
+		} else if (tx.open && op < 50) {
+			tx_op(&s, k);
+		} else if (tx.open && op < 54) {
+			commits += !tx.doomed;
+			conflicts += tx.doomed;
+			tx_end(true);
+		} else if (tx.open && op < 56) {
+			tx_end(false);
+		} else {
+			/* A plain operation; one on a record the transaction touched dooms it. */
+			bool was = model.rec[k].live;
+			uint64_t writes = model.creates + model.updates + model.deletes;
+
+			if (op % 4 == 0)
+				op_create(&s, k);
+			else if (op % 4 == 1)
+				op_update(&s, k);
+			else if (op % 4 == 2)
+				op_delete(k);
+			else
+				op_get(k);
+			if (tx.open && tx.touched[k] &&
+			    (model.creates + model.updates + model.deletes != writes || was != model.rec[k].live))
+				tx.doomed = true;
+		}
+		if (i % 250 == 0)
+			check_list();
+	}
+	if (tx.open)
+		tx_end(true);
+	check_list();
+	check_counts();
+	cr_assert_gt(commits, 50, "only %d transactions committed", commits);
+	cr_assert_gt(conflicts, 0, "no transaction conflicted");
+	cr_assert_eq(stats().open_txns, 0);
+	model_free();
+	finish();
+}
+
+Test(state_db, txn_random_seed_1, .timeout = 300)
+{
+	run_random_txn(11, 30000, 60);
+}
+
+Test(state_db, txn_random_few_names, .timeout = 300)
+{
+	run_random_txn(0xfeed, 20000, 10);
 }

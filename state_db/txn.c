@@ -1,0 +1,404 @@
+/*
+ * Transactions of state_db: writes kept off to the side and published
+ * together at commit; see include/delos/state_db.h for the contract.
+ *
+ * A transaction is a list of ops, one per record it touched. Each write
+ * builds its new value at once (so the commit cannot run out of memory
+ * building values) and remembers which committed value it saw first (so the
+ * commit can tell whether the record changed since). The commit checks every
+ * op, reserves the index for its creates, then publishes: `committing`
+ * points at the transaction while the slot pointers change, so readers keep
+ * the old values until the last store, and a failure in the middle puts
+ * back what was stored.
+ */
+#include "state_db/internal.h"
+
+/* Returns txn if it is one of db's open transactions, else NULL. */
+static struct statedb_txn *open_txn(struct state_db *db, struct statedb_txn *txn)
+{
+	for (struct statedb_txn *t = db->txns; t; t = t->next)
+		if (t == txn)
+			return t;
+	return NULL;
+}
+
+static int check_txn(struct state_db *db, struct statedb_txn *txn)
+{
+	if (!sdb_root_ok(db))
+		return STATEDB_E_ROOT;
+	return open_txn(db, txn) ? STATEDB_OK : STATEDB_E_TXN;
+}
+
+const struct sdb_op *sdb_txn_find(const struct statedb_txn *txn, const char *name, uint32_t hash)
+{
+	for (const struct sdb_op *op = txn->ops; op; op = op->next)
+		if (op->hash == hash && strncmp(op->name, name, sizeof op->name) == 0)
+			return op;
+	return NULL;
+}
+
+static struct sdb_op *find_op(struct statedb_txn *txn, const char *name, uint32_t hash)
+{
+	return (struct sdb_op *)sdb_txn_find(txn, name, hash);
+}
+
+int statedb_txn_begin(struct state_db *db, uint64_t owner_id, struct statedb_txn **out)
+{
+	struct statedb_txn *txn;
+
+	if (!sdb_root_ok(db))
+		return STATEDB_E_ROOT;
+	if (!out)
+		return STATEDB_E_INVAL;
+	*out = NULL;
+	sdb_reclaim(db);
+	txn = sdb_alloc(db, sizeof *txn);
+	if (!txn)
+		return STATEDB_E_NOMEM;
+	txn->ops = NULL;
+	txn->owner_id = owner_id;
+	txn->nops = 0;
+	txn->next = db->txns;
+	db->txns = txn;
+	db->open_txns++;
+	*out = txn;
+	return STATEDB_OK;
+}
+
+/* Frees txn's ops and unpublished values, unlinks and frees txn itself. */
+static void txn_end(struct state_db *db, struct statedb_txn *txn, bool committed)
+{
+	struct statedb_txn **pp = &db->txns;
+	struct sdb_op *op, *next;
+
+	for (op = txn->ops; op; op = next) {
+		next = op->next;
+		if (!committed && op->rec)
+			sdb_free(db, &op->rec->block);
+		sdb_retire(db, &op->block);
+	}
+	while (*pp != txn)
+		pp = &(*pp)->next;
+	*pp = txn->next;
+	db->open_txns--;
+	if (committed)
+		db->commits++;
+	else
+		db->aborts++;
+	sdb_retire(db, &txn->block);
+}
+
+int statedb_txn_abort(struct state_db *db, struct statedb_txn *txn)
+{
+	int err = check_txn(db, txn);
+
+	if (!err)
+		txn_end(db, txn, false);
+	return err;
+}
+
+int statedb_txn_abort_owner(struct state_db *db, uint64_t owner_id)
+{
+	struct statedb_txn *txn;
+	int n = 0;
+
+	if (!sdb_root_ok(db))
+		return STATEDB_E_ROOT;
+	while ((txn = statedb_txn_of(db, owner_id))) {
+		txn_end(db, txn, false);
+		n++;
+	}
+	return n;
+}
+
+struct statedb_txn *statedb_txn_of(struct state_db *db, uint64_t owner_id)
+{
+	if (!sdb_root_ok(db))
+		return NULL;
+	for (struct statedb_txn *t = db->txns; t; t = t->next)
+		if (t->owner_id == owner_id)
+			return t;
+	return NULL;
+}
+
+void sdb_txn_free_all(struct state_db *db)
+{
+	while (db->txns)
+		txn_end(db, db->txns, false);
+}
+
+/*
+ * The value of name as the transaction sees it: its own op if it has one
+ * (*op set; the value may be NULL, deleted), else the committed live record
+ * or NULL.
+ */
+static struct sdb_rec *txn_view(struct state_db *db, struct statedb_txn *txn, const char *name,
+				uint32_t hash, struct sdb_op **op)
+{
+	struct sdb_slot *slot;
+
+	*op = find_op(txn, name, hash);
+	if (*op)
+		return (*op)->rec;
+	return sdb_writer_find(db, name, &slot);
+}
+
+/* A committed value the transaction reads must verify; its own values do. */
+static int check_seen(struct state_db *db, const struct sdb_op *op, const struct sdb_rec *r,
+		      const char *name)
+{
+	if (op || sdb_rec_ok(r, name))
+		return STATEDB_OK;
+	__atomic_add_fetch(&db->corrupt_seen, 1, __ATOMIC_RELAXED);
+	return STATEDB_E_CORRUPT;
+}
+
+/*
+ * Sets name's value in the transaction to rec (NULL: deleted), creating its
+ * op if this is the first touch, with base the committed value `seen`.
+ * Takes rec; on failure frees it and changes nothing.
+ */
+static int txn_set(struct state_db *db, struct statedb_txn *txn, struct sdb_op *op,
+		   const char *name, uint32_t hash, struct sdb_rec *seen, struct sdb_rec *rec)
+{
+	if (op) {
+		if (op->rec)
+			sdb_free(db, &op->rec->block);
+		op->rec = rec;
+		return STATEDB_OK;
+	}
+	if (txn->nops >= STATEDB_TXN_OPS_MAX || !(op = sdb_alloc(db, sizeof *op))) {
+		if (rec)
+			sdb_free(db, &rec->block);
+		return txn->nops >= STATEDB_TXN_OPS_MAX ? STATEDB_E_TXN_FULL : STATEDB_E_NOMEM;
+	}
+	memset((char *)op + sizeof op->block, 0, sizeof *op - sizeof op->block);
+	memcpy(op->name, name, strlen(name) + 1);
+	op->hash = hash;
+	op->base = seen;
+	op->base_seq = seen ? seen->seq : 0;
+	op->rec = rec;
+	op->next = txn->ops;
+	txn->ops = op;
+	txn->nops++;
+	return STATEDB_OK;
+}
+
+/* Fails before building anything if a new op would not fit. */
+static int room_for(const struct statedb_txn *txn, const struct sdb_op *op)
+{
+	return op || txn->nops < STATEDB_TXN_OPS_MAX ? STATEDB_OK : STATEDB_E_TXN_FULL;
+}
+
+int statedb_txn_create(struct state_db *db, struct statedb_txn *txn, const char *name,
+		       uint32_t type, uint32_t version, const char *owner, const void *data,
+		       size_t len)
+{
+	struct sdb_rec hdr, *cur, *rec;
+	struct sdb_op *op;
+	uint32_t hash;
+	int err;
+
+	if ((err = check_txn(db, txn)) || (err = sdb_check_value(name, data, len)))
+		return err;
+	if (sdb_text_len(owner, STATEDB_OWNER_MAX) < 0)
+		return STATEDB_E_OWNER;
+	hash = sdb_hash(name);
+	if ((cur = txn_view(db, txn, name, hash, &op)))
+		return STATEDB_E_EXISTS;
+	if (!op && db->live >= STATEDB_RECORDS_MAX)
+		return STATEDB_E_FULL;
+	if ((err = room_for(txn, op)))
+		return err;
+	sdb_make_header(&hdr, name, type, version, owner, len);
+	if ((err = sdb_rec_build(db, &hdr, data, &rec)))
+		return err;
+	return txn_set(db, txn, op, name, hash, NULL, rec);
+}
+
+int statedb_txn_update(struct state_db *db, struct statedb_txn *txn, const char *name,
+		       uint32_t type, uint32_t version, const void *data, size_t len)
+{
+	struct sdb_rec hdr, *cur, *rec;
+	struct sdb_op *op;
+	uint32_t hash;
+	int err;
+
+	if ((err = check_txn(db, txn)) || (err = sdb_check_value(name, data, len)))
+		return err;
+	hash = sdb_hash(name);
+	if (!(cur = txn_view(db, txn, name, hash, &op)))
+		return STATEDB_E_NOT_FOUND;
+	if ((err = check_seen(db, op, cur, name)) || (err = room_for(txn, op)))
+		return err;
+	sdb_make_header(&hdr, name, type == STATEDB_TYPE_KEEP ? cur->type : type, version,
+			cur->owner, len);
+	if ((err = sdb_rec_build(db, &hdr, data, &rec)))
+		return err;
+	return txn_set(db, txn, op, name, hash, cur, rec);
+}
+
+int statedb_txn_delete(struct state_db *db, struct statedb_txn *txn, const char *name)
+{
+	struct sdb_rec *cur;
+	struct sdb_op *op;
+	uint32_t hash;
+	int err;
+
+	if ((err = check_txn(db, txn)))
+		return err;
+	if (sdb_text_len(name, STATEDB_NAME_MAX) < 0)
+		return STATEDB_E_NAME;
+	hash = sdb_hash(name);
+	if (!(cur = txn_view(db, txn, name, hash, &op)))
+		return STATEDB_E_NOT_FOUND;
+	if ((err = room_for(txn, op)))
+		return err;
+	return txn_set(db, txn, op, name, hash, cur, NULL);
+}
+
+int statedb_txn_get(struct state_db *db, struct statedb_txn *txn, const char *name, void *buf,
+		    size_t cap, struct statedb_meta *meta)
+{
+	struct sdb_rec *cur;
+	struct sdb_op *op;
+	int err;
+
+	if ((err = check_txn(db, txn)))
+		return err;
+	if (sdb_text_len(name, STATEDB_NAME_MAX) < 0)
+		return STATEDB_E_NAME;
+	if (!buf && cap)
+		return STATEDB_E_INVAL;
+	if (!(op = find_op(txn, name, sdb_hash(name))))
+		return statedb_get(db, name, buf, cap, meta);
+	if (!(cur = op->rec))
+		return STATEDB_E_NOT_FOUND;
+	if (meta) {
+		memset(meta, 0, sizeof *meta);
+		memcpy(meta->name, name, strlen(name));
+		memcpy(meta->owner, cur->owner, STATEDB_OWNER_MAX);
+		meta->type = cur->type;
+		meta->version = cur->version;
+		meta->size = cur->len;
+		meta->checksum = cur->crc;
+		meta->checksum_ok = true;
+	}
+	if (cur->len > cap)
+		return STATEDB_E_NOSPACE;
+	if (cur->len)
+		memcpy(buf, cur->data, cur->len);
+	return (int)cur->len;
+}
+
+/* True if the committed value of op's record is still the one it saw first. */
+static bool unchanged(struct state_db *db, const struct sdb_op *op)
+{
+	struct sdb_slot *slot;
+	struct sdb_rec *now = sdb_writer_find(db, op->name, &slot);
+
+	if (!op->base)
+		return now == NULL;
+	return now == op->base && now->seq == op->base_seq;
+}
+
+/* Checks every op; returns STATEDB_E_CONFLICT or the number of creates. */
+static int validate(struct state_db *db, const struct statedb_txn *txn)
+{
+	int creates = 0;
+
+	for (const struct sdb_op *op = txn->ops; op; op = op->next) {
+		if (!unchanged(db, op))
+			return STATEDB_E_CONFLICT;
+		creates += !op->base && op->rec;
+	}
+	if (db->live + (size_t)creates > STATEDB_RECORDS_MAX)
+		return STATEDB_E_FULL;
+	return creates;
+}
+
+/* Publishes op's value; the index has room for it if it is a create. */
+static void publish(struct state_db *db, struct sdb_op *op)
+{
+	struct sdb_rec *cur;
+
+	if (op->base) {
+		op->slot = sdb_find(db->table, op->name, op->hash, &cur, NULL);
+		__atomic_store_n(&op->slot->rec, op->rec ? op->rec : SDB_TOMB, __ATOMIC_RELEASE);
+	} else {
+		op->reused_tomb = sdb_index_put(db->table, op->name, op->hash, op->rec, &op->slot);
+	}
+	op->published = true;
+}
+
+/* Puts back the committed values of every published op. */
+static void unpublish(struct state_db *db, struct statedb_txn *txn)
+{
+	for (struct sdb_op *op = txn->ops; op; op = op->next) {
+		if (!op->published)
+			continue;
+		__atomic_store_n(&op->slot->rec, op->base ? op->base : SDB_TOMB, __ATOMIC_RELEASE);
+		if (!op->base && !op->reused_tomb)
+			db->tombs++;        /* the create took an empty slot, now a tombstone */
+		op->published = false;
+	}
+}
+
+/* After the last store: the counts, and the replaced values retired. */
+static void settle(struct state_db *db, struct statedb_txn *txn)
+{
+	for (struct sdb_op *op = txn->ops; op; op = op->next) {
+		if (!op->published)
+			continue;
+		if (op->base) {
+			db->data_bytes -= op->base->block.size - sizeof *op->base;
+			sdb_retire(db, &op->base->block);
+		}
+		if (op->rec)
+			db->data_bytes += op->rec->len;
+		if (op->base && op->rec) {
+			db->updates++;
+		} else if (op->rec) {
+			db->live++;
+			db->creates++;
+			if (op->reused_tomb)
+				db->tombs--;
+		} else {
+			db->live--;
+			db->tombs++;
+			db->deletes++;
+		}
+		op->rec = NULL;             /* now the store's */
+	}
+}
+
+int statedb_txn_commit(struct state_db *db, struct statedb_txn *txn)
+{
+	int err = check_txn(db, txn), creates;
+
+	if (err)
+		return err;
+	sdb_reclaim(db);
+	creates = validate(db, txn);
+	err = creates < 0 ? creates : sdb_index_reserve(db, (size_t)creates);
+	if (err) {
+		txn_end(db, txn, false);
+		return err;
+	}
+	__atomic_store_n(&db->committing, txn, __ATOMIC_RELEASE);
+	for (struct sdb_op *op = txn->ops; op; op = op->next) {
+		if (!op->base && !op->rec)
+			continue;               /* created and deleted again: nothing to publish */
+		publish(db, op);
+		if (sdb_fail(db, STATEDB_STEP_PUBLISH)) {
+			unpublish(db, txn);
+			__atomic_store_n(&db->committing, NULL, __ATOMIC_RELEASE);
+			txn_end(db, txn, false);
+			return STATEDB_E_ABORTED;
+		}
+	}
+	__atomic_store_n(&db->committing, NULL, __ATOMIC_RELEASE);
+	settle(db, txn);
+	txn_end(db, txn, true);
+	return STATEDB_OK;
+}
