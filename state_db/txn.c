@@ -257,38 +257,112 @@ int statedb_txn_delete(struct state_db *db, struct statedb_txn *txn, const char 
 	return txn_set(db, txn, op, name, hash, cur, NULL);
 }
 
-int statedb_txn_get(struct state_db *db, struct statedb_txn *txn, const char *name, void *buf,
-		    size_t cap, struct statedb_meta *meta)
+/* Fills *m from the transaction's own value r of name. */
+static void own_meta(struct statedb_meta *m, const char *name, const struct sdb_rec *r)
 {
-	struct sdb_rec *cur;
+	memset(m, 0, sizeof *m);
+	memcpy(m->name, name, strlen(name));
+	memcpy(m->owner, r->owner, STATEDB_OWNER_MAX);
+	m->type = r->type;
+	m->version = r->version;
+	m->size = r->len;
+	m->checksum = r->crc;
+	m->checksum_ok = true;
+}
+
+int statedb_txn_view(struct state_db *db, struct statedb_txn *txn, const char *name,
+		     const void **data, struct statedb_meta *meta)
+{
 	struct sdb_op *op;
 	int err;
 
 	if ((err = check_txn(db, txn)))
 		return err;
+	if (!data)
+		return STATEDB_E_INVAL;
+	*data = NULL;
 	if (sdb_text_len(name, STATEDB_NAME_MAX) < 0)
 		return STATEDB_E_NAME;
-	if (!buf && cap)
-		return STATEDB_E_INVAL;
 	if (!(op = find_op(txn, name, sdb_hash(name))))
-		return statedb_get(db, name, buf, cap, meta);
-	if (!(cur = op->rec))
+		return statedb_view(db, name, data, meta);
+	if (!op->rec)
 		return STATEDB_E_NOT_FOUND;
-	if (meta) {
-		memset(meta, 0, sizeof *meta);
-		memcpy(meta->name, name, strlen(name));
-		memcpy(meta->owner, cur->owner, STATEDB_OWNER_MAX);
-		meta->type = cur->type;
-		meta->version = cur->version;
-		meta->size = cur->len;
-		meta->checksum = cur->crc;
-		meta->checksum_ok = true;
-	}
-	if (cur->len > cap)
+	if (meta)
+		own_meta(meta, name, op->rec);
+	*data = op->rec->data;
+	return (int)op->rec->len;
+}
+
+int statedb_txn_get(struct state_db *db, struct statedb_txn *txn, const char *name, void *buf,
+		    size_t cap, struct statedb_meta *meta)
+{
+	struct statedb_meta m;
+	const void *data;
+	int len;
+
+	if (!buf && cap)
+		return check_txn(db, txn) ? check_txn(db, txn) : STATEDB_E_INVAL;
+	len = statedb_txn_view(db, txn, name, &data, &m);
+	if (meta && len >= 0)
+		*meta = m;
+	if (len < 0)
+		return len;
+	if ((size_t)len > cap)
 		return STATEDB_E_NOSPACE;
-	if (cur->len)
-		memcpy(buf, cur->data, cur->len);
-	return (int)cur->len;
+	if (len)
+		memcpy(buf, data, (size_t)len);
+	return len;
+}
+
+struct txn_walk {
+	struct statedb_txn *txn;
+	statedb_list_fn *fn;
+	void *ctx;
+	bool stopped;
+};
+
+/* A committed record, as the transaction sees it. */
+static bool overlay(void *ctx, const struct statedb_meta *meta)
+{
+	struct txn_walk *w = ctx;
+	const struct sdb_op *op = sdb_txn_find(w->txn, meta->name, sdb_hash(meta->name));
+	struct statedb_meta own;
+
+	if (!op)
+		return (w->stopped = !w->fn(w->ctx, meta)) == false;
+	if (!op->rec)
+		return true;
+	own_meta(&own, meta->name, op->rec);
+	return (w->stopped = !w->fn(w->ctx, &own)) == false;
+}
+
+static bool starts_with(const char *name, const char *prefix)
+{
+	return strncmp(name, prefix, strlen(prefix)) == 0;
+}
+
+int statedb_txn_list_prefix(struct state_db *db, struct statedb_txn *txn, const char *prefix,
+			    statedb_list_fn *fn, void *ctx)
+{
+	struct txn_walk w = { txn, fn, ctx, false };
+	struct statedb_meta own;
+	int err, n;
+
+	if ((err = check_txn(db, txn)))
+		return err;
+	if (!fn || !prefix)
+		return STATEDB_E_INVAL;
+	n = statedb_list_prefix(db, prefix, overlay, &w);
+	if (n < 0)
+		return n;
+	for (const struct sdb_op *op = txn->ops; op && !w.stopped; op = op->next) {
+		if (op->base || !op->rec || !starts_with(op->name, prefix))
+			continue;
+		own_meta(&own, op->name, op->rec);
+		n++;
+		w.stopped = !fn(ctx, &own);
+	}
+	return n;
 }
 
 /* True if the committed value of op's record is still the one it saw first. */

@@ -310,6 +310,14 @@ int statedb_txn_update(struct state_db *db, struct statedb_txn *txn, const char 
 int statedb_txn_delete(struct state_db *db, struct statedb_txn *txn, const char *name);
 int statedb_txn_get(struct state_db *db, struct statedb_txn *txn, const char *name, void *buf,
 		    size_t cap, struct statedb_meta *meta);
+/* statedb_view through the transaction's view: the pointer stays valid until
+ * the transaction's next write of that record, or its end. */
+int statedb_txn_view(struct state_db *db, struct statedb_txn *txn, const char *name,
+		     const void **data, struct statedb_meta *meta);
+/* statedb_list_prefix through the transaction's view: its deletes hidden, its
+ * updates shown in place of the committed values, then its creates. */
+int statedb_txn_list_prefix(struct state_db *db, struct statedb_txn *txn, const char *prefix,
+			    statedb_list_fn *fn, void *ctx);
 int statedb_txn_commit(struct state_db *db, struct statedb_txn *txn);
 int statedb_txn_abort(struct state_db *db, struct statedb_txn *txn);
 /* Aborts every open transaction tagged owner_id; returns how many. */
