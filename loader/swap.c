@@ -137,18 +137,31 @@ static int relink(struct swap *S)
 	return 0;
 }
 
+/* Step 4: every new cell takes its state over, all in one state transaction. */
 static int handover(struct swap *S)
 {
+	const struct swap_hooks *h = S->h;
 	char why[200];
 
+	why[0] = '\0';
+	if (h->state_begin && h->state_begin(h->ctx, why, sizeof(why)))
+		return fail(S, SWAP_HANDOVER, LOADER_EINVAL,
+			    "swap: cannot open the hooks' state transaction: %s", why);
 	for (size_t i = 0; i < S->n; i++) {
 		struct swap_pair *p = &S->pairs[i];
 		why[0] = '\0';
-		if (S->h->swap_in(S->h->ctx, p->new, p->old->version, why, sizeof(why)))
+		if (h->swap_in(h->ctx, p->new, p->old->version, why, sizeof(why))) {
+			if (h->state_end)
+				h->state_end(h->ctx, false, NULL, 0);
 			return fail(S, SWAP_HANDOVER, LOADER_EINVAL,
 				    "swap: %s@%s's swap-in hook failed: %s", p->new->name,
 				    p->new->version, why);
+		}
 	}
+	why[0] = '\0';
+	if (h->state_end && h->state_end(h->ctx, true, why, sizeof(why)))
+		return fail(S, SWAP_HANDOVER, LOADER_EINVAL,
+			    "swap: the hooks' state transaction did not commit: %s", why);
 	return 0;
 }
 

@@ -259,8 +259,43 @@ static void committed(void *ctx)
 			klog(LOG_ERR, "swap: cannot restart task %ld", sw.restart_ids[i]);
 }
 
+/*
+ * The hooks' transaction is the state_db cell's (include/delos/sdb.h): the
+ * calling task's, so every record a hook writes goes into it.
+ */
+static int state_begin(void *ctx, char *why, size_t cap)
+{
+	static const struct cellref begin = { "state_db", "sdb_txn_begin" };
+	int err;
+
+	(void)ctx;
+	if (!cellref_resolve(&begin))
+		return 0;	/* no state_db cell: the hooks cannot write records either */
+	if (cellref_call(&begin, 0, &err) || err) {
+		snprintf(why, cap, "sdb_txn_begin returned %d", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int state_end(void *ctx, bool commit, char *why, size_t cap)
+{
+	static const struct cellref end = { "state_db", "sdb_txn_end" };
+	int err = 0;
+
+	(void)ctx;
+	if (!cellref_resolve(&end))
+		return 0;
+	if (cellref_call(&end, commit, &err) || err) {
+		if (why)
+			snprintf(why, cap, "sdb_txn_end returned %d", err);
+		return -1;
+	}
+	return 0;
+}
+
 static const struct swap_hooks kernel_hooks = {
-	stop_and_check, resume, swap_in, now_ns, committed, NULL,
+	stop_and_check, resume, swap_in, now_ns, committed, NULL, state_begin, state_end,
 };
 
 static void log_swap(const char *what, int status, const struct swap_result *res)

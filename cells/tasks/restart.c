@@ -5,6 +5,7 @@
  */
 #include <delos/ctx.h>
 #include <delos/log.h>
+#include <delos/sdb.h>
 #include "cells/sched/sched.h"
 #include "cells/tasks/records.h"
 
@@ -87,5 +88,6 @@ int tasks_restart_self(uint64_t unused)
 	}
 	klog(LOG_INFO, "tasks: task %ld '%s' starts over at %s:%s", r.id, r.name, r.entry.cell,
 	     r.entry.sym);
+	sdb_txn_abort_task(self);	/* its frames go, and a transaction they left open */
 	ctx_restart(ctx_prepare(r.stack_hi, &tasks_start_ref, (uint64_t)self, &tasks_exit_ref));
 }

@@ -140,6 +140,7 @@ _Noreturn void task_exit(int64_t code)
 	irq_save();
 	tasks_finish_switch();
 	self = tasks_current();
+	sdb_txn_abort_task(self);	/* a transaction it left open goes with it */
 	if (self <= 0 || rec_get(self, &r)) {
 		klog(LOG_ERR, "tasks: task_exit(%ld) from %s; idling instead", code,
 		     self == 0 ? "task 0 (idle), which cannot exit" : "no task");

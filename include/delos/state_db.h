@@ -144,6 +144,8 @@ struct state_db {
 	/* Written by writers, read by readers with acquire loads. */
 	struct sdb_table *table;        /* the index, NULL until the first create */
 	struct statedb_txn *committing; /* set while a commit publishes: readers see its pre-images */
+	struct statedb_txn *ambient;    /* the kernel's open transaction (include/delos/sdb.h) */
+	bool asking_task;               /* the kernel's cell layer is asking whose task runs */
 	/* Written by readers with atomic operations. */
 	uint32_t readers;               /* open read sections */
 	uint64_t corrupt_seen;

@@ -18,6 +18,7 @@
 #ifndef DELOS_SWAP_H
 #define DELOS_SWAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +51,16 @@ struct swap_hooks {
 	/* Called after the commit with the world still stopped (may be NULL). */
 	void (*committed)(void *ctx);
 	void *ctx;
+	/*
+	 * The state the swap-in hooks write is one transaction (both may be NULL):
+	 * state_begin opens it before the first hook; state_end(ctx, false)
+	 * aborts it when a hook fails, and state_end(ctx, true) commits it after
+	 * the last, before the loader's commit. A non-zero return refuses the
+	 * swap at the handover step (a failed commit rolls the relink back too),
+	 * with a reason in why.
+	 */
+	int (*state_begin)(void *ctx, char *why, size_t cap);
+	int (*state_end)(void *ctx, bool commit, char *why, size_t cap);
 };
 
 struct swap_result {

@@ -29,6 +29,8 @@ struct loader *cells_loader(void)
 /* The hooks' behaviour, set by each test. */
 static struct {
 	int quiesce_result, swap_in_result, swap_in_calls, committed_calls;
+	int begins, commits, aborts, commit_result;
+	int hooks_at_commit;         /* swap_in calls made when the transaction committed */
 	char old_version[16];
 } hk;
 
@@ -73,7 +75,32 @@ static void t_committed(void *ctx)
 	hk.committed_calls++;
 }
 
-static const struct swap_hooks hooks = { t_stop, t_resume, t_swap_in, t_now, t_committed, NULL };
+static int t_state_begin(void *ctx, char *why, size_t cap)
+{
+	(void)ctx, (void)why, (void)cap;
+	cr_assert_eq(hk.swap_in_calls, 0, "the transaction opens before the first hook");
+	hk.begins++;
+	return 0;
+}
+
+static int t_state_end(void *ctx, bool commit, char *why, size_t cap)
+{
+	(void)ctx;
+	cr_assert_eq(hk.begins, 1);
+	cr_assert_eq(hk.commits + hk.aborts, 0, "the transaction ends once");
+	if (!commit) {
+		hk.aborts++;
+		return 0;
+	}
+	hk.commits++;
+	hk.hooks_at_commit = hk.swap_in_calls;
+	if (hk.commit_result)
+		snprintf(why, cap, "conflict");
+	return hk.commit_result;
+}
+
+static const struct swap_hooks hooks = { t_stop, t_resume, t_swap_in, t_now, t_committed, NULL,
+					 t_state_begin, t_state_end };
 
 static struct loader_cell *load(struct obj *o, const char *file, const char *name)
 {
@@ -144,6 +171,9 @@ Test(swap, fresh_copy_relinks_users_and_unmaps_the_old)
 	cr_assert_str_eq(hk.old_version, old_version, "the hook learns the old version");
 	cr_assert_eq(hk.swap_in_calls, 1);
 	cr_assert_eq(hk.committed_calls, 1);
+	cr_assert_eq(hk.commits, 1, "the hooks' transaction committed");
+	cr_assert_eq(hk.hooks_at_commit, 1, "after the last hook");
+	cr_assert_eq(hk.aborts, 0);
 }
 
 Test(swap, cellref_follows_the_swap)
@@ -212,11 +242,24 @@ Test(swap, hook_failure_rolls_back)
 
 	hk.swap_in_result = -22;
 	refused(&p, LOADER_EINVAL, SWAP_HANDOVER, "swap-in hook failed: returned -22");
+	cr_assert_eq(hk.aborts, 1, "the hooks' transaction was aborted");
+	cr_assert_eq(hk.commits, 0);
 	struct loader_import_info ii;
 	struct loader_import *im = loader_users_next(loader_cell_find(f.ld, "math"), NULL);
 	cr_assert_not_null(im, "the user's import did not come back to the old math");
 	loader_import_info(im, &ii);
 	cr_assert_str_eq(ii.symbol, "math_add");
+}
+
+Test(swap, state_commit_failure_rolls_back)
+{
+	struct swap_pair p = pair_to(&math2, "math");
+
+	hk.commit_result = -14;
+	refused(&p, LOADER_EINVAL, SWAP_HANDOVER, "state transaction did not commit: conflict");
+	cr_assert_eq(hk.swap_in_calls, 1);
+	cr_assert_not_null(loader_users_next(loader_cell_find(f.ld, "math"), NULL),
+			   "the user's import did not come back to the old math");
 }
 
 Test(swap, quiescence_failure_changes_nothing)
