@@ -85,7 +85,10 @@ int text_poke(void *dst, const void *src, size_t len)
 		irq_restore(flags);
 		va += chunk, s += chunk, len -= chunk;
 	}
-	/* The bytes were written through another address than the one they run at. */
+	/*
+	 * The bytes went in through another address than the one they run at:
+	 * cpuid serializes, so nothing fetched before the write runs after it.
+	 */
 	uint32_t regs[4];
 	cpuid(0, 0, regs);
 	if (err)
