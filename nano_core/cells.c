@@ -8,6 +8,7 @@
 #include <delos/swap.h>
 #include <delos/time.h>
 #include <delos/trap.h>
+#include "nano_core/physmap.h"
 
 #define MAX_EXPORTS 256
 #define STUCK_SYMS 64
@@ -58,35 +59,20 @@ static int env_protect(void *ctx, void *mem, size_t bytes, int perm)
 		p = PERM_RW;
 	else if (perm & LOADER_PERM_X)
 		p = PERM_RX;
-	return paging_protect((uint64_t)mem, PAGE_ALIGN_UP(bytes), p);
+	return physmap_protect((uint64_t)mem, PAGE_ALIGN_UP(bytes), p);
 }
 
 static void env_unmap(void *ctx, void *mem, size_t bytes)
 {
 	(void)ctx;
-	mm_unmap_free((uint64_t)mem, PAGE_ALIGN_UP(bytes));
+	physmap_unmap_free((uint64_t)mem, PAGE_ALIGN_UP(bytes));
 }
 
-/*
- * Writes into mapped cell memory whatever its permissions, through the
- * physmap's writable alias of each frame; the cell's own mapping keeps its
- * permissions (the kernel's text_poke).
- */
+/* Re-linking patches cell text and rodata through text_poke only. */
 static int env_poke(void *ctx, void *mem, const void *src, size_t len)
 {
-	uint64_t va = (uint64_t)mem, pa;
-	const uint8_t *s = src;
-
 	(void)ctx;
-	while (len) {
-		size_t chunk = PAGE_SIZE - (va & (PAGE_SIZE - 1));
-		chunk = chunk < len ? chunk : len;
-		if (!paging_translate(va, &pa))
-			return -1;
-		memcpy(phys_to_virt(pa), s, chunk);
-		va += chunk, s += chunk, len -= chunk;
-	}
-	return 0;
+	return text_poke(mem, src, len);
 }
 
 static void *env_alloc(void *ctx, size_t bytes)

@@ -4,6 +4,7 @@
 #include <delos/time.h>
 #include "hal/uart.h"
 #include "hal/vga.h"
+#include "nano_core/physmap.h"
 
 #define RING_SIZE 16384
 

@@ -16,6 +16,7 @@
 #include "hal/io.h"
 #include "hal/pic.h"
 #include "hal/uart.h"
+#include "nano_core/physmap.h"
 
 #define KERNEL_STACK_PAGES 8
 #define QEMU_EXIT_PORT 0xf4

@@ -7,6 +7,7 @@
 #include <delos/mm.h>
 #include <delos/paging.h>
 #include <delos/string.h>
+#include "nano_core/physmap.h"
 
 #define MAX_RESERVED (MB2_MAX_MODULES + 3)
 

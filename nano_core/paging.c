@@ -4,6 +4,7 @@
 #include <delos/paging.h>
 #include <delos/string.h>
 #include "hal/cpu.h"
+#include "nano_core/physmap.h"
 
 #define PTE_P    (1ull << 0)
 #define PTE_W    (1ull << 1)
@@ -13,6 +14,7 @@
 #define PTE_G    (1ull << 8)
 #define PTE_NX   (1ull << 63)
 #define PTE_ADDR 0x000ffffffffff000ull
+#define PTE_PERM (PTE_W | PTE_PWT | PTE_PCD | PTE_NX)
 #define HUGE_2M  (2ull << 20)
 
 /* The root of the one address space; owned by nano_core. */
@@ -73,6 +75,52 @@ static uint64_t *walk(uint64_t va, int level, bool create, bool *huge)
 	return &table[index_at(va, level)];
 }
 
+/* The entry of the 2 MiB page that maps va, or NULL if va is not in one. */
+static uint64_t *huge_entry(uint64_t va)
+{
+	bool huge;
+	uint64_t *e = walk(va, 2, false, &huge);
+
+	return e && (*e & PTE_P) && (*e & PTE_PS) ? e : NULL;
+}
+
+/* Replaces the 2 MiB page at *pde (which maps va) by 512 4 KiB pages with the same frames and bits. */
+static int split_huge(uint64_t *pde, uint64_t va)
+{
+	uint64_t *pt = new_table();
+	uint64_t base = *pde & PTE_ADDR & ~(HUGE_2M - 1), bits = *pde & (PTE_NX | 0xfff) & ~PTE_PS;
+
+	if (!pt)
+		return PAGING_E_NOMEM;
+	for (unsigned i = 0; i < 512; i++)
+		pt[i] = (base + i * PAGE_SIZE) | bits;
+	*pde = virt_to_phys_physmap(pt) | PTE_P | PTE_W;
+	invlpg(va);	/* drops the 2 MiB TLB entry */
+	return PAGING_OK;
+}
+
+/*
+ * Splits the 2 MiB pages that [va, va+size) touches, unless all of it lies in
+ * 2 MiB pages that already have the permission bits `bits` (*unchanged).
+ */
+static int split_for_protect(uint64_t va, uint64_t size, uint64_t bits, bool *unchanged)
+{
+	uint64_t first = va & ~(HUGE_2M - 1), n = ((va - first) + size + HUGE_2M - 1) / HUGE_2M;
+	uint64_t *e;
+
+	*unchanged = true;
+	for (uint64_t i = 0; *unchanged && i < n; i++)
+		if (!(e = huge_entry(first + i * HUGE_2M)) || (*e & PTE_PERM) != (bits & PTE_PERM))
+			*unchanged = false;
+	for (uint64_t i = 0; !*unchanged && i < n; i++) {
+		e = huge_entry(first + i * HUGE_2M);
+		int err = e ? split_huge(e, first + i * HUGE_2M) : PAGING_OK;
+		if (err)
+			return err;
+	}
+	return PAGING_OK;
+}
+
 static int check_range(uint64_t va, uint64_t size, unsigned perm)
 {
 	if ((va | size) & (PAGE_SIZE - 1))
@@ -129,9 +177,12 @@ static void set_perm(uint64_t va, uint64_t *e, void *arg)
 
 int paging_protect(uint64_t va, uint64_t size, unsigned perm)
 {
+	bool unchanged = false;
 	int err = check_range(va, size, perm);
 
-	return err ? err : for_each_pte(va, size, set_perm, &perm);
+	if (!err)
+		err = split_for_protect(va, size, perm_bits(perm), &unchanged);
+	return err || unchanged ? err : for_each_pte(va, size, set_perm, &perm);
 }
 
 static void clear_pte(uint64_t va, uint64_t *e, void *arg)
@@ -203,10 +254,13 @@ static void map_section(const char *name, char *start, char *end, unsigned perm)
 	uint64_t va = (uint64_t)start, size = (uint64_t)(end - start);
 	int err = paging_map(va, va - KERNEL_VMA, size, perm);
 
+	/* Code and read-only data are read-only through the physmap too. */
+	if (!err && perm != PERM_RW)
+		err = paging_protect((uint64_t)phys_to_virt(va - KERNEL_VMA), size, PERM_R);
 	if (err)
 		panic("paging: cannot map nano_core %s: %s", name, paging_strerror(err));
 	klog(LOG_INFO, "paging: %-7s %p-%p %s", name, start, end,
-	     perm == PERM_RX ? "r-x" : perm == PERM_RW ? "rw- nx" : "r-- nx");
+	     perm == PERM_RX ? "r-x, physmap r--" : perm == PERM_RW ? "rw- nx" : "r-- nx, physmap r--");
 }
 
 static void map_physmap(uint64_t max_phys)
@@ -233,6 +287,8 @@ void paging_init(uint64_t max_phys)
 	map_section("rodata", __rodata_start, __rodata_end, PERM_R);
 	map_section("data", __data_start, __data_end, PERM_RW);
 	map_section("ksyms", __ksyms_start, __ksyms_end, PERM_R);
+	if (!walk(POKE_VA, 1, true, &(bool){ false }))
+		panic("paging: out of frames for the text_poke window's page tables");
 	write_cr4(read_cr4() | CR4_PGE);
 	write_cr3(virt_to_phys_physmap(pml4));
 	klog(LOG_INFO, "paging: on own tables (physmap %lu MiB); identity mapping dropped",

@@ -14,6 +14,7 @@
 #include <delos/selftest.h>
 #include <delos/string.h>
 #include <delos/trap.h>
+#include "nano_core/physmap.h"
 
 #define CHECK(cond, ...)                                                       \
 	do {                                                                   \
@@ -54,6 +55,67 @@ static bool faults(void (*probe)(void *), void *addr, uint64_t err_bits, const c
 	return true;
 }
 
+/* Calls hello_main at addr; returns its result, or -(vector + 1) if it faulted. */
+static int call_hello(uint64_t addr, struct trap_info *ti)
+{
+	int result, vec = cells_call(addr, &result, ti);
+
+	return vec ? -vec : result;
+}
+
+/* The physmap alias of the byte at va. */
+static void *alias_of(const void *va)
+{
+	uint64_t pa;
+
+	return paging_translate((uint64_t)va, &pa) ? phys_to_virt(pa) : NULL;
+}
+
+/* nano_core's code and read-only data cannot be written through the physmap; its data can. */
+static bool test_wx_physmap(void)
+{
+	bool ok = faults(probe_write, alias_of(__text_start), 0x3, "write nano_core text via physmap") &&
+		  faults(probe_write, alias_of(__rodata_start), 0x3, "write rodata via the physmap") &&
+		  faults(probe_write, alias_of(__ksyms_start), 0x3, "write symbols via the physmap");
+
+	if (!ok)
+		return false;
+	CHECK(trap_catch(probe_write, alias_of(data_ret), NULL) == 0,
+	      "writing nano_core data through the physmap faulted");
+	return true;
+}
+
+/*
+ * A cell's text is read-only through the physmap, text_poke patches it and
+ * leaves it so, and once the cell is unloaded its frames are writable again.
+ */
+static bool test_wx_cell(void)
+{
+	struct loader_cell *c = loader_cell_find(cells_loader(), "hello");
+	struct trap_info ti;
+	uint64_t fn, pa;
+	uint8_t *code, was, flipped;
+
+	CHECK(c && loader_cell_lookup(c, "hello_main", &fn) == 0, "hello@1 not loaded at boot");
+	code = (uint8_t *)fn;
+	was = *code;
+	flipped = was ^ 0xff;
+	if (!faults(probe_write, alias_of(code), 0x3, "write cell text via the physmap"))
+		return false;
+	CHECK(text_poke(code, &flipped, 1) == 0 && *code == flipped, "text_poke did not write");
+	CHECK(text_poke(code, &was, 1) == 0 && *code == was, "text_poke did not write back");
+	CHECK(text_poke((void *)STACK_BASE, &was, 1) == -1, "text_poke into a guard page succeeded");
+	if (!faults(probe_write, alias_of(code), 0x3, "the same after text_poke") ||
+	    !faults(probe_write, code, 0x3, "write a cell's text"))
+		return false;
+	CHECK(call_hello(fn, &ti) == 42, "hello_main did not return 42 after the pokes");
+	CHECK(paging_translate(fn, &pa) && cells_unload("hello") == 0, "unload of hello failed");
+	CHECK(trap_catch(probe_write, phys_to_virt(pa), NULL) == 0,
+	      "a frame of the unloaded hello's text is still read-only in the physmap");
+	kprintf("selftest: text_poke patched hello's text; its frames are writable once unloaded\n");
+	return true;
+}
+
 static bool test_wx(const struct mb2_info *boot)
 {
 	void *heap_code = kmalloc(64);
@@ -74,7 +136,7 @@ static bool test_wx(const struct mb2_info *boot)
 	CHECK(trap_catch(probe_read, (void *)(STACK_BASE + PAGE_SIZE), NULL) == 0,
 	      "the kernel stack's lowest page is not readable");
 	kfree(heap_code);
-	return ok;
+	return ok && test_wx_physmap() && test_wx_cell();
 }
 
 /* Random allocations and frees checked byte by byte; usage must return to the start. */
@@ -168,14 +230,6 @@ static bool test_mb2(const struct mb2_info *boot)
 	CHECK(boot->mmap_count > 0, "empty memory map");
 	kprintf("selftest: loader '%s', %zu memory map entries\n", boot->bootloader, boot->mmap_count);
 	return true;
-}
-
-/* Calls hello_main at addr; returns its result, or -(vector + 1) if it faulted. */
-static int call_hello(uint64_t addr, struct trap_info *ti)
-{
-	int result, vec = cells_call(addr, &result, ti);
-
-	return vec ? -vec : result;
 }
 
 /* load -> call -> unload -> a stale call faults -> load again -> call. */

@@ -11,13 +11,17 @@
  *   KERNEL_VMA   nano_core's image (physical address + KERNEL_VMA), top 2 GiB
  *   CELL_BASE    cells placed by the loader, also in the top 2 GiB so that
  *                32-bit signed and PC-relative relocations reach nano_core
+ *   POKE_VA      one page where text_poke maps a frame writable for the
+ *                moment of a write; unmapped otherwise
  *   STACK_BASE   kernel stacks, each with an unmapped guard page below it
  *   HEAP_BASE    the kernel heap, growing up
- *   PHYSMAP_BASE all physical memory, read-write and never executable
+ *   PHYSMAP_BASE all physical memory, never executable, read-only where it
+ *                holds code or read-only data (nano_core/physmap.h)
  */
 #define KERNEL_VMA    0xffffffff80000000ull
 #define CELL_BASE     0xffffffff90000000ull
 #define CELL_LIMIT    0xffffffffc0000000ull
+#define POKE_VA       0xffffe00000000000ull
 #define STACK_BASE    0xffffd00000000000ull
 #define HEAP_BASE     0xffffc00000000000ull
 #define PHYSMAP_BASE  0xffff800000000000ull
@@ -27,16 +31,6 @@
 #define PAGE_ALIGN_UP(x)   (((x) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-static inline void *phys_to_virt(uint64_t phys)
-{
-	return (void *)(phys + PHYSMAP_BASE);
-}
-
-static inline uint64_t virt_to_phys_physmap(const void *virt)
-{
-	return (uint64_t)virt - PHYSMAP_BASE;
-}
 
 /* Linker-script symbols bounding nano_core's sections (virtual addresses). */
 extern char __kernel_start[], __kernel_end[];

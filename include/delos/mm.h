@@ -36,8 +36,9 @@ void stack_free(uint64_t top, size_t pages);
 
 /*
  * Returns a kernel address for physical [pa, pa+len) through the physmap
- * (read-write, never executable; grant `phys_mem`), or NULL if it is not
- * covered (device memory above the RAM the physmap holds).
+ * (never executable, and read-only where it holds code or read-only data;
+ * grant `phys_mem`), or NULL if it is not covered (device memory above the
+ * RAM the physmap holds).
  */
 void *phys_map(uint64_t pa, size_t len);
 

@@ -35,7 +35,11 @@ void paging_init(uint64_t max_phys);
 
 /* Maps [va, va+size) to [pa, pa+size). Fails without change if any page is mapped. */
 int paging_map(uint64_t va, uint64_t pa, uint64_t size, unsigned perm);
-/* Changes the permissions of a mapped range. */
+/*
+ * Changes the permissions of a mapped range. A 2 MiB page (the physmap) that
+ * the range touches is split into 4 KiB pages first, unless the whole range
+ * lies in 2 MiB pages that have these permissions already.
+ */
 int paging_protect(uint64_t va, uint64_t size, unsigned perm);
 /* Removes the mappings and returns the frames they pointed at through free_frame (if set). */
 int paging_unmap(uint64_t va, uint64_t size, void (*free_frame)(uint64_t pa));
