@@ -30,10 +30,11 @@ HCFLAGS  := $(TOOLFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=
 
 # Host unit tests (Criterion): tests/host/test_NAME.c is linked with test_NAME_SRCS.
 # Script tests: TEST_SCRIPTS += NAME=TARGET runs `make TARGET` as test NAME.
-HOST_TESTS    := mb2 frame heap
+HOST_TESTS    := mb2 frame heap vrange
 test_mb2_SRCS   := nano_core/mb2.c
 test_frame_SRCS := nano_core/frame.c
 test_heap_SRCS  := nano_core/heap.c
+test_vrange_SRCS := nano_core/vrange.c
 ISO_EXTRA       := $(OUT)/manifest.ok
 
 # Each part adds its own rules, tests and ISO contents here.

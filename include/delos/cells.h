@@ -71,6 +71,10 @@ const struct manifest_entry *cells_manifest_find(const char *ref);
 /* Prints "<cell:symbol+0xoff>" for an address inside a cell; false if none has it. */
 bool cells_print_addr(uint64_t addr);
 
+struct vrange_stats;
+/* How much of the cell window is in use and how it is split. */
+void cells_window_stats(struct vrange_stats *s);
+
 /* The console commands: cells, syms, deps, load, unload, call. */
 void kcmd_cells(int argc, char **argv);
 void kcmd_syms(int argc, char **argv);
