@@ -47,6 +47,15 @@ KOBJS    := $(patsubst %,$(KOUT)/%.o,$(KSRCS))
 
 all: $(OUT)/delos.iso
 
+# `make CELL_WINDOW_SIZE=BYTES` builds a smaller cell window (include/delos/kernel.h);
+# nano_core is rebuilt whenever the value changes.
+KCFLAGS += $(if $(CELL_WINDOW_SIZE),-DCELL_WINDOW_SIZE=$(CELL_WINDOW_SIZE))
+$(KOBJS): $(KOUT)/cell_window.txt
+$(KOUT)/cell_window.txt: FORCE
+	@mkdir -p $(@D)
+	@echo '$(CELL_WINDOW_SIZE)' | cmp -s - $@ || echo '$(CELL_WINDOW_SIZE)' > $@
+FORCE:
+
 $(KOUT)/%.c.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(KCFLAGS) -c $< -o $@
@@ -131,6 +140,6 @@ compile_commands.json:
 clean:
 	rm -rf $(OUT)
 
-.PHONY: all run debug test bench deps clean host-tests compile_commands.json
+.PHONY: all run debug test bench deps clean host-tests compile_commands.json FORCE
 
 -include $(shell find $(OUT) -name '*.d' 2>/dev/null)
