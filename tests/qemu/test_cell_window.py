@@ -62,5 +62,7 @@ def test_cell_window_reuses_ranges(machine):
     after = cell_ranges(m)
     check(sorted(after) == sorted(before), "cells before %s, after %s" % (sorted(before), sorted(after)))
     check_ranges(after, base)
+    for bad in ("cell window: cannot free", "left out of the cell window", "mm: unmap of"):
+        check(bad not in m.transcript, "a range was freed twice or not unmapped: %r" % bad)
     now = window_use(m)
     check(now == (size, in_use, nranges), "window use went from %s to %s" % ((size, in_use, nranges), now))
