@@ -1,4 +1,3 @@
-#include <delos/boot.h>
 #include <delos/cells.h>
 #include <delos/kernel.h>
 #include <delos/ksyms.h>
@@ -9,12 +8,9 @@
 #include <delos/swap.h>
 #include <delos/time.h>
 #include <delos/trap.h>
-#include <delos/vrange.h>
 
 #define MAX_EXPORTS 256
 #define STUCK_SYMS 64
-/* Cell mappings live at once, at most: each loaded cell has one, a swap adds its new ones. */
-#define CELL_RANGES_MAX 512
 
 /* The loader, the manifest and where cells go; owned by nano_core, set up once. */
 static struct {
@@ -22,10 +18,8 @@ static struct {
 	struct manifest manifest;
 	struct manifest_entry *entries;
 	const struct mb2_info *boot;
-	struct vrange window;		/* free ranges of the cell window, reused */
 	uint64_t generation;		/* counts loads and unloads */
 } cs;
-static struct vrange_span window_spans[CELL_RANGES_MAX + 1];
 
 uint64_t loader_generation(void)
 {
@@ -39,30 +33,11 @@ struct loader *cells_loader(void)
 	return cs.ld;
 }
 
-/*
- * Each mapping gets a range of the cell window with an unmapped guard page on
- * either side, and fresh zeroed frames.
- */
+/* Each mapping gets a range of the cell window (cell_window.c). */
 static void *env_map(void *ctx, size_t bytes, uint64_t *addr)
 {
-	uint64_t va, size = PAGE_ALIGN_UP(bytes);
-	struct vrange_stats st;
-	int err = vrange_alloc(&cs.window, size, &va);
-
 	(void)ctx;
-	if (err) {
-		vrange_stats(&cs.window, &st);
-		kprintf("cells: cell window: no room for 0x%lx bytes: %s (0x%lx bytes free in %zu "
-			"spans, largest 0x%lx; %zu ranges live)\n", size, vrange_strerror(err),
-			st.free_bytes, st.free_spans, st.largest_free, st.live);
-		return NULL;
-	}
-	if (!mm_map_fresh(va, size)) {
-		vrange_free(&cs.window, va, size);
-		return NULL;
-	}
-	*addr = va;
-	return (void *)va;
+	return cell_window_map(PAGE_ALIGN_UP(bytes), addr);
 }
 
 static int env_protect(void *ctx, void *mem, size_t bytes, int perm)
@@ -79,23 +54,10 @@ static int env_protect(void *ctx, void *mem, size_t bytes, int perm)
 	return paging_protect((uint64_t)mem, PAGE_ALIGN_UP(bytes), p);
 }
 
-/*
- * The range goes back to the window only once its pages are unmapped, so a
- * stale pointer into an unloaded cell faults until the range is reused.
- */
 static void env_unmap(void *ctx, void *mem, size_t bytes)
 {
-	uint64_t va = (uint64_t)mem, size = PAGE_ALIGN_UP(bytes);
-	int err;
-
 	(void)ctx;
-	if (!mm_unmap_free(va, size)) {
-		klog(LOG_ERR, "cells: %016lx+%lx is left out of the cell window for good", va, size);
-		return;
-	}
-	if ((err = vrange_free(&cs.window, va, size)))
-		klog(LOG_ERR, "cells: cell window: cannot free %016lx+%lx: %s", va, size,
-		     vrange_strerror(err));
+	cell_window_unmap((uint64_t)mem, PAGE_ALIGN_UP(bytes));
 }
 
 /*
@@ -118,56 +80,6 @@ static int env_poke(void *ctx, void *mem, const void *src, size_t len)
 		va += chunk, s += chunk, len -= chunk;
 	}
 	return 0;
-}
-
-/* Parses a decimal count of bytes with an optional K or M suffix (KiB, MiB). */
-static bool parse_size(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-	const char *p = s;
-
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
-			return false;
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
-	unsigned shift = *p == 'K' ? 10 : *p == 'M' ? 20 : 0;
-	if (p == s || (shift && *++p) || *p || v > UINT64_MAX >> shift)
-		return false;
-	*out = v << shift;
-	return true;
-}
-
-/*
- * The cell window is CELL_WINDOW_SIZE bytes from CELL_BASE, or fewer when the
- * command line says cell_window=BYTES (a test can then fill it quickly).
- */
-static void window_init(void)
-{
-	char arg[32];
-	uint64_t size = 0;
-
-	if (cmdline_get("cell_window", arg, sizeof(arg)) &&
-	    (strlen(arg) == sizeof(arg) - 1 || !parse_size(arg, &size) || size > CELL_WINDOW_SIZE ||
-	     vrange_init(&cs.window, CELL_BASE, size, PAGE_SIZE, PAGE_SIZE, window_spans,
-			 ARRAY_SIZE(window_spans)))) {
-		klog(LOG_ERR, "cells: cell_window=%s ignored: want whole 4 KiB pages, at least 3 and "
-		     "at most %lu KiB, as BYTES, BYTESK or BYTESM", arg, (uint64_t)CELL_WINDOW_SIZE >> 10);
-		size = 0;
-	}
-	if (!size) {
-		size = CELL_WINDOW_SIZE;
-		if (vrange_init(&cs.window, CELL_BASE, size, PAGE_SIZE, PAGE_SIZE, window_spans,
-				ARRAY_SIZE(window_spans)))
-			panic("cells: CELL_WINDOW_SIZE 0x%lx is no window", size);
-	}
-	klog(LOG_INFO, "cells: cell window %016lx-%016lx (%lu KiB)", (uint64_t)CELL_BASE,
-	     (uint64_t)CELL_BASE + size, size >> 10);
-}
-
-void cells_window_stats(struct vrange_stats *s)
-{
-	vrange_stats(&cs.window, s);
 }
 
 static void *env_alloc(void *ctx, size_t bytes)
@@ -528,7 +440,7 @@ const struct manifest_entry *cells_manifest_find(const char *ref)
 void cells_init(const struct mb2_info *boot)
 {
 	cs.boot = boot;
-	window_init();
+	cell_window_init();
 	if (!create_loader() || !read_manifest())
 		return;
 	klog(LOG_INFO, "cells: %zu manifest entries, %lu nano_core exports", cs.manifest.count,
