@@ -23,8 +23,9 @@
 #define CELL_WINDOW_SIZE 0x30000000ull
 #endif
 #define CELL_LIMIT    (CELL_BASE + CELL_WINDOW_SIZE)
-_Static_assert(CELL_WINDOW_SIZE % 4096 == 0 && CELL_WINDOW_SIZE <= 0x30000000ull,
-	       "CELL_WINDOW_SIZE: whole pages, ending at 0xffffffffc0000000 at the latest");
+_Static_assert(CELL_WINDOW_SIZE % 4096 == 0 && CELL_WINDOW_SIZE >= 3 * 4096 &&
+		       CELL_WINDOW_SIZE <= 0x30000000ull,
+	       "CELL_WINDOW_SIZE: whole pages, at least 3 (two guards), at most 768 MiB");
 #define STACK_BASE    0xffffd00000000000ull
 #define HEAP_BASE     0xffffc00000000000ull
 #define PHYSMAP_BASE  0xffff800000000000ull
