@@ -19,9 +19,8 @@ static struct {
 	struct manifest manifest;
 	struct manifest_entry *entries;
 	const struct mb2_info *boot;
-	uint64_t next_va;		/* bump pointer in [CELL_BASE, CELL_LIMIT) */
 	uint64_t generation;		/* counts loads and unloads */
-} cs = { .next_va = CELL_BASE };
+} cs;
 
 uint64_t loader_generation(void)
 {
@@ -35,17 +34,11 @@ struct loader *cells_loader(void)
 	return cs.ld;
 }
 
-/* Each mapping gets a fresh range with an unmapped guard page on either side. */
+/* Each mapping gets a range of the cell window (cell_window.c). */
 static void *env_map(void *ctx, size_t bytes, uint64_t *addr)
 {
-	uint64_t va = cs.next_va + PAGE_SIZE;
-
 	(void)ctx;
-	if (bytes > CELL_LIMIT - va - PAGE_SIZE || !mm_map_fresh(va, bytes))
-		return NULL;
-	cs.next_va = va + bytes;
-	*addr = va;
-	return (void *)va;
+	return cell_window_map(PAGE_ALIGN_UP(bytes), addr);
 }
 
 static int env_protect(void *ctx, void *mem, size_t bytes, int perm)
@@ -65,7 +58,7 @@ static int env_protect(void *ctx, void *mem, size_t bytes, int perm)
 static void env_unmap(void *ctx, void *mem, size_t bytes)
 {
 	(void)ctx;
-	physmap_unmap_free((uint64_t)mem, PAGE_ALIGN_UP(bytes));
+	cell_window_unmap((uint64_t)mem, PAGE_ALIGN_UP(bytes));
 }
 
 /* Re-linking patches cell text and rodata through text_poke only. */
@@ -433,6 +426,7 @@ const struct manifest_entry *cells_manifest_find(const char *ref)
 void cells_init(const struct mb2_info *boot)
 {
 	cs.boot = boot;
+	cell_window_init();
 	if (!create_loader() || !read_manifest())
 		return;
 	klog(LOG_INFO, "cells: %zu manifest entries, %lu nano_core exports", cs.manifest.count,

@@ -5,6 +5,7 @@
 #include <delos/mm.h>
 #include <delos/string.h>
 #include <delos/trap.h>
+#include <delos/vrange.h>
 #include "hal/cpu.h"
 #include "hal/uart.h"
 
@@ -114,6 +115,7 @@ static void cmd_help(int argc, char **argv)
 void kcmd_mem(int argc, char **argv)
 {
 	struct mm_stats s;
+	struct vrange_stats w;
 
 	(void)argc, (void)argv;
 	mm_stats(&s);
@@ -123,6 +125,10 @@ void kcmd_mem(int argc, char **argv)
 		s.heap_size, s.heap_in_use, s.heap_free, s.heap_live, s.heap_allocs, s.heap_frees,
 		mm_heap_check() == 0 ? "ok" : "CORRUPT");
 	kprintf("stacks: %lu (%lu pages, each with a guard page)\n", s.stacks, s.stack_pages);
+	cell_window_stats(&w);
+	kprintf("cell window: size %lu in_use %lu ranges %zu max %zu free %lu spans %zu largest %lu\n",
+		w.window, w.live_bytes, w.live, w.max_live, w.free_bytes, w.free_spans,
+		w.largest_free);
 }
 
 void kcmd_log(int argc, char **argv)
@@ -146,7 +152,7 @@ void kcmd_exit(int argc, char **argv)
 
 static const struct command commands[] = {
 	{ "help", "", "list the commands", cmd_help },
-	{ "mem", "", "frame, heap and stack figures", kcmd_mem },
+	{ "mem", "", "frame, heap, stack and cell window figures", kcmd_mem },
 	{ "log", "", "print the kernel log", kcmd_log },
 	{ "exit", "N", "end QEMU with status N (0-126)", kcmd_exit },
 	{ "fault", "pf|gpf|div0|ud|stack", "raise that CPU exception on purpose", kcmd_fault },

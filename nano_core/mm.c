@@ -44,12 +44,13 @@ bool mm_map_fresh(uint64_t va, uint64_t size)
 	return true;
 }
 
-void mm_unmap_free(uint64_t va, uint64_t size)
+bool mm_unmap_free(uint64_t va, uint64_t size)
 {
 	int err = paging_unmap(va, size, free_frame);
 
 	if (err)
 		klog(LOG_ERR, "mm: unmap of %016lx+%lx failed: %s", va, size, paging_strerror(err));
+	return err == 0;
 }
 
 static bool heap_grow(void *ctx, void *end, size_t bytes)

@@ -50,17 +50,18 @@ int physmap_protect(uint64_t va, uint64_t size, unsigned perm)
 	return writable ? protect_aliases(va, size, PERM_RW) : PAGING_OK;
 }
 
-void physmap_unmap_free(uint64_t va, uint64_t size)
+bool physmap_unmap_free(uint64_t va, uint64_t size)
 {
 	int err = paging_protect(va, size, PERM_R);
 
 	if (!err)
 		err = protect_aliases(va, size, PERM_RW);
-	if (err)
+	if (err) {
 		klog(LOG_ERR, "physmap: cannot give back the aliases of %016lx+%lx: %s; "
 		     "its frames are not freed", va, size, paging_strerror(err));
-	else
-		mm_unmap_free(va, size);
+		return false;
+	}
+	return mm_unmap_free(va, size);
 }
 
 int text_poke(void *dst, const void *src, size_t len)

@@ -9,6 +9,7 @@
 #ifndef NANO_CORE_PHYSMAP_H
 #define NANO_CORE_PHYSMAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,9 +28,10 @@ int physmap_protect(uint64_t va, uint64_t size, unsigned perm);
 /*
  * Unmaps a range mapped by mm_map_fresh (and perhaps protected with
  * physmap_protect) and frees its frames, each writable again in the physmap
- * for its next owner. The range stops being executable first.
+ * for its next owner. The range stops being executable first. Returns false
+ * (having logged why) if the range could not be unmapped.
  */
-void physmap_unmap_free(uint64_t va, uint64_t size);
+bool physmap_unmap_free(uint64_t va, uint64_t size);
 
 /*
  * Writes len bytes from src at dst, whatever the permissions of the mapped

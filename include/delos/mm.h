@@ -28,8 +28,11 @@ uint64_t stack_alloc(size_t pages);
 
 /* Maps fresh zeroed frames read-write at [va, va+size); on failure maps nothing. */
 bool mm_map_fresh(uint64_t va, uint64_t size);
-/* Unmaps [va, va+size) and frees the frames behind it. */
-void mm_unmap_free(uint64_t va, uint64_t size);
+/*
+ * Unmaps [va, va+size) and frees the frames behind it. Returns false, having
+ * changed nothing, if the range is not wholly mapped.
+ */
+bool mm_unmap_free(uint64_t va, uint64_t size);
 
 /* Frees a stack from stack_alloc (top and pages as given then); its pages fault afterwards. */
 void stack_free(uint64_t top, size_t pages);
