@@ -43,6 +43,11 @@ def test_console_lines_shell(machine):
     check(m.command("cat big.txt") == text + "\n", "cat does not give back the 1,000 bytes written")
     out = m.command("append big.txt " + text)
     check("append: big.txt: 1001 bytes written, size 2002" in out, "a 1,000-byte append: %r" % out[-200:])
+    # A script of four such lines pasted at once: more than the input queues hold.
+    m.send("".join("write s%d %s\r" % (i, text) for i in range(4)))
+    for i in range(4):
+        m.expect(r"write: s%d: 1001 bytes written, size 1001\n" % i)
+    m.expect(re.escape(PROMPT))
 
     # One byte past the limit, and a good command in the same write: the good one runs.
     over = "append big.txt " + words(LIMIT + 1 - len("append big.txt "))
