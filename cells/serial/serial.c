@@ -29,12 +29,17 @@ enum { UART_DATA = 0, UART_IER = 1, UART_IIR = 2, UART_MCR = 4, UART_LSR = 5, UA
 #define SPIN_MAX    100000
 #define IRQ_ROUNDS  64
 
-static void tx_irq_enable(bool on)
+static void irq_enable(uint8_t bit, bool on)
 {
 	uint8_t ier = hal_inb(COM1 + UART_IER);
 
-	ier = on ? (ier | IER_THRE) : (ier & ~IER_THRE);
+	ier = on ? (ier | bit) : (ier & ~bit);
 	hal_outb(COM1 + UART_IER, ier);
+}
+
+static void tx_irq_enable(bool on)
+{
+	irq_enable(IER_THRE, on);
 }
 
 static bool thr_empty(void)
@@ -159,8 +164,9 @@ static size_t rx_room(void)
  * Moves what the UART holds into "serial/rx", no more than fits, and posts
  * it, a FIFO's worth at a time: a paste keeps the UART full for as long as
  * this runs, so bytes go on to the subscriber as they come. What does not fit
- * stays in the UART (see serial.h). An overrun the UART reports becomes a NUL
- * in the queue, before the byte that follows it.
+ * stays in the UART (see serial.h), with the receive interrupt off until
+ * serial_rx_room, so that the transmitter's interrupts still come. An overrun
+ * the UART reports becomes a NUL in the queue, before the byte that follows.
  */
 static void rx_drain(void)
 {
@@ -179,6 +185,8 @@ static void rx_drain(void)
 			if (c)
 				buf[n++] = c;
 		}
+		if (room < 2)
+			irq_enable(IER_RX, false);
 		if (n == 0)
 			return;
 		byteq_push(OWNER, SERIAL_RX_RECORD, buf, n, SERIAL_RX_MAX);
@@ -217,6 +225,7 @@ int serial_rx_room(uint64_t arg)
 	uint64_t flags = irq_save();
 
 	(void)arg;
+	irq_enable(IER_RX, true);
 	serial_irq(COM1_IRQ);
 	irq_restore(flags);
 	return 0;

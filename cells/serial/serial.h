@@ -6,9 +6,9 @@
  * first, as the event "console.input" (dispatch_post). A byte leaves the
  * record only once a subscriber took it. When no one takes it (no listener,
  * or the listener's queue is full during a paste) the record fills and the
- * rest stays in the UART: nothing is dropped, the sender waits (as QEMU does),
- * until a reader posts "console.room" and serial_rx_room takes up the input
- * again. If the UART itself overran (real hardware, LSR OE), the event gets
+ * rest stays in the UART, with its receive interrupt off: nothing is
+ * dropped, the sender waits (as QEMU's does), until a reader posts
+ * "console.room" and serial_rx_room takes up the input again. If the UART itself overran (real hardware, LSR OE), the event gets
  * SERIAL_INPUT_LOST where the bytes went missing. A received NUL is dropped.
  *
  * Output: serial_write queues bytes in the record "serial/tx" and the
