@@ -1,3 +1,4 @@
+#include <delos/boot.h>
 #include <delos/cells.h>
 #include <delos/kernel.h>
 #include <delos/ksyms.h>
@@ -431,6 +432,10 @@ void cells_init(const struct mb2_info *boot)
 		return;
 	klog(LOG_INFO, "cells: %zu manifest entries, %lu nano_core exports", cs.manifest.count,
 	     kexport_count);
+	if (cmdline_has("cells", "none")) {
+		klog(LOG_INFO, "cells: cells=none: no boot cell loaded; nano_core keeps the console");
+		return;
+	}
 	load_boot_cells();
 }
 
