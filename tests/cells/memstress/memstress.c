@@ -1,0 +1,196 @@
+/*
+ * memstress (test cell, not loaded at boot): tasks that allocate and free
+ * frames and heap blocks at once, to be run while serial input and timer
+ * ticks arrive; afterwards `mem` audits who owns which frame.
+ *
+ * memstress_start spawns MEMSTRESS_WORKERS workers. Each, for
+ * MEMSTRESS_ROUNDS rounds, takes or gives back a heap block of a random size
+ * (up to 48 KiB, so the heap grows through the frame allocator), filled with
+ * a pattern that is checked before it is freed, and every fourth round
+ * spawns a child task and joins it (a fresh stack: frames and page-table
+ * entries, freed again when the child ends). The child allocates and checks
+ * blocks too. Workers add their counts to the record "memstress/state"
+ * (owner "memstress", layout 1) when they end.
+ */
+#include <delos/cell.h>
+#include <delos/irqflags.h>
+#include <delos/log.h>
+#include <delos/mm.h>
+#include <delos/sdb.h>
+#include <delos/string.h>
+#include "cells/tasks/tasks.h"
+
+#define OWNER  "memstress"
+#define RECORD "memstress/state"
+#define TYPE   0x4d535452u	/* "MSTR" */
+#define LAYOUT 1u
+
+#define MEMSTRESS_WORKERS 4
+#define MEMSTRESS_ROUNDS  400
+#define SLOTS             12
+#define MAX_BLOCK         (48u << 10)
+
+struct state {
+	uint64_t started, done;		/* workers */
+	uint64_t rounds, spawns, blocks;
+	uint64_t errors;		/* failed allocations or spawns, overwritten blocks */
+};
+
+struct slot {
+	uint8_t *p;
+	size_t len;
+	uint8_t fill;
+};
+
+static uint64_t next_rand(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* Frees the block after checking its pattern; returns 1 if it was overwritten. */
+static int give_back(struct slot *s)
+{
+	int bad = 0;
+
+	for (size_t i = 0; i < s->len; i++)
+		bad |= s->p[i] != (uint8_t)(s->fill + i);
+	kfree(s->p);
+	s->p = NULL;
+	return bad;
+}
+
+/* Takes a block of a random size and fills it; returns 1 if kmalloc failed. */
+static int take(struct slot *s, uint64_t *seed)
+{
+	s->len = 1 + next_rand(seed) % (next_rand(seed) % 4 ? 512 : MAX_BLOCK);
+	s->fill = (uint8_t)next_rand(seed);
+	if (!(s->p = kmalloc(s->len)))
+		return 1;
+	for (size_t i = 0; i < s->len; i++)
+		s->p[i] = (uint8_t)(s->fill + i);
+	return 0;
+}
+
+/* One heap round on one of the slots; returns the errors it saw. */
+static int heap_round(struct slot *slot, uint64_t *seed)
+{
+	struct slot *s = &slot[next_rand(seed) % SLOTS];
+
+	return s->p ? give_back(s) : take(s, seed);
+}
+
+static uint64_t free_all(struct slot *slot)
+{
+	uint64_t errors = 0;
+
+	for (int i = 0; i < SLOTS; i++)
+		if (slot[i].p)
+			errors += (uint64_t)give_back(&slot[i]);
+	return errors;
+}
+
+int memstress_child(uint64_t seed)
+{
+	struct slot slot[SLOTS];
+	uint64_t errors = 0;
+
+	memset(slot, 0, sizeof(slot));
+	seed |= 1;
+	for (int i = 0; i < 2 * SLOTS; i++)
+		errors += (uint64_t)heap_round(slot, &seed);
+	return (int)(errors + free_all(slot));
+}
+
+/* Spawns a child and joins it; returns the errors (a failed spawn is one). */
+static uint64_t child_round(uint64_t *seed)
+{
+	int64_t id = task_spawn("mstress_child", "memstress", "memstress_child", next_rand(seed));
+	int64_t code = 0;
+
+	if (id < 0)
+		return 1;
+	if (task_join(id, &code))
+		return 1;
+	return (uint64_t)code;
+}
+
+static void add_results(const struct state *mine)
+{
+	uint64_t flags = irq_save();
+	struct state st;
+
+	if (sdb_get(RECORD, &st, sizeof(st), NULL) == (int)sizeof(st)) {
+		st.done++;
+		st.rounds += mine->rounds;
+		st.spawns += mine->spawns;
+		st.blocks += mine->blocks;
+		st.errors += mine->errors;
+		sdb_put(OWNER, RECORD, TYPE, LAYOUT, &st, sizeof(st));
+	}
+	irq_restore(flags);
+}
+
+int memstress_worker(uint64_t seed)
+{
+	struct slot slot[SLOTS];
+	struct state mine = { 0 };
+
+	memset(slot, 0, sizeof(slot));
+	seed = seed * 0x9e3779b97f4a7c15ull | 1;
+	for (int r = 0; r < MEMSTRESS_ROUNDS; r++) {
+		mine.rounds++;
+		if (r % 4 == 3) {
+			mine.spawns++;
+			mine.errors += child_round(&seed);
+		} else {
+			mine.blocks++;
+			mine.errors += (uint64_t)heap_round(slot, &seed);
+		}
+	}
+	mine.errors += free_all(slot);
+	add_results(&mine);
+	return (int)mine.errors;
+}
+
+/* Starts a run; returns the number of workers started, or -1 if one is still going. */
+int memstress_start(void)
+{
+	struct state st;
+
+	if (sdb_get(RECORD, &st, sizeof(st), NULL) == (int)sizeof(st) && st.done < st.started) {
+		kprintf("memstress: a run is still going (%lu of %lu workers done)\n", st.done,
+			st.started);
+		return -1;
+	}
+	memset(&st, 0, sizeof(st));
+	sdb_put(OWNER, RECORD, TYPE, LAYOUT, &st, sizeof(st));
+	for (uint64_t i = 0; i < MEMSTRESS_WORKERS; i++) {
+		uint64_t flags = irq_save();
+		int64_t id = task_spawn("mstress", "memstress", "memstress_worker", i + 1);
+		if (id > 0 && sdb_get(RECORD, &st, sizeof(st), NULL) == (int)sizeof(st)) {
+			st.started++;
+			sdb_put(OWNER, RECORD, TYPE, LAYOUT, &st, sizeof(st));
+		}
+		irq_restore(flags);
+	}
+	sdb_get(RECORD, &st, sizeof(st), NULL);
+	return (int)st.started;
+}
+
+/* Prints "memstress: done|running W/N workers, R rounds, S spawns, B blocks, E errors"; 1 once done. */
+int memstress_status(void)
+{
+	struct state st;
+
+	if (sdb_get(RECORD, &st, sizeof(st), NULL) != (int)sizeof(st)) {
+		kprintf("memstress: no run started\n");
+		return -1;
+	}
+	kprintf("memstress: %s %lu/%lu workers, %lu rounds, %lu spawns, %lu blocks, %lu errors\n",
+		st.done == st.started ? "done" : "running", st.done, st.started, st.rounds, st.spawns,
+		st.blocks, st.errors);
+	return st.done == st.started;
+}
