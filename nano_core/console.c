@@ -177,7 +177,7 @@ void kcmd_exit(int argc, char **argv)
 
 static const struct command commands[] = {
 	{ "help", "", "list the commands", cmd_help },
-	{ "mem", "", "frame, heap and stack figures", kcmd_mem },
+	{ "mem", "", "frame, heap and stack figures; who owns each frame", kcmd_mem },
 	{ "log", "", "print the kernel log", kcmd_log },
 	{ "exit", "N", "end QEMU with status N (0-126)", kcmd_exit },
 	{ "fault", "pf|gpf|div0|ud|stack", "raise that CPU exception on purpose", kcmd_fault },

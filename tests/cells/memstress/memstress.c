@@ -10,7 +10,9 @@
  * spawns a child task and joins it (a fresh stack: frames and page-table
  * entries, freed again when the child ends). The child allocates and checks
  * blocks too. Workers add their counts to the record "memstress/state"
- * (owner "memstress", layout 1) when they end.
+ * (owner "memstress", layout 1) when they end. Two spawns that race for one
+ * stack, or one frame handed out twice (a heap page that is also a stack
+ * page), show as failed spawns and overwritten blocks, or as a fault.
  */
 #include <delos/cell.h>
 #include <delos/irqflags.h>
@@ -33,7 +35,9 @@
 struct state {
 	uint64_t started, done;		/* workers */
 	uint64_t rounds, spawns, blocks;
-	uint64_t errors;		/* failed allocations or spawns, overwritten blocks */
+	uint64_t spawn_failed;		/* task_spawn or task_join refused (no stack?) */
+	uint64_t alloc_failed;		/* kmalloc returned NULL */
+	uint64_t overwritten;		/* blocks whose pattern changed while held */
 };
 
 struct slot {
@@ -50,71 +54,75 @@ static uint64_t next_rand(uint64_t *s)
 	return *s;
 }
 
-/* Frees the block after checking its pattern; returns 1 if it was overwritten. */
-static int give_back(struct slot *s)
+/* Frees the block after checking its pattern. */
+static void give_back(struct slot *s, struct state *st)
 {
 	int bad = 0;
 
 	for (size_t i = 0; i < s->len; i++)
 		bad |= s->p[i] != (uint8_t)(s->fill + i);
+	st->overwritten += (uint64_t)bad;
 	kfree(s->p);
 	s->p = NULL;
-	return bad;
 }
 
-/* Takes a block of a random size and fills it; returns 1 if kmalloc failed. */
-static int take(struct slot *s, uint64_t *seed)
+/* Takes a block of a random size and fills it. */
+static void take(struct slot *s, uint64_t *seed, struct state *st)
 {
 	s->len = 1 + next_rand(seed) % (next_rand(seed) % 4 ? 512 : MAX_BLOCK);
 	s->fill = (uint8_t)next_rand(seed);
-	if (!(s->p = kmalloc(s->len)))
-		return 1;
+	if (!(s->p = kmalloc(s->len))) {
+		st->alloc_failed++;
+		return;
+	}
 	for (size_t i = 0; i < s->len; i++)
 		s->p[i] = (uint8_t)(s->fill + i);
-	return 0;
 }
 
-/* One heap round on one of the slots; returns the errors it saw. */
-static int heap_round(struct slot *slot, uint64_t *seed)
+/* Takes or gives back the block of a random slot. */
+static void heap_round(struct slot *slot, uint64_t *seed, struct state *st)
 {
 	struct slot *s = &slot[next_rand(seed) % SLOTS];
 
-	return s->p ? give_back(s) : take(s, seed);
+	st->blocks++;
+	if (s->p)
+		give_back(s, st);
+	else
+		take(s, seed, st);
 }
 
-static uint64_t free_all(struct slot *slot)
+static void free_all(struct slot *slot, struct state *st)
 {
-	uint64_t errors = 0;
-
 	for (int i = 0; i < SLOTS; i++)
 		if (slot[i].p)
-			errors += (uint64_t)give_back(&slot[i]);
-	return errors;
+			give_back(&slot[i], st);
 }
 
+/* Exits with the number of blocks it found overwritten or could not get. */
 int memstress_child(uint64_t seed)
 {
 	struct slot slot[SLOTS];
-	uint64_t errors = 0;
+	struct state st = { 0 };
 
 	memset(slot, 0, sizeof(slot));
 	seed |= 1;
 	for (int i = 0; i < 2 * SLOTS; i++)
-		errors += (uint64_t)heap_round(slot, &seed);
-	return (int)(errors + free_all(slot));
+		heap_round(slot, &seed, &st);
+	free_all(slot, &st);
+	return (int)(st.overwritten + st.alloc_failed);
 }
 
-/* Spawns a child and joins it; returns the errors (a failed spawn is one). */
-static uint64_t child_round(uint64_t *seed)
+/* Spawns a child and joins it; its exit code counts as overwritten blocks. */
+static void child_round(uint64_t *seed, struct state *st)
 {
 	int64_t id = task_spawn("mstress_child", "memstress", "memstress_child", next_rand(seed));
 	int64_t code = 0;
 
-	if (id < 0)
-		return 1;
-	if (task_join(id, &code))
-		return 1;
-	return (uint64_t)code;
+	st->spawns++;
+	if (id < 0 || task_join(id, &code))
+		st->spawn_failed++;
+	else
+		st->overwritten += (uint64_t)code;
 }
 
 static void add_results(const struct state *mine)
@@ -127,7 +135,9 @@ static void add_results(const struct state *mine)
 		st.rounds += mine->rounds;
 		st.spawns += mine->spawns;
 		st.blocks += mine->blocks;
-		st.errors += mine->errors;
+		st.spawn_failed += mine->spawn_failed;
+		st.alloc_failed += mine->alloc_failed;
+		st.overwritten += mine->overwritten;
 		sdb_put(OWNER, RECORD, TYPE, LAYOUT, &st, sizeof(st));
 	}
 	irq_restore(flags);
@@ -142,17 +152,14 @@ int memstress_worker(uint64_t seed)
 	seed = seed * 0x9e3779b97f4a7c15ull | 1;
 	for (int r = 0; r < MEMSTRESS_ROUNDS; r++) {
 		mine.rounds++;
-		if (r % 4 == 3) {
-			mine.spawns++;
-			mine.errors += child_round(&seed);
-		} else {
-			mine.blocks++;
-			mine.errors += (uint64_t)heap_round(slot, &seed);
-		}
+		if (r % 4 == 3)
+			child_round(&seed, &mine);
+		else
+			heap_round(slot, &seed, &mine);
 	}
-	mine.errors += free_all(slot);
+	free_all(slot, &mine);
 	add_results(&mine);
-	return (int)mine.errors;
+	return (int)(mine.spawn_failed + mine.alloc_failed + mine.overwritten);
 }
 
 /* Starts a run; returns the number of workers started, or -1 if one is still going. */
@@ -180,7 +187,11 @@ int memstress_start(void)
 	return (int)st.started;
 }
 
-/* Prints "memstress: done|running W/N workers, R rounds, S spawns, B blocks, E errors"; 1 once done. */
+/*
+ * Prints "memstress: done|running W/N workers, R rounds, S spawns (F failed),
+ * B blocks (A not allocated, O overwritten)"; returns 1 once done, 0 while
+ * running, -1 if no run was started.
+ */
 int memstress_status(void)
 {
 	struct state st;
@@ -189,8 +200,9 @@ int memstress_status(void)
 		kprintf("memstress: no run started\n");
 		return -1;
 	}
-	kprintf("memstress: %s %lu/%lu workers, %lu rounds, %lu spawns, %lu blocks, %lu errors\n",
-		st.done == st.started ? "done" : "running", st.done, st.started, st.rounds, st.spawns,
-		st.blocks, st.errors);
+	kprintf("memstress: %s %lu/%lu workers, %lu rounds, %lu spawns (%lu failed), %lu blocks "
+		"(%lu not allocated, %lu overwritten)\n", st.done == st.started ? "done" : "running",
+		st.done, st.started, st.rounds, st.spawns, st.spawn_failed, st.blocks, st.alloc_failed,
+		st.overwritten);
 	return st.done == st.started;
 }
