@@ -211,6 +211,28 @@ static bool test_owners(const struct mb2_info *boot)
 	return audit_finds(NO_FAULT, 0, "the frame unmapped and free");
 }
 
+/*
+ * A fatal report may run inside the heap's critical section (an exception or
+ * NMI does not respect it), so once log_fatal() is called console output
+ * must allocate nothing; before it, the VGA cell's writer does.
+ */
+static bool test_fatal_log(const struct mb2_info *boot)
+{
+	struct mm_stats before, cell, fatal;
+
+	(void)boot;
+	mm_stats(&before);
+	kprintf("selftest: a line through the VGA cell\n");
+	mm_stats(&cell);
+	CHECK(cell.heap_allocs > before.heap_allocs, "the VGA cell's writer did not allocate; loaded?");
+	log_fatal();
+	kprintf("selftest: a line drawn by nano_core\n");
+	mm_stats(&fatal);
+	CHECK(fatal.heap_allocs == cell.heap_allocs, "output after log_fatal made %lu allocations",
+	      fatal.heap_allocs - cell.heap_allocs);
+	return true;
+}
+
 static bool test_mb2(const struct mb2_info *boot)
 {
 	CHECK(boot->cmdline && strncmp(boot->cmdline, "test=mb2", 8) == 0, "command line '%s'",
@@ -304,6 +326,7 @@ static const struct {
 	{ "boot", test_boot }, { "wx", test_wx }, { "heap", test_heap },
 	{ "frames", test_frames }, { "mb2", test_mb2 }, { "loader", test_loader },
 	{ "swap", test_swap }, { "cycle", test_cycle }, { "owners", test_owners },
+	{ "fatal_log", test_fatal_log },
 };
 
 _Noreturn void selftest_run(const char *name, const struct mb2_info *boot)

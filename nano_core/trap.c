@@ -200,6 +200,7 @@ static void exception(struct trap_frame *f)
 {
 	if (try_catch(f))
 		return;
+	log_fatal();
 	if (report_depth++) {
 		kprintf("\n*** EXCEPTION %lu %s while reporting an exception; halting\n", f->vector,
 			trap_name(f->vector));

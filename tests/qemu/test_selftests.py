@@ -54,3 +54,7 @@ def test_selftest_owners_audit_finds_built_faults(machine):
     for what in ("a frame nothing maps", "a frame mapped twice", "a free frame still mapped"):
         check(re.search(r"audit of %s +names the frame" % what, m.transcript), "not found: " + what)
     check(m.wait_exit() == 0, "selftest owners did not exit with 0")
+
+
+def test_selftest_fatal_log_allocates_nothing(machine):
+    selftest(machine, "fatal_log")
