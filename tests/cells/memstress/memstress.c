@@ -187,22 +187,34 @@ int memstress_start(void)
 	return (int)st.started;
 }
 
+/* Counts memstress's tasks that have not exited yet. */
+static void count_live(void *ctx, const struct task_info *t)
+{
+	if (!strncmp(t->name, "mstress", 7) && strcmp(t->state, "exited"))
+		++*(uint64_t *)ctx;
+}
+
 /*
  * Prints "memstress: done|running W/N workers, R rounds, S spawns (F failed),
  * B blocks (A not allocated, O overwritten)"; returns 1 once done, 0 while
- * running, -1 if no run was started.
+ * running, -1 if no run was started. Done means that every worker has
+ * reported and no memstress task is left but exited ones, whose stacks are
+ * freed by then (tasks_list finishes a pending exit first).
  */
 int memstress_status(void)
 {
 	struct state st;
+	uint64_t live = 0;
 
 	if (sdb_get(RECORD, &st, sizeof(st), NULL) != (int)sizeof(st)) {
 		kprintf("memstress: no run started\n");
 		return -1;
 	}
+	tasks_list(count_live, &live);
+	bool done = st.done == st.started && live == 0;
 	kprintf("memstress: %s %lu/%lu workers, %lu rounds, %lu spawns (%lu failed), %lu blocks "
-		"(%lu not allocated, %lu overwritten)\n", st.done == st.started ? "done" : "running",
-		st.done, st.started, st.rounds, st.spawns, st.spawn_failed, st.blocks, st.alloc_failed,
+		"(%lu not allocated, %lu overwritten)\n", done ? "done" : "running", st.done,
+		st.started, st.rounds, st.spawns, st.spawn_failed, st.blocks, st.alloc_failed,
 		st.overwritten);
-	return st.done == st.started;
+	return done;
 }
