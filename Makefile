@@ -32,7 +32,7 @@ HCFLAGS  := $(TOOLFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=
 # Script tests: TEST_SCRIPTS += NAME=TARGET runs `make TARGET` as test NAME.
 HOST_TESTS    := mb2 frame heap vrange
 test_mb2_SRCS   := nano_core/mb2.c
-test_frame_SRCS := nano_core/frame.c
+test_frame_SRCS := nano_core/frame.c tests/host/irq_host.c
 test_heap_SRCS  := nano_core/heap.c
 test_vrange_SRCS := nano_core/vrange.c
 ISO_EXTRA       := $(OUT)/manifest.ok

@@ -1,6 +1,7 @@
 #include <delos/boot.h>
 #include <delos/cells.h>
 #include <delos/console.h>
+#include <delos/heap.h>
 #include <delos/log.h>
 #include <delos/mm.h>
 #include <delos/string.h>
@@ -139,6 +140,35 @@ static void cmd_help(int argc, char **argv)
 		kprintf("  %-6s %-20s %s\n", c->name, c->args, c->help);
 }
 
+/* One line: whether every frame has at most one owner and every allocated frame one (mm_audit). */
+static void print_audit(void)
+{
+	struct mm_audit a;
+	int err = mm_audit(&a);
+	const struct frame_audit *f = &a.frames;
+
+	if (err == MM_AUDIT_NO_MEMORY) {
+		kprintf("owners: not checked: no heap memory for the audit's bitmap\n");
+		return;
+	}
+	kprintf("owners: %lu page tables, %lu pages outside the physmap: %s\n", a.tables, a.pages,
+		err ? "FAILED" : "each frame owned once, none leaked, ok");
+	if (!err)
+		return;
+	if (f->twice)
+		kprintf("owners: %lu frames owned twice (first %016lx)\n", f->twice, f->first_twice);
+	if (f->free_claimed)
+		kprintf("owners: %lu frames mapped but free in the bitmap (first %016lx)\n",
+			f->free_claimed, f->first_free_claimed);
+	if (f->leaked)
+		kprintf("owners: %lu frames allocated but owned by nothing (first %016lx)\n", f->leaked,
+			f->first_leaked);
+	if (!f->counters_ok)
+		kprintf("owners: the frame counters disagree with the bitmap\n");
+	if (a.heap)
+		kprintf("owners: heap check failed: %s\n", heap_strerror(a.heap));
+}
+
 void kcmd_mem(int argc, char **argv)
 {
 	struct mm_stats s;
@@ -156,6 +186,7 @@ void kcmd_mem(int argc, char **argv)
 	kprintf("cell window: size %lu in_use %lu ranges %zu max %zu free %lu spans %zu largest %lu\n",
 		w.window, w.live_bytes, w.live, w.max_live, w.free_bytes, w.free_spans,
 		w.largest_free);
+	print_audit();
 }
 
 void kcmd_log(int argc, char **argv)
@@ -179,7 +210,7 @@ void kcmd_exit(int argc, char **argv)
 
 static const struct command commands[] = {
 	{ "help", "", "list the commands", cmd_help },
-	{ "mem", "", "frame, heap, stack and cell window figures", kcmd_mem },
+	{ "mem", "", "frame, heap, stack and cell window figures; who owns each frame", kcmd_mem },
 	{ "log", "", "print the kernel log", kcmd_log },
 	{ "exit", "N", "end QEMU with status N (0-126)", kcmd_exit },
 	{ "fault", "pf|gpf|div0|ud|stack", "raise that CPU exception on purpose", kcmd_fault },

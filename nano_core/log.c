@@ -41,6 +41,12 @@ void log_vga_handoff(const char *cell, const char *sym)
 	lg.vga = !cellref_make(&lg.screen, cell, sym);
 }
 
+void log_fatal(void)
+{
+	lg.screen.cell[0] = '\0';
+	lg.vga = lg.vga_present;
+}
+
 /* Draws on the screen, or hands the bytes to the VGA cell while it resolves. */
 static void screen_write(const char *s, size_t n)
 {

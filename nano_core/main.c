@@ -55,6 +55,7 @@ _Noreturn void panic(const char *fmt, ...)
 	uint64_t rbp;
 
 	cpu_cli();
+	log_fatal();
 	kprintf("\nPANIC: ");
 	va_start(ap, fmt);
 	kvprintf(fmt, ap);

@@ -1,4 +1,5 @@
 #include <delos/frame.h>
+#include <delos/irqflags.h>
 #include <delos/kernel.h>
 #include <delos/log.h>
 #include <delos/paging.h>
@@ -17,7 +18,13 @@
 #define PTE_PERM (PTE_W | PTE_PWT | PTE_PCD | PTE_NX)
 #define HUGE_2M  (2ull << 20)
 
-/* The root of the one address space; owned by nano_core. */
+/*
+ * The root of the one address space; owned by nano_core. The tables change
+ * only inside an irq_save() section (paging_map, paging_protect,
+ * paging_unmap), so that two walks never create the same table or race
+ * between checking a range and mapping it. Tables are never freed, so
+ * paging_translate reads them without one.
+ */
 static uint64_t *pml4;
 
 static unsigned index_at(uint64_t va, int level)
@@ -130,13 +137,10 @@ static int check_range(uint64_t va, uint64_t size, unsigned perm)
 	return PAGING_OK;
 }
 
-int paging_map(uint64_t va, uint64_t pa, uint64_t size, unsigned perm)
+static int map_range(uint64_t va, uint64_t pa, uint64_t size, unsigned perm)
 {
 	bool huge;
-	int err = check_range(va, size, perm);
 
-	if (err || (pa & (PAGE_SIZE - 1)))
-		return err ? err : PAGING_E_ALIGN;
 	for (uint64_t off = 0; off < size; off += PAGE_SIZE)
 		if (paging_translate(va + off, &(uint64_t){ 0 }))
 			return PAGING_E_MAPPED;
@@ -151,22 +155,38 @@ int paging_map(uint64_t va, uint64_t pa, uint64_t size, unsigned perm)
 	return PAGING_OK;
 }
 
-/* Visits the 4 KiB entries of a range that must be wholly mapped. */
+int paging_map(uint64_t va, uint64_t pa, uint64_t size, unsigned perm)
+{
+	int err = check_range(va, size, perm);
+	uint64_t flags;
+
+	if (err || (pa & (PAGE_SIZE - 1)))
+		return err ? err : PAGING_E_ALIGN;
+	flags = irq_save();
+	err = map_range(va, pa, size, perm);
+	irq_restore(flags);
+	return err;
+}
+
+/* Visits the 4 KiB entries of a range that must be wholly mapped, in one section. */
 static int for_each_pte(uint64_t va, uint64_t size, void (*fn)(uint64_t va, uint64_t *e, void *arg),
 			void *arg)
 {
+	uint64_t flags = irq_save();
+	int err = PAGING_OK;
 	bool huge;
 
-	for (uint64_t off = 0; off < size; off += PAGE_SIZE) {
+	for (uint64_t off = 0; off < size && !err; off += PAGE_SIZE) {
 		uint64_t *e = walk(va + off, 1, false, &huge);
 		if (huge)
-			return PAGING_E_HUGE;
-		if (!e || !(*e & PTE_P))
-			return PAGING_E_UNMAPPED;
+			err = PAGING_E_HUGE;
+		else if (!e || !(*e & PTE_P))
+			err = PAGING_E_UNMAPPED;
 	}
-	for (uint64_t off = 0; off < size; off += PAGE_SIZE)
+	for (uint64_t off = 0; off < size && !err; off += PAGE_SIZE)
 		fn(va + off, walk(va + off, 1, false, &huge), arg);
-	return PAGING_OK;
+	irq_restore(flags);
+	return err;
 }
 
 static void set_perm(uint64_t va, uint64_t *e, void *arg)
@@ -233,6 +253,32 @@ bool paging_readable(uint64_t va, uint64_t len)
 		if (!paging_translate(p, &pa))
 			return false;
 	return true;
+}
+
+/* Visits the present entries of the table at level `level` that maps va_base upward. */
+static void walk_table(const uint64_t *table, int level, uint64_t va_base, paging_visit_fn *fn,
+		       void *ctx)
+{
+	uint64_t span = 1ull << (12 + 9 * (level - 1));
+
+	for (unsigned i = 0; i < 512; i++) {
+		uint64_t e = table[i], va = va_base + i * span;
+		if (!(e & PTE_P))
+			continue;
+		if (level == 4 && (va & (1ull << 47)))
+			va |= 0xffff000000000000ull;	/* canonical upper half */
+		bool leaf = level == 1 || (e & PTE_PS);
+		uint64_t pa = e & PTE_ADDR & (leaf ? ~(span - 1) : ~0ull);
+		fn(ctx, &(struct paging_entry){ va, pa, leaf ? span : 0, level });
+		if (!leaf)
+			walk_table(phys_to_virt(pa), level - 1, va, fn, ctx);
+	}
+}
+
+void paging_walk(paging_visit_fn *fn, void *ctx)
+{
+	fn(ctx, &(struct paging_entry){ 0, virt_to_phys_physmap(pml4), 0, 5 });
+	walk_table(pml4, 4, 0, fn, ctx);
 }
 
 const char *paging_strerror(int err)

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <delos/frame.h>
 #include <delos/mb2.h>
 
 /*
@@ -54,5 +55,23 @@ void mm_stats(struct mm_stats *s);
 
 /* Checks the heap's structure; returns 0 when it is sound. */
 int mm_heap_check(void);
+
+/*
+ * Audits who owns which frame, with interrupts off (nano_core/mm_audit.c
+ * says what counts as an owner): no frame is owned twice, none is owned
+ * while the bitmap says it is free, every allocated frame has an owner, the
+ * frame counters match the bitmap, and the heap passes its check. Returns
+ * MM_AUDIT_OK, MM_AUDIT_FAILED with *r naming the first frame of each kind
+ * of fault, or MM_AUDIT_NO_MEMORY if the heap cannot lend the audit its
+ * scratch bitmap (one bit per frame).
+ */
+struct mm_audit {
+	struct frame_audit frames;
+	uint64_t tables;	/* page-table frames claimed (the PML4 included) */
+	uint64_t pages;		/* 4 KiB frames mapped outside the physmap */
+	int heap;		/* heap_check's result: 0 when sound */
+};
+enum { MM_AUDIT_OK = 0, MM_AUDIT_FAILED = -1, MM_AUDIT_NO_MEMORY = -2 };
+int mm_audit(struct mm_audit *r);
 
 #endif

@@ -49,4 +49,23 @@ bool paging_translate(uint64_t va, uint64_t *pa);
 bool paging_readable(uint64_t va, uint64_t len);
 const char *paging_strerror(int err);
 
+/*
+ * One present entry of the page tables. A leaf maps [va, va + span) to
+ * [pa, pa + span) (span 4 KiB, 2 MiB or 1 GiB); a table entry (span 0) at
+ * `level` 2 to 4 points at the next-level table in frame pa and covers va
+ * upward; level 5 stands for CR3, pointing at the PML4.
+ */
+struct paging_entry {
+	uint64_t va, pa, span;
+	int level;
+};
+typedef void paging_visit_fn(void *ctx, const struct paging_entry *e);
+
+/*
+ * Calls fn for CR3 and then every present entry, parents before children, in
+ * address order. Run it inside an irq_save() section: the tables must not
+ * change meanwhile.
+ */
+void paging_walk(paging_visit_fn *fn, void *ctx);
+
 #endif
