@@ -1,3 +1,4 @@
+#include <delos/boot.h>
 #include <delos/cells.h>
 #include <delos/kernel.h>
 #include <delos/ksyms.h>
@@ -8,6 +9,7 @@
 #include <delos/swap.h>
 #include <delos/time.h>
 #include <delos/trap.h>
+#include "nano_core/physmap.h"
 
 #define MAX_EXPORTS 256
 #define STUCK_SYMS 64
@@ -18,9 +20,8 @@ static struct {
 	struct manifest manifest;
 	struct manifest_entry *entries;
 	const struct mb2_info *boot;
-	uint64_t next_va;		/* bump pointer in [CELL_BASE, CELL_LIMIT) */
 	uint64_t generation;		/* counts loads and unloads */
-} cs = { .next_va = CELL_BASE };
+} cs;
 
 uint64_t loader_generation(void)
 {
@@ -34,17 +35,11 @@ struct loader *cells_loader(void)
 	return cs.ld;
 }
 
-/* Each mapping gets a fresh range with an unmapped guard page on either side. */
+/* Each mapping gets a range of the cell window (cell_window.c). */
 static void *env_map(void *ctx, size_t bytes, uint64_t *addr)
 {
-	uint64_t va = cs.next_va + PAGE_SIZE;
-
 	(void)ctx;
-	if (bytes > CELL_LIMIT - va - PAGE_SIZE || !mm_map_fresh(va, bytes))
-		return NULL;
-	cs.next_va = va + bytes;
-	*addr = va;
-	return (void *)va;
+	return cell_window_map(PAGE_ALIGN_UP(bytes), addr);
 }
 
 static int env_protect(void *ctx, void *mem, size_t bytes, int perm)
@@ -58,35 +53,20 @@ static int env_protect(void *ctx, void *mem, size_t bytes, int perm)
 		p = PERM_RW;
 	else if (perm & LOADER_PERM_X)
 		p = PERM_RX;
-	return paging_protect((uint64_t)mem, PAGE_ALIGN_UP(bytes), p);
+	return physmap_protect((uint64_t)mem, PAGE_ALIGN_UP(bytes), p);
 }
 
 static void env_unmap(void *ctx, void *mem, size_t bytes)
 {
 	(void)ctx;
-	mm_unmap_free((uint64_t)mem, PAGE_ALIGN_UP(bytes));
+	cell_window_unmap((uint64_t)mem, PAGE_ALIGN_UP(bytes));
 }
 
-/*
- * Writes into mapped cell memory whatever its permissions, through the
- * physmap's writable alias of each frame; the cell's own mapping keeps its
- * permissions (the kernel's text_poke).
- */
+/* Re-linking patches cell text and rodata through text_poke only. */
 static int env_poke(void *ctx, void *mem, const void *src, size_t len)
 {
-	uint64_t va = (uint64_t)mem, pa;
-	const uint8_t *s = src;
-
 	(void)ctx;
-	while (len) {
-		size_t chunk = PAGE_SIZE - (va & (PAGE_SIZE - 1));
-		chunk = chunk < len ? chunk : len;
-		if (!paging_translate(va, &pa))
-			return -1;
-		memcpy(phys_to_virt(pa), s, chunk);
-		va += chunk, s += chunk, len -= chunk;
-	}
-	return 0;
+	return text_poke(mem, src, len);
 }
 
 static void *env_alloc(void *ctx, size_t bytes)
@@ -447,10 +427,15 @@ const struct manifest_entry *cells_manifest_find(const char *ref)
 void cells_init(const struct mb2_info *boot)
 {
 	cs.boot = boot;
+	cell_window_init();
 	if (!create_loader() || !read_manifest())
 		return;
 	klog(LOG_INFO, "cells: %zu manifest entries, %lu nano_core exports", cs.manifest.count,
 	     kexport_count);
+	if (cmdline_has("cells", "none")) {
+		klog(LOG_INFO, "cells: cells=none: no boot cell loaded; nano_core keeps the console");
+		return;
+	}
 	load_boot_cells();
 }
 

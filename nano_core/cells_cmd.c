@@ -5,10 +5,25 @@
 #include <delos/string.h>
 #include <delos/trap.h>
 
-static struct loader_cell *find_or_say(const char *name)
+/*
+ * Cell names come from cells.manifest, so none is longer than MANIFEST_NAME_MAX:
+ * a longer argument is refused as such rather than looked up (and echoed whole).
+ */
+static bool name_fits(const char *cmd, size_t len)
 {
-	struct loader_cell *c = cells_loader() ? loader_cell_find(cells_loader(), name) : NULL;
+	if (len <= MANIFEST_NAME_MAX)
+		return true;
+	kprintf("%s: cell name too long: %zu bytes, at most %d\n", cmd, len, MANIFEST_NAME_MAX);
+	return false;
+}
 
+static struct loader_cell *find_or_say(const char *cmd, const char *name)
+{
+	struct loader_cell *c;
+
+	if (!name_fits(cmd, strlen(name)))
+		return NULL;
+	c = cells_loader() ? loader_cell_find(cells_loader(), name) : NULL;
 	if (!c)
 		kprintf("no loaded cell named '%s' (see 'cells')\n", name);
 	return c;
@@ -48,7 +63,7 @@ void kcmd_syms(int argc, char **argv)
 		kprintf("usage: syms CELL\n");
 		return;
 	}
-	if (!(c = find_or_say(argv[1])))
+	if (!(c = find_or_say(argv[0], argv[1])))
 		return;
 	for (size_t i = 0; i < loader_cell_nsyms(c); i++) {
 		loader_cell_sym(c, i, &s);
@@ -77,7 +92,7 @@ void kcmd_deps(int argc, char **argv)
 		kprintf("usage: deps CELL\n");
 		return;
 	}
-	if (!(c = find_or_say(argv[1])))
+	if (!(c = find_or_say(argv[0], argv[1])))
 		return;
 	kprintf("%s uses:\n", argv[1]);
 	for (struct loader_import *im = NULL; (im = loader_uses_next(c, im));)
@@ -87,20 +102,24 @@ void kcmd_deps(int argc, char **argv)
 		print_import(im, true);
 }
 
-static bool has_at(const char *s)
+/* The length of s up to its '@'; SIZE_MAX if it has none. */
+static size_t name_len(const char *s)
 {
-	while (*s && *s != '@')
-		s++;
-	return *s == '@';
+	size_t n = 0;
+
+	while (s[n] && s[n] != '@')
+		n++;
+	return s[n] == '@' ? n : SIZE_MAX;
 }
 
 void kcmd_load(int argc, char **argv)
 {
-	if (argc != 2 || !has_at(argv[1])) {
+	if (argc != 2 || name_len(argv[1]) == SIZE_MAX) {
 		kprintf("usage: load NAME@VERSION\n");
 		return;
 	}
-	cells_load(argv[1]);
+	if (name_fits(argv[0], name_len(argv[1])))
+		cells_load(argv[1]);
 }
 
 void kcmd_unload(int argc, char **argv)
@@ -109,7 +128,8 @@ void kcmd_unload(int argc, char **argv)
 		kprintf("usage: unload NAME\n");
 		return;
 	}
-	cells_unload(argv[1]);
+	if (name_fits(argv[0], strlen(argv[1])))
+		cells_unload(argv[1]);
 }
 
 void kcmd_call(int argc, char **argv)
@@ -123,7 +143,7 @@ void kcmd_call(int argc, char **argv)
 		kprintf("usage: call CELL SYMBOL   (runs int SYMBOL(void) in CELL)\n");
 		return;
 	}
-	if (!(c = find_or_say(argv[1])))
+	if (!(c = find_or_say(argv[0], argv[1])))
 		return;
 	if (loader_cell_lookup(c, argv[2], &fn)) {
 		kprintf("call: %s has no symbol '%s'\n", argv[1], argv[2]);

@@ -4,6 +4,7 @@
 #include <delos/time.h>
 #include "hal/uart.h"
 #include "hal/vga.h"
+#include "nano_core/physmap.h"
 
 #define RING_SIZE 16384
 
@@ -38,6 +39,12 @@ bool vga_text_present(void)
 void log_vga_handoff(const char *cell, const char *sym)
 {
 	lg.vga = !cellref_make(&lg.screen, cell, sym);
+}
+
+void log_fatal(void)
+{
+	lg.screen.cell[0] = '\0';
+	lg.vga = lg.vga_present;
 }
 
 /* Draws on the screen, or hands the bytes to the VGA cell while it resolves. */

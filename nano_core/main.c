@@ -16,6 +16,7 @@
 #include "hal/io.h"
 #include "hal/pic.h"
 #include "hal/uart.h"
+#include "nano_core/physmap.h"
 
 #define KERNEL_STACK_PAGES 8
 #define QEMU_EXIT_PORT 0xf4
@@ -54,6 +55,7 @@ _Noreturn void panic(const char *fmt, ...)
 	uint64_t rbp;
 
 	cpu_cli();
+	log_fatal();
 	kprintf("\nPANIC: ");
 	va_start(ap, fmt);
 	kvprintf(fmt, ap);

@@ -19,6 +19,7 @@
  */
 struct catch_point {
 	uint64_t rsp;		/* stack pointer inside trap_catch_enter */
+	uint64_t flags;		/* the caller's RFLAGS at trap_catch entry */
 	struct trap_info info;
 	struct catch_point *next;
 };
@@ -151,6 +152,12 @@ static bool try_catch(struct trap_frame *f)
 	if (!best)
 		return false;
 	best->info = (struct trap_info){ f->vector, f->error, f->rip, read_cr2() };
+	/*
+	 * The caller's flags, not the faulting code's (which may have turned
+	 * interrupts off or set DF); interrupts stay off until trap_catch is
+	 * back on its own frame and restores them.
+	 */
+	f->rflags = best->flags & ~RFLAGS_IF;
 	f->rip = (uint64_t)trap_catch_landing;
 	f->rsp = best->rsp;
 	f->rax = f->vector + 1;
@@ -176,11 +183,14 @@ int trap_catch(void (*fn)(void *), void *arg, struct trap_info *info)
 	struct catch_point cp = { 0 };
 	uint64_t flags = irq_save();
 
+	cp.flags = flags;
 	cp.next = catch_list;
 	catch_list = &cp;
 	irq_restore(flags);
 	r = trap_catch_enter(fn, arg, &cp.rsp);
 	catch_unlink(&cp);
+	if (r)
+		irq_restore(flags);	/* try_catch left interrupts off */
 	if (info)
 		*info = cp.info;
 	return r;
@@ -190,6 +200,7 @@ static void exception(struct trap_frame *f)
 {
 	if (try_catch(f))
 		return;
+	log_fatal();
 	if (report_depth++) {
 		kprintf("\n*** EXCEPTION %lu %s while reporting an exception; halting\n", f->vector,
 			trap_name(f->vector));

@@ -125,13 +125,15 @@ int dispatch_post(const char *event, uint64_t arg)
 {
 	struct subscribers s;
 	char name[48];
-	int called = 0;
+	int took = 0;
 
 	if (read_subscribers(event, name, &s))
 		return -1;
-	for (uint32_t i = 0; i < s.count; i++)
-		called += cellref_call(&s.refs[i], arg, NULL) == 0;
-	return called;
+	for (uint32_t i = 0; i < s.count; i++) {
+		int result;
+		took += cellref_call(&s.refs[i], arg, &result) == 0 && result >= 0;
+	}
+	return took;
 }
 
 int cell_init(void)

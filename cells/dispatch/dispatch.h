@@ -23,7 +23,12 @@ int dispatch_unroute(uint64_t irq);
 /* Adds cell:sym to event's subscribers (once). */
 int dispatch_subscribe(const char *event, const char *cell, const char *sym);
 int dispatch_unsubscribe(const char *event, const char *cell, const char *sym);
-/* Calls every subscriber of event with arg; returns how many were called. */
+/*
+ * Calls every subscriber of event with arg; returns how many took it, or -1
+ * if the event has no subscribers. A subscriber that returns a negative value
+ * refuses arg (it has no room for it now), so the poster may keep it and post
+ * it again later; a subscriber that does not resolve has not taken it either.
+ */
 int dispatch_post(const char *event, uint64_t arg);
 
 /* nano_core calls this for every IRQ, through the cellref dispatch:dispatch_irq. */

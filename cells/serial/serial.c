@@ -20,6 +20,7 @@ enum { UART_DATA = 0, UART_IER = 1, UART_IIR = 2, UART_MCR = 4, UART_LSR = 5, UA
 #define IIR_FIFO    0xc0	/* both set: the FIFOs are on (a 16550A) */
 #define MCR_OUT2    0x0b	/* DTR, RTS, OUT2: OUT2 routes the UART's line to the PIC */
 #define LSR_DR      0x01
+#define LSR_OE      0x02	/* overrun: the UART dropped received bytes */
 #define LSR_THRE    0x20
 #define FIFO_DEPTH  16
 /* Bytes sent per transmitter-empty: two short of the FIFO, so that a byte
@@ -28,12 +29,17 @@ enum { UART_DATA = 0, UART_IER = 1, UART_IIR = 2, UART_MCR = 4, UART_LSR = 5, UA
 #define SPIN_MAX    100000
 #define IRQ_ROUNDS  64
 
-static void tx_irq_enable(bool on)
+static void irq_enable(uint8_t bit, bool on)
 {
 	uint8_t ier = hal_inb(COM1 + UART_IER);
 
-	ier = on ? (ier | IER_THRE) : (ier & ~IER_THRE);
+	ier = on ? (ier | bit) : (ier & ~bit);
 	hal_outb(COM1 + UART_IER, ier);
+}
+
+static void tx_irq_enable(bool on)
+{
+	irq_enable(IER_THRE, on);
 }
 
 static bool thr_empty(void)
@@ -127,19 +133,7 @@ void serial_flush(void)
 	}
 }
 
-/* Moves every byte the UART holds into "serial/rx" (dropping what does not fit). */
-static void rx_drain(void)
-{
-	char buf[FIFO_DEPTH * 4];
-	size_t n = 0;
-
-	while (n < sizeof(buf) && (hal_inb(COM1 + UART_LSR) & LSR_DR))
-		buf[n++] = (char)hal_inb(COM1 + UART_DATA);
-	if (n)
-		byteq_push(OWNER, SERIAL_RX_RECORD, buf, n, SERIAL_RX_MAX);
-}
-
-/* Posts the waiting input, oldest first, while someone takes it. */
+/* Posts the waiting input, oldest first, while someone takes it (a NUL marks lost input). */
 static void rx_deliver(void)
 {
 	unsigned char c;
@@ -147,9 +141,56 @@ static void rx_deliver(void)
 	for (unsigned i = 0; i < SERIAL_RX_MAX; i++) {
 		if (byteq_peek(SERIAL_RX_RECORD, &c, 1) != 1)
 			return;
-		if (dispatch_post(SERIAL_EVENT, c) <= 0)
+		if (dispatch_post(SERIAL_EVENT, c ? c : SERIAL_INPUT_LOST) <= 0)
 			return;
 		byteq_drop(SERIAL_RX_RECORD, 1);
+	}
+}
+
+/* Free places in "serial/rx"; a corrupt queue is emptied first. */
+static size_t rx_room(void)
+{
+	int have = byteq_len(SERIAL_RX_RECORD);
+
+	if (have < 0) {
+		klog(LOG_ERR, "serial: receive queue unreadable (%s); emptied", sdb_strerror(have));
+		sdb_delete(SERIAL_RX_RECORD);
+		have = 0;
+	}
+	return (size_t)have >= SERIAL_RX_MAX ? 0 : SERIAL_RX_MAX - (size_t)have;
+}
+
+/*
+ * Moves what the UART holds into "serial/rx", no more than fits, and posts
+ * it, a FIFO's worth at a time: a paste keeps the UART full for as long as
+ * this runs, so bytes go on to the subscriber as they come. What does not fit
+ * stays in the UART (see serial.h), with the receive interrupt off until
+ * serial_rx_room, so that the transmitter's interrupts still come. An overrun
+ * the UART reports becomes a NUL in the queue, before the byte that follows.
+ */
+static void rx_drain(void)
+{
+	char buf[FIFO_DEPTH];
+
+	for (int round = 0; round < IRQ_ROUNDS; round++) {
+		size_t room = rx_room(), n = 0;
+		room = room < sizeof(buf) ? room : sizeof(buf);
+		while (n + 2 <= room) {
+			uint8_t lsr = hal_inb(COM1 + UART_LSR);
+			if (lsr & LSR_OE)
+				buf[n++] = '\0';
+			if (!(lsr & LSR_DR))
+				break;
+			char c = (char)hal_inb(COM1 + UART_DATA);
+			if (c)
+				buf[n++] = c;
+		}
+		if (room < 2)
+			irq_enable(IER_RX, false);
+		if (n == 0)
+			return;
+		byteq_push(OWNER, SERIAL_RX_RECORD, buf, n, SERIAL_RX_MAX);
+		rx_deliver();
 	}
 }
 
@@ -179,6 +220,17 @@ int serial_irq(uint64_t irq)
 	return 0;
 }
 
+int serial_rx_room(uint64_t arg)
+{
+	uint64_t flags = irq_save();
+
+	(void)arg;
+	irq_enable(IER_RX, true);
+	serial_irq(COM1_IRQ);
+	irq_restore(flags);
+	return 0;
+}
+
 static bool uart_present(void)
 {
 	hal_outb(COM1 + UART_SCRATCH, 0x5a);
@@ -202,11 +254,14 @@ int cell_init(void)
 	hal_outb(COM1 + UART_MCR, MCR_OUT2);
 	hal_outb(COM1 + UART_IER, IER_RX | (byteq_len(SERIAL_TX_RECORD) > 0 ? IER_THRE : 0));
 	err = dispatch_route(COM1_IRQ, "serial", "serial_irq");
+	if (err == 0 && (err = dispatch_subscribe(SERIAL_ROOM_EVENT, "serial", "serial_rx_room")) < 0)
+		dispatch_unroute(COM1_IRQ);
 	if (err == 0)
 		serial_irq(COM1_IRQ); /* whatever arrived before the route */
 	irq_restore(flags);
 	if (err)
-		klog(LOG_ERR, "serial: cannot route IRQ %d: error %d", COM1_IRQ, err);
+		klog(LOG_ERR, "serial: cannot route IRQ %d or take %s: error %d", COM1_IRQ,
+		     SERIAL_ROOM_EVENT, err);
 	else
 		klog(LOG_INFO, "serial: COM1 on IRQ %d, %u-byte transmit queue in state_db",
 		     COM1_IRQ, SERIAL_TX_MAX);
@@ -218,6 +273,7 @@ void cell_exit(void)
 	serial_flush();
 	uint64_t flags = irq_save();
 	dispatch_unroute(COM1_IRQ);
+	dispatch_unsubscribe(SERIAL_ROOM_EVENT, "serial", "serial_rx_room");
 	hal_outb(COM1 + UART_IER, 0);
 	irq_restore(flags);
 }

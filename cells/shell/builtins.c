@@ -15,7 +15,7 @@ struct builtin {
 
 static const struct builtin builtins[] = {
 	{ "help", "shell", "shell_cmd_help", "[COMMAND]", "list the commands, or explain one" },
-	{ "mem", "nano_core", "kcmd_mem", "", "frame, heap and stack figures" },
+	{ "mem", "nano_core", "kcmd_mem", "", "frame, heap, stack and cell window figures; who owns each frame" },
 	{ "log", "nano_core", "kcmd_log", "", "print the kernel log" },
 	{ "exit", "nano_core", "kcmd_exit", "N", "end QEMU with status N (0-126)" },
 	{ "fault", "nano_core", "kcmd_fault", "pf|gpf|div0|ud|stack",

@@ -3,8 +3,11 @@
  *
  * Input. The shell subscribes shell_on_input to the event "console.input"
  * (posted by the serial and kbd cells); it appends each byte to the record
- * "shell/input" and wakes the channel "shell.input". The shell task
- * (shell_main, spawned by cell_init) takes the bytes one at a time and edits
+ * "shell/input" and wakes the channel "shell.input". When that queue is full
+ * it refuses the byte, and the driver keeps it; the shell task posts the
+ * event "console.room" whenever it has emptied the queue, and the driver then
+ * posts what it kept. So a paste of any length loses nothing. The shell task
+ * (shell_main, spawned by cell_init) takes the queued bytes and edits
  * the line in the record "shell/line" (struct shell_line): printable bytes
  * insert at the cursor, Backspace (0x7f or 0x08) deletes before it, Ctrl-U
  * kills the line, Ctrl-C abandons it, ESC [ D / C move left / right, and
@@ -12,6 +15,13 @@
  * shell_history). Enter (CR or LF) runs the line. Everything the editor knows
  * is in those records, so a restarted shell task loses no keystroke and no
  * half-typed line.
+ *
+ * Lines are never cut. A line longer than SHELL_LINE_MAX bytes is read up to
+ * its Enter and then refused whole, with a message naming the limit; until
+ * then only Ctrl-U and Ctrl-C act on it. A driver that lost bytes (a UART
+ * overrun) posts SHELL_INPUT_LOST in their place; it is queued as a NUL (a
+ * typed NUL means nothing to the editor and is not queued), and the line it
+ * falls in is refused too. A line has at most SHELL_ARGS_MAX words.
  *
  * Output goes to serial_write and vga_write (shell_write, shell_printf).
  *
@@ -44,10 +54,13 @@
 #define SHELL_HISTORY_RECORD "shell/history"
 #define SHELL_CMD_PREFIX "shell/cmd/"
 
-#define SHELL_INPUT_MAX 512u   /* typed bytes not yet read by the shell task */
-#define SHELL_LINE_MAX 160     /* bytes in a command line, NUL included */
+#define SHELL_INPUT_MAX 1024u  /* typed bytes not yet read by the shell task (BYTEQ_MAX at most) */
+#define SHELL_ROOM_EVENT "console.room"
+#define SHELL_INPUT_LOST 0x100u /* posted as input: bytes were lost here (a UART overrun) */
+#define SHELL_INPUT_BATCH 256  /* input bytes the editor takes from the queue at a time */
+#define SHELL_LINE_MAX 1024    /* bytes in a command line, NUL excluded */
 #define SHELL_HISTORY 16       /* lines kept */
-#define SHELL_ARGS_MAX 8
+#define SHELL_ARGS_MAX 128     /* words in a command line, the command's name included */
 #define SHELL_NAME_MAX 23      /* bytes in a command name: [a-z0-9_-] */
 #define SHELL_USAGE_MAX 39
 #define SHELL_HELP_MAX 71
@@ -74,13 +87,17 @@ struct shell_cmd {
 	char help[SHELL_HELP_MAX + 1];
 };
 
-/* The record "shell/line": the line being edited. */
+/*
+ * The record "shell/line": the line being edited. A line that does not fit
+ * (over > 0) or that lost input (lost) is refused whole when Enter comes.
+ */
 struct shell_line {
-	uint16_t len;      /* bytes in buf (no NUL kept) */
+	uint16_t len;      /* bytes in buf (no NUL kept), 0..SHELL_LINE_MAX */
 	uint16_t pos;      /* the cursor, 0..len */
 	int16_t hist;      /* history entry shown (0 = newest), -1 for a new line */
 	uint8_t esc;       /* escape sequence: 0 none, 1 after ESC, 2 after ESC [ */
-	uint8_t pad;
+	uint8_t lost;      /* 1: the input queue overflowed while this line was typed */
+	uint32_t over;     /* bytes typed past SHELL_LINE_MAX, neither kept nor shown */
 	char buf[SHELL_LINE_MAX];
 };
 
@@ -88,7 +105,7 @@ struct shell_line {
 struct shell_history {
 	uint32_t added;    /* lines ever added; the newest is lines[(added - 1) % SHELL_HISTORY] */
 	uint32_t pad;
-	char lines[SHELL_HISTORY][SHELL_LINE_MAX];
+	char lines[SHELL_HISTORY][SHELL_LINE_MAX + 1];
 };
 
 /*
@@ -105,7 +122,7 @@ const char *shell_strerror(int err);
 
 /* Writes to the console outputs (serial and VGA); returns len. */
 int shell_write(const char *buf, uint64_t len);
-/* printf to the console outputs (up to 511 bytes a call); returns the length. */
+/* printf to the console outputs; returns the length (output is never cut). */
 int shell_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The "console.input" subscriber; callable from interrupt handlers. */

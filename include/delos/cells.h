@@ -71,6 +71,20 @@ const struct manifest_entry *cells_manifest_find(const char *ref);
 /* Prints "<cell:symbol+0xoff>" for an address inside a cell; false if none has it. */
 bool cells_print_addr(uint64_t addr);
 
+/*
+ * The cell window (nano_core/cell_window.c), where cells are mapped; set up
+ * from CELL_WINDOW_SIZE and the cell_window= argument before the loader.
+ * cell_window_map maps `size` bytes (whole pages) of fresh zeroed frames
+ * read-write with an unmapped guard page on either side, or prints why not
+ * and returns NULL. cell_window_unmap unmaps such a mapping and only then
+ * gives its range back for reuse.
+ */
+struct vrange_stats;
+void cell_window_init(void);
+void *cell_window_map(uint64_t size, uint64_t *addr);
+void cell_window_unmap(uint64_t va, uint64_t size);
+void cell_window_stats(struct vrange_stats *s);
+
 /* The console commands: cells, syms, deps, load, unload, call. */
 void kcmd_cells(int argc, char **argv);
 void kcmd_syms(int argc, char **argv);

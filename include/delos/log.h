@@ -42,5 +42,13 @@ bool vga_text_present(void);
  * write, and nano_core draws itself again whenever that does not resolve.
  */
 void log_vga_handoff(const char *cell, const char *sym);
+/*
+ * For fatal reports (panic, an unhandled exception or NMI): from now on
+ * nano_core draws the screen itself and calls no cell. Such a report may
+ * come from inside the heap's or the frame allocator's critical section,
+ * which an exception does not respect, and the VGA cell's writer allocates
+ * (its cursor is a state_db record).
+ */
+void log_fatal(void);
 
 #endif

@@ -38,8 +38,10 @@ void trap_report(const struct trap_frame *f);
 
 /*
  * Runs fn(arg). If fn raises a CPU exception (other than a double fault or
- * NMI), the exception is not reported: execution resumes here, `info` (if not
- * NULL) describes it, and the result is the vector + 1. Returns 0 when fn
+ * NMI), the exception is not reported: execution resumes here with the
+ * caller's RFLAGS as they were at the call (interrupt flag included, whatever
+ * fn had done to it), `info` (if not NULL) describes it, and the result is
+ * the vector + 1. Returns 0 when fn
  * returns normally. Used by built-in tests to prove that a page is not
  * writable, executable or mapped; nano_core state touched by fn is not
  * rolled back.

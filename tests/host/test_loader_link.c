@@ -131,6 +131,37 @@ Test(loader_link, pages_have_final_permissions)
 		     LOADER_PERM_R | LOADER_PERM_X);
 }
 
+/* Text is not writable once placed: only env->poke (the host's text_poke) writes it. */
+Test(loader_link, text_write_faults, .signal = SIGSEGV)
+{
+	struct loader_cell *c = must_load(&a, "h_math.o", NULL, 0);
+	volatile unsigned char *code = fn(c, "math_add");
+
+	*code = *code;
+}
+
+Test(loader_link, poke_writes_text_and_refuses_unmapped_pages)
+{
+	struct loader_cell *c = must_load(&a, "h_math.o", NULL, 0);
+	unsigned char *code = fn(c, "math_add"), was = *code, flipped = was ^ 0xff;
+	const struct loader_env *env = &f.env.env;
+	struct loader_cell_info info;
+
+	loader_cell_info(c, &info);
+	unsigned char *start = (unsigned char *)(uintptr_t)info.start, *end = (unsigned char *)(uintptr_t)info.end;
+
+	cr_assert_eq(env->poke(env->ctx, code, &flipped, 1), 0);
+	cr_assert_eq(*code, flipped);
+	cr_assert_eq(env->poke(env->ctx, code, &was, 1), 0);
+	cr_assert_eq(host_env_perm(&f.env, (uint64_t)(uintptr_t)code), LOADER_PERM_R | LOADER_PERM_X,
+		     "a poke left text with other permissions");
+	cr_assert_eq(((int (*)(int, int))(void *)code)(2, 3), 5, "text broken by the pokes");
+	cr_assert_eq(env->poke(env->ctx, start - 1, &was, 1), -1, "a poke into the guard page");
+	cr_assert_eq(env->poke(env->ctx, start - 1, &was, 2), -1, "a poke across the guard page");
+	cr_assert_eq(env->poke(env->ctx, end, &was, 1), -1, "a poke past the mapping");
+	cr_assert_eq(f.env.pokes, 2);
+}
+
 Test(loader_link, cross_cell_call_and_dependencies)
 {
 	struct loader_cell *math = must_load(&a, "h_math.o", NULL, 0);
