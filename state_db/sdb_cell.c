@@ -10,7 +10,6 @@
 #include <delos/sdb.h>
 #include "state_db/internal.h"
 
-#define RFLAGS_IF (1ull << 9)
 
 int cell_init(void)
 {

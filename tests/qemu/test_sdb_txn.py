@@ -1,0 +1,61 @@
+"""state_db transactions seen from the console: a refused swap changes no
+record, and a ramfs migration is all or nothing."""
+import re
+
+from delos import check
+
+FILES = {"a.txt": "alpha", "b.txt": "bravo bravo", "c.txt": "charlie " * 40}
+
+
+def booted_with_files(machine):
+    m = machine()
+    m.boot()
+    for name, text in FILES.items():
+        out = m.command("write %s %s" % (name, text.strip()))
+        check("bytes written" in out, "write %s: %r" % (name, out))
+    return m
+
+
+def ramfs_records(m):
+    """Every ramfs record as the `state` listing shows it (name, type, version,
+    size, owner, checksum status), sorted."""
+    out = m.command("state ramfs/")
+    rows = sorted(tuple(line.split()) for line in out.splitlines() if line.startswith("ramfs/"))
+    check(len(rows) >= 2 * len(FILES), "too few ramfs records: %r" % out)
+    return rows
+
+
+def check_files(m, layout):
+    for name, text in FILES.items():
+        out = m.command("cat " + name)
+        check(out == text.strip() + "\n", "cat %s after the swap: %r" % (name, out))
+        st = m.command("stat " + name)
+        check(re.search(r"layout %d\b" % layout, st), "stat %s: %r, expected layout %d" % (name, st, layout))
+
+
+def test_sdb_refused_swap_leaves_ramfs_records_as_they_were(machine):
+    """ramfs@2's hook migrates every file, then hello@9's hook fails: the swap
+    is refused and ramfs@1 still reads every file from records as they were."""
+    m = booted_with_files(machine)
+    before = ramfs_records(m)
+    out = m.command("swap ramfs@1 ramfs@2 hello@1 hello@9")
+    check("swap refused at step 'handover'; nothing changed" in out, "swap: %r" % out)
+    check(re.search(r"ramfs: took over from ramfs@1; 3 files migrated to layout 2", m.transcript),
+          "ramfs@2's hook did not run before hello@9's failed")
+    check(ramfs_records(m) == before, "ramfs records changed by a refused swap")
+    check_files(m, 1)
+    check(re.search(r"^ramfs@1\s", m.command("cells"), re.M), "ramfs@1 is no longer loaded")
+
+
+def test_sdb_ramfs_swap_alone_migrates_every_file(machine):
+    m = booted_with_files(machine)
+    before = ramfs_records(m)
+    out = m.command("swap ramfs@1 ramfs@2")
+    check("swap: done" in out, "swap: %r" % out)
+    after = ramfs_records(m)
+    inodes = [r for r in after if r[0].startswith("ramfs/i/")]
+    check(len(inodes) == len(FILES) and all(r[2] == "2" for r in inodes),
+          "inodes after the swap: %r" % inodes)
+    unchanged = [r for r in before if not r[0].startswith("ramfs/i/")]
+    check(all(r in after for r in unchanged), "records other than inodes changed")
+    check_files(m, 2)
