@@ -10,5 +10,5 @@
 
 int hook_user_clear(struct state_db *db)
 {
-	return statedb_set_fail_point(db, NULL, NULL);
+	return statedb_set_fail_point(db, NULL, 0);
 }
