@@ -36,6 +36,9 @@ test_frame_SRCS := nano_core/frame.c
 test_heap_SRCS  := nano_core/heap.c
 ISO_EXTRA       := $(OUT)/manifest.ok
 
+# `make` with no target builds the ISO, whichever rule the fragments define first.
+.DEFAULT_GOAL := all
+
 # Each part adds its own rules, tests and ISO contents here.
 -include $(wildcard */*.mk)
 
