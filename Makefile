@@ -38,6 +38,9 @@ test_heap_SRCS  := nano_core/heap.c
 test_vrange_SRCS := nano_core/vrange.c
 ISO_EXTRA       := $(OUT)/manifest.ok
 
+# `make` with no target builds the ISO, whichever rule the fragments define first.
+.DEFAULT_GOAL := all
+
 # Each part adds its own rules, tests and ISO contents here.
 -include $(wildcard */*.mk)
 
