@@ -29,7 +29,7 @@ enum seg { SEG_TEXT, SEG_RODATA, SEG_DATA, SEG_COUNT, SEG_NONE = SEG_COUNT };
 struct lsym {
 	const char *name;
 	uint64_t addr, size;
-	const char *grant;  /* nano_core exports only */
+	const char *grant;  /* needed to import it: nano_core exports, guarded cell exports */
 	uint32_t sec;       /* index in cell->secs, or NO_INDEX (absolute) */
 	uint8_t bind, type; /* STB_*, STT_* */
 	bool exported;
@@ -77,6 +77,7 @@ struct loader_cell {
 	uint32_t nsyms;
 	uint32_t *by_name; /* exported syms, sorted by name */
 	uint32_t nexported;
+	char *guards;      /* copies of the grants guarding its exports */
 
 	/* Dependencies: what it uses (owned here) and who uses it. */
 	struct loader_import *imports; /* sorted by owner id, then name */

@@ -131,6 +131,7 @@ static void cell_free(struct loader *ld, struct loader_cell *c)
 	ldr_free(ld, c->secs);
 	ldr_free(ld, c->syms);
 	ldr_free(ld, c->by_name);
+	ldr_free(ld, c->guards);
 	ldr_free(ld, c->imports);
 	ldr_free(ld, c->sites);
 	ldr_free(ld, c);

@@ -479,6 +479,38 @@ static int add_extra(struct parser *p, struct manifest_entry *e,
 	return MANIFEST_OK;
 }
 
+/* guard=GRANT:SYM[,SYM...]: exports only cells granted GRANT may import. */
+static int parse_guard(struct parser *p, struct manifest_entry *e,
+		       struct span value)
+{
+	struct span grant, rest, sym;
+	bool more;
+
+	if (!span_split(value, ':', &grant, &rest) || rest.n == 0)
+		return fail(p, MANIFEST_ESYNTAX,
+			    "guard needs a grant and symbols: guard=GRANT:SYM[,SYM...], got '%S'",
+			    value);
+	if (!span_is_ident(grant) || grant.n > MANIFEST_NAME_MAX ||
+	    span_is(grant, "none"))
+		return fail(p, MANIFEST_ESYNTAX, "invalid guard grant '%S'", grant);
+	span_copy(e->guard_grant, grant);
+	do {
+		more = span_split(rest, ',', &sym, &rest);
+		if (!span_is_ident(sym) || sym.n > MANIFEST_SYMBOL_MAX)
+			return fail(p, MANIFEST_ESYNTAX,
+				    "invalid guarded symbol '%S' in '%S'", sym, value);
+		if (e->guarded_count == MANIFEST_GUARDS_MAX)
+			return fail(p, MANIFEST_ESYNTAX, "more than %u guarded symbols",
+				    MANIFEST_GUARDS_MAX);
+		span_copy(e->guarded[e->guarded_count], sym);
+		if (manifest_guard(e, e->guarded[e->guarded_count]))
+			return fail(p, MANIFEST_ESYNTAX,
+				    "symbol '%S' guarded twice", sym);
+		e->guarded_count++;
+	} while (more);
+	return MANIFEST_OK;
+}
+
 typedef int field_parser(struct parser *p, struct manifest_entry *e,
 			 struct span value);
 
@@ -490,6 +522,7 @@ static const struct {
 	{ "grants", parse_grants },
 	{ "boot", parse_boot },
 	{ "recovery", parse_recovery },
+	{ "guard", parse_guard },
 };
 
 #define KNOWN_FIELDS (sizeof known_fields / sizeof known_fields[0])
@@ -744,6 +777,16 @@ bool manifest_has_grant(const struct manifest_entry *e, const char *grant)
 		if (cstr_eq(e->grants[i], grant))
 			return true;
 	return false;
+}
+
+const char *manifest_guard(const struct manifest_entry *e, const char *symbol)
+{
+	uint32_t i;
+
+	for (i = 0; i < e->guarded_count; i++)
+		if (cstr_eq(e->guarded[i], symbol))
+			return e->guard_grant;
+	return NULL;
 }
 
 const char *manifest_policy_name(enum manifest_policy policy)

@@ -176,16 +176,26 @@ void cells_changed(void)
 	cs.generation++;
 }
 
-static void fill_args(const struct manifest_entry *e, const struct mb2_module *m, char *version,
-		      const char **grants, struct loader_load_args *a)
+/* What a loader_load_args points at for one manifest entry. */
+struct entry_args {
+	char version[12];
+	const char *grants[MANIFEST_GRANTS_MAX];
+	struct loader_guard guards[MANIFEST_GUARDS_MAX];
+};
+
+static void fill_args(const struct manifest_entry *e, const struct mb2_module *m,
+		      struct entry_args *keep, struct loader_load_args *a)
 {
-	snprintf(version, 12, "%u", e->version);
+	snprintf(keep->version, sizeof(keep->version), "%u", e->version);
 	for (uint32_t i = 0; i < e->grant_count; i++)
-		grants[i] = e->grants[i];
+		keep->grants[i] = e->grants[i];
+	for (uint32_t i = 0; i < e->guarded_count; i++)
+		keep->guards[i] = (struct loader_guard){ e->guarded[i], e->guard_grant };
 	*a = (struct loader_load_args){
-		.path = e->object, .name = e->name, .version = version,
+		.path = e->object, .name = e->name, .version = keep->version,
 		.obj = phys_to_virt(m->start), .size = m->end - m->start,
-		.grants = grants, .ngrants = e->grant_count,
+		.grants = keep->grants, .ngrants = e->grant_count,
+		.guards = keep->guards, .nguards = e->guarded_count,
 	};
 }
 
@@ -214,8 +224,8 @@ static int init_cell(struct loader_cell *c, const char *ref)
 /* Loads one manifest entry (check_only: just ask whether it would load). */
 static int load_entry(const struct manifest_entry *e, bool check_only)
 {
-	char ref[48], version[12];
-	const char *grants[MANIFEST_GRANTS_MAX];
+	char ref[48];
+	struct entry_args keep;
 	struct loader_load_args a;
 	struct loader_cell *c;
 	const struct mb2_module *m;
@@ -230,7 +240,7 @@ static int load_entry(const struct manifest_entry *e, bool check_only)
 		kprintf("cells: %s is already loaded; unload it first\n", e->name);
 		return LOADER_EINVAL;
 	}
-	fill_args(e, m, version, grants, &a);
+	fill_args(e, m, &keep, &a);
 	uint64_t t0 = time_ns();
 	err = check_only ? loader_check(cs.ld, &a) : loader_load(cs.ld, &a, &c);
 	uint64_t link_ns = time_ns() - t0;
@@ -352,13 +362,12 @@ static void report_stuck(const struct manifest_entry **left, size_t n)
 	bool cycle = false;
 
 	for (size_t i = 0; st && path && i < n; i++) {
-		char version[12];
-		const char *grants[MANIFEST_GRANTS_MAX];
+		struct entry_args keep;
 		struct loader_load_args a;
 		const struct mb2_module *m = find_module_of(left[i]);
 		st[i].e = left[i];
 		if (m) {
-			fill_args(left[i], m, version, grants, &a);
+			fill_args(left[i], m, &keep, &a);
 			loader_object_symbols(cs.ld, &a, collect_sym, &st[i]);
 		}
 	}
@@ -452,15 +461,9 @@ bool cells_print_addr(uint64_t addr)
 	return true;
 }
 
-/* What one side of a swap pair needs to stay alive until the swap is over. */
-struct swap_new {
-	char version[12];
-	const char *grants[MANIFEST_GRANTS_MAX];
-};
-
 /* Resolves "OLD@V NEW@W": OLD must be loaded at version V, NEW in the manifest and the ISO. */
 static bool parse_pair(const char *old_ref, const char *new_ref, struct swap_pair *p,
-		       struct swap_new *keep, bool *restart)
+		       struct entry_args *keep, bool *restart)
 {
 	const struct manifest_entry *e = manifest_find_ref(&cs.manifest, new_ref);
 	const struct mb2_module *m;
@@ -487,7 +490,7 @@ static bool parse_pair(const char *old_ref, const char *new_ref, struct swap_pai
 		kprintf("swap: no %s in cells.manifest and the boot modules\n", new_ref);
 		return false;
 	}
-	fill_args(e, m, keep->version, keep->grants, &p->new_args);
+	fill_args(e, m, keep, &p->new_args);
 	const struct manifest_entry *old_e = manifest_find(&cs.manifest, ci.name, version);
 	const char *policy = old_e ? manifest_extra(old_e, "swap") : NULL;
 	*restart = policy && strcmp(policy, "restart") == 0;
@@ -497,7 +500,7 @@ static bool parse_pair(const char *old_ref, const char *new_ref, struct swap_pai
 void kcmd_swap(int argc, char **argv)
 {
 	struct swap_pair pairs[SWAP_MAX_PAIRS];
-	struct swap_new keep[SWAP_MAX_PAIRS];
+	struct entry_args keep[SWAP_MAX_PAIRS];	/* alive until the swap is over */
 	bool restart[SWAP_MAX_PAIRS];
 	struct swap_result *res = kmalloc(sizeof(*res));
 	char what[96] = "";

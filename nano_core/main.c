@@ -8,6 +8,7 @@
 #include <delos/log.h>
 #include <delos/mb2.h>
 #include <delos/mm.h>
+#include <delos/random.h>
 #include <delos/selftest.h>
 #include <delos/string.h>
 #include <delos/time.h>
@@ -176,9 +177,10 @@ void kmain(uint32_t magic, uint64_t mbi_phys)
 	gdt_init();
 	idt_init();
 	time_calibrate();
-	stack_protector_init();
 	klog(LOG_INFO, "Delos nano_core: TSC %lu kHz", tsc_hz() / 1000);
 	read_boot_info(magic, mbi_phys);
+	random_init();
+	stack_protector_init();
 	maybe_enable_vga();
 	mm_init(&boot_info, mbi_phys, boot_info.total_size);
 	uint64_t top = stack_alloc(KERNEL_STACK_PAGES);

@@ -8,7 +8,10 @@
  *   celltool check [--exports LIST] [--grants G1,G2 | --manifest MANIFEST] OBJ...
  *       Refuses objects with writable static state and, with --exports,
  *       objects that import a nano_core export outside their grants (from
- *       --grants, from their MANIFEST entry, or none at all).
+ *       --grants, from their MANIFEST entry, or none at all). With
+ *       --manifest, also objects that import a cell export another entry
+ *       guards (guard=) with a grant they lack, and objects whose own entry
+ *       guards a symbol they do not export.
  *   celltool info [--exports LIST] OBJ...
  *       Sections, exports, imports and the grants the imports need. LIST
  *       defaults to nano_core/exports.list when that file exists.
@@ -145,7 +148,20 @@ static int load_manifest(const char *path, struct manifest *m)
 	return 0;
 }
 
-/* Every grant the manifest names must group at least one export. */
+/* Whether an entry of m guards its exports with grant. */
+static bool is_guard_grant(const struct manifest *m, const char *grant)
+{
+	size_t i;
+
+	for (i = 0; i < m->count; i++)
+		if (m->entries[i].guarded_count &&
+		    strcmp(m->entries[i].guard_grant, grant) == 0)
+			return true;
+	return false;
+}
+
+/* Every grant the manifest names must group at least one export: of
+ * nano_core (in x) or of a cell (a guard= of the manifest). */
 static int check_manifest_grants(const struct manifest *m, const char *path,
 				 const struct ct_exports *x)
 {
@@ -156,9 +172,10 @@ static int check_manifest_grants(const struct manifest *m, const char *path,
 	for (i = 0; i < m->count; i++) {
 		e = &m->entries[i];
 		for (g = 0; g < e->grant_count; g++) {
-			if (ct_exports_has_grant(x, e->grants[g]))
+			if (ct_exports_has_grant(x, e->grants[g]) ||
+			    is_guard_grant(m, e->grants[g]))
 				continue;
-			fprintf(stderr, "%s:%u: unknown grant '%s' (not in %s)\n",
+			fprintf(stderr, "%s:%u: unknown grant '%s' (not in %s nor a guard=)\n",
 				path, e->line, e->grants[g], x->path);
 			found++;
 		}
@@ -182,6 +199,10 @@ static void print_entry(const struct manifest_entry *e)
 		printf(",tries=%u", r->tries);
 	if (r->backoff_ms)
 		printf(",backoff=%u", r->backoff_ms);
+	if (e->guarded_count)
+		printf(" guard=%s:", e->guard_grant);
+	for (i = 0; i < e->guarded_count; i++)
+		printf("%s%s", i ? "," : "", e->guarded[i]);
 	for (i = 0; i < e->extra_count; i++)
 		printf(" %s=%s", e->extras[i].key, e->extras[i].value);
 	printf("\n");
@@ -308,7 +329,9 @@ static int check_object(const char *path, const struct options *opt,
 		return 1;
 	found = ct_check_spills(&o);
 	if (opt->exports)
-		found += ct_check_grants(&o, x, &g);
+		found += ct_check_grants(&o, x, opt->manifest ? m : NULL, &g);
+	if (e)
+		found += ct_check_guards(&o, e);
 	ct_object_free(&o);
 	return found;
 }

@@ -1,9 +1,10 @@
 /*
  * tokens (cell tokens@1): this boot's master token key (include/delos/token.h).
  *
- * cell_init makes the key once per boot from seed bytes mixed from the TSC,
- * time_ns(), tsc_hz() and, when CPUID says the CPU has it, RDRAND, and
- * stores it in the state_db record TOKENS_KEY_RECORD (struct token_key,
+ * cell_init makes the key once per boot from 32 bytes of the kernel's
+ * randomness (include/delos/random.h: RDSEED or RDRAND mixed with the TSC,
+ * or the boot's seed= argument), logs where they came from and a
+ * fingerprint of the key (token_key_fingerprint), and stores it in the state_db record TOKENS_KEY_RECORD (struct token_key,
  * owner "tokens", type TOKENS_KEY_TYPE, layout TOKENS_LAYOUT). The key lives
  * in state_db, not in this cell, so it survives swaps and reloads of this
  * cell and of every server that seals tokens with it: a client's token stays

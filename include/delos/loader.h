@@ -28,6 +28,9 @@
  *    they never enter the namespace and never collide. loader_cell_lookup()
  *    finds them.
  *  - A nano_core export may be referenced only if the cell was given its grant.
+ *    So may a cell's export that its load guarded with a grant
+ *    (loader_load_args.guards, from the manifest's guard= field): e.g.
+ *    state_db's test hook, which only cells granted test_hooks may import.
  *
  * Layout: each cell gets one mapping from env->map (guard pages around it are
  * the env's job) holding, each page aligned, text (read+execute), rodata
@@ -95,7 +98,7 @@ enum loader_status {
 	LOADER_EUNSUPPORTED = -2, /* valid ELF the loader does not handle */
 	LOADER_EUNDEF = -3,      /* undefined symbol */
 	LOADER_EDUP = -4,        /* duplicate global definition */
-	LOADER_EGRANT = -5,      /* nano_core symbol outside the cell's grants */
+	LOADER_EGRANT = -5,      /* symbol outside the cell's grants */
 	LOADER_ESPILL = -6,      /* writable static data, COMMON or TLS */
 	LOADER_ERANGE = -7,      /* relocation out of range */
 	LOADER_ENOMEM = -8,
@@ -122,14 +125,23 @@ struct loader_config {
 	                                          must outlive the loader */
 };
 
+/* One export of the cell being loaded that only cells given `grant` may
+ * import. Both strings are copied. */
+struct loader_guard {
+	const char *symbol;
+	const char *grant;
+};
+
 struct loader_load_args {
 	const char *path;     /* object name used in messages, e.g. "cells/ramfs.o" */
 	const char *name;     /* cell name; NULL means path */
 	const char *version;  /* free text; NULL means "" */
 	const void *obj;      /* the object; 8-byte aligned; not kept after load */
 	size_t size;
-	const char *const *grants; /* nano_core grants given to the cell */
+	const char *const *grants; /* grants given to the cell */
 	size_t ngrants;
+	const struct loader_guard *guards; /* its exports kept to a grant; each */
+	size_t nguards;                    /* must name a symbol it exports */
 	unsigned flags;       /* enum loader_load_flags */
 };
 
@@ -199,7 +211,7 @@ struct loader_sym {
 	enum loader_sym_bind bind;
 	bool func;         /* STT_FUNC */
 	bool exported;     /* visible in the namespace */
-	const char *grant; /* nano_core exports only */
+	const char *grant; /* nano_core exports and guarded cell exports; else NULL */
 };
 size_t loader_cell_nsyms(const struct loader_cell *c);
 void loader_cell_sym(const struct loader_cell *c, size_t i, struct loader_sym *out);

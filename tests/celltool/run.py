@@ -143,6 +143,42 @@ CASES = [
          ["celltool: {cells/beeper@3.o}: no entry in "
           "tests/celltool/test.manifest for this object"],
          objects=cell("cells/beeper@3.o", "beeper.c")),
+    Case("guarded_export_without_grant",
+         ["check", "--exports", EXPORTS, "--manifest",
+          "tests/celltool/guard.manifest", "{cells/hooker@1.o}"], 1,
+         ["celltool: {cells/hooker@1.o}: 'store_hook' needs grant 'test_hooks', "
+          "which hooker is not granted"],
+         objects=cell("cells/hooker@1.o", "hooker.c")),
+    Case("guarded_export_with_grant",
+         ["check", "--exports", EXPORTS, "--manifest",
+          "tests/celltool/guard.manifest", "{cells/hooker@2.o}"], 0,
+         objects=cell("cells/hooker@2.o", "hooker.c")),
+    Case("guard_of_an_export_passes",
+         ["check", "--exports", EXPORTS, "--manifest",
+          "tests/celltool/guard.manifest", "{cells/store@1.o}"], 0,
+         objects=cell("cells/store@1.o", "store.c")),
+    Case("guard_of_a_missing_export",
+         ["check", "--exports", EXPORTS, "--manifest",
+          "tests/celltool/guard.manifest", "{cells/store@2.o}"], 1,
+         ["celltool: {cells/store@2.o}: guard 'no_such_hook' (grant 'test_hooks') "
+          "names no symbol that store exports"],
+         objects=cell("cells/store@2.o", "store.c")),
+    Case("the_tree_guards_the_state_db_fail_point",
+         ["check", "--exports", EXPORTS, "--manifest", "cells.manifest",
+          "{cells/bad_hook@1.o}"], 1,
+         ["celltool: {cells/bad_hook@1.o}: 'statedb_set_fail_point' needs grant "
+          "'test_hooks', which bad_hook is not granted"],
+         objects=cell("cells/bad_hook@1.o", "../../cells/hook_user/hook_user.c")),
+    Case("manifest_guard_grant_is_a_grant",
+         ["manifest", "--exports", EXPORTS, "--list",
+          "tests/celltool/guard.manifest"], 0,
+         expect_out_has=[
+             "cell store@1 object=cells/store@1.o grants=core boot=no "
+             "recovery=none guard=test_hooks:store_hook",
+             "cell store@2 object=cells/store@2.o grants=core boot=no "
+             "recovery=none guard=test_hooks:store_hook,no_such_hook",
+             "cell hooker@2 object=cells/hooker@2.o grants=core,test_hooks "
+             "boot=no recovery=none"]),
     Case("not_an_object",
          ["check", "tests/celltool/bad.manifest"], 1,
          ["celltool: tests/celltool/bad.manifest: not an ELF file"]),
@@ -162,7 +198,7 @@ CASES = [
          ["manifest", "--exports", EXPORTS,
           "tests/celltool/unknown_grant.manifest"], 1,
          ["tests/celltool/unknown_grant.manifest:2: unknown grant 'port_oi' "
-          "(not in nano_core/exports.list)"]),
+          "(not in nano_core/exports.list nor a guard=)"]),
     Case("manifest_list",
          ["manifest", "--list", "tests/celltool/test.manifest"], 0,
          expect_out=[

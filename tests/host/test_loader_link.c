@@ -265,6 +265,80 @@ Test(loader_link, grant_violation)
 	cr_assert_eq(load_obj(&f, &a, all_grants, 2, LOADER_NO_CTORS, &c), 0);
 }
 
+/* Loads h_math with its exports guarded as given. */
+static int load_guarded_math(const struct loader_guard *guards, size_t n,
+			     struct loader_cell **out)
+{
+	struct loader_load_args args;
+
+	if (!a.data)
+		obj_read(&a, "h_math.o");
+	args = (struct loader_load_args){
+		.path = "h_math.o", .name = "h_math", .version = "1", .obj = a.data,
+		.size = a.size, .grants = all_grants, .ngrants = all_ngrants,
+		.guards = guards, .nguards = n,
+	};
+	return loader_load(f.ld, &args, out);
+}
+
+/* The grant of symbol name in cell c, as loader_cell_sym reports it. */
+static const char *sym_grant(const struct loader_cell *c, const char *name)
+{
+	struct loader_sym s;
+
+	for (size_t i = 0; i < loader_cell_nsyms(c); i++) {
+		loader_cell_sym(c, i, &s);
+		if (strcmp(s.name, name) == 0)
+			return s.grant;
+	}
+	cr_assert_fail("no symbol %s", name);
+	return NULL;
+}
+
+/* A cell export guarded with a grant links only into cells given it; the
+ * guard's strings are the loader's own copies. */
+Test(loader_link, guarded_export_needs_its_grant)
+{
+	static const char *const core_only[] = { "core" };
+	static const char *const with_hooks[] = { "core", "test_hooks" };
+	char symbol[] = "math_add", grant[] = "test_hooks";
+	struct loader_guard guard = { symbol, grant };
+	struct loader_cell *math, *user;
+
+	cr_assert_eq(load_guarded_math(&guard, 1, &math), 0, "%s", loader_error(f.ld));
+	memset(symbol, 'x', sizeof(symbol) - 1);
+	memset(grant, 'y', sizeof(grant) - 1);
+	cr_assert_str_eq(sym_grant(math, "math_add"), "test_hooks");
+	cr_assert_null(sym_grant(math, "math_fib"), "an unguarded export needs no grant");
+
+	long live = host_env_live(&f.env);
+	obj_read(&b, "h_user.o");
+	cr_assert_eq(load_obj(&f, &b, core_only, 1, 0, NULL), LOADER_EGRANT);
+	cr_assert_str_eq(loader_error(f.ld),
+			 "loader: h_user.o: symbol 'math_add' needs grant 'test_hooks', "
+			 "which h_user was not given");
+	cr_assert_eq(host_env_live(&f.env), live, "a refused load kept memory");
+	cr_assert_eq(load_obj(&f, &b, with_hooks, 2, 0, &user), 0, "%s", loader_error(f.ld));
+	cr_assert_eq(((int (*)(int))fn(user, "user_calc"))(4), (4 + 1) * 2 + 5);
+}
+
+Test(loader_link, guard_must_name_an_export)
+{
+	struct loader_guard guards[] = { { "math_add", "test_hooks" }, { "no_such", "test_hooks" } };
+	struct loader_guard local = { "words", "test_hooks" };
+
+	cr_assert_eq(load_guarded_math(guards, 2, NULL), LOADER_ENOENT);
+	cr_assert_str_eq(loader_error(f.ld),
+			 "loader: h_math.o: guard 'no_such' (grant 'test_hooks') names no "
+			 "symbol that h_math exports");
+	cr_assert_eq(host_env_live(&f.env), f.live0, "a refused load kept memory");
+	cr_assert_eq(load_guarded_math(&local, 1, NULL), LOADER_ENOENT, "a local symbol");
+	guards[1].grant = "";
+	cr_assert_eq(load_guarded_math(guards, 2, NULL), LOADER_EINVAL);
+	cr_assert_str_eq(loader_error(f.ld), "loader: h_math.o: guard 1 has no symbol or no grant");
+	cr_assert_eq(host_env_live(&f.env), f.live0);
+}
+
 Test(loader_link, state_spill_names_each_symbol)
 {
 	expect_refusal(&a, "k_spill.o", LOADER_ESPILL,

@@ -91,3 +91,12 @@ def test_load_bad_arguments(machine):
     check("usage: syms CELL" in m.command("syms"), "syms without a cell")
     check("usage: deps CELL" in m.command("deps a b"), "deps with two cells")
     check("usage: unload NAME" in m.command("unload"), "unload without a name")
+
+
+def test_refuse_guarded_test_hook(machine):
+    # state_db guards statedb_set_fail_point with test_hooks (cells.manifest):
+    # the same object loads only under the entry that grants it.
+    m = refused(machine, "bad_hook@1",
+                "symbol 'statedb_set_fail_point' needs grant 'test_hooks', which bad_hook was not given")
+    check("loaded hook_user@1" in m.command("load hook_user@1"), "hook_user@1 (granted test_hooks) refused")
+    check("-> state_db:statedb_set_fail_point" in m.command("deps hook_user"), "hook_user's import not recorded")

@@ -1,0 +1,69 @@
+"""GRUB's part of the boot: no error on the screen, with or without an args disk.
+
+Under UEFI the firmware console, which GRUB writes to, also reaches the serial
+line. Under BIOS GRUB writes to the screen through the BIOS; SeaBIOS's serial
+console (the fw_cfg file etc/sercon-port, with no VGA card) copies that text to
+the serial line, so the test reads exactly what the screen would show.
+"""
+import os
+import re
+import tempfile
+from delos import check
+
+# The first line nano_core logs; everything before it is firmware and GRUB.
+KERNEL_START = r"\] INFO  Delos nano_core"
+
+# Printed by GRUB's multiboot2 loader under OVMF when no video mode suits the
+# kernel's framebuffer request: a real-PC matter, outside grub.cfg.
+UEFI_VIDEO_MODE = "error: no suitable video mode found."
+
+
+# Terminal control sequences (SeaBIOS and OVMF move the cursor and set colours
+# between characters); stripped so that the text reads as it does on screen.
+CONTROL = re.compile(r"\x1b(\[[0-9;?=]*[A-Za-z]|[A-Za-z])")
+
+
+def grub_errors(text):
+    return [line.strip() for line in text.splitlines() if "error:" in line]
+
+
+def boot_and_check(machine, uefi, args, tmp):
+    extra = []
+    if not uefi:
+        port = os.path.join(tmp, "sercon-port")
+        with open(port, "wb") as f:
+            f.write((0x3F8).to_bytes(2, "little"))
+        extra = ["-vga", "none", "-fw_cfg", "name=etc/sercon-port,file=%s" % port]
+    m = machine(uefi=uefi, args=args, extra=extra)
+    start = m.expect(KERNEL_START, 150 if uefi else 60).start()
+    before = CONTROL.sub("", m.transcript[:start])
+    # Proof that GRUB's screen output reaches us at all, or "no error" means nothing.
+    check("Welcome to GRUB!" in before, "GRUB's screen output is not on the serial line")
+    check(re.search(r"Delos: booting nano_core %s\s*\n" % re.escape(args), before),
+          "grub.cfg did not echo its kernel arguments %r" % args)
+    errors = grub_errors(before)
+    if uefi:
+        errors = [e for e in errors if e != UEFI_VIDEO_MODE]
+    check(not errors, "GRUB printed errors before nano_core: %r" % errors)
+    m.expect(r"boot: GRUB .*, command line '%s'," % re.escape(args))
+    m.boot(150 if uefi else 60)
+
+
+def test_grub_quiet_bios(machine):
+    with tempfile.TemporaryDirectory() as tmp:
+        boot_and_check(machine, False, "", tmp)
+
+
+def test_grub_quiet_uefi(machine):
+    with tempfile.TemporaryDirectory() as tmp:
+        boot_and_check(machine, True, "", tmp)
+
+
+def test_grub_args_disk_bios(machine):
+    with tempfile.TemporaryDirectory() as tmp:
+        boot_and_check(machine, False, "grubtest=bios", tmp)
+
+
+def test_grub_args_disk_uefi(machine):
+    with tempfile.TemporaryDirectory() as tmp:
+        boot_and_check(machine, True, "grubtest=uefi", tmp)
