@@ -259,6 +259,11 @@ int sdb_txn_end(uint64_t commit)
 	return err;
 }
 
+bool sdb_txn_open(void)
+{
+	return __atomic_load_n(&statedb_root()->ambient, __ATOMIC_ACQUIRE) != NULL;
+}
+
 int sdb_txn_commit(void)
 {
 	return sdb_txn_end(1);

@@ -66,6 +66,8 @@ int sdb_txn_commit(void);
 int sdb_txn_abort(void);
 /* Aborts the transaction a task left open; returns how many (0 or 1). */
 int sdb_txn_abort_task(int64_t task_id);
+/* True while a transaction is open (the kernel has at most one at a time). */
+bool sdb_txn_open(void);
 /* As sdb_txn_commit and sdb_txn_abort, for hooks that pass a flag. */
 int sdb_txn_end(uint64_t commit);
 
