@@ -80,3 +80,15 @@ def test_sdb_migration_stopped_halfway_leaves_nothing_migrated(machine):
     out = m.command("swap ramfs@1 ramfs@2")
     check("swap: done" in out, "the same swap, with the store willing: %r" % out)
     check_files(m, 2)
+
+
+def test_sdb_task_ending_inside_a_transaction_aborts_it(machine):
+    m = machine()
+    m.boot()
+    check("loaded hook_user@1" in m.command("load hook_user@1"), "load hook_user@1")
+    check("returned 0" in m.command("call hook_user hook_user_abandon_in_task"), "spawn")
+    m.expect(r"state_db: task \d+ left a transaction of 1 records open \(the task ended\); aborted")
+    out = m.command("state hook_user/")
+    check("hook_user/abandoned" not in out, "the abandoned write was committed: %r" % out)
+    check("bytes written" in m.command("write after.txt still works"), "a ramfs write afterwards")
+    check(m.command("cat after.txt") == "still works\n", "cat afterwards")

@@ -15,11 +15,14 @@
 #include <delos/mm.h>
 #include <delos/sdb.h>
 #include <delos/state_db.h>
+#include "cells/tasks/tasks.h"
 
 bool hook_user_step(uint64_t arg, int step);
 int hook_user_clear(struct state_db *db);
 int hook_user_fail_second_txn_write(void);
 int hook_user_disarm(void);
+int hook_user_txn_task(uint64_t arg);
+int hook_user_abandon_in_task(void);
 
 int hook_user_clear(struct state_db *db)
 {
@@ -62,4 +65,18 @@ int hook_user_disarm(void)
 
 	kfree(left);
 	return err;
+}
+
+/* A task that ends inside a transaction it opened, with one record written. */
+int hook_user_txn_task(uint64_t arg)
+{
+	(void)arg;
+	if (sdb_txn_begin() == 0)
+		sdb_put("hook_user", "hook_user/abandoned", 1, 1, "lost", 4);
+	task_exit(0);
+}
+
+int hook_user_abandon_in_task(void)
+{
+	return task_spawn("abandoner", "hook_user", "hook_user_txn_task", 0) > 0 ? 0 : -1;
 }
