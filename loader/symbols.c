@@ -103,7 +103,8 @@ int symbols_core_init(struct loader *ld, const struct loader_config *cfg)
 			return ldr_err(ld, LOADER_EINVAL, "export %zu has no name or grant", i);
 		c->syms[i] = (struct lsym){ .name = e->name, .addr = e->addr,
 					    .grant = e->grant, .sec = NO_INDEX,
-					    .bind = STB_GLOBAL, .exported = true };
+					    .bind = STB_GLOBAL, .exported = true,
+					    .type = e->func ? STT_FUNC : STT_OBJECT };
 	}
 	if (index_syms(ld, c))
 		return ldr_err(ld, LOADER_ENOMEM, "out of memory for exports");

@@ -155,10 +155,14 @@ static bool create_loader(void)
 
 	if (kexport_count > MAX_EXPORTS)
 		panic("cells: %lu exports, room for %d", kexport_count, MAX_EXPORTS);
-	for (uint64_t i = 0; i < kexport_count; i++)
-		exports[i] = (struct loader_export){ &ksym_strings[kexport_table[i].name],
-						     &ksym_strings[kexport_table[i].grant],
-						     kexport_table[i].addr };
+	/* An export in nano_core's text is a function; the others are data. */
+	for (uint64_t i = 0; i < kexport_count; i++) {
+		uint64_t addr = kexport_table[i].addr;
+		exports[i] = (struct loader_export){
+			&ksym_strings[kexport_table[i].name], &ksym_strings[kexport_table[i].grant], addr,
+			addr >= (uint64_t)__text_start && addr < (uint64_t)__text_end,
+		};
+	}
 	err = loader_create(&cfg, &cs.ld);
 	if (err)
 		klog(LOG_ERR, "cells: cannot create the loader: %d", err);

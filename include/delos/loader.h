@@ -26,7 +26,7 @@
  *  - Hidden and internal symbols, symbols in COMDAT groups, and the names in
  *    loader_config.private_names (e.g. "cell_init") stay private to their cell:
  *    they never enter the namespace and never collide. loader_cell_lookup()
- *    finds them.
+ *    finds those that are functions.
  *  - A nano_core export may be referenced only if the cell was given its grant.
  *
  * Layout: each cell gets one mapping from env->map (guard pages around it are
@@ -86,6 +86,7 @@ struct loader_export {
 	const char *name;
 	const char *grant; /* "core", "port_io", "irq", ... */
 	uint64_t addr;
+	bool func;         /* code, not data: loader_cell_lookup may return it */
 };
 
 /* Every fallible call returns 0 or one of these; loader_error() says more. */
@@ -205,8 +206,21 @@ size_t loader_cell_nsyms(const struct loader_cell *c);
 void loader_cell_sym(const struct loader_cell *c, size_t i, struct loader_sym *out);
 int loader_lookup(const struct loader *ld, const char *name, uint64_t *addr,
 		  struct loader_cell **owner);
+/*
+ * Finds a function that cell c defines and that may be called from outside
+ * it by name (cellrefs, the console's `call`, cell_init and the other private
+ * entry points): a global or weak symbol of type function (STT_FUNC; for
+ * nano_core, an export marked func), exported or private. Returns 0 and
+ * sets *addr; LOADER_ENOENT if c defines no symbol of that name; LOADER_EINVAL
+ * if what c defines under that name is local or data (loader_cell_sym_find
+ * tells which). Reads only; safe wherever loader_cell_find is.
+ */
 int loader_cell_lookup(const struct loader_cell *c, const char *name,
 		       uint64_t *addr);
+/* Finds any symbol c defines under that name, globals before locals, to say
+ * why a look-up failed. Returns false if there is none. */
+bool loader_cell_sym_find(const struct loader_cell *c, const char *name,
+			  struct loader_sym *out);
 
 /* What a cell address is, for fault reports; false outside every cell. */
 struct loader_addr_info {

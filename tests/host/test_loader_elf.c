@@ -13,8 +13,8 @@
 #define BASE 0xffffffff80400000ull
 
 static const struct loader_export exports[] = {
-	{ "ext", "core", 0xffffffff80123450ull },
-	{ "ext2", "core", 0xffffffff80123460ull },
+	{ "ext", "core", 0xffffffff80123450ull, true },
+	{ "ext2", "core", 0xffffffff80123460ull, true },
 };
 static const char *const grants[] = { "core" };
 

@@ -189,6 +189,25 @@ Test(swap, cellref_of_an_unloaded_cell_resolves_to_nothing)
 	cr_assert(!cellref_make(&r, "a_cell_name_that_is_far_too_long_x", "x"));
 }
 
+/* A cellref reaches only global functions, and a cell's name never leads into nano_core. */
+Test(swap, cellref_resolves_only_to_global_functions)
+{
+	struct cellref r;
+
+	cr_assert(cellref_make(&r, "math", "math_answer"));
+	cr_assert_eq(cellref_resolve(&r), 0, "a cellref resolved to data");
+	cr_assert(cellref_make(&r, "math", "math_ctor"));
+	cr_assert_eq(cellref_resolve(&r), 0, "a cellref resolved to a local function");
+	cr_assert(cellref_make(&r, "gone", "host_note"));
+	cr_assert_eq(cellref_resolve(&r), 0, "a cellref of a missing cell landed in nano_core");
+	cr_assert(cellref_make(&r, "gone", "math_add"));
+	cr_assert_neq(cellref_resolve(&r), 0, "the namespace leads to the cell exporting it");
+	cr_assert(cellref_make(&r, "nano_core", "host_note"));
+	cr_assert_neq(cellref_resolve(&r), 0, "nano_core's functions by name");
+	cr_assert(cellref_make(&r, "nano_core", "host_value"));
+	cr_assert_eq(cellref_resolve(&r), 0, "nano_core's data");
+}
+
 /* A refused swap leaves the same cells, the same links and the same memory. */
 static void refused(struct swap_pair *p, int code, enum swap_step step, const char *msg)
 {
