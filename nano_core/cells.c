@@ -250,10 +250,6 @@ static int load_entry(const struct manifest_entry *e, bool check_only)
 		kprintf("cells: %s: its object is not among the boot modules\n", ref);
 		return LOADER_ENOENT;
 	}
-	if (loader_cell_find(cs.ld, e->name)) {
-		kprintf("cells: %s is already loaded; unload it first\n", e->name);
-		return LOADER_EINVAL;
-	}
 	fill_args(e, m, version, grants, &a);
 	uint64_t t0 = time_ns();
 	err = check_only ? loader_check(cs.ld, &a) : loader_load(cs.ld, &a, &c);
@@ -524,7 +520,12 @@ void kcmd_swap(int argc, char **argv)
 	int first = verbose ? 2 : 1, n = (argc - first) / 2;
 
 	if (!res || argc - first < 2 || (argc - first) % 2 || n > SWAP_MAX_PAIRS) {
-		kprintf("usage: swap [-v] OLD@VERSION NEW@VERSION [OLD@VERSION NEW@VERSION]...\n");
+		kprintf("usage: swap [-v] OLD@VERSION NEW@VERSION [OLD@VERSION NEW@VERSION]...\n"
+			"  All pairs are one transaction: every one is done, or none. NEW may be\n"
+			"  another version of OLD, a fresh copy of it, or a cell of another name\n"
+			"  that exports everything OLD's users import (sched_rr@1 sched_prio@1).\n"
+			"  After the swap at most one version of each cell name is loaded: NEW's\n"
+			"  name may not be that of a loaded cell the swap does not replace.\n");
 		kfree(res);
 		return;
 	}

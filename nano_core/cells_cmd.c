@@ -97,7 +97,9 @@ static bool has_at(const char *s)
 void kcmd_load(int argc, char **argv)
 {
 	if (argc != 2 || !has_at(argv[1])) {
-		kprintf("usage: load NAME@VERSION\n");
+		kprintf("usage: load NAME@VERSION\n"
+			"  Loads a cell listed in cells.manifest. At most one version of a cell\n"
+			"  name is loaded: to change versions, swap (see 'swap').\n");
 		return;
 	}
 	cells_load(argv[1]);

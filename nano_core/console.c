@@ -153,10 +153,10 @@ static const struct command commands[] = {
 	{ "cells", "", "list loaded cells: name@version, sizes, range", kcmd_cells },
 	{ "syms", "CELL", "a cell's symbols", kcmd_syms },
 	{ "deps", "CELL", "what a cell uses and who uses it", kcmd_deps },
-	{ "load", "NAME@VERSION", "load a cell listed in cells.manifest", kcmd_load },
+	{ "load", "NAME@VERSION", "load a cell of cells.manifest; one version of a name at a time", kcmd_load },
 	{ "unload", "NAME", "unload a cell nothing depends on", kcmd_unload },
-	{ "call", "CELL SYMBOL", "run int SYMBOL(void) of a cell, catching faults", kcmd_call },
-	{ "swap", "[-v] OLD@V NEW@V...", "replace cells live, as one transaction", kcmd_swap },
+	{ "call", "CELL SYMBOL", "run int SYMBOL(void), a global function of a cell, catching faults", kcmd_call },
+	{ "swap", "[-v] OLD@V NEW@V...", "replace cells live as one transaction; 'swap' alone: the rules", kcmd_swap },
 	{ "swaps", "", "the swap log: when, what, outcome, step times", kcmd_swaps },
 	{ NULL, NULL, NULL, NULL },
 };

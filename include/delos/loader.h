@@ -11,6 +11,12 @@
  * The loader is not reentrant: the caller serializes every call on one
  * struct loader (the kernel holds its loader lock around them).
  *
+ * Cell names: at most one loaded cell has a given name, so at most one
+ * version of a cell is loaded and a name@version at most once. A load that
+ * would break this is refused (LOADER_EDUP) naming the loaded cell, before
+ * anything is placed; a swap's new versions load unpublished beside the cells
+ * they replace, and loader_swap checks the names as they will be after it.
+ *
  * Symbol rules, in one namespace made of nano_core's exports and the globals
  * of every published cell:
  *  - A name is owned by its first definition. A later global definition of a
@@ -95,7 +101,7 @@ enum loader_status {
 	LOADER_EBADELF = -1,     /* malformed object */
 	LOADER_EUNSUPPORTED = -2, /* valid ELF the loader does not handle */
 	LOADER_EUNDEF = -3,      /* undefined symbol */
-	LOADER_EDUP = -4,        /* duplicate global definition */
+	LOADER_EDUP = -4,        /* duplicate global definition or cell name */
 	LOADER_EGRANT = -5,      /* nano_core symbol outside the cell's grants */
 	LOADER_ESPILL = -6,      /* writable static data, COMMON or TLS */
 	LOADER_ERANGE = -7,      /* relocation out of range */
