@@ -70,7 +70,7 @@ def refusal(machine, old, new, message):
 
 
 def test_swap_refused_missing_export(machine):
-    refusal(machine, "ticker@1", "hello@1", "does not export 'ticker_ticks' (used by hello)")
+    refusal(machine, "ticker@1", "hello_cmd@1", "does not export 'ticker_ticks' (used by hello)")
 
 
 def test_swap_refused_state_spill(machine):
