@@ -122,7 +122,8 @@ static bool call_refused(struct loader_cell *c, const char *cell, const char *sy
 
 	loader_cell_info(c, &ci);
 	if (ci.core) {
-		kprintf("call: nano_core's exports are not for call; it runs global functions of loaded cells\n");
+		kprintf("call: nano_core's exports are refused; call runs only global functions of "
+			"loaded cells\n");
 		return true;
 	}
 	if (loader_cell_lookup(c, sym, fn) == 0)
