@@ -163,11 +163,47 @@ static char *copy_bytes(struct loader *ld, const void *src, size_t n)
 	return p;
 }
 
+const char *ldr_args_name(const struct loader_load_args *a)
+{
+	return a->name ? a->name : a->path ? a->path : "object";
+}
+
+struct loader_cell *ldr_cell_named(const struct loader *ld, const char *name,
+				   struct loader_cell *const *skip, size_t nskip)
+{
+	for (struct loader_cell *c = (struct loader_cell *)&ld->core; c; c = c->next) {
+		size_t i = 0;
+		while (i < nskip && skip[i] != c)
+			i++;
+		if (i == nskip && strcmp(c->name, name) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+/*
+ * The naming rule, for a load that enters the namespace now: no loaded cell
+ * may have its name. A swap's new versions load unpublished beside the cells
+ * they replace; loader_swap checks them against the cells that stay.
+ */
+static int check_name(struct load *L)
+{
+	const struct loader_cell *c;
+
+	if (L->args->flags & LOADER_UNPUBLISHED)
+		return 0;
+	if (!(c = ldr_cell_named(L->ld, ldr_args_name(L->args), NULL, 0)))
+		return 0;
+	return load_err(L, LOADER_EDUP,
+			"load refused: %s%s%s is already loaded (one version of a cell at a time; "
+			"swap changes versions)", c->name, c->version[0] ? "@" : "", c->version);
+}
+
 /* Copies the cell's names: "name\0version\0path\0". */
 static int copy_names(struct load *L, struct loader_cell *c)
 {
 	const struct loader_load_args *a = L->args;
-	const char *name = a->name ? a->name : L->obj_name;
+	const char *name = ldr_args_name(a);
 	const char *version = a->version ? a->version : "";
 	size_t n1 = strlen(name) + 1, n2 = strlen(version) + 1, n3 = strlen(L->obj_name) + 1;
 
@@ -220,6 +256,7 @@ static int cell_new(struct load *L)
  * every step in reverse: unlink nothing (not linked yet), unmap, free.
  */
 static int (*const load_steps[])(struct load *) = {
+	check_name,      /* at most one loaded cell of each name */
 	scratch_alloc,   /* per-section and per-symbol scratch */
 	cell_new,        /* cell record, names, string tables */
 	layout_plan,     /* classify sections, COMDAT groups, rela targets */
@@ -233,7 +270,7 @@ static int (*const load_steps[])(struct load *) = {
 	relocs_apply,    /* patch every relocation, fill the GOT */
 	layout_protect,  /* final permissions: RX, R, RW */
 };
-#define CHECK_STEPS 8
+#define CHECK_STEPS 9
 #define ALL_STEPS (sizeof(load_steps) / sizeof(load_steps[0]))
 
 static int load_begin(struct load *L, struct loader *ld,
@@ -350,7 +387,7 @@ int loader_publish(struct loader *ld, struct loader_cell *c)
 {
 	if (!c || c->published)
 		return 0;
-	int err = symbols_publish_check(ld, c);
+	int err = symbols_publish_check(ld, c, NULL, 0);
 	if (err)
 		return err;
 	symbols_publish(ld, c);

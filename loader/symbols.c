@@ -43,11 +43,22 @@ const struct lsym *symbols_find_in(const struct loader_cell *c, const char *name
 	return NULL;
 }
 
-const struct lsym *symbols_find(const struct loader *ld, const char *name,
-			   struct loader_cell **owner)
+static bool skipped(const struct loader_cell *c, struct loader_cell *const *skip, size_t nskip)
+{
+	for (size_t i = 0; i < nskip; i++)
+		if (skip[i] == c)
+			return true;
+	return false;
+}
+
+/* The published owner of `name`, leaving out the cells in skip[]. */
+static const struct lsym *find_skipping(const struct loader *ld, const char *name,
+					struct loader_cell **owner,
+					struct loader_cell *const *skip, size_t nskip)
 {
 	for (const struct loader_cell *c = &ld->core; c; c = c->next) {
-		const struct lsym *s = c->published ? symbols_find_in(c, name) : NULL;
+		const struct lsym *s = c->published && !skipped(c, skip, nskip)
+					       ? symbols_find_in(c, name) : NULL;
 		if (s) {
 			if (owner)
 				*owner = (struct loader_cell *)c;
@@ -55,6 +66,12 @@ const struct lsym *symbols_find(const struct loader *ld, const char *name,
 		}
 	}
 	return NULL;
+}
+
+const struct lsym *symbols_find(const struct loader *ld, const char *name,
+			   struct loader_cell **owner)
+{
+	return find_skipping(ld, name, owner, NULL, 0);
 }
 
 /* Sorts c->syms by address and indexes its exports by name. */
@@ -103,7 +120,8 @@ int symbols_core_init(struct loader *ld, const struct loader_config *cfg)
 			return ldr_err(ld, LOADER_EINVAL, "export %zu has no name or grant", i);
 		c->syms[i] = (struct lsym){ .name = e->name, .addr = e->addr,
 					    .grant = e->grant, .sec = NO_INDEX,
-					    .bind = STB_GLOBAL, .exported = true };
+					    .bind = STB_GLOBAL, .exported = true,
+					    .type = e->func ? STT_FUNC : STT_OBJECT };
 	}
 	if (index_syms(ld, c))
 		return ldr_err(ld, LOADER_ENOMEM, "out of memory for exports");
@@ -380,13 +398,15 @@ int symbols_define(struct load *L)
 	return 0;
 }
 
-/* Checks that an unpublished cell's exports may enter the namespace. */
-int symbols_publish_check(struct loader *ld, struct loader_cell *c)
+/* Checks that an unpublished cell's exports may enter the namespace once
+ * the cells in gone[] have left it. */
+int symbols_publish_check(struct loader *ld, struct loader_cell *c,
+			  struct loader_cell *const *gone, size_t ngone)
 {
 	for (uint32_t i = 0; i < c->nexported; i++) {
 		const struct lsym *s = &c->syms[c->by_name[i]];
 		struct loader_cell *owner;
-		const struct lsym *old = symbols_find(ld, s->name, &owner);
+		const struct lsym *old = find_skipping(ld, s->name, &owner, gone, ngone);
 		if (!old || s->bind == STB_WEAK)
 			continue;
 		if (old->bind != STB_WEAK)

@@ -135,10 +135,14 @@ static bool create_loader(void)
 
 	if (kexport_count > MAX_EXPORTS)
 		panic("cells: %lu exports, room for %d", kexport_count, MAX_EXPORTS);
-	for (uint64_t i = 0; i < kexport_count; i++)
-		exports[i] = (struct loader_export){ &ksym_strings[kexport_table[i].name],
-						     &ksym_strings[kexport_table[i].grant],
-						     kexport_table[i].addr };
+	/* An export in nano_core's text is a function; the others are data. */
+	for (uint64_t i = 0; i < kexport_count; i++) {
+		uint64_t addr = kexport_table[i].addr;
+		exports[i] = (struct loader_export){
+			&ksym_strings[kexport_table[i].name], &ksym_strings[kexport_table[i].grant], addr,
+			addr >= (uint64_t)__text_start && addr < (uint64_t)__text_end,
+		};
+	}
 	err = loader_create(&cfg, &cs.ld);
 	if (err)
 		klog(LOG_ERR, "cells: cannot create the loader: %d", err);
@@ -235,10 +239,6 @@ static int load_entry(const struct manifest_entry *e, bool check_only)
 	if (!(m = find_module(ref))) {
 		kprintf("cells: %s: its object is not among the boot modules\n", ref);
 		return LOADER_ENOENT;
-	}
-	if (loader_cell_find(cs.ld, e->name)) {
-		kprintf("cells: %s is already loaded; unload it first\n", e->name);
-		return LOADER_EINVAL;
 	}
 	fill_args(e, m, &keep, &a);
 	uint64_t t0 = time_ns();
@@ -508,7 +508,12 @@ void kcmd_swap(int argc, char **argv)
 	int first = verbose ? 2 : 1, n = (argc - first) / 2;
 
 	if (!res || argc - first < 2 || (argc - first) % 2 || n > SWAP_MAX_PAIRS) {
-		kprintf("usage: swap [-v] OLD@VERSION NEW@VERSION [OLD@VERSION NEW@VERSION]...\n");
+		kprintf("usage: swap [-v] OLD@VERSION NEW@VERSION [OLD@VERSION NEW@VERSION]...\n"
+			"  All pairs are one transaction: every one is done, or none. NEW may be\n"
+			"  another version of OLD, a fresh copy of it, or a cell of another name\n"
+			"  that exports everything OLD's users import (sched_rr@1 sched_prio@1).\n"
+			"  After the swap at most one version of each cell name is loaded: NEW's\n"
+			"  name may not be that of a loaded cell the swap does not replace.\n");
 		kfree(res);
 		return;
 	}

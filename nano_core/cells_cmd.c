@@ -115,7 +115,9 @@ static size_t name_len(const char *s)
 void kcmd_load(int argc, char **argv)
 {
 	if (argc != 2 || name_len(argv[1]) == SIZE_MAX) {
-		kprintf("usage: load NAME@VERSION\n");
+		kprintf("usage: load NAME@VERSION\n"
+			"  Loads a cell listed in cells.manifest. At most one version of a cell\n"
+			"  name is loaded: to change versions, swap (see 'swap').\n");
 		return;
 	}
 	if (name_fits(argv[0], name_len(argv[1])))
@@ -132,6 +134,30 @@ void kcmd_unload(int argc, char **argv)
 		cells_unload(argv[1]);
 }
 
+/* Says why `call` does not run c's symbol `sym`; returns false if it may. */
+static bool call_refused(struct loader_cell *c, const char *cell, const char *sym, uint64_t *fn)
+{
+	struct loader_cell_info ci;
+	struct loader_sym s;
+
+	loader_cell_info(c, &ci);
+	if (ci.core) {
+		kprintf("call: nano_core's exports are refused; call runs only global functions of "
+			"loaded cells\n");
+		return true;
+	}
+	if (loader_cell_lookup(c, sym, fn) == 0)
+		return false;
+	if (!loader_cell_sym_find(c, sym, &s))
+		kprintf("call: %s has no symbol '%s'\n", cell, sym);
+	else if (s.bind == LOADER_LOCAL)
+		kprintf("call: %s:%s is a local symbol; call runs only global functions\n", cell, sym);
+	else
+		kprintf("call: %s:%s is data, not a function; call runs only global functions\n", cell,
+			sym);
+	return true;
+}
+
 void kcmd_call(int argc, char **argv)
 {
 	struct loader_cell *c;
@@ -140,15 +166,11 @@ void kcmd_call(int argc, char **argv)
 	int result;
 
 	if (argc != 3) {
-		kprintf("usage: call CELL SYMBOL   (runs int SYMBOL(void) in CELL)\n");
+		kprintf("usage: call CELL SYMBOL   (runs int SYMBOL(void), a global function of CELL)\n");
 		return;
 	}
-	if (!(c = find_or_say(argv[0], argv[1])))
+	if (!(c = find_or_say(argv[0], argv[1])) || call_refused(c, argv[1], argv[2], &fn))
 		return;
-	if (loader_cell_lookup(c, argv[2], &fn)) {
-		kprintf("call: %s has no symbol '%s'\n", argv[1], argv[2]);
-		return;
-	}
 	if (cells_call(fn, &result, &ti)) {
 		kprintf("call: %s:%s raised %s at %016lx (error 0x%lx, CR2 %016lx); the call was abandoned\n",
 			argv[1], argv[2], trap_name(ti.vector), ti.rip, ti.error, ti.cr2);

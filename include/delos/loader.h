@@ -11,6 +11,12 @@
  * The loader is not reentrant: the caller serializes every call on one
  * struct loader (the kernel holds its loader lock around them).
  *
+ * Cell names: at most one loaded cell has a given name, so at most one
+ * version of a cell is loaded and a name@version at most once. A load that
+ * would break this is refused (LOADER_EDUP) naming the loaded cell, before
+ * anything is placed; a swap's new versions load unpublished beside the cells
+ * they replace, and loader_swap checks the names as they will be after it.
+ *
  * Symbol rules, in one namespace made of nano_core's exports and the globals
  * of every published cell:
  *  - A name is owned by its first definition. A later global definition of a
@@ -26,7 +32,7 @@
  *  - Hidden and internal symbols, symbols in COMDAT groups, and the names in
  *    loader_config.private_names (e.g. "cell_init") stay private to their cell:
  *    they never enter the namespace and never collide. loader_cell_lookup()
- *    finds them.
+ *    finds those that are functions.
  *  - A nano_core export may be referenced only if the cell was given its grant.
  *    So may a cell's export that its load guarded with a grant
  *    (loader_load_args.guards, from the manifest's guard= field): e.g.
@@ -89,6 +95,7 @@ struct loader_export {
 	const char *name;
 	const char *grant; /* "core", "port_io", "irq", ... */
 	uint64_t addr;
+	bool func;         /* code, not data: loader_cell_lookup may return it */
 };
 
 /* Every fallible call returns 0 or one of these; loader_error() says more. */
@@ -97,8 +104,8 @@ enum loader_status {
 	LOADER_EBADELF = -1,     /* malformed object */
 	LOADER_EUNSUPPORTED = -2, /* valid ELF the loader does not handle */
 	LOADER_EUNDEF = -3,      /* undefined symbol */
-	LOADER_EDUP = -4,        /* duplicate global definition */
-	LOADER_EGRANT = -5,      /* symbol outside the cell's grants */
+	LOADER_EDUP = -4,        /* duplicate global definition or cell name */
+	LOADER_EGRANT = -5,      /* symbol outside the cell's grants (nano_core's, or a guard=) */
 	LOADER_ESPILL = -6,      /* writable static data, COMMON or TLS */
 	LOADER_ERANGE = -7,      /* relocation out of range */
 	LOADER_ENOMEM = -8,
@@ -217,8 +224,21 @@ size_t loader_cell_nsyms(const struct loader_cell *c);
 void loader_cell_sym(const struct loader_cell *c, size_t i, struct loader_sym *out);
 int loader_lookup(const struct loader *ld, const char *name, uint64_t *addr,
 		  struct loader_cell **owner);
+/*
+ * Finds a function that cell c defines and that may be called from outside
+ * it by name (cellrefs, the console's `call`, cell_init and the other private
+ * entry points): a global or weak symbol of type function (STT_FUNC; for
+ * nano_core, an export marked func), exported or private. Returns 0 and
+ * sets *addr; LOADER_ENOENT if c defines no symbol of that name; LOADER_EINVAL
+ * if what c defines under that name is local or data (loader_cell_sym_find
+ * tells which). Reads only; safe wherever loader_cell_find is.
+ */
 int loader_cell_lookup(const struct loader_cell *c, const char *name,
 		       uint64_t *addr);
+/* Finds any symbol c defines under that name, globals before locals, to say
+ * why a look-up failed. Returns false if there is none. */
+bool loader_cell_sym_find(const struct loader_cell *c, const char *name,
+			  struct loader_sym *out);
 
 /* What a cell address is, for fault reports; false outside every cell. */
 struct loader_addr_info {

@@ -2,9 +2,13 @@
  * Live swap: replace loaded cells with new versions (or fresh copies) while
  * the system runs, as one transaction (loader/swap.c):
  *
- *   1 check     every new object loads (valid, spill-free, within its grants,
- *               its imports resolve) beside the old one, unpublished, and
- *               exports every symbol the old one's current users import
+ *   1 check     after the swap at most one cell of each name is loaded (the
+ *               old cells are leaving, so a cell may become another version
+ *               of itself, or a cell of another name); then every new object
+ *               loads (valid, spill-free, within its grants, its imports
+ *               resolve) beside the old one, unpublished, exports every symbol
+ *               the old one's current users import, and its exports will be
+ *               free in the namespace once the old cells are gone
  *   2 quiesce   the world is stopped and no task runs in, or will return
  *               into, an old cell (the host's check; retried by the host)
  *   3 relink    every relocation into an old cell is rewritten to the new one

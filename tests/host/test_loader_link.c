@@ -39,9 +39,9 @@ static void teardown(void)
 
 /* nano_core at made-up addresses in the top 2 GiB. */
 static const struct loader_export high_exports[] = {
-	{ "kprintf", "core", 0xffffffff80100000ull },
-	{ "memset", "core", 0xffffffff80100100ull },
-	{ "hal_outb", "port_io", 0xffffffff80100200ull },
+	{ "kprintf", "core", 0xffffffff80100000ull, true },
+	{ "memset", "core", 0xffffffff80100100ull, true },
+	{ "hal_outb", "port_io", 0xffffffff80100200ull, true },
 };
 
 static void setup_buffer(void)
@@ -441,6 +441,37 @@ Test(loader_ns, private_names_stay_in_their_cell)
 	cr_assert_eq(loader_lookup(f.ld, "cell_init", &addr, NULL), LOADER_ENOENT);
 	cr_assert_eq(loader_cell_lookup(h, "cell_init", &addr), 0);
 	cr_assert_eq(loader_lookup(f.ld, "hello_switch", &addr, NULL), 0);
+}
+
+/* Only global functions are found by name: locals and data are refused, saying which. */
+Test(loader_link, cell_lookup_finds_only_global_functions)
+{
+	struct loader_cell *c = must_load(&a, "h_math.o", NULL, 0);
+	struct loader_sym s;
+	uint64_t addr = 0;
+
+	cr_assert_eq(loader_cell_lookup(c, "math_add", &addr), 0);
+	cr_assert_eq(((int (*)(int, int))(uintptr_t)addr)(2, 3), 5);
+	cr_assert_eq(loader_cell_lookup(c, "math_ctor", &addr), LOADER_EINVAL, "a local function");
+	cr_assert(loader_cell_sym_find(c, "math_ctor", &s) && s.bind == LOADER_LOCAL && s.func);
+	cr_assert_eq(loader_cell_lookup(c, "math_answer", &addr), LOADER_EINVAL, "a global object");
+	cr_assert(loader_cell_sym_find(c, "math_answer", &s) && s.bind == LOADER_GLOBAL && !s.func);
+	cr_assert_eq(*(const int *)(uintptr_t)s.addr, 42);
+	cr_assert_eq(loader_cell_lookup(c, "nope", &addr), LOADER_ENOENT);
+	cr_assert_not(loader_cell_sym_find(c, "nope", &s));
+}
+
+/* nano_core's exports are typed by the table: functions are found, data is not. */
+Test(loader_link, core_lookup_tells_functions_from_data)
+{
+	struct loader_cell *core = loader_cell_next(f.ld, NULL);
+	struct loader_sym s;
+	uint64_t addr;
+
+	cr_assert_eq(loader_cell_lookup(core, "host_note", &addr), 0);
+	cr_assert_eq(loader_cell_lookup(core, "host_value", &addr), LOADER_EINVAL);
+	cr_assert(loader_cell_sym_find(core, "host_value", &s) && !s.func);
+	cr_assert_eq(loader_cell_lookup(core, "__stack_chk_guard", &addr), LOADER_EINVAL);
 }
 
 Test(loader_link, address_lookup_names_cell_symbol_offset)

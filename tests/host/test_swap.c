@@ -219,6 +219,25 @@ Test(swap, cellref_of_an_unloaded_cell_resolves_to_nothing)
 	cr_assert(!cellref_make(&r, "a_cell_name_that_is_far_too_long_x", "x"));
 }
 
+/* A cellref reaches only global functions, and a cell's name never leads into nano_core. */
+Test(swap, cellref_resolves_only_to_global_functions)
+{
+	struct cellref r;
+
+	cr_assert(cellref_make(&r, "math", "math_answer"));
+	cr_assert_eq(cellref_resolve(&r), 0, "a cellref resolved to data");
+	cr_assert(cellref_make(&r, "math", "math_ctor"));
+	cr_assert_eq(cellref_resolve(&r), 0, "a cellref resolved to a local function");
+	cr_assert(cellref_make(&r, "gone", "host_note"));
+	cr_assert_eq(cellref_resolve(&r), 0, "a cellref of a missing cell landed in nano_core");
+	cr_assert(cellref_make(&r, "gone", "math_add"));
+	cr_assert_neq(cellref_resolve(&r), 0, "the namespace leads to the cell exporting it");
+	cr_assert(cellref_make(&r, "nano_core", "host_note"));
+	cr_assert_neq(cellref_resolve(&r), 0, "nano_core's functions by name");
+	cr_assert(cellref_make(&r, "nano_core", "host_value"));
+	cr_assert_eq(cellref_resolve(&r), 0, "nano_core's data");
+}
+
 /* A refused swap leaves the same cells, the same links and the same memory. */
 static void refused(struct swap_pair *p, int code, enum swap_step step, const char *msg)
 {
@@ -293,4 +312,117 @@ Test(swap, bad_requests_are_refused)
 	p[0].old = loader_cell_next(f.ld, NULL);	/* nano_core */
 	cr_assert_eq(loader_swap(f.ld, p, 1, &hooks, &r), LOADER_EINVAL);
 	cr_assert(strstr(r.message, "nano_core"), "%s", r.message);
+}
+
+/* The cells loaded, as "name@version ..." in load order. */
+static void cell_list(char *out, size_t cap)
+{
+	struct loader_cell_info ci;
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (struct loader_cell *c = NULL; (c = loader_cell_next(f.ld, c));) {
+		loader_cell_info(c, &ci);
+		len += (size_t)snprintf(out + len, cap - len, "%s@%s ", ci.name, ci.version);
+	}
+}
+
+/* A swap pair replacing the loaded cell `old` by the object in o, named `name`. */
+static struct swap_pair pair(const char *old, struct obj *o, const char *name, const char *version)
+{
+	return (struct swap_pair){
+		.old = loader_cell_find(f.ld, old),
+		.new_args = { .path = o->name, .name = name, .version = version, .obj = o->data,
+			      .size = o->size, .grants = all_grants, .ngrants = all_ngrants },
+	};
+}
+
+/* A swap that breaks the naming rule is refused before anything is loaded. */
+static void names_refused(struct swap_pair *p, size_t n, const char *msg)
+{
+	char before[256], after[256];
+	long maps = f.env.maps, live = host_env_live(&f.env);
+	struct swap_result r;
+
+	cell_list(before, sizeof(before));
+	cr_assert_eq(loader_swap(f.ld, p, n, &hooks, &r), LOADER_EDUP, "%s", r.message);
+	cr_assert_eq(r.failed_step, SWAP_CHECK);
+	cr_assert_str_eq(r.message, msg);
+	cr_assert_eq(f.env.maps, maps, "a refused swap loaded something");
+	cr_assert_eq(host_env_live(&f.env), live);
+	cell_list(after, sizeof(after));
+	cr_assert_str_eq(after, before);
+	cr_assert_eq(hk.swap_in_calls, 0);
+}
+
+Test(swap, new_cell_may_not_take_the_name_of_a_cell_that_stays)
+{
+	struct swap_pair p = pair("user", &math2, "math", "1");
+
+	names_refused(&p, 1, "swap refused: math@1 is already loaded");
+}
+
+Test(swap, two_new_cells_may_not_share_a_name)
+{
+	struct obj u2 = { 0 };
+	struct swap_pair p[2];
+
+	obj_read(&u2, "h_user.o");
+	p[0] = pair("math", &math2, "math", "2");
+	p[1] = pair("user", &u2, "math", "3");
+	names_refused(p, 2, "swap refused: two new cells are named math");
+	obj_free(&u2);
+}
+
+/* Within one swap, the old cells are leaving: each name may move to a new version. */
+Test(swap, multi_pair_swap_is_checked_against_the_state_after_it)
+{
+	struct obj u2 = { 0 };
+	struct swap_pair p[2];
+	struct swap_result r;
+	char list[256];
+
+	obj_read(&u2, "h_user.o");
+	p[0] = pair("math", &math2, "math", "2");
+	p[1] = pair("user", &u2, "user", "2");
+	cr_assert_eq(loader_swap(f.ld, p, 2, &hooks, &r), 0, "%s", r.message);
+	cell_list(list, sizeof(list));
+	cr_assert_str_eq(list, "nano_core@ math@2 user@2 ");
+	cr_assert_eq(user_calc(), 15);
+	obj_free(&u2);
+}
+
+/* A new cell whose exports a staying cell already owns would never enter the namespace. */
+Test(swap, new_cell_exports_must_be_free_after_the_swap)
+{
+	struct swap_pair p = pair("user", &math2, "math_copy", "1");
+	long live = host_env_live(&f.env);
+	struct loader_cell *user = p.old;
+	struct swap_result r;
+
+	cr_assert_eq(loader_swap(f.ld, &p, 1, &hooks, &r), LOADER_EDUP, "%s", r.message);
+	cr_assert_eq(r.failed_step, SWAP_CHECK);
+	cr_assert(strstr(r.message, "duplicate symbol 'math_add' (defined in math and math_copy)"),
+		  "%s", r.message);
+	cr_assert_eq(loader_cell_find(f.ld, "user"), user);
+	cr_assert_null(loader_cell_find(f.ld, "math_copy"));
+	cr_assert_eq(host_env_live(&f.env), live);
+	cr_assert_eq(hk.committed_calls, 0);
+}
+
+Test(swap, load_of_a_loaded_name_is_refused)
+{
+	struct loader_load_args a = { .path = math2.name, .name = "math", .version = "2",
+				      .obj = math2.data, .size = math2.size,
+				      .grants = all_grants, .ngrants = all_ngrants };
+	long maps = f.env.maps, live = host_env_live(&f.env);
+	struct loader_cell *c = NULL;
+
+	cr_assert_eq(loader_check(f.ld, &a), LOADER_EDUP);
+	cr_assert_eq(loader_load(f.ld, &a, &c), LOADER_EDUP);
+	cr_assert_null(c);
+	cr_assert(strstr(loader_error(f.ld), "load refused: math@1 is already loaded"), "%s",
+		  loader_error(f.ld));
+	cr_assert_eq(f.env.maps, maps);
+	cr_assert_eq(host_env_live(&f.env), live);
 }

@@ -22,20 +22,20 @@
 
 /* Every name the test cells import, at made-up addresses near the base. */
 static const struct loader_export exports[] = {
-	{ "kprintf", "core", 0xffffffff80100000ull },
-	{ "memset", "core", 0xffffffff80100100ull },
-	{ "host_note", "core", 0xffffffff80100200ull },
-	{ "host_memset", "core", 0xffffffff80100300ull },
-	{ "host_twice", "core", 0xffffffff80100400ull },
-	{ "host_value", "core", 0xffffffff80200000ull },
-	{ "__stack_chk_guard", "core", 0xffffffff80200008ull },
-	{ "__stack_chk_fail", "core", 0xffffffff80100500ull },
-	{ "hal_outb", "core", 0xffffffff80100600ull },
-	{ "ext", "core", 0xffffffff80123450ull },
-	{ "ext2", "core", 0xffffffff80123460ull },
-	{ "small8", "core", 0x7f },
-	{ "small16", "core", 0x1234 },
-	{ "math_add", "core", 0xffffffff80100700ull }, /* last: h_user only */
+	{ "kprintf", "core", 0xffffffff80100000ull, true },
+	{ "memset", "core", 0xffffffff80100100ull, true },
+	{ "host_note", "core", 0xffffffff80100200ull, true },
+	{ "host_memset", "core", 0xffffffff80100300ull, true },
+	{ "host_twice", "core", 0xffffffff80100400ull, true },
+	{ "host_value", "core", 0xffffffff80200000ull, false },
+	{ "__stack_chk_guard", "core", 0xffffffff80200008ull, false },
+	{ "__stack_chk_fail", "core", 0xffffffff80100500ull, true },
+	{ "hal_outb", "core", 0xffffffff80100600ull, true },
+	{ "ext", "core", 0xffffffff80123450ull, true },
+	{ "ext2", "core", 0xffffffff80123460ull, true },
+	{ "small8", "core", 0x7f, false },
+	{ "small16", "core", 0x1234, false },
+	{ "math_add", "core", 0xffffffff80100700ull, true }, /* last: h_user only */
 };
 #define NEXPORTS (sizeof(exports) / sizeof(exports[0]))
 static const char *const grants[] = { "core" };
