@@ -413,6 +413,20 @@ static int refuse_busy(struct loader *ld, const struct loader_cell *c)
 
 int loader_unload(struct loader *ld, struct loader_cell *c)
 {
+	int err = loader_detach(ld, c);
+
+	if (!err)
+		loader_reap(ld, c);
+	return err;
+}
+
+void loader_reap(struct loader *ld, struct loader_cell *c)
+{
+	cell_free(ld, c);
+}
+
+int loader_detach(struct loader *ld, struct loader_cell *c)
+{
 	struct loader_cell *prev = &ld->core;
 
 	if (!c || c->core)
@@ -426,6 +440,6 @@ int loader_unload(struct loader *ld, struct loader_cell *c)
 	prev->next = c->next;
 	if (ld->last == c)
 		ld->last = prev;
-	cell_free(ld, c);
+	imports_unlink(c);
 	return 0;
 }

@@ -222,13 +222,26 @@ static int handover(struct swap *S)
 	return 0;
 }
 
-/* Step 5: the old cells go (unmapped, names freed), the new ones take their names. */
+/*
+ * Step 5: the old cells leave the namespace, the new ones take their names.
+ * The old cells' memory stays mapped until reap_old, after the world
+ * resumes: nothing links to them or can look them up any more, and no task
+ * is inside them (quiescence), so unmapping them needs no pause.
+ */
 static void commit(struct swap *S)
 {
 	for (size_t i = 0; i < S->n; i++)
-		loader_unload(S->ld, S->pairs[i].old);
+		loader_detach(S->ld, S->pairs[i].old);
 	for (size_t i = 0; i < S->n; i++)
 		loader_publish(S->ld, S->pairs[i].new);
+}
+
+static void reap_old(struct swap *S)
+{
+	for (size_t i = 0; i < S->n; i++) {
+		loader_reap(S->ld, S->pairs[i].old);
+		S->pairs[i].old = NULL;
+	}
 }
 
 static bool valid_pairs(struct swap *S)
@@ -283,6 +296,9 @@ int loader_swap(struct loader *ld, struct swap_pair *pairs, size_t n, const stru
 	step_done(&S, SWAP_COMMIT);
 	res->pause_ns = h->now_ns(h->ctx) - stopped;
 	h->resume(h->ctx);
+	S.t_step = h->now_ns(h->ctx);
+	reap_old(&S);
+	res->reap_ns = h->now_ns(h->ctx) - S.t_step;
 	res->total_ns = h->now_ns(h->ctx) - start;
 	return 0;
 }

@@ -345,7 +345,8 @@ static void print_steps(const struct swap_result *r)
 {
 	for (int s = 0; s < SWAP_STEPS; s++)
 		kprintf("  %-9s %8lu ns\n", swap_step_name(s), r->step_ns[s]);
-	kprintf("  pause     %8lu ns (world stopped)\n  total     %8lu ns\n", r->pause_ns, r->total_ns);
+	kprintf("  pause     %8lu ns (world stopped)\n  unmap     %8lu ns (old cells, world running)\n"
+		"  total     %8lu ns\n", r->pause_ns, r->reap_ns, r->total_ns);
 	kprintf("  relocations rewritten %zu (in %zu imports)\n", r->relocs_rewritten, r->imports_moved);
 }
 

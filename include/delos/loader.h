@@ -185,6 +185,16 @@ int loader_object_symbols(struct loader *ld, const struct loader_load_args *a,
 			  loader_object_sym_fn *fn, void *ctx);
 int loader_unload(struct loader *ld, struct loader_cell *c);
 
+/*
+ * loader_unload in two halves, for a swap: loader_detach takes c out of the
+ * cell list and the namespace (refusing, as loader_unload does, while others
+ * use it) but leaves its memory mapped; loader_reap then unmaps and frees it.
+ * Between the two nothing can find c, so the unmapping can wait until the
+ * world runs again. A detached cell must be reaped exactly once.
+ */
+int loader_detach(struct loader *ld, struct loader_cell *c);
+void loader_reap(struct loader *ld, struct loader_cell *c);
+
 /* Cells. nano_core is the first cell, with core set; it cannot be unloaded. */
 struct loader_cell_info {
 	const char *name, *version, *path;

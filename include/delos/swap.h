@@ -70,6 +70,7 @@ struct swap_hooks {
 struct swap_result {
 	uint64_t step_ns[SWAP_STEPS];
 	uint64_t pause_ns;		/* world stopped: the last quiescence check to the commit's end */
+	uint64_t reap_ns;		/* unmapping the old cells, after the world resumed */
 	uint64_t total_ns;
 	size_t relocs_rewritten;	/* relocation sites patched in step 3 */
 	size_t imports_moved;

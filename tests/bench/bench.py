@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "qemu"))
 import delos  # noqa: E402
 
 OUT = os.path.join(delos.ROOT, "build", "out", "bench")
-STEPS = ("check", "quiesce", "relink", "handover", "commit", "pause", "total")
+STEPS = ("check", "quiesce", "relink", "handover", "commit", "pause", "unmap", "total")
 SWAP_RUNS = 21
 
 

@@ -426,3 +426,23 @@ Test(swap, load_of_a_loaded_name_is_refused)
 	cr_assert_eq(f.env.maps, maps);
 	cr_assert_eq(host_env_live(&f.env), live);
 }
+
+/* The two halves of an unload, as a swap's commit and its cleanup use them. */
+Test(swap, detach_hides_the_cell_and_reap_frees_it)
+{
+	struct loader_cell *u = loader_cell_find(f.ld, "user");
+	struct loader_cell *m = loader_cell_find(f.ld, "math");
+	long live = host_env_live(&f.env);
+	uint64_t addr;
+
+	cr_assert_eq(loader_detach(f.ld, m), LOADER_EBUSY, "math is used by user");
+	cr_assert_eq(loader_cell_find(f.ld, "math"), m, "a refused detach changed nothing");
+	cr_assert_eq(loader_detach(f.ld, u), 0, "%s", loader_error(f.ld));
+	cr_assert_null(loader_cell_find(f.ld, "user"));
+	cr_assert_neq(loader_lookup(f.ld, "user_calc", &addr, NULL), 0, "a detached cell's symbol");
+	cr_assert_null(loader_users_next(m, NULL), "the detached cell still uses math");
+	cr_assert_eq(host_env_live(&f.env), live, "detach freed memory: it must wait for reap");
+	loader_reap(f.ld, u);
+	cr_assert_lt(host_env_live(&f.env), live, "reap freed nothing");
+	cr_assert_eq(loader_unload(f.ld, m), 0, "math is free once user is gone: %s", loader_error(f.ld));
+}
