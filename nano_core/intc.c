@@ -65,6 +65,8 @@ static void route_isa(const struct acpi_info *a, uint8_t dest)
 		uint16_t flags;
 		uint32_t gsi = acpi_isa_gsi(a, irq, &flags), bits = IOAPIC_MASKED;
 
+		if (gsi == ACPI_NO_GSI)
+			continue;
 		isa[irq].ioapic = ioapic_for(a, gsi, &isa[irq].pin);
 		if (!isa[irq].ioapic)
 			continue;

@@ -93,9 +93,13 @@ struct acpi_info {
 int acpi_parse(const void *rsdp, uint32_t rsdp_len, acpi_map_fn *map, void *map_ctx,
 	       struct acpi_info *out, note_fn *note, void *note_ctx);
 
+#define ACPI_NO_GSI 0xffffffffu
+
 /*
  * The GSI that ISA IRQ irq arrives on, and its flags in *flags: the MADT's
- * override if there is one, else the identity with edge/high (flags 0).
+ * override if there is one, else the identity with edge/high (flags 0), or
+ * ACPI_NO_GSI when another IRQ's override took the identity GSI (under QEMU
+ * and most PCs IRQ 0 arrives on GSI 2, so IRQ 2 has no line).
  */
 uint32_t acpi_isa_gsi(const struct acpi_info *info, uint8_t irq, uint16_t *flags);
 

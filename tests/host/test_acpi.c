@@ -193,6 +193,7 @@ Test(acpi, overrides)
 	cr_assert_eq(flags & ACPI_TRIGGER_MASK, ACPI_TRIGGER_LEVEL);
 	cr_assert_eq(acpi_isa_gsi(&info, 4, &flags), 4, "no override: the identity");
 	cr_assert_eq(flags, 0);
+	cr_assert_eq(acpi_isa_gsi(&info, 2, &flags), ACPI_NO_GSI, "IRQ0 took IRQ2's GSI");
 	cr_assert_not(info.has_hpet, "no HPET table, no HPET");
 }
 
