@@ -6,7 +6,7 @@
 #include "hal/hpet.h"
 #include "hal/pit.h"
 
-#define HPET_WINDOW_US 1000u	/* 10^5 ticks of QEMU's 100 MHz HPET: 10 ppm */
+#define HPET_WINDOW_US 250u	/* 25,000 ticks of QEMU's 100 MHz HPET: 40 ppm */
 #define PIT_WINDOW_TICKS 11932u	/* 10 ms of PIT ticks: one tick of error is 0.01% */
 #define HPET_MAX_PERIOD_FS 100000000u	/* the ACPI HPET spec's bound: 10 MHz at least */
 
