@@ -1,6 +1,9 @@
 """Time sources and interrupt controllers: the TSC's source per CPU model, the
 local APIC timer cell swapped in and out live under load, ACPI facts."""
+import os
 import re
+import struct
+import tempfile
 import time
 from delos import check, TestFailure
 
@@ -107,3 +110,50 @@ def test_timer_swap_keeps_the_rate_under_load(machine):
         check(abs(r - 100) <= 1, "tick rate %s: %.2f Hz" % (name, r))
     check(ops > 0 and errors == 0, "work: %d operations, %d errors" % (ops, errors))
     check("MISMATCH" not in m.transcript, "a worker logged a mismatch")
+
+
+def acpi_body(name, data):
+    """A file holding an ACPI table's body, for QEMU's -acpitable sig=...,data=FILE."""
+    path = os.path.join(tempfile.mkdtemp(prefix="delos-acpi-"), name)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def spcr_body(space, port, irq):
+    """SPCR after its header: 16550, GAS (space, 8 bits, port), PC-AT IRQ, 115200 8N1."""
+    return (struct.pack("<B3x", 0) + struct.pack("<BBBBQ", space, 8, 0, 1, port)
+            + struct.pack("<BBIBBBBB", 1, irq, irq, 7, 0, 0, 0, 0) + bytes(80 - 36 - 27))
+
+
+def test_acpi_spcr_names_the_console(machine):
+    """An SPCR naming the 16550 at 0x3f8, IRQ 4: the console is taken from it."""
+    spcr = acpi_body("spcr.bin", spcr_body(1, 0x3f8, 4))
+    m = machine(extra=("-acpitable", "sig=SPCR,rev=2,data=" + spcr))
+    m.boot()
+    check(re.search(r"platform: ACPI .*SPCR yes", m.transcript), "the SPCR was not found")
+    check("platform: console UART at port 0x3f8, IRQ 4 (from SPCR)" in m.transcript,
+          "the console did not come from the SPCR")
+    check("uptime:" in m.command("uptime"), "the console does not answer")
+
+
+def test_acpi_bad_tables_refused_with_fallback(machine):
+    """A memory-mapped SPCR UART and a misaligned HPET (the real one off) are refused:
+    the console stays on COM1 and the PIT times the TSC."""
+    spcr = acpi_body("spcr.bin", spcr_body(0, 0xfe000000, 4))
+    hpet = acpi_body("hpet.bin", struct.pack("<IBBBBQBHB", 0x8086a201, 0, 64, 0, 0,
+                                             0xfed00004, 0, 128, 0))
+    m = machine(extra=("-machine", "hpet=off",
+                       "-acpitable", "sig=SPCR,rev=2,data=" + spcr,
+                       "-acpitable", "sig=HPET,rev=1,data=" + hpet))
+    m.boot()
+    check(re.search(r"acpi: SPCR at 0x[0-9a-f]+: the UART is not on I/O ports at offset 40; "
+                    r"refused", m.transcript), "the memory-mapped SPCR UART was not refused")
+    check(re.search(r"acpi: HPET at 0x[0-9a-f]+: base address is not 1 KiB-aligned system "
+                    r"memory at offset 40; refused", m.transcript), "the bad HPET was not refused")
+    check(re.search(r"platform: ACPI .*\(\d+ tables, 2 refused\): MADT yes, HPET no, SPCR no",
+                    m.transcript), "the summary does not count two refused tables")
+    check(re.search(r"time: TSC \d+\.\d+ MHz from PIT over 10000 us", m.transcript),
+          "the PIT did not take over from the refused HPET")
+    check("serial: UART 0x3f8 on IRQ 4" in m.transcript, "the console left COM1")
+    check("uptime:" in m.command("uptime"), "the console does not answer")
