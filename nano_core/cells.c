@@ -406,7 +406,8 @@ size_t cells_load_ordered(const struct manifest_entry **list, size_t n)
 				continue;
 			}
 			loaded += err == 0;
-			left[i] = left[--nleft];
+			/* Kept in manifest order: a manifest in dependency order loads in one round. */
+			memmove(&left[i], &left[i + 1], (--nleft - i) * sizeof(*left));
 			progress = true;
 		}
 	}

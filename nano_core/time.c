@@ -1,4 +1,5 @@
 #include <delos/boot.h>
+#include <delos/kernel.h>
 #include <delos/log.h>
 #include <delos/platform.h>
 #include <delos/time.h>
@@ -74,7 +75,9 @@ static uint64_t from_pit(void)
 {
 	uint64_t t0 = rdtsc();
 
-	pit_wait_ticks(PIT_WINDOW_TICKS);
+	if (!pit_wait_ticks(PIT_WINDOW_TICKS))
+		panic("time: no TSC frequency from CPUID, no usable HPET, and the PIT does not "
+		      "count: nothing to time the TSC against");
 	source = "PIT";
 	window_us = (uint32_t)((uint64_t)PIT_WINDOW_TICKS * 1000000 / PIT_HZ);
 	return (rdtsc() - t0) * PIT_HZ / PIT_WINDOW_TICKS;
