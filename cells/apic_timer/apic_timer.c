@@ -26,7 +26,7 @@
 #define CLOCK_LAYOUT 1u
 #define LINE         IRQ_LAPIC_TIMER
 #define VECTOR       (IRQ_VECTOR_BASE + IRQ_LAPIC_TIMER)
-#define CAL_US       1000u		/* periodic mode: count measured over 1 ms of TSC */
+#define CAL_US       250u		/* periodic mode: ~15,600 counts under QEMU, 64 ppm */
 
 enum mode { MODE_PERIODIC = 1, MODE_DEADLINE = 2 };
 
