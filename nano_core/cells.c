@@ -225,9 +225,18 @@ static int init_cell(struct loader_cell *c, const char *ref)
 	return LOADER_EINVAL;
 }
 
-/* Loads one manifest entry (check_only: just ask whether it would load). */
-static int load_entry(const struct manifest_entry *e, bool check_only)
+/*
+ * How load_entry goes: only ask whether the entry would load; load it; or
+ * load it unless a symbol it needs is not defined yet, which is quietly
+ * returned as LOADER_EUNDEF (the loader fails then before it maps anything,
+ * so this costs what a check does, and a load that succeeds is not checked
+ * twice).
+ */
+enum load_mode { LOAD_CHECK, LOAD, LOAD_IF_READY };
+
+static int load_entry(const struct manifest_entry *e, enum load_mode mode)
 {
+	bool check_only = mode == LOAD_CHECK;
 	char ref[48];
 	struct entry_args keep;
 	struct loader_load_args a;
@@ -245,7 +254,7 @@ static int load_entry(const struct manifest_entry *e, bool check_only)
 	err = check_only ? loader_check(cs.ld, &a) : loader_load(cs.ld, &a, &c);
 	uint64_t link_ns = time_ns() - t0;
 	if (err) {
-		if (!check_only)
+		if (mode == LOAD || (mode == LOAD_IF_READY && err != LOADER_EUNDEF))
 			kprintf("%s\n", loader_error(cs.ld));
 		return err;
 	}
@@ -266,7 +275,7 @@ int cells_load(const char *ref)
 		kprintf("cells: no %s in cells.manifest\n", ref);
 		return LOADER_ENOENT;
 	}
-	int err = load_entry(e, false);
+	int err = load_entry(e, LOAD);
 	if (!err)
 		kprintf("cells: loaded %s\n", ref);
 	return err;
@@ -374,7 +383,7 @@ static void report_stuck(const struct manifest_entry **left, size_t n)
 	for (size_t v = 0; st && path && !cycle && v < n; v++)
 		cycle = st[v].mark == 0 && find_cycle(st, n, v, path, 0);
 	for (size_t i = 0; !cycle && i < n; i++) {
-		load_entry(left[i], true);
+		load_entry(left[i], LOAD_CHECK);
 		kprintf("cells: %s@%u not loaded: %s\n", left[i]->name, left[i]->version,
 			loader_error(cs.ld));
 	}
@@ -400,12 +409,14 @@ size_t cells_load_ordered(const struct manifest_entry **list, size_t n)
 	while (nleft && progress) {
 		progress = false;
 		for (size_t i = 0; i < nleft;) {
-			if (load_entry(left[i], true)) {
+			int err = load_entry(left[i], LOAD_IF_READY);
+			if (err == LOADER_EUNDEF) {
 				i++;
 				continue;
 			}
-			loaded += load_entry(left[i], false) == 0;
-			left[i] = left[--nleft];
+			loaded += err == 0;
+			/* Kept in manifest order: a manifest in dependency order loads in one round. */
+			memmove(&left[i], &left[i + 1], (--nleft - i) * sizeof(*left));
 			progress = true;
 		}
 	}

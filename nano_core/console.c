@@ -9,6 +9,7 @@
 #include <delos/vrange.h>
 #include "hal/cpu.h"
 #include "hal/uart.h"
+#include <delos/platform.h>
 
 #define LINE_MAX 1024	/* bytes in a command line, NUL excluded */
 #define ARGS_MAX 8	/* words in a command line */
@@ -30,8 +31,10 @@ static const struct command commands[];
 
 static void rx_interrupt(uint8_t irq)
 {
-	(void)irq;
-	for (int c; (c = uart_getc(COM1_PORT)) >= 0;) {
+	uint16_t port;
+
+	console_uart(&port, &irq);
+	for (int c; (c = uart_getc(port)) >= 0;) {
 		if (rx.head - rx.tail == RX_RING) {
 			rx.dropped = true;
 			continue;
@@ -43,8 +46,12 @@ static void rx_interrupt(uint8_t irq)
 
 void console_init(void)
 {
-	uart_enable_rx_irq(COM1_PORT);
-	irq_set_handler(COM1_IRQ, rx_interrupt);
+	uint16_t port;
+	uint8_t irq;
+
+	console_uart(&port, &irq);
+	uart_enable_rx_irq(port);
+	irq_set_handler(irq, rx_interrupt);
 }
 
 /* The next received byte, | RX_LOST if bytes were dropped before it. */

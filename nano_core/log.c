@@ -3,6 +3,7 @@
 #include <delos/log.h>
 #include <delos/time.h>
 #include "hal/uart.h"
+#include <delos/platform.h>
 #include "hal/vga.h"
 #include "nano_core/physmap.h"
 
@@ -65,10 +66,14 @@ static void screen_write(const char *s, size_t n)
 
 void console_write(const char *s, size_t n)
 {
+	uint16_t port;
+	uint8_t irq;
+
+	console_uart(&port, &irq);
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '\n')
-			uart_putc(COM1_PORT, '\r');
-		uart_putc(COM1_PORT, s[i]);
+			uart_putc(port, '\r');
+		uart_putc(port, s[i]);
 	}
 	if (lg.vga || lg.screen.cell[0])
 		screen_write(s, n);

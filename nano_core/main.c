@@ -9,13 +9,13 @@
 #include <delos/mb2.h>
 #include <delos/mm.h>
 #include <delos/random.h>
+#include <delos/platform.h>
 #include <delos/selftest.h>
 #include <delos/string.h>
 #include <delos/time.h>
 #include <delos/trap.h>
 #include "hal/cpu.h"
 #include "hal/io.h"
-#include "hal/pic.h"
 #include "hal/uart.h"
 #include "nano_core/physmap.h"
 
@@ -139,8 +139,11 @@ static void maybe_enable_vga(void)
 /* The boot context becomes the idle task once a shell cell has the console. */
 static _Noreturn void idle_forever(void)
 {
-	for (;;)
+	for (;;) {
+		cpu_cli();
+		trap_preempt_point(0);
 		cpu_sti_hlt();
+	}
 }
 
 static bool shell_loaded(void)
@@ -155,7 +158,7 @@ static _Noreturn void kmain_on_kernel_stack(void)
 		panic("boot: no memory for the interrupt stacks");
 	gdt_set_ist(IST_DOUBLE_FAULT, df);
 	gdt_set_ist(IST_NMI, nmi);
-	pic_init();
+	intc_init();
 	cells_init(&boot_info);		/* with interrupts off: cell_init runs undisturbed */
 	char test[32];
 	if (cmdline_get("test", test, sizeof(test)))
@@ -176,13 +179,14 @@ void kmain(uint32_t magic, uint64_t mbi_phys)
 	uart_init(COM1_PORT, 115200);
 	gdt_init();
 	idt_init();
-	time_calibrate();
-	klog(LOG_INFO, "Delos nano_core: TSC %lu kHz", tsc_hz() / 1000);
+	klog(LOG_INFO, "Delos nano_core");
 	read_boot_info(magic, mbi_phys);
 	random_init();
 	stack_protector_init();
 	maybe_enable_vga();
 	mm_init(&boot_info, mbi_phys, boot_info.total_size);
+	platform_init(&boot_info);
+	time_calibrate();
 	uint64_t top = stack_alloc(KERNEL_STACK_PAGES);
 	if (!top)
 		panic("boot: no memory for the kernel stack");

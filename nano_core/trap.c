@@ -6,9 +6,9 @@
 #include <delos/ksyms.h>
 #include <delos/log.h>
 #include <delos/paging.h>
+#include <delos/platform.h>
 #include <delos/trap.h>
 #include "hal/cpu.h"
-#include "hal/pic.h"
 
 #define BACKTRACE_MAX 16
 
@@ -35,9 +35,9 @@ int trap_catch_enter(void (*fn)(void *), void *arg, uint64_t *rsp_slot);
 #define CATCH_STACK_SPAN (64ull << 10)
 
 /* Interrupt routing for nano_core's own handlers; owned by trap.c. */
-static irq_handler_fn *irq_handlers[16];
+static irq_handler_fn *irq_handlers[IRQ_LINES];
 static int report_depth;
-static uint16_t unrouted_seen;
+static uint32_t unrouted_seen;
 static const struct cellref dispatch_ref = { "dispatch", "dispatch_irq" };
 static const struct cellref irq_exit_ref = { "tasks", "tasks_irq_exit" };
 
@@ -48,18 +48,6 @@ static void note_unrouted(uint8_t irq)
 		return;
 	unrouted_seen |= 1u << irq;
 	klog(LOG_WARN, "irq: IRQ %u arrived but the dispatch cell is not loaded", irq);
-}
-
-void irq_unmask(uint64_t irq)
-{
-	if (irq < 16)
-		pic_unmask((uint8_t)irq);
-}
-
-void irq_mask(uint64_t irq)
-{
-	if (irq < 16)
-		pic_mask((uint8_t)irq);
 }
 
 static const char *const names[32] = {
@@ -212,10 +200,10 @@ static void exception(struct trap_frame *f)
 
 void irq_set_handler(uint8_t irq, irq_handler_fn *fn)
 {
-	if (irq >= 16)
+	if (irq >= IRQ_LINES)
 		return;
 	irq_handlers[irq] = fn;
-	pic_unmask(irq);
+	irq_unmask(irq);
 }
 
 void trap_dispatch(struct trap_frame *f)
@@ -224,17 +212,24 @@ void trap_dispatch(struct trap_frame *f)
 		exception(f);
 		return;
 	}
-	uint8_t irq = (uint8_t)(f->vector - PIC_VECTOR_BASE);
-	if (irq >= 16)
+	/* A spurious local APIC interrupt is not in service: it takes no EOI. */
+	if (f->vector == SPURIOUS_VECTOR || f->vector - IRQ_VECTOR_BASE >= IRQ_LINES)
 		return;
+	uint8_t irq = (uint8_t)(f->vector - IRQ_VECTOR_BASE);
 	/* EOI first: the handler may switch tasks and not come back for a while. */
-	pic_eoi(irq);
+	intc_eoi(irq);
 	if (irq_handlers[irq])
 		irq_handlers[irq](irq);
 	else if (cellref_call(&dispatch_ref, irq, NULL))
 		note_unrouted(irq);
 	/* Preemption happens here, from nano_core's frame, not inside the handlers. */
+	trap_preempt_point(irq);
+}
+
+void trap_preempt_point(uint64_t irq)
+{
 	uint64_t exit_fn = cellref_resolve(&irq_exit_ref);
+
 	if (exit_fn)
 		((int (*)(uint64_t, uint64_t))exit_fn)(irq, 0);
 }

@@ -41,7 +41,7 @@ int dispatch_route(uint64_t irq, const char *cell, const char *sym)
 	char name[32];
 	int err;
 
-	if (irq >= 16 || !cellref_make(&r, cell, sym))
+	if (irq >= IRQ_LINES || !cellref_make(&r, cell, sym))
 		return -1;
 	irq_record(irq, name);
 	err = sdb_put("dispatch", name, ROUTE_TYPE, LAYOUT, &r, sizeof(r));
@@ -54,7 +54,7 @@ int dispatch_unroute(uint64_t irq)
 {
 	char name[32];
 
-	if (irq >= 16)
+	if (irq >= IRQ_LINES)
 		return -1;
 	irq_mask(irq);
 	irq_record(irq, name);

@@ -16,7 +16,10 @@
 #define DISPATCH_SUBSCRIBERS 8
 #define DISPATCH_EVENT_MAX 31
 
-/* Routes legacy IRQ irq (0-15) to cell:sym and unmasks the line; replaces any route. */
+/*
+ * Routes interrupt line irq (0-15: ISA IRQs; IRQ_LAPIC_TIMER, see
+ * delos/trap.h) to cell:sym and unmasks the line; replaces any route.
+ */
 int dispatch_route(uint64_t irq, const char *cell, const char *sym);
 /* Removes the route and masks the line. */
 int dispatch_unroute(uint64_t irq);

@@ -1,15 +1,38 @@
-/* The serial cell: COM1 by interrupts, its queues in state_db (see serial.h). */
+/*
+ * The serial cell: the console UART (the SPCR's, else COM1) by interrupts,
+ * its queues in state_db (see serial.h).
+ */
 #include <delos/cell.h>
 #include <delos/ctx.h>
 #include <delos/log.h>
 #include "cells/dispatch/dispatch.h"
 #include "cells/serial/byteq.h"
 #include "cells/serial/serial.h"
+#include <delos/platform.h>
 #include "hal/io.h"
 
-#define COM1 0x3f8
-#define COM1_IRQ 4
+/* nano_core chose the console UART at boot; it is asked each time, never kept. */
+#define PORT uart_port()
+#define PORT_IRQ uart_irq()
 #define OWNER "serial"
+
+static uint16_t uart_port(void)
+{
+	uint16_t port;
+	uint8_t irq;
+
+	console_uart(&port, &irq);
+	return port;
+}
+
+static uint8_t uart_irq(void)
+{
+	uint16_t port;
+	uint8_t irq;
+
+	console_uart(&port, &irq);
+	return irq;
+}
 
 enum { UART_DATA = 0, UART_IER = 1, UART_IIR = 2, UART_MCR = 4, UART_LSR = 5, UART_MSR = 6,
        UART_SCRATCH = 7 };
@@ -31,10 +54,10 @@ enum { UART_DATA = 0, UART_IER = 1, UART_IIR = 2, UART_MCR = 4, UART_LSR = 5, UA
 
 static void irq_enable(uint8_t bit, bool on)
 {
-	uint8_t ier = hal_inb(COM1 + UART_IER);
+	uint8_t ier = hal_inb(PORT + UART_IER);
 
 	ier = on ? (ier | bit) : (ier & ~bit);
-	hal_outb(COM1 + UART_IER, ier);
+	hal_outb(PORT + UART_IER, ier);
 }
 
 static void tx_irq_enable(bool on)
@@ -44,7 +67,7 @@ static void tx_irq_enable(bool on)
 
 static bool thr_empty(void)
 {
-	return hal_inb(COM1 + UART_LSR) & LSR_THRE;
+	return hal_inb(PORT + UART_LSR) & LSR_THRE;
 }
 
 /*
@@ -55,7 +78,7 @@ static bool thr_empty(void)
 static int tx_send_some(bool wait)
 {
 	char buf[FIFO_FILL];
-	bool fifo = (hal_inb(COM1 + UART_IIR) & IIR_FIFO) == IIR_FIFO;
+	bool fifo = (hal_inb(PORT + UART_IIR) & IIR_FIFO) == IIR_FIFO;
 	int n = byteq_peek(SERIAL_TX_RECORD, buf, fifo ? sizeof(buf) : 1);
 
 	if (n < 0) {
@@ -70,7 +93,7 @@ static int tx_send_some(bool wait)
 	if (!thr_empty())
 		return 0;
 	for (int i = 0; i < n; i++)
-		hal_outb(COM1 + UART_DATA, (uint8_t)buf[i]);
+		hal_outb(PORT + UART_DATA, (uint8_t)buf[i]);
 	byteq_drop(SERIAL_TX_RECORD, (size_t)n);
 	return n;
 }
@@ -87,7 +110,7 @@ static void tx_queue(const char *s, size_t n)
 			for (size_t i = 0; i < n; i++) {
 				for (int spin = 0; !thr_empty() && spin < SPIN_MAX; spin++)
 					;
-				hal_outb(COM1 + UART_DATA, (uint8_t)s[i]);
+				hal_outb(PORT + UART_DATA, (uint8_t)s[i]);
 			}
 			return;
 		}
@@ -176,12 +199,12 @@ static void rx_drain(void)
 		size_t room = rx_room(), n = 0;
 		room = room < sizeof(buf) ? room : sizeof(buf);
 		while (n + 2 <= room) {
-			uint8_t lsr = hal_inb(COM1 + UART_LSR);
+			uint8_t lsr = hal_inb(PORT + UART_LSR);
 			if (lsr & LSR_OE)
 				buf[n++] = '\0';
 			if (!(lsr & LSR_DR))
 				break;
-			char c = (char)hal_inb(COM1 + UART_DATA);
+			char c = (char)hal_inb(PORT + UART_DATA);
 			if (c)
 				buf[n++] = c;
 		}
@@ -205,14 +228,14 @@ int serial_irq(uint64_t irq)
 {
 	(void)irq;
 	for (int i = 0; i < IRQ_ROUNDS; i++) {
-		uint8_t iir = hal_inb(COM1 + UART_IIR);
+		uint8_t iir = hal_inb(PORT + UART_IIR);
 		if (iir & IIR_NONE)
 			break;
 		switch (iir & 0x0e) {
 		case 0x02: tx_refill(); break;          /* transmitter empty */
 		case 0x04: case 0x0c: rx_drain(); break; /* data, or timeout with data */
-		case 0x06: hal_inb(COM1 + UART_LSR); break;
-		default: hal_inb(COM1 + UART_MSR); break;
+		case 0x06: hal_inb(PORT + UART_LSR); break;
+		default: hal_inb(PORT + UART_MSR); break;
 		}
 	}
 	rx_drain();
@@ -226,15 +249,15 @@ int serial_rx_room(uint64_t arg)
 
 	(void)arg;
 	irq_enable(IER_RX, true);
-	serial_irq(COM1_IRQ);
+	serial_irq(PORT_IRQ);
 	irq_restore(flags);
 	return 0;
 }
 
 static bool uart_present(void)
 {
-	hal_outb(COM1 + UART_SCRATCH, 0x5a);
-	return hal_inb(COM1 + UART_SCRATCH) == 0x5a;
+	hal_outb(PORT + UART_SCRATCH, 0x5a);
+	return hal_inb(PORT + UART_SCRATCH) == 0x5a;
 }
 
 int cell_init(void)
@@ -242,7 +265,7 @@ int cell_init(void)
 	int err;
 
 	if (!uart_present()) {
-		klog(LOG_WARN, "serial: no UART at COM1 (0x%x)", COM1);
+		klog(LOG_WARN, "serial: no UART at port 0x%x", PORT);
 		return 0;
 	}
 	if ((err = byteq_create(OWNER, SERIAL_RX_RECORD)) < 0 ||
@@ -251,20 +274,20 @@ int cell_init(void)
 		return err;
 	}
 	uint64_t flags = irq_save();
-	hal_outb(COM1 + UART_MCR, MCR_OUT2);
-	hal_outb(COM1 + UART_IER, IER_RX | (byteq_len(SERIAL_TX_RECORD) > 0 ? IER_THRE : 0));
-	err = dispatch_route(COM1_IRQ, "serial", "serial_irq");
+	hal_outb(PORT + UART_MCR, MCR_OUT2);
+	hal_outb(PORT + UART_IER, IER_RX | (byteq_len(SERIAL_TX_RECORD) > 0 ? IER_THRE : 0));
+	err = dispatch_route(PORT_IRQ, "serial", "serial_irq");
 	if (err == 0 && (err = dispatch_subscribe(SERIAL_ROOM_EVENT, "serial", "serial_rx_room")) < 0)
-		dispatch_unroute(COM1_IRQ);
+		dispatch_unroute(PORT_IRQ);
 	if (err == 0)
-		serial_irq(COM1_IRQ); /* whatever arrived before the route */
+		serial_irq(PORT_IRQ); /* whatever arrived before the route */
 	irq_restore(flags);
 	if (err)
-		klog(LOG_ERR, "serial: cannot route IRQ %d or take %s: error %d", COM1_IRQ,
+		klog(LOG_ERR, "serial: cannot route IRQ %d or take %s: error %d", PORT_IRQ,
 		     SERIAL_ROOM_EVENT, err);
 	else
-		klog(LOG_INFO, "serial: COM1 on IRQ %d, %u-byte transmit queue in state_db",
-		     COM1_IRQ, SERIAL_TX_MAX);
+		klog(LOG_INFO, "serial: UART 0x%x on IRQ %d, %u-byte transmit queue in state_db",
+		     PORT, PORT_IRQ, SERIAL_TX_MAX);
 	return err;
 }
 
@@ -272,8 +295,8 @@ void cell_exit(void)
 {
 	serial_flush();
 	uint64_t flags = irq_save();
-	dispatch_unroute(COM1_IRQ);
+	dispatch_unroute(PORT_IRQ);
 	dispatch_unsubscribe(SERIAL_ROOM_EVENT, "serial", "serial_rx_room");
-	hal_outb(COM1 + UART_IER, 0);
+	hal_outb(PORT + UART_IER, 0);
 	irq_restore(flags);
 }

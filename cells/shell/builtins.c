@@ -1,5 +1,5 @@
 /*
- * The commands the shell registers at init: its own help, state and tasks,
+ * The commands the shell registers at init: its own help, state, tasks and uptime,
  * and nano_core's command bodies (kcmd_*, grant `console`), all as cellrefs.
  */
 #include <delos/log.h>
@@ -7,7 +7,10 @@
 #include <delos/sdb.h>
 #include <delos/string.h>
 #include "cells/shell/internal.h"
+#include <delos/ctx.h>
+#include <delos/time.h>
 #include "cells/tasks/tasks.h"
+#include "cells/timer/timer.h"
 
 struct builtin {
 	const char *name, *cell, *sym, *usage, *help;
@@ -34,7 +37,24 @@ static const struct builtin builtins[] = {
 	{ "state", "shell", "shell_cmd_state", "[PREFIX]",
 	  "state_db records, their owners and checksums" },
 	{ "tasks", "shell", "shell_cmd_tasks", "", "tasks: id, name, state, entry, runs, cpu ticks" },
+	{ "uptime", "shell", "shell_cmd_uptime", "",
+	  "timer ticks and guest time, read together" },
 };
+
+/* Reads the tick count and the TSC clock in one moment with interrupts off. */
+void shell_cmd_uptime(int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1) {
+		shell_printf("usage: uptime\n");
+		return;
+	}
+	uint64_t flags = irq_save();
+	uint64_t ticks = timer_ticks(), ns = time_ns();
+	irq_restore(flags);
+	shell_printf("uptime: %lu ticks at %lu Hz, %lu us of guest time (TSC from %s)\n", ticks,
+		     timer_hz(), ns / 1000, tsc_source());
+}
 
 int shell_builtins_register(void)
 {

@@ -18,7 +18,7 @@ def booted(machine, **kw):
 def test_shell_cell_has_the_prompt(machine):
     m = booted(machine)
     check(re.search(r"shell: the console is task \d+", m.transcript), "the shell cell did not start its task")
-    check("serial: COM1 on IRQ 4" in m.transcript, "the serial cell did not take COM1")
+    check("serial: UART 0x3f8 on IRQ 4" in m.transcript, "the serial cell did not take COM1")
     out = m.command("cells")
     for ref in CONSOLE_CELLS:
         check(re.search(r"^%s\s+\d+\s+\d+\s+ffffffff" % re.escape(ref), out, re.M), "cells does not list %s" % ref)
@@ -151,7 +151,7 @@ def test_shell_mem_and_log(machine):
     check(re.search(r"frames: total \d+ free \d+ used \d+", out), "mem: %r" % out)
     check(re.search(r"heap: .* check ok", out), "heap check: %r" % out)
     out = m.command("log")
-    check("Delos nano_core" in out and "serial: COM1 on IRQ 4" in out, "log lacks boot and serial lines")
+    check("Delos nano_core" in out and "serial: UART 0x3f8 on IRQ 4" in out, "log lacks boot and serial lines")
     check(re.search(r"shell: the console is task \d+", out), "log lacks the shell's start")
 
 
