@@ -63,6 +63,15 @@ static void screen_write(const char *s, size_t n)
 	vga_sync_cursor(&lg.cursor);
 }
 
+int console_screen_write(const char *buf, size_t len)
+{
+	if (!buf && len)
+		return -1;
+	if (lg.vga || lg.screen.cell[0])
+		screen_write(buf, len);
+	return (int)len;
+}
+
 void console_write(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

@@ -26,6 +26,13 @@ void kvlog(int level, const char *fmt, va_list ap);
 /* Adapter with the note_fn signature used by pure-logic modules (mb2, ...). */
 void log_note(void *prefix, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/*
+ * Sends raw bytes to the screen only: the display cell that took it over, or
+ * nano_core's own text screen, or nowhere (grant `console`). Returns len, or
+ * -1 if buf is NULL with len > 0.
+ */
+int console_screen_write(const char *buf, size_t len);
+
 /* Sends raw bytes to every console output. */
 void console_write(const char *s, size_t n);
 
