@@ -47,7 +47,7 @@ def ppm_complete(path):
 
 class Machine:
     def __init__(self, uefi=False, args="", icount=False, memory="256M", extra=(), args_disk=True,
-                 gfxpayload=None):
+                 grub_vars=None):
         self.transcript = ""
         self._pos = 0
         self._tmp = tempfile.mkdtemp(prefix="delos-test-")
@@ -61,20 +61,21 @@ class Machine:
         if icount:
             cmd += ["-icount", "shift=0"]
         if args_disk:
-            cmd += self._args_disk(args, gfxpayload)
+            cmd += self._args_disk(args, grub_vars or {})
         cmd += list(extra)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
 
-    def _args_disk(self, args, gfxpayload):
+    def _args_disk(self, args, grub_vars):
         """A small FAT disk holding /delos-args.cfg, which grub.cfg sources: the
-        kernel arguments, no menu wait, and optionally GRUB's video mode."""
+        kernel arguments, no menu wait, and any other grub.cfg variables
+        (e.g. default=2 for the third menu entry, delos_gfxpayload=800x600x32)."""
         cfg = os.path.join(self._tmp, "delos-args.cfg")
         img = os.path.join(self._tmp, "args.img")
         with open(cfg, "w") as f:
             f.write('set delos_args="%s"\nset timeout=0\n' % args)
-            if gfxpayload:
-                f.write('set gfxpayload=%s\n' % gfxpayload)
+            for name, value in grub_vars.items():
+                f.write('set %s="%s"\n' % (name, value))
         subprocess.run(["mformat", "-C", "-i", img, "-f", "1440", "::"], check=True)
         subprocess.run(["mcopy", "-i", img, cfg, "::/"], check=True)
         return ["-drive", "file=%s,format=raw,if=none,id=args" % img,
