@@ -68,3 +68,25 @@ def test_grub_args_disk_bios(machine):
 def test_grub_args_disk_uefi(machine):
     with tempfile.TemporaryDirectory() as tmp:
         boot_and_check(machine, True, "grubtest=uefi", tmp)
+
+
+# The menu's other entries, chosen through the args disk (default=N) as a
+# person would with the arrow keys.
+def test_grub_menu_serial_only(machine):
+    m = machine(grub_vars={"default": "2"})
+    m.expect(r"command line 'console=serial',", 60)
+    m.boot(60)
+    check("boot: console=serial: no screen is used" in m.transcript, "console=serial not taken")
+    for ref in ("vga@1", "fb@1"):
+        check("cells: %s not loaded at boot" % ref in m.transcript, "%s loaded with console=serial" % ref)
+    out = m.command("cells")
+    check("shell@1" in out and "vga@1" not in out and "fb@1" not in out,
+          "cells with console=serial: %r" % out)
+
+
+def test_grub_menu_benchmarks(machine):
+    m = machine(grub_vars={"default": "1"}, args="grubtest=bench")
+    m.expect(r"command line 'bench=boot grubtest=bench',", 60)
+    m.expect(r"boot: bench=boot asks for the benchmark suite at boot, but this build has no "
+             r"benchmark cell; booting to the prompt")
+    m.boot(60)
