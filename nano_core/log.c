@@ -72,6 +72,22 @@ int console_screen_write(const char *buf, size_t len)
 	return (int)len;
 }
 
+void log_screen_replay(size_t lines)
+{
+	size_t start = lg.head > RING_SIZE ? lg.head - RING_SIZE : 0, i = lg.head;
+
+	/* Back from the end over `lines` newlines (the last byte ends the last line). */
+	while (i > start && lines) {
+		i--;
+		if (lg.ring[i % RING_SIZE] == '\n' && i + 1 < lg.head && !--lines) {
+			i++;
+			break;
+		}
+	}
+	for (; i < lg.head; i++)
+		console_screen_write(&lg.ring[i % RING_SIZE], 1);
+}
+
 void console_write(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

@@ -189,7 +189,8 @@ int fb_write(const char *buf, uint64_t len)
 
 /*
  * Takes the screen: continues from the cursor record when it fits (a reload
- * or a swap from another fb version), else starts on a blank screen.
+ * or a swap from another fb version), else starts on a blank screen that
+ * shows the log's last lines, so the boot before it is there to read.
  */
 static int take_screen(const char *how)
 {
@@ -202,7 +203,8 @@ static int take_screen(const char *how)
 	}
 	uint64_t flags = irq_save();
 	struct fb_cursor c = cursor_load(&s, &ok);
-	if (!ok) {
+	bool fresh = !ok;
+	if (fresh) {
 		c = screen_reset(&s);
 		toggle_cursor(&s, &c);
 	}
@@ -214,6 +216,9 @@ static int take_screen(const char *how)
 		klog(LOG_ERR, "fb: cannot keep the cursor: %s", sdb_strerror(err));
 		return err;
 	}
+	/* A blank screen shows the boot so far: the log's last screenful but one line. */
+	if (fresh)
+		log_screen_replay(s.rows - 1);
 	klog(LOG_INFO, "fb: the %ux%u framebuffer (%u bpp at 0x%lx) is a cell's now, %ux%u text, %s",
 	     s.f->width, s.f->height, s.f->bpp, s.f->phys, s.cols, s.rows, how);
 	return 0;

@@ -44,7 +44,12 @@ void log_enable_vga(void);
 /* True when booted with a VGA text screen (grant `phys_mem`). */
 bool vga_text_present(void);
 /*
- * A VGA cell owns the screen now (grant `console`): nano_core's output goes
+ * Writes the log's last `lines` lines to the screen only (grant `console`):
+ * for a display cell that takes over a blank screen after the boot began.
+ */
+void log_screen_replay(size_t lines);
+/*
+ * A display cell (vga, fb) owns the screen now (grant `console`): nano_core's output goes
  * to cell:sym, `int sym(const char *buf, uint64_t len)`, resolved on every
  * write, and nano_core draws itself again whenever that does not resolve.
  */
