@@ -103,22 +103,27 @@ static void toggle_cursor(const struct screen *s, struct fb_cursor *c)
 	c->shown = !c->shown;
 }
 
-/* Moves every text row up by one and blanks the last. */
-static void scroll(const struct screen *s)
+/*
+ * Moves the text up by a quarter of the screen at once and blanks the rows
+ * freed: a scroll reads the whole framebuffer back, which is slow on real
+ * hardware (uncached or write-combined video memory), so it is done once
+ * every rows/4 lines rather than on every line.
+ */
+static unsigned scroll(const struct screen *s)
 {
+	unsigned n = s->rows / 4 ? s->rows / 4 : 1;
 	uint64_t line = (uint64_t)s->f->pitch * FONT_HEIGHT;
 
-	memmove((void *)s->f->pixels, (const void *)(s->f->pixels + line), line * (s->rows - 1));
-	clear_rows(s, (s->rows - 1) * FONT_HEIGHT, s->rows * FONT_HEIGHT);
+	memmove((void *)s->f->pixels, (const void *)(s->f->pixels + line * n), line * (s->rows - n));
+	clear_rows(s, (s->rows - n) * FONT_HEIGHT, s->rows * FONT_HEIGHT);
+	return n;
 }
 
 static void newline(const struct screen *s, struct fb_cursor *c)
 {
 	c->col = 0;
-	if (++c->row >= s->rows) {
-		scroll(s);
-		c->row = s->rows - 1;
-	}
+	if (++c->row >= s->rows)
+		c->row = s->rows - scroll(s);
 }
 
 /* col == cols means the last column was just written: the wrap waits for the next printable byte. */

@@ -1,10 +1,10 @@
 /*
  * fb (cell fb@1): a text console drawn into the RGB framebuffer the loader
  * set up (UEFI's GOP, or a VBE mode under BIOS), in an 8x16 PSF font from
- * Debian's console fonts turned into rodata at build time (fb.mk). It scrolls,
- * shows a cursor (an underline, drawn by XOR so it never hides a glyph) and
- * carries nano_core's log once it has taken the screen over (from the
- * log's last screenful on a blank screen).
+ * Debian's console fonts turned into rodata at build time (fb.mk). It
+ * scrolls (a quarter of the screen at a time), shows a cursor (an underline,
+ * drawn by XOR so it never hides a glyph) and carries nano_core's log once it
+ * has taken the screen over (from the log's last screenful on a blank screen).
  *
  * It reaches the framebuffer, and no other memory, through grant
  * `framebuffer` (boot_framebuffer). Where the loader gave no RGB framebuffer
