@@ -23,13 +23,14 @@ endef
 $(foreach c,$(CELL_ENTRIES),$(eval $(call cell_rule,$(word 1,$(subst :, ,$(c))),$(word 2,$(subst :, ,$(c))),$(word 3,$(subst :, ,$(c))))))
 
 # GRUB loads every cell object and the manifest as multiboot2 modules, each
-# named by its command line (NAME@VERSION, or "manifest").
+# named by its command line (NAME@VERSION, or "manifest"): the lines replace
+# grub.cfg's @modules@ marker, which ends its delos_load function.
 $(OUT)/iso/boot/grub/grub.cfg: build/grub/grub.cfg cells.manifest
 	@mkdir -p $(@D)
-	{ sed '/^boot$$/,$$d' $<; \
-	  echo 'module2 /cells.manifest manifest'; \
-	  $(foreach c,$(CELL_ENTRIES),echo 'module2 /cells/$(word 1,$(subst :, ,$(c))).o $(word 1,$(subst :, ,$(c)))';) \
-	  echo boot; } > $@
+	{ sed '/^@modules@$$/,$$d' $<; \
+	  echo '	module2 /cells.manifest manifest'; \
+	  $(foreach c,$(CELL_ENTRIES),echo '	module2 /cells/$(word 1,$(subst :, ,$(c))).o $(word 1,$(subst :, ,$(c)))';) \
+	  echo '}'; } > $@
 
 $(OUT)/iso/cells.manifest: cells.manifest
 	@mkdir -p $(@D)

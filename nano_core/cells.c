@@ -1,4 +1,5 @@
 #include <delos/boot.h>
+#include <delos/display.h>
 #include <delos/cells.h>
 #include <delos/kernel.h>
 #include <delos/ksyms.h>
@@ -426,13 +427,32 @@ size_t cells_load_ordered(const struct manifest_entry **list, size_t n)
 	return loaded;
 }
 
+/* boot_if=SCREEN: the entry boots only where the loader gave that screen. */
+static bool boot_condition_met(const struct manifest_entry *e)
+{
+	const char *cond = manifest_extra(e, "boot_if");
+	bool known;
+
+	if (!cond)
+		return true;
+	if (display_has(cond, &known))
+		return true;
+	if (!known)
+		klog(LOG_ERR, "cells: %s@%u: unknown boot_if '%s' (text_screen or framebuffer); "
+		     "not loaded", e->name, e->version, cond);
+	else
+		klog(LOG_INFO, "cells: %s@%u not loaded at boot: this boot has no %s",
+		     e->name, e->version, cond);
+	return false;
+}
+
 static void load_boot_cells(void)
 {
 	const struct manifest_entry **boot = kmalloc(cs.manifest.count * sizeof(*boot));
 	size_t n = 0;
 
 	for (size_t i = 0; boot && i < cs.manifest.count; i++)
-		if (cs.entries[i].boot)
+		if (cs.entries[i].boot && boot_condition_met(&cs.entries[i]))
 			boot[n++] = &cs.entries[i];
 	if (boot)
 		cells_load_ordered(boot, n);

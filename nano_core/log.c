@@ -64,6 +64,31 @@ static void screen_write(const char *s, size_t n)
 	vga_sync_cursor(&lg.cursor);
 }
 
+int console_screen_write(const char *buf, size_t len)
+{
+	if (!buf && len)
+		return -1;
+	if (lg.vga || lg.screen.cell[0])
+		screen_write(buf, len);
+	return (int)len;
+}
+
+void log_screen_replay(size_t lines)
+{
+	size_t start = lg.head > RING_SIZE ? lg.head - RING_SIZE : 0, i = lg.head;
+
+	/* Back from the end over `lines` newlines (the last byte ends the last line). */
+	while (i > start && lines) {
+		i--;
+		if (lg.ring[i % RING_SIZE] == '\n' && i + 1 < lg.head && !--lines) {
+			i++;
+			break;
+		}
+	}
+	for (; i < lg.head; i++)
+		console_screen_write(&lg.ring[i % RING_SIZE], 1);
+}
+
 void console_write(const char *s, size_t n)
 {
 	uint16_t port;

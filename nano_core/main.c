@@ -4,6 +4,7 @@
 #include <delos/console.h>
 #include <delos/cpu_tables.h>
 #include <delos/ctx.h>
+#include <delos/display.h>
 #include <delos/kernel.h>
 #include <delos/log.h>
 #include <delos/mb2.h>
@@ -124,18 +125,6 @@ static void read_boot_info(uint32_t magic, uint64_t mbi_phys)
 		     boot_info.mmap[i].base + boot_info.mmap[i].len, boot_info.mmap[i].type);
 }
 
-/* VGA text exists on BIOS boots unless the loader set a graphics framebuffer. */
-static void maybe_enable_vga(void)
-{
-	bool efi = boot_info.has_efi32 || boot_info.has_efi64;
-	bool text_fb = boot_info.has_framebuffer && boot_info.fb.type == 2;
-
-	if (text_fb || (!efi && !boot_info.has_framebuffer))
-		log_enable_vga();
-	else
-		klog(LOG_INFO, "boot: no VGA text screen (%s)", efi ? "UEFI" : "graphics framebuffer");
-}
-
 /* The boot context becomes the idle task once a shell cell has the console. */
 static _Noreturn void idle_forever(void)
 {
@@ -161,6 +150,9 @@ static _Noreturn void kmain_on_kernel_stack(void)
 	intc_init();
 	cells_init(&boot_info);		/* with interrupts off: cell_init runs undisturbed */
 	char test[32];
+	if (cmdline_get("bench", test, sizeof(test)))
+		klog(LOG_WARN, "boot: bench=%s asks for the benchmark suite at boot, but this build "
+		     "has no benchmark cell; booting to the prompt", test);
 	if (cmdline_get("test", test, sizeof(test)))
 		selftest_run(test, &boot_info);
 	bool shell = shell_loaded();
@@ -183,7 +175,7 @@ void kmain(uint32_t magic, uint64_t mbi_phys)
 	read_boot_info(magic, mbi_phys);
 	random_init();
 	stack_protector_init();
-	maybe_enable_vga();
+	display_init(&boot_info);
 	mm_init(&boot_info, mbi_phys, boot_info.total_size);
 	platform_init(&boot_info);
 	time_calibrate();

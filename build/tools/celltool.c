@@ -183,6 +183,23 @@ static int check_manifest_grants(const struct manifest *m, const char *path,
 	return found;
 }
 
+/* boot_if= names a screen nano_core knows (include/delos/display.h). */
+static int check_manifest_boot_if(const struct manifest *m, const char *path)
+{
+	int found = 0;
+
+	for (size_t i = 0; i < m->count; i++) {
+		const struct manifest_entry *e = &m->entries[i];
+		const char *v = manifest_extra(e, "boot_if");
+		if (!v || !strcmp(v, "text_screen") || !strcmp(v, "framebuffer"))
+			continue;
+		fprintf(stderr, "%s:%u: unknown boot_if '%s' (text_screen or framebuffer)\n",
+			path, e->line, v);
+		found++;
+	}
+	return found;
+}
+
 static void print_entry(const struct manifest_entry *e)
 {
 	const struct manifest_recovery *r = &e->recovery;
@@ -226,8 +243,9 @@ static int cmd_manifest(int argc, char **argv)
 	if (load_manifest(opt.operands[0], &m)) {
 		bad = 1;
 	} else {
+		bad = check_manifest_boot_if(&m, opt.operands[0]);
 		if (opt.exports)
-			bad = check_manifest_grants(&m, opt.operands[0], &x);
+			bad += check_manifest_grants(&m, opt.operands[0], &x);
 		for (i = 0; opt.list && !bad && i < m.count; i++)
 			print_entry(&m.entries[i]);
 	}

@@ -1,18 +1,17 @@
-/* The shell's output: the serial line and the VGA screen. */
+/* The shell's output: the serial line and the screen (whichever display cell has it). */
 #include <stdarg.h>
 
 #include <delos/log.h>
 #include <delos/mm.h>
 #include "cells/serial/serial.h"
 #include "cells/shell/internal.h"
-#include "cells/vga/vga.h"
 
 int shell_write(const char *buf, uint64_t len)
 {
 	if (len == 0)
 		return 0;
 	serial_write(buf, len);
-	vga_write(buf, len);
+	console_screen_write(buf, len);
 	return (int)len;
 }
 

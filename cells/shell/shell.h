@@ -23,7 +23,7 @@
  * typed NUL means nothing to the editor and is not queued), and the line it
  * falls in is refused too. A line has at most SHELL_ARGS_MAX words.
  *
- * Output goes to serial_write and vga_write (shell_write, shell_printf).
+ * Output goes to serial_write and console_screen_write (shell_write, shell_printf).
  *
  * Commands. Each command is one record "shell/cmd/NAME" (struct shell_cmd):
  * a cellref to `void fn(int argc, char **argv)` (argv[0] is the command's

@@ -1,12 +1,13 @@
 /*
  * vga (cell vga@1): the 80x25 VGA text screen at physical 0xb8000, as a
- * console output. Present on BIOS boots only: when nano_core reports no
- * text screen (UEFI, graphics framebuffer) every call does nothing.
+ * console output. Present on BIOS boots in text mode only: where nano_core
+ * reports no text screen (UEFI, a graphics framebuffer) cell_init and the
+ * swap-in hook refuse, and the manifest does not boot it (boot_if=).
  *
  * The cursor is the record "vga/cursor" (a struct vga_cell_cursor): the
  * screen itself is the rest of the state, and it lives in video memory.
- * cell_init takes the screen over from nano_core (log_vga_handoff) and
- * continues where nano_core's hardware cursor stood.
+ * cell_init and cell_swap_in take the screen over (log_vga_handoff) and
+ * continue where the record or nano_core's hardware cursor stood.
  */
 #ifndef CELLS_VGA_H
 #define CELLS_VGA_H

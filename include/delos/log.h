@@ -26,6 +26,13 @@ void kvlog(int level, const char *fmt, va_list ap);
 /* Adapter with the note_fn signature used by pure-logic modules (mb2, ...). */
 void log_note(void *prefix, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/*
+ * Sends raw bytes to the screen only: the display cell that took it over, or
+ * nano_core's own text screen, or nowhere (grant `console`). Returns len, or
+ * -1 if buf is NULL with len > 0.
+ */
+int console_screen_write(const char *buf, size_t len);
+
 /* Sends raw bytes to every console output. */
 void console_write(const char *s, size_t n);
 
@@ -37,7 +44,12 @@ void log_enable_vga(void);
 /* True when booted with a VGA text screen (grant `phys_mem`). */
 bool vga_text_present(void);
 /*
- * A VGA cell owns the screen now (grant `console`): nano_core's output goes
+ * Writes the log's last `lines` lines to the screen only (grant `console`):
+ * for a display cell that takes over a blank screen after the boot began.
+ */
+void log_screen_replay(size_t lines);
+/*
+ * A display cell (vga, fb) owns the screen now (grant `console`): nano_core's output goes
  * to cell:sym, `int sym(const char *buf, uint64_t len)`, resolved on every
  * write, and nano_core draws itself again whenever that does not resolve.
  */

@@ -199,6 +199,10 @@ CASES = [
           "tests/celltool/unknown_grant.manifest"], 1,
          ["tests/celltool/unknown_grant.manifest:2: unknown grant 'port_oi' "
           "(not in nano_core/exports.list nor a guard=)"]),
+    Case("manifest_unknown_boot_if",
+         ["manifest", "tests/celltool/boot_if.manifest"], 1,
+         ["tests/celltool/boot_if.manifest:2: unknown boot_if 'framebufer' "
+          "(text_screen or framebuffer)"]),
     Case("manifest_list",
          ["manifest", "--list", "tests/celltool/test.manifest"], 0,
          expect_out=[

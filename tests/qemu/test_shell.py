@@ -1,4 +1,4 @@
-"""The console as cells: shell@1 reading serial@1 and kbd@1, writing serial@1 and vga@1."""
+"""The console as cells: shell@1 reading serial@1 and kbd@1, writing serial@1 and the screen (vga@1 here)."""
 import os
 import re
 import time
@@ -63,7 +63,7 @@ def test_shell_cells_syms_deps(machine):
     check(re.search(r"ffffffff[0-9a-f]{8}\s+\d+ T shell_main", out), "syms shell lacks shell_main")
     check(re.search(r"T shell_register", out), "syms shell lacks shell_register")
     out = m.command("deps shell")
-    for use in ("-> serial:serial_write", "-> vga:vga_write", "-> tasks:task_spawn",
+    for use in ("-> serial:serial_write", "-> nano_core:console_screen_write", "-> tasks:task_spawn",
                 "-> dispatch:dispatch_subscribe", "-> state_db:sdb_put"):
         check(use in out, "deps shell lacks %s: %r" % (use, out))
     out = m.command("deps serial")
@@ -298,6 +298,8 @@ def test_shell_vga_screen(machine):
 
 def test_shell_uefi_without_vga(machine):
     m = booted(machine, uefi=True)
-    check("vga: no VGA text screen" in m.transcript, "vga cell did not notice UEFI")
+    check("cells: vga@1 not loaded at boot: this boot has no text_screen" in m.transcript,
+          "vga@1 was loaded under UEFI")
+    check("fb: the " in m.transcript and "is a cell's now" in m.transcript, "fb@1 did not take the screen")
     check("frames: total" in m.command("mem"), "mem under UEFI")
     check("hello, world!" in m.command("load hello_cmd@1") + m.command("greet"), "greet under UEFI")
