@@ -27,15 +27,18 @@ $(foreach c,$(CELL_ENTRIES),$(eval $(call cell_rule,$(word 1,$(subst :, ,$(c))),
 $(OUT)/iso/boot/grub/grub.cfg: build/grub/grub.cfg cells.manifest
 	@mkdir -p $(@D)
 	{ sed '/^boot$$/,$$d' $<; \
-	  echo 'module2 /cells.manifest manifest'; \
+	  echo 'module2 /manifest.bin manifest'; \
 	  $(foreach c,$(CELL_ENTRIES),echo 'module2 /cells/$(word 1,$(subst :, ,$(c))).o $(word 1,$(subst :, ,$(c)))';) \
 	  echo boot; } > $@
 
-$(OUT)/iso/cells.manifest: cells.manifest
+# The manifest goes in as the table celltool compiles from it, with the boot
+# order read from the boot cells' objects (a dependency cycle fails the build).
+$(OUT)/iso/manifest.bin: cells.manifest nano_core/exports.list $(HOUT)/celltool \
+		$(patsubst $(OUT)/iso/%,$(OUT)/%,$(CELL_OBJS))
 	@mkdir -p $(@D)
-	cp $< $@
+	$(HOUT)/celltool table --exports nano_core/exports.list --objects $(OUT) --output $@ cells.manifest
 
-ISO_EXTRA += $(CELL_OBJS) $(OUT)/iso/cells.manifest
+ISO_EXTRA += $(CELL_OBJS) $(OUT)/iso/manifest.bin
 
 # Per-cell make fragments (tests of a cell live beside it).
 -include $(wildcard cells/*/*.mk)

@@ -167,15 +167,6 @@ int loader_load(struct loader *ld, const struct loader_load_args *a,
 		struct loader_cell **out);
 int loader_publish(struct loader *ld, struct loader_cell *c);
 
-/*
- * Validates the object in a (as loader_check's first steps do) and calls
- * fn(ctx, name, defined) for each global or weak symbol it defines (visible
- * ones) or references, without loading anything. For ordering boot cells and
- * naming dependency cycles. Returns 0 or the validation error.
- */
-typedef void loader_object_sym_fn(void *ctx, const char *name, bool defined);
-int loader_object_symbols(struct loader *ld, const struct loader_load_args *a,
-			  loader_object_sym_fn *fn, void *ctx);
 int loader_unload(struct loader *ld, struct loader_cell *c);
 
 /* Cells. nano_core is the first cell, with core set; it cannot be unloaded. */
