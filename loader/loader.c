@@ -295,6 +295,12 @@ static void run_ctors(struct loader_cell *c)
 	}
 }
 
+/* For debuggers (build/gdb/delos.py): called after every change to the list of cells. */
+__attribute__((noinline)) void loader_debug_changed(const struct loader *ld)
+{
+	__asm__ volatile("" : : "r"(ld) : "memory");
+}
+
 /* Makes a loaded cell visible: list, namespace, owners' user lists. */
 static void commit(struct loader *ld, struct loader_cell *c, unsigned flags)
 {
@@ -303,6 +309,7 @@ static void commit(struct loader *ld, struct loader_cell *c, unsigned flags)
 	ld->last = c;
 	c->published = !(flags & LOADER_UNPUBLISHED);
 	imports_link(c);
+	loader_debug_changed(ld);
 }
 
 int loader_load(struct loader *ld, const struct loader_load_args *a,
@@ -371,5 +378,6 @@ int loader_unload(struct loader *ld, struct loader_cell *c)
 	if (ld->last == c)
 		ld->last = prev;
 	cell_free(ld, c);
+	loader_debug_changed(ld);
 	return 0;
 }

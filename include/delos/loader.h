@@ -167,6 +167,13 @@ int loader_load(struct loader *ld, const struct loader_load_args *a,
 		struct loader_cell **out);
 int loader_publish(struct loader *ld, struct loader_cell *c);
 
+/*
+ * Does nothing; the loader calls it after each change to its list of cells
+ * (a load, an unload, each step of a swap), so that a debugger can break on
+ * it and re-read the list (build/gdb/delos.py), as ld.so's _dl_debug_state.
+ */
+void loader_debug_changed(const struct loader *ld);
+
 int loader_unload(struct loader *ld, struct loader_cell *c);
 
 /* Cells. nano_core is the first cell, with core set; it cannot be unloaded. */
