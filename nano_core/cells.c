@@ -1,7 +1,7 @@
-#include <delos/boot.h>
+#include "nano_core/boot.h"
 #include <delos/cells.h>
 #include <delos/kernel.h>
-#include <delos/ksyms.h>
+#include "nano_core/ksyms.h"
 #include <delos/log.h>
 #include <delos/manifest_table.h>
 #include <delos/mm.h>

@@ -4,14 +4,14 @@
  * that host tests cannot see: page permissions, the live allocators, what
  * the boot loader handed over.
  */
-#include <delos/boot.h>
+#include "nano_core/boot.h"
 #include <delos/cells.h>
 #include <delos/frame.h>
 #include <delos/kernel.h>
 #include <delos/log.h>
 #include <delos/mm.h>
 #include <delos/paging.h>
-#include <delos/selftest.h>
+#include "nano_core/selftest.h"
 #include <delos/string.h>
 #include <delos/trap.h>
 #include "nano_core/physmap.h"

@@ -2,9 +2,9 @@
 #include <delos/cell.h>
 #include <delos/ctx.h>
 #include <delos/log.h>
-#include "cells/dispatch/dispatch.h"
-#include "cells/serial/byteq.h"
-#include "cells/serial/serial.h"
+#include <delos/dispatch.h>
+#include "metamodules/byteq.h"
+#include <delos/serial.h>
 #include "hal/io.h"
 
 #define COM1 0x3f8

@@ -7,7 +7,7 @@
 #include <delos/sdb.h>
 #include <delos/string.h>
 #include "cells/shell/internal.h"
-#include "cells/tasks/tasks.h"
+#include <delos/tasks.h>
 
 struct builtin {
 	const char *name, *cell, *sym, *usage, *help;

@@ -3,9 +3,9 @@
 
 #include <delos/log.h>
 #include <delos/mm.h>
-#include "cells/serial/serial.h"
+#include <delos/serial.h>
 #include "cells/shell/internal.h"
-#include "cells/vga/vga.h"
+#include <delos/vga.h>
 
 int shell_write(const char *buf, uint64_t len)
 {
