@@ -27,15 +27,21 @@ def cstring(value):
     return value.string() if int(value) else ""
 
 
+HIGHER_HALF = 0xFFFF800000000000
+MAX_CELLS = 4096
+
+
 def live_cells():
     """(NAME@VERSION, object path, {section name: address}) of every loaded cell but nano_core."""
+    if int(gdb.parse_and_eval("$pc")) & 0xFFFFFFFFFFFFFFFF < HIGHER_HALF:
+        return []  # stopped before nano_core runs in the higher half: no loader yet
     ld = gdb.parse_and_eval("'nano_core/cells.c'::cs.ld")
     if int(ld) == 0:
         return []
     ld = ld.cast(gdb.lookup_type("struct loader").pointer())
     cells = []
     c = ld["core"]["next"]
-    while int(c):
+    while int(c) and len(cells) < MAX_CELLS:
         secs = {}
         for i in range(int(c["nsecs"])):
             s = c["secs"][i]
