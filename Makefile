@@ -45,8 +45,8 @@ ISO_EXTRA       := $(OUT)/manifest.ok
 # Each part adds its own rules, tests and ISO contents here.
 -include $(wildcard */*.mk)
 
-# nano_core, the hardware primitives, the loader and the manifest parser.
-KSRCS    := $(wildcard nano_core/*.c nano_core/*.S hal/*.c) $(LOADER_SRCS) loader/manifest.c \
+# nano_core, the hardware primitives, the loader and the manifest table reader.
+KSRCS    := $(wildcard nano_core/*.c nano_core/*.S hal/*.c) $(LOADER_SRCS) loader/manifest_table.c \
             metamodules/cellref.c metamodules/siphash.c
 KOBJS    := $(patsubst %,$(KOUT)/%.o,$(KSRCS))
 

@@ -314,25 +314,6 @@ int loader_check(struct loader *ld, const struct loader_load_args *a)
 	return err;
 }
 
-int loader_object_symbols(struct loader *ld, const struct loader_load_args *a,
-			  loader_object_sym_fn *fn, void *ctx)
-{
-	struct load L;
-	int err = load_begin(&L, ld, a);
-
-	for (uint32_t i = L.first_global; !err && i < L.nsyms; i++) {
-		const Elf64_Sym *s = &L.syms[i];
-		unsigned bind = s->st_info >> 4, vis = s->st_other & 3;
-		if ((bind != STB_GLOBAL && bind != STB_WEAK) || !s->st_name)
-			continue;
-		if (s->st_shndx != SHN_UNDEF && vis != STV_DEFAULT && vis != STV_PROTECTED)
-			continue;	/* hidden definitions never enter the namespace */
-		fn(ctx, L.str + s->st_name, s->st_shndx != SHN_UNDEF);
-	}
-	load_end(&L, false);
-	return err;
-}
-
 /* Runs .preinit_array then .init_array entries, in section order. */
 static void run_ctors(struct loader_cell *c)
 {
@@ -351,6 +332,12 @@ static void run_ctors(struct loader_cell *c)
 	}
 }
 
+/* For debuggers (build/gdb/delos.py): called after every change to the list of cells. */
+__attribute__((noinline)) void loader_debug_changed(const struct loader *ld)
+{
+	__asm__ volatile("" : : "r"(ld) : "memory");
+}
+
 /* Makes a loaded cell visible: list, namespace, owners' user lists. */
 static void commit(struct loader *ld, struct loader_cell *c, unsigned flags)
 {
@@ -359,6 +346,7 @@ static void commit(struct loader *ld, struct loader_cell *c, unsigned flags)
 	ld->last = c;
 	c->published = !(flags & LOADER_UNPUBLISHED);
 	imports_link(c);
+	loader_debug_changed(ld);
 }
 
 int loader_load(struct loader *ld, const struct loader_load_args *a,
@@ -441,5 +429,6 @@ int loader_detach(struct loader *ld, struct loader_cell *c)
 	if (ld->last == c)
 		ld->last = prev;
 	imports_unlink(c);
+	loader_debug_changed(ld);
 	return 0;
 }

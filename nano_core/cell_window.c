@@ -4,13 +4,13 @@
  * Owned by nano_core and reached through the loader's env, whose callers
  * run with interrupts off; nothing here takes a lock.
  */
-#include <delos/boot.h>
+#include "nano_core/boot.h"
 #include <delos/cells.h>
 #include <delos/kernel.h>
 #include <delos/log.h>
 #include <delos/mm.h>
 #include <delos/string.h>
-#include <delos/vrange.h>
+#include "nano_core/vrange.h"
 #include "nano_core/physmap.h"
 
 /* Cell mappings live at once, at most: each loaded cell has one, a swap adds its new ones. */

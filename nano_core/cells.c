@@ -1,9 +1,10 @@
-#include <delos/boot.h>
+#include "nano_core/boot.h"
 #include <delos/display.h>
 #include <delos/cells.h>
 #include <delos/kernel.h>
-#include <delos/ksyms.h>
+#include "nano_core/ksyms.h"
 #include <delos/log.h>
+#include <delos/manifest_table.h>
 #include <delos/mm.h>
 #include <delos/paging.h>
 #include <delos/string.h>
@@ -13,13 +14,14 @@
 #include "nano_core/physmap.h"
 
 #define MAX_EXPORTS 256
-#define STUCK_SYMS 64
 
 /* The loader, the manifest and where cells go; owned by nano_core, set up once. */
 static struct {
 	struct loader *ld;
 	struct manifest manifest;
 	struct manifest_entry *entries;
+	uint32_t *boot_order;		/* indices of the boot entries, in load order */
+	size_t boot_count;
 	const struct mb2_info *boot;
 	uint64_t generation;		/* counts loads and unloads */
 } cs;
@@ -96,36 +98,32 @@ static const struct mb2_module *find_module(const char *name)
 	return NULL;
 }
 
-static const struct mb2_module *find_module_of(const struct manifest_entry *e)
-{
-	char ref[48];
-
-	snprintf(ref, sizeof(ref), "%s@%u", e->name, e->version);
-	return find_module(ref);
-}
-
+/* The "manifest" module is the table celltool compiled (include/delos/manifest_table.h). */
 static bool read_manifest(void)
 {
 	const struct mb2_module *m = find_module("manifest");
 	struct manifest_error err;
-	size_t cap;
+	size_t count, boots;
 
 	if (!m) {
 		klog(LOG_ERR, "cells: no manifest module; no cells will load");
 		return false;
 	}
-	const char *text = phys_to_virt(m->start);
+	const void *table = phys_to_virt(m->start);
 	size_t len = m->end - m->start;
-	cap = manifest_count_lines(text, len);
-	cs.entries = kmalloc(cap * sizeof(*cs.entries));
-	if (!cs.entries)
-		return false;
-	manifest_init(&cs.manifest, cs.entries, cap);
-	if (manifest_parse(&cs.manifest, "cells.manifest", text, len, &err)) {
-		klog(LOG_ERR, "cells: %s", err.message);
-		return false;
+	if (manifest_table_check(table, len, &count, &boots, &err) == 0) {
+		cs.entries = kmalloc((count + 1) * sizeof(*cs.entries));
+		cs.boot_order = kmalloc((boots + 1) * sizeof(*cs.boot_order));
+		if (!cs.entries || !cs.boot_order)
+			return false;
+		manifest_init(&cs.manifest, cs.entries, count);
+		if (manifest_table_read(table, len, &cs.manifest, cs.boot_order, boots, &err) == 0) {
+			cs.boot_count = boots;
+			return true;
+		}
 	}
-	return true;
+	klog(LOG_ERR, "cells: the manifest module: %s; no cells will load", err.message);
+	return false;
 }
 
 static bool create_loader(void)
@@ -312,121 +310,6 @@ int cells_unload(const char *name)
 	return 0;
 }
 
-/* One cell that could not be ordered: what it defines and what it needs. */
-struct stuck {
-	const struct manifest_entry *e;
-	const char *defs[STUCK_SYMS], *refs[STUCK_SYMS];
-	size_t ndefs, nrefs;
-	int mark;		/* depth-first search: 0 new, 1 on the path, 2 done */
-};
-
-static void collect_sym(void *ctx, const char *name, bool defined)
-{
-	struct stuck *s = ctx;
-
-	if (defined && s->ndefs < STUCK_SYMS)
-		s->defs[s->ndefs++] = name;
-	else if (!defined && s->nrefs < STUCK_SYMS)
-		s->refs[s->nrefs++] = name;
-}
-
-static bool needs(const struct stuck *a, const struct stuck *b)
-{
-	for (size_t i = 0; i < a->nrefs; i++)
-		for (size_t j = 0; j < b->ndefs; j++)
-			if (strcmp(a->refs[i], b->defs[j]) == 0)
-				return true;
-	return false;
-}
-
-/* Depth-first search for a cycle through v; on finding one, prints it and returns true. */
-static bool find_cycle(struct stuck *st, size_t n, size_t v, size_t *path, size_t depth)
-{
-	path[depth] = v;
-	st[v].mark = 1;
-	for (size_t w = 0; w < n; w++) {
-		if (!needs(&st[v], &st[w]))
-			continue;
-		if (st[w].mark == 1) {
-			size_t first = 0;
-			while (path[first] != w)
-				first++;
-			kprintf("cells: boot cells form a dependency cycle:");
-			for (size_t i = first; i <= depth; i++)
-				kprintf(" %s@%u ->", st[path[i]].e->name, st[path[i]].e->version);
-			kprintf(" %s@%u; none of them is loaded\n", st[w].e->name, st[w].e->version);
-			return true;
-		}
-		if (st[w].mark == 0 && find_cycle(st, n, w, path, depth + 1))
-			return true;
-	}
-	st[v].mark = 2;
-	return false;
-}
-
-/* Says why each of the cells that could not be ordered was left out. */
-static void report_stuck(const struct manifest_entry **left, size_t n)
-{
-	struct stuck *st = kzalloc(n * sizeof(*st));
-	size_t *path = kmalloc(n * sizeof(*path));
-	bool cycle = false;
-
-	for (size_t i = 0; st && path && i < n; i++) {
-		struct entry_args keep;
-		struct loader_load_args a;
-		const struct mb2_module *m = find_module_of(left[i]);
-		st[i].e = left[i];
-		if (m) {
-			fill_args(left[i], m, &keep, &a);
-			loader_object_symbols(cs.ld, &a, collect_sym, &st[i]);
-		}
-	}
-	for (size_t v = 0; st && path && !cycle && v < n; v++)
-		cycle = st[v].mark == 0 && find_cycle(st, n, v, path, 0);
-	for (size_t i = 0; !cycle && i < n; i++) {
-		load_entry(left[i], LOAD_CHECK);
-		kprintf("cells: %s@%u not loaded: %s\n", left[i]->name, left[i]->version,
-			loader_error(cs.ld));
-	}
-	kfree(st);
-	kfree(path);
-}
-
-/*
- * Loads cells in dependency order: each round loads every pending cell whose
- * references all resolve now. A round that loads nothing leaves cells that
- * need each other (a cycle, which is named) or a symbol nobody defines.
- * Returns how many were loaded.
- */
-size_t cells_load_ordered(const struct manifest_entry **list, size_t n)
-{
-	const struct manifest_entry **left = kmalloc(n * sizeof(*left));
-	size_t nleft = n, loaded = 0;
-	bool progress = true;
-
-	if (!left)
-		return 0;
-	memcpy(left, list, n * sizeof(*left));
-	while (nleft && progress) {
-		progress = false;
-		for (size_t i = 0; i < nleft;) {
-			int err = load_entry(left[i], LOAD_IF_READY);
-			if (err == LOADER_EUNDEF) {
-				i++;
-				continue;
-			}
-			loaded += err == 0;
-			/* Kept in manifest order: a manifest in dependency order loads in one round. */
-			memmove(&left[i], &left[i + 1], (--nleft - i) * sizeof(*left));
-			progress = true;
-		}
-	}
-	if (nleft)
-		report_stuck(left, nleft);
-	kfree(left);
-	return loaded;
-}
-
 /* boot_if=SCREEN: the entry boots only where the loader gave that screen. */
 static bool boot_condition_met(const struct manifest_entry *e)
 {
@@ -446,17 +329,14 @@ static bool boot_condition_met(const struct manifest_entry *e)
 	return false;
 }
 
+/* Boot cells load in the order celltool computed from their imports. */
 static void load_boot_cells(void)
 {
-	const struct manifest_entry **boot = kmalloc(cs.manifest.count * sizeof(*boot));
-	size_t n = 0;
-
-	for (size_t i = 0; boot && i < cs.manifest.count; i++)
-		if (cs.entries[i].boot && boot_condition_met(&cs.entries[i]))
-			boot[n++] = &cs.entries[i];
-	if (boot)
-		cells_load_ordered(boot, n);
-	kfree(boot);
+	for (size_t i = 0; i < cs.boot_count; i++) {
+		const struct manifest_entry *e = &cs.entries[cs.boot_order[i]];
+		if (boot_condition_met(e))
+			load_entry(e, LOAD);
+	}
 }
 
 const struct manifest_entry *cells_manifest_find(const char *ref)

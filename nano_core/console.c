@@ -1,12 +1,12 @@
-#include <delos/boot.h>
+#include "nano_core/boot.h"
 #include <delos/cells.h>
-#include <delos/console.h>
-#include <delos/heap.h>
+#include "nano_core/console.h"
+#include "nano_core/heap.h"
 #include <delos/log.h>
 #include <delos/mm.h>
 #include <delos/string.h>
 #include <delos/trap.h>
-#include <delos/vrange.h>
+#include "nano_core/vrange.h"
 #include "hal/cpu.h"
 #include "hal/uart.h"
 #include <delos/platform.h>

@@ -1,5 +1,5 @@
 /* The boot's screen: see delos/display.h. */
-#include <delos/boot.h>
+#include "nano_core/boot.h"
 #include <delos/display.h>
 #include <delos/kernel.h>
 #include <delos/log.h>

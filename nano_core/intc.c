@@ -5,7 +5,7 @@
  * masked; without one, the PICs as before. Line IRQ_LAPIC_TIMER is the
  * local APIC timer, which exists only in APIC mode.
  */
-#include <delos/boot.h>
+#include "nano_core/boot.h"
 #include <delos/log.h>
 #include <delos/platform.h>
 #include <delos/trap.h>

@@ -1,8 +1,8 @@
 /* nano_core's entry: bring up the machine in a fixed order, then the console. */
-#include <delos/boot.h>
+#include "nano_core/boot.h"
 #include <delos/cells.h>
-#include <delos/console.h>
-#include <delos/cpu_tables.h>
+#include "nano_core/console.h"
+#include "nano_core/cpu_tables.h"
 #include <delos/ctx.h>
 #include <delos/display.h>
 #include <delos/kernel.h>
@@ -11,7 +11,7 @@
 #include <delos/mm.h>
 #include <delos/random.h>
 #include <delos/platform.h>
-#include <delos/selftest.h>
+#include "nano_core/selftest.h"
 #include <delos/string.h>
 #include <delos/time.h>
 #include <delos/trap.h>

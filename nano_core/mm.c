@@ -1,6 +1,6 @@
 /* Glue between the boot memory map, the frame allocator, the page tables and the heap. */
 #include <delos/frame.h>
-#include <delos/heap.h>
+#include "nano_core/heap.h"
 #include <delos/kernel.h>
 #include <delos/log.h>
 #include <delos/ctx.h>

@@ -3,7 +3,7 @@
  * at boot, and the blocks drawn from it. The key and the block counter are
  * nano_core's own data; the counter moves with interrupts off.
  */
-#include <delos/boot.h>
+#include "nano_core/boot.h"
 #include <delos/ctx.h>
 #include <delos/kernel.h>
 #include <delos/log.h>

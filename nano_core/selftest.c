@@ -4,14 +4,14 @@
  * that host tests cannot see: page permissions, the live allocators, what
  * the boot loader handed over.
  */
-#include <delos/boot.h>
+#include "nano_core/boot.h"
 #include <delos/cells.h>
 #include <delos/frame.h>
 #include <delos/kernel.h>
 #include <delos/log.h>
 #include <delos/mm.h>
 #include <delos/paging.h>
-#include <delos/selftest.h>
+#include "nano_core/selftest.h"
 #include <delos/string.h>
 #include <delos/trap.h>
 #include "nano_core/physmap.h"
@@ -353,20 +353,6 @@ static bool test_swap(const struct mb2_info *boot)
 	return true;
 }
 
-/* Cells that need each other are refused as a cycle, naming both; nothing is loaded. */
-static bool test_cycle(const struct mb2_info *boot)
-{
-	const struct manifest_entry *list[2] = { cells_manifest_find("cyc_a@1"),
-						 cells_manifest_find("cyc_b@1") };
-
-	(void)boot;
-	CHECK(list[0] && list[1], "cyc_a@1 or cyc_b@1 missing from the manifest");
-	CHECK(cells_load_ordered(list, 2) == 0, "a cell of the cycle was loaded");
-	CHECK(!loader_cell_find(cells_loader(), "cyc_a") && !loader_cell_find(cells_loader(), "cyc_b"),
-	      "a cell of the cycle is listed");
-	return true;
-}
-
 static bool test_boot(const struct mb2_info *boot)
 {
 	(void)boot;
@@ -379,7 +365,7 @@ static const struct {
 } tests[] = {
 	{ "boot", test_boot }, { "wx", test_wx }, { "heap", test_heap },
 	{ "frames", test_frames }, { "mb2", test_mb2 }, { "loader", test_loader },
-	{ "swap", test_swap }, { "cycle", test_cycle }, { "owners", test_owners },
+	{ "swap", test_swap }, { "owners", test_owners },
 	{ "fatal_log", test_fatal_log },
 };
 

@@ -5,7 +5,7 @@
  * is up (include/delos/random.h), before the first cell loads.
  */
 #include <delos/kernel.h>
-#include <delos/ksyms.h>
+#include "nano_core/ksyms.h"
 #include <delos/random.h>
 #include <stdint.h>
 

@@ -1,4 +1,4 @@
-#include <delos/boot.h>
+#include "nano_core/boot.h"
 #include <delos/kernel.h>
 #include <delos/log.h>
 #include <delos/platform.h>

@@ -1,9 +1,9 @@
 #include <delos/cellref.h>
 #include <delos/cells.h>
-#include <delos/cpu_tables.h>
+#include "nano_core/cpu_tables.h"
 #include <delos/ctx.h>
 #include <delos/kernel.h>
-#include <delos/ksyms.h>
+#include "nano_core/ksyms.h"
 #include <delos/log.h>
 #include <delos/paging.h>
 #include <delos/platform.h>

@@ -1,5 +1,5 @@
 /* Virtual range allocator; see include/delos/vrange.h. */
-#include <delos/vrange.h>
+#include "nano_core/vrange.h"
 
 static const char *const messages[] = {
 	[-VRANGE_OK] = "ok",

@@ -12,6 +12,12 @@
  *       --manifest, also objects that import a cell export another entry
  *       guards (guard=) with a grant they lack, and objects whose own entry
  *       guards a symbol they do not export.
+ *   celltool table --exports LIST --objects DIR --output TABLE MANIFEST
+ *       Checks MANIFEST as `manifest --exports` does, orders its boot cells
+ *       from their objects (DIR/object=): each after the boot cells it
+ *       imports from; refuses a dependency cycle, naming it, and an import
+ *       nobody exports. Writes the binary table nano_core reads
+ *       (include/delos/manifest_table.h).
  *   celltool info [--exports LIST] OBJ...
  *       Sections, exports, imports and the grants the imports need. LIST
  *       defaults to nano_core/exports.list when that file exists.
@@ -26,6 +32,7 @@
 #include <unistd.h>
 
 #include <delos/manifest.h>
+#include <delos/manifest_table.h>
 
 #include "celltool.h"
 
@@ -34,6 +41,7 @@
 static const char usage[] =
 	"usage: celltool manifest [--exports LIST] [--list] MANIFEST\n"
 	"       celltool check [--exports LIST] [--grants G1,G2 | --manifest MANIFEST] OBJ...\n"
+	"       celltool table --exports LIST --objects DIR --output TABLE MANIFEST\n"
 	"       celltool info [--exports LIST] OBJ...\n";
 
 enum {
@@ -41,6 +49,8 @@ enum {
 	OPT_GRANTS = 1 << 1,
 	OPT_MANIFEST = 1 << 2,
 	OPT_LIST = 1 << 3,
+	OPT_OBJECTS = 1 << 4,
+	OPT_OUTPUT = 1 << 5,
 };
 
 struct options {
@@ -48,6 +58,8 @@ struct options {
 	const char *grants;   /* --grants */
 	const char *manifest; /* --manifest */
 	bool list;            /* --list */
+	const char *objects;  /* --objects */
+	const char *output;   /* --output */
 	char **operands;
 	int operand_count;
 };
@@ -68,6 +80,10 @@ static const char **option_slot(struct options *opt, const char *arg,
 		return &opt->grants;
 	if ((allowed & OPT_MANIFEST) && strcmp(arg, "--manifest") == 0)
 		return &opt->manifest;
+	if ((allowed & OPT_OBJECTS) && strcmp(arg, "--objects") == 0)
+		return &opt->objects;
+	if ((allowed & OPT_OUTPUT) && strcmp(arg, "--output") == 0)
+		return &opt->output;
 	return NULL;
 }
 
@@ -254,6 +270,57 @@ static int cmd_manifest(int argc, char **argv)
 	return bad ? 1 : 0;
 }
 
+/* Writes len bytes to path whole, or leaves no file. */
+static int write_file(const char *path, const void *buf, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (!f || fwrite(buf, 1, len, f) != len || fclose(f)) {
+		fprintf(stderr, "celltool: %s: %s\n", path, strerror(errno));
+		if (f)
+			remove(path);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_table(int argc, char **argv)
+{
+	struct ct_exports x = { 0 };
+	struct options opt;
+	struct manifest m = { 0 };
+	uint32_t *order = NULL;
+	size_t boot_count = 0;
+	void *table = NULL;
+	int rc, bad = 1;
+
+	rc = parse_options(argc, argv, OPT_EXPORTS | OPT_OBJECTS | OPT_OUTPUT, &opt);
+	if (rc)
+		return rc;
+	if (opt.operand_count != 1 || !opt.exports || !opt.objects || !opt.output)
+		return usage_error("table takes --exports, --objects, --output and one MANIFEST",
+				   NULL);
+	if (ct_exports_load(&x, opt.exports))
+		return 1;
+	if (load_manifest(opt.operands[0], &m) == 0 &&
+	    check_manifest_grants(&m, opt.operands[0], &x) == 0 &&
+	    (order = calloc(m.count + 1, sizeof(*order))) &&
+	    ct_boot_order(&m, opt.operands[0], &x, opt.objects, order, &boot_count) == 0 &&
+	    (table = calloc(1, manifest_table_size(m.count, boot_count)))) {
+		manifest_table_write(&m, order, boot_count, table);
+		printf("boot order:");
+		for (size_t i = 0; i < boot_count; i++)
+			printf(" %s@%u", m.entries[order[i]].name, m.entries[order[i]].version);
+		printf("\n");
+		bad = write_file(opt.output, table, manifest_table_size(m.count, boot_count)) != 0;
+	}
+	free(table);
+	free(order);
+	free(m.entries);
+	ct_exports_free(&x);
+	return bad;
+}
+
 /* "build/out/cells/hello@1.o" ends with the entry's "cells/hello@1.o". */
 static bool path_ends_with(const char *path, const char *tail)
 {
@@ -429,6 +496,8 @@ int main(int argc, char **argv)
 		return cmd_manifest(argc - 2, argv + 2);
 	if (strcmp(argv[1], "check") == 0)
 		return cmd_check(argc - 2, argv + 2);
+	if (strcmp(argv[1], "table") == 0)
+		return cmd_table(argc - 2, argv + 2);
 	if (strcmp(argv[1], "info") == 0)
 		return cmd_info(argc - 2, argv + 2);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {

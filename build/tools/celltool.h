@@ -116,4 +116,15 @@ int ct_check_guards(const struct ct_object *o, const struct manifest_entry *e);
  * NULL, in which case imports show no grant. */
 void ct_info(const struct ct_object *o, const struct ct_exports *x);
 
+/*
+ * The boot order of m's boot cells, read from their objects (objdir/object=):
+ * each after every boot cell whose exports it imports, otherwise in manifest
+ * order. Writes entry indices to order (room for m->count) and their number
+ * to *boot_count. Returns 0, or -1 after printing a dependency cycle (named
+ * cell by cell, with the imports that close it), an import nobody exports,
+ * or an object that cannot be read.
+ */
+int ct_boot_order(const struct manifest *m, const char *path, const struct ct_exports *x,
+		  const char *objdir, uint32_t *order, size_t *boot_count);
+
 #endif /* CELLTOOL_H */

@@ -16,8 +16,8 @@
 #include <delos/sdb.h>
 #include <delos/time.h>
 #include <delos/trap.h>
-#include "cells/dispatch/dispatch.h"
-#include "cells/timer/timer.h"
+#include <delos/dispatch.h>
+#include <delos/timer.h>
 #include "hal/apic.h"
 #include "hal/cpu.h"
 

@@ -9,7 +9,7 @@
 #include <delos/sdb.h>
 #include <delos/string.h>
 #include <delos/trap.h>
-#include "cells/dispatch/dispatch.h"
+#include <delos/dispatch.h>
 
 #define ROUTE_TYPE 0x44495251u	/* "DIRQ" */
 #define EVENT_TYPE 0x44455654u	/* "DEVT" */

@@ -9,5 +9,5 @@ $(FB_GEN)/fb_font.h: build/tools/psf2h.py
 	@test -r $(FB_FONT_PSF) || { echo "fb: no font $(FB_FONT_PSF): run build/deps.sh (console-setup-linux)"; exit 1; }
 	python3 build/tools/psf2h.py $(FB_FONT_PSF) $@
 
-$(KOUT)/cells/fb/fb.c.o: $(FB_GEN)/fb_font.h
-$(KOUT)/cells/fb/fb.c.o: KCFLAGS += -I$(FB_GEN)
+$(KOUT)/cell/fb@1/cells/fb/fb.c.o: $(FB_GEN)/fb_font.h
+CELL_CFLAGS_fb@1 += -I$(FB_GEN)

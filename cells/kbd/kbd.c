@@ -2,9 +2,9 @@
 #include <delos/cell.h>
 #include <delos/ctx.h>
 #include <delos/log.h>
-#include "cells/dispatch/dispatch.h"
+#include <delos/dispatch.h>
 #include "cells/kbd/kbd.h"
-#include "cells/serial/byteq.h"
+#include "metamodules/byteq.h"
 #include "hal/io.h"
 
 #define KBD_IRQ 1

@@ -20,7 +20,7 @@
 #include <delos/time.h>
 #include "cells/ramfs/commands.h"
 #include "cells/ramfs/fs.h"
-#include "cells/tokens/tokens.h"
+#include <delos/tokens.h>
 
 #ifndef RAMFS_CELL_LAYOUT
 #define RAMFS_CELL_LAYOUT 1u

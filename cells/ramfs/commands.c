@@ -4,7 +4,7 @@
 #include <delos/string.h>
 #include "cells/ramfs/commands.h"
 #include "cells/ramfs/fs.h"
-#include "cells/shell/shell.h"
+#include <delos/shell.h>
 
 struct command {
 	const char *name, *sym, *usage, *help;

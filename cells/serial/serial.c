@@ -5,10 +5,10 @@
 #include <delos/cell.h>
 #include <delos/ctx.h>
 #include <delos/log.h>
-#include "cells/dispatch/dispatch.h"
-#include "cells/serial/byteq.h"
-#include "cells/serial/serial.h"
+#include <delos/dispatch.h>
+#include "metamodules/byteq.h"
 #include <delos/platform.h>
+#include <delos/serial.h>
 #include "hal/io.h"
 
 /* nano_core chose the console UART at boot; it is asked each time, never kept. */

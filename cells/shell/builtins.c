@@ -8,9 +8,9 @@
 #include <delos/string.h>
 #include "cells/shell/internal.h"
 #include <delos/ctx.h>
+#include <delos/tasks.h>
 #include <delos/time.h>
-#include "cells/tasks/tasks.h"
-#include "cells/timer/timer.h"
+#include <delos/timer.h>
 
 struct builtin {
 	const char *name, *cell, *sym, *usage, *help;

@@ -7,7 +7,7 @@
 
 #include <stdbool.h>
 
-#include "cells/shell/shell.h"
+#include <delos/shell.h>
 
 #define SHELL_OWNER "shell"
 

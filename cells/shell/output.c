@@ -3,7 +3,7 @@
 
 #include <delos/log.h>
 #include <delos/mm.h>
-#include "cells/serial/serial.h"
+#include <delos/serial.h>
 #include "cells/shell/internal.h"
 
 int shell_write(const char *buf, uint64_t len)

@@ -4,10 +4,10 @@
 #include <delos/log.h>
 #include <delos/string.h>
 #include <delos/time.h>
-#include "cells/dispatch/dispatch.h"
-#include "cells/serial/byteq.h"
+#include <delos/dispatch.h>
+#include "metamodules/byteq.h"
 #include "cells/shell/internal.h"
-#include "cells/tasks/tasks.h"
+#include <delos/tasks.h>
 
 /*
  * Queues the byte, or a NUL for SHELL_INPUT_LOST; refuses it (-1) when the

@@ -7,10 +7,10 @@
 #include <delos/kernel.h>
 #include <delos/log.h>
 #include <delos/string.h>
-#include "cells/dispatch/dispatch.h"
-#include "cells/sched/sched.h"
+#include <delos/dispatch.h>
+#include <delos/sched.h>
 #include "cells/tasks/records.h"
-#include "cells/timer/timer.h"
+#include <delos/timer.h>
 
 /* nano_core's boot stack, checked against the running frame; unknown (0, 0) if that fails. */
 static void boot_stack(struct task_rec *r)

@@ -1,12 +1,12 @@
 /*
- * Restarting tasks at their entry (cells/tasks/tasks.h), for nano_core's
+ * Restarting tasks at their entry (include/delos/tasks.h), for nano_core's
  * swap of a cell whose tasks are blocked inside it: each starts over in the
  * new cell, on its own stack, as the same task.
  */
 #include <delos/ctx.h>
 #include <delos/log.h>
+#include <delos/sched.h>
 #include <delos/sdb.h>
-#include "cells/sched/sched.h"
 #include "cells/tasks/records.h"
 
 /* Checks that task id may be restarted while blocked; fills *r. */

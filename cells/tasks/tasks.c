@@ -1,12 +1,12 @@
-/* The tasks API (cells/tasks/tasks.h): creating, ending, joining and blocking tasks. */
+/* The tasks API (include/delos/tasks.h): creating, ending, joining and blocking tasks. */
 #include <delos/ctx.h>
 #include <delos/log.h>
 #include <delos/sdb.h>
 #include <delos/string.h>
 #include <delos/time.h>
-#include "cells/sched/sched.h"
+#include <delos/sched.h>
 #include "cells/tasks/records.h"
-#include "cells/timer/timer.h"
+#include <delos/timer.h>
 
 const struct cellref tasks_start_ref = { "tasks", "tasks_task_start" };
 const struct cellref tasks_exit_ref = { "tasks", "tasks_task_exit" };

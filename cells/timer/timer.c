@@ -5,8 +5,8 @@
 #include <delos/cell.h>
 #include <delos/log.h>
 #include <delos/sdb.h>
-#include "cells/dispatch/dispatch.h"
-#include "cells/timer/timer.h"
+#include <delos/dispatch.h>
+#include <delos/timer.h>
 #include "hal/io.h"
 #include "hal/pit.h"
 

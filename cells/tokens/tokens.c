@@ -6,7 +6,7 @@
 #include <delos/random.h>
 #include <delos/sdb.h>
 #include <delos/string.h>
-#include "cells/tokens/tokens.h"
+#include <delos/tokens.h>
 
 int tokens_key(struct token_key *out)
 {

@@ -4,7 +4,7 @@
 #include <delos/log.h>
 #include <delos/mm.h>
 #include <delos/sdb.h>
-#include "cells/vga/vga.h"
+#include <delos/vga.h>
 #include "hal/io.h"
 
 #define OWNER "vga"

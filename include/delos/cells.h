@@ -59,12 +59,6 @@ int cells_swap(struct swap_pair *pairs, const bool *restart, size_t n, const cha
 void swap_restart_self_if_needed(void);
 void swap_print_result(int err, const struct swap_result *res, bool verbose);
 
-/*
- * Loads the listed manifest entries in dependency order (derived from their
- * imports), naming a dependency cycle or the missing symbol of any left out.
- * Returns how many were loaded.
- */
-size_t cells_load_ordered(const struct manifest_entry **list, size_t n);
 /* The manifest entry of "NAME@VERSION", or NULL. */
 const struct manifest_entry *cells_manifest_find(const char *ref);
 

@@ -175,14 +175,12 @@ int loader_load(struct loader *ld, const struct loader_load_args *a,
 int loader_publish(struct loader *ld, struct loader_cell *c);
 
 /*
- * Validates the object in a (as loader_check's first steps do) and calls
- * fn(ctx, name, defined) for each global or weak symbol it defines (visible
- * ones) or references, without loading anything. For ordering boot cells and
- * naming dependency cycles. Returns 0 or the validation error.
+ * Does nothing; the loader calls it after each change to its list of cells
+ * (a load, an unload, each step of a swap), so that a debugger can break on
+ * it and re-read the list (build/gdb/delos.py), as ld.so's _dl_debug_state.
  */
-typedef void loader_object_sym_fn(void *ctx, const char *name, bool defined);
-int loader_object_symbols(struct loader *ld, const struct loader_load_args *a,
-			  loader_object_sym_fn *fn, void *ctx);
+void loader_debug_changed(const struct loader *ld);
+
 int loader_unload(struct loader *ld, struct loader_cell *c);
 
 /*

@@ -30,7 +30,8 @@
  * NAME@VERSION, a key given twice, and a fallback to a version that is not
  * in the manifest. Tokens are printable ASCII; lines end with LF or CRLF.
  *
- * The parser is freestanding (kernel and host), allocates nothing and writes
+ * The parser runs on the host (celltool, tests): nano_core reads the table
+ * celltool compiles from it (delos/manifest_table.h). It allocates nothing and writes
  * only into the caller's arrays.
  */
 #ifndef DELOS_MANIFEST_H

@@ -210,6 +210,28 @@ CASES = [
              "recovery=none",
              "cell beeper@2 object=cells/beeper@2.o grants=core,port_io "
              "boot=no recovery=fallback:beeper@1"]),
+    Case("boot_cycle_fails_the_build",
+         ["table", "--exports", EXPORTS, "--objects", "{}", "--output", "{table.bin}",
+          "tests/celltool/cycle.manifest"], 1,
+         ["tests/celltool/cycle.manifest: boot cells form a dependency cycle: "
+          "cyc_a@1 -> cyc_b@1 -> cyc_a@1 (cyc_a@1 imports cyc_b_value, "
+          "cyc_b@1 imports cyc_a_value)"],
+         objects={**cell("cells/cyc_a@1.o", "../../cells/cyc_a/cyc_a.c"),
+                  **cell("cells/cyc_b@1.o", "../../cells/cyc_b/cyc_b.c"),
+                  **cell("cells/provider@1.o", "provider.c")}),
+    Case("boot_order_follows_imports",
+         ["table", "--exports", EXPORTS, "--objects", "{}", "--output", "{table.bin}",
+          "tests/celltool/order.manifest"], 0, [],
+         expect_out=["boot order: provider@1 cyc_b@1 beeper@1"],
+         objects={**cell("cells/cyc_b@1.o", "../../cells/cyc_b/cyc_b.c"),
+                  **cell("cells/provider@1.o", "provider.c"),
+                  **cell("cells/beeper@1.o", "beeper.c")}),
+    Case("boot_import_nobody_exports",
+         ["table", "--exports", EXPORTS, "--objects", "{}", "--output", "{table.bin}",
+          "tests/celltool/unresolved.manifest"], 1,
+         ["tests/celltool/unresolved.manifest:3: boot cell cyc_b@1 imports cyc_a_value, "
+          "which neither nano_core nor any boot cell exports"],
+         objects=cell("cells/cyc_b@1.o", "../../cells/cyc_b/cyc_b.c")),
     Case("info_report",
          ["info", "--exports", EXPORTS, "{beeper.o}"], 0,
          expect_out_has=[

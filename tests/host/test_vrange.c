@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <delos/vrange.h>
+#include "nano_core/vrange.h"
 
 #define PG 4096ull
 #define BASE 0xffffffff90000000ull

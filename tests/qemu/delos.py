@@ -47,14 +47,14 @@ def ppm_complete(path):
 
 class Machine:
     def __init__(self, uefi=False, args="", icount=False, memory="256M", extra=(), args_disk=True,
-                 grub_vars=None):
+                 grub_vars=None, iso=ISO):
         self.transcript = ""
         self._pos = 0
         self._tmp = tempfile.mkdtemp(prefix="delos-test-")
         cmd = ["qemu-system-x86_64", "-m", memory, "-no-reboot", "-display", "none",
                "-serial", "stdio", "-monitor", "unix:%s/monitor,server,nowait" % self._tmp,
                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-               "-drive", "file=%s,format=raw,if=none,id=cd,media=cdrom,readonly=on" % ISO,
+               "-drive", "file=%s,format=raw,if=none,id=cd,media=cdrom,readonly=on" % iso,
                "-device", "ide-cd,drive=cd,bus=ide.1,bootindex=1"]
         if uefi:
             cmd += ["-bios", OVMF]

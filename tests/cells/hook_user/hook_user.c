@@ -15,7 +15,7 @@
 #include <delos/mm.h>
 #include <delos/sdb.h>
 #include <delos/state_db.h>
-#include "cells/tasks/tasks.h"
+#include <delos/tasks.h>
 
 bool hook_user_step(uint64_t arg, int step);
 int hook_user_clear(struct state_db *db);

@@ -5,7 +5,7 @@
  * flag as it was before the call.
  */
 #include <delos/time.h>
-#include "cells/timer/timer.h"
+#include <delos/timer.h>
 #include "hal/cpu.h"
 
 /* Turns interrupts off, then raises #UD: the console catches it. */

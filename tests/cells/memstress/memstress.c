@@ -20,7 +20,7 @@
 #include <delos/mm.h>
 #include <delos/sdb.h>
 #include <delos/string.h>
-#include "cells/tasks/tasks.h"
+#include <delos/tasks.h>
 
 #define OWNER  "memstress"
 #define RECORD "memstress/state"

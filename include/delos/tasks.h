@@ -1,7 +1,7 @@
 /*
  * tasks (cell tasks@1): kernel tasks with their own guarded stacks, entered
  * through cellrefs, preempted by the timer and scheduled by whichever policy
- * cell exports cells/sched/sched.h. The task table lives in state_db, so this
+ * cell exports include/delos/sched.h. The task table lives in state_db, so this
  * cell keeps nothing itself, and no frame of it stays on a switched-out
  * stack: every switch is a tail call of nano_core's ctx_block, so a blocked
  * or preempted task resumes straight in its caller (the client of the
@@ -239,7 +239,7 @@ int tasks_irq_exit(uint64_t irq, uint64_t unused);
 uint64_t tasks_idle_next(void);
 
 /*
- * For nano_core's swap of a cell whose tasks may be restarted (nano_core/swap.c),
+ * For nano_core's swap of a cell whose tasks may be restarted (nano_core/quiesce.c),
  * through the cellrefs tasks:tasks_restart and tasks:tasks_restart_self.
  *
  * tasks_restart: the sleeping or waiting task id starts over at its entry

@@ -16,7 +16,7 @@
  * queue is full the writer sends the oldest bytes itself by polling, so no
  * byte is ever dropped.
  *
- * Both records are byte queues (cells/serial/byteq.h) owned by "serial";
+ * Both records are byte queues (metamodules/byteq.h) owned by "serial";
  * the cell keeps nothing else, so it can be swapped or reloaded at any time
  * without losing input or output. nano_core's log still writes COM1 by
  * polling; call serial_flush before printing with kprintf to keep the order.

@@ -1,5 +1,5 @@
 /*
- * The run queue record (layout in cells/sched/sched.h), read and written the
+ * The run queue record (layout in include/delos/sched.h), read and written the
  * same way by every policy cell. Header-only and static, so that each policy
  * cell carries its own private copy and exports nothing extra. Callers run
  * with interrupts off (the tasks cell calls policies only so).
@@ -13,7 +13,7 @@
 #include <delos/log.h>
 #include <delos/sdb.h>
 #include <delos/string.h>
-#include "cells/sched/sched.h"
+#include <delos/sched.h>
 
 /* The record's header and the largest queue, as one buffer. */
 struct rq_buf {
