@@ -305,8 +305,10 @@ static void op_create(uint64_t *s, int k)
 	int rc;
 
 	snprintf(owner, sizeof owner, "cell%u", (unsigned)(rnd(s) % 10));
-	if (rnd(s) % 16 == 0)
+	if (rnd(s) % 16 == 0) {
 		memset(owner, 'o', STATEDB_OWNER_MAX);      /* the longest owner */
+		owner[STATEDB_OWNER_MAX] = '\0';
+	}
 	fill(s, scratch, len);
 	rc = statedb_create(&db, model.name[k], type, version, owner, scratch, len);
 	cr_assert_eq(rc, m->live ? STATEDB_E_EXISTS : STATEDB_OK, "create '%s': %d", model.name[k], rc);
