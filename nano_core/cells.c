@@ -461,6 +461,25 @@ bool cells_print_addr(uint64_t addr)
 	return true;
 }
 
+bool cells_addr_owner(uint64_t addr, struct cells_where *w)
+{
+	struct loader_addr_info ai;
+	struct loader_cell_info ci;
+	const char *sym;
+
+	if (!cs.ld || !loader_addr_lookup(cs.ld, addr, &ai))
+		return false;
+	loader_cell_info(ai.cell, &ci);
+	if (ci.core)
+		return false;
+	sym = ai.symbol ? ai.symbol : ai.section ? ai.section : "?";
+	snprintf(w->cell, sizeof(w->cell), "%s", ci.name);
+	snprintf(w->version, sizeof(w->version), "%s", ci.version);
+	snprintf(w->symbol, sizeof(w->symbol), "%s", sym);
+	w->offset = ai.offset;
+	return true;
+}
+
 /* Resolves "OLD@V NEW@W": OLD must be loaded at version V, NEW in the manifest and the ISO. */
 static bool parse_pair(const char *old_ref, const char *new_ref, struct swap_pair *p,
 		       struct entry_args *keep, bool *restart)
@@ -495,6 +514,49 @@ static bool parse_pair(const char *old_ref, const char *new_ref, struct swap_pai
 	const char *policy = old_e ? manifest_extra(old_e, "swap") : NULL;
 	*restart = policy && strcmp(policy, "restart") == 0;
 	return true;
+}
+
+int cells_swap_to(const char *old_ref, const char *new_ref)
+{
+	struct swap_pair pair;
+	struct entry_args keep;
+	struct swap_result *res = kmalloc(sizeof(*res));
+	char what[96];
+	bool restart;
+	int err = LOADER_EINVAL;
+
+	memset(&pair, 0, sizeof(pair));
+	if (res && parse_pair(old_ref, new_ref, &pair, &keep, &restart)) {
+		snprintf(what, sizeof(what), "%s -> %s", old_ref, new_ref);
+		err = cells_swap(&pair, &restart, 1, what, res);
+		swap_print_result(err, res, false);
+	}
+	kfree(res);
+	return err;
+}
+
+int cells_policy(const char *name, struct manifest_recovery *rec, uint32_t *version,
+		 uint64_t *window_ms)
+{
+	struct loader_cell *c = cs.ld ? loader_cell_find(cs.ld, name) : NULL;
+	const struct manifest_entry *e;
+	struct loader_cell_info ci;
+	const char *w;
+	uint32_t v = 0;
+
+	if (!c)
+		return LOADER_ENOENT;
+	loader_cell_info(c, &ci);
+	for (const char *p = ci.version; *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (uint32_t)(*p - '0');
+	if (!(e = manifest_find(&cs.manifest, name, v)))
+		return LOADER_ENOENT;
+	*rec = e->recovery;
+	*version = v;
+	*window_ms = 0;
+	for (w = manifest_extra(e, "fault_window"); w && *w >= '0' && *w <= '9'; w++)
+		*window_ms = *window_ms * 10 + (uint64_t)(*w - '0');
+	return 0;
 }
 
 void kcmd_swap(int argc, char **argv)

@@ -1,0 +1,116 @@
+/* Containing faults in cells: the report, the handler slot and its fallback. */
+#include <delos/fault.h>
+#include <delos/kernel.h>
+#include <delos/log.h>
+#include <delos/ops.h>
+#include <delos/paging.h>
+#include <delos/string.h>
+#include <delos/time.h>
+#include "hal/cpu.h"
+#include "nano_core/contain.h"
+
+/* Set while the handler runs, so a fault it raises cannot call it again; owned by contain.c. */
+static bool in_handler;
+/* The report being handed over; one at a time, interrupts off. */
+static struct fault_report report;
+
+const char *fault_context_name(uint64_t context)
+{
+	static const char *const names[] = { "?", "task", "irq", "init", "hook", "command" };
+
+	return context < sizeof(names) / sizeof(names[0]) ? names[context] : "?";
+}
+
+static void walk_frames(struct fault_report *r, uint64_t rbp)
+{
+	r->nframes = 0;
+	while (r->nframes < FAULT_FRAMES && rbp && !(rbp & 7) && paging_readable(rbp, 16)) {
+		uint64_t ret = ((uint64_t *)rbp)[1];
+
+		if (!ret)
+			break;
+		r->frames[r->nframes++] = ret;
+		rbp = ((uint64_t *)rbp)[0];
+	}
+}
+
+static void fill_report(struct fault_report *r, const struct trap_frame *f,
+			const struct cells_where *w, uint64_t context)
+{
+	memset(r, 0, sizeof(*r));
+	r->version = FAULT_REPORT_VERSION;
+	r->context = (uint32_t)context;
+	r->kind = FAULT_KIND_EXCEPTION;
+	memcpy(r->cell, w->cell, sizeof(r->cell));
+	memcpy(r->cell_version, w->version, sizeof(r->cell_version));
+	memcpy(r->symbol, w->symbol, sizeof(r->symbol));
+	r->offset = w->offset;
+	r->vector = f->vector;
+	r->error = f->error;
+	r->rip = f->rip;
+	r->cr2 = read_cr2();
+	r->time_ns = time_ns();
+	r->regs = *f;
+	walk_frames(r, f->rbp);
+}
+
+struct handler_call {
+	uint64_t fn;
+	const struct fault_report *r;
+};
+
+static void run_handler(void *arg)
+{
+	struct handler_call *c = arg;
+
+	((int (*)(const struct fault_report *))c->fn)(c->r);
+}
+
+/*
+ * The handler runs under trap_catch: a fault in the fault handler's own cell
+ * is caught silently (not contained again), and nano_core falls back to
+ * logging, so it never loops.
+ */
+static void notify(const struct fault_report *r)
+{
+	struct handler_call c = { ops_resolve(OPS_FAULT_HANDLER), r };
+	struct trap_info ti;
+	bool logged = false;
+
+	if (c.fn && !in_handler) {
+		in_handler = true;
+		if (trap_catch(run_handler, &c, &ti))
+			klog(LOG_ERR, "fault: the fault handler (%s) raised %s at %016lx; falling back",
+			     ops_holder(OPS_FAULT_HANDLER), trap_name(ti.vector), ti.rip);
+		else
+			logged = true;
+		in_handler = false;
+	}
+	if (!logged)
+		klog(LOG_ERR, "fault: %s in %s@%s at %s+0x%lx (%s context); abandoned",
+		     trap_name(r->vector), r->cell, r->cell_version, r->symbol, r->offset,
+		     fault_context_name(r->context));
+}
+
+void fault_contain(const struct trap_frame *f, const struct cells_where *w, uint64_t context)
+{
+	fill_report(&report, f, w, context);
+	notify(&report);
+}
+
+void fault_end_task(const struct trap_frame *f, const struct cells_where *w)
+{
+	uint64_t end = ops_resolve(OPS_TASK_END);
+	int err;
+
+	if (!end) {
+		kprintf("fault: %s in %s:%s+0x%lx, and no task end is registered\n",
+			trap_name(f->vector), w->cell, w->symbol, w->offset);
+		return;
+	}
+	fill_report(&report, f, w, FAULT_CTX_TASK);
+	notify(&report);
+	err = ((int (*)(uint64_t))end)((uint64_t)(int64_t)FAULT_EXIT_CODE);
+	kprintf("fault: %s in %s:%s+0x%lx, and the running task cannot be ended (%d)\n",
+		trap_name(f->vector), w->cell, w->symbol, w->offset, err);
+}
