@@ -1,4 +1,5 @@
 #include <delos/boot.h>
+#include <delos/fault.h>
 #include <delos/cells.h>
 #include <delos/kernel.h>
 #include <delos/ksyms.h>
@@ -166,6 +167,15 @@ int cells_call_arg(uint64_t fn, uint64_t arg, int *result, struct trap_info *ti)
 	return r;
 }
 
+int cells_call_in(uint64_t context, uint64_t fn, uint64_t arg, int *result, struct trap_info *ti)
+{
+	struct cell_call c = { fn, arg, 0 };
+	int r = trap_contain(run_int_fn, &c, context, ti);
+
+	*result = c.result;
+	return r;
+}
+
 int cells_call(uint64_t fn, int *result, struct trap_info *ti)
 {
 	return cells_call_arg(fn, 0, result, ti);
@@ -208,7 +218,7 @@ static int init_cell(struct loader_cell *c, const char *ref)
 
 	if (loader_cell_lookup(c, "cell_init", &fn))
 		return 0;
-	vec = cells_call(fn, &result, &ti);
+	vec = cells_call_in(FAULT_CTX_INIT, fn, 0, &result, &ti);
 	if (vec == 0 && result == 0)
 		return 0;
 	if (vec)

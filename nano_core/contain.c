@@ -87,14 +87,18 @@ static void notify(const struct fault_report *r)
 		in_handler = false;
 	}
 	if (!logged)
-		klog(LOG_ERR, "fault: %s in %s@%s at %s+0x%lx (%s context); abandoned",
+		klog(LOG_ERR, "fault: %s in %s@%s at %s+0x%lx (%s context); abandoned%s",
 		     trap_name(r->vector), r->cell, r->cell_version, r->symbol, r->offset,
-		     fault_context_name(r->context));
+		     fault_context_name(r->context), r->irq >= 0 ? ", its IRQ line masked" : "");
 }
 
-void fault_contain(const struct trap_frame *f, const struct cells_where *w, uint64_t context)
+void fault_contain(const struct trap_frame *f, const struct cells_where *w, uint64_t context,
+		   int64_t irq)
 {
 	fill_report(&report, f, w, context);
+	report.irq = irq;
+	if (irq >= 0)
+		irq_mask((uint64_t)irq);
 	notify(&report);
 }
 
@@ -109,6 +113,7 @@ void fault_end_task(const struct trap_frame *f, const struct cells_where *w)
 		return;
 	}
 	fill_report(&report, f, w, FAULT_CTX_TASK);
+	report.irq = -1;
 	notify(&report);
 	err = ((int (*)(uint64_t))end)((uint64_t)(int64_t)FAULT_EXIT_CODE);
 	kprintf("fault: %s in %s:%s+0x%lx, and the running task cannot be ended (%d)\n",

@@ -5,8 +5,12 @@
 #include <delos/cells.h>
 #include <delos/trap.h>
 
-/* Reports a fault in cell code (w) to the fault handler, or logs it; always returns. */
-void fault_contain(const struct trap_frame *f, const struct cells_where *w, uint64_t context);
+/*
+ * Reports a fault in cell code (w) to the fault handler, or logs it; always
+ * returns. irq: the line of an abandoned IRQ route, or -1.
+ */
+void fault_contain(const struct trap_frame *f, const struct cells_where *w, uint64_t context,
+		   int64_t irq);
 
 /*
  * Reports a fault in cell code outside any contained call and ends the

@@ -42,6 +42,7 @@ int trap_catch_enter(void (*fn)(void *), void *arg, uint64_t *rsp_slot);
 static irq_handler_fn *irq_handlers[16];
 static int report_depth;
 static int irq_depth;		/* interrupt handlers running (nested) */
+static int64_t route_line = -1;	/* the IRQ whose route runs now, or -1 */
 static uint16_t unrouted_seen;
 static const struct cellref dispatch_ref = { "dispatch", "dispatch_irq" };
 static const struct cellref irq_exit_ref = { "tasks", "tasks_irq_exit" };
@@ -249,7 +250,8 @@ static void exception(struct trap_frame *f)
 
 	if (cp && (!cp->context || in_cell)) {
 		if (cp->context)
-			fault_contain(f, &w, cp->context);
+			fault_contain(f, &w, cp->context,
+				      cp->context == FAULT_CTX_IRQ ? route_line : -1);
 		resume_at(cp, f);
 		return;
 	}
@@ -292,18 +294,20 @@ static void run_route(void *arg)
 
 /*
  * The IRQ route (dispatch and the driver it calls) as a contained call: a
- * fault in it abandons the route. The EOI went out before, so the line stays
- * usable; irq_depth is restored by the caller.
+ * fault in it abandons the route. The EOI went out before; the line is
+ * masked by fault_contain until the cell's recovery unmasks it.
  */
 static void route_irq(uint8_t irq)
 {
 	struct irq_route r = { irq, 0 };
 	int depth = irq_depth;
 
+	route_line = irq;
 	if (trap_contain(run_route, &r, FAULT_CTX_IRQ, NULL))
 		irq_depth = depth;
 	else if (r.unrouted)
 		note_unrouted(irq);
+	route_line = -1;
 }
 
 void trap_dispatch(struct trap_frame *f)

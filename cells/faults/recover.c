@@ -9,6 +9,7 @@
 #include <delos/sdb.h>
 #include <delos/string.h>
 #include <delos/time.h>
+#include <delos/trap.h>
 #include "cells/faults/faults.h"
 #include "cells/tasks/tasks.h"
 
@@ -198,7 +199,30 @@ static uint64_t backoff_ms(const struct manifest_recovery *rec, uint32_t attempt
 	return ms < FAULTS_BACKOFF_CAP_MS ? ms : FAULTS_BACKOFF_CAP_MS;
 }
 
+/* An abandoned IRQ route's line was masked by nano_core: back on once the cell is recovered. */
+static void reopen_line(struct faults_entry *e)
+{
+	size_t len = strlen(e->action);
+
+	if (e->r.context != FAULT_CTX_IRQ || e->r.irq < 0)
+		return;
+	if (strcmp(e->outcome, "recovered") == 0) {
+		irq_unmask((uint64_t)e->r.irq);
+		snprintf(e->action + len, sizeof(e->action) - len, "; IRQ %ld unmasked", e->r.irq);
+	} else {
+		snprintf(e->action + len, sizeof(e->action) - len, "; IRQ %ld left masked", e->r.irq);
+	}
+}
+
+static void recover_cell(struct faults_entry *e);
+
 void faults_recover(struct faults_entry *e)
+{
+	recover_cell(e);
+	reopen_line(e);
+}
+
+static void recover_cell(struct faults_entry *e)
 {
 	struct manifest_recovery rec;
 	struct faults_cell c;

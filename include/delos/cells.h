@@ -39,6 +39,11 @@ int cells_unload(const char *name);
 int cells_call(uint64_t fn, int *result, struct trap_info *ti);
 /* The same for `int fn(uint64_t arg)`. */
 int cells_call_arg(uint64_t fn, uint64_t arg, int *result, struct trap_info *ti);
+/*
+ * The same as a contained call in `context` (include/delos/fault.h): a fault
+ * in the cell is also charged to it and reported to the fault handler.
+ */
+int cells_call_in(uint64_t context, uint64_t fn, uint64_t arg, int *result, struct trap_info *ti);
 
 /* Says the set of loaded cells changed (loader_generation moves on). */
 void cells_changed(void);

@@ -7,7 +7,9 @@
  * happened:
  *   - inside a contained call (trap_contain: an IRQ route, a cell_init at
  *     load, a swap-in hook), the call is abandoned and its caller sees the
- *     fault as an error;
+ *     fault as an error; an abandoned IRQ route has had its EOI, and its line
+ *     is masked (so a driver that faults on every interrupt cannot storm)
+ *     until whoever recovers the cell unmasks it (report.irq says which);
  *   - otherwise in a task, the task is ended (slot OPS_TASK_END) with exit
  *     code FAULT_EXIT_CODE; its joiners see that code.
  * Either way the fault handler (slot OPS_FAULT_HANDLER) is told first, with
@@ -50,6 +52,7 @@ struct fault_report {
 	uint64_t vector, error, rip, cr2;
 	uint64_t time_ns;           /* time_ns() at detection */
 	char message[80];           /* the panic message; "" for exceptions */
+	int64_t irq;                /* FAULT_CTX_IRQ: the line, masked until the cell is recovered; else -1 */
 	uint32_t nframes;
 	uint64_t frames[FAULT_FRAMES]; /* return addresses of the rbp chain, innermost first */
 	struct trap_frame regs;
