@@ -224,6 +224,17 @@ void faults_recover(struct faults_entry *e)
 
 static void recover_cell(struct faults_entry *e)
 {
+	/*
+	 * A fault in cell_init or a swap-in hook is its caller's to undo: the
+	 * load is refused, the swap rolled back; the cell is not live to recover.
+	 */
+	if (e->r.context == FAULT_CTX_INIT || e->r.context == FAULT_CTX_HOOK) {
+		snprintf(e->action, sizeof(e->action), "none: %s@%s was not live", e->r.cell,
+			 e->r.cell_version);
+		snprintf(e->outcome, sizeof(e->outcome), "%s",
+			 e->r.context == FAULT_CTX_INIT ? "load refused" : "swap rolled back");
+		return;
+	}
 	struct manifest_recovery rec;
 	struct faults_cell c;
 	char rec_name[64];
@@ -234,9 +245,7 @@ static void recover_cell(struct faults_entry *e)
 
 	if (cells_policy(e->r.cell, &rec, &version, &window)) {
 		snprintf(e->action, sizeof(e->action), "none: %s is no longer loaded", e->r.cell);
-		snprintf(e->outcome, sizeof(e->outcome), "%s",
-			 e->r.context == FAULT_CTX_INIT ? "load refused" :
-			 e->r.context == FAULT_CTX_HOOK ? "swap rolled back" : "cell gone");
+		snprintf(e->outcome, sizeof(e->outcome), "cell gone");
 		restart_ended(e);
 		return;
 	}
