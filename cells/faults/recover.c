@@ -140,8 +140,12 @@ static void apply(struct faults_entry *e, enum manifest_policy p, const struct m
 		snprintf(e->outcome, sizeof(e->outcome), "failed: the swap was refused (%d)", err);
 		return;
 	}
-	if (ended > 0)
-		restart_tasks(cell, ended, &failed);
+	/* The swap restarted the cell's blocked tasks itself (swap=restart); not the ended one. */
+	if (ended > 0) {
+		struct restart_scan s = { cell, ended, 0, 0 };
+
+		tasks_list(restart_one, &s);
+	}
 	snprintf(e->outcome, sizeof(e->outcome), "recovered");
 }
 
