@@ -563,6 +563,11 @@ int cells_policy(const char *name, struct manifest_recovery *rec, uint32_t *vers
 		return LOADER_ENOENT;
 	*rec = e->recovery;
 	*version = v;
+	/* fallback=NAME@V: where escalation ends when the policy is not a fallback itself. */
+	w = manifest_extra(e, "fallback");
+	if (w && rec->policy != MANIFEST_RECOVERY_FALLBACK &&
+	    manifest_parse_ref(w, strlen(w), rec->fallback_name, &rec->fallback_version))
+		rec->fallback_name[0] = '\0';
 	*window_ms = 0;
 	for (w = manifest_extra(e, "fault_window"); w && *w >= '0' && *w <= '9'; w++)
 		*window_ms = *window_ms * 10 + (uint64_t)(*w - '0');

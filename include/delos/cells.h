@@ -70,7 +70,8 @@ void swap_restart_self_if_needed(void);
 int cells_swap_to(const char *old_ref, const char *new_ref);
 /*
  * The recovery policy of the loaded cell `name` from its manifest entry, its
- * version, and its fault_window= in ms (0 when not given). Returns 0, or
+ * version, and its fault_window= in ms (0 when not given). A fallback=NAME@V
+ * field fills rec's fallback target for a policy that is not fallback itself. Returns 0, or
  * LOADER_ENOENT when it is not loaded or not in the manifest. Grant `recovery`.
  */
 int cells_policy(const char *name, struct manifest_recovery *rec, uint32_t *version,

@@ -174,3 +174,24 @@ def test_fault_in_swap_in_hook_rolls_back(machine):
     check(re.search(r"^ +1 .* hook: #UD .*swap rolled back", m.command("faults"), re.M), "faults")
     check(re.search(r"^hello@1 ", m.command("cells"), re.M), "hello@1 is not live after the roll-back")
     healthy(m)
+
+
+def test_fault_repeated_escalates_restart_reload_fallback(machine):
+    """hello@1 (restart, fallback=hello@2): the same fault again within the window goes
+    restart -> reload (which repairs the injected ud2) -> fallback to hello@2."""
+    m = booted_with_injector(machine)
+
+    def fault_once(n, step):
+        m.command("inject hello hello_main ud2")
+        check("raised #UD invalid opcode" in m.command("call hello hello_main"), "no fault %d" % n)
+        return poll(m, "faults", r"^ +%d .*; %s.*; recovered in \d+ us$" % (n, step)).group(0)
+
+    line = fault_once(1, re.escape("restart hello@1 (0 tasks)"))
+    check(" command: #UD invalid opcode at hello:hello_main+0x0" in line, "fault 1: %r" % line)
+    check("raised #UD" in m.command("call hello hello_main"), "a restart does not repair text")
+    poll(m, "faults", r"^ +2 .*; reload hello@1 -> hello@1; recovered in \d+ us$")
+    check("returned 42" in m.command("call hello hello_main"), "the reload did not repair hello")
+    fault_once(3, re.escape("fallback hello@1 -> hello@2"))
+    check("returned 43" in m.command("call hello hello_main"), "hello@2 is not live after the fallback")
+    check("swap: done" in m.command("swap hello@2 hello@1"), "swap back to hello@1")
+    healthy(m)
