@@ -39,3 +39,6 @@ ISO_EXTRA += $(CELL_OBJS) $(OUT)/iso/cells.manifest
 
 # Per-cell make fragments (tests of a cell live beside it).
 -include $(wildcard cells/*/*.mk)
+
+# The stack-protector test cell is built with the canary (tests/cells/panicky).
+$(KOUT)/tests/cells/panicky/smash.c.o: KCFLAGS += -fstack-protector-all

@@ -1,5 +1,6 @@
 /* Containing faults in cells: the report, the handler slot and its fallback. */
 #include <delos/fault.h>
+#include <delos/irqflags.h>
 #include <delos/kernel.h>
 #include <delos/log.h>
 #include <delos/ops.h>
@@ -13,6 +14,55 @@
 static bool in_handler;
 /* The report being handed over; one at a time, interrupts off. */
 static struct fault_report report;
+/* A fault raised by fault_raise, until its #UD is handled; interrupts off between. */
+static struct {
+	bool pending, taken;
+	uint32_t kind;
+	char msg[80];
+	uint64_t rip, rbp;
+} raised;
+static bool overflow;	/* the fault being handled is a stack overflow */
+
+__attribute__((noinline)) _Noreturn void fault_raise(uint32_t kind, const char *msg, uint64_t rip,
+						     uint64_t rbp)
+{
+	irq_save();
+	raised.pending = true;
+	raised.kind = kind;
+	snprintf(raised.msg, sizeof(raised.msg), "%s", msg ? msg : "(no message)");
+	raised.rip = rip;
+	raised.rbp = rbp;
+	__asm__ volatile(".globl fault_raise_ud2\nfault_raise_ud2: ud2" ::: "memory");
+	__builtin_unreachable();
+}
+
+_Noreturn void cell_panic(const char *msg)
+{
+	/* ret - 1 lies in the call itself, which may be its function's last instruction. */
+	fault_raise(FAULT_KIND_PANIC, msg, (uint64_t)__builtin_return_address(0) - 1,
+		    *(uint64_t *)__builtin_frame_address(0));
+}
+
+bool fault_take_raised(struct trap_frame *f)
+{
+	if (!raised.pending)
+		return false;
+	raised.pending = false;
+	raised.taken = true;
+	f->rip = raised.rip;
+	f->rbp = raised.rbp;
+	return true;
+}
+
+const char *fault_raised_message(void)
+{
+	return raised.taken ? raised.msg : NULL;
+}
+
+void fault_mark_overflow(void)
+{
+	overflow = true;
+}
 
 const char *fault_context_name(uint64_t context)
 {
@@ -52,6 +102,15 @@ static void fill_report(struct fault_report *r, const struct trap_frame *f,
 	r->time_ns = time_ns();
 	r->regs = *f;
 	walk_frames(r, f->rbp);
+	if (raised.taken) {
+		r->kind = raised.kind;
+		memcpy(r->message, raised.msg, sizeof(r->message));
+		raised.taken = false;
+	} else if (overflow) {
+		r->kind = FAULT_KIND_STACK_OVERFLOW;
+		snprintf(r->message, sizeof(r->message), "stack overflow (rsp %016lx)", f->rsp);
+		overflow = false;
+	}
 }
 
 struct handler_call {
@@ -88,7 +147,7 @@ static void notify(const struct fault_report *r)
 	}
 	if (!logged)
 		klog(LOG_ERR, "fault: %s in %s@%s at %s+0x%lx (%s context); abandoned%s",
-		     trap_name(r->vector), r->cell, r->cell_version, r->symbol, r->offset,
+		     r->message[0] ? r->message : trap_name(r->vector), r->cell, r->cell_version, r->symbol, r->offset,
 		     fault_context_name(r->context), r->irq >= 0 ? ", its IRQ line masked" : "");
 }
 

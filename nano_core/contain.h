@@ -19,4 +19,18 @@ void fault_contain(const struct trap_frame *f, const struct cells_where *w, uint
  */
 void fault_end_task(const struct trap_frame *f, const struct cells_where *w);
 
+/*
+ * A fault raised by code, not the CPU (cell_panic, a stack-protector
+ * failure): raises a #UD at fault_raise_ud2 whose handler takes rip (in the
+ * caller) and rbp from here, and kind and msg into the report.
+ */
+_Noreturn void fault_raise(uint32_t kind, const char *msg, uint64_t rip, uint64_t rbp);
+extern char fault_raise_ud2[];
+/* At the #UD of fault_raise: puts the raiser's rip and rbp in f; false if none is pending. */
+bool fault_take_raised(struct trap_frame *f);
+/* Marks the fault being handled as a stack overflow. */
+void fault_mark_overflow(void);
+/* The message of the pending raised fault, or NULL (for nano_core's own report). */
+const char *fault_raised_message(void);
+
 #endif

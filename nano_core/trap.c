@@ -242,11 +242,41 @@ int trap_contain(void (*fn)(void *), void *arg, uint64_t context, struct trap_in
  * call abandoned, or its task ended; trap_catch's expected faults resume
  * silently. Anything else is nano_core's and halts.
  */
+/*
+ * A double fault with RIP in a cell and its stack pointer at an unmapped
+ * page: the cell's code ran its stack into the guard page below it. The
+ * catch point is looked for from the first mapped page above.
+ */
+static bool stack_overflow(struct trap_frame *f, uint64_t *probe_rsp)
+{
+	uint64_t page = f->rsp & ~0xfffull;
+
+	if (f->vector != 8 || paging_readable(f->rsp - 8, 8))
+		return false;
+	*probe_rsp = paging_readable(page + 0x1000, 8) ? page + 0x1000 : f->rsp;
+	return true;
+}
+
 static void exception(struct trap_frame *f)
 {
-	struct catch_point *cp = catch_for(f);
+	struct catch_point *cp;
 	struct cells_where w;
-	bool in_cell = cells_addr_owner(f->rip, &w);
+	bool in_cell;
+	uint64_t probe;
+
+	if (f->vector == 6 && f->rip == (uint64_t)fault_raise_ud2)
+		fault_take_raised(f);
+	in_cell = cells_addr_owner(f->rip, &w);
+	if (in_cell && stack_overflow(f, &probe)) {
+		struct trap_frame g = *f;
+
+		g.vector = 14;	/* look the catch point up as for the fault the stack could not take */
+		g.rsp = probe;
+		fault_mark_overflow();
+		cp = catch_for(&g);
+	} else {
+		cp = catch_for(f);
+	}
 
 	if (cp && (!cp->context || in_cell)) {
 		if (cp->context)
@@ -262,7 +292,11 @@ static void exception(struct trap_frame *f)
 
 static _Noreturn void fatal(struct trap_frame *f)
 {
+	const char *raised = fault_raised_message();
+
 	log_fatal();
+	if (raised)
+		kprintf("\n*** fault raised by code: %s\n", raised);
 	if (report_depth++) {
 		kprintf("\n*** EXCEPTION %lu %s while reporting an exception; halting\n", f->vector,
 			trap_name(f->vector));

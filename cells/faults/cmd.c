@@ -8,7 +8,7 @@
 
 static const char *kind_of(const struct fault_report *r)
 {
-	return r->kind == FAULT_KIND_PANIC ? r->message : trap_name(r->vector);
+	return r->message[0] ? r->message : trap_name(r->vector);
 }
 
 static void print_line(const struct faults_entry *e)

@@ -99,7 +99,7 @@ int faults_on_fault(const struct fault_report *r)
 	if ((err = faults_entry_put(&e)) || (err = faults_log_put(&log)))
 		goto fail;
 	klog(LOG_ERR, "faults: #%u %s in %s:%s+0x%lx (%s, task %ld '%s'); recovering", e.seq,
-	     r->kind == FAULT_KIND_PANIC ? r->message : trap_name(r->vector), r->cell, r->symbol,
+	     r->message[0] ? r->message : trap_name(r->vector), r->cell, r->symbol,
 	     r->offset, fault_context_name(r->context), e.task, e.task_name);
 	task_notify(FAULTS_CHANNEL);
 	return 0;

@@ -40,6 +40,8 @@ enum fault_context {
 enum fault_kind {
 	FAULT_KIND_EXCEPTION = 1, /* a CPU exception: vector says which */
 	FAULT_KIND_PANIC,         /* cell_panic(message) */
+	FAULT_KIND_STACK_SMASH,   /* a stack-protector failure in the cell */
+	FAULT_KIND_STACK_OVERFLOW,/* the stack ran into its guard page (a #DF) */
 };
 
 struct fault_report {
@@ -58,8 +60,16 @@ struct fault_report {
 	struct trap_frame regs;
 };
 
-/* Names a context and a kind ("task", "irq", ...; "exception", "panic"). */
+/* Names a context ("task", "irq", "init", "hook", "command"). */
 const char *fault_context_name(uint64_t context);
+
+/*
+ * Ends what the calling cell is doing as a fault of that cell, with `msg`
+ * (copied, up to 79 bytes) as its kind: the same containment as a CPU
+ * exception at the call (grant `core`). Called from nano_core's own code it
+ * halts, with the message.
+ */
+_Noreturn void cell_panic(const char *msg);
 
 /*
  * Runs fn(arg) as a contained call in `context` (enum fault_context): a CPU

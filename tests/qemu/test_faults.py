@@ -195,3 +195,21 @@ def test_fault_repeated_escalates_restart_reload_fallback(machine):
     check("returned 43" in m.command("call hello hello_main"), "hello@2 is not live after the fallback")
     check("swap: done" in m.command("swap hello@2 hello@1"), "swap back to hello@1")
     healthy(m)
+
+
+def test_fault_raised_by_code_panic_smash_overflow(machine):
+    """cell_panic, a stack-protector failure and a stack overflow into the guard page,
+    each in a cell under the console's call: charged to the cell, contained, reloaded."""
+    m = machine()
+    m.boot()
+    check("loaded panicky@1" in m.command("load panicky@1"), "load panicky@1")
+    cases = [("panicky_panic", r"panicky: the answer is not 42 at panicky:panicky_panic\+0x"),
+             ("panicky_smash", r"stack-protector: stack smashing detected at panicky:panicky_smash\+0x"),
+             ("panicky_overflow", r"stack overflow \(rsp [0-9a-f]{16}\) at panicky:recurse\+0x")]
+    for n, (fn, kind) in enumerate(cases, 1):
+        out = m.command("call panicky " + fn)
+        check("the call was abandoned" in out, "%s was not contained: %r" % (fn, out))
+        line = poll(m, "faults", r"^ +%d .*recovered in \d+ us$" % n).group(0)
+        check(re.search(r"panicky task \d+ 'shell' command: " + kind, line), "fault %d: %r" % (n, line))
+        check("reload panicky@1 -> panicky@1" in line, "fault %d not reloaded: %r" % (n, line))
+    healthy(m)
