@@ -545,6 +545,23 @@ int cells_swap_to(const char *old_ref, const char *new_ref)
 	return err;
 }
 
+uint64_t cells_watchdog_ms(const char *name)
+{
+	struct manifest_recovery rec;
+	uint32_t version;
+	uint64_t window, ms = 0;
+	const struct manifest_entry *e;
+	const char *v;
+
+	if (cells_policy(name, &rec, &version, &window) || !(e = manifest_find(&cs.manifest, name, version)))
+		return FAULT_WATCHDOG_DEFAULT_MS;
+	if (!(v = manifest_extra(e, "watchdog")))
+		return FAULT_WATCHDOG_DEFAULT_MS;
+	for (; *v >= '0' && *v <= '9'; v++)
+		ms = ms * 10 + (uint64_t)(*v - '0');
+	return ms;
+}
+
 int cells_policy(const char *name, struct manifest_recovery *rec, uint32_t *version,
 		 uint64_t *window_ms)
 {

@@ -22,6 +22,7 @@ static struct {
 	uint64_t rip, rbp;
 } raised;
 static bool overflow;	/* the fault being handled is a stack overflow */
+static uint64_t hang_ms;	/* the fault being handled is a hang of this long */
 
 __attribute__((noinline)) _Noreturn void fault_raise(uint32_t kind, const char *msg, uint64_t rip,
 						     uint64_t rbp)
@@ -62,6 +63,11 @@ const char *fault_raised_message(void)
 void fault_mark_overflow(void)
 {
 	overflow = true;
+}
+
+void fault_mark_hang(uint64_t ms)
+{
+	hang_ms = ms ? ms : 1;
 }
 
 const char *fault_context_name(uint64_t context)
@@ -110,6 +116,11 @@ static void fill_report(struct fault_report *r, const struct trap_frame *f,
 		r->kind = FAULT_KIND_STACK_OVERFLOW;
 		snprintf(r->message, sizeof(r->message), "stack overflow (rsp %016lx)", f->rsp);
 		overflow = false;
+	} else if (hang_ms) {
+		r->kind = FAULT_KIND_HANG;
+		snprintf(r->message, sizeof(r->message), "hang: %lu ms in %s without a switch", hang_ms,
+			 w->cell);
+		hang_ms = 0;
 	}
 }
 

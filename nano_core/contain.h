@@ -28,8 +28,17 @@ _Noreturn void fault_raise(uint32_t kind, const char *msg, uint64_t rip, uint64_
 extern char fault_raise_ud2[];
 /* At the #UD of fault_raise: puts the raiser's rip and rbp in f; false if none is pending. */
 bool fault_take_raised(struct trap_frame *f);
-/* Marks the fault being handled as a stack overflow. */
+/* Marks the fault being handled as a stack overflow, or as a hang of `ms`. */
 void fault_mark_overflow(void);
+void fault_mark_hang(uint64_t ms);
+
+/*
+ * The hang watchdog (nano_core/watchdog.c), at the end of every interrupt
+ * with the interrupted frame: true when that context has stayed in one
+ * cell's code (w), on one stack, with no context switch, beyond the cell's
+ * bound; *ms says how long.
+ */
+bool watchdog_check(const struct trap_frame *f, struct cells_where *w, uint64_t *ms);
 /* The message of the pending raised fault, or NULL (for nano_core's own report). */
 const char *fault_raised_message(void);
 

@@ -43,6 +43,7 @@ static irq_handler_fn *irq_handlers[16];
 static int report_depth;
 static int irq_depth;		/* interrupt handlers running (nested) */
 static int64_t route_line = -1;	/* the IRQ whose route runs now, or -1 */
+extern uint8_t ctx_preempting;
 static uint16_t unrouted_seen;
 static const struct cellref dispatch_ref = { "dispatch", "dispatch_irq" };
 static const struct cellref irq_exit_ref = { "tasks", "tasks_irq_exit" };
@@ -344,6 +345,31 @@ static void route_irq(uint8_t irq)
 	route_line = -1;
 }
 
+/*
+ * A hang found by the watchdog is the interrupted context's fault: its
+ * contained call is abandoned (resumed at its catch point when this
+ * interrupt returns), or its task is ended from here, as a preemption would
+ * switch it out.
+ */
+static void watch_for_hang(struct trap_frame *f)
+{
+	struct catch_point *cp;
+	struct cells_where w;
+	uint64_t ms;
+
+	if (!watchdog_check(f, &w, &ms))
+		return;
+	fault_mark_hang(ms);
+	if ((cp = catch_for(f))) {
+		if (cp->context)
+			fault_contain(f, &w, cp->context, -1);
+		resume_at(cp, f);
+		return;
+	}
+	fault_end_task(f, &w);
+	klog(LOG_ERR, "watchdog: %s hangs (%lu ms) and nothing can be abandoned; left running", w.cell, ms);
+}
+
 void trap_dispatch(struct trap_frame *f)
 {
 	if (f->vector < 32) {
@@ -361,8 +387,12 @@ void trap_dispatch(struct trap_frame *f)
 	else
 		route_irq(irq);
 	irq_depth--;
+	watch_for_hang(f);
 	/* Preemption happens here, from nano_core's frame, not inside the handlers. */
 	uint64_t exit_fn = cellref_resolve(&irq_exit_ref);
-	if (exit_fn)
+	if (exit_fn) {
+		ctx_preempting = 1;	/* a switch in here is a preemption (watchdog.c) */
 		((int (*)(uint64_t, uint64_t))exit_fn)(irq, 0);
+		ctx_preempting = 0;
+	}
 }

@@ -76,6 +76,8 @@ int cells_swap_to(const char *old_ref, const char *new_ref);
  */
 int cells_policy(const char *name, struct manifest_recovery *rec, uint32_t *version,
 		 uint64_t *window_ms);
+/* The hang watchdog's bound for the loaded cell `name` (watchdog=MS; 0: none). */
+uint64_t cells_watchdog_ms(const char *name);
 
 void swap_print_result(int err, const struct swap_result *res, bool verbose);
 

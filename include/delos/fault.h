@@ -42,7 +42,11 @@ enum fault_kind {
 	FAULT_KIND_PANIC,         /* cell_panic(message) */
 	FAULT_KIND_STACK_SMASH,   /* a stack-protector failure in the cell */
 	FAULT_KIND_STACK_OVERFLOW,/* the stack ran into its guard page (a #DF) */
+	FAULT_KIND_HANG,          /* the watchdog: in one cell's code, no switch, beyond its bound */
 };
+
+/* The hang watchdog's bound when the manifest gives no watchdog=MS (0 there: none). */
+#define FAULT_WATCHDOG_DEFAULT_MS 1000
 
 struct fault_report {
 	uint32_t version;           /* FAULT_REPORT_VERSION */

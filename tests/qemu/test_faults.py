@@ -213,3 +213,27 @@ def test_fault_raised_by_code_panic_smash_overflow(machine):
         check(re.search(r"panicky task \d+ 'shell' command: " + kind, line), "fault %d: %r" % (n, line))
         check("reload panicky@1 -> panicky@1" in line, "fault %d not reloaded: %r" % (n, line))
     healthy(m)
+
+
+def test_fault_hang_with_interrupts_on(machine):
+    """An endless loop at ramfs_read while the workload runs: the watchdog ends the
+    worker after ramfs's bound, ramfs is reloaded (repaired), the worker restarted."""
+    m = booted_with_injector(machine)
+    check("loaded workload@1" in m.command("load workload@1"), "load workload@1")
+    check("started 2 workers" in m.command("work start"), "work start")
+    poll(m, "work status", r"work: [1-9]\d* operations")
+    check("loop at ramfs:ramfs_read" in m.command("inject ramfs ramfs_read loop"), "inject")
+    line = poll(m, "faults", r"^ +1 .*recovered in \d+ us$").group(0)
+    check(re.search(r"ramfs task \d+ 'work\d' task: hang: \d+ ms in ramfs without a switch at "
+                    r"ramfs:ramfs_read\+0x0; reload ramfs@1 -> ramfs@1; task \d+ restarted", line),
+          "fault 1: %r" % line)
+    poll(m, "faults", r"^ +2 .*recovered in \d+ us$")   # the other worker, same incident
+    before = operations(m)
+    deadline = time.monotonic() + 30
+    while operations(m) < before + 4:
+        check(time.monotonic() < deadline, "the workload does not go on after the hang")
+    out = m.command("work stop")
+    check(re.search(r"stopped after \d+ operations, 0 errors", out), "work stop: %r" % out)
+    out = m.command("work verify")
+    check(re.search(r"work: verify: [1-9]\d* files checked, 0 mismatches", out), "verify: %r" % out)
+    healthy(m)
