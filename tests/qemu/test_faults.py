@@ -237,3 +237,18 @@ def test_fault_hang_with_interrupts_on(machine):
     out = m.command("work verify")
     check(re.search(r"work: verify: [1-9]\d* files checked, 0 mismatches", out), "verify: %r" % out)
     healthy(m)
+
+
+def test_fault_tries_run_out_cell_marked_failed(machine):
+    """hello (tries=5): the sixth fault in one episode marks it failed; it is left alone,
+    its callers are still contained, nothing halts."""
+    m = booted_with_injector(machine)
+    for n in range(1, 7):
+        m.command("inject hello hello_main ud2")
+        check("raised #UD invalid opcode" in m.command("call hello hello_main"), "no fault %d" % n)
+        line = poll(m, "faults", r"^ +%d .*; (recovered|cell failed) in \d+ us$" % n).group(0)
+    check("gave up after 5 tries; cell failed" in line, "fault 6: %r" % line)
+    check("raised #UD invalid opcode" in m.command("call hello hello_main"), "the failed cell was repaired")
+    check("cell failed" in poll(m, "faults", r"^ +7 .*in \d+ us$").group(0), "fault 7 not left alone")
+    check("swap: done" in m.command("swap hello@2 hello@1"), "a failed cell can still be swapped")
+    healthy(m)
