@@ -10,6 +10,11 @@
 #include "hal/cpu.h"
 #include "nano_core/contain.h"
 
+/*
+ * Set while a faulted task is being ended, until the next context is switched
+ * in (ctx.S clears it on every resume): a fault in the task end itself halts.
+ */
+uint8_t fault_ending;
 /* Set while the handler runs, so a fault it raises cannot call it again; owned by contain.c. */
 static bool in_handler;
 /* The report being handed over; one at a time, interrupts off. */
@@ -177,6 +182,11 @@ void fault_end_task(const struct trap_frame *f, const struct cells_where *w)
 	uint64_t end = ops_resolve(OPS_TASK_END);
 	int err;
 
+	if (fault_ending) {
+		kprintf("fault: %s in %s:%s+0x%lx while ending a faulted task\n", trap_name(f->vector),
+			w->cell, w->symbol, w->offset);
+		return;
+	}
 	if (!end) {
 		kprintf("fault: %s in %s:%s+0x%lx, and no task end is registered\n",
 			trap_name(f->vector), w->cell, w->symbol, w->offset);
@@ -185,7 +195,9 @@ void fault_end_task(const struct trap_frame *f, const struct cells_where *w)
 	fill_report(&report, f, w, FAULT_CTX_TASK);
 	report.irq = -1;
 	notify(&report);
+	fault_ending = 1;
 	err = ((int (*)(uint64_t))end)((uint64_t)(int64_t)FAULT_EXIT_CODE);
+	fault_ending = 0;
 	kprintf("fault: %s in %s:%s+0x%lx, and the running task cannot be ended (%d)\n",
 		trap_name(f->vector), w->cell, w->symbol, w->offset, err);
 }

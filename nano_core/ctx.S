@@ -43,6 +43,7 @@ ctx_block:
 /* Resumes the context at rsp: pops it, sets the interrupt flag as saved, returns past the flags. */
 ctx_resume:
 	movb $0, ctx_preempting(%rip)
+	movb $0, fault_ending(%rip)	/* a faulted task's end is over (nano_core/contain.c) */
 	popq %r15
 	popq %r14
 	popq %r13

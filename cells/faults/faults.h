@@ -23,7 +23,7 @@
  * by tries=N: then the cell is marked failed and left alone (its callers go
  * on calling it and are contained in turn when it faults).
  *
- * A fault detected before the cell's last recovery was done (another task
+ * A fault detected before the cell's last recovery action began (another task
  * that hit the same broken code meanwhile) belongs to that incident: it is
  * not recovered again, only its ended task is restarted.
  *
@@ -89,7 +89,7 @@ struct faults_cell {
 	uint32_t level;             /* escalation steps taken in this episode */
 	uint32_t attempts;          /* recoveries tried in this episode */
 	uint32_t failed;            /* 1 once tries ran out */
-	uint64_t recovered_ns;      /* when its last recovery action was done */
+	uint64_t recovered_ns;      /* when its last recovery action began */
 };
 
 /* For nano_core's slot OPS_FAULT_HANDLER; interrupts off; returns 0. */

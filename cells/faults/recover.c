@@ -276,11 +276,13 @@ static void recover_cell(struct faults_entry *e)
 	}
 	if ((wait = backoff_ms(&rec, c.attempts)))
 		task_sleep_ms(wait);
+	/*
+	 * Faults detected from here on are new: the action may make the cell run
+	 * again (a restarted task) before this task gets the CPU back.
+	 */
+	c.recovered_ns = time_ns();
+	sdb_put("faults", rec_name, FAULTS_CELL_TYPE, FAULTS_LAYOUT, &c, sizeof(c));
 	apply(e, p, &rec, version);
-	if (cell_state(e->r.cell, &c, rec_name, sizeof(rec_name)) == 0) {
-		c.recovered_ns = time_ns();
-		sdb_put("faults", rec_name, FAULTS_CELL_TYPE, FAULTS_LAYOUT, &c, sizeof(c));
-	}
 	restart_ended(e);
 }
 

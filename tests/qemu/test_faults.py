@@ -2,7 +2,7 @@
 contained where they happen and the cell is recovered by its manifest policy."""
 import re
 import time
-from delos import check, TestFailure
+from delos import check, TestFailure, PROMPT
 
 
 def fault(machine, kind, vector, name, symbol):
@@ -69,15 +69,19 @@ def healthy(m):
 
 
 def poll(m, line, pattern, timeout=30):
-    """Runs a command until its output matches (guest progress, not a clock)."""
+    """Runs a command until its output matches (guest progress, not a clock). The
+    recovery task's log lines may split the echo of what is typed, so only the prompt
+    after the command is waited for."""
     deadline = time.monotonic() + timeout
     while True:
-        out = m.command(line)
-        found = re.search(pattern, out, re.M)
+        start = len(m.transcript)
+        m.send(line + "\r")
+        end = m.expect(re.escape(PROMPT), timeout).start()
+        found = re.search(pattern, m.transcript[max(start, 0):end], re.M)
         if found:
             return found
         if time.monotonic() > deadline:
-            raise TestFailure("%r never printed %r; last: %r" % (line, pattern, out))
+            raise TestFailure("%r never printed %r; last: %r" % (line, pattern, m.transcript[start:end]))
 
 
 def booted_with_injector(machine):
@@ -88,7 +92,7 @@ def booted_with_injector(machine):
 
 
 def operations(m):
-    return int(re.search(r"work: (\d+) operations", m.command("work status")).group(1))
+    return int(poll(m, "work status", r"work: (\d+) operations").group(1))
 
 
 def test_fault_ramfs_read_under_workload(machine):
