@@ -18,7 +18,8 @@
  *   none      it is left as it is, and the log says so.
  * A second fault of the same cell within its window (fault_window=MS in the
  * manifest, FAULTS_WINDOW_MS by default) escalates one step: restart ->
- * reload -> fallback (reload again when there is no fallback). Attempts in
+ * reload -> fallback (to the version the policy fallback:NAME@V or the field
+ * fallback=NAME@V names; reload again when there is none). Attempts in
  * one such episode are spaced by backoff=MS, doubling each time, and capped
  * by tries=N: then the cell is marked failed and left alone (its callers go
  * on calling it and are contained in turn when it faults).
