@@ -169,9 +169,9 @@ def test_task_table_shows_stacks_and_resume_points(machine):
     check(lo < rsp < hi, "idle's saved rsp %x is outside its stack [%x, %x)" % (rsp, lo, hi))
     check(re.search(r"^\s+1 shell\s+running\s.*rip 0{16} rsp 0{16}", out, re.M),
           "the running task (the shell) should show no saved context")
-    check(re.search(r"^\s+4 sleeper\s+exited\s.*stack 0{16}-0{16}", out, re.M),
+    check(re.search(r"^\s+\d+ sleeper\s+exited\s.*stack 0{16}-0{16}", out, re.M),
           "the exited sleeper's stack was not freed")
-    check(not re.search(r"^\s+[23] busy_", out, re.M), "joined busy tasks are still listed")
+    check(not re.search(r"^\s+\d+ busy_", out, re.M), "joined busy tasks are still listed")
 
 
 def test_task_api_refusals_wait_notify_join(machine):
