@@ -80,7 +80,23 @@ static void note_task(struct faults_entry *e)
 		memcpy(e->task_name, "idle", 5);
 }
 
+static int log_fault(const struct fault_report *r);
+
+/*
+ * The fault may have struck inside a transaction (a swap-in hook's) that its
+ * caller now aborts: the log entry and the recovery task's wake-up are
+ * written outside it, so they outlive the abort.
+ */
 int faults_on_fault(const struct fault_report *r)
+{
+	uint64_t flags = sdb_outside_begin();
+	int err = log_fault(r);
+
+	sdb_outside_end(flags);
+	return err;
+}
+
+static int log_fault(const struct fault_report *r)
 {
 	struct faults_entry e;
 	struct faults_log log;
