@@ -84,15 +84,21 @@ static int adopt_or_create(uint32_t *old_line)
 	return sdb_create("timer", TIMER_RECORD, TIMER_TYPE, TIMER_LAYOUT, &st, sizeof(st));
 }
 
-/* Takes the tick over: from another timer cell if one had it, else from nothing. */
-static int take_over(void)
+/*
+ * Takes the tick over: from another timer cell if one had it, else from
+ * nothing. A PIT already ticking for an earlier timer@1 (a swap of timer@1
+ * for itself) is left running: reprogramming it would restart its period
+ * and make the next tick up to a period late.
+ */
+static int take_over(bool swapping)
 {
 	uint32_t old_line;
 	int err = adopt_or_create(&old_line);
 
 	if (err)
 		return err;
-	pit_start(TIMER_HZ);
+	if (!swapping || old_line != PIT_LINE)
+		pit_start(TIMER_HZ);
 	if ((err = dispatch_route(PIT_LINE, "timer", "timer_irq"))) {
 		klog(LOG_ERR, "timer: cannot route IRQ 0: %d", err);
 		return err;
@@ -106,13 +112,13 @@ static int take_over(void)
 
 int cell_init(void)
 {
-	return take_over();
+	return take_over(false);
 }
 
 int cell_swap_in(uint64_t old_version)
 {
 	(void)old_version;
-	return take_over();
+	return take_over(true);
 }
 
 void cell_exit(void)

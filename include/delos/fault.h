@@ -46,7 +46,7 @@ enum fault_kind {
 };
 
 /* The hang watchdog's bound when the manifest gives no watchdog=MS (0 there: none). */
-#define FAULT_WATCHDOG_DEFAULT_MS 1000
+#define FAULT_WATCHDOG_DEFAULT_MS 5000
 
 struct fault_report {
 	uint32_t version;           /* FAULT_REPORT_VERSION */
