@@ -51,8 +51,11 @@
 #define STATEDB_RECORDS_MAX (1u << 16)    /* live records in one store */
 
 #define STATEDB_MAGIC  0x30424453u        /* "SDB0": root initialized */
-#define STATEDB_LAYOUT 2u                 /* layout of struct state_db and its records */
+#define STATEDB_LAYOUT 3u                 /* layout of struct state_db and its records */
 #define STATEDB_TXN_OPS_MAX 4096u         /* records one transaction may touch */
+#define STATEDB_HANDLE_PAGE 256u          /* handle entries per page of the handle table */
+#define STATEDB_HANDLE_PAGES (STATEDB_RECORDS_MAX / STATEDB_HANDLE_PAGE)
+#define STATEDB_READ_TRIES 64u            /* a handle read gives up (E_BUSY) after this many */
 
 /* Passed as the type to statedb_update to keep the record's current type. */
 #define STATEDB_TYPE_KEEP 0xffffffffu
@@ -74,6 +77,9 @@ enum statedb_error {
 	STATEDB_E_TXN = -13,      /* not an open transaction of this store */
 	STATEDB_E_CONFLICT = -14, /* commit: a record the transaction read or wrote changed since */
 	STATEDB_E_TXN_FULL = -15, /* the transaction touches STATEDB_TXN_OPS_MAX records already */
+	STATEDB_E_STALE = -16,    /* the handle is 0, forged, or its record was deleted since */
+	STATEDB_E_BUSY = -17,     /* a writer is half way through an in-place update: retry */
+	STATEDB_E_RANGE = -18,    /* an in-place write reaches past the record's data */
 };
 
 /*
@@ -91,7 +97,16 @@ enum statedb_step {
 	STATEDB_STEP_CHECKSUM,      /* checksum stored; next comes the index */
 	STATEDB_STEP_INDEX,         /* create only: grown index allocated */
 	STATEDB_STEP_PUBLISH,       /* commit: one record of the transaction published */
-	STATEDB_STEP_END
+	STATEDB_STEP_END,
+	/*
+	 * In-place writes (statedb_hwrite, _hupdate) ask the fail point at these
+	 * too, so that a test can read the record between the writer's steps;
+	 * their answer is ignored: an in-place write is not stopped half way.
+	 */
+	STATEDB_STEP_INPLACE_BEGIN = 16, /* sequence counter odd, nothing written yet */
+	STATEDB_STEP_INPLACE_HALF,       /* half of the new bytes written */
+	STATEDB_STEP_INPLACE_DATA,       /* all written, checksum not yet */
+	STATEDB_STEP_INPLACE_END,        /* checksum and seq stored, counter even again */
 };
 
 typedef void *statedb_alloc_fn(void *ctx, size_t bytes);
@@ -122,11 +137,20 @@ struct statedb_stats {
 	uint64_t corrupt_seen;  /* checksum failures found by any call */
 	size_t open_txns;       /* transactions begun and not yet committed or aborted */
 	uint64_t commits, aborts;
+	size_t handles;         /* records with a handle */
+	uint64_t inplace;       /* in-place writes */
+	uint64_t scrubbed;      /* records the scrub verified */
+	uint64_t scrub_rounds;  /* times the scrub went round the whole index */
+	bool hw_crc;            /* checksums use the crc32 instruction */
 };
 
 struct sdb_table;
 struct sdb_block;
+struct sdb_hent;
 struct statedb_txn;
+
+/* A record handle: 0 is none. Plain data: it may be kept in other records. */
+typedef uint64_t statedb_handle;
 
 /*
  * The root. The caller owns the storage; every field is private to
@@ -154,6 +178,14 @@ struct state_db {
 	uint64_t creates, updates, deletes;
 	uint64_t seq;                   /* last sequence number given to a record value */
 	uint64_t commits, aborts;       /* transactions ended each way */
+	/* Handles: pages allocated on demand and kept until statedb_fini. */
+	struct sdb_hent *hpages[STATEDB_HANDLE_PAGES];
+	uint32_t hfree;                 /* first free entry's index + 1; 0: none */
+	uint32_t hused;                 /* entries handed out at least once */
+	size_t handles;
+	uint32_t hw_crc;                /* set by init and by statedb_takeover */
+	uint32_t scrub_at;              /* index slot the scrub visits next */
+	uint64_t inplace, scrubbed, scrub_rounds;
 };
 
 /* Called by statedb_list and statedb_verify_all for each record; returns
@@ -324,6 +356,103 @@ int statedb_txn_abort(struct state_db *db, struct statedb_txn *txn);
 int statedb_txn_abort_owner(struct state_db *db, uint64_t owner_id);
 /* Returns the newest open transaction tagged owner_id, or NULL. */
 struct statedb_txn *statedb_txn_of(struct state_db *db, uint64_t owner_id);
+
+/*
+ * The hot path: handles and in-place updates.
+ *
+ * A handle names one record by its slot in a handle table that belongs to
+ * the root (nano_core's storage), with the slot's generation: {index,
+ * generation} in one 64-bit word. It is resolved once, by name, with
+ * statedb_hopen, and then costs no name lookup, no hash and no allocation.
+ * It stays valid while the record lives, across updates of any kind and
+ * across swaps of state_db's code (the table is not in the code); deleting
+ * the record bumps the slot's generation, so a handle kept past a delete is
+ * refused (E_STALE), also after a record of the same name is created again.
+ * Cells keep handles, not pointers: they are plain data, and a cell that
+ * keeps them in its records finds them again after its own swap.
+ *
+ * In place. A record that has a handle keeps its buffer: statedb_hwrite and
+ * statedb_hupdate, and statedb_update of that record when the new value
+ * fits, write the new bytes into it under the record's sequence counter
+ * (odd while a write is in progress), with no allocation. Handle readers
+ * (statedb_hget) and every other reader copy the bytes and retry if the
+ * counter was odd or moved: they see whole values, never a torn one, and
+ * give up with E_BUSY after STATEDB_READ_TRIES tries (which in the kernel,
+ * where writers run with interrupts off, cannot happen). A value that no
+ * longer fits the buffer (its capacity, set by statedb_hopen) is moved to a
+ * new buffer as statedb_update does, and the handle follows it. Every
+ * in-place write gives the record a new store-wide seq, as any write does,
+ * so an open transaction that touched the record fails its commit with
+ * E_CONFLICT. statedb_view of a record written in place points at bytes
+ * that change under it: take such views with writers excluded.
+ *
+ * The checksum rule. The CRC-32C of every record is kept exact at every
+ * write: an in-place write recomputes it from the header's CRC (computed
+ * when the header last changed and kept beside it) continued over the new
+ * data, with the crc32 instruction where the CPU has SSE4.2 and slicing by
+ * 8 elsewhere. What changes is who checks it:
+ * - statedb_get, _view, _list, _verify_all and transactions verify it on
+ *   every read, as before (from the header itself, not the kept header CRC);
+ * - statedb_hopen verifies it: a new cell version takes a record over by
+ *   opening its handle (or by a plain read), so a record corrupted behind
+ *   state_db's back is refused (E_CORRUPT) before any new version uses it;
+ * - statedb_hget does not: it checks the handle's generation and the
+ *   sequence counter only;
+ * - statedb_scrub verifies `slots` index slots per call, going round the
+ *   index: every record is verified within ceil(index_slots / slots) calls
+ *   (plus one round when the index is rebuilt in between). The kernel calls
+ *   it from the timer tick (see include/delos/sdb.h for the bound in time).
+ * A corrupt record is counted (corrupt_seen) and reported; it stays as it
+ * is (delete it to recover).
+ */
+
+/*
+ * Verifies record name and returns its handle in *h, giving the record a
+ * handle slot if it has none and a buffer of at least `capacity` data bytes
+ * (0: its current size) for in-place growth. A writer (it may allocate).
+ * Returns STATEDB_OK, or, changing nothing: E_ROOT, E_NAME, E_INVAL,
+ * E_TOO_BIG, E_NOT_FOUND, E_CORRUPT, E_NOMEM.
+ */
+int statedb_hopen(struct state_db *db, const char *name, size_t capacity, statedb_handle *h);
+
+/*
+ * Copies the record's data into buf (cap bytes) without a name lookup or a
+ * checksum; fills *meta (checksum_ok: as last verified, see the rule above)
+ * if not NULL. Returns the size, or E_ROOT, E_INVAL, E_STALE, E_NOSPACE,
+ * E_BUSY. A reader.
+ */
+int statedb_hget(struct state_db *db, statedb_handle h, void *buf, size_t cap,
+		 struct statedb_meta *meta);
+
+/*
+ * Writes n bytes at data into the record's data at offset `at`, in place;
+ * at + n must not pass its size. A writer; allocates nothing. Returns
+ * STATEDB_OK, or, changing nothing: E_ROOT, E_INVAL, E_STALE, E_RANGE.
+ */
+int statedb_hwrite(struct state_db *db, statedb_handle h, size_t at, const void *data, size_t n);
+
+/*
+ * Replaces the record's whole value (type and version kept) with len bytes
+ * at data: in place if len fits its buffer, else as statedb_update does,
+ * moving the handle along. A writer. Returns STATEDB_OK, or, changing
+ * nothing: E_ROOT, E_INVAL, E_TOO_BIG, E_STALE, E_NOMEM.
+ */
+int statedb_hupdate(struct state_db *db, statedb_handle h, const void *data, size_t len);
+
+/*
+ * Verifies the records of the next `slots` index slots, going round the
+ * index, and calls fn(ctx, meta) (fn may be NULL) for each corrupt one.
+ * Returns how many were corrupt, or E_ROOT. A reader.
+ */
+int statedb_scrub(struct state_db *db, size_t slots, statedb_list_fn *fn, void *ctx);
+
+/*
+ * For a new copy of state_db's code taking over an initialized root: checks
+ * the CPU's features again (the checksum's instruction) and verifies every
+ * record, calling fn for each corrupt one. Returns how many are corrupt, or
+ * E_ROOT.
+ */
+int statedb_takeover(struct state_db *db, statedb_list_fn *fn, void *ctx);
 
 /* Returns a sentence naming err, or "unknown error". */
 const char *statedb_strerror(int err);
