@@ -39,6 +39,7 @@ static int report_depth;
 static uint16_t unrouted_seen;
 static const struct cellref dispatch_ref = { "dispatch", "dispatch_irq" };
 static const struct cellref irq_exit_ref = { "tasks", "tasks_irq_exit" };
+static struct cellref_cache dispatch_cache, irq_exit_cache;	/* written with interrupts off */
 
 /* An IRQ with neither a nano_core handler nor a dispatch cell: said once per line. */
 static void note_unrouted(uint8_t irq)
@@ -218,12 +219,15 @@ void trap_dispatch(struct trap_frame *f)
 		return;
 	/* EOI first: the handler may switch tasks and not come back for a while. */
 	pic_eoi(irq);
+	uint64_t fn;
 	if (irq_handlers[irq])
 		irq_handlers[irq](irq);
-	else if (cellref_call(&dispatch_ref, irq, NULL))
+	else if ((fn = cellref_resolve_cached(&dispatch_ref, &dispatch_cache)))
+		((int (*)(uint64_t))fn)(irq);
+	else
 		note_unrouted(irq);
 	/* Preemption happens here, from nano_core's frame, not inside the handlers. */
-	uint64_t exit_fn = cellref_resolve(&irq_exit_ref);
+	uint64_t exit_fn = cellref_resolve_cached(&irq_exit_ref, &irq_exit_cache);
 	if (exit_fn)
 		((int (*)(uint64_t, uint64_t))exit_fn)(irq, 0);
 }

@@ -20,9 +20,19 @@ struct subscribers {
 	struct cellref refs[DISPATCH_SUBSCRIBERS];
 };
 
+#define IRQ_PREFIX "dispatch/irq/"
+#define EV_PREFIX  "dispatch/ev/"
+
+/* Record names are built on every interrupt: by hand, not with snprintf. */
 static void irq_record(uint64_t irq, char *name)
 {
-	snprintf(name, 32, "dispatch/irq/%lu", irq);
+	size_t at = sizeof(IRQ_PREFIX) - 1;
+
+	memcpy(name, IRQ_PREFIX, at);
+	if (irq >= 10)
+		name[at++] = (char)('0' + irq / 10 % 10);
+	name[at++] = (char)('0' + irq % 10);
+	name[at] = '\0';
 }
 
 static bool event_record(const char *event, char *name)
@@ -31,7 +41,8 @@ static bool event_record(const char *event, char *name)
 
 	if (n == 0 || n > DISPATCH_EVENT_MAX)
 		return false;
-	snprintf(name, 48, "dispatch/ev/%s", event);
+	memcpy(name, EV_PREFIX, sizeof(EV_PREFIX) - 1);
+	memcpy(name + sizeof(EV_PREFIX) - 1, event, n + 1);
 	return true;
 }
 

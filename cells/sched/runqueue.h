@@ -183,7 +183,11 @@ static inline int rq_init(const char *owner)
 		return err;
 	}
 	klog(LOG_INFO, "%s: run queue of %u task%s taken over", owner, rq.count, rq.count == 1 ? "" : "s");
-	return rq_store(owner, &rq);
+	if ((err = rq_store(owner, &rq)))
+		return err;
+	/* With a handle and room for a full queue, every store is in place. */
+	statedb_handle h;
+	return sdb_hopen(SCHED_RQ_RECORD, sizeof(struct rq_buf), &h) ? SCHED_E_RECORD : 0;
 }
 
 #endif

@@ -6,6 +6,7 @@
 #include <delos/cell.h>
 #include <delos/kernel.h>
 #include <delos/log.h>
+#include <delos/sdb.h>
 #include <delos/string.h>
 #include "cells/dispatch/dispatch.h"
 #include "cells/sched/sched.h"
@@ -60,12 +61,37 @@ static int take_over(void)
 	return 0;
 }
 
+/*
+ * Gives the records every switch and tick writes a handle, so that state_db
+ * updates them in place (no allocation; see include/delos/sdb.h), the
+ * blocked list with room for TASKS_MAX entries. Opening verifies them.
+ */
+static int open_hot_records(void)
+{
+	static const char *const names[] = { TASKS_CPU_RECORD, TASKS_TABLE_RECORD };
+	statedb_handle h;
+	int err;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if ((err = sdb_hopen(names[i], 0, &h)))
+			goto bad;
+	err = sdb_create("tasks", TASKS_BLOCKED_RECORD, TASKS_BLOCKED_TYPE, TASKS_LAYOUT, NULL, 0);
+	if (err && err != STATEDB_E_EXISTS)
+		goto bad;
+	if ((err = sdb_hopen(TASKS_BLOCKED_RECORD, TASKS_MAX * sizeof(struct tasks_blocked_entry), &h)))
+		goto bad;
+	return 0;
+bad:
+	klog(LOG_ERR, "tasks: cannot open the hot records: %s", sdb_strerror(err));
+	return TASKS_E_STATE;
+}
+
 int cell_init(void)
 {
 	struct tasks_cpu cpu;
 	int err = cpu_get(&cpu) == TASKS_E_DOWN ? adopt_boot_context() : take_over();
 
-	if (err)
+	if (err || (err = open_hot_records()))
 		return err;
 	if (dispatch_subscribe(TIMER_EVENT, "tasks", "tasks_tick") < 0) {
 		klog(LOG_ERR, "tasks: cannot subscribe to '%s'", TIMER_EVENT);

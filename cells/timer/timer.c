@@ -79,9 +79,11 @@ static int adopt_or_create(void)
 
 int cell_init(void)
 {
+	statedb_handle h;
 	int err = adopt_or_create();
 
-	if (err)
+	/* Written at every tick: with a handle, in place. */
+	if (err || (err = sdb_hopen(TIMER_RECORD, 0, &h)))
 		return err;
 	pit_start(TIMER_HZ);
 	if ((err = dispatch_route(0, "timer", "timer_irq"))) {
