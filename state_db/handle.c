@@ -110,33 +110,50 @@ void sdb_handles_free(struct state_db *db)
 /*
  * Writes n bytes at data over offset `at` of r's data, leaving its length
  * len (at + n <= len <= its capacity), type and version as given, under the
- * sequence counter. A writer.
+ * sequence counter. A writer. Refuses (STATEDB_E_CORRUPT, changing nothing)
+ * if the old data no longer matches the checksum.
  */
-void sdb_inplace(struct state_db *db, struct sdb_rec *r, size_t at, const void *data, size_t n,
-		 size_t len, uint32_t type, uint32_t version)
+int sdb_inplace(struct state_db *db, struct sdb_rec *r, size_t at, const void *data, size_t n,
+		size_t len, uint32_t type, uint32_t version)
 {
 	uint32_t w = r->wseq;
 	size_t half = n / 2;
+	bool watched = db->fail_point != NULL;
+	bool header = len != r->len || type != r->type || version != r->version;
+
+	/* The old value first: a corruption is found here, not written over. */
+	if (r->len > sdb_rec_cap(r) || sdb_crc(db, r->hcrc, r->data, r->len) != r->crc ||
+	    (header && sdb_crc(db, 0, (const char *)r + HDR_FROM, HDR_LEN) != r->hcrc)) {
+		__atomic_add_fetch(&db->corrupt_seen, 1, __ATOMIC_RELAXED);
+		return STATEDB_E_CORRUPT;
+	}
 
 	__atomic_store_n(&r->wseq, w + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	sdb_fail(db, STATEDB_STEP_INPLACE_BEGIN);
-	memcpy(r->data + at, data, half);
-	sdb_fail(db, STATEDB_STEP_INPLACE_HALF);
-	memcpy(r->data + at + half, (const unsigned char *)data + half, n - half);
-	if (len != r->len || type != r->type || version != r->version) {
+	if (watched) {
+		sdb_fail(db, STATEDB_STEP_INPLACE_BEGIN);
+		memcpy(r->data + at, data, half);
+		sdb_fail(db, STATEDB_STEP_INPLACE_HALF);
+		memcpy(r->data + at + half, (const unsigned char *)data + half, n - half);
+	} else {
+		memcpy(r->data + at, data, n);
+	}
+	if (header) {
 		db->data_bytes = db->data_bytes - r->len + len;
 		r->len = (uint32_t)len;
 		r->type = type;
 		r->version = version;
 		r->hcrc = sdb_crc(db, 0, (const char *)r + HDR_FROM, HDR_LEN);
 	}
-	sdb_fail(db, STATEDB_STEP_INPLACE_DATA);
+	if (watched)
+		sdb_fail(db, STATEDB_STEP_INPLACE_DATA);
 	r->crc = sdb_crc(db, r->hcrc, r->data, len);
 	r->seq = ++db->seq;
 	__atomic_store_n(&r->wseq, w + 2, __ATOMIC_RELEASE);
 	db->inplace++;
-	sdb_fail(db, STATEDB_STEP_INPLACE_END);
+	if (watched)
+		sdb_fail(db, STATEDB_STEP_INPLACE_END);
+	return STATEDB_OK;
 }
 
 /* Copies rec into a fresh block with room for cap data bytes; NULL if out of memory. */
@@ -221,7 +238,7 @@ int statedb_hget(struct state_db *db, statedb_handle h, void *buf, size_t cap,
 		return STATEDB_E_INVAL;
 	if (!(e = hent_of(db, h)))
 		return STATEDB_E_STALE;
-	statedb_read_begin(db);
+	__atomic_add_fetch(&db->readers, 1, __ATOMIC_SEQ_CST);        /* a read section */
 	for (uint32_t tries = 0; tries < STATEDB_READ_TRIES; tries++) {
 		struct sdb_rec *r = __atomic_load_n(&e->rec, __ATOMIC_ACQUIRE);
 		uint32_t w, len;
@@ -256,7 +273,7 @@ int statedb_hget(struct state_db *db, statedb_handle h, void *buf, size_t cap,
 			break;
 		ret = STATEDB_E_BUSY;
 	}
-	statedb_read_end(db);
+	__atomic_sub_fetch(&db->readers, 1, __ATOMIC_RELEASE);
 	return ret;
 }
 
@@ -280,8 +297,7 @@ int statedb_hwrite(struct state_db *db, statedb_handle h, size_t at, const void 
 		return STATEDB_E_STALE;
 	if (at > r->len || n > r->len - at || r->len > sdb_rec_cap(r))
 		return STATEDB_E_RANGE;
-	sdb_inplace(db, r, at, data, n, r->len, r->type, r->version);
-	return STATEDB_OK;
+	return sdb_inplace(db, r, at, data, n, r->len, r->type, r->version);
 }
 
 int statedb_hupdate(struct state_db *db, statedb_handle h, const void *data, size_t len)
@@ -300,7 +316,8 @@ int statedb_hupdate(struct state_db *db, statedb_handle h, const void *data, siz
 	if (!(r = writer_rec(db, h)))
 		return STATEDB_E_STALE;
 	if (len <= sdb_rec_cap(r)) {
-		sdb_inplace(db, r, 0, data, len, len, r->type, r->version);
+		if ((err = sdb_inplace(db, r, 0, data, len, len, r->type, r->version)))
+			return err;
 		db->updates++;
 		return STATEDB_OK;
 	}

@@ -139,8 +139,8 @@ bool sdb_cpu_has_crc32(void);
 void sdb_handle_move(struct state_db *db, struct sdb_rec *from, struct sdb_rec *to);
 void sdb_handle_drop(struct state_db *db, struct sdb_rec *rec);
 void sdb_handles_free(struct state_db *db);
-void sdb_inplace(struct state_db *db, struct sdb_rec *r, size_t at, const void *data, size_t n,
-		 size_t len, uint32_t type, uint32_t version);
+int sdb_inplace(struct state_db *db, struct sdb_rec *r, size_t at, const void *data, size_t n,
+		size_t len, uint32_t type, uint32_t version);
 int sdb_rec_build(struct state_db *db, const struct sdb_rec *hdr, const void *data,
 		  struct sdb_rec **out);
 

@@ -141,3 +141,8 @@ int sdb_scrub(size_t slots)
 	irq_restore(flags);
 	return bad;
 }
+
+int sdb_stats(struct statedb_stats *st)
+{
+	return statedb_stats(statedb_root(), st);
+}

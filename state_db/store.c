@@ -127,17 +127,19 @@ int statedb_update(struct state_db *db, const char *name, uint32_t type, uint32_
 	sdb_reclaim(db);
 	if (!(old = sdb_writer_find(db, name, &slot)))
 		return STATEDB_E_NOT_FOUND;
-	if (!sdb_rec_ok(old, slot->name)) {
-		__atomic_add_fetch(&db->corrupt_seen, 1, __ATOMIC_RELAXED);
-		return STATEDB_E_CORRUPT;
-	}
 	if (type == STATEDB_TYPE_KEEP)
 		type = old->type;
 	if (old->hidx && len <= sdb_rec_cap(old)) {
-		/* It has a handle: it keeps its buffer (see "The hot path"). */
-		sdb_inplace(db, old, 0, data, len, len, type, version);
+		/* It has a handle: it keeps its buffer, and its data is checked there
+		 * (see "The hot path"). */
+		if ((err = sdb_inplace(db, old, 0, data, len, len, type, version)))
+			return err;
 		db->updates++;
 		return STATEDB_OK;
+	}
+	if (!sdb_rec_ok(old, slot->name)) {
+		__atomic_add_fetch(&db->corrupt_seen, 1, __ATOMIC_RELAXED);
+		return STATEDB_E_CORRUPT;
 	}
 	sdb_make_header(&hdr, name, type, version, old->owner, len);
 	if ((err = sdb_rec_build(db, &hdr, data, &rec)))

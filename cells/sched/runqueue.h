@@ -175,7 +175,11 @@ static inline int64_t rq_take(const char *owner, struct rq_buf *rq, int i)
 static inline int rq_init(const char *owner)
 {
 	struct rq_buf rq;
-	int err = rq_load(&rq);
+	statedb_handle h;
+	/* Opening verifies it: with a handle, its reads do not. */
+	int err = sdb_hopen(SCHED_RQ_RECORD, sizeof(struct rq_buf), &h);
+
+	err = err == 0 || err == STATEDB_E_NOT_FOUND ? rq_load(&rq) : SCHED_E_RECORD;
 
 	if (err) {
 		klog(LOG_ERR, "%s: record '%s' is corrupt or not of layout %u; refusing to start",
@@ -186,7 +190,6 @@ static inline int rq_init(const char *owner)
 	if ((err = rq_store(owner, &rq)))
 		return err;
 	/* With a handle and room for a full queue, every store is in place. */
-	statedb_handle h;
 	return sdb_hopen(SCHED_RQ_RECORD, sizeof(struct rq_buf), &h) ? SCHED_E_RECORD : 0;
 }
 

@@ -13,6 +13,8 @@
 #include "cells/tasks/records.h"
 #include "cells/timer/timer.h"
 
+static int open_hot_records(void);
+
 /* nano_core's boot stack, checked against the running frame; unknown (0, 0) if that fails. */
 static void boot_stack(struct task_rec *r)
 {
@@ -39,19 +41,38 @@ static int adopt_boot_context(void)
 	idle.state = TASK_READY;	/* running, as tasks/current says */
 	idle.prio = SCHED_PRIO_MIN;
 	boot_stack(&idle);
-	if ((err = rec_create(&idle)) || (err = table_put(&t)) || (err = cpu_put(&cpu)))
+	if ((err = rec_create(&idle)) || (err = table_put(&t)) || (err = cpu_put(&cpu)) ||
+	    (err = open_hot_records()))
 		return err;
 	klog(LOG_INFO, "tasks: boot context adopted as task 0 (idle), policy '%s'", sched_name());
 	return 0;
 }
 
-/* A previous tasks cell left its records: check they are of our layout. */
+static bool count_corrupt(void *ctx, const struct statedb_meta *m)
+{
+	if (!m->checksum_ok) {
+		klog(LOG_ERR, "tasks: record '%s' fails its checksum", m->name);
+		++*(int *)ctx;
+	}
+	return true;
+}
+
+/*
+ * A previous tasks cell left its records: verify them (their reads do not:
+ * they have handles) and check they are of our layout.
+ */
 static int take_over(void)
 {
 	struct tasks_table t;
 	struct tasks_cpu cpu;
-	int err;
+	int err, bad = 0;
 
+	if ((err = open_hot_records()))
+		return err;
+	if (sdb_list(TASK_RECORD_PREFIX, count_corrupt, &bad) < 0 || bad) {
+		klog(LOG_ERR, "tasks: cannot take over the task records: %d corrupt", bad);
+		return TASKS_E_STATE;
+	}
 	if ((err = table_get(&t)) || (err = cpu_get(&cpu))) {
 		klog(LOG_ERR, "tasks: cannot take over the existing records: %s", tasks_strerror(err));
 		return err;
@@ -91,7 +112,7 @@ int cell_init(void)
 	struct tasks_cpu cpu;
 	int err = cpu_get(&cpu) == TASKS_E_DOWN ? adopt_boot_context() : take_over();
 
-	if (err || (err = open_hot_records()))
+	if (err)
 		return err;
 	if (dispatch_subscribe(TIMER_EVENT, "tasks", "tasks_tick") < 0) {
 		klog(LOG_ERR, "tasks: cannot subscribe to '%s'", TIMER_EVENT);

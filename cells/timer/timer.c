@@ -46,6 +46,7 @@ int timer_irq(uint64_t irq)
 	st.ticks++;
 	if (sdb_update(TIMER_RECORD, TIMER_LAYOUT, &st, sizeof(st)))
 		return -1;
+	sdb_scrub(SDB_SCRUB_SLOTS);	/* state_db's background check (include/delos/sdb.h) */
 	dispatch_post(TIMER_EVENT, st.ticks);
 	return 0;
 }
@@ -63,7 +64,12 @@ static void pit_start(uint32_t hz)
 static int adopt_or_create(void)
 {
 	struct timer_state st = { .ticks = 0, .hz = TIMER_HZ };
-	int err = read_state(&st);
+	statedb_handle h;
+	/* Opening verifies it: with a handle, its reads do not. */
+	int err = sdb_hopen(TIMER_RECORD, 0, &h);
+
+	if (err == 0 || err == STATEDB_E_NOT_FOUND)
+		err = read_state(&st);
 
 	if (err == 0) {
 		st.hz = TIMER_HZ;

@@ -61,5 +61,7 @@ int sdb_hupdate(statedb_handle h, const void *data, size_t len);
  */
 #define SDB_SCRUB_SLOTS 2u
 int sdb_scrub(size_t slots);
+/* The store's figures (statedb_stats); 0 or a negative error. */
+int sdb_stats(struct statedb_stats *st);
 
 #endif

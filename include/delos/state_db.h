@@ -5,9 +5,10 @@
  * A record has a name (1..STATEDB_NAME_MAX printable ASCII bytes, no space),
  * a type tag, a layout version, an owner (the cell that created it, 1..
  * STATEDB_OWNER_MAX printable bytes), 0..STATEDB_DATA_MAX bytes of data and a
- * CRC-32C over its header fields and data. Every read verifies the checksum
- * first: a corrupt record is reported (STATEDB_E_CORRUPT, naming it) and its
- * data is never handed out.
+ * CRC-32C over its header fields and data. Reads verify the checksum first
+ * (records with a handle follow the rule of "The hot path" below): a corrupt
+ * record is reported (STATEDB_E_CORRUPT, naming it) and its data is not
+ * handed out.
  *
  * Ownership. The caller owns the struct state_db root and places it where no
  * cell's swap can take it (nano_core's data or heap); the store's memory comes
@@ -16,7 +17,8 @@
  * record stay where they are.
  *
  * Atomicity. Each record's header and data live in one buffer that is never
- * changed once published. An update builds the new value in a fresh buffer,
+ * changed once published (except for records with a handle, written in
+ * place under a sequence counter: see "The hot path" below). An update builds the new value in a fresh buffer,
  * checksums it, and publishes it with one aligned pointer store (release);
  * readers load that pointer with acquire. A reader therefore sees the old
  * record or the new one, never a mix, and an update that fails (out of
@@ -386,22 +388,31 @@ struct statedb_txn *statedb_txn_of(struct state_db *db, uint64_t owner_id);
  * E_CONFLICT. statedb_view of a record written in place points at bytes
  * that change under it: take such views with writers excluded.
  *
- * The checksum rule. The CRC-32C of every record is kept exact at every
- * write: an in-place write recomputes it from the header's CRC (computed
- * when the header last changed and kept beside it) continued over the new
- * data, with the crc32 instruction where the CPU has SSE4.2 and slicing by
- * 8 elsewhere. What changes is who checks it:
- * - statedb_get, _view, _list, _verify_all and transactions verify it on
- *   every read, as before (from the header itself, not the kept header CRC);
- * - statedb_hopen verifies it: a new cell version takes a record over by
- *   opening its handle (or by a plain read), so a record corrupted behind
- *   state_db's back is refused (E_CORRUPT) before any new version uses it;
- * - statedb_hget does not: it checks the handle's generation and the
- *   sequence counter only;
+ * The checksum rule. Every record's CRC-32C is kept exact at every write,
+ * computed with the crc32 instruction where the CPU has SSE4.2 and by
+ * slicing by 8 elsewhere. Records without a handle are verified on every
+ * read, as they always were. Records with a handle ("hot" records) are
+ * verified when they are taken over and when they are written, not when they
+ * are read:
+ * - statedb_hopen verifies the record. Every cell that keeps hot records
+ *   opens them in its cell_init before it reads them, so a new version of
+ *   it, or a reload, refuses a record corrupted behind state_db's back
+ *   (E_CORRUPT) before using it; statedb_takeover verifies every record when
+ *   a new copy of state_db's code takes the store over;
+ * - an in-place write first checks the old data against the checksum
+ *   (continuing from the kept header CRC; the header too when the write
+ *   changes it) and refuses with E_CORRUPT, writing nothing: a write never
+ *   covers a corruption with a fresh checksum;
+ * - statedb_list, _list_prefix, _verify_all (the console's `state`) and
+ *   transactions verify every record they read, hot or not, from the header
+ *   itself (not from the kept header CRC);
  * - statedb_scrub verifies `slots` index slots per call, going round the
  *   index: every record is verified within ceil(index_slots / slots) calls
  *   (plus one round when the index is rebuilt in between). The kernel calls
- *   it from the timer tick (see include/delos/sdb.h for the bound in time).
+ *   it from the timer tick (include/delos/sdb.h gives the bound in time);
+ * - statedb_get, _view and _hget of a hot record check its bounds only, so a
+ *   value corrupted since its last check can be read (and written back by a
+ *   caller that read it) until the next of the checks above finds it.
  * A corrupt record is counted (corrupt_seen) and reported; it stays as it
  * is (delete it to recover).
  */
@@ -427,7 +438,8 @@ int statedb_hget(struct state_db *db, statedb_handle h, void *buf, size_t cap,
 /*
  * Writes n bytes at data into the record's data at offset `at`, in place;
  * at + n must not pass its size. A writer; allocates nothing. Returns
- * STATEDB_OK, or, changing nothing: E_ROOT, E_INVAL, E_STALE, E_RANGE.
+ * STATEDB_OK, or, changing nothing: E_ROOT, E_INVAL, E_STALE, E_RANGE,
+ * E_CORRUPT (the old value fails its checksum).
  */
 int statedb_hwrite(struct state_db *db, statedb_handle h, size_t at, const void *data, size_t n);
 
@@ -435,14 +447,15 @@ int statedb_hwrite(struct state_db *db, statedb_handle h, size_t at, const void 
  * Replaces the record's whole value (type and version kept) with len bytes
  * at data: in place if len fits its buffer, else as statedb_update does,
  * moving the handle along. A writer. Returns STATEDB_OK, or, changing
- * nothing: E_ROOT, E_INVAL, E_TOO_BIG, E_STALE, E_NOMEM.
+ * nothing: E_ROOT, E_INVAL, E_TOO_BIG, E_STALE, E_NOMEM, E_CORRUPT.
  */
 int statedb_hupdate(struct state_db *db, statedb_handle h, const void *data, size_t len);
 
 /*
  * Verifies the records of the next `slots` index slots, going round the
  * index, and calls fn(ctx, meta) (fn may be NULL) for each corrupt one.
- * Returns how many were corrupt, or E_ROOT. A reader.
+ * Returns how many were corrupt, or E_ROOT. It changes no record, but moves
+ * the scrub's place in the root: serialize it with the writers.
  */
 int statedb_scrub(struct state_db *db, size_t slots, statedb_list_fn *fn, void *ctx);
 

@@ -305,7 +305,30 @@ Test(state_db_hot, corruption_is_refused_when_a_record_is_taken_over)
 	cr_assert_eq(statedb_takeover(&db, count_bad, NULL), 1);
 	cr_assert_eq(seen_bad, 1);
 	cr_assert_eq(statedb_hopen(&db, "hot/b", 0, &again), STATEDB_OK);
-	cr_assert_eq(statedb_get(&db, "hot/a", &got, sizeof got, NULL), STATEDB_E_CORRUPT);
+	/* `state` (a list) says so too. */
+	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 1);
+}
+
+/* A hot record's next write checks the old value first, so a write never hides a corruption. */
+Test(state_db_hot, corruption_is_found_by_the_next_write_not_written_over)
+{
+	statedb_handle h = open16("hot/a", 1, 2);
+	struct val16 v = { 7, 7 };
+	uint64_t x = 1;
+
+	corrupt("hot/a", 12);
+	cr_assert_eq(statedb_hwrite(&db, h, 0, &x, sizeof x), STATEDB_E_CORRUPT);
+	cr_assert_eq(statedb_hupdate(&db, h, &v, sizeof v), STATEDB_E_CORRUPT);
+	cr_assert_eq(statedb_update(&db, "hot/a", STATEDB_TYPE_KEEP, 1, &v, sizeof v), STATEDB_E_CORRUPT);
+	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 1, "still corrupt, still seen");
+	/* A header corruption (the owner) is caught by a write that changes the header. */
+	cr_assert_eq(statedb_delete(&db, "hot/a"), STATEDB_OK);
+	h = open16("hot/a", 1, 2);
+	struct sdb_slot *slot;
+	sdb_writer_find(&db, "hot/a", &slot)->owner[0] ^= 1;
+	cr_assert_eq(statedb_update(&db, "hot/a", 9, 1, &v, sizeof v), STATEDB_E_CORRUPT);
+	cr_assert_eq(statedb_hupdate(&db, h, &v, sizeof v), STATEDB_OK, "data intact: written");
+	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 1, "the header's corruption is still seen");
 }
 
 Test(state_db_hot, scrub_finds_corruption_within_its_bound)
