@@ -152,6 +152,7 @@ void sdb_make_header(struct sdb_rec *h, const char *name, uint32_t type, uint32_
 
 /* index.c: the hash table. */
 uint32_t sdb_hash(const char *name);
+int sdb_name_hash(const char *name, uint32_t *hash);
 struct sdb_slot *sdb_find(const struct sdb_table *t, const char *name, uint32_t hash,
 			  struct sdb_rec **rec, struct sdb_slot **empty);
 int sdb_index_insert(struct state_db *db, const char *name, struct sdb_rec *rec);

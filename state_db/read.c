@@ -82,11 +82,10 @@ static struct sdb_rec *committed(struct state_db *db, const char *name, uint32_t
  * *meta if not NULL. Returns STATEDB_OK with *rec set, STATEDB_E_NOT_FOUND,
  * STATEDB_E_CORRUPT or STATEDB_E_BUSY.
  */
-static int open_rec(struct state_db *db, const char *name, struct sdb_rec **rec,
+static int open_rec(struct state_db *db, const char *name, uint32_t hash, struct sdb_rec **rec,
 		    struct statedb_meta *meta)
 {
 	struct sdb_table *t = __atomic_load_n(&db->table, __ATOMIC_ACQUIRE);
-	uint32_t hash = sdb_hash(name);
 	struct sdb_slot *slot;
 
 	*rec = NULL;
@@ -111,15 +110,17 @@ int statedb_get(struct state_db *db, const char *name, void *buf, size_t cap,
 	struct sdb_rec *rec;
 	int ret;
 
+	uint32_t hash;
+
 	if (!sdb_root_ok(db))
 		return STATEDB_E_ROOT;
-	if (sdb_text_len(name, STATEDB_NAME_MAX) < 0)
+	if (sdb_name_hash(name, &hash) < 0)
 		return STATEDB_E_NAME;
 	if (!buf && cap)
 		return STATEDB_E_INVAL;
 	statedb_read_begin(db);
 	for (uint32_t tries = 0; tries < STATEDB_READ_TRIES; tries++) {
-		ret = open_rec(db, name, &rec, meta);
+		ret = open_rec(db, name, hash, &rec, meta);
 		if (ret != STATEDB_OK)
 			break;
 		uint32_t w = wseq_begin(rec), len = rec->len;
@@ -142,6 +143,7 @@ int statedb_view(struct state_db *db, const char *name, const void **data,
 		 struct statedb_meta *meta)
 {
 	struct sdb_rec *rec;
+	uint32_t hash;
 	int ret;
 
 	if (!sdb_root_ok(db))
@@ -149,10 +151,10 @@ int statedb_view(struct state_db *db, const char *name, const void **data,
 	if (!data)
 		return STATEDB_E_INVAL;
 	*data = NULL;
-	if (sdb_text_len(name, STATEDB_NAME_MAX) < 0)
+	if (sdb_name_hash(name, &hash) < 0)
 		return STATEDB_E_NAME;
 	statedb_read_begin(db);
-	ret = open_rec(db, name, &rec, meta);
+	ret = open_rec(db, name, hash, &rec, meta);
 	if (ret == STATEDB_OK) {
 		*data = rec->data;
 		ret = (int)rec->len;
