@@ -30,21 +30,36 @@ HCFLAGS  := $(TOOLFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=
 
 # Host unit tests (Criterion): tests/host/test_NAME.c is linked with test_NAME_SRCS.
 # Script tests: TEST_SCRIPTS += NAME=TARGET runs `make TARGET` as test NAME.
-HOST_TESTS    := mb2 frame heap
+HOST_TESTS    := mb2 acpi frame heap vrange random
 test_mb2_SRCS   := nano_core/mb2.c
-test_frame_SRCS := nano_core/frame.c
+test_acpi_SRCS  := nano_core/acpi.c
+test_random_SRCS := nano_core/random_mix.c metamodules/siphash.c
+test_frame_SRCS := nano_core/frame.c tests/host/irq_host.c
 test_heap_SRCS  := nano_core/heap.c
+test_vrange_SRCS := nano_core/vrange.c
 ISO_EXTRA       := $(OUT)/manifest.ok
+
+# `make` with no target builds the ISO, whichever rule the fragments define first.
+.DEFAULT_GOAL := all
 
 # Each part adds its own rules, tests and ISO contents here.
 -include $(wildcard */*.mk)
 
-# nano_core, the hardware primitives, the loader and the manifest parser.
-KSRCS    := $(wildcard nano_core/*.c nano_core/*.S hal/*.c) $(LOADER_SRCS) loader/manifest.c \
-            metamodules/cellref.c
+# nano_core, the hardware primitives, the loader and the manifest table reader.
+KSRCS    := $(wildcard nano_core/*.c nano_core/*.S hal/*.c) $(LOADER_SRCS) loader/manifest_table.c \
+            metamodules/cellref.c metamodules/siphash.c
 KOBJS    := $(patsubst %,$(KOUT)/%.o,$(KSRCS))
 
 all: $(OUT)/delos.iso
+
+# `make CELL_WINDOW_SIZE=BYTES` builds a smaller cell window (include/delos/kernel.h);
+# nano_core is rebuilt whenever the value changes.
+KCFLAGS += $(if $(CELL_WINDOW_SIZE),-DCELL_WINDOW_SIZE=$(CELL_WINDOW_SIZE))
+$(KOBJS): $(KOUT)/cell_window.txt
+$(KOUT)/cell_window.txt: FORCE
+	@mkdir -p $(@D)
+	@echo '$(CELL_WINDOW_SIZE)' | cmp -s - $@ || echo '$(CELL_WINDOW_SIZE)' > $@
+FORCE:
 
 $(KOUT)/%.c.o: %.c
 	@mkdir -p $(@D)
@@ -130,6 +145,6 @@ compile_commands.json:
 clean:
 	rm -rf $(OUT)
 
-.PHONY: all run debug test bench deps clean host-tests compile_commands.json
+.PHONY: all run debug test bench deps clean host-tests compile_commands.json FORCE
 
 -include $(shell find $(OUT) -name '*.d' 2>/dev/null)

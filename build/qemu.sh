@@ -30,7 +30,8 @@ set -- -m 256M -no-reboot -display none -serial mon:stdio \
 if [ -n "$ARGS" ]; then
 	dir=$(mktemp -d)
 	trap 'rm -rf "$dir"' EXIT
-	printf 'set delos_args="%s"\n' "$ARGS" > "$dir/delos-args.cfg"
+	# The arguments chosen here boot the default menu entry at once.
+	printf 'set delos_args="%s"\nset timeout=0\n' "$ARGS" > "$dir/delos-args.cfg"
 	mformat -C -i "$dir/args.img" -f 1440 :: && mcopy -i "$dir/args.img" "$dir/delos-args.cfg" ::/
 	set -- -drive file="$dir/args.img",format=raw,if=none,id=args \
 		-device ide-hd,drive=args,bus=ide.0 "$@"

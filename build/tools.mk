@@ -6,7 +6,8 @@
 
 CELLTOOL_SRCS := build/tools/celltool.c build/tools/celltool_elf.c \
                  build/tools/celltool_exports.c build/tools/celltool_check.c \
-                 build/tools/celltool_info.c loader/manifest.c
+                 build/tools/celltool_info.c build/tools/celltool_table.c \
+                 loader/manifest.c loader/manifest_table.c loader/manifest_table_write.c
 
 # The build's celltool uses the plain tool flags; its tests run a copy built
 # with the sanitizers (HCFLAGS, through the top Makefile's $(HOUT)/obj rule).
@@ -32,7 +33,8 @@ celltool-tests: $(HOUT)/celltool-asan
 		--cc $(CC) --ld $(LD) --cflags "$(filter-out -MMD -MP,$(KCFLAGS))"
 
 TEST_SCRIPTS       += celltool=celltool-tests
-HOST_TESTS         += manifest
-test_manifest_SRCS := loader/manifest.c
+HOST_TESTS         += manifest manifest_table
+test_manifest_table_SRCS := loader/manifest_table.c loader/manifest_table_write.c loader/manifest.c
+test_manifest_SRCS := loader/manifest.c loader/manifest_table.c loader/manifest_table_write.c
 
 .PHONY: manifest-check celltool-tests

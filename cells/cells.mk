@@ -1,5 +1,7 @@
 # Cells: one relocatable object per manifest entry, built from its src= folder
-# with the kernel flags, merged with `ld.lld -r`, and checked by celltool.
+# (and the shared sources its .mk names, below) with the kernel flags, merged
+# with `ld.lld -r`, and checked by celltool. Per-cell fragments (tests of a
+# cell live beside it) are included before the rules.
 # An entry with expect=refused must be refused by celltool (a test of the check).
 
 # NAME@VERSION:SRC:EXPECT for every `cell` line of the manifest.
@@ -9,8 +11,32 @@ CELL_ENTRIES := $(shell awk '$$1 == "cell" { s = ""; e = "ok"; \
 CELL_OBJS := $(foreach c,$(CELL_ENTRIES),$(OUT)/iso/cells/$(word 1,$(subst :, ,$(c))).o)
 CELLTOOL_CHECK := $(HOUT)/celltool check --exports nano_core/exports.list --manifest cells.manifest
 
+# Per-cell make variables, set in the cell's own .mk (cells/NAME/*.mk):
+#   CELL_SRCS_NAME@VERSION    more sources compiled as the cell's own
+#   CELL_LIB_NAME@VERSION     shared library sources (metamodules/) compiled
+#                             into this cell with hidden visibility: each cell
+#                             links its own copy, and the copies never meet in
+#                             the kernel's one namespace
+#   CELL_CFLAGS_NAME@VERSION  extra compiler flags for all of the above
+# CELL_LIB_TOKENS is the token metamodule, for the cells that seal tokens.
+# Every object of a cell is built under $(KOUT)/cell/NAME@VERSION/, so one
+# source can go into several cells with different flags.
+CELL_LIB_TOKENS := metamodules/siphash.c metamodules/token.c metamodules/token_msg.c
+-include $(wildcard cells/*/*.mk)
+
 define cell_rule
-$(OUT)/cells/$(1).o: $(patsubst %.c,$(KOUT)/%.c.o,$(wildcard $(2)/*.c)) $(HOUT)/celltool
+CELL_PARTS_$(1) := $(patsubst %.c,$(KOUT)/cell/$(1)/%.c.o,$(wildcard $(2)/*.c) $(CELL_SRCS_$(1))) \
+                   $(patsubst %.c,$(KOUT)/cell/$(1)/lib/%.c.o,$(CELL_LIB_$(1)))
+
+$(KOUT)/cell/$(1)/lib/%.c.o: %.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(KCFLAGS) $(CELL_CFLAGS_$(1)) -fvisibility=hidden -c $$< -o $$@
+
+$(KOUT)/cell/$(1)/%.c.o: %.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(KCFLAGS) $(CELL_CFLAGS_$(1)) -c $$< -o $$@
+
+$(OUT)/cells/$(1).o: $$(CELL_PARTS_$(1)) $(HOUT)/celltool
 	@mkdir -p $$(@D)
 	$(LD) -r -o $$@ $$(filter %.o,$$^)
 	$(if $(filter refused,$(3)),! $(CELLTOOL_CHECK) $$@,$(CELLTOOL_CHECK) $$@)
@@ -23,19 +49,33 @@ endef
 $(foreach c,$(CELL_ENTRIES),$(eval $(call cell_rule,$(word 1,$(subst :, ,$(c))),$(word 2,$(subst :, ,$(c))),$(word 3,$(subst :, ,$(c))))))
 
 # GRUB loads every cell object and the manifest as multiboot2 modules, each
-# named by its command line (NAME@VERSION, or "manifest").
+# named by its command line (NAME@VERSION, or "manifest"): the lines replace
+# grub.cfg's @modules@ marker, which ends its delos_load function.
 $(OUT)/iso/boot/grub/grub.cfg: build/grub/grub.cfg cells.manifest
 	@mkdir -p $(@D)
-	{ sed '/^boot$$/,$$d' $<; \
-	  echo 'module2 /cells.manifest manifest'; \
-	  $(foreach c,$(CELL_ENTRIES),echo 'module2 /cells/$(word 1,$(subst :, ,$(c))).o $(word 1,$(subst :, ,$(c)))';) \
-	  echo boot; } > $@
+	{ sed '/^@modules@$$/,$$d' $<; \
+	  echo '	module2 /manifest.bin manifest'; \
+	  $(foreach c,$(CELL_ENTRIES),echo '	module2 /cells/$(word 1,$(subst :, ,$(c))).o $(word 1,$(subst :, ,$(c)))';) \
+	  echo '}'; } > $@
 
-$(OUT)/iso/cells.manifest: cells.manifest
+# The manifest goes in as the table celltool compiles from it, with the boot
+# order read from the boot cells' objects (a dependency cycle fails the build).
+$(OUT)/iso/manifest.bin: cells.manifest nano_core/exports.list $(HOUT)/celltool \
+		$(patsubst $(OUT)/iso/%,$(OUT)/%,$(CELL_OBJS))
 	@mkdir -p $(@D)
-	cp $< $@
+	$(HOUT)/celltool table --exports nano_core/exports.list --objects $(OUT) --output $@ cells.manifest
 
-ISO_EXTRA += $(CELL_OBJS) $(OUT)/iso/cells.manifest
+ISO_EXTRA += $(CELL_OBJS) $(OUT)/iso/manifest.bin
 
-# Per-cell make fragments (tests of a cell live beside it).
--include $(wildcard cells/*/*.mk)
+# A cell shares code through CELL_LIB_/CELL_SRCS_ above, never by #including
+# another file's code: no cell source includes a .c or .inc file.
+cells-include-check:
+	@found="$$(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"][^>"]*\.(c|inc)[>"]' \
+		$$(find cells tests/cells state_db metamodules -name '*.[ch]') /dev/null)"; \
+	if [ -n "$$found" ]; then \
+		echo "cells-include-check: code included instead of compiled (list it in the cell's .mk):"; \
+		echo "$$found"; exit 1; fi; \
+	echo "cells-include-check: no cell includes another file's code"
+
+TEST_SCRIPTS += cells_include_no_code=cells-include-check
+.PHONY: cells-include-check

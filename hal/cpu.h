@@ -1,7 +1,8 @@
-/* Control registers, MSRs, TSC, interrupt flag: stateless CPU primitives. */
+/* Control registers, MSRs, TSC, RDRAND/RDSEED, interrupt flag: stateless CPU primitives. */
 #ifndef HAL_CPU_H
 #define HAL_CPU_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define MSR_EFER        0xc0000080u
@@ -63,6 +64,56 @@ static inline uint64_t read_rflags(void)
 static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+
+/* CPUID.01H:ECX bit 30: the CPU has RDRAND. */
+static inline bool cpu_has_rdrand(void)
+{
+	uint32_t r[4];
+
+	cpuid(1, 0, r);
+	return (r[2] >> 30) & 1;
+}
+
+/* CPUID.07H.0:EBX bit 18: the CPU has RDSEED (leaf 7 must exist). */
+static inline bool cpu_has_rdseed(void)
+{
+	uint32_t r[4];
+
+	cpuid(0, 0, r);
+	if (r[0] < 7)
+		return false;
+	cpuid(7, 0, r);
+	return (r[1] >> 18) & 1;
+}
+
+/*
+ * One 64-bit value from RDRAND or RDSEED. The instruction clears CF when the
+ * generator has nothing ready; Intel's DRNG guide says to retry RDRAND up to
+ * 10 times, and RDSEED (which waits for fresh entropy) with a pause between
+ * tries. Returns false, leaving *v unspecified, if every try failed.
+ */
+static inline bool cpu_rdrand64(uint64_t *v)
+{
+	for (int i = 0; i < 10; i++) {
+		uint8_t ok;
+		__asm__ volatile("rdrand %0; setc %1" : "=r"(*v), "=qm"(ok) :: "cc");
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
+static inline bool cpu_rdseed64(uint64_t *v)
+{
+	for (int i = 0; i < 100; i++) {
+		uint8_t ok;
+		__asm__ volatile("rdseed %0; setc %1" : "=r"(*v), "=qm"(ok) :: "cc");
+		if (ok)
+			return true;
+		__asm__ volatile("pause");
+	}
+	return false;
 }
 
 #endif

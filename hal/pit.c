@@ -1,7 +1,7 @@
 #include "hal/pit.h"
 #include "hal/io.h"
 
-void pit_wait_ticks(uint16_t ticks)
+bool pit_wait_ticks(uint16_t ticks)
 {
 	uint8_t gate = inb(0x61);
 
@@ -13,6 +13,8 @@ void pit_wait_ticks(uint16_t ticks)
 	gate = inb(0x61);
 	outb(0x61, gate & ~0x01);
 	outb(0x61, gate | 0x01);
-	while (!(inb(0x61) & 0x20))
-		;
+	for (uint32_t spin = 0; spin < PIT_SPIN_MAX; spin++)
+		if (inb(0x61) & 0x20)
+			return true;
+	return false;
 }

@@ -97,11 +97,24 @@ static void arena_unmap(void *ctx, void *mem, size_t bytes)
 	h->unmaps++;
 }
 
-/* Makes the pages writable, copies, and restores each page's permissions. */
+/*
+ * The host's text_poke: makes the pages writable (never executable), copies,
+ * and restores each page's permissions. Refuses, writing nothing, a range
+ * that is not wholly inside mapped pages (a guard page, a freed run).
+ */
 static int arena_poke(void *ctx, void *mem, const void *src, size_t len)
 {
 	struct host_env *h = ctx;
-	size_t first = page_index(h, mem), last = page_index(h, (char *)mem + len - 1);
+	const unsigned char *p = mem;
+	size_t first, last;
+
+	if (!len || p < h->arena || p + len < p || p + len > h->arena + h->arena_pages * PAGE)
+		return -1;
+	first = page_index(h, mem), last = page_index(h, (char *)mem + len - 1);
+	for (size_t i = first; i <= last; i++)
+		if (!(h->page_perm[i] & 7))
+			return -1;
+
 	unsigned char *page = h->arena + first * PAGE;
 	size_t span = (last - first + 1) * PAGE;
 
@@ -207,10 +220,14 @@ static void buffer_unmap(void *ctx, void *mem, size_t bytes)
 	h->unmaps++;
 }
 
+/* Refuses, writing nothing, a range that is not wholly inside one buffer. */
 static int buffer_poke(void *ctx, void *mem, const void *src, size_t len)
 {
 	struct host_env *h = ctx;
+	struct host_map *m = buffer_find_mem(h, mem);
 
+	if (!m || len > m->bytes - (size_t)((char *)mem - (char *)m->mem))
+		return -1;
 	memcpy(mem, src, len);
 	h->pokes++;
 	return 0;

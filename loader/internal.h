@@ -29,7 +29,7 @@ enum seg { SEG_TEXT, SEG_RODATA, SEG_DATA, SEG_COUNT, SEG_NONE = SEG_COUNT };
 struct lsym {
 	const char *name;
 	uint64_t addr, size;
-	const char *grant;  /* nano_core exports only */
+	const char *grant;  /* needed to import it: nano_core exports, guarded cell exports */
 	uint32_t sec;       /* index in cell->secs, or NO_INDEX (absolute) */
 	uint8_t bind, type; /* STB_*, STT_* */
 	bool exported;
@@ -77,6 +77,7 @@ struct loader_cell {
 	uint32_t nsyms;
 	uint32_t *by_name; /* exported syms, sorted by name */
 	uint32_t nexported;
+	char *guards;      /* copies of the grants guarding its exports */
 
 	/* Dependencies: what it uses (owned here) and who uses it. */
 	struct loader_import *imports; /* sorted by owner id, then name */
@@ -160,6 +161,11 @@ int load_err(struct load *L, int code, const char *fmt, ...)
 int load_sec_err(struct load *L, int code, uint32_t shndx, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 const char *load_sec_name(const struct load *L, uint32_t shndx);
+/* The name a load gives its cell: args->name, else its path. */
+const char *ldr_args_name(const struct loader_load_args *a);
+/* The cell named `name` (published or not) that is not in skip[], or NULL. */
+struct loader_cell *ldr_cell_named(const struct loader *ld, const char *name,
+				   struct loader_cell *const *skip, size_t nskip);
 const char *load_sym_name(const struct load *L, uint32_t symi);
 
 /* elf_check.c */
@@ -181,7 +187,8 @@ uint64_t layout_got_addr(const struct load *L);
 /* symbols.c */
 int symbols_resolve(struct load *L);
 int symbols_define(struct load *L);
-int symbols_publish_check(struct loader *ld, struct loader_cell *c);
+int symbols_publish_check(struct loader *ld, struct loader_cell *c,
+			  struct loader_cell *const *gone, size_t ngone);
 void symbols_publish(struct loader *ld, struct loader_cell *c);
 uint64_t symbols_value(const struct load *L, uint32_t symi);
 const struct lsym *symbols_find(const struct loader *ld, const char *name,

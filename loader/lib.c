@@ -22,12 +22,27 @@ static void put(struct lmsg *m, char c)
 	}
 }
 
+/*
+ * Appends a string argument. Strings in loader messages often come from the
+ * object (section, symbol and cell names), so every byte outside printable
+ * ASCII is written as \xNN: a malformed object can never put control bytes
+ * or raw high bytes on the console. Escaping twice changes nothing more, so a
+ * message built from messages stays readable.
+ */
 static void put_str(struct lmsg *m, const char *s)
 {
-	if (!s)
-		s = "(null)";
-	while (*s)
-		put(m, *s++);
+	const unsigned char *p = (const unsigned char *)(s ? s : "(null)");
+
+	for (; *p; p++) {
+		if (*p >= 0x20 && *p < 0x7f) {
+			put(m, (char)*p);
+			continue;
+		}
+		put(m, '\\');
+		put(m, 'x');
+		put(m, "0123456789abcdef"[*p >> 4]);
+		put(m, "0123456789abcdef"[*p & 15]);
+	}
 }
 
 static void put_num(struct lmsg *m, uint64_t v, unsigned base, bool neg)
@@ -56,7 +71,8 @@ static int64_t arg_signed(va_list *ap, int longs)
 	return longs ? va_arg(*ap, long) : va_arg(*ap, int);
 }
 
-/* Supports %s %c %d %u %x with l, ll or z length modifiers, and %%. */
+/* Supports %s (escaped, see put_str) %c %d %u %x with l, ll or z length
+ * modifiers, and %%. */
 void lmsg_vprintf(struct lmsg *m, const char *fmt, va_list ap)
 {
 	va_list args;

@@ -17,7 +17,12 @@
 #include <delos/string.h>
 #endif
 
-/* A bounded text buffer; output past the end is dropped and marked "...". */
+/*
+ * A bounded text buffer; output past the end is dropped and marked "...".
+ * Every loader message is built with it. Its printf writes the bytes of %s
+ * arguments outside printable ASCII as \xNN, so names taken from an object
+ * reach the console escaped.
+ */
 struct lmsg {
 	char *buf;
 	size_t cap, len;

@@ -131,6 +131,7 @@ static void cell_free(struct loader *ld, struct loader_cell *c)
 	ldr_free(ld, c->secs);
 	ldr_free(ld, c->syms);
 	ldr_free(ld, c->by_name);
+	ldr_free(ld, c->guards);
 	ldr_free(ld, c->imports);
 	ldr_free(ld, c->sites);
 	ldr_free(ld, c);
@@ -162,11 +163,47 @@ static char *copy_bytes(struct loader *ld, const void *src, size_t n)
 	return p;
 }
 
+const char *ldr_args_name(const struct loader_load_args *a)
+{
+	return a->name ? a->name : a->path ? a->path : "object";
+}
+
+struct loader_cell *ldr_cell_named(const struct loader *ld, const char *name,
+				   struct loader_cell *const *skip, size_t nskip)
+{
+	for (struct loader_cell *c = (struct loader_cell *)&ld->core; c; c = c->next) {
+		size_t i = 0;
+		while (i < nskip && skip[i] != c)
+			i++;
+		if (i == nskip && strcmp(c->name, name) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+/*
+ * The naming rule, for a load that enters the namespace now: no loaded cell
+ * may have its name. A swap's new versions load unpublished beside the cells
+ * they replace; loader_swap checks them against the cells that stay.
+ */
+static int check_name(struct load *L)
+{
+	const struct loader_cell *c;
+
+	if (L->args->flags & LOADER_UNPUBLISHED)
+		return 0;
+	if (!(c = ldr_cell_named(L->ld, ldr_args_name(L->args), NULL, 0)))
+		return 0;
+	return load_err(L, LOADER_EDUP,
+			"load refused: %s%s%s is already loaded (one version of a cell at a time; "
+			"swap changes versions)", c->name, c->version[0] ? "@" : "", c->version);
+}
+
 /* Copies the cell's names: "name\0version\0path\0". */
 static int copy_names(struct load *L, struct loader_cell *c)
 {
 	const struct loader_load_args *a = L->args;
-	const char *name = a->name ? a->name : L->obj_name;
+	const char *name = ldr_args_name(a);
 	const char *version = a->version ? a->version : "";
 	size_t n1 = strlen(name) + 1, n2 = strlen(version) + 1, n3 = strlen(L->obj_name) + 1;
 
@@ -219,6 +256,7 @@ static int cell_new(struct load *L)
  * every step in reverse: unlink nothing (not linked yet), unmap, free.
  */
 static int (*const load_steps[])(struct load *) = {
+	check_name,      /* at most one loaded cell of each name */
 	scratch_alloc,   /* per-section and per-symbol scratch */
 	cell_new,        /* cell record, names, string tables */
 	layout_plan,     /* classify sections, COMDAT groups, rela targets */
@@ -232,7 +270,7 @@ static int (*const load_steps[])(struct load *) = {
 	relocs_apply,    /* patch every relocation, fill the GOT */
 	layout_protect,  /* final permissions: RX, R, RW */
 };
-#define CHECK_STEPS 8
+#define CHECK_STEPS 9
 #define ALL_STEPS (sizeof(load_steps) / sizeof(load_steps[0]))
 
 static int load_begin(struct load *L, struct loader *ld,
@@ -276,25 +314,6 @@ int loader_check(struct loader *ld, const struct loader_load_args *a)
 	return err;
 }
 
-int loader_object_symbols(struct loader *ld, const struct loader_load_args *a,
-			  loader_object_sym_fn *fn, void *ctx)
-{
-	struct load L;
-	int err = load_begin(&L, ld, a);
-
-	for (uint32_t i = L.first_global; !err && i < L.nsyms; i++) {
-		const Elf64_Sym *s = &L.syms[i];
-		unsigned bind = s->st_info >> 4, vis = s->st_other & 3;
-		if ((bind != STB_GLOBAL && bind != STB_WEAK) || !s->st_name)
-			continue;
-		if (s->st_shndx != SHN_UNDEF && vis != STV_DEFAULT && vis != STV_PROTECTED)
-			continue;	/* hidden definitions never enter the namespace */
-		fn(ctx, L.str + s->st_name, s->st_shndx != SHN_UNDEF);
-	}
-	load_end(&L, false);
-	return err;
-}
-
 /* Runs .preinit_array then .init_array entries, in section order. */
 static void run_ctors(struct loader_cell *c)
 {
@@ -313,6 +332,12 @@ static void run_ctors(struct loader_cell *c)
 	}
 }
 
+/* For debuggers (build/gdb/delos.py): called after every change to the list of cells. */
+__attribute__((noinline)) void loader_debug_changed(const struct loader *ld)
+{
+	__asm__ volatile("" : : "r"(ld) : "memory");
+}
+
 /* Makes a loaded cell visible: list, namespace, owners' user lists. */
 static void commit(struct loader *ld, struct loader_cell *c, unsigned flags)
 {
@@ -321,6 +346,7 @@ static void commit(struct loader *ld, struct loader_cell *c, unsigned flags)
 	ld->last = c;
 	c->published = !(flags & LOADER_UNPUBLISHED);
 	imports_link(c);
+	loader_debug_changed(ld);
 }
 
 int loader_load(struct loader *ld, const struct loader_load_args *a,
@@ -349,7 +375,7 @@ int loader_publish(struct loader *ld, struct loader_cell *c)
 {
 	if (!c || c->published)
 		return 0;
-	int err = symbols_publish_check(ld, c);
+	int err = symbols_publish_check(ld, c, NULL, 0);
 	if (err)
 		return err;
 	symbols_publish(ld, c);
@@ -375,6 +401,20 @@ static int refuse_busy(struct loader *ld, const struct loader_cell *c)
 
 int loader_unload(struct loader *ld, struct loader_cell *c)
 {
+	int err = loader_detach(ld, c);
+
+	if (!err)
+		loader_reap(ld, c);
+	return err;
+}
+
+void loader_reap(struct loader *ld, struct loader_cell *c)
+{
+	cell_free(ld, c);
+}
+
+int loader_detach(struct loader *ld, struct loader_cell *c)
+{
 	struct loader_cell *prev = &ld->core;
 
 	if (!c || c->core)
@@ -388,6 +428,7 @@ int loader_unload(struct loader *ld, struct loader_cell *c)
 	prev->next = c->next;
 	if (ld->last == c)
 		ld->last = prev;
-	cell_free(ld, c);
+	imports_unlink(c);
+	loader_debug_changed(ld);
 	return 0;
 }

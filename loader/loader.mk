@@ -6,6 +6,7 @@
 #   make loader-compare    cell-link against ld.lld on every test object
 #   make fuzz [FUZZ_RUNS=N]
 #   make loader-bench      host link time against object size
+#   make loader-bench-check  loader-bench stops at a failed load instead of timing it
 #   make loader-kernel     compile the loader with the kernel flags
 
 # The loader proper: freestanding, built for the kernel and the host alike.
@@ -127,7 +128,21 @@ BENCH_CELLS := $(filter-out $(LT)/r_32.o $(LT)/k_spill.o $(LT)/k_common.o $(LT)/
 loader-bench: $(HOUT)/loader-bench $(BENCH_CELLS) $(BENCH_OBJS)
 	$(HOUT)/loader-bench $(BENCH_CELLS) $(BENCH_OBJS)
 
-.PHONY: loader-kernel loader-compare fuzz loader-bench
+# loader-bench times only loads that succeed: with the 3rd allocation of its
+# timed loop made to fail, it must stop with status 1, naming the failed call.
+loader-bench-check: $(HOUT)/loader-bench $(LT)/k_hello.o
+	@$(HOUT)/loader-bench $(LT)/k_hello.o >/dev/null
+	@out=$$($(HOUT)/loader-bench --fail-at 3 $(LT)/k_hello.o 2>&1); rc=$$?; \
+	if [ $$rc -ne 1 ] || ! printf '%s\n' "$$out" | \
+		grep -q 'k_hello.o: loader_load failed in timed round 1, iteration 1: error -8'; then \
+		echo "loader-bench-check: loader-bench with a failing timed load exited $$rc, saying:"; \
+		printf '%s\n' "$$out"; exit 1; fi; \
+	echo "loader-bench-check: a failing timed load stops the run:"; \
+	printf '%s\n' "$$out" | grep 'failed in timed'
+
+TEST_SCRIPTS += loader_bench_stops_on_failed_load=loader-bench-check
+
+.PHONY: loader-kernel loader-compare fuzz loader-bench loader-bench-check
 
 # Live swap and cellrefs on the host, over the same test objects.
 HOST_TESTS      += swap

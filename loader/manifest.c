@@ -1,7 +1,8 @@
 /*
- * The cells.manifest parser. Freestanding: it builds into the kernel and, with
- * -DDELOS_HOST, into celltool and the host tests. The format and the contract
- * are in include/delos/manifest.h.
+ * The cells.manifest parser, for celltool and the host tests (-DDELOS_HOST).
+ * The format and the contract are in include/delos/manifest.h. nano_core
+ * reads the binary table celltool compiles from it (loader/manifest_table.c,
+ * which also holds the lookups both sides share).
  *
  * The parser works on spans of the caller's buffer and copies a field into the
  * entry only after checking it, so no field is ever written half-checked.
@@ -479,6 +480,38 @@ static int add_extra(struct parser *p, struct manifest_entry *e,
 	return MANIFEST_OK;
 }
 
+/* guard=GRANT:SYM[,SYM...]: exports only cells granted GRANT may import. */
+static int parse_guard(struct parser *p, struct manifest_entry *e,
+		       struct span value)
+{
+	struct span grant, rest, sym;
+	bool more;
+
+	if (!span_split(value, ':', &grant, &rest) || rest.n == 0)
+		return fail(p, MANIFEST_ESYNTAX,
+			    "guard needs a grant and symbols: guard=GRANT:SYM[,SYM...], got '%S'",
+			    value);
+	if (!span_is_ident(grant) || grant.n > MANIFEST_NAME_MAX ||
+	    span_is(grant, "none"))
+		return fail(p, MANIFEST_ESYNTAX, "invalid guard grant '%S'", grant);
+	span_copy(e->guard_grant, grant);
+	do {
+		more = span_split(rest, ',', &sym, &rest);
+		if (!span_is_ident(sym) || sym.n > MANIFEST_SYMBOL_MAX)
+			return fail(p, MANIFEST_ESYNTAX,
+				    "invalid guarded symbol '%S' in '%S'", sym, value);
+		if (e->guarded_count == MANIFEST_GUARDS_MAX)
+			return fail(p, MANIFEST_ESYNTAX, "more than %u guarded symbols",
+				    MANIFEST_GUARDS_MAX);
+		span_copy(e->guarded[e->guarded_count], sym);
+		if (manifest_guard(e, e->guarded[e->guarded_count]))
+			return fail(p, MANIFEST_ESYNTAX,
+				    "symbol '%S' guarded twice", sym);
+		e->guarded_count++;
+	} while (more);
+	return MANIFEST_OK;
+}
+
 typedef int field_parser(struct parser *p, struct manifest_entry *e,
 			 struct span value);
 
@@ -490,6 +523,7 @@ static const struct {
 	{ "grants", parse_grants },
 	{ "boot", parse_boot },
 	{ "recovery", parse_recovery },
+	{ "guard", parse_guard },
 };
 
 #define KNOWN_FIELDS (sizeof known_fields / sizeof known_fields[0])
@@ -621,14 +655,6 @@ static int check_fallbacks(struct parser *p)
 
 /* The public API. */
 
-void manifest_init(struct manifest *m, struct manifest_entry *entries,
-		   size_t capacity)
-{
-	m->entries = entries;
-	m->capacity = capacity;
-	m->count = 0;
-}
-
 size_t manifest_count_lines(const char *buf, size_t len)
 {
 	size_t count = 0, i = 0;
@@ -667,92 +693,4 @@ int manifest_parse(struct manifest *m, const char *source, const char *buf,
 	if (rc != MANIFEST_OK)
 		m->count = 0;
 	return rc;
-}
-
-int manifest_parse_ref(const char *s, size_t len, char *name,
-		       uint32_t *version)
-{
-	struct parser p = { 0 };
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (s[i] == '\0')
-			return MANIFEST_ESYNTAX;
-	return parse_ref(&p, (struct span){ s, len }, name, version);
-}
-
-const struct manifest_entry *manifest_find(const struct manifest *m,
-					   const char *name, uint32_t version)
-{
-	size_t i;
-
-	for (i = 0; i < m->count; i++)
-		if (m->entries[i].version == version &&
-		    cstr_eq(m->entries[i].name, name))
-			return &m->entries[i];
-	return NULL;
-}
-
-const struct manifest_entry *manifest_find_ref(const struct manifest *m,
-					       const char *ref)
-{
-	char name[MANIFEST_NAME_MAX + 1];
-	uint32_t version;
-
-	if (manifest_parse_ref(ref, cstr_len(ref), name, &version))
-		return NULL;
-	return manifest_find(m, name, version);
-}
-
-size_t manifest_versions(const struct manifest *m, const char *name,
-			 uint32_t *versions, size_t max)
-{
-	size_t total = 0, i, j;
-	uint32_t v;
-
-	for (i = 0; i < m->count; i++) {
-		if (!cstr_eq(m->entries[i].name, name))
-			continue;
-		v = m->entries[i].version;
-		/* Insertion into the sorted prefix, dropping what falls off. */
-		j = total < max ? total : max;
-		for (; j > 0 && versions[j - 1] > v; j--)
-			if (j < max)
-				versions[j] = versions[j - 1];
-		if (j < max)
-			versions[j] = v;
-		total++;
-	}
-	return total;
-}
-
-const char *manifest_extra(const struct manifest_entry *e, const char *key)
-{
-	uint32_t i;
-
-	for (i = 0; i < e->extra_count; i++)
-		if (cstr_eq(e->extras[i].key, key))
-			return e->extras[i].value;
-	return NULL;
-}
-
-bool manifest_has_grant(const struct manifest_entry *e, const char *grant)
-{
-	uint32_t i;
-
-	for (i = 0; i < e->grant_count; i++)
-		if (cstr_eq(e->grants[i], grant))
-			return true;
-	return false;
-}
-
-const char *manifest_policy_name(enum manifest_policy policy)
-{
-	switch (policy) {
-	case MANIFEST_RECOVERY_NONE: return "none";
-	case MANIFEST_RECOVERY_RESTART: return "restart";
-	case MANIFEST_RECOVERY_RELOAD: return "reload";
-	case MANIFEST_RECOVERY_FALLBACK: return "fallback";
-	}
-	return "?";
 }

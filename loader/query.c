@@ -86,27 +86,57 @@ int loader_lookup(const struct loader *ld, const char *name, uint64_t *addr,
 	return 0;
 }
 
-/* Finds any symbol the cell defines: exported first, then others, globals
- * before locals. */
+static bool callable(const struct lsym *s)
+{
+	return s->bind != STB_LOCAL && s->type == STT_FUNC;
+}
+
+/* The symbol of c named `name` that loader_cell_lookup may return: the
+ * exported one, else a private global function; else, in *other, the first
+ * global (or failing that local) symbol of that name. */
+static const struct lsym *cell_sym(const struct loader_cell *c, const char *name,
+				   const struct lsym **other)
+{
+	const struct lsym *s = symbols_find_in(c, name), *global = NULL, *local = NULL;
+
+	*other = NULL;
+	if (s && callable(s))
+		return s;
+	for (uint32_t i = 0; i < c->nsyms; i++) {
+		const struct lsym *t = &c->syms[i];
+		if (strcmp(t->name, name) != 0)
+			continue;
+		if (callable(t))
+			return t;
+		if (t->bind != STB_LOCAL && !global)
+			global = t;
+		else if (t->bind == STB_LOCAL && !local)
+			local = t;
+	}
+	*other = global ? global : local;
+	return NULL;
+}
+
 int loader_cell_lookup(const struct loader_cell *c, const char *name, uint64_t *addr)
 {
-	const struct lsym *s = symbols_find_in(c, name), *local = NULL;
+	const struct lsym *other, *s = cell_sym(c, name, &other);
 
-	for (uint32_t i = 0; !s && i < c->nsyms; i++) {
-		if (strcmp(c->syms[i].name, name) != 0)
-			continue;
-		if (c->syms[i].bind != STB_LOCAL)
-			s = &c->syms[i];
-		else if (!local)
-			local = &c->syms[i];
-	}
 	if (!s)
-		s = local;
-	if (!s)
-		return LOADER_ENOENT;
+		return other ? LOADER_EINVAL : LOADER_ENOENT;
 	if (addr)
 		*addr = s->addr;
 	return 0;
+}
+
+bool loader_cell_sym_find(const struct loader_cell *c, const char *name, struct loader_sym *out)
+{
+	const struct lsym *other, *s = cell_sym(c, name, &other);
+
+	if (!s)
+		s = other;
+	if (s)
+		loader_cell_sym(c, (size_t)(s - c->syms), out);
+	return s != NULL;
 }
 
 /* The last symbol placed at or below addr, or NULL. */

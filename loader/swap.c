@@ -68,23 +68,80 @@ static int check_exports(struct swap *S, const struct swap_pair *p)
 		    p->new->version, list);
 }
 
+static void old_cells(const struct swap *S, struct loader_cell **gone)
+{
+	for (size_t i = 0; i < S->n; i++)
+		gone[i] = S->pairs[i].old;
+}
+
+/*
+ * The naming rule after the whole swap: at most one loaded cell of each
+ * name, so each new cell's name must be free among the cells that stay (the
+ * old cells of the swap are leaving; a cell may become another version of
+ * itself) and the new cells' names must differ. Runs before anything loads.
+ */
+static int check_names(struct swap *S)
+{
+	struct loader_cell *gone[SWAP_MAX_PAIRS];
+
+	old_cells(S, gone);
+	for (size_t i = 0; i < S->n; i++) {
+		const struct loader_load_args *a = &S->pairs[i].new_args;
+		const char *name = ldr_args_name(a);
+		const struct loader_cell *c = ldr_cell_named(S->ld, name, gone, S->n);
+		if (c)
+			return fail(S, SWAP_CHECK, LOADER_EDUP, "swap refused: %s%s%s is already loaded",
+				    c->name, c->version[0] ? "@" : "", c->version);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(ldr_args_name(&S->pairs[j].new_args), name) == 0)
+				return fail(S, SWAP_CHECK, LOADER_EDUP,
+					    "swap refused: two new cells are named %s", name);
+	}
+	return 0;
+}
+
+/*
+ * The new cell's exports must enter the namespace at commit: free once the
+ * old cells are gone, and not taken by a new cell published before it.
+ */
+static int check_publish(struct swap *S, size_t i)
+{
+	struct loader_cell *gone[SWAP_MAX_PAIRS], *c = S->pairs[i].new;
+	int err;
+
+	old_cells(S, gone);
+	if ((err = symbols_publish_check(S->ld, c, gone, S->n)))
+		return fail(S, SWAP_CHECK, err, "swap: %s", loader_error(S->ld));
+	for (uint32_t k = 0; k < c->nexported; k++) {
+		const struct lsym *s = &c->syms[c->by_name[k]];
+		for (size_t j = 0; j < i && s->bind != STB_WEAK; j++)
+			if (symbols_find_in(S->pairs[j].new, s->name))
+				return fail(S, SWAP_CHECK, LOADER_EDUP,
+					    "swap: %s and %s both define '%s'", S->pairs[j].new->name,
+					    c->name, s->name);
+	}
+	return 0;
+}
+
 /* Step 1: load every new version beside the old one, unpublished, and check it. */
 static int load_new(struct swap *S)
 {
-	for (size_t i = 0; i < S->n; i++) {
-		struct swap_pair *p = &S->pairs[i];
-		int err;
-		if (p->old->core) {
-			unload_new(S, i);
+	int err;
+
+	for (size_t i = 0; i < S->n; i++)
+		if (S->pairs[i].old->core)
 			return fail(S, SWAP_CHECK, LOADER_EINVAL,
 				    "swap: nano_core is the one part that cannot be swapped");
-		}
+	if ((err = check_names(S)))
+		return err;
+	for (size_t i = 0; i < S->n; i++) {
+		struct swap_pair *p = &S->pairs[i];
 		p->new_args.flags |= LOADER_UNPUBLISHED;
 		if ((err = loader_load(S->ld, &p->new_args, &p->new))) {
 			unload_new(S, i);
 			return fail(S, SWAP_CHECK, err, "swap: %s", loader_error(S->ld));
 		}
-		if ((err = check_exports(S, p))) {
+		if ((err = check_exports(S, p)) || (err = check_publish(S, i))) {
 			unload_new(S, i + 1);
 			return err;
 		}
@@ -137,28 +194,54 @@ static int relink(struct swap *S)
 	return 0;
 }
 
+/* Step 4: every new cell takes its state over, all in one state transaction. */
 static int handover(struct swap *S)
 {
+	const struct swap_hooks *h = S->h;
 	char why[200];
 
+	why[0] = '\0';
+	if (h->state_begin && h->state_begin(h->ctx, why, sizeof(why)))
+		return fail(S, SWAP_HANDOVER, LOADER_EINVAL,
+			    "swap: cannot open the hooks' state transaction: %s", why);
 	for (size_t i = 0; i < S->n; i++) {
 		struct swap_pair *p = &S->pairs[i];
 		why[0] = '\0';
-		if (S->h->swap_in(S->h->ctx, p->new, p->old->version, why, sizeof(why)))
+		if (h->swap_in(h->ctx, p->new, p->old->version, why, sizeof(why))) {
+			if (h->state_end)
+				h->state_end(h->ctx, false, NULL, 0);
 			return fail(S, SWAP_HANDOVER, LOADER_EINVAL,
 				    "swap: %s@%s's swap-in hook failed: %s", p->new->name,
 				    p->new->version, why);
+		}
 	}
+	why[0] = '\0';
+	if (h->state_end && h->state_end(h->ctx, true, why, sizeof(why)))
+		return fail(S, SWAP_HANDOVER, LOADER_EINVAL,
+			    "swap: the hooks' state transaction did not commit: %s", why);
 	return 0;
 }
 
-/* Step 5: the old cells go (unmapped, names freed), the new ones take their names. */
+/*
+ * Step 5: the old cells leave the namespace, the new ones take their names.
+ * The old cells' memory stays mapped until reap_old, after the world
+ * resumes: nothing links to them or can look them up any more, and no task
+ * is inside them (quiescence), so unmapping them needs no pause.
+ */
 static void commit(struct swap *S)
 {
 	for (size_t i = 0; i < S->n; i++)
-		loader_unload(S->ld, S->pairs[i].old);
+		loader_detach(S->ld, S->pairs[i].old);
 	for (size_t i = 0; i < S->n; i++)
 		loader_publish(S->ld, S->pairs[i].new);
+}
+
+static void reap_old(struct swap *S)
+{
+	for (size_t i = 0; i < S->n; i++) {
+		loader_reap(S->ld, S->pairs[i].old);
+		S->pairs[i].old = NULL;
+	}
 }
 
 static bool valid_pairs(struct swap *S)
@@ -213,6 +296,9 @@ int loader_swap(struct loader *ld, struct swap_pair *pairs, size_t n, const stru
 	step_done(&S, SWAP_COMMIT);
 	res->pause_ns = h->now_ns(h->ctx) - stopped;
 	h->resume(h->ctx);
+	S.t_step = h->now_ns(h->ctx);
+	reap_old(&S);
+	res->reap_ns = h->now_ns(h->ctx) - S.t_step;
 	res->total_ns = h->now_ns(h->ctx) - start;
 	return 0;
 }

@@ -43,11 +43,22 @@ const struct lsym *symbols_find_in(const struct loader_cell *c, const char *name
 	return NULL;
 }
 
-const struct lsym *symbols_find(const struct loader *ld, const char *name,
-			   struct loader_cell **owner)
+static bool skipped(const struct loader_cell *c, struct loader_cell *const *skip, size_t nskip)
+{
+	for (size_t i = 0; i < nskip; i++)
+		if (skip[i] == c)
+			return true;
+	return false;
+}
+
+/* The published owner of `name`, leaving out the cells in skip[]. */
+static const struct lsym *find_skipping(const struct loader *ld, const char *name,
+					struct loader_cell **owner,
+					struct loader_cell *const *skip, size_t nskip)
 {
 	for (const struct loader_cell *c = &ld->core; c; c = c->next) {
-		const struct lsym *s = c->published ? symbols_find_in(c, name) : NULL;
+		const struct lsym *s = c->published && !skipped(c, skip, nskip)
+					       ? symbols_find_in(c, name) : NULL;
 		if (s) {
 			if (owner)
 				*owner = (struct loader_cell *)c;
@@ -55,6 +66,12 @@ const struct lsym *symbols_find(const struct loader *ld, const char *name,
 		}
 	}
 	return NULL;
+}
+
+const struct lsym *symbols_find(const struct loader *ld, const char *name,
+			   struct loader_cell **owner)
+{
+	return find_skipping(ld, name, owner, NULL, 0);
 }
 
 /* Sorts c->syms by address and indexes its exports by name. */
@@ -103,7 +120,8 @@ int symbols_core_init(struct loader *ld, const struct loader_config *cfg)
 			return ldr_err(ld, LOADER_EINVAL, "export %zu has no name or grant", i);
 		c->syms[i] = (struct lsym){ .name = e->name, .addr = e->addr,
 					    .grant = e->grant, .sec = NO_INDEX,
-					    .bind = STB_GLOBAL, .exported = true };
+					    .bind = STB_GLOBAL, .exported = true,
+					    .type = e->func ? STT_FUNC : STT_OBJECT };
 	}
 	if (index_syms(ld, c))
 		return ldr_err(ld, LOADER_ENOMEM, "out of memory for exports");
@@ -195,7 +213,7 @@ static int resolve_export(struct load *L, uint32_t i)
 		return load_err(L, LOADER_EDUP,
 				"'%s' is weak in %s; the loader does not let %s override it",
 				name, owner->name, L->cell->name);
-	if (!owner->core || granted(L, old->grant))
+	if (!old->grant || granted(L, old->grant))
 		bind_extern(r, owner, old);
 	return 0;
 }
@@ -221,7 +239,7 @@ static int resolve_undef(struct load *L, uint32_t i, struct lmsg *m, unsigned *n
 		L->res[i].kind = RES_ZERO;
 	else if (!t)
 		undefined_add(m, n, name);
-	else if (owner->core && !granted(L, t->grant))
+	else if (t->grant && !granted(L, t->grant))
 		return load_err(L, LOADER_EGRANT,
 				"symbol '%s' needs grant '%s', which %s was not given",
 				name, t->grant, L->cell->name);
@@ -251,6 +269,33 @@ static int resolve_one(struct load *L, uint32_t i, struct lmsg *m, unsigned *n)
 	return 0;
 }
 
+/* The index in args->guards of the guard on export `name`, or -1. */
+static long guard_index(const struct load *L, const char *name)
+{
+	for (size_t g = 0; g < L->args->nguards; g++)
+		if (strcmp(L->args->guards[g].symbol, name) == 0)
+			return (long)g;
+	return -1;
+}
+
+/* Every guard must name a symbol this object exports, and a grant. */
+static int check_guards(struct load *L)
+{
+	for (size_t g = 0; g < L->args->nguards; g++) {
+		const struct loader_guard *gd = &L->args->guards[g];
+		bool found = false;
+		if (!gd->symbol || !gd->symbol[0] || !gd->grant || !gd->grant[0])
+			return load_err(L, LOADER_EINVAL, "guard %zu has no symbol or no grant", g);
+		for (uint32_t i = L->first_global; !found && i < L->nsyms; i++)
+			found = L->res[i].exported && strcmp(load_sym_name(L, i), gd->symbol) == 0;
+		if (!found)
+			return load_err(L, LOADER_ENOENT,
+					"guard '%s' (grant '%s') names no symbol that %s exports",
+					gd->symbol, gd->grant, L->cell->name);
+	}
+	return 0;
+}
+
 /* Resolves every symbol of the object; changes nothing in the namespace. */
 int symbols_resolve(struct load *L)
 {
@@ -265,7 +310,7 @@ int symbols_resolve(struct load *L)
 	if (!err && nundef)
 		err = load_err(L, LOADER_EUNDEF, "undefined symbol%s %s",
 			       nundef > 1 ? "s" : "", buf);
-	return err;
+	return err ? err : check_guards(L);
 }
 
 /* The address of a symbol this object defines (ABS or placed). */
@@ -291,6 +336,40 @@ static bool defined_here(const struct load *L, uint32_t i)
 	       L->plan[s->st_shndx].seg != SEG_NONE;
 }
 
+/* Copies the guards' grants into c->guards, one NUL-terminated string each,
+ * in guard order. */
+static int copy_guards(struct load *L)
+{
+	const struct loader_load_args *a = L->args;
+	size_t n = 0;
+
+	for (size_t g = 0; g < a->nguards; g++)
+		n += strlen(a->guards[g].grant) + 1;
+	if (!n)
+		return 0;
+	L->cell->guards = ldr_alloc(L->ld, n);
+	if (!L->cell->guards)
+		return LOADER_ENOMEM;
+	n = 0;
+	for (size_t g = 0; g < a->nguards; g++) {
+		size_t len = strlen(a->guards[g].grant) + 1;
+		memcpy(L->cell->guards + n, a->guards[g].grant, len);
+		n += len;
+	}
+	return 0;
+}
+
+/* The copy of the grant that guards export i, or NULL. */
+static const char *guard_grant(const struct load *L, uint32_t i)
+{
+	long g = L->res[i].exported ? guard_index(L, load_sym_name(L, i)) : -1;
+	const char *p = L->cell->guards;
+
+	for (long k = 0; p && k < g; k++)
+		p += strlen(p) + 1;
+	return g < 0 ? NULL : p;
+}
+
 /* Builds the new cell's symbol table once its sections have addresses. */
 int symbols_define(struct load *L)
 {
@@ -300,7 +379,7 @@ int symbols_define(struct load *L)
 	for (uint32_t i = 1; i < L->nsyms; i++)
 		n += defined_here(L, i);
 	c->syms = ldr_alloc(L->ld, (size_t)n * sizeof(*c->syms));
-	if (!c->syms)
+	if (!c->syms || copy_guards(L))
 		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");
 	for (uint32_t i = 1; i < L->nsyms; i++) {
 		const Elf64_Sym *s = &L->syms[i];
@@ -310,6 +389,7 @@ int symbols_define(struct load *L)
 			.name = c->strtab + s->st_name, .addr = symbols_value(L, i),
 			.size = s->st_size, .bind = ELF_SYM_BIND(s->st_info),
 			.type = ELF_SYM_TYPE(s->st_info), .exported = L->res[i].exported,
+			.grant = guard_grant(L, i),
 			.sec = s->st_shndx == SHN_ABS ? NO_INDEX : L->plan[s->st_shndx].placed,
 		};
 	}
@@ -318,13 +398,15 @@ int symbols_define(struct load *L)
 	return 0;
 }
 
-/* Checks that an unpublished cell's exports may enter the namespace. */
-int symbols_publish_check(struct loader *ld, struct loader_cell *c)
+/* Checks that an unpublished cell's exports may enter the namespace once
+ * the cells in gone[] have left it. */
+int symbols_publish_check(struct loader *ld, struct loader_cell *c,
+			  struct loader_cell *const *gone, size_t ngone)
 {
 	for (uint32_t i = 0; i < c->nexported; i++) {
 		const struct lsym *s = &c->syms[c->by_name[i]];
 		struct loader_cell *owner;
-		const struct lsym *old = symbols_find(ld, s->name, &owner);
+		const struct lsym *old = find_skipping(ld, s->name, &owner, gone, ngone);
 		if (!old || s->bind == STB_WEAK)
 			continue;
 		if (old->bind != STB_WEAK)

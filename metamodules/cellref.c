@@ -36,8 +36,14 @@ uint64_t cellref_resolve(const struct cellref *r)
 		return 0;
 	if ((c = loader_cell_find(ld, r->cell)))
 		return loader_cell_lookup(c, r->sym, &addr) == 0 ? addr : 0;
-	/* The cell was swapped for one under another name: follow the namespace. */
-	return loader_lookup(ld, r->sym, &addr, NULL) == 0 ? addr : 0;
+	/*
+	 * The cell was swapped for one under another name: follow the namespace
+	 * to the cell that now exports the symbol. A cellref into a cell never
+	 * lands in nano_core, and only ever on a global function.
+	 */
+	if (loader_lookup(ld, r->sym, NULL, &c) || c == loader_cell_next(ld, NULL))
+		return 0;
+	return loader_cell_lookup(c, r->sym, &addr) == 0 ? addr : 0;
 }
 
 uint64_t cellref_resolve_cached(const struct cellref *r, struct cellref_cache *cache)

@@ -29,6 +29,7 @@ enum label {
 	LABEL_SERVER_K1 = 0x03,
 	LABEL_KERNEL_K0 = 0x04,
 	LABEL_KERNEL_K1 = 0x05,
+	LABEL_FINGERPRINT = 0x06,
 };
 
 /* The token as sealed. No padding: every byte is covered by the tags. */
@@ -117,6 +118,11 @@ int token_key_derive(const void *seed, size_t len, struct token_key *out)
 	out->k0 = labelled_hash(&c, LABEL_SEED_K0, seed, len);
 	out->k1 = labelled_hash(&c, LABEL_SEED_K1, seed, len);
 	return TOKEN_OK;
+}
+
+uint32_t token_key_fingerprint(const struct token_key *k)
+{
+	return k ? (uint32_t)labelled_hash(k, LABEL_FINGERPRINT, NULL, 0) : 0;
 }
 
 uint32_t token_server_id(const struct token_key *k, const char *server)

@@ -22,6 +22,15 @@ mb2_header:
 	.balign 8
 	.short 6, 0
 	.long 8
+	/*
+	 * Framebuffer request, optional (flag 1): any size at 32 bits per pixel
+	 * where the loader sets a graphics mode (UEFI's GOP, VBE when grub.cfg
+	 * asks for one), and the EGA text screen where it keeps text mode.
+	 */
+	.balign 8
+	.short 5, 1
+	.long 20
+	.long 0, 0, 32
 	/* End tag. */
 	.balign 8
 	.short 0, 0

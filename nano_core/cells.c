@@ -1,26 +1,30 @@
+#include "nano_core/boot.h"
+#include <delos/display.h>
 #include <delos/cells.h>
 #include <delos/kernel.h>
-#include <delos/ksyms.h>
+#include "nano_core/ksyms.h"
 #include <delos/log.h>
+#include <delos/manifest_table.h>
 #include <delos/mm.h>
 #include <delos/paging.h>
 #include <delos/string.h>
 #include <delos/swap.h>
 #include <delos/time.h>
 #include <delos/trap.h>
+#include "nano_core/physmap.h"
 
 #define MAX_EXPORTS 256
-#define STUCK_SYMS 64
 
 /* The loader, the manifest and where cells go; owned by nano_core, set up once. */
 static struct {
 	struct loader *ld;
 	struct manifest manifest;
 	struct manifest_entry *entries;
+	uint32_t *boot_order;		/* indices of the boot entries, in load order */
+	size_t boot_count;
 	const struct mb2_info *boot;
-	uint64_t next_va;		/* bump pointer in [CELL_BASE, CELL_LIMIT) */
 	uint64_t generation;		/* counts loads and unloads */
-} cs = { .next_va = CELL_BASE };
+} cs;
 
 uint64_t loader_generation(void)
 {
@@ -34,17 +38,11 @@ struct loader *cells_loader(void)
 	return cs.ld;
 }
 
-/* Each mapping gets a fresh range with an unmapped guard page on either side. */
+/* Each mapping gets a range of the cell window (cell_window.c). */
 static void *env_map(void *ctx, size_t bytes, uint64_t *addr)
 {
-	uint64_t va = cs.next_va + PAGE_SIZE;
-
 	(void)ctx;
-	if (bytes > CELL_LIMIT - va - PAGE_SIZE || !mm_map_fresh(va, bytes))
-		return NULL;
-	cs.next_va = va + bytes;
-	*addr = va;
-	return (void *)va;
+	return cell_window_map(PAGE_ALIGN_UP(bytes), addr);
 }
 
 static int env_protect(void *ctx, void *mem, size_t bytes, int perm)
@@ -58,35 +56,20 @@ static int env_protect(void *ctx, void *mem, size_t bytes, int perm)
 		p = PERM_RW;
 	else if (perm & LOADER_PERM_X)
 		p = PERM_RX;
-	return paging_protect((uint64_t)mem, PAGE_ALIGN_UP(bytes), p);
+	return physmap_protect((uint64_t)mem, PAGE_ALIGN_UP(bytes), p);
 }
 
 static void env_unmap(void *ctx, void *mem, size_t bytes)
 {
 	(void)ctx;
-	mm_unmap_free((uint64_t)mem, PAGE_ALIGN_UP(bytes));
+	cell_window_unmap((uint64_t)mem, PAGE_ALIGN_UP(bytes));
 }
 
-/*
- * Writes into mapped cell memory whatever its permissions, through the
- * physmap's writable alias of each frame; the cell's own mapping keeps its
- * permissions (the kernel's text_poke).
- */
+/* Re-linking patches cell text and rodata through text_poke only. */
 static int env_poke(void *ctx, void *mem, const void *src, size_t len)
 {
-	uint64_t va = (uint64_t)mem, pa;
-	const uint8_t *s = src;
-
 	(void)ctx;
-	while (len) {
-		size_t chunk = PAGE_SIZE - (va & (PAGE_SIZE - 1));
-		chunk = chunk < len ? chunk : len;
-		if (!paging_translate(va, &pa))
-			return -1;
-		memcpy(phys_to_virt(pa), s, chunk);
-		va += chunk, s += chunk, len -= chunk;
-	}
-	return 0;
+	return text_poke(mem, src, len);
 }
 
 static void *env_alloc(void *ctx, size_t bytes)
@@ -115,36 +98,32 @@ static const struct mb2_module *find_module(const char *name)
 	return NULL;
 }
 
-static const struct mb2_module *find_module_of(const struct manifest_entry *e)
-{
-	char ref[48];
-
-	snprintf(ref, sizeof(ref), "%s@%u", e->name, e->version);
-	return find_module(ref);
-}
-
+/* The "manifest" module is the table celltool compiled (include/delos/manifest_table.h). */
 static bool read_manifest(void)
 {
 	const struct mb2_module *m = find_module("manifest");
 	struct manifest_error err;
-	size_t cap;
+	size_t count, boots;
 
 	if (!m) {
 		klog(LOG_ERR, "cells: no manifest module; no cells will load");
 		return false;
 	}
-	const char *text = phys_to_virt(m->start);
+	const void *table = phys_to_virt(m->start);
 	size_t len = m->end - m->start;
-	cap = manifest_count_lines(text, len);
-	cs.entries = kmalloc(cap * sizeof(*cs.entries));
-	if (!cs.entries)
-		return false;
-	manifest_init(&cs.manifest, cs.entries, cap);
-	if (manifest_parse(&cs.manifest, "cells.manifest", text, len, &err)) {
-		klog(LOG_ERR, "cells: %s", err.message);
-		return false;
+	if (manifest_table_check(table, len, &count, &boots, &err) == 0) {
+		cs.entries = kmalloc((count + 1) * sizeof(*cs.entries));
+		cs.boot_order = kmalloc((boots + 1) * sizeof(*cs.boot_order));
+		if (!cs.entries || !cs.boot_order)
+			return false;
+		manifest_init(&cs.manifest, cs.entries, count);
+		if (manifest_table_read(table, len, &cs.manifest, cs.boot_order, boots, &err) == 0) {
+			cs.boot_count = boots;
+			return true;
+		}
 	}
-	return true;
+	klog(LOG_ERR, "cells: the manifest module: %s; no cells will load", err.message);
+	return false;
 }
 
 static bool create_loader(void)
@@ -155,10 +134,14 @@ static bool create_loader(void)
 
 	if (kexport_count > MAX_EXPORTS)
 		panic("cells: %lu exports, room for %d", kexport_count, MAX_EXPORTS);
-	for (uint64_t i = 0; i < kexport_count; i++)
-		exports[i] = (struct loader_export){ &ksym_strings[kexport_table[i].name],
-						     &ksym_strings[kexport_table[i].grant],
-						     kexport_table[i].addr };
+	/* An export in nano_core's text is a function; the others are data. */
+	for (uint64_t i = 0; i < kexport_count; i++) {
+		uint64_t addr = kexport_table[i].addr;
+		exports[i] = (struct loader_export){
+			&ksym_strings[kexport_table[i].name], &ksym_strings[kexport_table[i].grant], addr,
+			addr >= (uint64_t)__text_start && addr < (uint64_t)__text_end,
+		};
+	}
 	err = loader_create(&cfg, &cs.ld);
 	if (err)
 		klog(LOG_ERR, "cells: cannot create the loader: %d", err);
@@ -196,16 +179,26 @@ void cells_changed(void)
 	cs.generation++;
 }
 
-static void fill_args(const struct manifest_entry *e, const struct mb2_module *m, char *version,
-		      const char **grants, struct loader_load_args *a)
+/* What a loader_load_args points at for one manifest entry. */
+struct entry_args {
+	char version[12];
+	const char *grants[MANIFEST_GRANTS_MAX];
+	struct loader_guard guards[MANIFEST_GUARDS_MAX];
+};
+
+static void fill_args(const struct manifest_entry *e, const struct mb2_module *m,
+		      struct entry_args *keep, struct loader_load_args *a)
 {
-	snprintf(version, 12, "%u", e->version);
+	snprintf(keep->version, sizeof(keep->version), "%u", e->version);
 	for (uint32_t i = 0; i < e->grant_count; i++)
-		grants[i] = e->grants[i];
+		keep->grants[i] = e->grants[i];
+	for (uint32_t i = 0; i < e->guarded_count; i++)
+		keep->guards[i] = (struct loader_guard){ e->guarded[i], e->guard_grant };
 	*a = (struct loader_load_args){
-		.path = e->object, .name = e->name, .version = version,
+		.path = e->object, .name = e->name, .version = keep->version,
 		.obj = phys_to_virt(m->start), .size = m->end - m->start,
-		.grants = grants, .ngrants = e->grant_count,
+		.grants = keep->grants, .ngrants = e->grant_count,
+		.guards = keep->guards, .nguards = e->guarded_count,
 	};
 }
 
@@ -231,11 +224,20 @@ static int init_cell(struct loader_cell *c, const char *ref)
 	return LOADER_EINVAL;
 }
 
-/* Loads one manifest entry (check_only: just ask whether it would load). */
-static int load_entry(const struct manifest_entry *e, bool check_only)
+/*
+ * How load_entry goes: only ask whether the entry would load; load it; or
+ * load it unless a symbol it needs is not defined yet, which is quietly
+ * returned as LOADER_EUNDEF (the loader fails then before it maps anything,
+ * so this costs what a check does, and a load that succeeds is not checked
+ * twice).
+ */
+enum load_mode { LOAD_CHECK, LOAD, LOAD_IF_READY };
+
+static int load_entry(const struct manifest_entry *e, enum load_mode mode)
 {
-	char ref[48], version[12];
-	const char *grants[MANIFEST_GRANTS_MAX];
+	bool check_only = mode == LOAD_CHECK;
+	char ref[48];
+	struct entry_args keep;
 	struct loader_load_args a;
 	struct loader_cell *c;
 	const struct mb2_module *m;
@@ -246,16 +248,12 @@ static int load_entry(const struct manifest_entry *e, bool check_only)
 		kprintf("cells: %s: its object is not among the boot modules\n", ref);
 		return LOADER_ENOENT;
 	}
-	if (loader_cell_find(cs.ld, e->name)) {
-		kprintf("cells: %s is already loaded; unload it first\n", e->name);
-		return LOADER_EINVAL;
-	}
-	fill_args(e, m, version, grants, &a);
+	fill_args(e, m, &keep, &a);
 	uint64_t t0 = time_ns();
 	err = check_only ? loader_check(cs.ld, &a) : loader_load(cs.ld, &a, &c);
 	uint64_t link_ns = time_ns() - t0;
 	if (err) {
-		if (!check_only)
+		if (mode == LOAD || (mode == LOAD_IF_READY && err != LOADER_EUNDEF))
 			kprintf("%s\n", loader_error(cs.ld));
 		return err;
 	}
@@ -276,7 +274,7 @@ int cells_load(const char *ref)
 		kprintf("cells: no %s in cells.manifest\n", ref);
 		return LOADER_ENOENT;
 	}
-	int err = load_entry(e, false);
+	int err = load_entry(e, LOAD);
 	if (!err)
 		kprintf("cells: loaded %s\n", ref);
 	return err;
@@ -313,131 +311,33 @@ int cells_unload(const char *name)
 	return 0;
 }
 
-/* One cell that could not be ordered: what it defines and what it needs. */
-struct stuck {
-	const struct manifest_entry *e;
-	const char *defs[STUCK_SYMS], *refs[STUCK_SYMS];
-	size_t ndefs, nrefs;
-	int mark;		/* depth-first search: 0 new, 1 on the path, 2 done */
-};
-
-static void collect_sym(void *ctx, const char *name, bool defined)
+/* boot_if=SCREEN: the entry boots only where the loader gave that screen. */
+static bool boot_condition_met(const struct manifest_entry *e)
 {
-	struct stuck *s = ctx;
+	const char *cond = manifest_extra(e, "boot_if");
+	bool known;
 
-	if (defined && s->ndefs < STUCK_SYMS)
-		s->defs[s->ndefs++] = name;
-	else if (!defined && s->nrefs < STUCK_SYMS)
-		s->refs[s->nrefs++] = name;
-}
-
-static bool needs(const struct stuck *a, const struct stuck *b)
-{
-	for (size_t i = 0; i < a->nrefs; i++)
-		for (size_t j = 0; j < b->ndefs; j++)
-			if (strcmp(a->refs[i], b->defs[j]) == 0)
-				return true;
+	if (!cond)
+		return true;
+	if (display_has(cond, &known))
+		return true;
+	if (!known)
+		klog(LOG_ERR, "cells: %s@%u: unknown boot_if '%s' (text_screen or framebuffer); "
+		     "not loaded", e->name, e->version, cond);
+	else
+		klog(LOG_INFO, "cells: %s@%u not loaded at boot: this boot has no %s",
+		     e->name, e->version, cond);
 	return false;
 }
 
-/* Depth-first search for a cycle through v; on finding one, prints it and returns true. */
-static bool find_cycle(struct stuck *st, size_t n, size_t v, size_t *path, size_t depth)
-{
-	path[depth] = v;
-	st[v].mark = 1;
-	for (size_t w = 0; w < n; w++) {
-		if (!needs(&st[v], &st[w]))
-			continue;
-		if (st[w].mark == 1) {
-			size_t first = 0;
-			while (path[first] != w)
-				first++;
-			kprintf("cells: boot cells form a dependency cycle:");
-			for (size_t i = first; i <= depth; i++)
-				kprintf(" %s@%u ->", st[path[i]].e->name, st[path[i]].e->version);
-			kprintf(" %s@%u; none of them is loaded\n", st[w].e->name, st[w].e->version);
-			return true;
-		}
-		if (st[w].mark == 0 && find_cycle(st, n, w, path, depth + 1))
-			return true;
-	}
-	st[v].mark = 2;
-	return false;
-}
-
-/* Says why each of the cells that could not be ordered was left out. */
-static void report_stuck(const struct manifest_entry **left, size_t n)
-{
-	struct stuck *st = kzalloc(n * sizeof(*st));
-	size_t *path = kmalloc(n * sizeof(*path));
-	bool cycle = false;
-
-	for (size_t i = 0; st && path && i < n; i++) {
-		char version[12];
-		const char *grants[MANIFEST_GRANTS_MAX];
-		struct loader_load_args a;
-		const struct mb2_module *m = find_module_of(left[i]);
-		st[i].e = left[i];
-		if (m) {
-			fill_args(left[i], m, version, grants, &a);
-			loader_object_symbols(cs.ld, &a, collect_sym, &st[i]);
-		}
-	}
-	for (size_t v = 0; st && path && !cycle && v < n; v++)
-		cycle = st[v].mark == 0 && find_cycle(st, n, v, path, 0);
-	for (size_t i = 0; !cycle && i < n; i++) {
-		load_entry(left[i], true);
-		kprintf("cells: %s@%u not loaded: %s\n", left[i]->name, left[i]->version,
-			loader_error(cs.ld));
-	}
-	kfree(st);
-	kfree(path);
-}
-
-/*
- * Loads cells in dependency order: each round loads every pending cell whose
- * references all resolve now. A round that loads nothing leaves cells that
- * need each other (a cycle, which is named) or a symbol nobody defines.
- * Returns how many were loaded.
- */
-size_t cells_load_ordered(const struct manifest_entry **list, size_t n)
-{
-	const struct manifest_entry **left = kmalloc(n * sizeof(*left));
-	size_t nleft = n, loaded = 0;
-	bool progress = true;
-
-	if (!left)
-		return 0;
-	memcpy(left, list, n * sizeof(*left));
-	while (nleft && progress) {
-		progress = false;
-		for (size_t i = 0; i < nleft;) {
-			if (load_entry(left[i], true)) {
-				i++;
-				continue;
-			}
-			loaded += load_entry(left[i], false) == 0;
-			left[i] = left[--nleft];
-			progress = true;
-		}
-	}
-	if (nleft)
-		report_stuck(left, nleft);
-	kfree(left);
-	return loaded;
-}
-
+/* Boot cells load in the order celltool computed from their imports. */
 static void load_boot_cells(void)
 {
-	const struct manifest_entry **boot = kmalloc(cs.manifest.count * sizeof(*boot));
-	size_t n = 0;
-
-	for (size_t i = 0; boot && i < cs.manifest.count; i++)
-		if (cs.entries[i].boot)
-			boot[n++] = &cs.entries[i];
-	if (boot)
-		cells_load_ordered(boot, n);
-	kfree(boot);
+	for (size_t i = 0; i < cs.boot_count; i++) {
+		const struct manifest_entry *e = &cs.entries[cs.boot_order[i]];
+		if (boot_condition_met(e))
+			load_entry(e, LOAD);
+	}
 }
 
 const struct manifest_entry *cells_manifest_find(const char *ref)
@@ -448,10 +348,15 @@ const struct manifest_entry *cells_manifest_find(const char *ref)
 void cells_init(const struct mb2_info *boot)
 {
 	cs.boot = boot;
+	cell_window_init();
 	if (!create_loader() || !read_manifest())
 		return;
 	klog(LOG_INFO, "cells: %zu manifest entries, %lu nano_core exports", cs.manifest.count,
 	     kexport_count);
+	if (cmdline_has("cells", "none")) {
+		klog(LOG_INFO, "cells: cells=none: no boot cell loaded; nano_core keeps the console");
+		return;
+	}
 	load_boot_cells();
 }
 
@@ -468,15 +373,9 @@ bool cells_print_addr(uint64_t addr)
 	return true;
 }
 
-/* What one side of a swap pair needs to stay alive until the swap is over. */
-struct swap_new {
-	char version[12];
-	const char *grants[MANIFEST_GRANTS_MAX];
-};
-
 /* Resolves "OLD@V NEW@W": OLD must be loaded at version V, NEW in the manifest and the ISO. */
 static bool parse_pair(const char *old_ref, const char *new_ref, struct swap_pair *p,
-		       struct swap_new *keep, bool *restart)
+		       struct entry_args *keep, bool *restart)
 {
 	const struct manifest_entry *e = manifest_find_ref(&cs.manifest, new_ref);
 	const struct mb2_module *m;
@@ -503,7 +402,7 @@ static bool parse_pair(const char *old_ref, const char *new_ref, struct swap_pai
 		kprintf("swap: no %s in cells.manifest and the boot modules\n", new_ref);
 		return false;
 	}
-	fill_args(e, m, keep->version, keep->grants, &p->new_args);
+	fill_args(e, m, keep, &p->new_args);
 	const struct manifest_entry *old_e = manifest_find(&cs.manifest, ci.name, version);
 	const char *policy = old_e ? manifest_extra(old_e, "swap") : NULL;
 	*restart = policy && strcmp(policy, "restart") == 0;
@@ -513,7 +412,7 @@ static bool parse_pair(const char *old_ref, const char *new_ref, struct swap_pai
 void kcmd_swap(int argc, char **argv)
 {
 	struct swap_pair pairs[SWAP_MAX_PAIRS];
-	struct swap_new keep[SWAP_MAX_PAIRS];
+	struct entry_args keep[SWAP_MAX_PAIRS];	/* alive until the swap is over */
 	bool restart[SWAP_MAX_PAIRS];
 	struct swap_result *res = kmalloc(sizeof(*res));
 	char what[96] = "";
@@ -521,7 +420,12 @@ void kcmd_swap(int argc, char **argv)
 	int first = verbose ? 2 : 1, n = (argc - first) / 2;
 
 	if (!res || argc - first < 2 || (argc - first) % 2 || n > SWAP_MAX_PAIRS) {
-		kprintf("usage: swap [-v] OLD@VERSION NEW@VERSION [OLD@VERSION NEW@VERSION]...\n");
+		kprintf("usage: swap [-v] OLD@VERSION NEW@VERSION [OLD@VERSION NEW@VERSION]...\n"
+			"  All pairs are one transaction: every one is done, or none. NEW may be\n"
+			"  another version of OLD, a fresh copy of it, or a cell of another name\n"
+			"  that exports everything OLD's users import (sched_rr@1 sched_prio@1).\n"
+			"  After the swap at most one version of each cell name is loaded: NEW's\n"
+			"  name may not be that of a loaded cell the swap does not replace.\n");
 		kfree(res);
 		return;
 	}

@@ -5,10 +5,25 @@
 #include <delos/string.h>
 #include <delos/trap.h>
 
-static struct loader_cell *find_or_say(const char *name)
+/*
+ * Cell names come from cells.manifest, so none is longer than MANIFEST_NAME_MAX:
+ * a longer argument is refused as such rather than looked up (and echoed whole).
+ */
+static bool name_fits(const char *cmd, size_t len)
 {
-	struct loader_cell *c = cells_loader() ? loader_cell_find(cells_loader(), name) : NULL;
+	if (len <= MANIFEST_NAME_MAX)
+		return true;
+	kprintf("%s: cell name too long: %zu bytes, at most %d\n", cmd, len, MANIFEST_NAME_MAX);
+	return false;
+}
 
+static struct loader_cell *find_or_say(const char *cmd, const char *name)
+{
+	struct loader_cell *c;
+
+	if (!name_fits(cmd, strlen(name)))
+		return NULL;
+	c = cells_loader() ? loader_cell_find(cells_loader(), name) : NULL;
 	if (!c)
 		kprintf("no loaded cell named '%s' (see 'cells')\n", name);
 	return c;
@@ -48,7 +63,7 @@ void kcmd_syms(int argc, char **argv)
 		kprintf("usage: syms CELL\n");
 		return;
 	}
-	if (!(c = find_or_say(argv[1])))
+	if (!(c = find_or_say(argv[0], argv[1])))
 		return;
 	for (size_t i = 0; i < loader_cell_nsyms(c); i++) {
 		loader_cell_sym(c, i, &s);
@@ -77,7 +92,7 @@ void kcmd_deps(int argc, char **argv)
 		kprintf("usage: deps CELL\n");
 		return;
 	}
-	if (!(c = find_or_say(argv[1])))
+	if (!(c = find_or_say(argv[0], argv[1])))
 		return;
 	kprintf("%s uses:\n", argv[1]);
 	for (struct loader_import *im = NULL; (im = loader_uses_next(c, im));)
@@ -87,20 +102,26 @@ void kcmd_deps(int argc, char **argv)
 		print_import(im, true);
 }
 
-static bool has_at(const char *s)
+/* The length of s up to its '@'; SIZE_MAX if it has none. */
+static size_t name_len(const char *s)
 {
-	while (*s && *s != '@')
-		s++;
-	return *s == '@';
+	size_t n = 0;
+
+	while (s[n] && s[n] != '@')
+		n++;
+	return s[n] == '@' ? n : SIZE_MAX;
 }
 
 void kcmd_load(int argc, char **argv)
 {
-	if (argc != 2 || !has_at(argv[1])) {
-		kprintf("usage: load NAME@VERSION\n");
+	if (argc != 2 || name_len(argv[1]) == SIZE_MAX) {
+		kprintf("usage: load NAME@VERSION\n"
+			"  Loads a cell listed in cells.manifest. At most one version of a cell\n"
+			"  name is loaded: to change versions, swap (see 'swap').\n");
 		return;
 	}
-	cells_load(argv[1]);
+	if (name_fits(argv[0], name_len(argv[1])))
+		cells_load(argv[1]);
 }
 
 void kcmd_unload(int argc, char **argv)
@@ -109,7 +130,32 @@ void kcmd_unload(int argc, char **argv)
 		kprintf("usage: unload NAME\n");
 		return;
 	}
-	cells_unload(argv[1]);
+	if (name_fits(argv[0], strlen(argv[1])))
+		cells_unload(argv[1]);
+}
+
+/* Says why `call` does not run c's symbol `sym`; returns false if it may. */
+static bool call_refused(struct loader_cell *c, const char *cell, const char *sym, uint64_t *fn)
+{
+	struct loader_cell_info ci;
+	struct loader_sym s;
+
+	loader_cell_info(c, &ci);
+	if (ci.core) {
+		kprintf("call: nano_core's exports are refused; call runs only global functions of "
+			"loaded cells\n");
+		return true;
+	}
+	if (loader_cell_lookup(c, sym, fn) == 0)
+		return false;
+	if (!loader_cell_sym_find(c, sym, &s))
+		kprintf("call: %s has no symbol '%s'\n", cell, sym);
+	else if (s.bind == LOADER_LOCAL)
+		kprintf("call: %s:%s is a local symbol; call runs only global functions\n", cell, sym);
+	else
+		kprintf("call: %s:%s is data, not a function; call runs only global functions\n", cell,
+			sym);
+	return true;
 }
 
 void kcmd_call(int argc, char **argv)
@@ -120,15 +166,11 @@ void kcmd_call(int argc, char **argv)
 	int result;
 
 	if (argc != 3) {
-		kprintf("usage: call CELL SYMBOL   (runs int SYMBOL(void) in CELL)\n");
+		kprintf("usage: call CELL SYMBOL   (runs int SYMBOL(void), a global function of CELL)\n");
 		return;
 	}
-	if (!(c = find_or_say(argv[1])))
+	if (!(c = find_or_say(argv[0], argv[1])) || call_refused(c, argv[1], argv[2], &fn))
 		return;
-	if (loader_cell_lookup(c, argv[2], &fn)) {
-		kprintf("call: %s has no symbol '%s'\n", argv[1], argv[2]);
-		return;
-	}
 	if (cells_call(fn, &result, &ti)) {
 		kprintf("call: %s:%s raised %s at %016lx (error 0x%lx, CR2 %016lx); the call was abandoned\n",
 			argv[1], argv[2], trap_name(ti.vector), ti.rip, ti.error, ti.cr2);

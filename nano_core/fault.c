@@ -1,5 +1,5 @@
 /* Deliberate CPU exceptions for tests (`fault KIND`). Each must really happen. */
-#include <delos/console.h>
+#include "nano_core/console.h"
 #include <delos/log.h>
 #include <delos/string.h>
 #include <stdint.h>

@@ -1,8 +1,13 @@
 /*
  * Physical frame allocator over three bitmaps (usable, reserved, used) with a
  * next-fit cursor for single frames. See delos/frame.h.
+ *
+ * Every function that reads or changes the bitmaps or counters after
+ * frame_init does so inside an irq_save() section, so an interrupt handler
+ * or a preempting task never sees, or makes, a half-done update.
  */
 #include <delos/frame.h>
+#include <delos/irqflags.h>
 
 #define WORD_BITS 64u
 #define MAX_FRAME (FRAME_MAX_PHYS / FRAME_SIZE)
@@ -227,7 +232,7 @@ int frame_init(const struct mb2_region *map, size_t n, const struct frame_range 
 
 uint64_t frame_alloc(void)
 {
-	uint64_t w = fa.cursor;
+	uint64_t flags = irq_save(), w = fa.cursor, pa = 0;
 
 	for (uint64_t k = 0; k < fa.nwords; k++, w = w + 1 == fa.nwords ? 0 : w + 1) {
 		if (fa.used[w] == ~0ull)
@@ -237,9 +242,11 @@ uint64_t frame_alloc(void)
 		fa.cursor = w;
 		fa.free--;
 		fa.allocated++;
-		return (fa.first + w * WORD_BITS + bit) * FRAME_SIZE;
+		pa = (fa.first + w * WORD_BITS + bit) * FRAME_SIZE;
+		break;
 	}
-	return 0;
+	irq_restore(flags);
+	return pa;
 }
 
 /* Returns the index of the last used frame in [i, i + count), or UINT64_MAX if all are free. */
@@ -251,13 +258,11 @@ static uint64_t last_used(uint64_t i, uint64_t count)
 	return UINT64_MAX;
 }
 
-uint64_t frame_alloc_contig(size_t count, size_t align_frames)
+/* First-fit search for frame_alloc_contig; the caller holds the section. */
+static uint64_t alloc_contig(uint64_t count, uint64_t a)
 {
-	uint64_t a = align_frames ? align_frames : 1;
-
-	if (count == 0 || count > fa.nframes || (a & (a - 1)) || a > MAX_FRAME)
-		return 0;
 	uint64_t c = (fa.first + a - 1) & ~(a - 1);
+
 	while (c + count <= fa.first + fa.nframes) {
 		uint64_t busy = last_used(c - fa.first, count);
 		if (busy == UINT64_MAX) {
@@ -269,6 +274,18 @@ uint64_t frame_alloc_contig(size_t count, size_t align_frames)
 		c = (fa.first + busy + 1 + a - 1) & ~(a - 1);
 	}
 	return 0;
+}
+
+uint64_t frame_alloc_contig(size_t count, size_t align_frames)
+{
+	uint64_t a = align_frames ? align_frames : 1, flags, pa;
+
+	if (count == 0 || count > fa.nframes || (a & (a - 1)) || a > MAX_FRAME)
+		return 0;
+	flags = irq_save();
+	pa = alloc_contig(count, a);
+	irq_restore(flags);
+	return pa;
 }
 
 /* Checks that phys is an allocated frame; sets *index to its bit. */
@@ -293,13 +310,12 @@ int frame_free(uint64_t phys)
 	return frame_free_contig(phys, 1);
 }
 
-int frame_free_contig(uint64_t phys, size_t count)
+/* frame_free_contig with the section held: checks every frame, then frees them all. */
+static int free_contig(uint64_t phys, size_t count)
 {
 	uint64_t first, index;
-
-	if (count == 0)
-		return FRAME_E_ARG;
 	int err = check_allocated(phys, &first);
+
 	if (err)
 		return err;
 	if (count > fa.nframes - first)
@@ -313,6 +329,19 @@ int frame_free_contig(uint64_t phys, size_t count)
 	return FRAME_OK;
 }
 
+int frame_free_contig(uint64_t phys, size_t count)
+{
+	uint64_t flags;
+	int err;
+
+	if (count == 0)
+		return FRAME_E_ARG;
+	flags = irq_save();
+	err = free_contig(phys, count);
+	irq_restore(flags);
+	return err;
+}
+
 bool frame_is_used(uint64_t phys)
 {
 	uint64_t f = phys / FRAME_SIZE;
@@ -324,6 +353,8 @@ bool frame_is_used(uint64_t phys)
 
 void frame_stats(struct frame_stats *s)
 {
+	uint64_t flags = irq_save();
+
 	*s = (struct frame_stats){
 		.total_frames = fa.total,
 		.free_frames = fa.free,
@@ -333,6 +364,72 @@ void frame_stats(struct frame_stats *s)
 		.base = fa.first * FRAME_SIZE,
 		.limit = (fa.first + fa.nframes) * FRAME_SIZE,
 	};
+	irq_restore(flags);
+}
+
+size_t frame_audit_bytes(void)
+{
+	return fa.nwords * sizeof(uint64_t);
+}
+
+void frame_audit_start(struct frame_audit *a, uint64_t *scratch)
+{
+	*a = (struct frame_audit){ .seen = scratch };
+	for (uint64_t w = 0; w < fa.nwords; w++)
+		scratch[w] = 0;
+}
+
+/* Remembers the first physical address of each kind of fault, for the report. */
+static void note(uint64_t *count, uint64_t *first, uint64_t phys)
+{
+	if ((*count)++ == 0)
+		*first = phys;
+}
+
+void frame_audit_claim(struct frame_audit *a, uint64_t phys)
+{
+	uint64_t f = phys / FRAME_SIZE;
+
+	a->claims++;
+	if (f < fa.first || f - fa.first >= fa.nframes) {
+		a->unmanaged++;
+		return;
+	}
+	f -= fa.first;
+	if (bit_test(a->seen, f))
+		note(&a->twice, &a->first_twice, phys);
+	a->seen[f / WORD_BITS] |= 1ull << (f % WORD_BITS);
+	if (!bit_test(fa.used, f))
+		note(&a->free_claimed, &a->first_free_claimed, phys);
+}
+
+static uint64_t popcount(uint64_t w)
+{
+	return (uint64_t)__builtin_popcountll(w);
+}
+
+int frame_audit_finish(struct frame_audit *a)
+{
+	uint64_t free = 0, allocated = 0, usable = 0, reserved = 0, bad_bits = 0;
+
+	for (uint64_t w = 0; w < fa.nwords; w++) {
+		uint64_t held = fa.used[w] & fa.usable[w] & ~fa.reserved[w];
+		uint64_t lost = held & ~a->seen[w];
+
+		if (lost && a->leaked == 0)
+			a->first_leaked = (fa.first + w * WORD_BITS + (uint64_t)__builtin_ctzll(lost)) *
+					  FRAME_SIZE;
+		a->leaked += popcount(lost);
+		free += popcount(fa.usable[w] & ~fa.used[w]);
+		allocated += popcount(held);
+		usable += popcount(fa.usable[w]);
+		reserved += popcount(fa.reserved[w]);
+		/* Reserved frames and holes are never free. */
+		bad_bits |= (fa.reserved[w] | ~fa.usable[w]) & ~fa.used[w];
+	}
+	a->counters_ok = free == fa.free && allocated == fa.allocated && usable == fa.total &&
+			 reserved == fa.reserved_count && bad_bits == 0;
+	return a->twice || a->free_claimed || a->leaked || !a->counters_ok ? -1 : 0;
 }
 
 const char *frame_strerror(int err)

@@ -1,4 +1,4 @@
-#include <delos/cpu_tables.h>
+#include "nano_core/cpu_tables.h"
 #include <delos/string.h>
 
 struct tss {

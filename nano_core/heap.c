@@ -2,7 +2,7 @@
  * Kernel heap: boundary-tagged blocks, segregated free lists, immediate
  * coalescing. See delos/heap.h for the design and the contract.
  */
-#include <delos/heap.h>
+#include "nano_core/heap.h"
 
 #define HDR_SIZE   16u
 #define FTR_SIZE   8u

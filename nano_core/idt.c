@@ -1,4 +1,5 @@
-#include <delos/cpu_tables.h>
+#include "nano_core/cpu_tables.h"
+#include <delos/trap.h>
 #include <stdint.h>
 
 struct __attribute__((packed)) gate {
@@ -9,11 +10,12 @@ struct __attribute__((packed)) gate {
 };
 _Static_assert(sizeof(struct gate) == 16, "IDT gate layout");
 
-#define VECTORS 48
+#define VECTORS 49	/* exceptions, the 16 ISA IRQs, the local APIC timer */
 
 /* The IDT; owned by nano_core. */
 static struct gate idt[256];
 extern const uint64_t isr_table[VECTORS];
+extern char isr_spurious[];
 
 static void set_gate(int v, uint64_t handler, int ist)
 {
@@ -37,5 +39,6 @@ void idt_init(void)
 		set_gate(v, isr_table[v], 0);
 	set_gate(8, isr_table[8], IST_DOUBLE_FAULT);
 	set_gate(2, isr_table[2], IST_NMI);
+	set_gate(SPURIOUS_VECTOR, (uint64_t)isr_spurious, 0);
 	__asm__ volatile("lidt %0" : : "m"(ptr));
 }

@@ -1,4 +1,4 @@
-#include <delos/ksyms.h>
+#include "nano_core/ksyms.h"
 #include <delos/string.h>
 
 const char *ksym_lookup(uint64_t addr, uint64_t *offset)

@@ -3,7 +3,9 @@
 #include <delos/log.h>
 #include <delos/time.h>
 #include "hal/uart.h"
+#include <delos/platform.h>
 #include "hal/vga.h"
+#include "nano_core/physmap.h"
 
 #define RING_SIZE 16384
 
@@ -40,6 +42,12 @@ void log_vga_handoff(const char *cell, const char *sym)
 	lg.vga = !cellref_make(&lg.screen, cell, sym);
 }
 
+void log_fatal(void)
+{
+	lg.screen.cell[0] = '\0';
+	lg.vga = lg.vga_present;
+}
+
 /* Draws on the screen, or hands the bytes to the VGA cell while it resolves. */
 static void screen_write(const char *s, size_t n)
 {
@@ -56,12 +64,41 @@ static void screen_write(const char *s, size_t n)
 	vga_sync_cursor(&lg.cursor);
 }
 
+int console_screen_write(const char *buf, size_t len)
+{
+	if (!buf && len)
+		return -1;
+	if (lg.vga || lg.screen.cell[0])
+		screen_write(buf, len);
+	return (int)len;
+}
+
+void log_screen_replay(size_t lines)
+{
+	size_t start = lg.head > RING_SIZE ? lg.head - RING_SIZE : 0, i = lg.head;
+
+	/* Back from the end over `lines` newlines (the last byte ends the last line). */
+	while (i > start && lines) {
+		i--;
+		if (lg.ring[i % RING_SIZE] == '\n' && i + 1 < lg.head && !--lines) {
+			i++;
+			break;
+		}
+	}
+	for (; i < lg.head; i++)
+		console_screen_write(&lg.ring[i % RING_SIZE], 1);
+}
+
 void console_write(const char *s, size_t n)
 {
+	uint16_t port;
+	uint8_t irq;
+
+	console_uart(&port, &irq);
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '\n')
-			uart_putc(COM1_PORT, '\r');
-		uart_putc(COM1_PORT, s[i]);
+			uart_putc(port, '\r');
+		uart_putc(port, s[i]);
 	}
 	if (lg.vga || lg.screen.cell[0])
 		screen_write(s, n);

@@ -1,21 +1,24 @@
 /* nano_core's entry: bring up the machine in a fixed order, then the console. */
-#include <delos/boot.h>
+#include "nano_core/boot.h"
 #include <delos/cells.h>
-#include <delos/console.h>
-#include <delos/cpu_tables.h>
+#include "nano_core/console.h"
+#include "nano_core/cpu_tables.h"
 #include <delos/ctx.h>
+#include <delos/display.h>
 #include <delos/kernel.h>
 #include <delos/log.h>
 #include <delos/mb2.h>
 #include <delos/mm.h>
-#include <delos/selftest.h>
+#include <delos/random.h>
+#include <delos/platform.h>
+#include "nano_core/selftest.h"
 #include <delos/string.h>
 #include <delos/time.h>
 #include <delos/trap.h>
 #include "hal/cpu.h"
 #include "hal/io.h"
-#include "hal/pic.h"
 #include "hal/uart.h"
+#include "nano_core/physmap.h"
 
 #define KERNEL_STACK_PAGES 8
 #define QEMU_EXIT_PORT 0xf4
@@ -54,6 +57,7 @@ _Noreturn void panic(const char *fmt, ...)
 	uint64_t rbp;
 
 	cpu_cli();
+	log_fatal();
 	kprintf("\nPANIC: ");
 	va_start(ap, fmt);
 	kvprintf(fmt, ap);
@@ -121,23 +125,14 @@ static void read_boot_info(uint32_t magic, uint64_t mbi_phys)
 		     boot_info.mmap[i].base + boot_info.mmap[i].len, boot_info.mmap[i].type);
 }
 
-/* VGA text exists on BIOS boots unless the loader set a graphics framebuffer. */
-static void maybe_enable_vga(void)
-{
-	bool efi = boot_info.has_efi32 || boot_info.has_efi64;
-	bool text_fb = boot_info.has_framebuffer && boot_info.fb.type == 2;
-
-	if (text_fb || (!efi && !boot_info.has_framebuffer))
-		log_enable_vga();
-	else
-		klog(LOG_INFO, "boot: no VGA text screen (%s)", efi ? "UEFI" : "graphics framebuffer");
-}
-
 /* The boot context becomes the idle task once a shell cell has the console. */
 static _Noreturn void idle_forever(void)
 {
-	for (;;)
+	for (;;) {
+		cpu_cli();
+		trap_preempt_point(0);
 		cpu_sti_hlt();
+	}
 }
 
 static bool shell_loaded(void)
@@ -152,9 +147,12 @@ static _Noreturn void kmain_on_kernel_stack(void)
 		panic("boot: no memory for the interrupt stacks");
 	gdt_set_ist(IST_DOUBLE_FAULT, df);
 	gdt_set_ist(IST_NMI, nmi);
-	pic_init();
+	intc_init();
 	cells_init(&boot_info);		/* with interrupts off: cell_init runs undisturbed */
 	char test[32];
+	if (cmdline_get("bench", test, sizeof(test)))
+		klog(LOG_WARN, "boot: bench=%s asks for the benchmark suite at boot, but this build "
+		     "has no benchmark cell; booting to the prompt", test);
 	if (cmdline_get("test", test, sizeof(test)))
 		selftest_run(test, &boot_info);
 	bool shell = shell_loaded();
@@ -173,12 +171,14 @@ void kmain(uint32_t magic, uint64_t mbi_phys)
 	uart_init(COM1_PORT, 115200);
 	gdt_init();
 	idt_init();
-	time_calibrate();
-	stack_protector_init();
-	klog(LOG_INFO, "Delos nano_core: TSC %lu kHz", tsc_hz() / 1000);
+	klog(LOG_INFO, "Delos nano_core");
 	read_boot_info(magic, mbi_phys);
-	maybe_enable_vga();
+	random_init();
+	stack_protector_init();
+	display_init(&boot_info);
 	mm_init(&boot_info, mbi_phys, boot_info.total_size);
+	platform_init(&boot_info);
+	time_calibrate();
 	uint64_t top = stack_alloc(KERNEL_STACK_PAGES);
 	if (!top)
 		panic("boot: no memory for the kernel stack");

@@ -7,6 +7,7 @@
 #define MB2_HEADER_SIZE 8
 #define MB2_TAG_HEADER  8
 #define MB2_PAGE        4096ull
+#define MB2_FB_RGB_SIZE 38	/* the common fields, 2 reserved bytes, 6 colour bytes */
 
 struct parser {
 	const uint8_t *base;
@@ -149,11 +150,35 @@ static int parse_mmap(struct parser *p, const uint8_t *tag, uint32_t size)
 	return MB2_OK;
 }
 
+/* Why an RGB framebuffer's geometry cannot be drawn on, or NULL if it can. */
+static const char *rgb_problem(const struct mb2_framebuffer *fb, uint32_t size)
+{
+	const uint8_t ch[3][2] = { { fb->red_pos, fb->red_size }, { fb->green_pos, fb->green_size },
+				   { fb->blue_pos, fb->blue_size } };
+	uint32_t bytes = (fb->bpp + 7u) / 8u;
+
+	if (size < MB2_FB_RGB_SIZE)
+		return "has no colour fields";
+	if (fb->bpp != 15 && fb->bpp != 16 && fb->bpp != 24 && fb->bpp != 32)
+		return "has a depth other than 15, 16, 24 or 32 bits";
+	if (!fb->width || !fb->height || !fb->addr)
+		return "has a zero width, height or address";
+	if ((uint64_t)fb->width * bytes > fb->pitch)
+		return "has a pitch shorter than a row";
+	if ((uint64_t)fb->pitch * fb->height > UINT64_MAX - fb->addr)
+		return "wraps past 2^64";
+	for (int i = 0; i < 3; i++)
+		if (!ch[i][1] || ch[i][1] > 8 || ch[i][0] + ch[i][1] > fb->bpp)
+			return "has a colour channel outside the pixel";
+	return NULL;
+}
+
 static int parse_framebuffer(struct parser *p, const uint8_t *tag, uint32_t size)
 {
-	(void)size;
+	struct mb2_framebuffer *fb = &p->out->fb;
+
 	p->out->has_framebuffer = true;
-	p->out->fb = (struct mb2_framebuffer){
+	*fb = (struct mb2_framebuffer){
 		.addr = rd64(tag + 8),
 		.pitch = rd32(tag + 16),
 		.width = rd32(tag + 20),
@@ -161,6 +186,19 @@ static int parse_framebuffer(struct parser *p, const uint8_t *tag, uint32_t size
 		.bpp = rd8(tag + 28),
 		.type = rd8(tag + 29),
 	};
+	if (fb->type != MB2_FB_RGB)
+		return MB2_OK;
+	if (size >= MB2_FB_RGB_SIZE) {
+		fb->red_pos = rd8(tag + 32), fb->red_size = rd8(tag + 33);
+		fb->green_pos = rd8(tag + 34), fb->green_size = rd8(tag + 35);
+		fb->blue_pos = rd8(tag + 36), fb->blue_size = rd8(tag + 37);
+	}
+	const char *why = rgb_problem(fb, size);
+	if (why)
+		NOTE(p->note, p->ctx, NOTE_WARN,
+		     "mb2: RGB framebuffer at offset %u (%ux%u, %u bpp, pitch %u) %s; not used",
+		     p->off, fb->width, fb->height, fb->bpp, fb->pitch, why);
+	fb->rgb_ok = why == NULL;
 	return MB2_OK;
 }
 

@@ -1,12 +1,14 @@
 /* Glue between the boot memory map, the frame allocator, the page tables and the heap. */
 #include <delos/frame.h>
-#include <delos/heap.h>
+#include "nano_core/heap.h"
 #include <delos/kernel.h>
 #include <delos/log.h>
 #include <delos/ctx.h>
+#include <delos/irqflags.h>
 #include <delos/mm.h>
 #include <delos/paging.h>
 #include <delos/string.h>
+#include "nano_core/physmap.h"
 
 #define MAX_RESERVED (MB2_MAX_MODULES + 3)
 
@@ -27,13 +29,26 @@ static void free_frame(uint64_t pa)
 	frame_free(pa);
 }
 
+/*
+ * Maps one fresh frame at va. Allocating and mapping are one section, so
+ * that every allocated frame is mapped whenever interrupts are on (what
+ * mm_audit checks).
+ */
+static bool map_fresh_page(uint64_t va)
+{
+	uint64_t flags = irq_save(), pa = frame_alloc();
+	bool ok = pa && paging_map(va, pa, PAGE_SIZE, PERM_RW) == PAGING_OK;
+
+	if (pa && !ok)
+		frame_free(pa);
+	irq_restore(flags);
+	return ok;
+}
+
 bool mm_map_fresh(uint64_t va, uint64_t size)
 {
 	for (uint64_t off = 0; off < size; off += PAGE_SIZE) {
-		uint64_t pa = frame_alloc();
-		if (!pa || paging_map(va + off, pa, PAGE_SIZE, PERM_RW)) {
-			if (pa)
-				frame_free(pa);
+		if (!map_fresh_page(va + off)) {
 			if (off)
 				paging_unmap(va, off, free_frame);
 			return false;
@@ -43,12 +58,13 @@ bool mm_map_fresh(uint64_t va, uint64_t size)
 	return true;
 }
 
-void mm_unmap_free(uint64_t va, uint64_t size)
+bool mm_unmap_free(uint64_t va, uint64_t size)
 {
 	int err = paging_unmap(va, size, free_frame);
 
 	if (err)
 		klog(LOG_ERR, "mm: unmap of %016lx+%lx failed: %s", va, size, paging_strerror(err));
+	return err == 0;
 }
 
 static bool heap_grow(void *ctx, void *end, size_t bytes)
@@ -131,16 +147,22 @@ void kfree(void *p)
 		klog(LOG_ERR, "kfree(%p) refused: %s", p, heap_strerror(err));
 }
 
+/* The stack region's bump pointer is taken and mapped in one section: two spawns get two stacks. */
 uint64_t stack_alloc(size_t pages)
 {
-	uint64_t base = stacks.next + PAGE_SIZE;	/* the guard page stays unmapped */
+	uint64_t flags, base, top = 0;
 
-	if (!pages || !mm_map_fresh(base, pages * PAGE_SIZE))
+	if (!pages)
 		return 0;
-	stacks.next = base + pages * PAGE_SIZE;
-	stacks.count++;
-	stacks.pages += pages;
-	return stacks.next;
+	flags = irq_save();
+	base = stacks.next + PAGE_SIZE;	/* the guard page stays unmapped */
+	if (mm_map_fresh(base, pages * PAGE_SIZE)) {
+		top = stacks.next = base + pages * PAGE_SIZE;
+		stacks.count++;
+		stacks.pages += pages;
+	}
+	irq_restore(flags);
+	return top;
 }
 
 void stack_free(uint64_t top, size_t pages)
@@ -165,13 +187,18 @@ void *phys_map(uint64_t pa, size_t len)
 
 int mm_heap_check(void)
 {
-	return heap_check(&kheap);
+	uint64_t flags = irq_save();
+	int err = heap_check(&kheap);
+
+	irq_restore(flags);
+	return err;
 }
 
 void mm_stats(struct mm_stats *s)
 {
 	struct frame_stats fs;
 	struct heap_stats hs;
+	uint64_t flags = irq_save();
 
 	frame_stats(&fs);
 	heap_stats(&kheap, &hs);
@@ -188,4 +215,5 @@ void mm_stats(struct mm_stats *s)
 		.stacks = stacks.count,
 		.stack_pages = stacks.pages,
 	};
+	irq_restore(flags);
 }

@@ -1,9 +1,11 @@
 #include <delos/frame.h>
+#include <delos/irqflags.h>
 #include <delos/kernel.h>
 #include <delos/log.h>
 #include <delos/paging.h>
 #include <delos/string.h>
 #include "hal/cpu.h"
+#include "nano_core/physmap.h"
 
 #define PTE_P    (1ull << 0)
 #define PTE_W    (1ull << 1)
@@ -13,9 +15,16 @@
 #define PTE_G    (1ull << 8)
 #define PTE_NX   (1ull << 63)
 #define PTE_ADDR 0x000ffffffffff000ull
+#define PTE_PERM (PTE_W | PTE_PWT | PTE_PCD | PTE_NX)
 #define HUGE_2M  (2ull << 20)
 
-/* The root of the one address space; owned by nano_core. */
+/*
+ * The root of the one address space; owned by nano_core. The tables change
+ * only inside an irq_save() section (paging_map, paging_protect,
+ * paging_unmap), so that two walks never create the same table or race
+ * between checking a range and mapping it. Tables are never freed, so
+ * paging_translate reads them without one.
+ */
 static uint64_t *pml4;
 
 static unsigned index_at(uint64_t va, int level)
@@ -73,6 +82,52 @@ static uint64_t *walk(uint64_t va, int level, bool create, bool *huge)
 	return &table[index_at(va, level)];
 }
 
+/* The entry of the 2 MiB page that maps va, or NULL if va is not in one. */
+static uint64_t *huge_entry(uint64_t va)
+{
+	bool huge;
+	uint64_t *e = walk(va, 2, false, &huge);
+
+	return e && (*e & PTE_P) && (*e & PTE_PS) ? e : NULL;
+}
+
+/* Replaces the 2 MiB page at *pde (which maps va) by 512 4 KiB pages with the same frames and bits. */
+static int split_huge(uint64_t *pde, uint64_t va)
+{
+	uint64_t *pt = new_table();
+	uint64_t base = *pde & PTE_ADDR & ~(HUGE_2M - 1), bits = *pde & (PTE_NX | 0xfff) & ~PTE_PS;
+
+	if (!pt)
+		return PAGING_E_NOMEM;
+	for (unsigned i = 0; i < 512; i++)
+		pt[i] = (base + i * PAGE_SIZE) | bits;
+	*pde = virt_to_phys_physmap(pt) | PTE_P | PTE_W;
+	invlpg(va);	/* drops the 2 MiB TLB entry */
+	return PAGING_OK;
+}
+
+/*
+ * Splits the 2 MiB pages that [va, va+size) touches, unless all of it lies in
+ * 2 MiB pages that already have the permission bits `bits` (*unchanged).
+ */
+static int split_for_protect(uint64_t va, uint64_t size, uint64_t bits, bool *unchanged)
+{
+	uint64_t first = va & ~(HUGE_2M - 1), n = ((va - first) + size + HUGE_2M - 1) / HUGE_2M;
+	uint64_t *e;
+
+	*unchanged = true;
+	for (uint64_t i = 0; *unchanged && i < n; i++)
+		if (!(e = huge_entry(first + i * HUGE_2M)) || (*e & PTE_PERM) != (bits & PTE_PERM))
+			*unchanged = false;
+	for (uint64_t i = 0; !*unchanged && i < n; i++) {
+		e = huge_entry(first + i * HUGE_2M);
+		int err = e ? split_huge(e, first + i * HUGE_2M) : PAGING_OK;
+		if (err)
+			return err;
+	}
+	return PAGING_OK;
+}
+
 static int check_range(uint64_t va, uint64_t size, unsigned perm)
 {
 	if ((va | size) & (PAGE_SIZE - 1))
@@ -82,13 +137,10 @@ static int check_range(uint64_t va, uint64_t size, unsigned perm)
 	return PAGING_OK;
 }
 
-int paging_map(uint64_t va, uint64_t pa, uint64_t size, unsigned perm)
+static int map_range(uint64_t va, uint64_t pa, uint64_t size, unsigned perm)
 {
 	bool huge;
-	int err = check_range(va, size, perm);
 
-	if (err || (pa & (PAGE_SIZE - 1)))
-		return err ? err : PAGING_E_ALIGN;
 	for (uint64_t off = 0; off < size; off += PAGE_SIZE)
 		if (paging_translate(va + off, &(uint64_t){ 0 }))
 			return PAGING_E_MAPPED;
@@ -103,22 +155,38 @@ int paging_map(uint64_t va, uint64_t pa, uint64_t size, unsigned perm)
 	return PAGING_OK;
 }
 
-/* Visits the 4 KiB entries of a range that must be wholly mapped. */
+int paging_map(uint64_t va, uint64_t pa, uint64_t size, unsigned perm)
+{
+	int err = check_range(va, size, perm);
+	uint64_t flags;
+
+	if (err || (pa & (PAGE_SIZE - 1)))
+		return err ? err : PAGING_E_ALIGN;
+	flags = irq_save();
+	err = map_range(va, pa, size, perm);
+	irq_restore(flags);
+	return err;
+}
+
+/* Visits the 4 KiB entries of a range that must be wholly mapped, in one section. */
 static int for_each_pte(uint64_t va, uint64_t size, void (*fn)(uint64_t va, uint64_t *e, void *arg),
 			void *arg)
 {
+	uint64_t flags = irq_save();
+	int err = PAGING_OK;
 	bool huge;
 
-	for (uint64_t off = 0; off < size; off += PAGE_SIZE) {
+	for (uint64_t off = 0; off < size && !err; off += PAGE_SIZE) {
 		uint64_t *e = walk(va + off, 1, false, &huge);
 		if (huge)
-			return PAGING_E_HUGE;
-		if (!e || !(*e & PTE_P))
-			return PAGING_E_UNMAPPED;
+			err = PAGING_E_HUGE;
+		else if (!e || !(*e & PTE_P))
+			err = PAGING_E_UNMAPPED;
 	}
-	for (uint64_t off = 0; off < size; off += PAGE_SIZE)
+	for (uint64_t off = 0; off < size && !err; off += PAGE_SIZE)
 		fn(va + off, walk(va + off, 1, false, &huge), arg);
-	return PAGING_OK;
+	irq_restore(flags);
+	return err;
 }
 
 static void set_perm(uint64_t va, uint64_t *e, void *arg)
@@ -129,9 +197,12 @@ static void set_perm(uint64_t va, uint64_t *e, void *arg)
 
 int paging_protect(uint64_t va, uint64_t size, unsigned perm)
 {
+	bool unchanged = false;
 	int err = check_range(va, size, perm);
 
-	return err ? err : for_each_pte(va, size, set_perm, &perm);
+	if (!err)
+		err = split_for_protect(va, size, perm_bits(perm), &unchanged);
+	return err || unchanged ? err : for_each_pte(va, size, set_perm, &perm);
 }
 
 static void clear_pte(uint64_t va, uint64_t *e, void *arg)
@@ -184,6 +255,32 @@ bool paging_readable(uint64_t va, uint64_t len)
 	return true;
 }
 
+/* Visits the present entries of the table at level `level` that maps va_base upward. */
+static void walk_table(const uint64_t *table, int level, uint64_t va_base, paging_visit_fn *fn,
+		       void *ctx)
+{
+	uint64_t span = 1ull << (12 + 9 * (level - 1));
+
+	for (unsigned i = 0; i < 512; i++) {
+		uint64_t e = table[i], va = va_base + i * span;
+		if (!(e & PTE_P))
+			continue;
+		if (level == 4 && (va & (1ull << 47)))
+			va |= 0xffff000000000000ull;	/* canonical upper half */
+		bool leaf = level == 1 || (e & PTE_PS);
+		uint64_t pa = e & PTE_ADDR & (leaf ? ~(span - 1) : ~0ull);
+		fn(ctx, &(struct paging_entry){ va, pa, leaf ? span : 0, level });
+		if (!leaf)
+			walk_table(phys_to_virt(pa), level - 1, va, fn, ctx);
+	}
+}
+
+void paging_walk(paging_visit_fn *fn, void *ctx)
+{
+	fn(ctx, &(struct paging_entry){ 0, virt_to_phys_physmap(pml4), 0, 5 });
+	walk_table(pml4, 4, 0, fn, ctx);
+}
+
 const char *paging_strerror(int err)
 {
 	switch (err) {
@@ -203,10 +300,13 @@ static void map_section(const char *name, char *start, char *end, unsigned perm)
 	uint64_t va = (uint64_t)start, size = (uint64_t)(end - start);
 	int err = paging_map(va, va - KERNEL_VMA, size, perm);
 
+	/* Code and read-only data are read-only through the physmap too. */
+	if (!err && perm != PERM_RW)
+		err = paging_protect((uint64_t)phys_to_virt(va - KERNEL_VMA), size, PERM_R);
 	if (err)
 		panic("paging: cannot map nano_core %s: %s", name, paging_strerror(err));
 	klog(LOG_INFO, "paging: %-7s %p-%p %s", name, start, end,
-	     perm == PERM_RX ? "r-x" : perm == PERM_RW ? "rw- nx" : "r-- nx");
+	     perm == PERM_RX ? "r-x, physmap r--" : perm == PERM_RW ? "rw- nx" : "r-- nx, physmap r--");
 }
 
 static void map_physmap(uint64_t max_phys)
@@ -233,6 +333,8 @@ void paging_init(uint64_t max_phys)
 	map_section("rodata", __rodata_start, __rodata_end, PERM_R);
 	map_section("data", __data_start, __data_end, PERM_RW);
 	map_section("ksyms", __ksyms_start, __ksyms_end, PERM_R);
+	if (!walk(POKE_VA, 1, true, &(bool){ false }))
+		panic("paging: out of frames for the text_poke window's page tables");
 	write_cr4(read_cr4() | CR4_PGE);
 	write_cr3(virt_to_phys_physmap(pml4));
 	klog(LOG_INFO, "paging: on own tables (physmap %lu MiB); identity mapping dropped",

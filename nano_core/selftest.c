@@ -4,16 +4,17 @@
  * that host tests cannot see: page permissions, the live allocators, what
  * the boot loader handed over.
  */
-#include <delos/boot.h>
+#include "nano_core/boot.h"
 #include <delos/cells.h>
 #include <delos/frame.h>
 #include <delos/kernel.h>
 #include <delos/log.h>
 #include <delos/mm.h>
 #include <delos/paging.h>
-#include <delos/selftest.h>
+#include "nano_core/selftest.h"
 #include <delos/string.h>
 #include <delos/trap.h>
+#include "nano_core/physmap.h"
 
 #define CHECK(cond, ...)                                                       \
 	do {                                                                   \
@@ -54,6 +55,67 @@ static bool faults(void (*probe)(void *), void *addr, uint64_t err_bits, const c
 	return true;
 }
 
+/* Calls hello_main at addr; returns its result, or -(vector + 1) if it faulted. */
+static int call_hello(uint64_t addr, struct trap_info *ti)
+{
+	int result, vec = cells_call(addr, &result, ti);
+
+	return vec ? -vec : result;
+}
+
+/* The physmap alias of the byte at va. */
+static void *alias_of(const void *va)
+{
+	uint64_t pa;
+
+	return paging_translate((uint64_t)va, &pa) ? phys_to_virt(pa) : NULL;
+}
+
+/* nano_core's code and read-only data cannot be written through the physmap; its data can. */
+static bool test_wx_physmap(void)
+{
+	bool ok = faults(probe_write, alias_of(__text_start), 0x3, "write nano_core text via physmap") &&
+		  faults(probe_write, alias_of(__rodata_start), 0x3, "write rodata via the physmap") &&
+		  faults(probe_write, alias_of(__ksyms_start), 0x3, "write symbols via the physmap");
+
+	if (!ok)
+		return false;
+	CHECK(trap_catch(probe_write, alias_of(data_ret), NULL) == 0,
+	      "writing nano_core data through the physmap faulted");
+	return true;
+}
+
+/*
+ * A cell's text is read-only through the physmap, text_poke patches it and
+ * leaves it so, and once the cell is unloaded its frames are writable again.
+ */
+static bool test_wx_cell(void)
+{
+	struct loader_cell *c = loader_cell_find(cells_loader(), "hello");
+	struct trap_info ti;
+	uint64_t fn, pa;
+	uint8_t *code, was, flipped;
+
+	CHECK(c && loader_cell_lookup(c, "hello_main", &fn) == 0, "hello@1 not loaded at boot");
+	code = (uint8_t *)fn;
+	was = *code;
+	flipped = was ^ 0xff;
+	if (!faults(probe_write, alias_of(code), 0x3, "write cell text via the physmap"))
+		return false;
+	CHECK(text_poke(code, &flipped, 1) == 0 && *code == flipped, "text_poke did not write");
+	CHECK(text_poke(code, &was, 1) == 0 && *code == was, "text_poke did not write back");
+	CHECK(text_poke((void *)STACK_BASE, &was, 1) == -1, "text_poke into a guard page succeeded");
+	if (!faults(probe_write, alias_of(code), 0x3, "the same after text_poke") ||
+	    !faults(probe_write, code, 0x3, "write a cell's text"))
+		return false;
+	CHECK(call_hello(fn, &ti) == 42, "hello_main did not return 42 after the pokes");
+	CHECK(paging_translate(fn, &pa) && cells_unload("hello") == 0, "unload of hello failed");
+	CHECK(trap_catch(probe_write, phys_to_virt(pa), NULL) == 0,
+	      "a frame of the unloaded hello's text is still read-only in the physmap");
+	kprintf("selftest: text_poke patched hello's text; its frames are writable once unloaded\n");
+	return true;
+}
+
 static bool test_wx(const struct mb2_info *boot)
 {
 	void *heap_code = kmalloc(64);
@@ -74,7 +136,7 @@ static bool test_wx(const struct mb2_info *boot)
 	CHECK(trap_catch(probe_read, (void *)(STACK_BASE + PAGE_SIZE), NULL) == 0,
 	      "the kernel stack's lowest page is not readable");
 	kfree(heap_code);
-	return ok;
+	return ok && test_wx_physmap() && test_wx_cell();
 }
 
 /* Random allocations and frees checked byte by byte; usage must return to the start. */
@@ -159,6 +221,80 @@ static bool test_frames(const struct mb2_info *boot)
 	return true;
 }
 
+enum audit_fault { NO_FAULT, LEAKED, OWNED_TWICE, FREE_BUT_OWNED };
+
+/* Runs the ownership audit; checks that it found nothing, or exactly one fault of `kind` at pa. */
+static bool audit_finds(enum audit_fault kind, uint64_t pa, const char *what)
+{
+	struct mm_audit a;
+	int err = mm_audit(&a);
+	const struct frame_audit *f = &a.frames;
+	uint64_t count[] = { 0, f->leaked, f->twice, f->free_claimed };
+	uint64_t first[] = { 0, f->first_leaked, f->first_twice, f->first_free_claimed };
+
+	CHECK(a.heap == 0 && f->counters_ok, "%s: heap check %d, counters %s", what, a.heap,
+	      f->counters_ok ? "ok" : "wrong");
+	CHECK(count[LEAKED] + count[OWNED_TWICE] + count[FREE_BUT_OWNED] == (kind != NO_FAULT) &&
+	      count[kind] == (kind != NO_FAULT) && first[kind] == (kind != NO_FAULT ? pa : 0) &&
+	      err == (kind == NO_FAULT ? MM_AUDIT_OK : MM_AUDIT_FAILED),
+	      "%s (frame %lx): audit gave %d: leaked %lu, owned twice %lu, free but owned %lu", what,
+	      pa, err, f->leaked, f->twice, f->free_claimed);
+	kprintf("selftest: audit of %-28s %s\n", what, kind == NO_FAULT ? "ok" : "names the frame");
+	return true;
+}
+
+/*
+ * The ownership audit fails for each kind of fault built on purpose: a frame
+ * allocated and owned by nothing, owned twice, freed while still mapped;
+ * and passes again once each is undone. The pages used lie in the stack
+ * region, far above any stack a selftest allocates.
+ */
+static bool test_owners(const struct mb2_info *boot)
+{
+	uint64_t va = STACK_BASE + (1ull << 30), pa;
+
+	(void)boot;
+	if (!audit_finds(NO_FAULT, 0, "the boot state"))
+		return false;
+	CHECK((pa = frame_alloc()) != 0, "no frame");
+	if (!audit_finds(LEAKED, pa, "a frame nothing maps"))
+		return false;
+	CHECK(paging_map(va, pa, PAGE_SIZE, PERM_RW) == 0, "map of %lx at %lx", pa, va);
+	if (!audit_finds(NO_FAULT, 0, "a frame mapped once"))
+		return false;
+	CHECK(paging_map(va + PAGE_SIZE, pa, PAGE_SIZE, PERM_R) == 0, "second map of %lx", pa);
+	if (!audit_finds(OWNED_TWICE, pa, "a frame mapped twice"))
+		return false;
+	CHECK(paging_unmap(va + PAGE_SIZE, PAGE_SIZE, NULL) == 0, "unmap of the second mapping");
+	CHECK(frame_free(pa) == 0, "free of %lx", pa);
+	if (!audit_finds(FREE_BUT_OWNED, pa, "a free frame still mapped"))
+		return false;
+	CHECK(paging_unmap(va, PAGE_SIZE, NULL) == 0, "unmap of the first mapping");
+	return audit_finds(NO_FAULT, 0, "the frame unmapped and free");
+}
+
+/*
+ * A fatal report may run inside the heap's critical section (an exception or
+ * NMI does not respect it), so once log_fatal() is called console output
+ * must allocate nothing; before it, the VGA cell's writer does.
+ */
+static bool test_fatal_log(const struct mb2_info *boot)
+{
+	struct mm_stats before, cell, fatal;
+
+	(void)boot;
+	mm_stats(&before);
+	kprintf("selftest: a line through the VGA cell\n");
+	mm_stats(&cell);
+	CHECK(cell.heap_allocs > before.heap_allocs, "the VGA cell's writer did not allocate; loaded?");
+	log_fatal();
+	kprintf("selftest: a line drawn by nano_core\n");
+	mm_stats(&fatal);
+	CHECK(fatal.heap_allocs == cell.heap_allocs, "output after log_fatal made %lu allocations",
+	      fatal.heap_allocs - cell.heap_allocs);
+	return true;
+}
+
 static bool test_mb2(const struct mb2_info *boot)
 {
 	CHECK(boot->cmdline && strncmp(boot->cmdline, "test=mb2", 8) == 0, "command line '%s'",
@@ -168,14 +304,6 @@ static bool test_mb2(const struct mb2_info *boot)
 	CHECK(boot->mmap_count > 0, "empty memory map");
 	kprintf("selftest: loader '%s', %zu memory map entries\n", boot->bootloader, boot->mmap_count);
 	return true;
-}
-
-/* Calls hello_main at addr; returns its result, or -(vector + 1) if it faulted. */
-static int call_hello(uint64_t addr, struct trap_info *ti)
-{
-	int result, vec = cells_call(addr, &result, ti);
-
-	return vec ? -vec : result;
 }
 
 /* load -> call -> unload -> a stale call faults -> load again -> call. */
@@ -225,20 +353,6 @@ static bool test_swap(const struct mb2_info *boot)
 	return true;
 }
 
-/* Cells that need each other are refused as a cycle, naming both; nothing is loaded. */
-static bool test_cycle(const struct mb2_info *boot)
-{
-	const struct manifest_entry *list[2] = { cells_manifest_find("cyc_a@1"),
-						 cells_manifest_find("cyc_b@1") };
-
-	(void)boot;
-	CHECK(list[0] && list[1], "cyc_a@1 or cyc_b@1 missing from the manifest");
-	CHECK(cells_load_ordered(list, 2) == 0, "a cell of the cycle was loaded");
-	CHECK(!loader_cell_find(cells_loader(), "cyc_a") && !loader_cell_find(cells_loader(), "cyc_b"),
-	      "a cell of the cycle is listed");
-	return true;
-}
-
 static bool test_boot(const struct mb2_info *boot)
 {
 	(void)boot;
@@ -251,7 +365,8 @@ static const struct {
 } tests[] = {
 	{ "boot", test_boot }, { "wx", test_wx }, { "heap", test_heap },
 	{ "frames", test_frames }, { "mb2", test_mb2 }, { "loader", test_loader },
-	{ "swap", test_swap }, { "cycle", test_cycle },
+	{ "swap", test_swap }, { "owners", test_owners },
+	{ "fatal_log", test_fatal_log },
 };
 
 _Noreturn void selftest_run(const char *name, const struct mb2_info *boot)

@@ -1,24 +1,23 @@
 /*
  * The canary and failure handler that -fstack-protector code expects. Cells
  * built with it link against these (grant `core`); nano_core itself is built
- * without it, since the canary is only chosen once the TSC can be read.
+ * without it, since the canary is only chosen once the kernel's randomness
+ * is up (include/delos/random.h), before the first cell loads.
  */
 #include <delos/kernel.h>
-#include <delos/ksyms.h>
+#include "nano_core/ksyms.h"
+#include <delos/random.h>
 #include <stdint.h>
-#include "hal/cpu.h"
 
 uint64_t __stack_chk_guard = 0x595e9fbd94fda766ull;
 
 void stack_protector_init(void)
 {
-	uint64_t seed = rdtsc();
+	uint64_t canary;
 
-	/* xorshift-multiply mix of the TSC; a zero low byte stops string overruns. */
-	seed ^= seed >> 33;
-	seed *= 0xff51afd7ed558ccdull;
-	seed ^= seed >> 33;
-	__stack_chk_guard = seed & ~0xffull;
+	/* A zero low byte stops overruns by string functions. */
+	random_bytes(&canary, sizeof(canary));
+	__stack_chk_guard = canary & ~0xffull;
 }
 
 _Noreturn void __stack_chk_fail(void)

@@ -2,18 +2,14 @@
 #include <delos/string.h>
 #include <stdint.h>
 
-/*
- * Eight bytes per step, then the tail: an emulator that counts instructions
- * (QEMU -icount) counts every step of a rep, so a byte at a time would cost
- * eight times what the copy is worth.
- */
+/* Whole quadwords first, then the tail: an eighth of the iterations of a byte loop. */
 void *memcpy(void *dst, const void *src, size_t n)
 {
 	void *d = dst;
-	size_t words = n >> 3, tail = n & 7;
+	size_t q = n / 8, r = n % 8;
 
-	__asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(words) : : "memory");
-	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(tail) : : "memory");
+	__asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(q) : : "memory");
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(r) : : "memory");
 	return dst;
 }
 
@@ -42,11 +38,11 @@ void *memmove(void *dst, const void *src, size_t n)
 void *memset(void *dst, int c, size_t n)
 {
 	void *d = dst;
-	size_t words = n >> 3, tail = n & 7;
-	uint64_t v = (unsigned char)c * 0x0101010101010101ull;
+	uint64_t v = (uint8_t)c * 0x0101010101010101ull;
+	size_t q = n / 8, r = n % 8;
 
-	__asm__ volatile("rep stosq" : "+D"(d), "+c"(words) : "a"(v) : "memory");
-	__asm__ volatile("rep stosb" : "+D"(d), "+c"(tail) : "a"(v) : "memory");
+	__asm__ volatile("rep stosq" : "+D"(d), "+c"(q) : "a"(v) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(r) : "a"(v) : "memory");
 	return dst;
 }
 

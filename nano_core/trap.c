@@ -1,14 +1,14 @@
 #include <delos/cellref.h>
 #include <delos/cells.h>
-#include <delos/cpu_tables.h>
+#include "nano_core/cpu_tables.h"
 #include <delos/ctx.h>
 #include <delos/kernel.h>
-#include <delos/ksyms.h>
+#include "nano_core/ksyms.h"
 #include <delos/log.h>
 #include <delos/paging.h>
+#include <delos/platform.h>
 #include <delos/trap.h>
 #include "hal/cpu.h"
-#include "hal/pic.h"
 
 #define BACKTRACE_MAX 16
 
@@ -19,6 +19,7 @@
  */
 struct catch_point {
 	uint64_t rsp;		/* stack pointer inside trap_catch_enter */
+	uint64_t flags;		/* the caller's RFLAGS at trap_catch entry */
 	struct trap_info info;
 	struct catch_point *next;
 };
@@ -34,9 +35,9 @@ int trap_catch_enter(void (*fn)(void *), void *arg, uint64_t *rsp_slot);
 #define CATCH_STACK_SPAN (64ull << 10)
 
 /* Interrupt routing for nano_core's own handlers; owned by trap.c. */
-static irq_handler_fn *irq_handlers[16];
+static irq_handler_fn *irq_handlers[IRQ_LINES];
 static int report_depth;
-static uint16_t unrouted_seen;
+static uint32_t unrouted_seen;
 static const struct cellref dispatch_ref = { "dispatch", "dispatch_irq" };
 static const struct cellref irq_exit_ref = { "tasks", "tasks_irq_exit" };
 static struct cellref_cache dispatch_cache, irq_exit_cache;	/* written with interrupts off */
@@ -48,18 +49,6 @@ static void note_unrouted(uint8_t irq)
 		return;
 	unrouted_seen |= 1u << irq;
 	klog(LOG_WARN, "irq: IRQ %u arrived but the dispatch cell is not loaded", irq);
-}
-
-void irq_unmask(uint64_t irq)
-{
-	if (irq < 16)
-		pic_unmask((uint8_t)irq);
-}
-
-void irq_mask(uint64_t irq)
-{
-	if (irq < 16)
-		pic_mask((uint8_t)irq);
 }
 
 static const char *const names[32] = {
@@ -152,6 +141,12 @@ static bool try_catch(struct trap_frame *f)
 	if (!best)
 		return false;
 	best->info = (struct trap_info){ f->vector, f->error, f->rip, read_cr2() };
+	/*
+	 * The caller's flags, not the faulting code's (which may have turned
+	 * interrupts off or set DF); interrupts stay off until trap_catch is
+	 * back on its own frame and restores them.
+	 */
+	f->rflags = best->flags & ~RFLAGS_IF;
 	f->rip = (uint64_t)trap_catch_landing;
 	f->rsp = best->rsp;
 	f->rax = f->vector + 1;
@@ -177,11 +172,14 @@ int trap_catch(void (*fn)(void *), void *arg, struct trap_info *info)
 	struct catch_point cp = { 0 };
 	uint64_t flags = irq_save();
 
+	cp.flags = flags;
 	cp.next = catch_list;
 	catch_list = &cp;
 	irq_restore(flags);
 	r = trap_catch_enter(fn, arg, &cp.rsp);
 	catch_unlink(&cp);
+	if (r)
+		irq_restore(flags);	/* try_catch left interrupts off */
 	if (info)
 		*info = cp.info;
 	return r;
@@ -191,6 +189,7 @@ static void exception(struct trap_frame *f)
 {
 	if (try_catch(f))
 		return;
+	log_fatal();
 	if (report_depth++) {
 		kprintf("\n*** EXCEPTION %lu %s while reporting an exception; halting\n", f->vector,
 			trap_name(f->vector));
@@ -202,10 +201,10 @@ static void exception(struct trap_frame *f)
 
 void irq_set_handler(uint8_t irq, irq_handler_fn *fn)
 {
-	if (irq >= 16)
+	if (irq >= IRQ_LINES)
 		return;
 	irq_handlers[irq] = fn;
-	pic_unmask(irq);
+	irq_unmask(irq);
 }
 
 void trap_dispatch(struct trap_frame *f)
@@ -214,11 +213,12 @@ void trap_dispatch(struct trap_frame *f)
 		exception(f);
 		return;
 	}
-	uint8_t irq = (uint8_t)(f->vector - PIC_VECTOR_BASE);
-	if (irq >= 16)
+	/* A spurious local APIC interrupt is not in service: it takes no EOI. */
+	if (f->vector == SPURIOUS_VECTOR || f->vector - IRQ_VECTOR_BASE >= IRQ_LINES)
 		return;
+	uint8_t irq = (uint8_t)(f->vector - IRQ_VECTOR_BASE);
 	/* EOI first: the handler may switch tasks and not come back for a while. */
-	pic_eoi(irq);
+	intc_eoi(irq);
 	uint64_t fn;
 	if (irq_handlers[irq])
 		irq_handlers[irq](irq);
@@ -227,7 +227,13 @@ void trap_dispatch(struct trap_frame *f)
 	else
 		note_unrouted(irq);
 	/* Preemption happens here, from nano_core's frame, not inside the handlers. */
+	trap_preempt_point(irq);
+}
+
+void trap_preempt_point(uint64_t irq)
+{
 	uint64_t exit_fn = cellref_resolve_cached(&irq_exit_ref, &irq_exit_cache);
+
 	if (exit_fn)
 		((int (*)(uint64_t, uint64_t))exit_fn)(irq, 0);
 }

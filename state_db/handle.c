@@ -118,7 +118,7 @@ int sdb_inplace(struct state_db *db, struct sdb_rec *r, size_t at, const void *d
 {
 	uint32_t w = r->wseq;
 	size_t half = n / 2;
-	bool watched = db->fail_point != NULL;
+	bool watched = db->fail_point.cell[0] != '\0';
 	bool header = len != r->len || type != r->type || version != r->version;
 
 	/* The old value first: a corruption is found here, not written over. */

@@ -103,6 +103,10 @@ struct statedb_txn {
 	struct sdb_op *ops;         /* newest first */
 	uint64_t owner_id;
 	uint32_t nops;
+	/* Kept for the kernel's cell layer (state_db/sdb_cell.c), unused by the store. */
+	uint32_t nest;              /* sdb_txn_begin calls not yet ended */
+	bool doomed;                /* a nested level aborted: the outermost end aborts */
+	uint64_t irq_flags;         /* the interrupt flag to restore at the end */
 };
 
 #define SDB_TOMB      ((struct sdb_rec *)(uintptr_t)1)

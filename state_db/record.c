@@ -58,7 +58,12 @@ void sdb_retire(struct state_db *db, struct sdb_block *b)
 
 bool sdb_fail(struct state_db *db, int step)
 {
-	return db->fail_point && db->fail_point(db->fail_ctx, step);
+	uint64_t fn;
+
+	if (!db->fail_point.cell[0])
+		return false;
+	fn = cellref_resolve(&db->fail_point);
+	return fn && ((statedb_fail_fn *)(uintptr_t)fn)(db->fail_arg, step);
 }
 
 /* Returns the length of s if it is 1..max bytes, each in '!'..'~'; else -1. */

@@ -4,9 +4,12 @@
  * tasks and interrupt handlers are the only concurrency).
  */
 #include <delos/cell.h>
+#include <delos/cellref.h>
 #include <delos/ctx.h>
 #include <delos/log.h>
 #include <delos/sdb.h>
+#include "state_db/internal.h"
+
 
 static bool report_corrupt(void *ctx, const struct statedb_meta *m)
 {
@@ -41,21 +44,83 @@ int cell_init(void)
 	return err;
 }
 
+/*
+ * The running task's id, or -1 before the tasks cell runs (one context).
+ * task_self reads the tasks cell's records through sdb_*: those reads must
+ * not ask again, so they bypass the transaction while the root says so.
+ */
+static int64_t current_task(struct state_db *db)
+{
+	static const struct cellref self = { "tasks", "task_self" };
+	uint64_t fn = cellref_resolve(&self);
+	int64_t id;
+
+	db->asking_task = true;
+	id = fn ? ((int64_t (*)(void))fn)() : -1;
+	db->asking_task = false;
+	return id;
+}
+
+/* Aborts the ambient transaction t, whose context is gone. */
+static void abandon(struct state_db *db, struct statedb_txn *t, const char *why)
+{
+	klog(LOG_WARN, "state_db: task %ld left a transaction of %u records open (%s); aborted",
+	     (int64_t)t->owner_id, t->nops, why);
+	db->ambient = NULL;
+	statedb_txn_abort(db, t);
+}
+
+/*
+ * With interrupts off (`flags` as they were at the call): the caller's open
+ * transaction, or NULL. A live transaction keeps interrupts off and never
+ * leaves its task, so one found otherwise was abandoned and is aborted.
+ */
+static struct statedb_txn *caller_txn(struct state_db *db, uint64_t flags)
+{
+	struct statedb_txn *t = db->ambient;
+
+	if (!t || db->asking_task)
+		return NULL;	/* the tasks cell reading its own records for task_self */
+	if (flags & RFLAGS_IF) {
+		abandon(db, t, "found with interrupts on");
+		return NULL;
+	}
+	if (t->owner_id != (uint64_t)current_task(db)) {
+		abandon(db, t, "found from another task");
+		return NULL;
+	}
+	return t;
+}
+
 int sdb_create(const char *owner, const char *name, uint32_t type, uint32_t version,
 	       const void *data, size_t len)
 {
+	struct state_db *db = statedb_root();
 	uint64_t flags = irq_save();
-	int err = statedb_create(statedb_root(), name, type, version, owner, data, len);
+	struct statedb_txn *t = caller_txn(db, flags);
+	int err;
 
+	if (t)
+		err = t->doomed ? STATEDB_E_ABORTED
+				: statedb_txn_create(db, t, name, type, version, owner, data, len);
+	else
+		err = statedb_create(db, name, type, version, owner, data, len);
 	irq_restore(flags);
 	return err;
 }
 
 int sdb_update(const char *name, uint32_t version, const void *data, size_t len)
 {
+	struct state_db *db = statedb_root();
 	uint64_t flags = irq_save();
-	int err = statedb_update(statedb_root(), name, STATEDB_TYPE_KEEP, version, data, len);
+	struct statedb_txn *t = caller_txn(db, flags);
+	int err;
 
+	if (t)
+		err = t->doomed ? STATEDB_E_ABORTED
+				: statedb_txn_update(db, t, name, STATEDB_TYPE_KEEP, version, data, len);
+	else
+		err = statedb_update(db, name, STATEDB_TYPE_KEEP, version, data, len);
 	irq_restore(flags);
 	return err;
 }
@@ -63,42 +128,176 @@ int sdb_update(const char *name, uint32_t version, const void *data, size_t len)
 int sdb_put(const char *owner, const char *name, uint32_t type, uint32_t version,
 	    const void *data, size_t len)
 {
+	struct state_db *db = statedb_root();
 	uint64_t flags = irq_save();
-	int err = statedb_update(statedb_root(), name, type, version, data, len);
+	struct statedb_txn *t = caller_txn(db, flags);
+	int err;
 
-	if (err == STATEDB_E_NOT_FOUND)
-		err = statedb_create(statedb_root(), name, type, version, owner, data, len);
+	if (t && t->doomed) {
+		err = STATEDB_E_ABORTED;
+	} else if (t) {
+		err = statedb_txn_update(db, t, name, type, version, data, len);
+		if (err == STATEDB_E_NOT_FOUND)
+			err = statedb_txn_create(db, t, name, type, version, owner, data, len);
+	} else {
+		err = statedb_update(db, name, type, version, data, len);
+		if (err == STATEDB_E_NOT_FOUND)
+			err = statedb_create(db, name, type, version, owner, data, len);
+	}
 	irq_restore(flags);
 	return err;
 }
 
 int sdb_delete(const char *name)
 {
+	struct state_db *db = statedb_root();
 	uint64_t flags = irq_save();
-	int err = statedb_delete(statedb_root(), name);
+	struct statedb_txn *t = caller_txn(db, flags);
+	int err;
 
+	if (t)
+		err = t->doomed ? STATEDB_E_ABORTED : statedb_txn_delete(db, t, name);
+	else
+		err = statedb_delete(db, name);
 	irq_restore(flags);
 	return err;
 }
 
+/* Readers take no lock unless a transaction is open somewhere. */
 int sdb_get(const char *name, void *buf, size_t cap, struct statedb_meta *meta)
 {
-	return statedb_get(statedb_root(), name, buf, cap, meta);
+	struct state_db *db = statedb_root();
+	struct statedb_txn *t;
+	uint64_t flags;
+	int ret;
+
+	if (!__atomic_load_n(&db->ambient, __ATOMIC_ACQUIRE))
+		return statedb_get(db, name, buf, cap, meta);
+	flags = irq_save();
+	t = caller_txn(db, flags);
+	ret = t ? statedb_txn_get(db, t, name, buf, cap, meta) : statedb_get(db, name, buf, cap, meta);
+	irq_restore(flags);
+	return ret;
 }
 
 int sdb_view(const char *name, const void **data, struct statedb_meta *meta)
 {
-	return statedb_view(statedb_root(), name, data, meta);
+	struct state_db *db = statedb_root();
+	struct statedb_txn *t;
+	uint64_t flags;
+	int ret;
+
+	if (!__atomic_load_n(&db->ambient, __ATOMIC_ACQUIRE))
+		return statedb_view(db, name, data, meta);
+	flags = irq_save();
+	t = caller_txn(db, flags);
+	ret = t ? statedb_txn_view(db, t, name, data, meta) : statedb_view(db, name, data, meta);
+	irq_restore(flags);
+	return ret;
 }
 
 int sdb_list(const char *prefix, statedb_list_fn *fn, void *ctx)
 {
-	return statedb_list_prefix(statedb_root(), prefix ? prefix : "", fn, ctx);
+	struct state_db *db = statedb_root();
+	struct statedb_txn *t;
+	uint64_t flags;
+	int ret;
+
+	if (!prefix)
+		prefix = "";
+	if (!__atomic_load_n(&db->ambient, __ATOMIC_ACQUIRE))
+		return statedb_list_prefix(db, prefix, fn, ctx);
+	flags = irq_save();
+	t = caller_txn(db, flags);
+	ret = t ? statedb_txn_list_prefix(db, t, prefix, fn, ctx)
+		: statedb_list_prefix(db, prefix, fn, ctx);
+	irq_restore(flags);
+	return ret;
 }
 
 const char *sdb_strerror(int err)
 {
 	return statedb_strerror(err);
+}
+
+int sdb_txn_begin(void)
+{
+	struct state_db *db = statedb_root();
+	uint64_t flags = irq_save();
+	struct statedb_txn *t = caller_txn(db, flags);
+	int err;
+
+	if (t) {
+		t->nest++;      /* interrupts were already off: nothing to restore */
+		return STATEDB_OK;
+	}
+	err = statedb_txn_begin(db, (uint64_t)current_task(db), &t);
+	if (err) {
+		irq_restore(flags);
+		return err;
+	}
+	t->nest = 1;
+	t->doomed = false;
+	t->irq_flags = flags;
+	db->ambient = t;
+	return STATEDB_OK;
+}
+
+int sdb_txn_end(uint64_t commit)
+{
+	struct state_db *db = statedb_root();
+	uint64_t flags = irq_save();
+	struct statedb_txn *t = caller_txn(db, flags);
+	int err;
+
+	if (!t) {
+		irq_restore(flags);
+		return STATEDB_E_TXN;
+	}
+	if (!commit)
+		t->doomed = true;
+	if (--t->nest)
+		return commit && t->doomed ? STATEDB_E_ABORTED : STATEDB_OK;
+	db->ambient = NULL;
+	flags = t->irq_flags;
+	if (t->doomed) {
+		statedb_txn_abort(db, t);
+		err = commit ? STATEDB_E_ABORTED : STATEDB_OK;
+	} else {
+		err = statedb_txn_commit(db, t);
+	}
+	irq_restore(flags);
+	return err;
+}
+
+bool sdb_txn_open(void)
+{
+	return __atomic_load_n(&statedb_root()->ambient, __ATOMIC_ACQUIRE) != NULL;
+}
+
+int sdb_txn_commit(void)
+{
+	return sdb_txn_end(1);
+}
+
+int sdb_txn_abort(void)
+{
+	return sdb_txn_end(0);
+}
+
+int sdb_txn_abort_task(int64_t task_id)
+{
+	struct state_db *db = statedb_root();
+	uint64_t flags = irq_save();
+	struct statedb_txn *t = db->ambient;
+	int n = 0;
+
+	if (t && t->owner_id == (uint64_t)task_id) {
+		abandon(db, t, "the task ended");
+		n = 1;
+	}
+	irq_restore(flags);
+	return n;
 }
 
 int sdb_hopen(const char *name, size_t capacity, statedb_handle *h)

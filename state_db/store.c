@@ -32,12 +32,15 @@ int statedb_fini(struct state_db *db)
 	return STATEDB_OK;
 }
 
-int statedb_set_fail_point(struct state_db *db, statedb_fail_fn *fn, void *ctx)
+int statedb_set_fail_point(struct state_db *db, const struct cellref *fn, uint64_t arg)
 {
 	if (!sdb_root_ok(db))
 		return STATEDB_E_ROOT;
-	db->fail_point = fn;
-	db->fail_ctx = ctx;
+	if (fn)
+		db->fail_point = *fn;
+	else
+		memset(&db->fail_point, 0, sizeof(db->fail_point));
+	db->fail_arg = arg;
 	return STATEDB_OK;
 }
 

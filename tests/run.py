@@ -31,7 +31,8 @@ def run_host_binary(path):
     """One Result per Criterion test case, parsed from its TAP output."""
     name = os.path.basename(path)
     t0 = time.monotonic()
-    p = subprocess.run([path, "--tap=-", "-j1"], capture_output=True, text=True, timeout=600)
+    p = subprocess.run([path, "--tap=-", "-j1"], capture_output=True, text=True,
+                       errors="backslashreplace", timeout=600)
     secs = time.monotonic() - t0
     results = []
     for line in p.stdout.splitlines():

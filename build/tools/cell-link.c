@@ -60,7 +60,7 @@ static void add_sym(struct options *o, char *arg)
 	if (!eq || eq == arg || o->nsyms == MAX_SYMS)
 		usage();
 	*eq = '\0';
-	o->syms[o->nsyms++] = (struct loader_export){ arg, "link", parse_hex(eq + 1) };
+	o->syms[o->nsyms++] = (struct loader_export){ arg, "link", parse_hex(eq + 1), false };
 }
 
 static void parse_args(struct options *o, int argc, char **argv)

@@ -8,7 +8,16 @@
  *   celltool check [--exports LIST] [--grants G1,G2 | --manifest MANIFEST] OBJ...
  *       Refuses objects with writable static state and, with --exports,
  *       objects that import a nano_core export outside their grants (from
- *       --grants, from their MANIFEST entry, or none at all).
+ *       --grants, from their MANIFEST entry, or none at all). With
+ *       --manifest, also objects that import a cell export another entry
+ *       guards (guard=) with a grant they lack, and objects whose own entry
+ *       guards a symbol they do not export.
+ *   celltool table --exports LIST --objects DIR --output TABLE MANIFEST
+ *       Checks MANIFEST as `manifest --exports` does, orders its boot cells
+ *       from their objects (DIR/object=): each after the boot cells it
+ *       imports from; refuses a dependency cycle, naming it, and an import
+ *       nobody exports. Writes the binary table nano_core reads
+ *       (include/delos/manifest_table.h).
  *   celltool info [--exports LIST] OBJ...
  *       Sections, exports, imports and the grants the imports need. LIST
  *       defaults to nano_core/exports.list when that file exists.
@@ -23,6 +32,7 @@
 #include <unistd.h>
 
 #include <delos/manifest.h>
+#include <delos/manifest_table.h>
 
 #include "celltool.h"
 
@@ -31,6 +41,7 @@
 static const char usage[] =
 	"usage: celltool manifest [--exports LIST] [--list] MANIFEST\n"
 	"       celltool check [--exports LIST] [--grants G1,G2 | --manifest MANIFEST] OBJ...\n"
+	"       celltool table --exports LIST --objects DIR --output TABLE MANIFEST\n"
 	"       celltool info [--exports LIST] OBJ...\n";
 
 enum {
@@ -38,6 +49,8 @@ enum {
 	OPT_GRANTS = 1 << 1,
 	OPT_MANIFEST = 1 << 2,
 	OPT_LIST = 1 << 3,
+	OPT_OBJECTS = 1 << 4,
+	OPT_OUTPUT = 1 << 5,
 };
 
 struct options {
@@ -45,6 +58,8 @@ struct options {
 	const char *grants;   /* --grants */
 	const char *manifest; /* --manifest */
 	bool list;            /* --list */
+	const char *objects;  /* --objects */
+	const char *output;   /* --output */
 	char **operands;
 	int operand_count;
 };
@@ -65,6 +80,10 @@ static const char **option_slot(struct options *opt, const char *arg,
 		return &opt->grants;
 	if ((allowed & OPT_MANIFEST) && strcmp(arg, "--manifest") == 0)
 		return &opt->manifest;
+	if ((allowed & OPT_OBJECTS) && strcmp(arg, "--objects") == 0)
+		return &opt->objects;
+	if ((allowed & OPT_OUTPUT) && strcmp(arg, "--output") == 0)
+		return &opt->output;
 	return NULL;
 }
 
@@ -145,7 +164,20 @@ static int load_manifest(const char *path, struct manifest *m)
 	return 0;
 }
 
-/* Every grant the manifest names must group at least one export. */
+/* Whether an entry of m guards its exports with grant. */
+static bool is_guard_grant(const struct manifest *m, const char *grant)
+{
+	size_t i;
+
+	for (i = 0; i < m->count; i++)
+		if (m->entries[i].guarded_count &&
+		    strcmp(m->entries[i].guard_grant, grant) == 0)
+			return true;
+	return false;
+}
+
+/* Every grant the manifest names must group at least one export: of
+ * nano_core (in x) or of a cell (a guard= of the manifest). */
 static int check_manifest_grants(const struct manifest *m, const char *path,
 				 const struct ct_exports *x)
 {
@@ -156,12 +188,30 @@ static int check_manifest_grants(const struct manifest *m, const char *path,
 	for (i = 0; i < m->count; i++) {
 		e = &m->entries[i];
 		for (g = 0; g < e->grant_count; g++) {
-			if (ct_exports_has_grant(x, e->grants[g]))
+			if (ct_exports_has_grant(x, e->grants[g]) ||
+			    is_guard_grant(m, e->grants[g]))
 				continue;
-			fprintf(stderr, "%s:%u: unknown grant '%s' (not in %s)\n",
+			fprintf(stderr, "%s:%u: unknown grant '%s' (not in %s nor a guard=)\n",
 				path, e->line, e->grants[g], x->path);
 			found++;
 		}
+	}
+	return found;
+}
+
+/* boot_if= names a screen nano_core knows (include/delos/display.h). */
+static int check_manifest_boot_if(const struct manifest *m, const char *path)
+{
+	int found = 0;
+
+	for (size_t i = 0; i < m->count; i++) {
+		const struct manifest_entry *e = &m->entries[i];
+		const char *v = manifest_extra(e, "boot_if");
+		if (!v || !strcmp(v, "text_screen") || !strcmp(v, "framebuffer"))
+			continue;
+		fprintf(stderr, "%s:%u: unknown boot_if '%s' (text_screen or framebuffer)\n",
+			path, e->line, v);
+		found++;
 	}
 	return found;
 }
@@ -182,6 +232,10 @@ static void print_entry(const struct manifest_entry *e)
 		printf(",tries=%u", r->tries);
 	if (r->backoff_ms)
 		printf(",backoff=%u", r->backoff_ms);
+	if (e->guarded_count)
+		printf(" guard=%s:", e->guard_grant);
+	for (i = 0; i < e->guarded_count; i++)
+		printf("%s%s", i ? "," : "", e->guarded[i]);
 	for (i = 0; i < e->extra_count; i++)
 		printf(" %s=%s", e->extras[i].key, e->extras[i].value);
 	printf("\n");
@@ -205,14 +259,66 @@ static int cmd_manifest(int argc, char **argv)
 	if (load_manifest(opt.operands[0], &m)) {
 		bad = 1;
 	} else {
+		bad = check_manifest_boot_if(&m, opt.operands[0]);
 		if (opt.exports)
-			bad = check_manifest_grants(&m, opt.operands[0], &x);
+			bad += check_manifest_grants(&m, opt.operands[0], &x);
 		for (i = 0; opt.list && !bad && i < m.count; i++)
 			print_entry(&m.entries[i]);
 	}
 	free(m.entries);
 	ct_exports_free(&x);
 	return bad ? 1 : 0;
+}
+
+/* Writes len bytes to path whole, or leaves no file. */
+static int write_file(const char *path, const void *buf, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (!f || fwrite(buf, 1, len, f) != len || fclose(f)) {
+		fprintf(stderr, "celltool: %s: %s\n", path, strerror(errno));
+		if (f)
+			remove(path);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_table(int argc, char **argv)
+{
+	struct ct_exports x = { 0 };
+	struct options opt;
+	struct manifest m = { 0 };
+	uint32_t *order = NULL;
+	size_t boot_count = 0;
+	void *table = NULL;
+	int rc, bad = 1;
+
+	rc = parse_options(argc, argv, OPT_EXPORTS | OPT_OBJECTS | OPT_OUTPUT, &opt);
+	if (rc)
+		return rc;
+	if (opt.operand_count != 1 || !opt.exports || !opt.objects || !opt.output)
+		return usage_error("table takes --exports, --objects, --output and one MANIFEST",
+				   NULL);
+	if (ct_exports_load(&x, opt.exports))
+		return 1;
+	if (load_manifest(opt.operands[0], &m) == 0 &&
+	    check_manifest_grants(&m, opt.operands[0], &x) == 0 &&
+	    (order = calloc(m.count + 1, sizeof(*order))) &&
+	    ct_boot_order(&m, opt.operands[0], &x, opt.objects, order, &boot_count) == 0 &&
+	    (table = calloc(1, manifest_table_size(m.count, boot_count)))) {
+		manifest_table_write(&m, order, boot_count, table);
+		printf("boot order:");
+		for (size_t i = 0; i < boot_count; i++)
+			printf(" %s@%u", m.entries[order[i]].name, m.entries[order[i]].version);
+		printf("\n");
+		bad = write_file(opt.output, table, manifest_table_size(m.count, boot_count)) != 0;
+	}
+	free(table);
+	free(order);
+	free(m.entries);
+	ct_exports_free(&x);
+	return bad;
 }
 
 /* "build/out/cells/hello@1.o" ends with the entry's "cells/hello@1.o". */
@@ -308,7 +414,9 @@ static int check_object(const char *path, const struct options *opt,
 		return 1;
 	found = ct_check_spills(&o);
 	if (opt->exports)
-		found += ct_check_grants(&o, x, &g);
+		found += ct_check_grants(&o, x, opt->manifest ? m : NULL, &g);
+	if (e)
+		found += ct_check_guards(&o, e);
 	ct_object_free(&o);
 	return found;
 }
@@ -388,6 +496,8 @@ int main(int argc, char **argv)
 		return cmd_manifest(argc - 2, argv + 2);
 	if (strcmp(argv[1], "check") == 0)
 		return cmd_check(argc - 2, argv + 2);
+	if (strcmp(argv[1], "table") == 0)
+		return cmd_table(argc - 2, argv + 2);
 	if (strcmp(argv[1], "info") == 0)
 		return cmd_info(argc - 2, argv + 2);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {

@@ -95,15 +95,36 @@ bool ct_grants_has(const struct ct_grants *g, const char *grant);
  */
 int ct_check_spills(const struct ct_object *o);
 
+struct manifest;
+struct manifest_entry;
+
 /*
- * Prints one line per import of a nano_core export whose grant g lacks, and
- * returns how many it printed.
+ * Prints one line per import whose grant g lacks, and returns how many it
+ * printed: imports of nano_core exports (grouped in x) and, when m is not
+ * NULL, of cell exports that an entry of m guards (guard=).
  */
 int ct_check_grants(const struct ct_object *o, const struct ct_exports *x,
-		    const struct ct_grants *g);
+		    const struct manifest *m, const struct ct_grants *g);
+
+/*
+ * Prints one line per symbol that e guards but the object does not export,
+ * and returns how many it printed.
+ */
+int ct_check_guards(const struct ct_object *o, const struct manifest_entry *e);
 
 /* Prints sections, exports, imports and needed grants to stdout. x may be
  * NULL, in which case imports show no grant. */
 void ct_info(const struct ct_object *o, const struct ct_exports *x);
+
+/*
+ * The boot order of m's boot cells, read from their objects (objdir/object=):
+ * each after every boot cell whose exports it imports, otherwise in manifest
+ * order. Writes entry indices to order (room for m->count) and their number
+ * to *boot_count. Returns 0, or -1 after printing a dependency cycle (named
+ * cell by cell, with the imports that close it), an import nobody exports,
+ * or an object that cannot be read.
+ */
+int ct_boot_order(const struct manifest *m, const char *path, const struct ct_exports *x,
+		  const char *objdir, uint32_t *order, size_t *boot_count);
 
 #endif /* CELLTOOL_H */

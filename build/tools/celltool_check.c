@@ -4,7 +4,9 @@
  *
  *   - no writable static state: no allocated writable section of nonzero
  *     size (.data, .bss, .data.*, ...), no COMMON symbol, no TLS;
- *   - no reference to a nano_core export outside the cell's grants.
+ *   - no reference to a nano_core export outside the cell's grants, nor to
+ *     a cell export that the manifest guards with a grant the cell lacks;
+ *   - every symbol a cell's manifest entry guards is one it exports.
  *
  * Each violation is one line on stderr naming the symbol (or the section,
  * when no symbol names the state).
@@ -13,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <delos/manifest.h>
 
 #include "celltool.h"
 
@@ -99,8 +103,20 @@ bool ct_grants_has(const struct ct_grants *g, const char *grant)
 	return false;
 }
 
+/* The grant that an entry of m guards symbol with, or NULL. */
+static const char *manifest_guard_of(const struct manifest *m, const char *symbol)
+{
+	const char *grant;
+	size_t i;
+
+	for (i = 0; m && i < m->count; i++)
+		if ((grant = manifest_guard(&m->entries[i], symbol)))
+			return grant;
+	return NULL;
+}
+
 int ct_check_grants(const struct ct_object *o, const struct ct_exports *x,
-		    const struct ct_grants *g)
+		    const struct manifest *m, const struct ct_grants *g)
 {
 	const struct ct_symbol *s;
 	const char *grant;
@@ -112,11 +128,34 @@ int ct_check_grants(const struct ct_object *o, const struct ct_exports *x,
 		if (!ct_symbol_is_import(s))
 			continue;
 		grant = ct_exports_grant(x, s->name);
+		if (!grant)
+			grant = manifest_guard_of(m, s->name);
 		if (!grant || ct_grants_has(g, grant))
 			continue;
 		fprintf(stderr,
 			"celltool: %s: '%s' needs grant '%s', which %s is not granted\n",
 			o->path, s->name, grant, g->cell);
+		found++;
+	}
+	return found;
+}
+
+int ct_check_guards(const struct ct_object *o, const struct manifest_entry *e)
+{
+	int found = 0;
+	uint32_t k;
+	size_t i;
+
+	for (k = 0; k < e->guarded_count; k++) {
+		for (i = 0; i < o->symbol_count; i++)
+			if (ct_symbol_is_export(&o->symbols[i]) &&
+			    strcmp(o->symbols[i].name, e->guarded[k]) == 0)
+				break;
+		if (i < o->symbol_count)
+			continue;
+		fprintf(stderr,
+			"celltool: %s: guard '%s' (grant '%s') names no symbol that %s exports\n",
+			o->path, e->guarded[k], e->guard_grant, e->name);
 		found++;
 	}
 	return found;

@@ -9,7 +9,7 @@
 #include <delos/sdb.h>
 #include <delos/string.h>
 #include <delos/trap.h>
-#include "cells/dispatch/dispatch.h"
+#include <delos/dispatch.h>
 
 #define ROUTE_TYPE 0x44495251u	/* "DIRQ" */
 #define EVENT_TYPE 0x44455654u	/* "DEVT" */
@@ -63,7 +63,7 @@ int dispatch_route(uint64_t irq, const char *cell, const char *sym)
 	char name[32];
 	int err;
 
-	if (irq >= 16 || !cellref_make(&r, cell, sym))
+	if (irq >= IRQ_LINES || !cellref_make(&r, cell, sym))
 		return -1;
 	irq_record(irq, name);
 	err = sdb_put("dispatch", name, ROUTE_TYPE, LAYOUT, &r, sizeof(r));
@@ -78,7 +78,7 @@ int dispatch_unroute(uint64_t irq)
 {
 	char name[32];
 
-	if (irq >= 16)
+	if (irq >= IRQ_LINES)
 		return -1;
 	irq_mask(irq);
 	irq_record(irq, name);
@@ -151,13 +151,15 @@ int dispatch_post(const char *event, uint64_t arg)
 {
 	struct subscribers s;
 	char name[48];
-	int called = 0;
+	int took = 0;
 
 	if (read_subscribers(event, name, &s))
 		return -1;
-	for (uint32_t i = 0; i < s.count; i++)
-		called += cellref_call(&s.refs[i], arg, NULL) == 0;
-	return called;
+	for (uint32_t i = 0; i < s.count; i++) {
+		int result;
+		took += cellref_call(&s.refs[i], arg, &result) == 0 && result >= 0;
+	}
+	return took;
 }
 
 int cell_init(void)

@@ -1,7 +1,7 @@
 /* hello: calls into two other cells, and offers hello_main to the console's `call`. */
 #include <delos/cell.h>
-#include "cells/log_sink/log_sink.h"
-#include "cells/ticker/ticker.h"
+#include <delos/log_sink.h>
+#include <delos/ticker.h>
 
 /* A jump table in .rodata and a string table: relocations a real cell has. */
 static const char *const greetings[] = { "hello", "bonjour", "hallo", "ciao" };

@@ -5,7 +5,7 @@
  */
 #include <delos/cell.h>
 #include <delos/log.h>
-#include "cells/shell/shell.h"
+#include <delos/shell.h>
 
 void hello_cmd_greet(int argc, char **argv)
 {

@@ -1,8 +1,8 @@
 /* hello, version 2: a new greeting, and a swap-in hook that learns the old version. */
 #include <delos/cell.h>
 #include <stdint.h>
-#include "cells/log_sink/log_sink.h"
-#include "cells/ticker/ticker.h"
+#include <delos/log_sink.h>
+#include <delos/ticker.h>
 
 int cell_swap_in(uint64_t old_version);
 

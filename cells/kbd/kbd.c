@@ -2,9 +2,9 @@
 #include <delos/cell.h>
 #include <delos/ctx.h>
 #include <delos/log.h>
-#include "cells/dispatch/dispatch.h"
+#include <delos/dispatch.h>
 #include "cells/kbd/kbd.h"
-#include "cells/serial/byteq.h"
+#include "metamodules/byteq.h"
 #include "hal/io.h"
 
 #define KBD_IRQ 1
@@ -155,6 +155,16 @@ int kbd_irq(uint64_t irq)
 	return 0;
 }
 
+int kbd_rx_room(uint64_t arg)
+{
+	uint64_t flags = irq_save();
+
+	(void)arg;
+	deliver();
+	irq_restore(flags);
+	return 0;
+}
+
 static bool wait_status(uint8_t bit, bool set)
 {
 	for (int spin = 0; spin < SPIN_MAX; spin++)
@@ -196,8 +206,11 @@ int cell_init(void)
 		return 0;
 	}
 	if ((err = byteq_create(OWNER, KBD_RX_RECORD)) == 0 &&
+	    (err = dispatch_subscribe(KBD_ROOM_EVENT, "kbd", "kbd_rx_room")) == 0 &&
 	    (err = dispatch_route(KBD_IRQ, "kbd", "kbd_irq")) == 0)
 		kbd_irq(KBD_IRQ);
+	else if (err)
+		dispatch_unsubscribe(KBD_ROOM_EVENT, "kbd", "kbd_rx_room");
 	irq_restore(flags);
 	if (err)
 		klog(LOG_ERR, "kbd: cannot set up (error %d)", err);
@@ -209,4 +222,5 @@ int cell_init(void)
 void cell_exit(void)
 {
 	dispatch_unroute(KBD_IRQ);
+	dispatch_unsubscribe(KBD_ROOM_EVENT, "kbd", "kbd_rx_room");
 }

@@ -6,7 +6,9 @@
  * Enter as '\r', Backspace as 0x7f, Tab, Escape, Ctrl+letter as 1..26, and
  * the arrow keys as "ESC [ A/B/C/D". Each byte goes into the record
  * "kbd/rx" and is then posted as the event "console.input", oldest first,
- * leaving the record only once a subscriber took it.
+ * leaving the record only once a subscriber took it. Bytes a subscriber
+ * refused (its queue was full) are posted again at the next key or when it
+ * posts "console.room".
  *
  * The modifier state (shift, ctrl, caps lock, a pending 0xE0 prefix) is the
  * record "kbd/state", a struct kbd_state, so a swap in the middle of a
@@ -21,6 +23,7 @@
 #define KBD_STATE_RECORD "kbd/state"
 #define KBD_RX_MAX 64u
 #define KBD_EVENT "console.input"
+#define KBD_ROOM_EVENT "console.room"
 
 #define KBD_STATE_TYPE 0x5344424bu /* "KBDS" */
 #define KBD_STATE_VERSION 1u
@@ -39,5 +42,8 @@ struct kbd_state {
 
 /* The IRQ 1 handler (a dispatch route). */
 int kbd_irq(uint64_t irq);
+
+/* The "console.room" subscriber: posts the bytes kept back. */
+int kbd_rx_room(uint64_t arg);
 
 #endif

@@ -1,7 +1,7 @@
 #include <delos/cell.h>
 #include <delos/log.h>
 #include <stdarg.h>
-#include "cells/log_sink/log_sink.h"
+#include <delos/log_sink.h>
 
 void sink_log(const char *cell, const char *fmt, ...)
 {

@@ -1,8 +1,12 @@
 /*
  * The ramfs cell: the ramfs.h API over the logic of fs.h. Each call runs
  * with interrupts off (which serializes it against every other call on the
- * one CPU), with this boot's token key from the tokens cell and the layout
- * of this cell's version. Reads and writes go one RAMFS_CHUNK piece at a
+ * one CPU) and is one state_db transaction: the records one operation
+ * writes (a file's inode and name, a chunk and the inode's size, every inode
+ * of a migration) are committed together when it succeeds and not at all
+ * when it fails. Inside a swap, the transaction joins the swap's. It runs
+ * with this boot's token key from the tokens cell and the layout of this
+ * cell's version. Reads and writes go one RAMFS_CHUNK piece at a
  * time, each piece a whole call of its own, so interrupts are never off for
  * more than one chunk's work.
  *
@@ -11,11 +15,12 @@
 #include <delos/cell.h>
 #include <delos/ctx.h>
 #include <delos/log.h>
+#include <delos/sdb.h>
 #include <delos/string.h>
 #include <delos/time.h>
 #include "cells/ramfs/commands.h"
 #include "cells/ramfs/fs.h"
-#include "cells/tokens/tokens.h"
+#include <delos/tokens.h>
 
 #ifndef RAMFS_CELL_LAYOUT
 #define RAMFS_CELL_LAYOUT 1u
@@ -27,42 +32,59 @@ _Static_assert(RAMFS_CELL_LAYOUT >= 1 && RAMFS_CELL_LAYOUT <= RAMFS_LAYOUT_MAX, 
 struct call {
 	struct rfs fs;
 	uint64_t irq;
+	int txn;	/* what sdb_txn_begin returned: 0 if the call is in a transaction */
 };
 
-/* Without a key, fs.key stays zero and calls that need it say RAMFS_E_NO_KEY. */
-static void enter(struct call *c)
+/*
+ * Without a key, fs.key stays zero and calls that need it say RAMFS_E_NO_KEY.
+ * Returns 0, or RAMFS_E_NOMEM if no transaction could be opened (then the
+ * call must do nothing but leave).
+ */
+static int enter(struct call *c)
 {
 	memset(&c->fs, 0, sizeof(c->fs));
 	c->irq = irq_save();
 	c->fs.layout = RAMFS_CELL_LAYOUT;
 	c->fs.now_ns = time_ns();
+	c->txn = sdb_txn_begin();
 	tokens_key(&c->fs.key);
+	return c->txn ? RAMFS_E_NOMEM : 0;
 }
 
-static void leave(struct call *c)
+/*
+ * Commits the call's records if result (a count or an error) says it
+ * succeeded, else aborts them; returns result, or the error of a commit
+ * that failed (then nothing of the call is stored).
+ */
+static int64_t leave(struct call *c, int64_t result)
 {
+	int err = c->txn;
+
 	memset(&c->fs.key, 0, sizeof(c->fs.key));
+	if (!c->txn)
+		err = sdb_txn_end(result >= 0);
 	irq_restore(c->irq);
+	if (result >= 0 && err) {
+		klog(LOG_ERR, "ramfs: the operation's records were not stored: %s", sdb_strerror(err));
+		return RAMFS_E_STORE;
+	}
+	return result;
 }
 
 int ramfs_open(const char *name, unsigned flags, struct token *out)
 {
 	struct call c;
 
-	enter(&c);
-	int err = rfs_open(&c.fs, name, flags, out);
-	leave(&c);
-	return err;
+	int err = enter(&c) ?: rfs_open(&c.fs, name, flags, out);
+	return (int)leave(&c, err);
 }
 
 static int64_t read_piece(struct token *t, void *buf, size_t n)
 {
 	struct call c;
 
-	enter(&c);
-	int64_t r = rfs_read(&c.fs, t, buf, n);
-	leave(&c);
-	return r;
+	int64_t r = enter(&c) ?: rfs_read(&c.fs, t, buf, n);
+	return leave(&c, r);
 }
 
 int64_t ramfs_read(struct token *t, void *buf, size_t n)
@@ -88,10 +110,8 @@ static int64_t write_piece(struct token *t, const void *buf, size_t n)
 {
 	struct call c;
 
-	enter(&c);
-	int64_t w = rfs_write(&c.fs, t, buf, n);
-	leave(&c);
-	return w;
+	int64_t w = enter(&c) ?: rfs_write(&c.fs, t, buf, n);
+	return leave(&c, w);
 }
 
 int64_t ramfs_write(struct token *t, const void *buf, size_t n)
@@ -117,80 +137,64 @@ int64_t ramfs_seek(struct token *t, int64_t off, int whence)
 {
 	struct call c;
 
-	enter(&c);
-	int64_t pos = rfs_seek(&c.fs, t, off, whence);
-	leave(&c);
-	return pos;
+	int64_t pos = enter(&c) ?: rfs_seek(&c.fs, t, off, whence);
+	return leave(&c, pos);
 }
 
 int ramfs_close(struct token *t)
 {
 	struct call c;
 
-	enter(&c);
-	int err = rfs_close(&c.fs, t);
-	leave(&c);
-	return err;
+	int err = enter(&c) ?: rfs_close(&c.fs, t);
+	return (int)leave(&c, err);
 }
 
 int ramfs_stat(const char *name, struct ramfs_stat *st)
 {
 	struct call c;
 
-	enter(&c);
-	int err = rfs_stat(&c.fs, name, st);
-	leave(&c);
-	return err;
+	int err = enter(&c) ?: rfs_stat(&c.fs, name, st);
+	return (int)leave(&c, err);
 }
 
 int ramfs_fstat(const struct token *t, struct ramfs_stat *st)
 {
 	struct call c;
 
-	enter(&c);
-	int err = rfs_fstat(&c.fs, t, st);
-	leave(&c);
-	return err;
+	int err = enter(&c) ?: rfs_fstat(&c.fs, t, st);
+	return (int)leave(&c, err);
 }
 
 int ramfs_list(ramfs_list_fn *fn, void *ctx)
 {
 	struct call c;
 
-	enter(&c);
-	int n = rfs_list(&c.fs, fn, ctx);
-	leave(&c);
-	return n;
+	int n = enter(&c) ?: rfs_list(&c.fs, fn, ctx);
+	return (int)leave(&c, n);
 }
 
 int ramfs_remove(const char *name)
 {
 	struct call c;
 
-	enter(&c);
-	int err = rfs_remove(&c.fs, name);
-	leave(&c);
-	return err;
+	int err = enter(&c) ?: rfs_remove(&c.fs, name);
+	return (int)leave(&c, err);
 }
 
 int ramfs_rename(const char *from, const char *to)
 {
 	struct call c;
 
-	enter(&c);
-	int err = rfs_rename(&c.fs, from, to);
-	leave(&c);
-	return err;
+	int err = enter(&c) ?: rfs_rename(&c.fs, from, to);
+	return (int)leave(&c, err);
 }
 
 int ramfs_migrate(void)
 {
 	struct call c;
 
-	enter(&c);
-	int n = rfs_migrate(&c.fs);
-	leave(&c);
-	return n;
+	int n = enter(&c) ?: rfs_migrate(&c.fs);
+	return (int)leave(&c, n);
 }
 
 uint32_t ramfs_layout(void)

@@ -4,7 +4,7 @@
 #include <delos/string.h>
 #include "cells/ramfs/commands.h"
 #include "cells/ramfs/fs.h"
-#include "cells/shell/shell.h"
+#include <delos/shell.h>
 
 struct command {
 	const char *name, *sym, *usage, *help;
@@ -146,20 +146,27 @@ void ramfs_cmd_cat(int argc, char **argv)
 	ramfs_close(&t);
 }
 
-/* Joins argv[2..] with spaces and ends with a newline; returns the length. */
-static size_t join_text(char *out, size_t cap, int argc, char **argv)
+/*
+ * Joins argv[2..] with spaces and ends with a newline, in a buffer from the
+ * heap that the caller frees; NULL if out of memory. *len is its length.
+ */
+static char *join_text(int argc, char **argv, size_t *len)
 {
-	size_t len = 0;
+	size_t total = 0;
+	char *out;
 
+	for (int i = 2; i < argc; i++)
+		total += strlen(argv[i]) + 1;
+	if (!(out = kmalloc(total)))
+		return NULL;
+	*len = 0;
 	for (int i = 2; i < argc; i++) {
 		size_t n = strlen(argv[i]);
-		if (len + n + 1 > cap)
-			n = cap - len - 1;
-		memcpy(out + len, argv[i], n);
-		len += n;
-		out[len++] = i + 1 < argc ? ' ' : '\n';
+		memcpy(out + *len, argv[i], n);
+		*len += n;
+		out[(*len)++] = i + 1 < argc ? ' ' : '\n';
 	}
-	return len;
+	return out;
 }
 
 /* write FILE TEXT... and append FILE TEXT... (told apart by argv[0]). */
@@ -167,15 +174,20 @@ void ramfs_cmd_write(int argc, char **argv)
 {
 	bool append = strcmp(argv[0], "append") == 0;
 	unsigned flags = RAMFS_O_WRITE | RAMFS_O_CREATE | (append ? RAMFS_O_APPEND : RAMFS_O_TRUNC);
-	char text[SHELL_LINE_MAX + 1];
-	size_t len = join_text(text, sizeof(text), argc, argv);
+	size_t len;
+	char *text = join_text(argc, argv, &len);
 	struct ramfs_stat st;
 	struct token t;
 	int64_t w;
-	int err = ramfs_open(argv[1], flags, &t);
+	int err;
 
-	if (err) {
+	if (!text) {
+		shell_printf("%s: out of memory; nothing was written\n", argv[0]);
+		return;
+	}
+	if ((err = ramfs_open(argv[1], flags, &t))) {
 		say_error(argv[0], argv[1], err);
+		kfree(text);
 		return;
 	}
 	w = ramfs_write(&t, text, len);
@@ -184,6 +196,7 @@ void ramfs_cmd_write(int argc, char **argv)
 	else if (ramfs_fstat(&t, &st) == 0)
 		shell_printf("%s: %s: %ld bytes written, size %lu\n", argv[0], argv[1], w, st.size);
 	ramfs_close(&t);
+	kfree(text);
 }
 
 void ramfs_cmd_rm(int argc, char **argv)

@@ -1,5 +1,5 @@
 /* Messages for enum ramfs_error (ramfs.h). */
-#include "cells/ramfs/ramfs.h"
+#include <delos/ramfs.h>
 
 const char *ramfs_strerror(int err)
 {

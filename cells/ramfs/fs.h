@@ -18,7 +18,7 @@
 
 #include <delos/state_db.h>
 #include <delos/token.h>
-#include "cells/ramfs/ramfs.h"
+#include <delos/ramfs.h>
 #include "cells/ramfs/records.h"
 
 #pragma GCC visibility push(hidden)

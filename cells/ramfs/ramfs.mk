@@ -1,10 +1,13 @@
 # ramfs: the logic of cells ramfs@1 and ramfs@2, tested on the host against
 # the real state_db store (tests/host/test_ramfs.c). The cells themselves are
-# built by cells/cells.mk from cells/ramfs and cells/ramfs_v2.
+# built by cells/cells.mk: ramfs@1 from cells/ramfs, ramfs@2 from the same
+# sources for layout 2 plus cells/ramfs_v2 (cells/ramfs_v2/ramfs_v2.mk).
 #
-#   make ramfs-v2-check   ramfs@2 (which includes ramfs@1's files) exports
-#                         exactly ramfs@1's symbols and its swap-in hook, and
-#                         leaves no symbol of its own undefined
+#   make ramfs-v2-check   ramfs@2 exports exactly ramfs@1's symbols and its
+#                         swap-in hook, and leaves no symbol of its own undefined
+
+# Both versions link their own copy of the token metamodule.
+CELL_LIB_ramfs@1 := $(CELL_LIB_TOKENS)
 
 RAMFS_LOGIC_SRCS := cells/ramfs/names.c cells/ramfs/inode.c cells/ramfs/data.c \
                     cells/ramfs/ticket.c cells/ramfs/file.c cells/ramfs/dir.c \
@@ -25,7 +28,7 @@ ramfs-v2-check: $(OUT)/cells/ramfs@1.o $(OUT)/cells/ramfs@2.o
 		{ echo "ramfs-v2-check: ramfs@2 does not export what ramfs@1 does (+ cell_swap_in)"; exit 1; }
 	@missing="$$($(call ramfs_missing,$(OUT)/cells/ramfs@2.o))"; \
 	if [ -n "$$missing" ]; then \
-		echo "ramfs-v2-check: ramfs@2 lacks these ramfs@1 functions (include their file in cells/ramfs_v2):"; \
+		echo "ramfs-v2-check: ramfs@2 lacks these ramfs@1 functions (see cells/ramfs_v2/ramfs_v2.mk):"; \
 		echo "$$missing"; exit 1; fi
 	@echo "ramfs-v2-check: ramfs@2 exports what ramfs@1 does, and its swap-in hook; nothing missing"
 

@@ -24,7 +24,7 @@
 
 #include <stdint.h>
 
-#include "cells/ramfs/ramfs.h"
+#include <delos/ramfs.h>
 
 #define RAMFS_OWNER        "ramfs"
 #define RAMFS_REC_SUPER    "ramfs/super"

@@ -7,8 +7,8 @@
 #include <delos/string.h>
 #include "cells/ramfs/commands.h"
 #include "cells/ramfs/fs.h"
-#include "cells/shell/shell.h"
-#include "cells/tokens/tokens.h"
+#include <delos/shell.h>
+#include <delos/tokens.h>
 
 #define SCRATCH "tokcheck.tmp"
 #define TEXT "token check\n"

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include <delos/log.h>
-#include "cells/ramfs/ramfs.h"
+#include <delos/ramfs.h>
 
 int cell_swap_in(uint64_t old_version);
 

@@ -8,8 +8,8 @@
  * arrival order, and a missing priority counts as SCHED_PRIO_DEFAULT.
  */
 #include <delos/cell.h>
-#include "cells/sched/runqueue.h"
-#include "cells/sched/sched.h"
+#include "metamodules/runqueue.h"
+#include <delos/sched.h>
 
 #define OWNER "sched_prio"
 

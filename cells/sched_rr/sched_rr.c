@@ -6,11 +6,11 @@
  * wake-up before its slice ran out goes second, right behind it, keeping its
  * turn; a new task, or one whose slice ran out, goes to the tail; the running
  * task gives way after SCHED_SLICE_TICKS when anything else is ready. All
- * state is the run queue record (cells/sched/sched.h).
+ * state is the run queue record (include/delos/sched.h).
  */
 #include <delos/cell.h>
-#include "cells/sched/runqueue.h"
-#include "cells/sched/sched.h"
+#include "metamodules/runqueue.h"
+#include <delos/sched.h>
 
 #define OWNER "sched_rr"
 

@@ -1,15 +1,38 @@
-/* The serial cell: COM1 by interrupts, its queues in state_db (see serial.h). */
+/*
+ * The serial cell: the console UART (the SPCR's, else COM1) by interrupts,
+ * its queues in state_db (see serial.h).
+ */
 #include <delos/cell.h>
 #include <delos/ctx.h>
 #include <delos/log.h>
-#include "cells/dispatch/dispatch.h"
-#include "cells/serial/byteq.h"
-#include "cells/serial/serial.h"
+#include <delos/dispatch.h>
+#include "metamodules/byteq.h"
+#include <delos/platform.h>
+#include <delos/serial.h>
 #include "hal/io.h"
 
-#define COM1 0x3f8
-#define COM1_IRQ 4
+/* nano_core chose the console UART at boot; it is asked each time, never kept. */
+#define PORT uart_port()
+#define PORT_IRQ uart_irq()
 #define OWNER "serial"
+
+static uint16_t uart_port(void)
+{
+	uint16_t port;
+	uint8_t irq;
+
+	console_uart(&port, &irq);
+	return port;
+}
+
+static uint8_t uart_irq(void)
+{
+	uint16_t port;
+	uint8_t irq;
+
+	console_uart(&port, &irq);
+	return irq;
+}
 
 enum { UART_DATA = 0, UART_IER = 1, UART_IIR = 2, UART_MCR = 4, UART_LSR = 5, UART_MSR = 6,
        UART_SCRATCH = 7 };
@@ -20,6 +43,7 @@ enum { UART_DATA = 0, UART_IER = 1, UART_IIR = 2, UART_MCR = 4, UART_LSR = 5, UA
 #define IIR_FIFO    0xc0	/* both set: the FIFOs are on (a 16550A) */
 #define MCR_OUT2    0x0b	/* DTR, RTS, OUT2: OUT2 routes the UART's line to the PIC */
 #define LSR_DR      0x01
+#define LSR_OE      0x02	/* overrun: the UART dropped received bytes */
 #define LSR_THRE    0x20
 #define FIFO_DEPTH  16
 /* Bytes sent per transmitter-empty: two short of the FIFO, so that a byte
@@ -28,17 +52,22 @@ enum { UART_DATA = 0, UART_IER = 1, UART_IIR = 2, UART_MCR = 4, UART_LSR = 5, UA
 #define SPIN_MAX    100000
 #define IRQ_ROUNDS  64
 
+static void irq_enable(uint8_t bit, bool on)
+{
+	uint8_t ier = hal_inb(PORT + UART_IER);
+
+	ier = on ? (ier | bit) : (ier & ~bit);
+	hal_outb(PORT + UART_IER, ier);
+}
+
 static void tx_irq_enable(bool on)
 {
-	uint8_t ier = hal_inb(COM1 + UART_IER);
-
-	ier = on ? (ier | IER_THRE) : (ier & ~IER_THRE);
-	hal_outb(COM1 + UART_IER, ier);
+	irq_enable(IER_THRE, on);
 }
 
 static bool thr_empty(void)
 {
-	return hal_inb(COM1 + UART_LSR) & LSR_THRE;
+	return hal_inb(PORT + UART_LSR) & LSR_THRE;
 }
 
 /*
@@ -49,7 +78,7 @@ static bool thr_empty(void)
 static int tx_send_some(bool wait)
 {
 	char buf[FIFO_FILL];
-	bool fifo = (hal_inb(COM1 + UART_IIR) & IIR_FIFO) == IIR_FIFO;
+	bool fifo = (hal_inb(PORT + UART_IIR) & IIR_FIFO) == IIR_FIFO;
 	int n = byteq_peek(SERIAL_TX_RECORD, buf, fifo ? sizeof(buf) : 1);
 
 	if (n < 0) {
@@ -64,7 +93,7 @@ static int tx_send_some(bool wait)
 	if (!thr_empty())
 		return 0;
 	for (int i = 0; i < n; i++)
-		hal_outb(COM1 + UART_DATA, (uint8_t)buf[i]);
+		hal_outb(PORT + UART_DATA, (uint8_t)buf[i]);
 	byteq_drop(SERIAL_TX_RECORD, (size_t)n);
 	return n;
 }
@@ -81,7 +110,7 @@ static void tx_queue(const char *s, size_t n)
 			for (size_t i = 0; i < n; i++) {
 				for (int spin = 0; !thr_empty() && spin < SPIN_MAX; spin++)
 					;
-				hal_outb(COM1 + UART_DATA, (uint8_t)s[i]);
+				hal_outb(PORT + UART_DATA, (uint8_t)s[i]);
 			}
 			return;
 		}
@@ -127,19 +156,7 @@ void serial_flush(void)
 	}
 }
 
-/* Moves every byte the UART holds into "serial/rx" (dropping what does not fit). */
-static void rx_drain(void)
-{
-	char buf[FIFO_DEPTH * 4];
-	size_t n = 0;
-
-	while (n < sizeof(buf) && (hal_inb(COM1 + UART_LSR) & LSR_DR))
-		buf[n++] = (char)hal_inb(COM1 + UART_DATA);
-	if (n)
-		byteq_push(OWNER, SERIAL_RX_RECORD, buf, n, SERIAL_RX_MAX);
-}
-
-/* Posts the waiting input, oldest first, while someone takes it. */
+/* Posts the waiting input, oldest first, while someone takes it (a NUL marks lost input). */
 static void rx_deliver(void)
 {
 	unsigned char c;
@@ -147,9 +164,56 @@ static void rx_deliver(void)
 	for (unsigned i = 0; i < SERIAL_RX_MAX; i++) {
 		if (byteq_peek(SERIAL_RX_RECORD, &c, 1) != 1)
 			return;
-		if (dispatch_post(SERIAL_EVENT, c) <= 0)
+		if (dispatch_post(SERIAL_EVENT, c ? c : SERIAL_INPUT_LOST) <= 0)
 			return;
 		byteq_drop(SERIAL_RX_RECORD, 1);
+	}
+}
+
+/* Free places in "serial/rx"; a corrupt queue is emptied first. */
+static size_t rx_room(void)
+{
+	int have = byteq_len(SERIAL_RX_RECORD);
+
+	if (have < 0) {
+		klog(LOG_ERR, "serial: receive queue unreadable (%s); emptied", sdb_strerror(have));
+		sdb_delete(SERIAL_RX_RECORD);
+		have = 0;
+	}
+	return (size_t)have >= SERIAL_RX_MAX ? 0 : SERIAL_RX_MAX - (size_t)have;
+}
+
+/*
+ * Moves what the UART holds into "serial/rx", no more than fits, and posts
+ * it, a FIFO's worth at a time: a paste keeps the UART full for as long as
+ * this runs, so bytes go on to the subscriber as they come. What does not fit
+ * stays in the UART (see serial.h), with the receive interrupt off until
+ * serial_rx_room, so that the transmitter's interrupts still come. An overrun
+ * the UART reports becomes a NUL in the queue, before the byte that follows.
+ */
+static void rx_drain(void)
+{
+	char buf[FIFO_DEPTH];
+
+	for (int round = 0; round < IRQ_ROUNDS; round++) {
+		size_t room = rx_room(), n = 0;
+		room = room < sizeof(buf) ? room : sizeof(buf);
+		while (n + 2 <= room) {
+			uint8_t lsr = hal_inb(PORT + UART_LSR);
+			if (lsr & LSR_OE)
+				buf[n++] = '\0';
+			if (!(lsr & LSR_DR))
+				break;
+			char c = (char)hal_inb(PORT + UART_DATA);
+			if (c)
+				buf[n++] = c;
+		}
+		if (room < 2)
+			irq_enable(IER_RX, false);
+		if (n == 0)
+			return;
+		byteq_push(OWNER, SERIAL_RX_RECORD, buf, n, SERIAL_RX_MAX);
+		rx_deliver();
 	}
 }
 
@@ -164,14 +228,14 @@ int serial_irq(uint64_t irq)
 {
 	(void)irq;
 	for (int i = 0; i < IRQ_ROUNDS; i++) {
-		uint8_t iir = hal_inb(COM1 + UART_IIR);
+		uint8_t iir = hal_inb(PORT + UART_IIR);
 		if (iir & IIR_NONE)
 			break;
 		switch (iir & 0x0e) {
 		case 0x02: tx_refill(); break;          /* transmitter empty */
 		case 0x04: case 0x0c: rx_drain(); break; /* data, or timeout with data */
-		case 0x06: hal_inb(COM1 + UART_LSR); break;
-		default: hal_inb(COM1 + UART_MSR); break;
+		case 0x06: hal_inb(PORT + UART_LSR); break;
+		default: hal_inb(PORT + UART_MSR); break;
 		}
 	}
 	rx_drain();
@@ -179,10 +243,21 @@ int serial_irq(uint64_t irq)
 	return 0;
 }
 
+int serial_rx_room(uint64_t arg)
+{
+	uint64_t flags = irq_save();
+
+	(void)arg;
+	irq_enable(IER_RX, true);
+	serial_irq(PORT_IRQ);
+	irq_restore(flags);
+	return 0;
+}
+
 static bool uart_present(void)
 {
-	hal_outb(COM1 + UART_SCRATCH, 0x5a);
-	return hal_inb(COM1 + UART_SCRATCH) == 0x5a;
+	hal_outb(PORT + UART_SCRATCH, 0x5a);
+	return hal_inb(PORT + UART_SCRATCH) == 0x5a;
 }
 
 int cell_init(void)
@@ -190,7 +265,7 @@ int cell_init(void)
 	int err;
 
 	if (!uart_present()) {
-		klog(LOG_WARN, "serial: no UART at COM1 (0x%x)", COM1);
+		klog(LOG_WARN, "serial: no UART at port 0x%x", PORT);
 		return 0;
 	}
 	if ((err = byteq_create(OWNER, SERIAL_RX_RECORD)) < 0 ||
@@ -199,17 +274,20 @@ int cell_init(void)
 		return err;
 	}
 	uint64_t flags = irq_save();
-	hal_outb(COM1 + UART_MCR, MCR_OUT2);
-	hal_outb(COM1 + UART_IER, IER_RX | (byteq_len(SERIAL_TX_RECORD) > 0 ? IER_THRE : 0));
-	err = dispatch_route(COM1_IRQ, "serial", "serial_irq");
+	hal_outb(PORT + UART_MCR, MCR_OUT2);
+	hal_outb(PORT + UART_IER, IER_RX | (byteq_len(SERIAL_TX_RECORD) > 0 ? IER_THRE : 0));
+	err = dispatch_route(PORT_IRQ, "serial", "serial_irq");
+	if (err == 0 && (err = dispatch_subscribe(SERIAL_ROOM_EVENT, "serial", "serial_rx_room")) < 0)
+		dispatch_unroute(PORT_IRQ);
 	if (err == 0)
-		serial_irq(COM1_IRQ); /* whatever arrived before the route */
+		serial_irq(PORT_IRQ); /* whatever arrived before the route */
 	irq_restore(flags);
 	if (err)
-		klog(LOG_ERR, "serial: cannot route IRQ %d: error %d", COM1_IRQ, err);
+		klog(LOG_ERR, "serial: cannot route IRQ %d or take %s: error %d", PORT_IRQ,
+		     SERIAL_ROOM_EVENT, err);
 	else
-		klog(LOG_INFO, "serial: COM1 on IRQ %d, %u-byte transmit queue in state_db",
-		     COM1_IRQ, SERIAL_TX_MAX);
+		klog(LOG_INFO, "serial: UART 0x%x on IRQ %d, %u-byte transmit queue in state_db",
+		     PORT, PORT_IRQ, SERIAL_TX_MAX);
 	return err;
 }
 
@@ -217,7 +295,8 @@ void cell_exit(void)
 {
 	serial_flush();
 	uint64_t flags = irq_save();
-	dispatch_unroute(COM1_IRQ);
-	hal_outb(COM1 + UART_IER, 0);
+	dispatch_unroute(PORT_IRQ);
+	dispatch_unsubscribe(SERIAL_ROOM_EVENT, "serial", "serial_rx_room");
+	hal_outb(PORT + UART_IER, 0);
 	irq_restore(flags);
 }

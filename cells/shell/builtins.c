@@ -1,5 +1,5 @@
 /*
- * The commands the shell registers at init: its own help, state and tasks,
+ * The commands the shell registers at init: its own help, state, tasks and uptime,
  * and nano_core's command bodies (kcmd_*, grant `console`), all as cellrefs.
  */
 #include <delos/log.h>
@@ -7,7 +7,10 @@
 #include <delos/sdb.h>
 #include <delos/string.h>
 #include "cells/shell/internal.h"
-#include "cells/tasks/tasks.h"
+#include <delos/ctx.h>
+#include <delos/tasks.h>
+#include <delos/time.h>
+#include <delos/timer.h>
 
 struct builtin {
 	const char *name, *cell, *sym, *usage, *help;
@@ -15,7 +18,7 @@ struct builtin {
 
 static const struct builtin builtins[] = {
 	{ "help", "shell", "shell_cmd_help", "[COMMAND]", "list the commands, or explain one" },
-	{ "mem", "nano_core", "kcmd_mem", "", "frame, heap and stack figures" },
+	{ "mem", "nano_core", "kcmd_mem", "", "frame, heap, stack and cell window figures; who owns each frame" },
 	{ "log", "nano_core", "kcmd_log", "", "print the kernel log" },
 	{ "exit", "nano_core", "kcmd_exit", "N", "end QEMU with status N (0-126)" },
 	{ "fault", "nano_core", "kcmd_fault", "pf|gpf|div0|ud|stack",
@@ -23,17 +26,35 @@ static const struct builtin builtins[] = {
 	{ "cells", "nano_core", "kcmd_cells", "", "list loaded cells: name@version, sizes, range" },
 	{ "syms", "nano_core", "kcmd_syms", "CELL", "a cell's symbols" },
 	{ "deps", "nano_core", "kcmd_deps", "CELL", "what a cell uses and who uses it" },
-	{ "load", "nano_core", "kcmd_load", "NAME@VERSION", "load a cell listed in cells.manifest" },
+	{ "load", "nano_core", "kcmd_load", "NAME@VERSION",
+	  "load a cell of cells.manifest; one version of a name at a time" },
 	{ "unload", "nano_core", "kcmd_unload", "NAME", "unload a cell nothing depends on" },
 	{ "call", "nano_core", "kcmd_call", "CELL SYMBOL",
-	  "run int SYMBOL(void) of a cell, catching faults" },
+	  "run int SYMBOL(void), a global function of a cell, catching faults" },
 	{ "swap", "nano_core", "kcmd_swap", "[-v] OLD@V NEW@V...",
-	  "replace cells live, as one transaction" },
+	  "replace cells live as one transaction; 'swap' alone: the rules" },
 	{ "swaps", "nano_core", "kcmd_swaps", "", "the swap log: when, what, outcome, step times" },
 	{ "state", "shell", "shell_cmd_state", "[PREFIX]",
 	  "state_db records, their owners and checksums" },
 	{ "tasks", "shell", "shell_cmd_tasks", "", "tasks: id, name, state, entry, runs, cpu ticks" },
+	{ "uptime", "shell", "shell_cmd_uptime", "",
+	  "timer ticks and guest time, read together" },
 };
+
+/* Reads the tick count and the TSC clock in one moment with interrupts off. */
+void shell_cmd_uptime(int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1) {
+		shell_printf("usage: uptime\n");
+		return;
+	}
+	uint64_t flags = irq_save();
+	uint64_t ticks = timer_ticks(), ns = time_ns();
+	irq_restore(flags);
+	shell_printf("uptime: %lu ticks at %lu Hz, %lu us of guest time (TSC from %s)\n", ticks,
+		     timer_hz(), ns / 1000, tsc_source());
+}
 
 int shell_builtins_register(void)
 {

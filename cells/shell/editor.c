@@ -25,7 +25,8 @@ void shell_line_load(struct shell_line *l)
 {
 	int n = sdb_get(SHELL_LINE_RECORD, l, sizeof(*l), NULL);
 
-	if (n != sizeof(*l) || l->len >= SHELL_LINE_MAX || l->pos > l->len || l->esc > 2) {
+	if (n != sizeof(*l) || l->len > SHELL_LINE_MAX || l->pos > l->len || l->esc > 2 ||
+	    l->lost > 1) {
 		memset(l, 0, sizeof(*l));
 		l->hist = -1;
 	}
@@ -43,10 +44,14 @@ void shell_edit_redraw(const struct shell_line *l)
 	back(l->len - l->pos);
 }
 
+/* A byte that does not fit makes the line over-long: it will be refused whole. */
 static void insert(struct shell_line *l, char c)
 {
-	if (l->len + 1 >= SHELL_LINE_MAX)
+	if (l->over || l->len == SHELL_LINE_MAX) {
+		if (l->over < UINT32_MAX)
+			l->over++;
 		return;
+	}
 	memmove(l->buf + l->pos + 1, l->buf + l->pos, l->len - l->pos);
 	l->buf[l->pos] = c;
 	l->len++;
@@ -74,14 +79,16 @@ static void kill_line(struct shell_line *l)
 	repeat(SPACES, l->len);
 	back(l->len);
 	l->len = l->pos = 0;
+	l->over = 0;
+	l->lost = 0;
 }
 
+/* text fits: it is a history entry, at most SHELL_LINE_MAX bytes. */
 static void replace(struct shell_line *l, const char *text)
 {
 	size_t n = strlen(text);
 
 	kill_line(l);
-	n = n < SHELL_LINE_MAX - 1 ? n : SHELL_LINE_MAX - 1;
 	memcpy(l->buf, text, n);
 	l->len = l->pos = (uint16_t)n;
 	shell_write(l->buf, n);
@@ -90,7 +97,7 @@ static void replace(struct shell_line *l, const char *text)
 /* Up (older) and down (newer) through the history. */
 static void recall(struct shell_line *l, int step)
 {
-	char text[SHELL_LINE_MAX];
+	char text[SHELL_LINE_MAX + 1];
 	int want = l->hist + step;
 
 	if (want < 0) {
@@ -105,10 +112,12 @@ static void recall(struct shell_line *l, int step)
 	replace(l, text);
 }
 
-/* The final byte of ESC [ ...: the arrow keys. */
+/* The final byte of ESC [ ...: the arrow keys (an over-long line ignores them). */
 static void arrow(struct shell_line *l, unsigned char c)
 {
-	if (c == 'A') {
+	if (l->over) {
+		return;
+	} else if (c == 'A') {
 		recall(l, 1);
 	} else if (c == 'B') {
 		recall(l, -1);
@@ -140,6 +149,10 @@ static bool escape(struct shell_line *l, unsigned char c)
 
 enum shell_feed shell_edit_feed(struct shell_line *l, unsigned char c)
 {
+	if (c == '\0') {	/* where the input queue dropped bytes */
+		l->lost = 1;
+		return SHELL_FEED_MORE;
+	}
 	if (escape(l, c))
 		return SHELL_FEED_MORE;
 	switch (c) {
@@ -152,7 +165,8 @@ enum shell_feed shell_edit_feed(struct shell_line *l, unsigned char c)
 		return SHELL_FEED_RUN;
 	case 0x7f:
 	case '\b':
-		erase_before(l);
+		if (!l->over)
+			erase_before(l);
 		break;
 	case 0x15: /* Ctrl-U */
 		kill_line(l);

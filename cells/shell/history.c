@@ -24,13 +24,13 @@ void shell_history_add(const char *line)
 	struct shell_history *h;
 	size_t n = strlen(line);
 
-	if (n == 0 || n >= SHELL_LINE_MAX || !(h = kmalloc(sizeof(*h))))
+	if (n == 0 || n > SHELL_LINE_MAX || !(h = kmalloc(sizeof(*h))))
 		return;
 	if (sdb_get(SHELL_HISTORY_RECORD, h, sizeof(*h), NULL) != sizeof(*h))
 		memset(h, 0, sizeof(*h));
 	if (!newest(h) || strcmp(newest(h), line) != 0) {
 		char *slot = h->lines[h->added % SHELL_HISTORY];
-		memset(slot, 0, SHELL_LINE_MAX);
+		memset(slot, 0, SHELL_LINE_MAX + 1);
 		memcpy(slot, line, n);
 		h->added++;
 		sdb_put(SHELL_OWNER, SHELL_HISTORY_RECORD, SHELL_HISTORY_TYPE, SHELL_LAYOUT, h,

@@ -7,7 +7,7 @@
 
 #include <stdbool.h>
 
-#include "cells/shell/shell.h"
+#include <delos/shell.h>
 
 #define SHELL_OWNER "shell"
 
@@ -45,5 +45,6 @@ int shell_builtins_register(void);
 void shell_cmd_help(int argc, char **argv);
 void shell_cmd_state(int argc, char **argv);
 void shell_cmd_tasks(int argc, char **argv);
+void shell_cmd_uptime(int argc, char **argv);
 
 #endif

@@ -1,7 +1,7 @@
 /* Running a command line: split it, find the command by name, check, call. */
 #include <delos/cellref.h>
 #include <delos/string.h>
-#include "cells/serial/serial.h"
+#include <delos/serial.h>
 #include "cells/shell/internal.h"
 
 typedef void command_fn(int argc, char **argv);

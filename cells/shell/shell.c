@@ -4,51 +4,100 @@
 #include <delos/log.h>
 #include <delos/string.h>
 #include <delos/time.h>
-#include "cells/dispatch/dispatch.h"
-#include "cells/serial/byteq.h"
+#include <delos/dispatch.h>
+#include "metamodules/byteq.h"
 #include "cells/shell/internal.h"
-#include "cells/tasks/tasks.h"
+#include <delos/tasks.h>
 
-int shell_on_input(uint64_t byte)
+/*
+ * Queues the byte, or a NUL for SHELL_INPUT_LOST; refuses it (-1) when the
+ * queue is full, so the poster keeps it until "console.room" (see shell.h).
+ */
+int shell_on_input(uint64_t value)
 {
-	char c = (char)byte;
-	uint64_t flags = irq_save();
+	char c = value == SHELL_INPUT_LOST ? '\0' : (char)value;
+	int n = 1;
 
-	byteq_push(SHELL_OWNER, SHELL_INPUT_RECORD, &c, 1, SHELL_INPUT_MAX);
-	irq_restore(flags);
+	if (c != '\0' || value == SHELL_INPUT_LOST) {
+		uint64_t flags = irq_save();
+		n = byteq_push(SHELL_OWNER, SHELL_INPUT_RECORD, &c, 1, SHELL_INPUT_MAX);
+		irq_restore(flags);
+	}
 	task_notify(SHELL_CHANNEL);
-	return 0;
+	return n == 1 ? 0 : -1;
 }
 
-/* The next typed byte, waiting for one (the test and the wait are atomic). */
-static unsigned char next_byte(void)
+/*
+ * Copies up to cap typed bytes from the front of "shell/input", leaving them
+ * queued, waiting for one. The editor takes what a paste queued at once: one
+ * pass over the queue, not one per byte. Before it waits on an empty queue it
+ * posts "console.room", for input a driver kept back while the queue was full.
+ */
+static int peek_input(unsigned char *out, size_t cap)
 {
-	for (;;) {
-		unsigned char c;
+	for (bool asked = false;;) {
 		uint64_t flags = irq_save();
-		int n = byteq_pop(SHELL_INPUT_RECORD, &c, 1);
+		int n = byteq_peek(SHELL_INPUT_RECORD, out, cap);
 		if (n < 0) {
 			klog(LOG_ERR, "shell: input queue unreadable (%s); emptied", sdb_strerror(n));
 			sdb_delete(SHELL_INPUT_RECORD);
 		}
-		if (n != 1)
-			task_wait(SHELL_CHANNEL);
+		bool wait = n <= 0 && asked;
+		if (wait)
+			task_wait(SHELL_CHANNEL); /* the test and the wait are atomic */
 		irq_restore(flags);
-		if (n == 1)
-			return c;
+		if (n > 0)
+			return n;
+		if (!wait)
+			dispatch_post(SHELL_ROOM_EVENT, 0);
+		asked = !wait;
 	}
 }
 
-/* Runs the finished line: it leaves "shell/line" first, so a fault in it loses nothing. */
-static void run_line(struct shell_line *l)
+/* Keeps the line and drops the used input bytes together, so a restart neither loses nor repeats one. */
+static void take_input(const struct shell_line *l, int used)
 {
-	char line[SHELL_LINE_MAX];
+	uint64_t flags = irq_save();
+
+	shell_line_store(l);
+	byteq_drop(SHELL_INPUT_RECORD, (size_t)used);
+	irq_restore(flags);
+}
+
+static void line_reset(struct shell_line *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->hist = -1;
+}
+
+/* Says why a finished line cannot run, if it cannot: it lost bytes or did not fit. */
+static bool refused(const struct shell_line *l)
+{
+	if (l->lost)
+		shell_printf("shell: input lost: the serial line dropped bytes of this line; "
+			     "nothing was run\n");
+	else if (l->over)
+		shell_printf("shell: line too long: %lu bytes, the limit is %d; nothing was run\n",
+			     (unsigned long)l->len + l->over, SHELL_LINE_MAX);
+	return l->lost || l->over;
+}
+
+/*
+ * Runs the finished line, whose last input byte is used: the line and its
+ * bytes leave the records first, so a fault in the command loses nothing
+ * and does not run it again.
+ */
+static void run_line(struct shell_line *l, int used)
+{
+	char line[SHELL_LINE_MAX + 1];
+	bool run = !refused(l);
 
 	memcpy(line, l->buf, l->len);
 	line[l->len] = '\0';
-	memset(l, 0, sizeof(*l));
-	l->hist = -1;
-	shell_line_store(l);
+	line_reset(l);
+	take_input(l, used);
+	if (!run)
+		return;
 	shell_history_add(line);
 	shell_execute(line);
 }
@@ -72,17 +121,21 @@ int shell_main(uint64_t arg)
 	shell_line_store(&l);
 	shell_edit_redraw(&l);
 	for (;;) {
-		enum shell_feed r = shell_edit_feed(&l, next_byte());
+		unsigned char in[SHELL_INPUT_BATCH];
+		int n = peek_input(in, sizeof(in)), used = 0;
+		enum shell_feed r = SHELL_FEED_MORE;
+
+		while (r == SHELL_FEED_MORE && used < n)
+			r = shell_edit_feed(&l, in[used++]);
 		if (r == SHELL_FEED_MORE) {
-			shell_line_store(&l);
+			take_input(&l, used);
 			continue;
 		}
 		if (r == SHELL_FEED_RUN) {
-			run_line(&l);
+			run_line(&l, used);
 		} else {
-			memset(&l, 0, sizeof(l));
-			l.hist = -1;
-			shell_line_store(&l);
+			line_reset(&l);
+			take_input(&l, used);
 		}
 		shell_edit_redraw(&l);
 	}

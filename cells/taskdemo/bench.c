@@ -15,7 +15,7 @@
 #include <delos/string.h>
 #include <delos/time.h>
 #include "cells/taskdemo/taskdemo.h"
-#include "cells/tasks/tasks.h"
+#include <delos/tasks.h>
 
 #define BENCH_RECORD "taskdemo/bench"
 

@@ -8,7 +8,7 @@
 #include <delos/sdb.h>
 #include <delos/string.h>
 #include "cells/taskdemo/taskdemo.h"
-#include "cells/tasks/tasks.h"
+#include <delos/tasks.h>
 
 #define WOKE_RECORD   "taskdemo/woke"
 #define STARTS_RECORD "taskdemo/starts"

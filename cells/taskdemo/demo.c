@@ -11,8 +11,8 @@
 #include <delos/string.h>
 #include <delos/time.h>
 #include "cells/taskdemo/taskdemo.h"
-#include "cells/tasks/tasks.h"
-#include "cells/timer/timer.h"
+#include <delos/tasks.h>
+#include <delos/timer.h>
 
 #define OWNER  "taskdemo"
 #define LAYOUT 1u

@@ -8,10 +8,10 @@
 #include <delos/log.h>
 #include <delos/sdb.h>
 #include <delos/string.h>
-#include "cells/dispatch/dispatch.h"
-#include "cells/sched/sched.h"
+#include <delos/dispatch.h>
+#include <delos/sched.h>
 #include "cells/tasks/records.h"
-#include "cells/timer/timer.h"
+#include <delos/timer.h>
 
 static int open_hot_records(void);
 

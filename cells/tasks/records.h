@@ -12,7 +12,7 @@
 
 #include <delos/cellref.h>
 #include <delos/ctx.h>
-#include "cells/tasks/tasks.h"
+#include <delos/tasks.h>
 
 #define TASKS_PRIVATE __attribute__((visibility("hidden")))
 

@@ -1,11 +1,12 @@
 /*
- * Restarting tasks at their entry (cells/tasks/tasks.h), for nano_core's
+ * Restarting tasks at their entry (include/delos/tasks.h), for nano_core's
  * swap of a cell whose tasks are blocked inside it: each starts over in the
  * new cell, on its own stack, as the same task.
  */
 #include <delos/ctx.h>
 #include <delos/log.h>
-#include "cells/sched/sched.h"
+#include <delos/sched.h>
+#include <delos/sdb.h>
 #include "cells/tasks/records.h"
 
 /* Checks that task id may be restarted while blocked; fills *r. */
@@ -87,5 +88,6 @@ int tasks_restart_self(uint64_t unused)
 	}
 	klog(LOG_INFO, "tasks: task %ld '%s' starts over at %s:%s", r.id, r.name, r.entry.cell,
 	     r.entry.sym);
+	sdb_txn_abort_task(self);	/* its frames go, and a transaction they left open */
 	ctx_restart(ctx_prepare(r.stack_hi, &tasks_start_ref, (uint64_t)self, &tasks_exit_ref));
 }

@@ -23,7 +23,7 @@
 #include <delos/ctx.h>
 #include <delos/log.h>
 #include <delos/time.h>
-#include "cells/sched/sched.h"
+#include <delos/sched.h>
 #include "cells/tasks/records.h"
 
 _Static_assert(TASKS_AGAIN == CTX_RESUMED, "tasks_block returns what ctx_block does");

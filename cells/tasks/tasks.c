@@ -1,12 +1,12 @@
-/* The tasks API (cells/tasks/tasks.h): creating, ending, joining and blocking tasks. */
+/* The tasks API (include/delos/tasks.h): creating, ending, joining and blocking tasks. */
 #include <delos/ctx.h>
 #include <delos/log.h>
 #include <delos/sdb.h>
 #include <delos/string.h>
 #include <delos/time.h>
-#include "cells/sched/sched.h"
+#include <delos/sched.h>
 #include "cells/tasks/records.h"
-#include "cells/timer/timer.h"
+#include <delos/timer.h>
 
 const struct cellref tasks_start_ref = { "tasks", "tasks_task_start" };
 const struct cellref tasks_exit_ref = { "tasks", "tasks_task_exit" };
@@ -140,6 +140,7 @@ _Noreturn void task_exit(int64_t code)
 	irq_save();
 	tasks_finish_switch();
 	self = tasks_current();
+	sdb_txn_abort_task(self);	/* a transaction it left open goes with it */
 	if (self <= 0 || rec_get(self, &r)) {
 		klog(LOG_ERR, "tasks: task_exit(%ld) from %s; idling instead", code,
 		     self == 0 ? "task 0 (idle), which cannot exit" : "no task");

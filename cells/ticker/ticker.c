@@ -1,7 +1,7 @@
 #include <delos/cell.h>
 #include <delos/time.h>
-#include "cells/log_sink/log_sink.h"
-#include "cells/ticker/ticker.h"
+#include <delos/log_sink.h>
+#include <delos/ticker.h>
 
 uint64_t ticker_ms(void)
 {

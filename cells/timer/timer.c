@@ -5,14 +5,17 @@
 #include <delos/cell.h>
 #include <delos/log.h>
 #include <delos/sdb.h>
-#include "cells/dispatch/dispatch.h"
-#include "cells/timer/timer.h"
+#include <delos/dispatch.h>
+#include <delos/timer.h>
 #include "hal/io.h"
 #include "hal/pit.h"
 
 #define PIT_CH0      0x40
 #define PIT_COMMAND  0x43
 #define PIT_CH0_RATE 0x34    /* channel 0, lobyte/hibyte, mode 2 (rate generator), binary */
+#define PIT_LINE     0
+
+int cell_swap_in(uint64_t old_version);
 
 static int read_state(struct timer_state *st)
 {
@@ -60,10 +63,10 @@ static void pit_start(uint32_t hz)
 	hal_outb(PIT_CH0, (divisor >> 8) & 0xff);
 }
 
-/* Keeps the count of an earlier timer cell; starts one otherwise. */
-static int adopt_or_create(void)
+/* Keeps the count of an earlier timer cell, starts one otherwise; the tick is the PIT's. */
+static int adopt_or_create(uint32_t *old_line)
 {
-	struct timer_state st = { .ticks = 0, .hz = TIMER_HZ };
+	struct timer_state st = { .ticks = 0, .hz = TIMER_HZ, .line = PIT_LINE };
 	statedb_handle h;
 	/* Opening verifies it: with a handle, its reads do not. */
 	int err = sdb_hopen(TIMER_RECORD, 0, &h);
@@ -71,8 +74,11 @@ static int adopt_or_create(void)
 	if (err == 0 || err == STATEDB_E_NOT_FOUND)
 		err = read_state(&st);
 
+	*old_line = PIT_LINE;
 	if (err == 0) {
+		*old_line = st.line;
 		st.hz = TIMER_HZ;
+		st.line = PIT_LINE;
 		return sdb_update(TIMER_RECORD, TIMER_LAYOUT, &st, sizeof(st));
 	}
 	if (err != STATEDB_E_NOT_FOUND) {
@@ -80,27 +86,47 @@ static int adopt_or_create(void)
 		     err == STATEDB_E_CORRUPT ? "wrong size or layout" : sdb_strerror(err));
 		return err;
 	}
+	st.line = PIT_LINE;
 	return sdb_create("timer", TIMER_RECORD, TIMER_TYPE, TIMER_LAYOUT, &st, sizeof(st));
 }
 
-int cell_init(void)
+/* Takes the tick over: from another timer cell if one had it, else from nothing. */
+static int take_over(void)
 {
 	statedb_handle h;
-	int err = adopt_or_create();
+	uint32_t old_line;
+	int err = adopt_or_create(&old_line);
 
 	/* Written at every tick: with a handle, in place. */
 	if (err || (err = sdb_hopen(TIMER_RECORD, 0, &h)))
 		return err;
 	pit_start(TIMER_HZ);
-	if ((err = dispatch_route(0, "timer", "timer_irq"))) {
+	if ((err = dispatch_route(PIT_LINE, "timer", "timer_irq"))) {
 		klog(LOG_ERR, "timer: cannot route IRQ 0: %d", err);
 		return err;
 	}
-	klog(LOG_INFO, "timer: PIT channel 0 at %u Hz, tick %lu", TIMER_HZ, timer_ticks());
+	if (old_line != PIT_LINE)
+		dispatch_unroute(old_line);
+	klog(LOG_INFO, "timer: PIT channel 0 at %u Hz, tick %lu%s", TIMER_HZ, timer_ticks(),
+	     old_line != PIT_LINE ? " (taken over from another timer's line)" : "");
 	return 0;
+}
+
+int cell_init(void)
+{
+	return take_over();
+}
+
+int cell_swap_in(uint64_t old_version)
+{
+	(void)old_version;
+	return take_over();
 }
 
 void cell_exit(void)
 {
-	dispatch_unroute(0);
+	struct timer_state st;
+
+	if (read_state(&st) == 0 && st.line == PIT_LINE)
+		dispatch_unroute(PIT_LINE);
 }

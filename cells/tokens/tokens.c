@@ -1,13 +1,12 @@
 /* The tokens cell: makes this boot's token key once and hands it out (tokens.h). */
-#include <stdbool.h>
 #include <stdint.h>
 
 #include <delos/cell.h>
 #include <delos/log.h>
+#include <delos/random.h>
 #include <delos/sdb.h>
 #include <delos/string.h>
-#include <delos/time.h>
-#include "cells/tokens/tokens.h"
+#include <delos/tokens.h>
 
 int tokens_key(struct token_key *out)
 {
@@ -28,77 +27,27 @@ int tokens_key(struct token_key *out)
 	return 0;
 }
 
-static uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
-
-/* CPUID.01H:ECX bit 30. */
-static bool has_rdrand(void)
-{
-	uint32_t a = 1, b, c = 0, d;
-
-	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
-	return (c >> 30) & 1;
-}
-
-/* One RDRAND value, retrying as Intel advises; false if the CPU gave none. */
-static bool rdrand64(uint64_t *v)
-{
-	for (int i = 0; i < 10; i++) {
-		uint8_t ok;
-		__asm__ volatile("rdrand %0; setc %1" : "=r"(*v), "=qm"(ok));
-		if (ok)
-			return true;
-	}
-	return false;
-}
-
-struct seed {
-	uint64_t tsc[8];        /* TSC readings around uneven amounts of work */
-	uint64_t time_ns, tsc_hz;
-	uint64_t rdrand[4];     /* zero without RDRAND */
-};
-
-/* Fills *s; returns how many RDRAND values it got. */
-static int gather(struct seed *s)
-{
-	int got = 0;
-
-	memset(s, 0, sizeof(*s));
-	s->tsc_hz = tsc_hz();
-	for (int i = 0; i < 8; i++) {
-		s->tsc[i] = rdtsc();
-		for (uint64_t spin = s->tsc[i] & 0x3ff; spin; spin--)
-			__asm__ volatile("pause");
-	}
-	s->time_ns = time_ns();
-	if (has_rdrand())
-		for (int i = 0; i < 4; i++)
-			got += rdrand64(&s->rdrand[i]);
-	return got;
-}
-
 static int make_key(void)
 {
-	struct seed s;
+	uint8_t seed[32];
 	struct token_key k;
-	int rdrand = gather(&s), err;
+	uint32_t fingerprint;
+	int err;
 
-	err = token_key_derive(&s, sizeof(s), &k);
-	memset(&s, 0, sizeof(s));
+	random_bytes(seed, sizeof(seed));
+	err = token_key_derive(seed, sizeof(seed), &k);
+	memset(seed, 0, sizeof(seed));
 	if (err)
 		return err;
+	fingerprint = token_key_fingerprint(&k);
 	err = sdb_create("tokens", TOKENS_KEY_RECORD, TOKENS_KEY_TYPE, TOKENS_LAYOUT, &k, sizeof(k));
 	memset(&k, 0, sizeof(k));
 	if (err) {
 		klog(LOG_ERR, "tokens: cannot store the key: %s", sdb_strerror(err));
 		return err;
 	}
-	klog(LOG_INFO, "tokens: new key for this boot, from the TSC%s", rdrand ? " and RDRAND" : "");
+	klog(LOG_INFO, "tokens: new key for this boot from %s, fingerprint %08x", random_source(),
+	     fingerprint);
 	return 0;
 }
 
@@ -107,9 +56,10 @@ int cell_init(void)
 	struct token_key k;
 	int err = tokens_key(&k);
 
-	memset(&k, 0, sizeof(k));
 	if (err == 0) {
-		klog(LOG_INFO, "tokens: keeping this boot's key");
+		klog(LOG_INFO, "tokens: keeping this boot's key, fingerprint %08x",
+		     token_key_fingerprint(&k));
+		memset(&k, 0, sizeof(k));
 		return 0;
 	}
 	if (err == TOKENS_E_CORRUPT || err == TOKENS_E_NO_KEY) {

@@ -4,7 +4,7 @@
 #include <delos/log.h>
 #include <delos/mm.h>
 #include <delos/sdb.h>
-#include "cells/vga/vga.h"
+#include <delos/vga.h>
 #include "hal/io.h"
 
 #define OWNER "vga"
@@ -123,11 +123,12 @@ int vga_write(const char *buf, uint64_t len)
 	return (int)len;
 }
 
-int cell_init(void)
+/* Takes the screen over, continuing where the cursor record or the hardware cursor stands. */
+static int take_screen(const char *how)
 {
 	if (!vga_text_present()) {
-		klog(LOG_INFO, "vga: no VGA text screen; vga_write does nothing");
-		return 0;
+		klog(LOG_ERR, "vga: no VGA text screen on this boot; refused");
+		return -1;
 	}
 	if (!screen()) {
 		klog(LOG_ERR, "vga: cannot map the text screen at 0x%x", TEXT_PHYS);
@@ -142,6 +143,17 @@ int cell_init(void)
 		klog(LOG_ERR, "vga: cannot keep the cursor: %s", sdb_strerror(err));
 		return err;
 	}
-	klog(LOG_INFO, "vga: the text screen is a cell's now (cursor at %u,%u)", c.row, c.col);
+	klog(LOG_INFO, "vga: the text screen is a cell's now (cursor at %u,%u, %s)", c.row, c.col, how);
 	return 0;
+}
+
+int cell_init(void)
+{
+	return take_screen("loaded");
+}
+
+int cell_swap_in(uint64_t old_version)
+{
+	(void)old_version;
+	return take_screen("swapped in");
 }

@@ -3,8 +3,8 @@
 #include <delos/log.h>
 #include <delos/sdb.h>
 #include <delos/string.h>
-#include "cells/shell/shell.h"
-#include "cells/tasks/tasks.h"
+#include <delos/shell.h>
+#include <delos/tasks.h>
 #include "cells/workload/workload.h"
 
 _Static_assert(WORKLOAD_WORKERS == 2, "the messages below name two tasks");

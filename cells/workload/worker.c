@@ -11,8 +11,8 @@
 #include <delos/mm.h>
 #include <delos/sdb.h>
 #include <delos/string.h>
-#include "cells/ramfs/ramfs.h"
-#include "cells/tasks/tasks.h"
+#include <delos/ramfs.h>
+#include <delos/tasks.h>
 #include "cells/workload/workload.h"
 
 #define APPEND_LEN 100

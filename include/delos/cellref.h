@@ -30,7 +30,10 @@ bool cellref_make(struct cellref *r, const char *cell, const char *sym);
 
 /*
  * Returns the current address of r's symbol, or 0 when the cell is not
- * loaded or has no such symbol. Costs one name lookup; the result is valid
+ * loaded or the symbol is not one of its global functions (a local symbol
+ * or data never resolves; see loader_cell_lookup). When no cell has r's name,
+ * the cell that now exports the symbol is used (a replacement under another
+ * name), never nano_core. Costs one name lookup; the result is valid
  * until the next load, unload or swap (loader_generation() changes).
  */
 uint64_t cellref_resolve(const struct cellref *r);

@@ -59,17 +59,25 @@ int cells_swap(struct swap_pair *pairs, const bool *restart, size_t n, const cha
 void swap_restart_self_if_needed(void);
 void swap_print_result(int err, const struct swap_result *res, bool verbose);
 
-/*
- * Loads the listed manifest entries in dependency order (derived from their
- * imports), naming a dependency cycle or the missing symbol of any left out.
- * Returns how many were loaded.
- */
-size_t cells_load_ordered(const struct manifest_entry **list, size_t n);
 /* The manifest entry of "NAME@VERSION", or NULL. */
 const struct manifest_entry *cells_manifest_find(const char *ref);
 
 /* Prints "<cell:symbol+0xoff>" for an address inside a cell; false if none has it. */
 bool cells_print_addr(uint64_t addr);
+
+/*
+ * The cell window (nano_core/cell_window.c), where cells are mapped; set up
+ * from CELL_WINDOW_SIZE and the cell_window= argument before the loader.
+ * cell_window_map maps `size` bytes (whole pages) of fresh zeroed frames
+ * read-write with an unmapped guard page on either side, or prints why not
+ * and returns NULL. cell_window_unmap unmaps such a mapping and only then
+ * gives its range back for reuse.
+ */
+struct vrange_stats;
+void cell_window_init(void);
+void *cell_window_map(uint64_t size, uint64_t *addr);
+void cell_window_unmap(uint64_t va, uint64_t size);
+void cell_window_stats(struct vrange_stats *s);
 
 /* The console commands: cells, syms, deps, load, unload, call. */
 void kcmd_cells(int argc, char **argv);

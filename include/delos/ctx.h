@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include <delos/cellref.h>
+#include <delos/irqflags.h>	/* irq_save, irq_restore */
 #include <delos/mm.h>	/* stack_alloc, stack_free */
 
 /*
@@ -88,9 +89,5 @@ uint64_t ctx_prepare(uint64_t stack_top, const struct cellref *start, uint64_t a
 
 /* The boot context's stack [lo, hi): task 0 ("idle") runs on it. */
 void ctx_boot_stack(uint64_t *lo, uint64_t *hi);
-
-/* Interrupt flag save/restore for cells (grant `core`). */
-uint64_t irq_save(void);
-void irq_restore(uint64_t flags);
 
 #endif

@@ -8,8 +8,10 @@
  * "used" (not free: a hole, reserved, or allocated). The bitmaps live in
  * usable memory that frame_init() carves out for them. Single frames are found
  * next-fit, scanning a word of 64 frames at a time from just after the last
- * allocation, so the common case touches one or two words. Nothing here
- * takes a lock: callers serialize (nano_core runs it with interrupts off).
+ * allocation, so the common case touches one or two words. Each call after
+ * frame_init runs in an irq_save() critical section (delos/irqflags.h), so
+ * interrupt handlers and preempted tasks may all allocate and free; none may
+ * from an NMI or exception handler, which that section does not keep out.
  */
 #ifndef DELOS_FRAME_H
 #define DELOS_FRAME_H
@@ -95,6 +97,36 @@ bool frame_is_used(uint64_t phys);
 
 /* Fills *s; total_frames == free_frames + reserved_frames + allocated_frames always holds. */
 void frame_stats(struct frame_stats *s);
+
+/*
+ * Ownership audit: checks that every frame someone holds is held exactly
+ * once, given the list of holders. The caller claims, one by one, every frame
+ * that something in the system owns (nano_core claims each page table and
+ * each frame behind a 4 KiB mapping outside the physmap), between
+ * frame_audit_start and frame_audit_finish, all inside one irq_save()
+ * section so that nothing allocates or frees meanwhile. scratch must hold
+ * frame_audit_bytes() bytes; the audit keeps one bit per frame there.
+ */
+struct frame_audit {
+	uint64_t *seen;                 /* scratch: bit set once a frame was claimed */
+	uint64_t claims;                /* frame_audit_claim calls */
+	uint64_t unmanaged;             /* claims of frames outside the bitmaps (device memory) */
+	uint64_t twice, first_twice;    /* claims of a frame already claimed; the first one */
+	uint64_t free_claimed, first_free_claimed; /* claims of a frame the bitmap says is free */
+	uint64_t leaked, first_leaked;  /* allocated frames nobody claimed (frame_audit_finish) */
+	bool counters_ok;               /* free/allocated/reserved counters match the bits */
+};
+
+size_t frame_audit_bytes(void);
+void frame_audit_start(struct frame_audit *a, uint64_t *scratch);
+void frame_audit_claim(struct frame_audit *a, uint64_t phys);
+/*
+ * Counts the allocated frames that were not claimed and checks the counters
+ * against the bitmaps. Returns 0 if no frame was claimed twice, none claimed
+ * while free, none leaked and the counters agree; -1 otherwise, with *a
+ * saying which and naming the first frame of each kind.
+ */
+int frame_audit_finish(struct frame_audit *a);
 
 /* Returns a sentence naming the cause of err, or "unknown error". */
 const char *frame_strerror(int err);

@@ -11,6 +11,12 @@
  * The loader is not reentrant: the caller serializes every call on one
  * struct loader (the kernel holds its loader lock around them).
  *
+ * Cell names: at most one loaded cell has a given name, so at most one
+ * version of a cell is loaded and a name@version at most once. A load that
+ * would break this is refused (LOADER_EDUP) naming the loaded cell, before
+ * anything is placed; a swap's new versions load unpublished beside the cells
+ * they replace, and loader_swap checks the names as they will be after it.
+ *
  * Symbol rules, in one namespace made of nano_core's exports and the globals
  * of every published cell:
  *  - A name is owned by its first definition. A later global definition of a
@@ -26,8 +32,11 @@
  *  - Hidden and internal symbols, symbols in COMDAT groups, and the names in
  *    loader_config.private_names (e.g. "cell_init") stay private to their cell:
  *    they never enter the namespace and never collide. loader_cell_lookup()
- *    finds them.
+ *    finds those that are functions.
  *  - A nano_core export may be referenced only if the cell was given its grant.
+ *    So may a cell's export that its load guarded with a grant
+ *    (loader_load_args.guards, from the manifest's guard= field): e.g.
+ *    state_db's test hook, which only cells granted test_hooks may import.
  *
  * Layout: each cell gets one mapping from env->map (guard pages around it are
  * the env's job) holding, each page aligned, text (read+execute), rodata
@@ -86,6 +95,7 @@ struct loader_export {
 	const char *name;
 	const char *grant; /* "core", "port_io", "irq", ... */
 	uint64_t addr;
+	bool func;         /* code, not data: loader_cell_lookup may return it */
 };
 
 /* Every fallible call returns 0 or one of these; loader_error() says more. */
@@ -94,8 +104,8 @@ enum loader_status {
 	LOADER_EBADELF = -1,     /* malformed object */
 	LOADER_EUNSUPPORTED = -2, /* valid ELF the loader does not handle */
 	LOADER_EUNDEF = -3,      /* undefined symbol */
-	LOADER_EDUP = -4,        /* duplicate global definition */
-	LOADER_EGRANT = -5,      /* nano_core symbol outside the cell's grants */
+	LOADER_EDUP = -4,        /* duplicate global definition or cell name */
+	LOADER_EGRANT = -5,      /* symbol outside the cell's grants (nano_core's, or a guard=) */
 	LOADER_ESPILL = -6,      /* writable static data, COMMON or TLS */
 	LOADER_ERANGE = -7,      /* relocation out of range */
 	LOADER_ENOMEM = -8,
@@ -122,14 +132,23 @@ struct loader_config {
 	                                          must outlive the loader */
 };
 
+/* One export of the cell being loaded that only cells given `grant` may
+ * import. Both strings are copied. */
+struct loader_guard {
+	const char *symbol;
+	const char *grant;
+};
+
 struct loader_load_args {
 	const char *path;     /* object name used in messages, e.g. "cells/ramfs.o" */
 	const char *name;     /* cell name; NULL means path */
 	const char *version;  /* free text; NULL means "" */
 	const void *obj;      /* the object; 8-byte aligned; not kept after load */
 	size_t size;
-	const char *const *grants; /* nano_core grants given to the cell */
+	const char *const *grants; /* grants given to the cell */
 	size_t ngrants;
+	const struct loader_guard *guards; /* its exports kept to a grant; each */
+	size_t nguards;                    /* must name a symbol it exports */
 	unsigned flags;       /* enum loader_load_flags */
 };
 
@@ -156,15 +175,23 @@ int loader_load(struct loader *ld, const struct loader_load_args *a,
 int loader_publish(struct loader *ld, struct loader_cell *c);
 
 /*
- * Validates the object in a (as loader_check's first steps do) and calls
- * fn(ctx, name, defined) for each global or weak symbol it defines (visible
- * ones) or references, without loading anything. For ordering boot cells and
- * naming dependency cycles. Returns 0 or the validation error.
+ * Does nothing; the loader calls it after each change to its list of cells
+ * (a load, an unload, each step of a swap), so that a debugger can break on
+ * it and re-read the list (build/gdb/delos.py), as ld.so's _dl_debug_state.
  */
-typedef void loader_object_sym_fn(void *ctx, const char *name, bool defined);
-int loader_object_symbols(struct loader *ld, const struct loader_load_args *a,
-			  loader_object_sym_fn *fn, void *ctx);
+void loader_debug_changed(const struct loader *ld);
+
 int loader_unload(struct loader *ld, struct loader_cell *c);
+
+/*
+ * loader_unload in two halves, for a swap: loader_detach takes c out of the
+ * cell list and the namespace (refusing, as loader_unload does, while others
+ * use it) but leaves its memory mapped; loader_reap then unmaps and frees it.
+ * Between the two nothing can find c, so the unmapping can wait until the
+ * world runs again. A detached cell must be reaped exactly once.
+ */
+int loader_detach(struct loader *ld, struct loader_cell *c);
+void loader_reap(struct loader *ld, struct loader_cell *c);
 
 /* Cells. nano_core is the first cell, with core set; it cannot be unloaded. */
 struct loader_cell_info {
@@ -199,14 +226,27 @@ struct loader_sym {
 	enum loader_sym_bind bind;
 	bool func;         /* STT_FUNC */
 	bool exported;     /* visible in the namespace */
-	const char *grant; /* nano_core exports only */
+	const char *grant; /* nano_core exports and guarded cell exports; else NULL */
 };
 size_t loader_cell_nsyms(const struct loader_cell *c);
 void loader_cell_sym(const struct loader_cell *c, size_t i, struct loader_sym *out);
 int loader_lookup(const struct loader *ld, const char *name, uint64_t *addr,
 		  struct loader_cell **owner);
+/*
+ * Finds a function that cell c defines and that may be called from outside
+ * it by name (cellrefs, the console's `call`, cell_init and the other private
+ * entry points): a global or weak symbol of type function (STT_FUNC; for
+ * nano_core, an export marked func), exported or private. Returns 0 and
+ * sets *addr; LOADER_ENOENT if c defines no symbol of that name; LOADER_EINVAL
+ * if what c defines under that name is local or data (loader_cell_sym_find
+ * tells which). Reads only; safe wherever loader_cell_find is.
+ */
 int loader_cell_lookup(const struct loader_cell *c, const char *name,
 		       uint64_t *addr);
+/* Finds any symbol c defines under that name, globals before locals, to say
+ * why a look-up failed. Returns false if there is none. */
+bool loader_cell_sym_find(const struct loader_cell *c, const char *name,
+			  struct loader_sym *out);
 
 /* What a cell address is, for fault reports; false outside every cell. */
 struct loader_addr_info {

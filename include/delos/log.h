@@ -26,6 +26,13 @@ void kvlog(int level, const char *fmt, va_list ap);
 /* Adapter with the note_fn signature used by pure-logic modules (mb2, ...). */
 void log_note(void *prefix, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/*
+ * Sends raw bytes to the screen only: the display cell that took it over, or
+ * nano_core's own text screen, or nowhere (grant `console`). Returns len, or
+ * -1 if buf is NULL with len > 0.
+ */
+int console_screen_write(const char *buf, size_t len);
+
 /* Sends raw bytes to every console output. */
 void console_write(const char *s, size_t n);
 
@@ -37,10 +44,23 @@ void log_enable_vga(void);
 /* True when booted with a VGA text screen (grant `phys_mem`). */
 bool vga_text_present(void);
 /*
- * A VGA cell owns the screen now (grant `console`): nano_core's output goes
+ * Writes the log's last `lines` lines to the screen only (grant `console`):
+ * for a display cell that takes over a blank screen after the boot began.
+ */
+void log_screen_replay(size_t lines);
+/*
+ * A display cell (vga, fb) owns the screen now (grant `console`): nano_core's output goes
  * to cell:sym, `int sym(const char *buf, uint64_t len)`, resolved on every
  * write, and nano_core draws itself again whenever that does not resolve.
  */
 void log_vga_handoff(const char *cell, const char *sym);
+/*
+ * For fatal reports (panic, an unhandled exception or NMI): from now on
+ * nano_core draws the screen itself and calls no cell. Such a report may
+ * come from inside the heap's or the frame allocator's critical section,
+ * which an exception does not respect, and the VGA cell's writer allocates
+ * (its cursor is a state_db record).
+ */
+void log_fatal(void);
 
 #endif

@@ -18,6 +18,11 @@
  *   recovery=POLICY[,tries=N][,backoff=MS]
  *                    POLICY is restart, reload, none or fallback:NAME@VERSION
  *                    (default none; "none" takes no options)
+ *   guard=GRANT:SYM[,SYM...]
+ *                    these exports of the cell (identifiers, at most
+ *                    MANIFEST_GUARDS_MAX) may be imported only by cells
+ *                    granted GRANT; the build and the loader refuse any other
+ *                    importer, naming the symbol and the grant
  *
  * Any other key=value is kept as-is in the entry's extra fields, so later
  * features (e.g. swap_hook=) need no parser change. A token that is not
@@ -25,7 +30,8 @@
  * NAME@VERSION, a key given twice, and a fallback to a version that is not
  * in the manifest. Tokens are printable ASCII; lines end with LF or CRLF.
  *
- * The parser is freestanding (kernel and host), allocates nothing and writes
+ * The parser runs on the host (celltool, tests): nano_core reads the table
+ * celltool compiles from it (delos/manifest_table.h). It allocates nothing and writes
  * only into the caller's arrays.
  */
 #ifndef DELOS_MANIFEST_H
@@ -40,6 +46,8 @@
 #define MANIFEST_VALUE_MAX   95   /* values of extra fields */
 #define MANIFEST_GRANTS_MAX  16   /* grants per entry */
 #define MANIFEST_EXTRAS_MAX  8    /* extra key=value fields per entry */
+#define MANIFEST_GUARDS_MAX  8    /* guarded exports per entry */
+#define MANIFEST_SYMBOL_MAX  63   /* a guarded symbol's name */
 #define MANIFEST_MESSAGE_MAX 192  /* error message, including the NUL */
 
 enum manifest_status {
@@ -79,6 +87,9 @@ struct manifest_entry {
 	uint32_t grant_count;
 	bool boot;
 	struct manifest_recovery recovery;
+	char guard_grant[MANIFEST_NAME_MAX + 1];    /* guard=: "" when none */
+	char guarded[MANIFEST_GUARDS_MAX][MANIFEST_SYMBOL_MAX + 1];
+	uint32_t guarded_count;
 	struct manifest_extra extras[MANIFEST_EXTRAS_MAX]; /* in line order */
 	uint32_t extra_count;
 	uint32_t line; /* 1-based line number, for later messages */
@@ -146,6 +157,9 @@ const char *manifest_extra(const struct manifest_entry *e, const char *key);
 
 /* Returns whether e lists grant. */
 bool manifest_has_grant(const struct manifest_entry *e, const char *grant);
+
+/* Returns the grant that guards e's export symbol, or NULL if none does. */
+const char *manifest_guard(const struct manifest_entry *e, const char *symbol);
 
 /* Returns "none", "restart", "reload" or "fallback". */
 const char *manifest_policy_name(enum manifest_policy policy);

@@ -88,10 +88,26 @@ struct mb2_module {
 	const char *cmdline;
 };
 
+enum mb2_fb_type {
+	MB2_FB_INDEXED = 0,
+	MB2_FB_RGB = 1,
+	MB2_FB_EGA_TEXT = 2,
+};
+
+/*
+ * The framebuffer tag. For an RGB framebuffer (type 1) the channel fields
+ * give each colour's lowest bit and width within a pixel, and rgb_ok says the
+ * parser checked the geometry: bpp is 15, 16, 24 or 32, width and height are
+ * not zero, pitch holds a row, the range does not wrap, every channel fits in
+ * the pixel. An RGB tag that fails a check is kept with rgb_ok false, and a
+ * warning names the cause.
+ */
 struct mb2_framebuffer {
 	uint64_t addr;
 	uint32_t pitch, width, height;
 	uint8_t bpp, type;
+	uint8_t red_pos, red_size, green_pos, green_size, blue_pos, blue_size;
+	bool rgb_ok;
 };
 
 /* The kernel's ELF section headers: num entries of entsize bytes each. */

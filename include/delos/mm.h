@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <delos/frame.h>
 #include <delos/mb2.h>
 
 /*
@@ -28,16 +29,20 @@ uint64_t stack_alloc(size_t pages);
 
 /* Maps fresh zeroed frames read-write at [va, va+size); on failure maps nothing. */
 bool mm_map_fresh(uint64_t va, uint64_t size);
-/* Unmaps [va, va+size) and frees the frames behind it. */
-void mm_unmap_free(uint64_t va, uint64_t size);
+/*
+ * Unmaps [va, va+size) and frees the frames behind it. Returns false, having
+ * changed nothing, if the range is not wholly mapped.
+ */
+bool mm_unmap_free(uint64_t va, uint64_t size);
 
 /* Frees a stack from stack_alloc (top and pages as given then); its pages fault afterwards. */
 void stack_free(uint64_t top, size_t pages);
 
 /*
  * Returns a kernel address for physical [pa, pa+len) through the physmap
- * (read-write, never executable; grant `phys_mem`), or NULL if it is not
- * covered (device memory above the RAM the physmap holds).
+ * (never executable, and read-only where it holds code or read-only data;
+ * grant `phys_mem`), or NULL if it is not covered (device memory above the
+ * RAM the physmap holds).
  */
 void *phys_map(uint64_t pa, size_t len);
 
@@ -50,5 +55,23 @@ void mm_stats(struct mm_stats *s);
 
 /* Checks the heap's structure; returns 0 when it is sound. */
 int mm_heap_check(void);
+
+/*
+ * Audits who owns which frame, with interrupts off (nano_core/mm_audit.c
+ * says what counts as an owner): no frame is owned twice, none is owned
+ * while the bitmap says it is free, every allocated frame has an owner, the
+ * frame counters match the bitmap, and the heap passes its check. Returns
+ * MM_AUDIT_OK, MM_AUDIT_FAILED with *r naming the first frame of each kind
+ * of fault, or MM_AUDIT_NO_MEMORY if the heap cannot lend the audit its
+ * scratch bitmap (one bit per frame).
+ */
+struct mm_audit {
+	struct frame_audit frames;
+	uint64_t tables;	/* page-table frames claimed (the PML4 included) */
+	uint64_t pages;		/* 4 KiB frames mapped outside the physmap */
+	int heap;		/* heap_check's result: 0 when sound */
+};
+enum { MM_AUDIT_OK = 0, MM_AUDIT_FAILED = -1, MM_AUDIT_NO_MEMORY = -2 };
+int mm_audit(struct mm_audit *r);
 
 #endif

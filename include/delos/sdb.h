@@ -38,6 +38,40 @@ int sdb_list(const char *prefix, statedb_list_fn *fn, void *ctx);
 const char *sdb_strerror(int err);
 
 /*
+ * Transactions (include/delos/state_db.h has the store's contract). The
+ * kernel has at most one open transaction, the calling task's, and it is
+ * ambient: between sdb_txn_begin and its end, every sdb_* call of that task
+ * (create, put, update, delete, get, view, list) goes through it, so code
+ * that writes records (a swap-in hook, a ramfs migration) needs no change to
+ * run inside one.
+ *
+ * A transaction is a critical section: sdb_txn_begin turns interrupts off
+ * and the outermost end restores them, so no interrupt handler or other task
+ * can write into it or see it half done, and it may not block. Begins nest:
+ * an inner begin joins the open transaction; only the outermost commit
+ * commits; an inner abort dooms the whole transaction, and the outermost end
+ * then aborts it and returns STATEDB_E_ABORTED. Writes in a doomed
+ * transaction are refused with STATEDB_E_ABORTED.
+ *
+ * A transaction abandoned by a fault or by the end of its task is aborted:
+ * explicitly when the tasks cell ends a task (sdb_txn_abort_task), and by
+ * the next sdb_* call that finds it open while interrupts are on or from
+ * another task, which a live transaction never allows.
+ */
+int sdb_txn_begin(void);
+/* Ends one level; the outermost commits. Returns 0 or a negative error, and
+ * then nothing of the transaction was committed. */
+int sdb_txn_commit(void);
+/* Aborts the calling task's transaction (dooms it, when nested). */
+int sdb_txn_abort(void);
+/* Aborts the transaction a task left open; returns how many (0 or 1). */
+int sdb_txn_abort_task(int64_t task_id);
+/* True while a transaction is open (the kernel has at most one at a time). */
+bool sdb_txn_open(void);
+/* As sdb_txn_commit and sdb_txn_abort, for hooks that pass a flag. */
+int sdb_txn_end(uint64_t commit);
+
+/*
  * The hot path (include/delos/state_db.h, "The hot path"): a handle is
  * opened once by name (verifying the record: this is how a new cell version
  * takes a record over) and then read and written in place with no lookup,

@@ -47,6 +47,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <delos/cellref.h>
+
 #define STATEDB_NAME_MAX    47            /* bytes in a record name, NUL excluded */
 #define STATEDB_OWNER_MAX   31            /* bytes in an owner (cell) name */
 #define STATEDB_DATA_MAX    (1u << 20)    /* bytes of data in one record: 1 MiB */
@@ -113,8 +115,9 @@ enum statedb_step {
 
 typedef void *statedb_alloc_fn(void *ctx, size_t bytes);
 typedef void statedb_free_fn(void *ctx, void *p);
-/* Returns true to stop the operation at step (enum statedb_step). */
-typedef bool statedb_fail_fn(void *ctx, int step);
+/* A fail point: returns true to stop the operation at step (enum
+ * statedb_step); arg is what statedb_set_fail_point was given. */
+typedef bool statedb_fail_fn(uint64_t arg, int step);
 
 /* What readers learn about a record. */
 struct statedb_meta {
@@ -165,11 +168,13 @@ struct state_db {
 	statedb_alloc_fn *alloc;
 	statedb_free_fn *free;
 	void *alloc_ctx;
-	statedb_fail_fn *fail_point;    /* tests and fault injection only; NULL otherwise */
-	void *fail_ctx;
+	struct cellref fail_point;      /* names a statedb_fail_fn; empty: none */
+	uint64_t fail_arg;
 	/* Written by writers, read by readers with acquire loads. */
 	struct sdb_table *table;        /* the index, NULL until the first create */
 	struct statedb_txn *committing; /* set while a commit publishes: readers see its pre-images */
+	struct statedb_txn *ambient;    /* the kernel's open transaction (include/delos/sdb.h) */
+	bool asking_task;               /* the kernel's cell layer is asking whose task runs */
 	/* Written by readers with atomic operations. */
 	uint32_t readers;               /* open read sections */
 	uint64_t corrupt_seen;
@@ -209,11 +214,14 @@ int statedb_init(struct state_db *db, statedb_alloc_fn *alloc, statedb_free_fn *
 int statedb_fini(struct state_db *db);
 
 /*
- * Installs fn (NULL to remove), called as fn(ctx, step) at every step of
- * create and update. Holds a raw function pointer: clear it before the cell
- * that holds fn goes away. Returns STATEDB_OK or STATEDB_E_ROOT.
+ * A test hook (in the kernel, only cells granted test_hooks may import it):
+ * installs the fail point that fn names (NULL to remove), called as
+ * fn(arg, step) at every step of create and update. The root keeps the
+ * cellref, not an address: fn is resolved at every step, so it follows its
+ * cell across swaps, and a fail point whose cell is gone is skipped.
+ * Returns STATEDB_OK or STATEDB_E_ROOT.
  */
-int statedb_set_fail_point(struct state_db *db, statedb_fail_fn *fn, void *ctx);
+int statedb_set_fail_point(struct state_db *db, const struct cellref *fn, uint64_t arg);
 
 /*
  * Creates the record name with the given type, layout version, owner and a

@@ -2,9 +2,13 @@
  * Live swap: replace loaded cells with new versions (or fresh copies) while
  * the system runs, as one transaction (loader/swap.c):
  *
- *   1 check     every new object loads (valid, spill-free, within its grants,
- *               its imports resolve) beside the old one, unpublished, and
- *               exports every symbol the old one's current users import
+ *   1 check     after the swap at most one cell of each name is loaded (the
+ *               old cells are leaving, so a cell may become another version
+ *               of itself, or a cell of another name); then every new object
+ *               loads (valid, spill-free, within its grants, its imports
+ *               resolve) beside the old one, unpublished, exports every symbol
+ *               the old one's current users import, and its exports will be
+ *               free in the namespace once the old cells are gone
  *   2 quiesce   the world is stopped and no task runs in, or will return
  *               into, an old cell (the host's check; retried by the host)
  *   3 relink    every relocation into an old cell is rewritten to the new one
@@ -18,6 +22,7 @@
 #ifndef DELOS_SWAP_H
 #define DELOS_SWAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,11 +55,22 @@ struct swap_hooks {
 	/* Called after the commit with the world still stopped (may be NULL). */
 	void (*committed)(void *ctx);
 	void *ctx;
+	/*
+	 * The state the swap-in hooks write is one transaction (both may be NULL):
+	 * state_begin opens it before the first hook; state_end(ctx, false)
+	 * aborts it when a hook fails, and state_end(ctx, true) commits it after
+	 * the last, before the loader's commit. A non-zero return refuses the
+	 * swap at the handover step (a failed commit rolls the relink back too),
+	 * with a reason in why.
+	 */
+	int (*state_begin)(void *ctx, char *why, size_t cap);
+	int (*state_end)(void *ctx, bool commit, char *why, size_t cap);
 };
 
 struct swap_result {
 	uint64_t step_ns[SWAP_STEPS];
 	uint64_t pause_ns;		/* world stopped: the last quiescence check to the commit's end */
+	uint64_t reap_ns;		/* unmapping the old cells, after the world resumed */
 	uint64_t total_ns;
 	size_t relocs_rewritten;	/* relocation sites patched in step 3 */
 	size_t imports_moved;

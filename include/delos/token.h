@@ -16,7 +16,7 @@
  * state it keeps in state_db.
  *
  * Keys. One master struct token_key per boot, made by token_key_derive() from
- * seed bytes (the kernel mixes TSC and RDRAND readings) and kept in state_db;
+ * seed bytes (the kernel's randomness, include/delos/random.h) and kept in state_db;
  * this code keeps no writable static data, so the caller always passes it.
  * Everything else comes from the master key K by SipHash-2-4 with a one-byte
  * label in front, so no two uses share an input:
@@ -25,6 +25,7 @@
  *   server id  = low 32 bits of H(K, 0x01 || name)
  *   server key = ( H(K, 0x02 || name), H(K, 0x03 || name) )
  *   kernel key = ( H(K, 0x04), H(K, 0x05) )
+ *   fingerprint = low 32 bits of H(K, 0x06), safe to log
  * where name is the server's name without its NUL.
  *
  * Layout (private to token.c; host byte order, tokens never leave the machine):
@@ -96,6 +97,11 @@ enum token_error {
  * TOKEN_E_INVAL for a NULL pointer or a seed shorter than TOKEN_SEED_MIN.
  */
 int token_key_derive(const void *seed, size_t len, struct token_key *out);
+
+/* A 32-bit fingerprint of k that may be logged: it tells two keys apart
+ * (say, two boots with the same seed=) and says nothing usable about k.
+ * 0 if k is NULL. */
+uint32_t token_key_fingerprint(const struct token_key *k);
 
 /* The 32-bit id that tokens for `server` carry under key k (0 if k or server
  * is NULL). Ids of different names may collide; tokens still tell them apart. */

@@ -19,15 +19,32 @@ struct trap_info {
 	uint64_t vector, error, rip, cr2;
 };
 
+/*
+ * Interrupt lines: 0-15 are the ISA IRQs (through the IOAPIC or the 8259s),
+ * IRQ_LAPIC_TIMER the local APIC timer (APIC mode only). Line n arrives on
+ * vector IRQ_VECTOR_BASE + n.
+ */
+#define IRQ_LINES        17
+#define IRQ_LAPIC_TIMER  16
+#define IRQ_VECTOR_BASE  0x20
+#define SPURIOUS_VECTOR  0xff
+
 typedef void irq_handler_fn(uint8_t irq);
 
 /* Called by isr.S for every vector. */
 void trap_dispatch(struct trap_frame *f);
+/*
+ * With interrupts off: lets the tasks cell switch to a task that became
+ * ready (its interrupt-exit hook), as at the end of every interrupt. The
+ * idle loop calls it before each halt, so that a task made ready without an
+ * interrupt (at boot, the shell's) runs at once instead of at the next one.
+ */
+void trap_preempt_point(uint64_t irq);
 
-/* Routes legacy IRQ `irq` (0-15) to a nano_core handler; the PIC line is unmasked. */
+/* Routes line `irq` to a nano_core handler and unmasks the line. */
 void irq_set_handler(uint8_t irq, irq_handler_fn *fn);
 
-/* Unmask or mask a PIC line (grant `irq`). */
+/* Unmask or mask a line at the IOAPIC, the local APIC timer or the 8259 (grant `irq`). */
 void irq_unmask(uint64_t irq);
 void irq_mask(uint64_t irq);
 
@@ -38,8 +55,10 @@ void trap_report(const struct trap_frame *f);
 
 /*
  * Runs fn(arg). If fn raises a CPU exception (other than a double fault or
- * NMI), the exception is not reported: execution resumes here, `info` (if not
- * NULL) describes it, and the result is the vector + 1. Returns 0 when fn
+ * NMI), the exception is not reported: execution resumes here with the
+ * caller's RFLAGS as they were at the call (interrupt flag included, whatever
+ * fn had done to it), `info` (if not NULL) describes it, and the result is
+ * the vector + 1. Returns 0 when fn
  * returns normally. Used by built-in tests to prove that a page is not
  * writable, executable or mapped; nano_core state touched by fn is not
  * rolled back.

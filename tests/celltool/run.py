@@ -143,6 +143,42 @@ CASES = [
          ["celltool: {cells/beeper@3.o}: no entry in "
           "tests/celltool/test.manifest for this object"],
          objects=cell("cells/beeper@3.o", "beeper.c")),
+    Case("guarded_export_without_grant",
+         ["check", "--exports", EXPORTS, "--manifest",
+          "tests/celltool/guard.manifest", "{cells/hooker@1.o}"], 1,
+         ["celltool: {cells/hooker@1.o}: 'store_hook' needs grant 'test_hooks', "
+          "which hooker is not granted"],
+         objects=cell("cells/hooker@1.o", "hooker.c")),
+    Case("guarded_export_with_grant",
+         ["check", "--exports", EXPORTS, "--manifest",
+          "tests/celltool/guard.manifest", "{cells/hooker@2.o}"], 0,
+         objects=cell("cells/hooker@2.o", "hooker.c")),
+    Case("guard_of_an_export_passes",
+         ["check", "--exports", EXPORTS, "--manifest",
+          "tests/celltool/guard.manifest", "{cells/store@1.o}"], 0,
+         objects=cell("cells/store@1.o", "store.c")),
+    Case("guard_of_a_missing_export",
+         ["check", "--exports", EXPORTS, "--manifest",
+          "tests/celltool/guard.manifest", "{cells/store@2.o}"], 1,
+         ["celltool: {cells/store@2.o}: guard 'no_such_hook' (grant 'test_hooks') "
+          "names no symbol that store exports"],
+         objects=cell("cells/store@2.o", "store.c")),
+    Case("the_tree_guards_the_state_db_fail_point",
+         ["check", "--exports", EXPORTS, "--manifest", "cells.manifest",
+          "{cells/bad_hook@1.o}"], 1,
+         ["celltool: {cells/bad_hook@1.o}: 'statedb_set_fail_point' needs grant "
+          "'test_hooks', which bad_hook is not granted"],
+         objects=cell("cells/bad_hook@1.o", "../../cells/hook_user/hook_user.c")),
+    Case("manifest_guard_grant_is_a_grant",
+         ["manifest", "--exports", EXPORTS, "--list",
+          "tests/celltool/guard.manifest"], 0,
+         expect_out_has=[
+             "cell store@1 object=cells/store@1.o grants=core boot=no "
+             "recovery=none guard=test_hooks:store_hook",
+             "cell store@2 object=cells/store@2.o grants=core boot=no "
+             "recovery=none guard=test_hooks:store_hook,no_such_hook",
+             "cell hooker@2 object=cells/hooker@2.o grants=core,test_hooks "
+             "boot=no recovery=none"]),
     Case("not_an_object",
          ["check", "tests/celltool/bad.manifest"], 1,
          ["celltool: tests/celltool/bad.manifest: not an ELF file"]),
@@ -162,7 +198,11 @@ CASES = [
          ["manifest", "--exports", EXPORTS,
           "tests/celltool/unknown_grant.manifest"], 1,
          ["tests/celltool/unknown_grant.manifest:2: unknown grant 'port_oi' "
-          "(not in nano_core/exports.list)"]),
+          "(not in nano_core/exports.list nor a guard=)"]),
+    Case("manifest_unknown_boot_if",
+         ["manifest", "tests/celltool/boot_if.manifest"], 1,
+         ["tests/celltool/boot_if.manifest:2: unknown boot_if 'framebufer' "
+          "(text_screen or framebuffer)"]),
     Case("manifest_list",
          ["manifest", "--list", "tests/celltool/test.manifest"], 0,
          expect_out=[
@@ -170,6 +210,28 @@ CASES = [
              "recovery=none",
              "cell beeper@2 object=cells/beeper@2.o grants=core,port_io "
              "boot=no recovery=fallback:beeper@1"]),
+    Case("boot_cycle_fails_the_build",
+         ["table", "--exports", EXPORTS, "--objects", "{}", "--output", "{table.bin}",
+          "tests/celltool/cycle.manifest"], 1,
+         ["tests/celltool/cycle.manifest: boot cells form a dependency cycle: "
+          "cyc_a@1 -> cyc_b@1 -> cyc_a@1 (cyc_a@1 imports cyc_b_value, "
+          "cyc_b@1 imports cyc_a_value)"],
+         objects={**cell("cells/cyc_a@1.o", "../../cells/cyc_a/cyc_a.c"),
+                  **cell("cells/cyc_b@1.o", "../../cells/cyc_b/cyc_b.c"),
+                  **cell("cells/provider@1.o", "provider.c")}),
+    Case("boot_order_follows_imports",
+         ["table", "--exports", EXPORTS, "--objects", "{}", "--output", "{table.bin}",
+          "tests/celltool/order.manifest"], 0, [],
+         expect_out=["boot order: provider@1 cyc_b@1 beeper@1"],
+         objects={**cell("cells/cyc_b@1.o", "../../cells/cyc_b/cyc_b.c"),
+                  **cell("cells/provider@1.o", "provider.c"),
+                  **cell("cells/beeper@1.o", "beeper.c")}),
+    Case("boot_import_nobody_exports",
+         ["table", "--exports", EXPORTS, "--objects", "{}", "--output", "{table.bin}",
+          "tests/celltool/unresolved.manifest"], 1,
+         ["tests/celltool/unresolved.manifest:3: boot cell cyc_b@1 imports cyc_a_value, "
+          "which neither nano_core nor any boot cell exports"],
+         objects=cell("cells/cyc_b@1.o", "../../cells/cyc_b/cyc_b.c")),
     Case("info_report",
          ["info", "--exports", EXPORTS, "{beeper.o}"], 0,
          expect_out_has=[

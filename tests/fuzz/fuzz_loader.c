@@ -16,19 +16,19 @@
 #define BASE 0xffffffff80400000ull
 
 static const struct loader_export exports[] = {
-	{ "ext", "core", 0xffffffff80123450ull },
-	{ "ext2", "core", 0xffffffff80123460ull },
-	{ "small8", "core", 0x7f },
-	{ "small16", "core", 0x1234 },
-	{ "kprintf", "core", 0xffffffff80100000ull },
-	{ "memset", "core", 0xffffffff80100100ull },
-	{ "host_note", "core", 0xffffffff80100200ull },
-	{ "host_memset", "core", 0xffffffff80100300ull },
-	{ "host_twice", "core", 0xffffffff80100400ull },
-	{ "host_value", "core", 0xffffffff80200000ull },
-	{ "__stack_chk_guard", "core", 0xffffffff80200008ull },
-	{ "__stack_chk_fail", "core", 0xffffffff80100500ull },
-	{ "hal_outb", "port_io", 0xffffffff80100600ull },
+	{ "ext", "core", 0xffffffff80123450ull, true },
+	{ "ext2", "core", 0xffffffff80123460ull, true },
+	{ "small8", "core", 0x7f, false },
+	{ "small16", "core", 0x1234, false },
+	{ "kprintf", "core", 0xffffffff80100000ull, true },
+	{ "memset", "core", 0xffffffff80100100ull, true },
+	{ "host_note", "core", 0xffffffff80100200ull, true },
+	{ "host_memset", "core", 0xffffffff80100300ull, true },
+	{ "host_twice", "core", 0xffffffff80100400ull, true },
+	{ "host_value", "core", 0xffffffff80200000ull, false },
+	{ "__stack_chk_guard", "core", 0xffffffff80200008ull, false },
+	{ "__stack_chk_fail", "core", 0xffffffff80100500ull, true },
+	{ "hal_outb", "port_io", 0xffffffff80100600ull, true },
 };
 static const char *const grants[] = { "core" };
 static const char *const private_names[] = { "cell_init", NULL };
@@ -38,7 +38,7 @@ static void exercise(struct loader *ld, struct loader_cell *c)
 {
 	struct loader_addr_info where;
 	struct loader_section s;
-	struct loader_sym sym;
+	struct loader_sym sym, found;
 	struct loader_import_info info;
 	uint64_t addr;
 
@@ -49,6 +49,7 @@ static void exercise(struct loader *ld, struct loader_cell *c)
 	for (size_t i = 0; i < loader_cell_nsyms(c); i++) {
 		loader_cell_sym(c, i, &sym);
 		loader_cell_lookup(c, sym.name, &addr);
+		loader_cell_sym_find(c, sym.name, &found);
 		loader_lookup(ld, sym.name, &addr, NULL);
 	}
 	for (struct loader_import *im = loader_uses_next(c, NULL); im;

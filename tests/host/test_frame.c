@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <delos/frame.h>
+#include "tests/host/irq_host.h"
 
 #define KiB 1024ull
 #define MiB (1024 * KiB)
@@ -452,4 +453,127 @@ Test(frame, strerror_names_every_error)
 	cr_assert_str_eq(frame_strerror(FRAME_E_NOT_ALLOCATED - 1), "unknown error");
 	cr_assert_str_eq(frame_strerror(3), "unknown error");
 	cr_assert(strstr(frame_strerror(FRAME_E_NOT_ALLOCATED), "double free"));
+}
+
+/* Runs op with the simulated interrupt flag at `on`; it must take a section and give the flag back. */
+static void assert_in_section(void (*op)(void), bool on, const char *what)
+{
+	irq_host = (struct irq_host){ .flag = on };
+	op();
+	cr_assert_geq(irq_host.saves, 1, "%s took no irq_save section", what);
+	cr_assert_eq(irq_host.saves, irq_host.restores, "%s: %lu saves, %lu restores", what,
+		     irq_host.saves, irq_host.restores);
+	cr_assert_eq(irq_host.depth, 0, "%s left a section open", what);
+	cr_assert_eq(irq_host.flag, on, "%s did not give the interrupt flag back", what);
+}
+
+static uint64_t section_frame;
+static void op_alloc(void) { section_frame = frame_alloc(); }
+static void op_free(void) { cr_assert_eq(frame_free(section_frame), FRAME_OK); }
+static void op_alloc_contig(void) { section_frame = frame_alloc_contig(4, 4); }
+static void op_free_contig(void) { cr_assert_eq(frame_free_contig(section_frame, 4), FRAME_OK); }
+static void op_stats(void) { struct frame_stats s; frame_stats(&s); }
+
+/* Interrupt handlers allocate too: every call that touches the bitmaps runs with interrupts off. */
+Test(frame, every_call_runs_in_an_irq_section)
+{
+	init_pc();
+	for (int on = 1; on >= 0; on--) {
+		assert_in_section(op_alloc, on, "frame_alloc");
+		cr_assert_neq(section_frame, 0);
+		assert_in_section(op_free, on, "frame_free");
+		assert_in_section(op_alloc_contig, on, "frame_alloc_contig");
+		cr_assert_neq(section_frame, 0);
+		assert_in_section(op_free_contig, on, "frame_free_contig");
+		assert_in_section(op_stats, on, "frame_stats");
+	}
+}
+
+static uint64_t *audit_scratch(void)
+{
+	uint64_t *scratch = malloc(frame_audit_bytes());
+
+	cr_assert_not_null(scratch);
+	memset(scratch, 0xa5, frame_audit_bytes());	/* the audit must clear it itself */
+	return scratch;
+}
+
+/* Allocates n frames into got[] and starts an audit that claims each once. */
+static void audit_held(struct frame_audit *a, uint64_t *scratch, uint64_t *got, int n)
+{
+	for (int i = 0; i < n; i++)
+		cr_assert_neq(got[i] = frame_alloc(), 0);
+	frame_audit_start(a, scratch);
+	for (int i = 0; i < n; i++)
+		frame_audit_claim(a, got[i]);
+}
+
+Test(frame, audit_passes_when_each_frame_is_owned_once)
+{
+	struct frame_audit a;
+	uint64_t got[64], *scratch;
+
+	init_pc();
+	scratch = audit_scratch();
+	audit_held(&a, scratch, got, 64);
+	frame_audit_claim(&a, 0x100000);	/* the kernel image: reserved, owned once */
+	frame_audit_claim(&a, 0xfffc0000);	/* outside the bitmaps: counted, not judged */
+	cr_assert_eq(frame_audit_finish(&a), 0, "twice %lu free %lu leaked %lu counters %d", a.twice,
+		     a.free_claimed, a.leaked, a.counters_ok);
+	cr_assert_eq(a.claims, 66);
+	cr_assert_eq(a.unmanaged, 1);
+	free(scratch);
+}
+
+Test(frame, audit_names_a_frame_owned_twice)
+{
+	struct frame_audit a;
+	uint64_t got[8], *scratch;
+
+	init_pc();
+	scratch = audit_scratch();
+	audit_held(&a, scratch, got, 8);
+	frame_audit_claim(&a, got[5]);
+	cr_assert_eq(frame_audit_finish(&a), -1);
+	cr_assert_eq(a.twice, 1);
+	cr_assert_eq(a.first_twice, got[5]);
+	cr_assert_eq(a.free_claimed + a.leaked, 0);
+	free(scratch);
+}
+
+Test(frame, audit_names_a_free_frame_that_is_owned)
+{
+	struct frame_audit a;
+	uint64_t got[8], *scratch;
+
+	init_pc();
+	scratch = audit_scratch();
+	for (int i = 0; i < 8; i++)
+		cr_assert_neq(got[i] = frame_alloc(), 0);
+	cr_assert_eq(frame_free(got[2]), FRAME_OK);	/* freed while its owner still holds it */
+	frame_audit_start(&a, scratch);
+	for (int i = 0; i < 8; i++)
+		frame_audit_claim(&a, got[i]);
+	cr_assert_eq(frame_audit_finish(&a), -1);
+	cr_assert_eq(a.free_claimed, 1);
+	cr_assert_eq(a.first_free_claimed, got[2]);
+	cr_assert_eq(a.twice + a.leaked, 0);
+	cr_assert(a.counters_ok);
+	free(scratch);
+}
+
+Test(frame, audit_names_an_allocated_frame_nobody_owns)
+{
+	struct frame_audit a;
+	uint64_t got[8], *scratch, lost;
+
+	init_pc();
+	scratch = audit_scratch();
+	audit_held(&a, scratch, got, 8);
+	cr_assert_neq(lost = frame_alloc(), 0);
+	cr_assert_eq(frame_audit_finish(&a), -1);
+	cr_assert_eq(a.leaked, 1);
+	cr_assert_eq(a.first_leaked, lost);
+	cr_assert_eq(a.twice + a.free_claimed, 0);
+	free(scratch);
 }

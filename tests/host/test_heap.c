@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <delos/heap.h>
+#include "nano_core/heap.h"
 
 /*
  * The heap grows into a 64 MiB arena. Memory it has not been given stays

@@ -13,8 +13,8 @@
 #define BASE 0xffffffff80400000ull
 
 static const struct loader_export exports[] = {
-	{ "ext", "core", 0xffffffff80123450ull },
-	{ "ext2", "core", 0xffffffff80123460ull },
+	{ "ext", "core", 0xffffffff80123450ull, true },
+	{ "ext2", "core", 0xffffffff80123460ull, true },
 };
 static const char *const grants[] = { "core" };
 
@@ -171,6 +171,49 @@ Test(loader_elf, section_contents_past_eof)
 	obj_read(&o, "r_64.o");
 	obj_shdr(&o, obj_section(&o, ".rodata"))->sh_offset = o.size - 8;
 	refused_prefix(LOADER_EBADELF, "loader: r_64.o: .rodata: contents (offset 0x");
+}
+
+/* Fails unless every byte of the loader's message is printable ASCII. */
+static void message_printable(void)
+{
+	for (const unsigned char *p = (const unsigned char *)loader_error(f.ld); *p; p++)
+		cr_assert(*p >= 0x20 && *p < 0x7f, "raw byte 0x%02x in '%s'", *p, loader_error(f.ld));
+}
+
+/* Control and high bytes in a section name reach the message as \xNN. */
+Test(loader_elf, section_name_bytes_escaped)
+{
+	unsigned i;
+	char *name;
+
+	obj_read(&o, "r_64.o");
+	i = obj_section(&o, ".rodata");
+	name = (char *)o.data + obj_shdr(&o, obj_ehdr(&o)->e_shstrndx)->sh_offset +
+	       obj_shdr(&o, i)->sh_name;
+	memcpy(name, ".r\x01\x1b\xff\x80t", 7);	/* as long as ".rodata" */
+	obj_shdr(&o, i)->sh_offset = o.size - 8;
+	refused_prefix(LOADER_EBADELF, "loader: r_64.o: .r\\x01\\x1b\\xff\\x80t: contents (offset 0x");
+	message_printable();
+}
+
+/* The same for control and high bytes in a symbol name. */
+Test(loader_elf, symbol_name_bytes_escaped)
+{
+	Elf64_Sym *sym;
+	char msg[200], *name;
+	unsigned i;
+
+	obj_read(&o, "r_64.o");
+	sym = obj_symbol(&o, "table", &i);
+	name = (char *)o.data + obj_shdr(&o, obj_shdr(&o, obj_section(&o, ".symtab"))->sh_link)->sh_offset +
+	       sym->st_name;
+	memcpy(name, "t\x7f\n\xe9s", 5);	/* as long as "table" */
+	sym->st_shndx = 0x1234;
+	snprintf(msg, sizeof(msg),
+		 "loader: r_64.o: .symtab: symbol 't\\x7f\\x0a\\xe9s': section index 4660 out of range (%u sections)",
+		 obj_ehdr(&o)->e_shnum);
+	refused(LOADER_EBADELF, msg);
+	message_printable();
 }
 
 Test(loader_elf, symbol_bad_section_index)

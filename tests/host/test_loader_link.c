@@ -39,9 +39,9 @@ static void teardown(void)
 
 /* nano_core at made-up addresses in the top 2 GiB. */
 static const struct loader_export high_exports[] = {
-	{ "kprintf", "core", 0xffffffff80100000ull },
-	{ "memset", "core", 0xffffffff80100100ull },
-	{ "hal_outb", "port_io", 0xffffffff80100200ull },
+	{ "kprintf", "core", 0xffffffff80100000ull, true },
+	{ "memset", "core", 0xffffffff80100100ull, true },
+	{ "hal_outb", "port_io", 0xffffffff80100200ull, true },
 };
 
 static void setup_buffer(void)
@@ -129,6 +129,37 @@ Test(loader_link, pages_have_final_permissions)
 	}
 	cr_assert_eq(host_env_perm(&f.env, (uint64_t)(uintptr_t)fn(c, "math_add")),
 		     LOADER_PERM_R | LOADER_PERM_X);
+}
+
+/* Text is not writable once placed: only env->poke (the host's text_poke) writes it. */
+Test(loader_link, text_write_faults, .signal = SIGSEGV)
+{
+	struct loader_cell *c = must_load(&a, "h_math.o", NULL, 0);
+	volatile unsigned char *code = fn(c, "math_add");
+
+	*code = *code;
+}
+
+Test(loader_link, poke_writes_text_and_refuses_unmapped_pages)
+{
+	struct loader_cell *c = must_load(&a, "h_math.o", NULL, 0);
+	unsigned char *code = fn(c, "math_add"), was = *code, flipped = was ^ 0xff;
+	const struct loader_env *env = &f.env.env;
+	struct loader_cell_info info;
+
+	loader_cell_info(c, &info);
+	unsigned char *start = (unsigned char *)(uintptr_t)info.start, *end = (unsigned char *)(uintptr_t)info.end;
+
+	cr_assert_eq(env->poke(env->ctx, code, &flipped, 1), 0);
+	cr_assert_eq(*code, flipped);
+	cr_assert_eq(env->poke(env->ctx, code, &was, 1), 0);
+	cr_assert_eq(host_env_perm(&f.env, (uint64_t)(uintptr_t)code), LOADER_PERM_R | LOADER_PERM_X,
+		     "a poke left text with other permissions");
+	cr_assert_eq(((int (*)(int, int))(void *)code)(2, 3), 5, "text broken by the pokes");
+	cr_assert_eq(env->poke(env->ctx, start - 1, &was, 1), -1, "a poke into the guard page");
+	cr_assert_eq(env->poke(env->ctx, start - 1, &was, 2), -1, "a poke across the guard page");
+	cr_assert_eq(env->poke(env->ctx, end, &was, 1), -1, "a poke past the mapping");
+	cr_assert_eq(f.env.pokes, 2);
 }
 
 Test(loader_link, cross_cell_call_and_dependencies)
@@ -234,6 +265,80 @@ Test(loader_link, grant_violation)
 	cr_assert_eq(load_obj(&f, &a, all_grants, 2, LOADER_NO_CTORS, &c), 0);
 }
 
+/* Loads h_math with its exports guarded as given. */
+static int load_guarded_math(const struct loader_guard *guards, size_t n,
+			     struct loader_cell **out)
+{
+	struct loader_load_args args;
+
+	if (!a.data)
+		obj_read(&a, "h_math.o");
+	args = (struct loader_load_args){
+		.path = "h_math.o", .name = "h_math", .version = "1", .obj = a.data,
+		.size = a.size, .grants = all_grants, .ngrants = all_ngrants,
+		.guards = guards, .nguards = n,
+	};
+	return loader_load(f.ld, &args, out);
+}
+
+/* The grant of symbol name in cell c, as loader_cell_sym reports it. */
+static const char *sym_grant(const struct loader_cell *c, const char *name)
+{
+	struct loader_sym s;
+
+	for (size_t i = 0; i < loader_cell_nsyms(c); i++) {
+		loader_cell_sym(c, i, &s);
+		if (strcmp(s.name, name) == 0)
+			return s.grant;
+	}
+	cr_assert_fail("no symbol %s", name);
+	return NULL;
+}
+
+/* A cell export guarded with a grant links only into cells given it; the
+ * guard's strings are the loader's own copies. */
+Test(loader_link, guarded_export_needs_its_grant)
+{
+	static const char *const core_only[] = { "core" };
+	static const char *const with_hooks[] = { "core", "test_hooks" };
+	char symbol[] = "math_add", grant[] = "test_hooks";
+	struct loader_guard guard = { symbol, grant };
+	struct loader_cell *math, *user;
+
+	cr_assert_eq(load_guarded_math(&guard, 1, &math), 0, "%s", loader_error(f.ld));
+	memset(symbol, 'x', sizeof(symbol) - 1);
+	memset(grant, 'y', sizeof(grant) - 1);
+	cr_assert_str_eq(sym_grant(math, "math_add"), "test_hooks");
+	cr_assert_null(sym_grant(math, "math_fib"), "an unguarded export needs no grant");
+
+	long live = host_env_live(&f.env);
+	obj_read(&b, "h_user.o");
+	cr_assert_eq(load_obj(&f, &b, core_only, 1, 0, NULL), LOADER_EGRANT);
+	cr_assert_str_eq(loader_error(f.ld),
+			 "loader: h_user.o: symbol 'math_add' needs grant 'test_hooks', "
+			 "which h_user was not given");
+	cr_assert_eq(host_env_live(&f.env), live, "a refused load kept memory");
+	cr_assert_eq(load_obj(&f, &b, with_hooks, 2, 0, &user), 0, "%s", loader_error(f.ld));
+	cr_assert_eq(((int (*)(int))fn(user, "user_calc"))(4), (4 + 1) * 2 + 5);
+}
+
+Test(loader_link, guard_must_name_an_export)
+{
+	struct loader_guard guards[] = { { "math_add", "test_hooks" }, { "no_such", "test_hooks" } };
+	struct loader_guard local = { "words", "test_hooks" };
+
+	cr_assert_eq(load_guarded_math(guards, 2, NULL), LOADER_ENOENT);
+	cr_assert_str_eq(loader_error(f.ld),
+			 "loader: h_math.o: guard 'no_such' (grant 'test_hooks') names no "
+			 "symbol that h_math exports");
+	cr_assert_eq(host_env_live(&f.env), f.live0, "a refused load kept memory");
+	cr_assert_eq(load_guarded_math(&local, 1, NULL), LOADER_ENOENT, "a local symbol");
+	guards[1].grant = "";
+	cr_assert_eq(load_guarded_math(guards, 2, NULL), LOADER_EINVAL);
+	cr_assert_str_eq(loader_error(f.ld), "loader: h_math.o: guard 1 has no symbol or no grant");
+	cr_assert_eq(host_env_live(&f.env), f.live0);
+}
+
 Test(loader_link, state_spill_names_each_symbol)
 {
 	expect_refusal(&a, "k_spill.o", LOADER_ESPILL,
@@ -336,6 +441,37 @@ Test(loader_ns, private_names_stay_in_their_cell)
 	cr_assert_eq(loader_lookup(f.ld, "cell_init", &addr, NULL), LOADER_ENOENT);
 	cr_assert_eq(loader_cell_lookup(h, "cell_init", &addr), 0);
 	cr_assert_eq(loader_lookup(f.ld, "hello_switch", &addr, NULL), 0);
+}
+
+/* Only global functions are found by name: locals and data are refused, saying which. */
+Test(loader_link, cell_lookup_finds_only_global_functions)
+{
+	struct loader_cell *c = must_load(&a, "h_math.o", NULL, 0);
+	struct loader_sym s;
+	uint64_t addr = 0;
+
+	cr_assert_eq(loader_cell_lookup(c, "math_add", &addr), 0);
+	cr_assert_eq(((int (*)(int, int))(uintptr_t)addr)(2, 3), 5);
+	cr_assert_eq(loader_cell_lookup(c, "math_ctor", &addr), LOADER_EINVAL, "a local function");
+	cr_assert(loader_cell_sym_find(c, "math_ctor", &s) && s.bind == LOADER_LOCAL && s.func);
+	cr_assert_eq(loader_cell_lookup(c, "math_answer", &addr), LOADER_EINVAL, "a global object");
+	cr_assert(loader_cell_sym_find(c, "math_answer", &s) && s.bind == LOADER_GLOBAL && !s.func);
+	cr_assert_eq(*(const int *)(uintptr_t)s.addr, 42);
+	cr_assert_eq(loader_cell_lookup(c, "nope", &addr), LOADER_ENOENT);
+	cr_assert_not(loader_cell_sym_find(c, "nope", &s));
+}
+
+/* nano_core's exports are typed by the table: functions are found, data is not. */
+Test(loader_link, core_lookup_tells_functions_from_data)
+{
+	struct loader_cell *core = loader_cell_next(f.ld, NULL);
+	struct loader_sym s;
+	uint64_t addr;
+
+	cr_assert_eq(loader_cell_lookup(core, "host_note", &addr), 0);
+	cr_assert_eq(loader_cell_lookup(core, "host_value", &addr), LOADER_EINVAL);
+	cr_assert(loader_cell_sym_find(core, "host_value", &s) && !s.func);
+	cr_assert_eq(loader_cell_lookup(core, "__stack_chk_guard", &addr), LOADER_EINVAL);
 }
 
 Test(loader_link, address_lookup_names_cell_symbol_offset)

@@ -16,14 +16,14 @@
 #define EXT2 0xffffffff80123460ull
 
 static const struct loader_export high_exports[] = {
-	{ "ext", "core", EXT },
-	{ "ext2", "core", EXT2 },
-	{ "small8", "core", 0x7f },
-	{ "small16", "core", 0x1234 },
+	{ "ext", "core", EXT, true },
+	{ "ext2", "core", EXT2, true },
+	{ "small8", "core", 0x7f, false },
+	{ "small16", "core", 0x1234, false },
 };
 static const struct loader_export low_exports[] = {
-	{ "ext", "core", 0x123450 },
-	{ "ext2", "core", 0x123460 },
+	{ "ext", "core", 0x123450, true },
+	{ "ext2", "core", 0x123460, true },
 };
 static const char *const grants[] = { "core" };
 
@@ -156,14 +156,15 @@ Test(loader_reloc, r_x86_64_gotpcrel)
 {
 	struct loader_cell *c =
 		link_and_compare("r_gotpcrel.o", R_X86_64_GOTPCREL, HIGH, high_exports, 4);
-	uint64_t text, got, helper;
+	uint64_t text, got;
 	unsigned char *t = sec(c, ".text", &text), *g = sec(c, ".got", &got);
 	struct loader_cell_info info;
+	struct loader_sym helper;
 
 	loader_cell_info(c, &info);
 	cr_assert_eq(info.got_size, 24, "ext, ext2 and helper get one slot each");
-	cr_assert_eq(loader_cell_lookup(c, "helper", &helper), 0);
-	cr_assert_eq(rd64(g), helper, "slots follow symbol order, as in ld.lld");
+	cr_assert(loader_cell_sym_find(c, "helper", &helper));
+	cr_assert_eq(rd64(g), helper.addr, "slots follow symbol order, as in ld.lld");
 	cr_assert_eq(rd64(g + 8), EXT);
 	cr_assert_eq(rd64(g + 16), EXT2);
 	cr_assert_eq(t[1], 0x8b, "a GOT load stays a load: no relaxation");
@@ -212,10 +213,10 @@ Test(loader_reloc, narrow_and_size_kinds)
 Test(loader_reloc, kernel_cells_match_lld)
 {
 	static const struct loader_export ex[] = {
-		{ "kprintf", "core", 0xffffffff80100000ull },
-		{ "memset", "core", 0xffffffff80100100ull },
-		{ "__stack_chk_guard", "core", 0xffffffff80200000ull },
-		{ "__stack_chk_fail", "core", 0xffffffff80100200ull },
+		{ "kprintf", "core", 0xffffffff80100000ull, true },
+		{ "memset", "core", 0xffffffff80100100ull, true },
+		{ "__stack_chk_guard", "core", 0xffffffff80200000ull, false },
+		{ "__stack_chk_fail", "core", 0xffffffff80100200ull, true },
 	};
 	const char *files[] = { "k_hello.o", "k_multi.o", "k_stackprot.o" };
 	char why[256];
@@ -236,13 +237,13 @@ Test(loader_reloc, kernel_cells_match_lld)
 Test(loader_reloc, pic_cells_match_lld)
 {
 	static struct loader_export ex[] = {
-		{ "host_note", "core", 0xffffffff80100000ull },
-		{ "host_memset", "core", 0xffffffff80100200ull },
-		{ "host_twice", "core", 0xffffffff80100300ull },
-		{ "host_value", "core", 0xffffffff80200000ull },
-		{ "__stack_chk_guard", "core", 0xffffffff80200008ull },
-		{ "__stack_chk_fail", "core", 0xffffffff80100400ull },
-		{ "math_add", "core", 0 }, /* h_math's, for ld.lld's side only */
+		{ "host_note", "core", 0xffffffff80100000ull, true },
+		{ "host_memset", "core", 0xffffffff80100200ull, true },
+		{ "host_twice", "core", 0xffffffff80100300ull, true },
+		{ "host_value", "core", 0xffffffff80200000ull, false },
+		{ "__stack_chk_guard", "core", 0xffffffff80200008ull, false },
+		{ "__stack_chk_fail", "core", 0xffffffff80100400ull, true },
+		{ "math_add", "core", 0, true }, /* h_math's, for ld.lld's side only */
 	};
 	const char *files[] = { "h_math.o", "h_user.o", "h_stack.o", "h_pie.o" };
 	char why[256];
@@ -301,7 +302,7 @@ Test(loader_reloc, r_x86_64_32_overflow)
 Test(loader_reloc, r_x86_64_32s_overflow)
 {
 	static const struct loader_export ex[] = {
-		{ "ext", "core", 0x100000000ull }, { "ext2", "core", EXT2 },
+		{ "ext", "core", 0x100000000ull, true }, { "ext2", "core", EXT2, true },
 	};
 	range_refused("r_32s.o", ex, 2,
 		      "loader: r_32s.o: .text+0x3: R_X86_64_32S to 'ext' out of range");
@@ -310,7 +311,7 @@ Test(loader_reloc, r_x86_64_32s_overflow)
 Test(loader_reloc, r_x86_64_pc32_overflow)
 {
 	static const struct loader_export ex[] = {
-		{ "ext", "core", 0x100000000ull }, { "ext2", "core", EXT2 },
+		{ "ext", "core", 0x100000000ull, true }, { "ext2", "core", EXT2, true },
 	};
 	range_refused("r_pc32.o", ex, 2,
 		      "loader: r_pc32.o: .text+0x3: R_X86_64_PC32 to 'ext' out of range");

@@ -223,6 +223,25 @@ Test(manifest, longest_fields_fit)
 	cr_assert_str_eq(manifest_extra(entry(0), "note"), value);
 }
 
+Test(manifest, guard_lists_symbols_under_one_grant)
+{
+	const struct manifest_entry *e;
+
+	cr_assert_eq(parse("cell state_db@1 guard=test_hooks:statedb_set_fail_point,sdb_poke\n"
+			   "cell hello@1\n"), MANIFEST_OK, "%s", err.message);
+	e = entry(0);
+	cr_assert_str_eq(e->guard_grant, "test_hooks");
+	cr_assert_eq(e->guarded_count, 2);
+	cr_assert_str_eq(e->guarded[0], "statedb_set_fail_point");
+	cr_assert_str_eq(e->guarded[1], "sdb_poke");
+	cr_assert_str_eq(manifest_guard(e, "sdb_poke"), "test_hooks");
+	cr_assert_null(manifest_guard(e, "statedb_create"));
+	cr_assert_eq(e->extra_count, 0, "guard= is not an extra field");
+	e = entry(1);
+	cr_assert_eq(e->guarded_count, 0);
+	cr_assert_null(manifest_guard(e, "statedb_set_fail_point"));
+}
+
 Test(manifest, extras_kept_in_order)
 {
 	const struct manifest_entry *e;
@@ -417,6 +436,26 @@ ERROR_TEST(known_key_twice, "cell hello@1 boot=yes grants=core boot=no",
 	   MANIFEST_ESYNTAX, "cells.manifest:1: key 'boot' given twice")
 ERROR_TEST(extra_key_twice, "cell hello@1 hook=a hook=b", MANIFEST_ESYNTAX,
 	   "cells.manifest:1: key 'hook' given twice")
+ERROR_TEST(guard_without_colon, "cell a@1 guard=test_hooks", MANIFEST_ESYNTAX,
+	   "cells.manifest:1: guard needs a grant and symbols: "
+	   "guard=GRANT:SYM[,SYM...], got 'test_hooks'")
+ERROR_TEST(guard_without_symbols, "cell a@1 guard=test_hooks:", MANIFEST_ESYNTAX,
+	   "cells.manifest:1: guard needs a grant and symbols: "
+	   "guard=GRANT:SYM[,SYM...], got 'test_hooks:'")
+ERROR_TEST(guard_bad_grant, "cell a@1 guard=test-hooks:f", MANIFEST_ESYNTAX,
+	   "cells.manifest:1: invalid guard grant 'test-hooks'")
+ERROR_TEST(guard_none_grant, "cell a@1 guard=none:f", MANIFEST_ESYNTAX,
+	   "cells.manifest:1: invalid guard grant 'none'")
+ERROR_TEST(guard_empty_symbol, "cell a@1 guard=t:f,,g", MANIFEST_ESYNTAX,
+	   "cells.manifest:1: invalid guarded symbol '' in 't:f,,g'")
+ERROR_TEST(guard_bad_symbol, "cell a@1 guard=t:f,9g", MANIFEST_ESYNTAX,
+	   "cells.manifest:1: invalid guarded symbol '9g' in 't:f,9g'")
+ERROR_TEST(guard_symbol_twice, "cell a@1 guard=t:f,g,f", MANIFEST_ESYNTAX,
+	   "cells.manifest:1: symbol 'f' guarded twice")
+ERROR_TEST(guard_too_many, "cell a@1 guard=t:a,b,c,d,e,f,g,h,i", MANIFEST_ESYNTAX,
+	   "cells.manifest:1: more than 8 guarded symbols")
+ERROR_TEST(guard_twice, "cell a@1 guard=t:f guard=u:g", MANIFEST_ESYNTAX,
+	   "cells.manifest:1: key 'guard' given twice")
 ERROR_TEST(bad_boot, "cell hello@1 boot=maybe", MANIFEST_ESYNTAX,
 	   "cells.manifest:1: boot must be 'yes' or 'no', got 'maybe'")
 ERROR_TEST(boot_empty, "cell hello@1 boot=", MANIFEST_ESYNTAX,
@@ -619,7 +658,7 @@ static size_t random_line(char *buf, size_t len, size_t cap)
 		"grants=core,irq", "recovery=restart", "recovery=reload,tries=2",
 		"recovery=fallback:a@1", "recovery=fallback:b@2,backoff=5",
 		"object=o.o", "k=v", "bad", "boot=maybe", "\xff", "#", "=",
-		"grants=core,", "recovery=none",
+		"grants=core,", "recovery=none", "guard=t:f,g", "guard=t:",
 	};
 	static const char *const spaces[] = { " ", "\t", "  " };
 	static const char *const ends[] = { "\n", "\r\n" };

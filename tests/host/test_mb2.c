@@ -80,9 +80,11 @@ static void b_module(uint32_t start, uint32_t end, const char *cmdline)
 	strcpy((char *)b.buf + off + 16, cmdline);
 }
 
-static void b_framebuffer(void)
+/* An RGB framebuffer tag as GRUB writes it (x8r8g8b8); returns its offset. */
+static uint32_t b_framebuffer(void)
 {
-	uint32_t off = b_tag(MB2_TAG_FRAMEBUFFER, 32);
+	uint32_t off = b_tag(MB2_TAG_FRAMEBUFFER, 38);
+	static const uint8_t channels[6] = { 16, 8, 8, 8, 0, 8 };
 
 	put64(off + 8, 0xfd000000);
 	put32(off + 16, 4096);
@@ -90,6 +92,8 @@ static void b_framebuffer(void)
 	put32(off + 24, 768);
 	b.buf[off + 28] = 32;
 	b.buf[off + 29] = 1;
+	memcpy(b.buf + off + 32, channels, sizeof channels);
+	return off;
 }
 
 /* Adds the end tag and sets total_size to the bytes written. */
@@ -211,6 +215,11 @@ Test(mb2, good_block)
 	cr_assert_eq(info.fb.height, 768);
 	cr_assert_eq(info.fb.bpp, 32);
 	cr_assert_eq(info.fb.type, 1);
+	cr_assert(info.fb.rgb_ok, "%s", notes);
+	cr_assert_eq(info.fb.red_pos, 16);
+	cr_assert_eq(info.fb.green_pos, 8);
+	cr_assert_eq(info.fb.blue_pos, 0);
+	cr_assert(info.fb.red_size == 8 && info.fb.green_size == 8 && info.fb.blue_size == 8);
 	cr_assert(!info.has_elf_sections && !info.has_efi32 && !info.has_efi64);
 	cr_assert_null(info.acpi_rsdp);
 	cr_assert_eq(info.unknown_tags, 0);
@@ -731,4 +740,67 @@ Test(mb2, fuzz_mutated_good_block)
 	}
 	cr_assert_gt(fuzz_ok, 1000, "only %d mutants parsed", fuzz_ok);
 	cr_assert_gt(fuzz_err[-MB2_E_TAG_OVERRUN], 100);
+}
+
+/* An RGB tag whose geometry cannot be drawn on is kept, marked unusable, with the cause. */
+static void assert_rgb_refused(void (*spoil)(uint32_t off), const char *cause)
+{
+	b_init();
+	b_good_mmap();
+	spoil(b_framebuffer());
+	b_end();
+	cr_assert_eq(parse(), MB2_OK, "%s", notes);
+	cr_assert(info.has_framebuffer && info.fb.type == MB2_FB_RGB);
+	cr_assert(!info.fb.rgb_ok, "a bad RGB framebuffer was accepted (%s)", cause);
+	cr_assert(noted(cause), "notes lack '%s':\n%s", cause, notes);
+}
+
+static void depth_12(uint32_t off) { b.buf[off + 28] = 12; }
+static void short_pitch(uint32_t off) { put32(off + 16, 1023 * 4); }
+static void zero_width(uint32_t off) { put32(off + 20, 0); }
+static void wraps(uint32_t off) { put64(off + 8, UINT64_MAX - 4096); }
+static void red_outside(uint32_t off) { b.buf[off + 32] = 28; }
+
+Test(mb2, rgb_framebuffer_checked)
+{
+	assert_rgb_refused(depth_12, "depth other than 15, 16, 24 or 32");
+	assert_rgb_refused(short_pitch, "pitch shorter than a row");
+	assert_rgb_refused(zero_width, "zero width, height or address");
+	assert_rgb_refused(wraps, "wraps past 2^64");
+	assert_rgb_refused(red_outside, "colour channel outside the pixel");
+}
+
+Test(mb2, rgb_framebuffer_without_colour_fields)
+{
+	b_init();
+	b_good_mmap();
+	uint32_t off = b_tag(MB2_TAG_FRAMEBUFFER, 32);
+	put64(off + 8, 0xfd000000);
+	put32(off + 16, 4096);
+	put32(off + 20, 1024);
+	put32(off + 24, 768);
+	b.buf[off + 28] = 32;
+	b.buf[off + 29] = MB2_FB_RGB;
+	b_end();
+	cr_assert_eq(parse(), MB2_OK, "%s", notes);
+	cr_assert(info.has_framebuffer && !info.fb.rgb_ok);
+	cr_assert(noted("has no colour fields"), "%s", notes);
+}
+
+Test(mb2, ega_text_framebuffer)
+{
+	b_init();
+	b_good_mmap();
+	uint32_t off = b_tag(MB2_TAG_FRAMEBUFFER, 32);
+	put64(off + 8, 0xb8000);
+	put32(off + 16, 160);
+	put32(off + 20, 80);
+	put32(off + 24, 25);
+	b.buf[off + 28] = 16;
+	b.buf[off + 29] = MB2_FB_EGA_TEXT;
+	b_end();
+	cr_assert_eq(parse(), MB2_OK, "%s", notes);
+	cr_assert(info.has_framebuffer && info.fb.type == MB2_FB_EGA_TEXT && !info.fb.rgb_ok);
+	cr_assert_eq(info.fb.width, 80);
+	cr_assert_eq(note_count[1], 0, "an EGA text tag is not a problem:\n%s", notes);
 }

@@ -470,12 +470,23 @@ struct refuse {
 	long calls, from;
 };
 
-static bool refuse_from(void *ctx, int step)
+static bool refuse_from(uint64_t arg, int step)
 {
-	struct refuse *r = ctx;
+	struct refuse *r = (struct refuse *)(uintptr_t)arg;
 
 	return step == STATEDB_STEP_ALLOC && r->calls++ >= r->from;
 }
+
+/* The stand-in for nano_core's cellref resolution, through which state_db
+ * finds its fail point: test:refuse_from is refuse_from. */
+uint64_t cellref_resolve(const struct cellref *r)
+{
+	if (strcmp(r->cell, "test") == 0 && strcmp(r->sym, "refuse_from") == 0)
+		return (uint64_t)(uintptr_t)refuse_from;
+	return 0;
+}
+
+static const struct cellref refuse_ref = { "test", "refuse_from" };
 
 /* A write the store refuses half way: the count it returns is what the file
  * got; the file's size covers exactly that; no chunk record lies past the
@@ -492,9 +503,9 @@ static void short_write_case(const struct rfs *fs, long from)
 	rng_bytes(data, N);
 	write_ok(fs, &t, old, OLD);
 	cr_assert_eq(rfs_seek(fs, &t, AT, RAMFS_SEEK_SET), AT);
-	statedb_set_fail_point(&db, refuse_from, &r);
+	statedb_set_fail_point(&db, &refuse_ref, (uint64_t)(uintptr_t)&r);
 	int64_t w = rfs_write(fs, &t, data, N);
-	statedb_set_fail_point(&db, NULL, NULL);
+	statedb_set_fail_point(&db, NULL, 0);
 	cr_assert(w == N || (w >= 0 && w < N && w % RAMFS_CHUNK == (RAMFS_CHUNK - AT) % RAMFS_CHUNK) ||
 		  w == RAMFS_E_NOMEM || w == RAMFS_E_STORE, "from %ld: write gave %lld", from,
 		  (long long)w);
@@ -528,9 +539,9 @@ Test(ramfs, bytes_past_the_end_never_come_back)
 	uint8_t got[3 * RAMFS_CHUNK];
 
 	write_ok(&fs1, &t, "0123456789", 10);
-	statedb_set_fail_point(&db, refuse_from, &r);
+	statedb_set_fail_point(&db, &refuse_ref, (uint64_t)(uintptr_t)&r);
 	cr_assert_lt(rfs_write(&fs1, &t, "ABCDEFGHIJ", 10), 0);
-	statedb_set_fail_point(&db, NULL, NULL);
+	statedb_set_fail_point(&db, NULL, 0);
 	cr_assert_eq(rfs_seek(&fs1, &t, 2 * RAMFS_CHUNK, RAMFS_SEEK_SET), 2 * RAMFS_CHUNK);
 	write_ok(&fs1, &t, "!", 1);
 	cr_assert_eq(slurp(&fs1, "z", got, sizeof(got)), 2 * RAMFS_CHUNK + 1);

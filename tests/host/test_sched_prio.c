@@ -7,8 +7,8 @@
 #include <criterion/criterion.h>
 
 #include <delos/cell.h>
-#include "cells/sched/runqueue.h"
-#include "cells/sched/sched.h"
+#include "metamodules/runqueue.h"
+#include <delos/sched.h>
 #include "tests/host/sched_shim.h"
 
 static void setup(void)

@@ -489,9 +489,9 @@ static struct failer failer;
 
 /* Stops at failer.fail_at. At every step a reader checks that the watched
  * record still shows its whole old value. */
-static bool fail_cb(void *ctx, int step)
+static bool fail_cb(uint64_t arg, int step)
 {
-	struct failer *f = ctx;
+	struct failer *f = (struct failer *)(uintptr_t)arg;
 
 	cr_assert_eq(f, &failer);
 	cr_assert(step >= STATEDB_STEP_ALLOC && step < STATEDB_STEP_END, "step %d", step);
@@ -500,6 +500,25 @@ static bool fail_cb(void *ctx, int step)
 		assert_value(f->watch, f->value, strlen(f->value), 7, 1, "ramfs");
 	return step == f->fail_at;
 }
+
+static bool commit_cb(uint64_t arg, int step);
+
+/* The stand-in for nano_core's cellref resolution, through which state_db
+ * finds its fail point: test:fail_cb is fail_cb, test:commit_cb is
+ * commit_cb, and nothing else resolves (as a cell that was unloaded). */
+uint64_t cellref_resolve(const struct cellref *r)
+{
+	if (strcmp(r->cell, "test") != 0)
+		return 0;
+	if (strcmp(r->sym, "fail_cb") == 0)
+		return (uint64_t)(uintptr_t)fail_cb;
+	if (strcmp(r->sym, "commit_cb") == 0)
+		return (uint64_t)(uintptr_t)commit_cb;
+	return 0;
+}
+
+static const struct cellref fail_ref = { "test", "fail_cb" };
+#define FAILER ((uint64_t)(uintptr_t)&failer)
 
 static unsigned steps_mask(int from, int to)
 {
@@ -518,7 +537,7 @@ static void update_at_every_step(size_t len)
 
 	fill(&(uint64_t){ len }, scratch, len);
 	failer = (struct failer){ .watch = "victim", .value = old };
-	cr_assert_eq(statedb_set_fail_point(&db, fail_cb, &failer), STATEDB_OK);
+	cr_assert_eq(statedb_set_fail_point(&db, &fail_ref, FAILER), STATEDB_OK);
 	for (int step = STATEDB_STEP_ALLOC; step <= STATEDB_STEP_CHECKSUM; step++) {
 		take_snap(&before);
 		failer.fail_at = step;
@@ -534,7 +553,7 @@ static void update_at_every_step(size_t len)
 	cr_assert_eq(statedb_update(&db, "victim", 8, 2, scratch, len), STATEDB_OK);
 	cr_assert_eq(failer.seen, steps_mask(STATEDB_STEP_ALLOC, STATEDB_STEP_CHECKSUM),
 		     "an update passes every step but the index");
-	statedb_set_fail_point(&db, NULL, NULL);
+	statedb_set_fail_point(&db, NULL, 0);
 	assert_value("victim", scratch, len, 8, 2, "ramfs");
 	cr_assert_eq(statedb_update(&db, "victim", 7, 1, old, strlen(old)), STATEDB_OK);
 }
@@ -576,7 +595,7 @@ static void create_at_every_step(int count, bool grows)
 	populate(count);
 	slots = stats().index_slots;
 	failer = (struct failer){ 0 };
-	statedb_set_fail_point(&db, fail_cb, &failer);
+	statedb_set_fail_point(&db, &fail_ref, FAILER);
 	for (int step = STATEDB_STEP_ALLOC; step <= last; step++) {
 		take_snap(&before);
 		failer.fail_at = step;
@@ -592,6 +611,27 @@ static void create_at_every_step(int count, bool grows)
 	cr_assert_eq(failer.seen, steps_mask(STATEDB_STEP_ALLOC, last));
 	cr_assert_eq(stats().index_slots != slots, grows);
 	assert_value("newbie", "fresh", 5, 5, 3, "cellx");
+	finish();
+}
+
+/* The root holds the fail point by name: a fail point whose cell is gone is
+ * skipped, and the caller's cellref need not outlive the call. */
+Test(state_db, fail_point_is_a_cellref)
+{
+	struct cellref gone = { "unloaded", "fail_cb" }, ref = fail_ref;
+
+	cr_assert_eq(statedb_set_fail_point(&db, &gone, FAILER), STATEDB_OK);
+	failer = (struct failer){ .fail_at = STATEDB_STEP_ALLOC };
+	cr_assert_eq(statedb_create(&db, "a", 1, 1, "tester", "x", 1), STATEDB_OK,
+		     "a fail point that does not resolve stopped a create");
+	cr_assert_eq(failer.seen, 0);
+	cr_assert_eq(statedb_set_fail_point(&db, &ref, FAILER), STATEDB_OK);
+	memset(&ref, 0, sizeof(ref));
+	cr_assert_eq(statedb_create(&db, "b", 1, 1, "tester", "y", 1), STATEDB_E_ABORTED);
+	cr_assert_eq(failer.seen, 1u << STATEDB_STEP_ALLOC);
+	cr_assert_eq(statedb_set_fail_point(&db, NULL, 0), STATEDB_OK);
+	cr_assert_eq(statedb_create(&db, "b", 1, 1, "tester", "y", 1), STATEDB_OK);
+	cr_assert_eq(statedb_set_fail_point(NULL, &ref, 0), STATEDB_E_ROOT);
 	finish();
 }
 
@@ -1309,12 +1349,13 @@ struct commit_failer {
 };
 
 static struct commit_failer cfail;
+static const struct cellref commit_ref = { "test", "commit_cb" };
 
 /* Every internal write of the commit is followed by a call here: an
  * "interrupt" that reads the whole store, and maybe the stop. */
-static bool commit_cb(void *ctx, int step)
+static bool commit_cb(uint64_t arg, int step)
 {
-	struct commit_failer *f = ctx;
+	struct commit_failer *f = (struct commit_failer *)(uintptr_t)arg;
 
 	cr_assert_lt(f->calls, 64);
 	f->steps[f->calls++] = step;
@@ -1364,9 +1405,9 @@ Test(state_db, txn_commit_fails_at_every_step)
 	/* A run with no stop counts the steps. */
 	cfail = (struct commit_failer){ 0 };
 	txn = commit_setup();
-	statedb_set_fail_point(&db, commit_cb, &cfail);
+	statedb_set_fail_point(&db, &commit_ref, (uint64_t)(uintptr_t)&cfail);
 	cr_assert_eq(statedb_txn_commit(&db, txn), STATEDB_OK);
-	statedb_set_fail_point(&db, NULL, NULL);
+	statedb_set_fail_point(&db, NULL, 0);
 	assert_state(commit_new);
 	total = cfail.calls;
 	cr_assert_eq(cfail.steps[0], STATEDB_STEP_INDEX, "the index grows first");
@@ -1381,9 +1422,9 @@ Test(state_db, txn_commit_fails_at_every_step)
 		cfail = (struct commit_failer){ .fail_at = at };
 		txn = commit_setup();
 		take_snap(&before);
-		statedb_set_fail_point(&db, commit_cb, &cfail);
+		statedb_set_fail_point(&db, &commit_ref, (uint64_t)(uintptr_t)&cfail);
 		cr_assert_eq(statedb_txn_commit(&db, txn), STATEDB_E_ABORTED, "stop at %d", at);
-		statedb_set_fail_point(&db, NULL, NULL);
+		statedb_set_fail_point(&db, NULL, 0);
 		cr_assert_eq(cfail.calls, at);
 		assert_state(commit_old);
 		cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 0);

@@ -35,6 +35,8 @@ uint64_t loader_generation(void)
 /* The hooks' behaviour, set by each test. */
 static struct {
 	int quiesce_result, swap_in_result, swap_in_calls, committed_calls;
+	int begins, commits, aborts, commit_result;
+	int hooks_at_commit;         /* swap_in calls made when the transaction committed */
 	char old_version[16];
 } hk;
 
@@ -79,7 +81,32 @@ static void t_committed(void *ctx)
 	hk.committed_calls++;
 }
 
-static const struct swap_hooks hooks = { t_stop, t_resume, t_swap_in, t_now, t_committed, NULL };
+static int t_state_begin(void *ctx, char *why, size_t cap)
+{
+	(void)ctx, (void)why, (void)cap;
+	cr_assert_eq(hk.swap_in_calls, 0, "the transaction opens before the first hook");
+	hk.begins++;
+	return 0;
+}
+
+static int t_state_end(void *ctx, bool commit, char *why, size_t cap)
+{
+	(void)ctx;
+	cr_assert_eq(hk.begins, 1);
+	cr_assert_eq(hk.commits + hk.aborts, 0, "the transaction ends once");
+	if (!commit) {
+		hk.aborts++;
+		return 0;
+	}
+	hk.commits++;
+	hk.hooks_at_commit = hk.swap_in_calls;
+	if (hk.commit_result)
+		snprintf(why, cap, "conflict");
+	return hk.commit_result;
+}
+
+static const struct swap_hooks hooks = { t_stop, t_resume, t_swap_in, t_now, t_committed, NULL,
+					 t_state_begin, t_state_end };
 
 static struct loader_cell *load(struct obj *o, const char *file, const char *name)
 {
@@ -150,6 +177,9 @@ Test(swap, fresh_copy_relinks_users_and_unmaps_the_old)
 	cr_assert_str_eq(hk.old_version, old_version, "the hook learns the old version");
 	cr_assert_eq(hk.swap_in_calls, 1);
 	cr_assert_eq(hk.committed_calls, 1);
+	cr_assert_eq(hk.commits, 1, "the hooks' transaction committed");
+	cr_assert_eq(hk.hooks_at_commit, 1, "after the last hook");
+	cr_assert_eq(hk.aborts, 0);
 }
 
 Test(swap, cellref_follows_the_swap)
@@ -195,6 +225,25 @@ Test(swap, cellref_of_an_unloaded_cell_resolves_to_nothing)
 	cr_assert(!cellref_make(&r, "a_cell_name_that_is_far_too_long_x", "x"));
 }
 
+/* A cellref reaches only global functions, and a cell's name never leads into nano_core. */
+Test(swap, cellref_resolves_only_to_global_functions)
+{
+	struct cellref r;
+
+	cr_assert(cellref_make(&r, "math", "math_answer"));
+	cr_assert_eq(cellref_resolve(&r), 0, "a cellref resolved to data");
+	cr_assert(cellref_make(&r, "math", "math_ctor"));
+	cr_assert_eq(cellref_resolve(&r), 0, "a cellref resolved to a local function");
+	cr_assert(cellref_make(&r, "gone", "host_note"));
+	cr_assert_eq(cellref_resolve(&r), 0, "a cellref of a missing cell landed in nano_core");
+	cr_assert(cellref_make(&r, "gone", "math_add"));
+	cr_assert_neq(cellref_resolve(&r), 0, "the namespace leads to the cell exporting it");
+	cr_assert(cellref_make(&r, "nano_core", "host_note"));
+	cr_assert_neq(cellref_resolve(&r), 0, "nano_core's functions by name");
+	cr_assert(cellref_make(&r, "nano_core", "host_value"));
+	cr_assert_eq(cellref_resolve(&r), 0, "nano_core's data");
+}
+
 /* A refused swap leaves the same cells, the same links and the same memory. */
 static void refused(struct swap_pair *p, int code, enum swap_step step, const char *msg)
 {
@@ -218,11 +267,24 @@ Test(swap, hook_failure_rolls_back)
 
 	hk.swap_in_result = -22;
 	refused(&p, LOADER_EINVAL, SWAP_HANDOVER, "swap-in hook failed: returned -22");
+	cr_assert_eq(hk.aborts, 1, "the hooks' transaction was aborted");
+	cr_assert_eq(hk.commits, 0);
 	struct loader_import_info ii;
 	struct loader_import *im = loader_users_next(loader_cell_find(f.ld, "math"), NULL);
 	cr_assert_not_null(im, "the user's import did not come back to the old math");
 	loader_import_info(im, &ii);
 	cr_assert_str_eq(ii.symbol, "math_add");
+}
+
+Test(swap, state_commit_failure_rolls_back)
+{
+	struct swap_pair p = pair_to(&math2, "math");
+
+	hk.commit_result = -14;
+	refused(&p, LOADER_EINVAL, SWAP_HANDOVER, "state transaction did not commit: conflict");
+	cr_assert_eq(hk.swap_in_calls, 1);
+	cr_assert_not_null(loader_users_next(loader_cell_find(f.ld, "math"), NULL),
+			   "the user's import did not come back to the old math");
 }
 
 Test(swap, quiescence_failure_changes_nothing)
@@ -256,4 +318,137 @@ Test(swap, bad_requests_are_refused)
 	p[0].old = loader_cell_next(f.ld, NULL);	/* nano_core */
 	cr_assert_eq(loader_swap(f.ld, p, 1, &hooks, &r), LOADER_EINVAL);
 	cr_assert(strstr(r.message, "nano_core"), "%s", r.message);
+}
+
+/* The cells loaded, as "name@version ..." in load order. */
+static void cell_list(char *out, size_t cap)
+{
+	struct loader_cell_info ci;
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (struct loader_cell *c = NULL; (c = loader_cell_next(f.ld, c));) {
+		loader_cell_info(c, &ci);
+		len += (size_t)snprintf(out + len, cap - len, "%s@%s ", ci.name, ci.version);
+	}
+}
+
+/* A swap pair replacing the loaded cell `old` by the object in o, named `name`. */
+static struct swap_pair pair(const char *old, struct obj *o, const char *name, const char *version)
+{
+	return (struct swap_pair){
+		.old = loader_cell_find(f.ld, old),
+		.new_args = { .path = o->name, .name = name, .version = version, .obj = o->data,
+			      .size = o->size, .grants = all_grants, .ngrants = all_ngrants },
+	};
+}
+
+/* A swap that breaks the naming rule is refused before anything is loaded. */
+static void names_refused(struct swap_pair *p, size_t n, const char *msg)
+{
+	char before[256], after[256];
+	long maps = f.env.maps, live = host_env_live(&f.env);
+	struct swap_result r;
+
+	cell_list(before, sizeof(before));
+	cr_assert_eq(loader_swap(f.ld, p, n, &hooks, &r), LOADER_EDUP, "%s", r.message);
+	cr_assert_eq(r.failed_step, SWAP_CHECK);
+	cr_assert_str_eq(r.message, msg);
+	cr_assert_eq(f.env.maps, maps, "a refused swap loaded something");
+	cr_assert_eq(host_env_live(&f.env), live);
+	cell_list(after, sizeof(after));
+	cr_assert_str_eq(after, before);
+	cr_assert_eq(hk.swap_in_calls, 0);
+}
+
+Test(swap, new_cell_may_not_take_the_name_of_a_cell_that_stays)
+{
+	struct swap_pair p = pair("user", &math2, "math", "1");
+
+	names_refused(&p, 1, "swap refused: math@1 is already loaded");
+}
+
+Test(swap, two_new_cells_may_not_share_a_name)
+{
+	struct obj u2 = { 0 };
+	struct swap_pair p[2];
+
+	obj_read(&u2, "h_user.o");
+	p[0] = pair("math", &math2, "math", "2");
+	p[1] = pair("user", &u2, "math", "3");
+	names_refused(p, 2, "swap refused: two new cells are named math");
+	obj_free(&u2);
+}
+
+/* Within one swap, the old cells are leaving: each name may move to a new version. */
+Test(swap, multi_pair_swap_is_checked_against_the_state_after_it)
+{
+	struct obj u2 = { 0 };
+	struct swap_pair p[2];
+	struct swap_result r;
+	char list[256];
+
+	obj_read(&u2, "h_user.o");
+	p[0] = pair("math", &math2, "math", "2");
+	p[1] = pair("user", &u2, "user", "2");
+	cr_assert_eq(loader_swap(f.ld, p, 2, &hooks, &r), 0, "%s", r.message);
+	cell_list(list, sizeof(list));
+	cr_assert_str_eq(list, "nano_core@ math@2 user@2 ");
+	cr_assert_eq(user_calc(), 15);
+	obj_free(&u2);
+}
+
+/* A new cell whose exports a staying cell already owns would never enter the namespace. */
+Test(swap, new_cell_exports_must_be_free_after_the_swap)
+{
+	struct swap_pair p = pair("user", &math2, "math_copy", "1");
+	long live = host_env_live(&f.env);
+	struct loader_cell *user = p.old;
+	struct swap_result r;
+
+	cr_assert_eq(loader_swap(f.ld, &p, 1, &hooks, &r), LOADER_EDUP, "%s", r.message);
+	cr_assert_eq(r.failed_step, SWAP_CHECK);
+	cr_assert(strstr(r.message, "duplicate symbol 'math_add' (defined in math and math_copy)"),
+		  "%s", r.message);
+	cr_assert_eq(loader_cell_find(f.ld, "user"), user);
+	cr_assert_null(loader_cell_find(f.ld, "math_copy"));
+	cr_assert_eq(host_env_live(&f.env), live);
+	cr_assert_eq(hk.committed_calls, 0);
+}
+
+Test(swap, load_of_a_loaded_name_is_refused)
+{
+	struct loader_load_args a = { .path = math2.name, .name = "math", .version = "2",
+				      .obj = math2.data, .size = math2.size,
+				      .grants = all_grants, .ngrants = all_ngrants };
+	long maps = f.env.maps, live = host_env_live(&f.env);
+	struct loader_cell *c = NULL;
+
+	cr_assert_eq(loader_check(f.ld, &a), LOADER_EDUP);
+	cr_assert_eq(loader_load(f.ld, &a, &c), LOADER_EDUP);
+	cr_assert_null(c);
+	cr_assert(strstr(loader_error(f.ld), "load refused: math@1 is already loaded"), "%s",
+		  loader_error(f.ld));
+	cr_assert_eq(f.env.maps, maps);
+	cr_assert_eq(host_env_live(&f.env), live);
+}
+
+/* The two halves of an unload, as a swap's commit and its cleanup use them. */
+Test(swap, detach_hides_the_cell_and_reap_frees_it)
+{
+	struct loader_cell *u = loader_cell_find(f.ld, "user");
+	struct loader_cell *m = loader_cell_find(f.ld, "math");
+	long live = host_env_live(&f.env);
+	uint64_t addr;
+
+	cr_assert_eq(loader_detach(f.ld, m), LOADER_EBUSY, "math is used by user");
+	cr_assert_eq(loader_cell_find(f.ld, "math"), m, "a refused detach changed nothing");
+	cr_assert_eq(loader_detach(f.ld, u), 0, "%s", loader_error(f.ld));
+	cr_assert_null(loader_cell_find(f.ld, "user"));
+	cr_assert_neq(loader_lookup(f.ld, "user_calc", &addr, NULL), 0, "a detached cell's symbol");
+	cr_assert_null(loader_users_next(m, NULL), "the detached cell still uses math");
+	cr_assert_eq(host_env_live(&f.env), live, "detach freed memory: it must wait for reap");
+	loader_reap(f.ld, u);
+	cr_assert_lt(host_env_live(&f.env), live, "reap freed nothing");
+	cr_assert_eq(loader_unload(f.ld, m), 0, "math is free once user is gone: %s", loader_error(f.ld));
 }

@@ -581,3 +581,16 @@ Test(token, describe_cuts_short_and_terminates)
 	cr_assert_eq(token_describe(msg, 1, TOKEN_E_FORGED, "log", NULL), 0);
 	cr_assert_eq(msg[0], '\0');
 }
+
+/* The fingerprint is the documented H(K, 0x06), cut to 32 bits, and tells
+ * keys apart. */
+Test(token, fingerprint_is_the_labelled_hash)
+{
+	struct token_key a = { 0x0123456789abcdefull, 0xfedcba9876543210ull }, b = a;
+	uint8_t label = 0x06;
+
+	cr_assert_eq(token_key_fingerprint(&a), (uint32_t)siphash24(a.k0, a.k1, &label, 1));
+	b.k1 ^= 1;
+	cr_assert_neq(token_key_fingerprint(&a), token_key_fingerprint(&b));
+	cr_assert_eq(token_key_fingerprint(NULL), 0);
+}

@@ -196,13 +196,14 @@ static void host_stack_chk_fail(void) { stack_chk_failed++; abort(); }
 static int host_kprintf(const char *fmt, ...) { (void)fmt; return 0; }
 static void host_outb(unsigned short p, unsigned char v) { (void)p; (void)v; }
 
-#define EXPORT(n, fn, g) { n, g, (uint64_t)(uintptr_t)(fn) }
+#define EXPORT(n, fn, g) { n, g, (uint64_t)(uintptr_t)(fn), true }
+#define EXPORT_DATA(n, p, g) { n, g, (uint64_t)(uintptr_t)(p), false }
 const struct loader_export host_exports[] = {
 	EXPORT("host_note", host_note, "core"),
 	EXPORT("host_memset", host_memset, "core"),
 	EXPORT("host_twice", host_twice, "core"),
-	EXPORT("host_value", &host_value, "core"),
-	EXPORT("__stack_chk_guard", &__stack_chk_guard, "core"),
+	EXPORT_DATA("host_value", &host_value, "core"),
+	EXPORT_DATA("__stack_chk_guard", &__stack_chk_guard, "core"),
 	EXPORT("__stack_chk_fail", host_stack_chk_fail, "core"),
 	EXPORT("kprintf", host_kprintf, "core"),
 	EXPORT("memset", host_memset, "core"),

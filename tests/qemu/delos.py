@@ -34,32 +34,48 @@ def decode_exit(rc):
     return None
 
 
+def ppm_complete(path):
+    """True when path holds a whole binary PPM (header and every pixel)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return False
+    m = re.match(rb"P6\s+(\d+)\s+(\d+)\s+(\d+)\s", data)
+    return bool(m) and len(data) >= m.end() + int(m.group(1)) * int(m.group(2)) * 3
+
+
 class Machine:
-    def __init__(self, uefi=False, args="", icount=False, memory="256M", extra=()):
+    def __init__(self, uefi=False, args="", icount=False, memory="256M", extra=(), args_disk=True,
+                 grub_vars=None, iso=ISO):
         self.transcript = ""
         self._pos = 0
         self._tmp = tempfile.mkdtemp(prefix="delos-test-")
         cmd = ["qemu-system-x86_64", "-m", memory, "-no-reboot", "-display", "none",
                "-serial", "stdio", "-monitor", "unix:%s/monitor,server,nowait" % self._tmp,
                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-               "-drive", "file=%s,format=raw,if=none,id=cd,media=cdrom,readonly=on" % ISO,
+               "-drive", "file=%s,format=raw,if=none,id=cd,media=cdrom,readonly=on" % iso,
                "-device", "ide-cd,drive=cd,bus=ide.1,bootindex=1"]
         if uefi:
             cmd += ["-bios", OVMF]
         if icount:
             cmd += ["-icount", "shift=0"]
-        if args:
-            cmd += self._args_disk(args)
+        if args_disk:
+            cmd += self._args_disk(args, grub_vars or {})
         cmd += list(extra)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
 
-    def _args_disk(self, args):
-        """A small FAT disk holding /delos-args.cfg, which grub.cfg sources."""
+    def _args_disk(self, args, grub_vars):
+        """A small FAT disk holding /delos-args.cfg, which grub.cfg sources: the
+        kernel arguments, no menu wait, and any other grub.cfg variables
+        (e.g. default=2 for the third menu entry, delos_gfxpayload=800x600x32)."""
         cfg = os.path.join(self._tmp, "delos-args.cfg")
         img = os.path.join(self._tmp, "args.img")
         with open(cfg, "w") as f:
-            f.write('set delos_args="%s"\n' % args)
+            f.write('set delos_args="%s"\nset timeout=0\n' % args)
+            for name, value in grub_vars.items():
+                f.write('set %s="%s"\n' % (name, value))
         subprocess.run(["mformat", "-C", "-i", img, "-f", "1440", "::"], check=True)
         subprocess.run(["mcopy", "-i", img, cfg, "::/"], check=True)
         return ["-drive", "file=%s,format=raw,if=none,id=args" % img,
@@ -114,6 +130,18 @@ class Machine:
         s.sendall((command + "\n").encode())
         time.sleep(0.2)
         s.close()
+
+    def screendump(self, path, timeout=10):
+        """Writes the screen to path (PPM) through the monitor; waits until the file is whole."""
+        if os.path.exists(path):
+            os.unlink(path)
+        self.monitor('screendump "%s"' % path)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if ppm_complete(path):
+                return path
+            time.sleep(0.05)
+        raise TestFailure("screendump wrote no whole image to %s in %ss" % (path, timeout))
 
     def wait_exit(self, timeout=30):
         """Waits for QEMU to end; returns the guest's exit code (None if not from the guest)."""

@@ -40,6 +40,24 @@ def test_syms_and_call(machine):
     check("has no symbol 'nope'" in m.command("call hello nope"), "call of a missing symbol")
 
 
+def test_call_refuses_what_is_not_a_cell_function(machine):
+    m = booted(machine)
+    before = m.command("cells")
+    for line, message in (
+            ("call nano_core ctx_restart", "nano_core's exports are refused"),
+            ("call nano_core kcmd_mem", "nano_core's exports are refused"),
+            ("call ramfs ls_one", "ramfs:ls_one is a local symbol"),
+            ("call ramfs commands", "ramfs:commands is a local symbol"),
+            ("call tasks tasks_start_ref", "tasks:tasks_start_ref is data, not a function"),
+            ("call hello nope", "hello has no symbol 'nope'"),
+            ("call nope hello_main", "no loaded cell named 'nope'")):
+        out = m.command(line)
+        check(message in out, "%s said %r, want %r" % (line, out, message))
+        check("returned" not in out and "raised" not in out, "%s ran: %r" % (line, out))
+    check("returned 42" in m.command("call hello hello_main"), "Delos stopped answering calls")
+    check(m.command("cells") == before, "cells changed after refused calls")
+
+
 def test_unload_refused_while_used(machine):
     m = booted(machine)
     out = m.command("unload log_sink")
@@ -91,3 +109,12 @@ def test_load_bad_arguments(machine):
     check("usage: syms CELL" in m.command("syms"), "syms without a cell")
     check("usage: deps CELL" in m.command("deps a b"), "deps with two cells")
     check("usage: unload NAME" in m.command("unload"), "unload without a name")
+
+
+def test_refuse_guarded_test_hook(machine):
+    # state_db guards statedb_set_fail_point with test_hooks (cells.manifest):
+    # the same object loads only under the entry that grants it.
+    m = refused(machine, "bad_hook@1",
+                "symbol 'statedb_set_fail_point' needs grant 'test_hooks', which bad_hook was not given")
+    check("loaded hook_user@1" in m.command("load hook_user@1"), "hook_user@1 (granted test_hooks) refused")
+    check("-> state_db:statedb_set_fail_point" in m.command("deps hook_user"), "hook_user's import not recorded")

@@ -38,3 +38,15 @@ def test_fault_ud(machine):
 def test_fault_stack_is_double_fault(machine):
     m = fault(machine, "stack", 8, "#DF double fault", "fault_stack_recurse")
     check("kernel stack overflow" in m.transcript, "double fault not explained")
+
+
+def test_caught_fault_restores_interrupt_flag(machine):
+    """A cell that turns interrupts off and faults under `call` leaves the caller's flag on."""
+    m = machine()
+    m.boot()
+    check("loaded irqoff@1" in m.command("load irqoff@1"), "load irqoff@1")
+    check("returned 1" in m.command("call irqoff irqoff_enabled"), "interrupts off before the fault")
+    out = m.command("call irqoff irqoff_cli_fault")
+    check("raised #UD invalid opcode" in out, "the fault was not caught: %r" % out)
+    check("returned 1" in m.command("call irqoff irqoff_enabled"), "interrupts left off by the fault")
+    check("returned 1" in m.command("call irqoff irqoff_tick_seen"), "no timer tick after the fault")

@@ -40,9 +40,13 @@ def test_selftest_swap_stale_pointer_faults(machine):
     selftest(machine, "swap")
 
 
-def test_selftest_dependency_cycle_named(machine):
-    m = machine(args="test=cycle")
-    m.expect("selftest cycle: PASS", 60)
-    check(re.search(r"dependency cycle: (cyc_a@1 -> cyc_b@1 -> cyc_a@1|cyc_b@1 -> cyc_a@1 -> cyc_b@1); "
-                    r"none of them is loaded", m.transcript), "cycle not named")
-    check(m.wait_exit() == 0, "selftest cycle did not exit with 0")
+def test_selftest_owners_audit_finds_built_faults(machine):
+    m = machine(args="test=owners")
+    m.expect("selftest owners: PASS", 60)
+    for what in ("a frame nothing maps", "a frame mapped twice", "a free frame still mapped"):
+        check(re.search(r"audit of %s +names the frame" % what, m.transcript), "not found: " + what)
+    check(m.wait_exit() == 0, "selftest owners did not exit with 0")
+
+
+def test_selftest_fatal_log_allocates_nothing(machine):
+    selftest(machine, "fatal_log")

@@ -1,4 +1,4 @@
-"""The console as cells: shell@1 reading serial@1 and kbd@1, writing serial@1 and vga@1."""
+"""The console as cells: shell@1 reading serial@1 and kbd@1, writing serial@1 and the screen (vga@1 here)."""
 import os
 import re
 import time
@@ -18,7 +18,7 @@ def booted(machine, **kw):
 def test_shell_cell_has_the_prompt(machine):
     m = booted(machine)
     check(re.search(r"shell: the console is task \d+", m.transcript), "the shell cell did not start its task")
-    check("serial: COM1 on IRQ 4" in m.transcript, "the serial cell did not take COM1")
+    check("serial: UART 0x3f8 on IRQ 4" in m.transcript, "the serial cell did not take COM1")
     out = m.command("cells")
     for ref in CONSOLE_CELLS:
         check(re.search(r"^%s\s+\d+\s+\d+\s+ffffffff" % re.escape(ref), out, re.M), "cells does not list %s" % ref)
@@ -49,7 +49,7 @@ def test_shell_bad_arguments_print_usage(machine):
         "syms": "usage: syms CELL", "deps a b": "usage: deps CELL", "load": "usage: load NAME@VERSION",
         "load hello": "usage: load NAME@VERSION", "unload": "usage: unload NAME",
         "call hello": "usage: call CELL SYMBOL", "call a b c": "usage: call CELL SYMBOL",
-        "a b c d e f g h i": "too many words",
+        " ".join(["w"] * 129): "too many words (at most 128)",
     }
     for line, want in expect.items():
         out = m.command(line)
@@ -63,7 +63,7 @@ def test_shell_cells_syms_deps(machine):
     check(re.search(r"ffffffff[0-9a-f]{8}\s+\d+ T shell_main", out), "syms shell lacks shell_main")
     check(re.search(r"T shell_register", out), "syms shell lacks shell_register")
     out = m.command("deps shell")
-    for use in ("-> serial:serial_write", "-> vga:vga_write", "-> tasks:task_spawn",
+    for use in ("-> serial:serial_write", "-> nano_core:console_screen_write", "-> tasks:task_spawn",
                 "-> dispatch:dispatch_subscribe", "-> state_db:sdb_put"):
         check(use in out, "deps shell lacks %s: %r" % (use, out))
     out = m.command("deps serial")
@@ -151,7 +151,7 @@ def test_shell_mem_and_log(machine):
     check(re.search(r"frames: total \d+ free \d+ used \d+", out), "mem: %r" % out)
     check(re.search(r"heap: .* check ok", out), "heap check: %r" % out)
     out = m.command("log")
-    check("Delos nano_core" in out and "serial: COM1 on IRQ 4" in out, "log lacks boot and serial lines")
+    check("Delos nano_core" in out and "serial: UART 0x3f8 on IRQ 4" in out, "log lacks boot and serial lines")
     check(re.search(r"shell: the console is task \d+", out), "log lacks the shell's start")
 
 
@@ -298,6 +298,8 @@ def test_shell_vga_screen(machine):
 
 def test_shell_uefi_without_vga(machine):
     m = booted(machine, uefi=True)
-    check("vga: no VGA text screen" in m.transcript, "vga cell did not notice UEFI")
+    check("cells: vga@1 not loaded at boot: this boot has no text_screen" in m.transcript,
+          "vga@1 was loaded under UEFI")
+    check("fb: the " in m.transcript and "is a cell's now" in m.transcript, "fb@1 did not take the screen")
     check("frames: total" in m.command("mem"), "mem under UEFI")
     check("hello, world!" in m.command("load hello_cmd@1") + m.command("greet"), "greet under UEFI")

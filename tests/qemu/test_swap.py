@@ -70,7 +70,7 @@ def refusal(machine, old, new, message):
 
 
 def test_swap_refused_missing_export(machine):
-    refusal(machine, "ticker@1", "hello@1", "does not export 'ticker_ticks' (used by hello)")
+    refusal(machine, "ticker@1", "hello_cmd@1", "does not export 'ticker_ticks' (used by hello)")
 
 
 def test_swap_refused_state_spill(machine):
@@ -83,6 +83,28 @@ def test_swap_refused_grant_violation(machine):
 
 def test_swap_refused_hook_failure(machine):
     refusal(machine, "hello@1", "hello@9", "swap-in hook failed: returned -22")
+
+
+def test_swap_and_load_keep_one_version_of_each_name(machine):
+    m = booted(machine)
+    before = m.command("cells")
+    for line, message in (
+            ("swap hello@1 ramfs@1", "swap refused: ramfs@1 is already loaded"),
+            ("swap hello@1 ramfs@2", "swap refused: ramfs@1 is already loaded"),
+            ("swap ticker@1 hello@2 hello@1 hello@1", "swap refused: two new cells are named hello"),
+            ("load ramfs@2", "load refused: ramfs@1 is already loaded"),
+            ("load hello@1", "load refused: hello@1 is already loaded")):
+        out = m.command(line)
+        check(message in out, "%s said %r, want %r" % (line, out, message))
+        check(m.command("cells") == before, "cells changed after %r:\n%s" % (line, out))
+    # The old cells of a swap are leaving: each name may move to another version.
+    out = m.command("swap ramfs@1 ramfs@2 hello@1 hello@9")
+    check("swap-in hook failed" in out and "already loaded" not in out, "multi-pair swap: %r" % out)
+    check(m.command("cells") == before, "cells changed after a refused swap")
+    check("swap: done" in m.command("swap ramfs@1 ramfs@2 hello@1 hello@2"), "multi-pair swap refused")
+    refs = re.findall(r"^(\S+)@\S+\s", m.command("cells"), re.M)
+    check(len(refs) == len(set(refs)), "a cell name is listed twice: %r" % refs)
+    check("returned 43" in m.command("call hello hello_main"), "hello@2 does not answer")
 
 
 def test_swap_nano_core_refused(machine):

@@ -1,7 +1,7 @@
 /* A hello whose swap-in hook refuses: a swap to it must roll back completely. */
 #include <delos/cell.h>
 #include <stdint.h>
-#include "cells/log_sink/log_sink.h"
+#include <delos/log_sink.h>
 
 int cell_swap_in(uint64_t old_version);
 

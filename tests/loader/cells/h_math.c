@@ -1,8 +1,11 @@
 /* A host-executable cell (-fPIC): internal calls, a jump table, strings,
- * a relocated pointer table (.data.rel.ro) and a constructor. */
+ * a relocated pointer table (.data.rel.ro), a constructor and a global
+ * read-only object. */
 void host_note(int v);
 
 static const char *const words[] = { "nil", "uno", "dos", "tres" };
+
+const int math_answer = 42;
 
 int math_add(int a, int b)
 {

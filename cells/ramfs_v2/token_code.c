@@ -1,2 +1,0 @@
-/* The token metamodule, compiled into this cell (see the included file). */
-#include "metamodules/token_cell.inc"

@@ -1,0 +1,36 @@
+/*
+ * vga (cell vga@1): the 80x25 VGA text screen at physical 0xb8000, as a
+ * console output. Present on BIOS boots in text mode only: where nano_core
+ * reports no text screen (UEFI, a graphics framebuffer) cell_init and the
+ * swap-in hook refuse, and the manifest does not boot it (boot_if=).
+ *
+ * The cursor is the record "vga/cursor" (a struct vga_cell_cursor): the
+ * screen itself is the rest of the state, and it lives in video memory.
+ * cell_init and cell_swap_in take the screen over (log_vga_handoff) and
+ * continue where the record or nano_core's hardware cursor stood.
+ */
+#ifndef CELLS_VGA_H
+#define CELLS_VGA_H
+
+#include <stdint.h>
+
+#define VGA_CURSOR_RECORD "vga/cursor"
+#define VGA_CURSOR_TYPE 0x52534356u /* "VCSR" */
+#define VGA_CURSOR_VERSION 1u
+
+struct vga_cell_cursor {
+	uint16_t row;   /* 0..24 */
+	uint16_t col;   /* 0..80; 80: the row is full, the next printable byte wraps */
+	uint16_t attr;  /* attribute byte in the high half: 0x0700 light grey on black */
+	uint16_t pad;
+};
+
+/*
+ * Draws len bytes at the cursor: printable ASCII, '\n' (new line), '\r',
+ * '\b' (cursor left), '\t' (to the next multiple of 8); other bytes are
+ * skipped. Scrolls at the bottom. Returns len, 0 when there is no text
+ * screen, or -1 if buf is NULL with len > 0. Callable from any context.
+ */
+int vga_write(const char *buf, uint64_t len);
+
+#endif

@@ -1,0 +1,98 @@
+/* The physmap's permissions, and text_poke: see nano_core/physmap.h. */
+#include <delos/ctx.h>
+#include <delos/kernel.h>
+#include <delos/log.h>
+#include <delos/mm.h>
+#include <delos/paging.h>
+#include <delos/string.h>
+#include "hal/cpu.h"
+#include "nano_core/physmap.h"
+
+void *phys_to_virt(uint64_t pa)
+{
+	return (void *)(pa + PHYSMAP_BASE);
+}
+
+uint64_t virt_to_phys_physmap(const void *va)
+{
+	return (uint64_t)va - PHYSMAP_BASE;
+}
+
+/* Gives the physmap alias of every frame behind the mapped range [va, va+size) `perm`. */
+static int protect_aliases(uint64_t va, uint64_t size, unsigned perm)
+{
+	uint64_t pa;
+
+	for (uint64_t off = 0; off < size; off += PAGE_SIZE) {
+		if (!paging_translate(va + off, &pa))
+			return PAGING_E_UNMAPPED;
+		int err = paging_protect((uint64_t)phys_to_virt(PAGE_ALIGN_DOWN(pa)), PAGE_SIZE, perm);
+		if (err)
+			return err;
+	}
+	return PAGING_OK;
+}
+
+int physmap_protect(uint64_t va, uint64_t size, unsigned perm)
+{
+	bool writable = (perm & PERM_RW) != 0;
+	int err;
+
+	if ((va | size) & (PAGE_SIZE - 1))
+		return PAGING_E_ALIGN;
+	if (!paging_readable(va, size))
+		return PAGING_E_UNMAPPED;
+	/* The alias is tightened before the range may execute, loosened once it cannot. */
+	if (!writable && (err = protect_aliases(va, size, PERM_R)))
+		return err;
+	if ((err = paging_protect(va, size, perm)))
+		return err;
+	return writable ? protect_aliases(va, size, PERM_RW) : PAGING_OK;
+}
+
+bool physmap_unmap_free(uint64_t va, uint64_t size)
+{
+	int err = paging_protect(va, size, PERM_R);
+
+	if (!err)
+		err = protect_aliases(va, size, PERM_RW);
+	if (err) {
+		klog(LOG_ERR, "physmap: cannot give back the aliases of %016lx+%lx: %s; "
+		     "its frames are not freed", va, size, paging_strerror(err));
+		return false;
+	}
+	return mm_unmap_free(va, size);
+}
+
+int text_poke(void *dst, const void *src, size_t len)
+{
+	uint64_t va = (uint64_t)dst, pa;
+	const uint8_t *s = src;
+	int err = 0;
+
+	if (va + len < va || !paging_readable(va, len))
+		return -1;
+	while (len && !err) {
+		uint64_t off = va & (PAGE_SIZE - 1);
+		size_t chunk = PAGE_SIZE - off < len ? PAGE_SIZE - off : len;
+		uint64_t flags = irq_save();
+
+		paging_translate(va, &pa);
+		err = paging_map(POKE_VA, PAGE_ALIGN_DOWN(pa), PAGE_SIZE, PERM_RW);
+		if (!err) {
+			memcpy((void *)(POKE_VA + off), s, chunk);
+			paging_unmap(POKE_VA, PAGE_SIZE, NULL);
+		}
+		irq_restore(flags);
+		va += chunk, s += chunk, len -= chunk;
+	}
+	/*
+	 * The bytes went in through another address than the one they run at:
+	 * cpuid serializes, so nothing fetched before the write runs after it.
+	 */
+	uint32_t regs[4];
+	cpuid(0, 0, regs);
+	if (err)
+		klog(LOG_ERR, "text_poke: cannot map the poke window: %s", paging_strerror(err));
+	return err ? -1 : 0;
+}
