@@ -22,6 +22,8 @@ CELLTOOL_CHECK := $(HOUT)/celltool check --exports nano_core/exports.list --mani
 # Every object of a cell is built under $(KOUT)/cell/NAME@VERSION/, so one
 # source can go into several cells with different flags.
 CELL_LIB_TOKENS := metamodules/siphash.c metamodules/token.c metamodules/token_msg.c
+# The stack-protector test cell is built with the canary (tests/cells/panicky).
+CELL_CFLAGS_panicky@1 := -fstack-protector-all
 -include $(wildcard cells/*/*.mk)
 
 define cell_rule

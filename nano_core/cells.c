@@ -1,5 +1,6 @@
 #include "nano_core/boot.h"
 #include <delos/display.h>
+#include <delos/fault.h>
 #include <delos/cells.h>
 #include <delos/kernel.h>
 #include "nano_core/ksyms.h"
@@ -169,6 +170,15 @@ int cells_call_arg(uint64_t fn, uint64_t arg, int *result, struct trap_info *ti)
 	return r;
 }
 
+int cells_call_in(uint64_t context, uint64_t fn, uint64_t arg, int *result, struct trap_info *ti)
+{
+	struct cell_call c = { fn, arg, 0 };
+	int r = trap_contain(run_int_fn, &c, context, ti);
+
+	*result = c.result;
+	return r;
+}
+
 int cells_call(uint64_t fn, int *result, struct trap_info *ti)
 {
 	return cells_call_arg(fn, 0, result, ti);
@@ -211,7 +221,7 @@ static int init_cell(struct loader_cell *c, const char *ref)
 
 	if (loader_cell_lookup(c, "cell_init", &fn))
 		return 0;
-	vec = cells_call(fn, &result, &ti);
+	vec = cells_call_in(FAULT_CTX_INIT, fn, 0, &result, &ti);
 	if (vec == 0 && result == 0)
 		return 0;
 	if (vec)
@@ -373,6 +383,25 @@ bool cells_print_addr(uint64_t addr)
 	return true;
 }
 
+bool cells_addr_owner(uint64_t addr, struct cells_where *w)
+{
+	struct loader_addr_info ai;
+	struct loader_cell_info ci;
+	const char *sym;
+
+	if (!cs.ld || !loader_addr_lookup(cs.ld, addr, &ai))
+		return false;
+	loader_cell_info(ai.cell, &ci);
+	if (ci.core)
+		return false;
+	sym = ai.symbol ? ai.symbol : ai.section ? ai.section : "?";
+	snprintf(w->cell, sizeof(w->cell), "%s", ci.name);
+	snprintf(w->version, sizeof(w->version), "%s", ci.version);
+	snprintf(w->symbol, sizeof(w->symbol), "%s", sym);
+	w->offset = ai.offset;
+	return true;
+}
+
 /* Resolves "OLD@V NEW@W": OLD must be loaded at version V, NEW in the manifest and the ISO. */
 static bool parse_pair(const char *old_ref, const char *new_ref, struct swap_pair *p,
 		       struct entry_args *keep, bool *restart)
@@ -407,6 +436,71 @@ static bool parse_pair(const char *old_ref, const char *new_ref, struct swap_pai
 	const char *policy = old_e ? manifest_extra(old_e, "swap") : NULL;
 	*restart = policy && strcmp(policy, "restart") == 0;
 	return true;
+}
+
+int cells_swap_to(const char *old_ref, const char *new_ref)
+{
+	struct swap_pair pair;
+	struct entry_args keep;
+	struct swap_result *res = kmalloc(sizeof(*res));
+	char what[96];
+	bool restart;
+	int err = LOADER_EINVAL;
+
+	memset(&pair, 0, sizeof(pair));
+	if (res && parse_pair(old_ref, new_ref, &pair, &keep, &restart)) {
+		snprintf(what, sizeof(what), "%s -> %s", old_ref, new_ref);
+		err = cells_swap(&pair, &restart, 1, what, res);
+		swap_print_result(err, res, false);
+	}
+	kfree(res);
+	return err;
+}
+
+uint64_t cells_watchdog_ms(const char *name)
+{
+	struct manifest_recovery rec;
+	uint32_t version;
+	uint64_t window, ms = 0;
+	const struct manifest_entry *e;
+	const char *v;
+
+	if (cells_policy(name, &rec, &version, &window) || !(e = manifest_find(&cs.manifest, name, version)))
+		return FAULT_WATCHDOG_DEFAULT_MS;
+	if (!(v = manifest_extra(e, "watchdog")))
+		return FAULT_WATCHDOG_DEFAULT_MS;
+	for (; *v >= '0' && *v <= '9'; v++)
+		ms = ms * 10 + (uint64_t)(*v - '0');
+	return ms;
+}
+
+int cells_policy(const char *name, struct manifest_recovery *rec, uint32_t *version,
+		 uint64_t *window_ms)
+{
+	struct loader_cell *c = cs.ld ? loader_cell_find(cs.ld, name) : NULL;
+	const struct manifest_entry *e;
+	struct loader_cell_info ci;
+	const char *w;
+	uint32_t v = 0;
+
+	if (!c)
+		return LOADER_ENOENT;
+	loader_cell_info(c, &ci);
+	for (const char *p = ci.version; *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (uint32_t)(*p - '0');
+	if (!(e = manifest_find(&cs.manifest, name, v)))
+		return LOADER_ENOENT;
+	*rec = e->recovery;
+	*version = v;
+	/* fallback=NAME@V: where escalation ends when the policy is not a fallback itself. */
+	w = manifest_extra(e, "fallback");
+	if (w && rec->policy != MANIFEST_RECOVERY_FALLBACK &&
+	    manifest_parse_ref(w, strlen(w), rec->fallback_name, &rec->fallback_version))
+		rec->fallback_name[0] = '\0';
+	*window_ms = 0;
+	for (w = manifest_extra(e, "fault_window"); w && *w >= '0' && *w <= '9'; w++)
+		*window_ms = *window_ms * 10 + (uint64_t)(*w - '0');
+	return 0;
 }
 
 void kcmd_swap(int argc, char **argv)

@@ -1,5 +1,6 @@
 /* Console commands over the loader: cells, syms, deps, load, unload, call. */
 #include <delos/cells.h>
+#include <delos/fault.h>
 #include <delos/kernel.h>
 #include <delos/log.h>
 #include <delos/string.h>
@@ -171,7 +172,7 @@ void kcmd_call(int argc, char **argv)
 	}
 	if (!(c = find_or_say(argv[0], argv[1])) || call_refused(c, argv[1], argv[2], &fn))
 		return;
-	if (cells_call(fn, &result, &ti)) {
+	if (cells_call_in(FAULT_CTX_COMMAND, fn, 0, &result, &ti)) {
 		kprintf("call: %s:%s raised %s at %016lx (error 0x%lx, CR2 %016lx); the call was abandoned\n",
 			argv[1], argv[2], trap_name(ti.vector), ti.rip, ti.error, ti.cr2);
 		return;

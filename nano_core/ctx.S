@@ -6,6 +6,7 @@
  */
 #define CTX_RESUMED 1
 #define RFLAGS_IF   0x200
+#define CTX_VOL_RING_MASK 7	/* watchdog.c's CTX_VOL_RING - 1 */
 
 	.text
 	.globl ctx_block, ctx_switch, ctx_restart, ctx_task_entry
@@ -28,11 +29,21 @@ ctx_block:
 	pushq %r14
 	pushq %r15
 	movq %rsp, ctx_saved_rsp(%rip)
-	testq %rdi, %rdi
+	/* A switch not made by preemption is noted for the hang watchdog (nano_core/watchdog.c). */
+	cmpb $0, ctx_preempting(%rip)
+	jne 3f
+	movq ctx_vol_count(%rip), %rax
+	andq $CTX_VOL_RING_MASK, %rax
+	leaq ctx_vol_ring(%rip), %rdx
+	movq %rsp, (%rdx,%rax,8)
+	incq ctx_vol_count(%rip)
+3:	testq %rdi, %rdi
 	jz 2f
 	movq %rdi, %rsp
 /* Resumes the context at rsp: pops it, sets the interrupt flag as saved, returns past the flags. */
 ctx_resume:
+	movb $0, ctx_preempting(%rip)
+	movb $0, fault_ending(%rip)	/* a faulted task's end is over (nano_core/contain.c) */
 	popq %r15
 	popq %r14
 	popq %r13

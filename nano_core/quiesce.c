@@ -5,6 +5,7 @@
  */
 #include <delos/cellref.h>
 #include <delos/cells.h>
+#include <delos/fault.h>
 #include <delos/ctx.h>
 #include <delos/kernel.h>
 #include <delos/log.h>
@@ -233,7 +234,7 @@ static int swap_in(void *ctx, struct loader_cell *new, const char *old_version, 
 	(void)ctx;
 	if (loader_cell_lookup(new, "cell_swap_in", &fn))
 		return 0;
-	if (cells_call_arg(fn, version_number(old_version), &result, &ti)) {
+	if (cells_call_in(FAULT_CTX_HOOK, fn, version_number(old_version), &result, &ti)) {
 		snprintf(why, cap, "raised %s at %016lx", trap_name(ti.vector), ti.rip);
 		return -1;
 	}

@@ -8,6 +8,8 @@
 #include <delos/cells.h>
 #include <delos/frame.h>
 #include <delos/kernel.h>
+#include <delos/display.h>
+#include "nano_core/ksyms.h"
 #include <delos/log.h>
 #include <delos/mm.h>
 #include <delos/paging.h>
@@ -353,10 +355,105 @@ static bool test_swap(const struct mb2_info *boot)
 	return true;
 }
 
+/* The memory map holds available RAM, and the frame allocator tracks only frames inside it. */
+static bool boot_memory(const struct mb2_info *boot)
+{
+	struct frame_stats f;
+	uint64_t avail = 0;
+
+	CHECK(boot->mmap_count > 0, "the memory map is empty");
+	for (size_t i = 0; i < boot->mmap_count; i++)
+		if (boot->mmap[i].type == MB2_MEM_AVAILABLE)
+			avail += boot->mmap[i].len;
+	frame_stats(&f);
+	CHECK(avail >= 16 * FRAME_SIZE, "the memory map has %lu bytes of available RAM", avail);
+	CHECK(f.total_frames > 0 && f.total_frames * FRAME_SIZE <= avail,
+	      "%lu frames tracked for %lu bytes of available RAM", f.total_frames, avail);
+	CHECK(f.free_frames > 0 && f.free_frames + f.reserved_frames + f.allocated_frames == f.total_frames,
+	      "frames: %lu free + %lu reserved + %lu allocated != %lu total", f.free_frames,
+	      f.reserved_frames, f.allocated_frames, f.total_frames);
+	kprintf("selftest: %zu memory map entries, %lu KiB available, %lu of %lu frames free\n",
+		boot->mmap_count, avail / 1024, f.free_frames, f.total_frames);
+	return true;
+}
+
+/* The heap hands out writable memory and takes it back. */
+static bool boot_heap(void)
+{
+	struct mm_stats before, after;
+	uint8_t *p;
+
+	mm_stats(&before);
+	p = kmalloc(4000);
+	CHECK(p, "kmalloc(4000) failed");
+	memset(p, 0x5a, 4000);
+	CHECK(p[0] == 0x5a && p[3999] == 0x5a && mm_heap_check() == 0, "the heap is unsound after a write");
+	kfree(p);
+	mm_stats(&after);
+	CHECK(after.heap_live == before.heap_live && mm_heap_check() == 0,
+	      "live allocations %lu after kfree, %lu before", after.heap_live, before.heap_live);
+	return true;
+}
+
+/* The IDT is loaded with all 256 gates and catches a real exception. */
+static bool boot_idt(void)
+{
+	struct __attribute__((packed)) { uint16_t limit; uint64_t base; } idtr;
+	struct trap_info ti;
+
+	__asm__ volatile("sidt %0" : "=m"(idtr));
+	CHECK(idtr.limit == 256 * 16 - 1 && idtr.base >= KERNEL_VMA, "IDTR limit 0x%x base %016lx",
+	      idtr.limit, idtr.base);
+	CHECK(trap_catch(probe_read, (void *)0x100000, &ti) == 15, "a read of unmapped memory was not caught as #PF");
+	return true;
+}
+
+/* nano_core's symbol table is present and names its own functions both ways. */
+static bool boot_ksyms(void)
+{
+	uint64_t off = 0;
+	const char *name = ksym_lookup((uint64_t)selftest_run + 1, &off);
+
+	CHECK(ksym_count > 0 && kexport_count > 0, "%lu symbols, %lu exports", ksym_count, kexport_count);
+	CHECK(ksym_address("selftest_run") == (uint64_t)selftest_run, "selftest_run resolves to %016lx",
+	      ksym_address("selftest_run"));
+	CHECK(name && strcmp(name, "selftest_run") == 0 && off == 1, "selftest_run+1 looks up as %s+%lu",
+	      name ? name : "(none)", off);
+	return true;
+}
+
+/* Every module the manifest marks boot=yes is loaded, at the version the manifest gives. */
+static bool boot_cells(const struct mb2_info *boot)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < boot->module_count; i++) {
+		const char *ref = boot->modules[i].cmdline;
+		const struct manifest_entry *e = ref ? cells_manifest_find(ref) : NULL;
+		struct loader_cell *c;
+		struct loader_cell_info ci;
+		char version[16];
+		const char *cond = e ? manifest_extra(e, "boot_if") : NULL;
+		bool known;
+		if (!e || !e->boot || (cond && !display_has(cond, &known)))
+			continue;	/* not a boot cell, or one for a screen this boot lacks */
+		c = loader_cell_find(cells_loader(), e->name);
+		CHECK(c, "boot cell %s is not loaded", ref);
+		loader_cell_info(c, &ci);
+		snprintf(version, sizeof(version), "%u", e->version);
+		CHECK(strcmp(ci.version, version) == 0, "boot cell %s is loaded at version %s", ref, ci.version);
+		n++;
+	}
+	CHECK(n > 0, "no boot cell among %zu modules", boot->module_count);
+	kprintf("selftest: %zu boot cells of %zu modules loaded as the manifest says\n", n,
+		boot->module_count);
+	return true;
+}
+
+/* What every boot must have set up before the first cell runs. */
 static bool test_boot(const struct mb2_info *boot)
 {
-	(void)boot;
-	return true;
+	return boot_memory(boot) && boot_heap() && boot_idt() && boot_ksyms() && boot_cells(boot);
 }
 
 static const struct {

@@ -2,13 +2,16 @@
 #include <delos/cells.h>
 #include "nano_core/cpu_tables.h"
 #include <delos/ctx.h>
+#include <delos/fault.h>
 #include <delos/kernel.h>
 #include "nano_core/ksyms.h"
 #include <delos/log.h>
 #include <delos/paging.h>
 #include <delos/platform.h>
+#include <delos/string.h>
 #include <delos/trap.h>
 #include "hal/cpu.h"
+#include "nano_core/contain.h"
 
 #define BACKTRACE_MAX 16
 
@@ -20,6 +23,7 @@
 struct catch_point {
 	uint64_t rsp;		/* stack pointer inside trap_catch_enter */
 	uint64_t flags;		/* the caller's RFLAGS at trap_catch entry */
+	uint64_t context;	/* enum fault_context for trap_contain; 0 for trap_catch */
 	struct trap_info info;
 	struct catch_point *next;
 };
@@ -37,6 +41,9 @@ int trap_catch_enter(void (*fn)(void *), void *arg, uint64_t *rsp_slot);
 /* Interrupt routing for nano_core's own handlers; owned by trap.c. */
 static irq_handler_fn *irq_handlers[IRQ_LINES];
 static int report_depth;
+static int irq_depth;		/* interrupt handlers running (nested) */
+static int64_t route_line = -1;	/* the IRQ whose route runs now, or -1 */
+extern uint8_t ctx_preempting;
 static uint32_t unrouted_seen;
 static const struct cellref dispatch_ref = { "dispatch", "dispatch_irq" };
 static const struct cellref irq_exit_ref = { "tasks", "tasks_irq_exit" };
@@ -77,6 +84,21 @@ static void print_symbol(uint64_t addr)
 		kprintf("<%s+0x%lx>", name, off);
 	else if (!cells_print_addr(addr))
 		kprintf("<?>");
+}
+
+bool addr_symbolize(uint64_t addr, char *buf, size_t cap)
+{
+	struct cells_where w;
+	uint64_t off;
+	const char *name = ksym_lookup(addr, &off);
+
+	if (name)
+		snprintf(buf, cap, "<%s+0x%lx>", name, off);
+	else if (cells_addr_owner(addr, &w))
+		snprintf(buf, cap, "<%s:%s+0x%lx>", w.cell, w.symbol, w.offset);
+	else
+		snprintf(buf, cap, "<?>");
+	return name || buf[1] != '?';
 }
 
 void backtrace_from(uint64_t rip, uint64_t rbp)
@@ -127,19 +149,27 @@ void trap_report(const struct trap_frame *f)
 	backtrace_from(f->rip, f->rbp);
 }
 
-/* Resumes trap_catch() after a fault in its function instead of reporting it. */
-static bool try_catch(struct trap_frame *f)
+/*
+ * The catch point of the faulting stack: the nearest one above the faulting
+ * rsp with only mapped pages between, or NULL. Double faults and NMIs are
+ * never caught.
+ */
+static struct catch_point *catch_for(const struct trap_frame *f)
 {
 	struct catch_point *best = NULL;
 
 	if (f->vector == 8 || f->vector == 2)
-		return false;
+		return NULL;
 	for (struct catch_point *c = catch_list; c; c = c->next)
 		if (c->rsp && c->rsp >= f->rsp && c->rsp - f->rsp < CATCH_STACK_SPAN &&
 		    (!best || c->rsp < best->rsp) && paging_readable(f->rsp, c->rsp - f->rsp))
 			best = c;
-	if (!best)
-		return false;
+	return best;
+}
+
+/* Resumes trap_catch() or trap_contain() at `best` instead of reporting the fault. */
+static void resume_at(struct catch_point *best, struct trap_frame *f)
+{
 	best->info = (struct trap_info){ f->vector, f->error, f->rip, read_cr2() };
 	/*
 	 * The caller's flags, not the faulting code's (which may have turned
@@ -150,7 +180,6 @@ static bool try_catch(struct trap_frame *f)
 	f->rip = (uint64_t)trap_catch_landing;
 	f->rsp = best->rsp;
 	f->rax = f->vector + 1;
-	return true;
 }
 
 static void catch_unlink(struct catch_point *cp)
@@ -165,7 +194,9 @@ static void catch_unlink(struct catch_point *cp)
 	irq_restore(flags);
 }
 
-int trap_catch(void (*fn)(void *), void *arg, struct trap_info *info)
+static _Noreturn void fatal(struct trap_frame *f);
+
+static int catch_run(void (*fn)(void *), void *arg, uint64_t context, struct trap_info *info)
 {
 	int r;
 
@@ -173,23 +204,89 @@ int trap_catch(void (*fn)(void *), void *arg, struct trap_info *info)
 	uint64_t flags = irq_save();
 
 	cp.flags = flags;
+	cp.context = context;
 	cp.next = catch_list;
 	catch_list = &cp;
 	irq_restore(flags);
 	r = trap_catch_enter(fn, arg, &cp.rsp);
 	catch_unlink(&cp);
 	if (r)
-		irq_restore(flags);	/* try_catch left interrupts off */
+		irq_restore(flags);	/* resume_at left interrupts off */
 	if (info)
 		*info = cp.info;
 	return r;
 }
 
+int trap_catch(void (*fn)(void *), void *arg, struct trap_info *info)
+{
+	return catch_run(fn, arg, 0, info);
+}
+
+int trap_contain(void (*fn)(void *), void *arg, uint64_t context, struct trap_info *info)
+{
+	return catch_run(fn, arg, context ? context : FAULT_CTX_COMMAND, info);
+}
+
+/*
+ * A fault in a cell is contained (include/delos/fault.h): its contained
+ * call abandoned, or its task ended; trap_catch's expected faults resume
+ * silently. Anything else is nano_core's and halts.
+ */
+/*
+ * A double fault with RIP in a cell and its stack pointer at an unmapped
+ * page: the cell's code ran its stack into the guard page below it. The
+ * catch point is looked for from the first mapped page above.
+ */
+static bool stack_overflow(struct trap_frame *f, uint64_t *probe_rsp)
+{
+	uint64_t page = f->rsp & ~0xfffull;
+
+	if (f->vector != 8 || paging_readable(f->rsp - 8, 8))
+		return false;
+	*probe_rsp = paging_readable(page + 0x1000, 8) ? page + 0x1000 : f->rsp;
+	return true;
+}
+
 static void exception(struct trap_frame *f)
 {
-	if (try_catch(f))
+	struct catch_point *cp;
+	struct cells_where w;
+	bool in_cell;
+	uint64_t probe;
+
+	if (f->vector == 6 && f->rip == (uint64_t)fault_raise_ud2)
+		fault_take_raised(f);
+	in_cell = cells_addr_owner(f->rip, &w);
+	if (in_cell && stack_overflow(f, &probe)) {
+		struct trap_frame g = *f;
+
+		g.vector = 14;	/* look the catch point up as for the fault the stack could not take */
+		g.rsp = probe;
+		fault_mark_overflow();
+		cp = catch_for(&g);
+	} else {
+		cp = catch_for(f);
+	}
+
+	if (cp && (!cp->context || in_cell)) {
+		if (cp->context)
+			fault_contain(f, &w, cp->context,
+				      cp->context == FAULT_CTX_IRQ ? route_line : -1);
+		resume_at(cp, f);
 		return;
+	}
+	if (in_cell && !irq_depth && !report_depth)
+		fault_end_task(f, &w);	/* returns only if there is no task to end */
+	fatal(f);
+}
+
+static _Noreturn void fatal(struct trap_frame *f)
+{
+	const char *raised = fault_raised_message();
+
 	log_fatal();
+	if (raised)
+		kprintf("\n*** fault raised by code: %s\n", raised);
 	if (report_depth++) {
 		kprintf("\n*** EXCEPTION %lu %s while reporting an exception; halting\n", f->vector,
 			trap_name(f->vector));
@@ -207,6 +304,65 @@ void irq_set_handler(uint8_t irq, irq_handler_fn *fn)
 	irq_unmask(irq);
 }
 
+struct irq_route {
+	uint64_t irq;
+	int unrouted;
+};
+
+static void run_route(void *arg)
+{
+	struct irq_route *r = arg;
+
+	uint64_t fn = cellref_resolve_cached(&dispatch_ref, &dispatch_cache);
+
+	r->unrouted = !fn;
+	if (fn)
+		((int (*)(uint64_t))fn)(r->irq);
+}
+
+/*
+ * The IRQ route (dispatch and the driver it calls) as a contained call: a
+ * fault in it abandons the route. The EOI went out before; the line is
+ * masked by fault_contain until the cell's recovery unmasks it.
+ */
+static void route_irq(uint8_t irq)
+{
+	struct irq_route r = { irq, 0 };
+	int depth = irq_depth;
+
+	route_line = irq;
+	if (trap_contain(run_route, &r, FAULT_CTX_IRQ, NULL))
+		irq_depth = depth;
+	else if (r.unrouted)
+		note_unrouted(irq);
+	route_line = -1;
+}
+
+/*
+ * A hang found by the watchdog is the interrupted context's fault: its
+ * contained call is abandoned (resumed at its catch point when this
+ * interrupt returns), or its task is ended from here, as a preemption would
+ * switch it out.
+ */
+static void watch_for_hang(struct trap_frame *f)
+{
+	struct catch_point *cp;
+	struct cells_where w;
+	uint64_t ms;
+
+	if (!watchdog_check(f, &w, &ms))
+		return;
+	fault_mark_hang(ms);
+	if ((cp = catch_for(f))) {
+		if (cp->context)
+			fault_contain(f, &w, cp->context, -1);
+		resume_at(cp, f);
+		return;
+	}
+	fault_end_task(f, &w);
+	klog(LOG_ERR, "watchdog: %s hangs (%lu ms) and nothing can be abandoned; left running", w.cell, ms);
+}
+
 void trap_dispatch(struct trap_frame *f)
 {
 	if (f->vector < 32) {
@@ -219,13 +375,13 @@ void trap_dispatch(struct trap_frame *f)
 	uint8_t irq = (uint8_t)(f->vector - IRQ_VECTOR_BASE);
 	/* EOI first: the handler may switch tasks and not come back for a while. */
 	intc_eoi(irq);
-	uint64_t fn;
+	irq_depth++;
 	if (irq_handlers[irq])
 		irq_handlers[irq](irq);
-	else if ((fn = cellref_resolve_cached(&dispatch_ref, &dispatch_cache)))
-		((int (*)(uint64_t))fn)(irq);
 	else
-		note_unrouted(irq);
+		route_irq(irq);
+	irq_depth--;
+	watch_for_hang(f);
 	/* Preemption happens here, from nano_core's frame, not inside the handlers. */
 	trap_preempt_point(irq);
 }
@@ -233,7 +389,9 @@ void trap_dispatch(struct trap_frame *f)
 void trap_preempt_point(uint64_t irq)
 {
 	uint64_t exit_fn = cellref_resolve_cached(&irq_exit_ref, &irq_exit_cache);
-
-	if (exit_fn)
+	if (exit_fn) {
+		ctx_preempting = 1;	/* a switch in here is a preemption (watchdog.c) */
 		((int (*)(uint64_t, uint64_t))exit_fn)(irq, 0);
+		ctx_preempting = 0;
+	}
 }

@@ -79,7 +79,7 @@ static struct statedb_txn *caller_txn(struct state_db *db, uint64_t flags)
 {
 	struct statedb_txn *t = db->ambient;
 
-	if (!t || db->asking_task)
+	if (!t || db->asking_task || db->outside)
 		return NULL;	/* the tasks cell reading its own records for task_self */
 	if (flags & RFLAGS_IF) {
 		abandon(db, t, "found with interrupts on");
@@ -125,6 +125,31 @@ int sdb_update(const char *name, uint32_t version, const void *data, size_t len)
 	return err;
 }
 
+/* Creates or updates name in the committed store. */
+static int put_committed(struct state_db *db, const char *owner, const char *name, uint32_t type,
+			 uint32_t version, const void *data, size_t len)
+{
+	int err = statedb_update(db, name, type, version, data, len);
+
+	if (err == STATEDB_E_NOT_FOUND)
+		err = statedb_create(db, name, type, version, owner, data, len);
+	return err;
+}
+
+uint64_t sdb_outside_begin(void)
+{
+	uint64_t flags = irq_save();
+
+	statedb_root()->outside++;
+	return flags;
+}
+
+void sdb_outside_end(uint64_t flags)
+{
+	statedb_root()->outside--;
+	irq_restore(flags);
+}
+
 int sdb_put(const char *owner, const char *name, uint32_t type, uint32_t version,
 	    const void *data, size_t len)
 {
@@ -140,9 +165,7 @@ int sdb_put(const char *owner, const char *name, uint32_t type, uint32_t version
 		if (err == STATEDB_E_NOT_FOUND)
 			err = statedb_txn_create(db, t, name, type, version, owner, data, len);
 	} else {
-		err = statedb_update(db, name, type, version, data, len);
-		if (err == STATEDB_E_NOT_FOUND)
-			err = statedb_create(db, name, type, version, owner, data, len);
+		err = put_committed(db, owner, name, type, version, data, len);
 	}
 	irq_restore(flags);
 	return err;

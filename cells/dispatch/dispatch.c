@@ -130,7 +130,9 @@ int dispatch_subscribe(const char *event, const char *cell, const char *sym)
 	s.refs[s.count++] = r;
 	int err = sdb_put("dispatch", name, EVENT_TYPE, LAYOUT, &s, sizeof(s));
 
-	return err ? err : hot(name);
+	if (!err)
+		make_hot(name);
+	return err;
 }
 
 int dispatch_unsubscribe(const char *event, const char *cell, const char *sym)

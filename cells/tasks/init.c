@@ -6,6 +6,7 @@
 #include <delos/cell.h>
 #include <delos/kernel.h>
 #include <delos/log.h>
+#include <delos/ops.h>
 #include <delos/sdb.h>
 #include <delos/string.h>
 #include <delos/dispatch.h>
@@ -118,10 +119,14 @@ int cell_init(void)
 		klog(LOG_ERR, "tasks: cannot subscribe to '%s'", TIMER_EVENT);
 		return -1;
 	}
+	/* A task that faults in a cell is ended through here (include/delos/fault.h). */
+	if (ops_register(OPS_TASK_END, "tasks", "tasks_end_faulted", OPS_TYPE_TASK_END))
+		klog(LOG_WARN, "tasks: a task that faults will halt Delos");
 	return 0;
 }
 
 void cell_exit(void)
 {
 	dispatch_unsubscribe(TIMER_EVENT, "tasks", "tasks_tick");
+	ops_unregister(OPS_TASK_END, "tasks");
 }

@@ -18,6 +18,8 @@ static int blocked_task(int64_t id, struct task_rec *r)
 		return TASKS_E_SELF;
 	if ((err = rec_get(id, r)))
 		return err;
+	if (r->state == TASK_EXITED)
+		return r->stack_pages || id == tasks_current() ? TASKS_E_BUSY : 0;
 	if (r->state != TASK_SLEEPING && r->state != TASK_WAITING)
 		return TASKS_E_BUSY;
 	if (!r->stack_pages || id == tasks_current())
@@ -29,21 +31,43 @@ static int blocked_task(int64_t id, struct task_rec *r)
  * Writing the record is the commit: its saved_rsp of 0 makes the next
  * switch prepare the stack afresh (switch.c), so nothing is touched before.
  */
+/* An exited task's stack was freed at its switch-out: it starts on a fresh one. */
+static int new_stack(struct task_rec *r)
+{
+	uint64_t top = stack_alloc(TASK_STACK_PAGES);
+
+	if (!top)
+		return TASKS_E_NOMEM;
+	r->stack_pages = TASK_STACK_PAGES;
+	r->stack_hi = top;
+	r->stack_lo = top - TASK_STACK_PAGES * 4096ull;
+	return 0;
+}
+
 int tasks_restart(uint64_t id)
 {
 	uint64_t flags = irq_save();
 	struct tasks_cpu cpu;
 	struct task_rec r;
+	bool was_blocked = false;
 	int err;
 
 	tasks_finish_switch();
 	if ((err = blocked_task((int64_t)id, &r)) == 0) {
-		r.state = TASK_READY;
-		r.saved_rsp = 0;
-		err = rec_put(&r);
+		was_blocked = r.state != TASK_EXITED;
+		if (!was_blocked)
+			err = new_stack(&r);
 	}
 	if (err == 0) {
-		blocked_remove(r.id);
+		r.state = TASK_READY;
+		r.saved_rsp = 0;
+		r.exit_code = 0;
+		if ((err = rec_put(&r)) && r.stack_pages && !was_blocked)
+			stack_free(r.stack_hi, r.stack_pages);
+	}
+	if (err == 0) {
+		if (was_blocked)
+			blocked_remove(r.id);
 		if (sched_enqueue(r.id, r.prio) < 0)
 			klog(LOG_ERR, "tasks: the %s policy refused restarted task %ld", sched_name(), r.id);
 		if (cpu_get(&cpu) == 0 && cpu.current == 0 && !cpu.need_resched) {

@@ -160,6 +160,20 @@ int tasks_task_exit(uint64_t code)
 	task_exit((int64_t)code);
 }
 
+/*
+ * For nano_core (slot OPS_TASK_END), when the running task faulted in a
+ * cell: it ends as task_exit does, with the fault's code. Task 0 and "no
+ * task" are refused (nano_core then halts), never parked.
+ */
+int tasks_end_faulted(uint64_t code)
+{
+	int64_t self = tasks_current();
+
+	if (self <= 0)
+		return self == 0 ? TASKS_E_SELF : TASKS_E_STATE;
+	task_exit((int64_t)code);
+}
+
 /* Without a timer cell no tick will come: wait by yielding until the deadline. */
 static bool have_timer(void)
 {

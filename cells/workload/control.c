@@ -95,6 +95,26 @@ static void work_stop(void)
 	print_status("stopped after ");
 }
 
+/* Re-reads everything the workers wrote; only while they are stopped. */
+static void work_verify(void)
+{
+	struct workload_state s;
+	uint64_t checked = 0, bad = 0;
+	int err = state_get(&s);
+
+	if (err) {
+		shell_printf("work: state record unreadable: %s\n", sdb_strerror(err));
+		return;
+	}
+	if (s.running) {
+		shell_printf("work: verify: stop the workers first (work stop)\n");
+		return;
+	}
+	for (int i = 0; i < WORKLOAD_WORKERS; i++)
+		bad += workload_verify(i, &checked);
+	shell_printf("work: verify: %lu files checked, %lu mismatches\n", checked, bad);
+}
+
 void workload_cmd(int argc, char **argv)
 {
 	(void)argc;
@@ -104,13 +124,16 @@ void workload_cmd(int argc, char **argv)
 		work_stop();
 	else if (strcmp(argv[1], "status") == 0)
 		print_status("");
+	else if (strcmp(argv[1], "verify") == 0)
+		work_verify();
 	else
-		shell_printf("work: unknown subcommand '%s'; usage: work start|stop|status\n", argv[1]);
+		shell_printf("work: unknown subcommand '%s'; usage: work start|stop|status|verify\n",
+			     argv[1]);
 }
 
 int cell_init(void)
 {
-	int err = shell_register("work", "workload", "workload_cmd", "start|stop|status",
+	int err = shell_register("work", "workload", "workload_cmd", "start|stop|status|verify",
 				 "run ramfs and state_db workers that check every result");
 
 	if (err)

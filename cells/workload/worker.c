@@ -127,13 +127,28 @@ static void remove_round(struct worker *w, const char *name)
 	expect(w, "stat after remove", name, ramfs_stat(name, &st), RAMFS_E_NOT_FOUND);
 }
 
+static uint64_t round_seed(int n, uint64_t round)
+{
+	return round * 7919u + (uint64_t)n * 104729u;
+}
+
+static size_t round_len(uint64_t seed)
+{
+	return 1 + (size_t)(seed * 2654435761u % WORKLOAD_IO_MAX);
+}
+
+static void slot_name(char *name, size_t cap, int n, uint64_t slot)
+{
+	snprintf(name, cap, "work-%d-%lu", n, slot);
+}
+
 static void files_round(struct worker *w)
 {
 	char name[RAMFS_NAME_MAX + 1];
-	uint64_t seed = w->round * 7919u + (uint64_t)w->n * 104729u;
-	size_t len = 1 + (size_t)(seed * 2654435761u % WORKLOAD_IO_MAX);
+	uint64_t seed = round_seed(w->n, w->round);
+	size_t len = round_len(seed);
 
-	snprintf(name, sizeof(name), "work-%d-%lu", w->n, w->round % WORKLOAD_FILES);
+	slot_name(name, sizeof(name), w->n, w->round % WORKLOAD_FILES);
 	write_file(w, name, len, seed, false);
 	verify(w, name, 0, len, seed);
 	write_file(w, name, APPEND_LEN, ~seed, true);
@@ -153,7 +168,7 @@ static void counter_name(char *rec, size_t cap, int n)
 /* Starts from what the record holds (creating it at 0). */
 static int counter_init(struct worker *w)
 {
-	struct workload_counter c = { 0 };
+	struct workload_counter c = { 0, 0 };
 	char rec[32];
 	int n;
 
@@ -166,7 +181,20 @@ static int counter_init(struct worker *w)
 	if (n)
 		klog(LOG_ERR, "workload: worker %d: counter %s unusable: %s", w->n, rec, sdb_strerror(n));
 	w->counter = c.value;
+	w->round = c.value;	/* a restarted worker goes on where its counter is */
 	return n;
+}
+
+/* Marks the round's file slot as being rewritten, for `work verify`. */
+static void mark_busy(struct worker *w)
+{
+	struct workload_counter c = { w->counter, w->round % WORKLOAD_FILES + 1 };
+	char rec[32];
+	int n;
+
+	counter_name(rec, sizeof(rec), w->n);
+	if ((n = sdb_update(rec, WORKLOAD_LAYOUT, &c, sizeof(c))))
+		mismatch(w, "counter %s update refused: %s", rec, sdb_strerror(n));
 }
 
 /* The counter must hold what this worker last stored; then it goes up by one. */
@@ -185,6 +213,7 @@ static void counter_round(struct worker *w)
 	if (c.value != w->counter)
 		mismatch(w, "counter %s holds %lu, expected %lu", rec, c.value, w->counter);
 	c.value = ++w->counter;
+	c.busy = 0;
 	n = sdb_update(rec, WORKLOAD_LAYOUT, &c, sizeof(c));
 	if (n)
 		mismatch(w, "counter %s update refused: %s", rec, sdb_strerror(n));
@@ -231,6 +260,7 @@ int workload_task(uint64_t arg)
 	}
 	for (; should_run(&w); w.round++) {
 		w.errors = 0;
+		mark_busy(&w);
 		files_round(&w);
 		counter_round(&w);
 		count_round(&w);
@@ -239,4 +269,64 @@ int workload_task(uint64_t arg)
 	kfree(w.out);
 	kfree(w.in);
 	return 0;
+}
+
+/* What slot k must hold after `done` completed rounds: the last round that wrote it, if kept. */
+static void verify_slot(struct worker *w, uint64_t done, uint64_t k, uint64_t *checked)
+{
+	char name[RAMFS_NAME_MAX + 1];
+	struct ramfs_stat st;
+	uint64_t r, seed;
+	size_t len;
+
+	slot_name(name, sizeof(name), w->n, k);
+	(*checked)++;
+	if (done <= k) {
+		expect(w, "stat of never written", name, ramfs_stat(name, &st), RAMFS_E_NOT_FOUND);
+		return;
+	}
+	r = k + (done - 1 - k) / WORKLOAD_FILES * WORKLOAD_FILES;
+	w->round = r;
+	if (r % 16 == 15) {
+		expect(w, "stat of removed", name, ramfs_stat(name, &st), RAMFS_E_NOT_FOUND);
+		return;
+	}
+	seed = round_seed(w->n, r);
+	len = round_len(seed);
+	check_size(w, name, (int64_t)(len + APPEND_LEN));
+	verify(w, name, 0, len, seed);
+	verify(w, name, len, APPEND_LEN, ~seed);
+}
+
+uint64_t workload_verify(int n, uint64_t *checked)
+{
+	struct worker w = { .n = n };
+	struct workload_counter c;
+	char rec[32], moved[RAMFS_NAME_MAX + 1];
+	struct ramfs_stat st;
+	int got;
+
+	counter_name(rec, sizeof(rec), n);
+	got = sdb_get(rec, &c, sizeof(c), NULL);
+	if (got == STATEDB_E_NOT_FOUND)
+		return 0;
+	if (got != (int)sizeof(c)) {
+		mismatch(&w, "counter %s unreadable: %s", rec, sdb_strerror(got));
+		return w.errors;
+	}
+	w.out = kmalloc(WORKLOAD_IO_MAX);
+	w.in = kmalloc(WORKLOAD_IO_MAX);
+	if (!w.out || !w.in) {
+		mismatch(&w, "no memory to verify");
+	} else {
+		for (uint64_t k = 0; k < WORKLOAD_FILES; k++)
+			if (c.busy != k + 1)	/* the round a fault interrupted */
+				verify_slot(&w, c.value, k, checked);
+		snprintf(moved, sizeof(moved), "work-%d-moved", n);
+		if (!c.busy)
+			expect(&w, "stat of moved", moved, ramfs_stat(moved, &st), RAMFS_E_NOT_FOUND);
+	}
+	kfree(w.out);
+	kfree(w.in);
+	return w.errors;
 }

@@ -6,7 +6,15 @@
  * loudly (LOG_ERR "workload: MISMATCH ...") and counted as an error.
  *
  * Console: `work start` spawns WORKLOAD_WORKERS tasks, `work stop` stops
- * and joins them, `work status` prints "work: N operations, M errors".
+ * and joins them, `work status` prints "work: N operations, M errors", and
+ * `work verify` (workers stopped) re-reads every file and counter and prints
+ * "work: verify: N files checked, M mismatches".
+ *
+ * Worker N's round R writes file slot R % WORKLOAD_FILES with contents that
+ * depend on N and R only, and its counter holds how many rounds it completed.
+ * A worker ended by a fault and restarted goes on from its counter, so every
+ * file's contents follow from the counters: a round the fault interrupted is
+ * marked busy in the counter, and its slot is rewritten by the next round.
  *
  * Records (owner "workload", layout WORKLOAD_LAYOUT). The cell keeps nothing
  * else, so it can be reloaded while its workers sleep:
@@ -47,11 +55,18 @@ struct workload_stats {
 };
 
 struct workload_counter {
-	uint64_t value;
+	uint64_t value;                     /* rounds the worker completed, ever */
+	uint64_t busy;                      /* 1 + the file slot of the round in progress, or 0 */
 };
 
 /* Reads the counts; 0, or a state_db error (the record is missing before the first start). */
 int workload_stats(struct workload_stats *out);
+
+/*
+ * Checks worker n's counter and every file it must have left, adding the
+ * files checked to *checked; returns the mismatches (logged as MISMATCH).
+ */
+uint64_t workload_verify(int n, uint64_t *checked);
 
 /* A worker task's entry: arg = epoch << 8 | worker number. Returns when stopped. */
 int workload_task(uint64_t arg);

@@ -39,6 +39,11 @@ int cells_unload(const char *name);
 int cells_call(uint64_t fn, int *result, struct trap_info *ti);
 /* The same for `int fn(uint64_t arg)`. */
 int cells_call_arg(uint64_t fn, uint64_t arg, int *result, struct trap_info *ti);
+/*
+ * The same as a contained call in `context` (include/delos/fault.h): a fault
+ * in the cell is also charged to it and reported to the fault handler.
+ */
+int cells_call_in(uint64_t context, uint64_t fn, uint64_t arg, int *result, struct trap_info *ti);
 
 /* Says the set of loaded cells changed (loader_generation moves on). */
 void cells_changed(void);
@@ -57,6 +62,23 @@ int cells_swap(struct swap_pair *pairs, const bool *restart, size_t n, const cha
  * in the new cell. Returns at once when that is not the case.
  */
 void swap_restart_self_if_needed(void);
+/*
+ * Swaps the loaded OLD@V for NEW@W of the manifest and the boot modules (a
+ * reload when they are the same: a fresh copy of the pristine object), as
+ * `swap` does; prints the result. Returns 0 or a loader status. Grant `recovery`.
+ */
+int cells_swap_to(const char *old_ref, const char *new_ref);
+/*
+ * The recovery policy of the loaded cell `name` from its manifest entry, its
+ * version, and its fault_window= in ms (0 when not given). A fallback=NAME@V
+ * field fills rec's fallback target for a policy that is not fallback itself. Returns 0, or
+ * LOADER_ENOENT when it is not loaded or not in the manifest. Grant `recovery`.
+ */
+int cells_policy(const char *name, struct manifest_recovery *rec, uint32_t *version,
+		 uint64_t *window_ms);
+/* The hang watchdog's bound for the loaded cell `name` (watchdog=MS; 0: none). */
+uint64_t cells_watchdog_ms(const char *name);
+
 void swap_print_result(int err, const struct swap_result *res, bool verbose);
 
 /* The manifest entry of "NAME@VERSION", or NULL. */
@@ -64,6 +86,14 @@ const struct manifest_entry *cells_manifest_find(const char *ref);
 
 /* Prints "<cell:symbol+0xoff>" for an address inside a cell; false if none has it. */
 bool cells_print_addr(uint64_t addr);
+
+/* Where an address lies: the cell (never nano_core) and its symbol or section. */
+struct cells_where {
+	char cell[32], version[12], symbol[48];
+	uint64_t offset;
+};
+/* Fills *w for an address in a loaded cell's range; false (w untouched) otherwise. */
+bool cells_addr_owner(uint64_t addr, struct cells_where *w);
 
 /*
  * The cell window (nano_core/cell_window.c), where cells are mapped; set up

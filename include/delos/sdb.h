@@ -68,6 +68,15 @@ int sdb_txn_abort(void);
 int sdb_txn_abort_task(int64_t task_id);
 /* True while a transaction is open (the kernel has at most one at a time). */
 bool sdb_txn_open(void);
+/*
+ * Between sdb_outside_begin and sdb_outside_end (which takes what begin
+ * returned), with interrupts off, the calling task's sdb_* calls bypass its
+ * open transaction and act on the committed store: for what must outlive
+ * that transaction's abort, such as the record of a fault that aborts it and
+ * the wake-up of the task that recovers from it.
+ */
+uint64_t sdb_outside_begin(void);
+void sdb_outside_end(uint64_t flags);
 /* As sdb_txn_commit and sdb_txn_abort, for hooks that pass a flag. */
 int sdb_txn_end(uint64_t commit);
 

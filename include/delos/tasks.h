@@ -242,13 +242,15 @@ uint64_t tasks_idle_next(void);
  * For nano_core's swap of a cell whose tasks may be restarted (nano_core/quiesce.c),
  * through the cellrefs tasks:tasks_restart and tasks:tasks_restart_self.
  *
- * tasks_restart: the sleeping or waiting task id starts over at its entry
+ * tasks_restart: the sleeping, waiting or exited (not yet joined) task id
+ * starts over at its entry
  * (resolved by name when it starts, so in whichever cell holds it then) the
  * next time it runs: on the same stack, with the same id, name, entry and
- * argument. It leaves the blocked list and is queued as ready; its old
- * context is dropped (its stack is prepared afresh when it is switched in).
+ * argument (an exited task gets a fresh stack, its exit code is dropped). It
+ * leaves the blocked list and is queued as ready; its old context is
+ * dropped (its stack is prepared afresh when it is switched in).
  * Returns 0, or refuses with nothing changed: TASKS_E_SELF (id 0),
- * TASKS_E_NOT_FOUND, TASKS_E_BUSY (ready, running or exited), TASKS_E_STATE.
+ * TASKS_E_NOT_FOUND, TASKS_E_BUSY (ready or running), TASKS_E_NOMEM, TASKS_E_STATE.
  *
  * tasks_restart_self: the calling task starts over at its entry now, on its
  * own stack (ctx_prepare at its top, then ctx_restart; see ctx.h for why
@@ -257,6 +259,14 @@ uint64_t tasks_idle_next(void);
  */
 int tasks_restart(uint64_t id);
 int tasks_restart_self(uint64_t unused);
+
+/*
+ * For nano_core's fault containment (registered in slot OPS_TASK_END of
+ * include/delos/ops.h): ends the running task with exit code `code`, as
+ * task_exit. Returns TASKS_E_SELF (task 0) or TASKS_E_STATE (no task)
+ * instead of ending anything.
+ */
+int tasks_end_faulted(uint64_t code);
 
 /* Entry and exit cellrefs handed to ctx_prepare; not for other callers. */
 int tasks_task_start(uint64_t id);

@@ -3,6 +3,7 @@
 #define DELOS_TRAP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Laid out by isr.S: pushed registers, then vector and error code, then the CPU's frame. */
@@ -64,6 +65,12 @@ void trap_report(const struct trap_frame *f);
  * rolled back.
  */
 int trap_catch(void (*fn)(void *), void *arg, struct trap_info *info);
+
+/*
+ * Writes "<symbol+0xoff>" (nano_core) or "<cell:symbol+0xoff>" for addr into
+ * buf, or "<?>"; returns whether it was found. Grant `core`.
+ */
+bool addr_symbolize(uint64_t addr, char *buf, size_t cap);
 
 /* Prints "  #N ADDR <symbol+off>" for each frame of the rbp chain. */
 void backtrace_from(uint64_t rip, uint64_t rbp);

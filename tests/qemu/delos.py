@@ -16,6 +16,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 ISO = os.path.join(ROOT, "build", "out", "delos.iso")
 OVMF = "/usr/share/ovmf/OVMF.fd"
 PROMPT = "delos> "
+# Deadlines are wall-clock and QEMU runs under TCG beside other work, so every timeout
+# below is multiplied by this. A deadline only bounds how long a failing test hangs; no
+# test waits on the clock to let something happen.
+TIMEOUT_SCALE = 4
 
 
 class TestFailure(Exception):
@@ -25,6 +29,21 @@ class TestFailure(Exception):
 def check(cond, message):
     if not cond:
         raise TestFailure(message)
+
+
+def until(fn, what, timeout=60, pause=0.2):
+    """Calls fn() until it returns something true, and returns that. `what` (a string,
+    or a function giving one) says what never happened if the deadline passes. The
+    pause between calls only keeps polling from crowding the guest."""
+    deadline = time.monotonic() + timeout * TIMEOUT_SCALE
+    while True:
+        got = fn()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise TestFailure("timed out after %ss: %s" % (timeout * TIMEOUT_SCALE,
+                                                          what() if callable(what) else what))
+        time.sleep(pause)
 
 
 def decode_exit(rc):
@@ -59,7 +78,9 @@ class Machine:
         if uefi:
             cmd += ["-bios", OVMF]
         if icount:
-            cmd += ["-icount", "shift=0"]
+            # Guest time = instructions; sleep=off makes idle time jump to the next timer
+            # too, so no guest-time figure depends on how busy the host is.
+            cmd += ["-icount", "shift=0,sleep=off"]
         if args_disk:
             cmd += self._args_disk(args, grub_vars or {})
         cmd += list(extra)
@@ -95,6 +116,7 @@ class Machine:
     def expect(self, pattern, timeout=30):
         """Waits for a regex in the output after the last match; returns the match."""
         rx = re.compile(pattern)
+        timeout *= TIMEOUT_SCALE
         deadline = time.monotonic() + timeout
         while True:
             m = rx.search(self.transcript, self._pos)
@@ -122,14 +144,30 @@ class Machine:
         end = self.expect(re.escape(PROMPT), timeout).start()
         return self.transcript[start:end]
 
-    def monitor(self, command):
-        """Sends a command to QEMU's human monitor (e.g. 'sendkey a')."""
+    def monitor(self, command, timeout=30):
+        """Runs a command in QEMU's human monitor (e.g. 'sendkey a'); returns once the
+        monitor has carried it out and prompts again, with what it printed."""
         import socket
-        s = socket.socket(socket.AF_UNIX)
-        s.connect(os.path.join(self._tmp, "monitor"))
-        s.sendall((command + "\n").encode())
-        time.sleep(0.2)
-        s.close()
+        deadline = time.monotonic() + timeout * TIMEOUT_SCALE
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(os.path.join(self._tmp, "monitor"))
+            self._monitor_until(s, b"", deadline, command)  # the banner and first prompt
+            s.sendall((command + "\n").encode())
+            return self._monitor_until(s, b"\r\n", deadline, command)
+
+    @staticmethod
+    def _monitor_until(s, before, deadline, command):
+        """Reads the monitor until its prompt follows `before`; returns what came first."""
+        data = b""
+        while (before + b"(qemu) ") not in data:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([s], [], [], left)[0]:
+                raise TestFailure("the QEMU monitor did not answer %r: %r" % (command, data[-200:]))
+            chunk = s.recv(65536)
+            if not chunk:
+                raise TestFailure("the QEMU monitor closed during %r" % command)
+            data += chunk
+        return data.decode("utf-8", "replace")
 
     def screendump(self, path, timeout=10):
         """Writes the screen to path (PPM) through the monitor; waits until the file is whole."""
@@ -145,6 +183,7 @@ class Machine:
 
     def wait_exit(self, timeout=30):
         """Waits for QEMU to end; returns the guest's exit code (None if not from the guest)."""
+        timeout *= TIMEOUT_SCALE
         deadline = time.monotonic() + timeout
         while self.proc.poll() is None:
             left = deadline - time.monotonic()

@@ -1,9 +1,12 @@
-"""Each `fault KIND` raises a real exception and gets a full report."""
+"""Faults: in nano_core (`fault KIND`) they halt with a full report; in a cell they are
+contained where they happen and the cell is recovered by its manifest policy."""
 import re
-from delos import check
+import time
+from delos import check, TestFailure, PROMPT
 
 
 def fault(machine, kind, vector, name, symbol):
+    """A fault in nano_core's own code still halts, with the full report."""
     m = machine()
     m.boot()
     m.send("fault %s\r" % kind)
@@ -50,3 +53,206 @@ def test_caught_fault_restores_interrupt_flag(machine):
     check("raised #UD invalid opcode" in out, "the fault was not caught: %r" % out)
     check("returned 1" in m.command("call irqoff irqoff_enabled"), "interrupts left off by the fault")
     check("returned 1" in m.command("call irqoff irqoff_tick_seen"), "no timer tick after the fault")
+
+
+# Faults in cells (cells/faults/faults.h). The injector (tests/cells/inject) writes a
+# ud2 over the first instruction of a cell's function through text_poke.
+
+def healthy(m):
+    """What must hold after every fault test: memory, every record's checksum, a cell call."""
+    out = m.command("mem")
+    check("check ok" in out and "none leaked, ok" in out, "mem: %r" % out)
+    out = m.command("state")
+    rows = [l for l in out.splitlines() if re.match(r"^\S+\s+[0-9a-f]{8}\s", l)]
+    check(rows and all(l.split()[-1] == "ok" for l in rows), "state checksums: %r" % out)
+    check("returned 42" in m.command("call hello hello_main"), "hello_main does not answer 42")
+
+
+def poll(m, line, pattern, timeout=30):
+    """Runs a command until its output matches (guest progress, not a clock). The
+    recovery task's log lines may split the echo of what is typed, so only the prompt
+    after the command is waited for."""
+    deadline = time.monotonic() + timeout
+    while True:
+        start = len(m.transcript)
+        m.send(line + "\r")
+        end = m.expect(re.escape(PROMPT), timeout).start()
+        found = re.search(pattern, m.transcript[max(start, 0):end], re.M)
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise TestFailure("%r never printed %r; last: %r" % (line, pattern, m.transcript[start:end]))
+
+
+def booted_with_injector(machine):
+    m = machine()
+    m.boot()
+    check("loaded inject@1" in m.command("load inject@1"), "load inject@1")
+    return m
+
+
+def operations(m):
+    return int(poll(m, "work status", r"work: (\d+) operations").group(1))
+
+
+def test_fault_ramfs_read_under_workload(machine):
+    """ud2 at ramfs_read while the workload runs: ramfs is charged and reloaded, the
+    worker is ended and restarted by workload's policy, and nothing is lost."""
+    m = booted_with_injector(machine)
+    check("loaded workload@1" in m.command("load workload@1"), "load workload@1")
+    check("started 2 workers" in m.command("work start"), "work start")
+    poll(m, "work status", r"work: [1-9]\d* operations")
+    check("ud2 at ramfs:ramfs_read" in m.command("inject ramfs ramfs_read ud2"), "inject")
+    line = poll(m, "faults", r"^ +1 .*$").group(0)
+    check("ramfs task" in line and " task: #UD invalid opcode at ramfs:ramfs_read+0x0" in line,
+          "fault 1 not charged to ramfs in task context: %r" % line)
+    line = poll(m, "faults", r"^ +1 .*recovered in \d+ us$").group(0)
+    check("reload ramfs@1 -> ramfs@1" in line and "restarted" in line, "fault 1: %r" % line)
+    before = operations(m)
+    deadline = time.monotonic() + 30
+    while operations(m) < before + 4:
+        check(time.monotonic() < deadline, "the workload does not go on after the reload")
+    out = m.command("work stop")
+    check(re.search(r"stopped after \d+ operations, 0 errors", out), "work stop: %r" % out)
+    out = m.command("work verify")
+    check(re.search(r"work: verify: [1-9]\d* files checked, 0 mismatches", out), "verify: %r" % out)
+    check("MISMATCH" not in m.transcript, "the workload saw a mismatch")
+    healthy(m)
+
+
+def test_fault_shell_command_path_escalates(machine):
+    """ud2 in shell_execute: the shell task is ended and restarted, the prompt returns;
+    the same fault again within the window escalates to a reload, which repairs it."""
+    m = booted_with_injector(machine)
+    check("ud2 at shell:shell_execute" in m.command("inject shell shell_execute ud2"), "inject")
+    m.send("help\r")
+    m.expect(r"faults: #1 #UD invalid opcode in shell:shell_execute\+0x0 \(task", 20)
+    m.expect(r"delos> ", 20)
+    m.send("help\r")
+    m.expect(r"faults: #2 #UD invalid opcode in shell:shell_execute\+0x0 \(task", 20)
+    m.expect(r"faults: #2 reload shell@1 -> shell@1", 20)
+    out = m.command("faults")
+    check(re.search(r"^ +1 .*task: #UD.*restart shell@1 \(1 tasks\); recovered", out, re.M),
+          "fault 1 was not a restart: %r" % out)
+    check(re.search(r"^ +2 .*reload shell@1 -> shell@1; recovered", out, re.M),
+          "fault 2 did not escalate to a reload: %r" % out)
+    check("ls" in m.command("help"), "the reloaded shell does not answer")
+    out = m.command("faults -v 2")
+    check("RIP " in out and "backtrace:" in out and "<shell:shell_execute+0x0>" in out,
+          "faults -v 2: %r" % out)
+    healthy(m)
+
+
+def test_fault_serial_irq_path(machine):
+    """ud2 in serial's IRQ handler: the route is abandoned, its line masked, serial
+    reloaded and the line unmasked; typing works again."""
+    m = booted_with_injector(machine)
+    m.send("inject serial serial_irq ud2\r")
+    m.expect(r"faults: #1 #UD invalid opcode in serial:serial_irq\+0x0 \(irq", 20)
+    m.expect(r"faults: #1 reload serial@1 -> serial@1; IRQ 4 unmasked", 20)
+    poll(m, "faults", r"^ +1 .* irq: #UD .*IRQ 4 unmasked; recovered in \d+ us$")
+    poll(m, "faults", r"\A(?![\s\S]*recovering$)")   # every fault of the incident dealt with
+    healthy(m)
+
+
+def test_fault_in_cell_init_refuses_the_load(machine):
+    m = machine()
+    m.boot()
+    cells = m.command("cells")
+    window = re.search(r"cell window: .*", m.command("mem")).group(0)
+    out = m.command("load bad_init@1")
+    check("cell_init raised #UD invalid opcode" in out and "unloading it" in out, "load: %r" % out)
+    poll(m, "faults", r"^ +1 .* init: #UD .*load refused in \d+ us$")
+    check(m.command("cells") == cells, "the refused load left a cell behind")
+    check(re.search(r"cell window: .*", m.command("mem")).group(0) == window,
+          "the refused load left cell-window pages behind")
+    check("bad_init" not in m.command("state"), "the refused load left records behind")
+    healthy(m)
+
+
+def test_fault_in_swap_in_hook_rolls_back(machine):
+    m = machine()
+    m.boot()
+    out = m.command("swap hello@1 hello@8")
+    check("raised #UD invalid opcode" in out and "nothing changed" in out, "swap: %r" % out)
+    poll(m, "faults", r"^ +1 .* hook: #UD .*swap rolled back in \d+ us$")
+    check(re.search(r"^hello@1 ", m.command("cells"), re.M), "hello@1 is not live after the roll-back")
+    healthy(m)
+
+
+def test_fault_repeated_escalates_restart_reload_fallback(machine):
+    """hello@1 (restart, fallback=hello@2): the same fault again within the window goes
+    restart -> reload (which repairs the injected ud2) -> fallback to hello@2."""
+    m = booted_with_injector(machine)
+
+    def fault_once(n, step):
+        m.command("inject hello hello_main ud2")
+        check("raised #UD invalid opcode" in m.command("call hello hello_main"), "no fault %d" % n)
+        return poll(m, "faults", r"^ +%d .*; %s.*; recovered in \d+ us$" % (n, step)).group(0)
+
+    line = fault_once(1, re.escape("restart hello@1 (0 tasks)"))
+    check(" command: #UD invalid opcode at hello:hello_main+0x0" in line, "fault 1: %r" % line)
+    check("raised #UD" in m.command("call hello hello_main"), "a restart does not repair text")
+    poll(m, "faults", r"^ +2 .*; reload hello@1 -> hello@1; recovered in \d+ us$")
+    check("returned 42" in m.command("call hello hello_main"), "the reload did not repair hello")
+    fault_once(3, re.escape("fallback hello@1 -> hello@2"))
+    check("returned 43" in m.command("call hello hello_main"), "hello@2 is not live after the fallback")
+    check("swap: done" in m.command("swap hello@2 hello@1"), "swap back to hello@1")
+    healthy(m)
+
+
+def test_fault_raised_by_code_panic_smash_overflow(machine):
+    """cell_panic, a stack-protector failure and a stack overflow into the guard page,
+    each in a cell under the console's call: charged to the cell, contained, reloaded."""
+    m = machine()
+    m.boot()
+    check("loaded panicky@1" in m.command("load panicky@1"), "load panicky@1")
+    cases = [("panicky_panic", r"panicky: the answer is not 42 at panicky:panicky_panic\+0x"),
+             ("panicky_smash", r"stack-protector: stack smashing detected at panicky:panicky_smash\+0x"),
+             ("panicky_overflow", r"stack overflow \(rsp [0-9a-f]{16}\) at panicky:recurse\+0x")]
+    for n, (fn, kind) in enumerate(cases, 1):
+        out = m.command("call panicky " + fn)
+        check("the call was abandoned" in out, "%s was not contained: %r" % (fn, out))
+        line = poll(m, "faults", r"^ +%d .*recovered in \d+ us$" % n).group(0)
+        check(re.search(r"panicky task \d+ 'shell' command: " + kind, line), "fault %d: %r" % (n, line))
+        check("reload panicky@1 -> panicky@1" in line, "fault %d not reloaded: %r" % (n, line))
+    healthy(m)
+
+
+def test_fault_hang_with_interrupts_on(machine):
+    """An endless loop at ramfs_read while the workload runs: the watchdog ends the
+    worker after ramfs's bound, ramfs is reloaded (repaired), the worker restarted."""
+    m = booted_with_injector(machine)
+    check("loaded workload@1" in m.command("load workload@1"), "load workload@1")
+    check("started 2 workers" in m.command("work start"), "work start")
+    poll(m, "work status", r"work: [1-9]\d* operations")
+    check("loop at ramfs:ramfs_read" in m.command("inject ramfs ramfs_read loop"), "inject")
+    line = poll(m, "faults", r"^ +1 .*recovered in \d+ us$").group(0)
+    check(re.search(r"ramfs task \d+ 'work\d' task: hang: \d+ ms in ramfs without a switch at "
+                    r"ramfs:ramfs_read\+0x0; reload ramfs@1 -> ramfs@1; task \d+ restarted", line),
+          "fault 1: %r" % line)
+    poll(m, "faults", r"^ +2 .*recovered in \d+ us$")   # the other worker, same incident
+    before = operations(m)
+    deadline = time.monotonic() + 30
+    while operations(m) < before + 4:
+        check(time.monotonic() < deadline, "the workload does not go on after the hang")
+    out = m.command("work stop")
+    check(re.search(r"stopped after \d+ operations, 0 errors", out), "work stop: %r" % out)
+    out = m.command("work verify")
+    check(re.search(r"work: verify: [1-9]\d* files checked, 0 mismatches", out), "verify: %r" % out)
+    healthy(m)
+
+
+def test_fault_tries_run_out_cell_marked_failed(machine):
+    """hello (tries=5): the sixth fault in one episode marks it failed; it is left alone,
+    its callers are still contained, nothing halts."""
+    m = booted_with_injector(machine)
+    for n in range(1, 7):
+        m.command("inject hello hello_main ud2")
+        check("raised #UD invalid opcode" in m.command("call hello hello_main"), "no fault %d" % n)
+        line = poll(m, "faults", r"^ +%d .*; (recovered|cell failed) in \d+ us$" % n).group(0)
+    check("gave up after 5 tries; cell failed" in line, "fault 6: %r" % line)
+    check("raised #UD invalid opcode" in m.command("call hello hello_main"), "the failed cell was repaired")
+    check("cell failed" in poll(m, "faults", r"^ +7 .*in \d+ us$").group(0), "fault 7 not left alone")
+    check("swap: done" in m.command("swap hello@2 hello@1"), "a failed cell can still be swapped")
+    healthy(m)

@@ -1,8 +1,7 @@
 """The ramfs, its tokens and the workload, driven through the console."""
 import re
-import time
 
-from delos import check
+from delos import check, until
 
 
 def booted(machine):
@@ -85,15 +84,25 @@ def work_status(m):
     return int(found.group(1)), int(found.group(2))
 
 
+def work_done(m, at_least):
+    """Polls `work status` until the workers counted `at_least` operations; stops at the
+    first error. Returns (operations, errors)."""
+    last = [None]
+
+    def enough():
+        last[0] = ops, errors = work_status(m)
+        check(errors == 0, "workload errors: %d after %d operations" % (errors, ops))
+        return ops >= at_least and last[0]
+    return until(enough, lambda: "the workload did %r, want %d operations" % (last[0], at_least))
+
+
 def test_workload_runs_clean(machine):
     m = booted(machine)
     check("loaded workload@1" in m.command("load workload@1"), "load workload@1")
     check(work_status(m) == (0, 0), "counts before the first start")
     check("work: started 2 workers" in m.command("work start"), "work start")
     check("already running" in m.command("work start"), "a second start")
-    time.sleep(3)
-    ops, errors = work_status(m)
-    check(ops > 0 and errors == 0, "work: %d operations, %d errors" % (ops, errors))
+    ops, errors = work_done(m, 200)
     check(re.search(r"^work-0-0\s+\d+$", m.command("ls"), re.M), "the workers' files")
     out = m.command("work stop")
     found = re.search(r"work: stopped after (\d+) operations, 0 errors", out)
@@ -107,12 +116,14 @@ def test_ramfs_live_swap_to_v2_under_load(machine):
     m.command("write keep made by ramfs@1")
     m.command("load workload@1")
     m.command("work start")
-    time.sleep(1)
+    before, _ = work_done(m, 100)
     out = m.command("swap ramfs@1 ramfs@2")
     check("swap: done" in out, "swap: %r" % out)
     check(re.search(r"ramfs: took over from ramfs@1; \d+ files? migrated to layout 2", m.transcript),
           "the swap-in hook did not migrate")
-    time.sleep(1)
+    at_swap, _ = work_status(m)
+    check(at_swap >= before, "operations went back across the swap: %d -> %d" % (before, at_swap))
+    after_swap, _ = work_done(m, at_swap + 100)   # the workers go on in ramfs@2
     inodes = re.findall(r"^ramfs/i/\S+\s+49534652\s+(\d+)\s+(\d+) ramfs\s+ok$", m.command("state ramfs/i/"), re.M)
     check(inodes and all(v == ("2", "80") for v in inodes), "inodes after the swap: %r" % inodes)
     check("swap: done" in m.command("swap tokens@1 tokens@1"), "a fresh copy of tokens@1")
@@ -121,8 +132,9 @@ def test_ramfs_live_swap_to_v2_under_load(machine):
     check(m.command("cat keep") == "made by ramfs@1\n", "keep's contents after the swap")
     m.command("append keep and ramfs@2")
     check(re.search(r"modified \d+\.\d{6} s after boot", m.command("stat keep")), "no mtime in layout 2")
-    ops, errors = work_status(m)
-    check(errors == 0, "%d errors across the swap" % errors)
+    ops, errors = work_done(m, after_swap + 1)   # and across the swap of tokens@1
     check("tokcheck: ok" in m.command("tokcheck"), "tokcheck on ramfs@2")
-    m.command("work stop")
+    out = m.command("work stop")
+    stopped = re.search(r"work: stopped after (\d+) operations, 0 errors", out)
+    check(stopped and int(stopped.group(1)) >= ops, "work stop after the swap: %r" % out)
     check("MISMATCH" not in m.transcript, "a worker logged a mismatch")

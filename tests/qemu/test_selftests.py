@@ -26,6 +26,10 @@ def test_selftest_mb2(machine):
     selftest(machine, "mb2")
 
 
+def test_selftest_boot(machine):
+    selftest(machine, "boot")
+
+
 def test_selftest_unknown_name(machine):
     m = machine(args="test=nosuch")
     m.expect("unknown test 'nosuch'")

@@ -1,8 +1,7 @@
 """The console as cells: shell@1 reading serial@1 and kbd@1, writing serial@1 and the screen (vga@1 here)."""
 import os
 import re
-import time
-from delos import check
+from delos import check, until
 
 BUILTINS = ("help", "mem", "log", "exit", "fault", "cells", "syms", "deps", "load", "unload",
             "call", "swap", "swaps", "state", "tasks")
@@ -267,12 +266,9 @@ def test_shell_console_cells_swap_live(machine):
 
 def read_screen(m):
     path = os.path.join(m._tmp, "screen.bin")
-    m.monitor('pmemsave 0xb8000 4000 "%s"' % path)
-    for _ in range(50):
-        if os.path.exists(path) and os.path.getsize(path) == 4000:
-            break
-        time.sleep(0.1)
+    m.monitor('pmemsave 0xb8000 4000 "%s"' % path)   # the file is whole once the monitor answers
     data = open(path, "rb").read()
+    check(len(data) == 4000, "pmemsave wrote %d bytes of the screen, want 4000" % len(data))
     return "\n".join(bytes(data[r * 160:(r + 1) * 160:2]).decode("ascii", "replace") for r in range(25))
 
 
@@ -281,13 +277,11 @@ def test_shell_vga_screen(machine):
     check("vga: the text screen is a cell's now" in m.transcript, "the vga cell did not take the screen")
     m.command("help load")
     m.command("greet")
-    # The shell draws on the screen just after the serial line: give it a moment.
-    for _ in range(20):
-        screen = read_screen(m)
-        lines = screen.split("\n")
-        if lines[-1].startswith("delos> ") or lines[-2].startswith("delos> "):
-            break
-        time.sleep(0.1)
+    # The shell draws on the screen just after the serial line: poll until the prompt is there.
+    def prompt_on_screen():
+        lines = read_screen(m).split("\n")
+        return (lines[-1].startswith("delos> ") or lines[-2].startswith("delos> ")) and "\n".join(lines)
+    screen = until(prompt_on_screen, lambda: "no prompt on the screen:\n" + read_screen(m), timeout=30)
     check("delos> help load" in screen, "the prompt and echo are not on the screen:\n" + screen)
     check("served by nano_core:kcmd_load" in screen, "help's output is not on the screen:\n" + screen)
     check("unknown command 'greet'" in screen, "the last lines are not on the screen:\n" + screen)

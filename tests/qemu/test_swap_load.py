@@ -1,7 +1,9 @@
 """Swaps of every kind of cell while the workload runs, then a storm; nothing may be lost."""
 import re
-import time
-from delos import check
+from delos import check, until
+
+# How much work counts as progress: each check waits for this many more operations.
+PROGRESS_OPS = 50
 
 
 def work_status(m):
@@ -16,7 +18,6 @@ def started(machine):
     m.boot()
     check("loaded workload@1" in m.command("load workload@1"), "workload did not load")
     m.command("work start")
-    time.sleep(1)
     return m
 
 
@@ -27,12 +28,16 @@ def swap_ok(m, cmd):
 
 
 def progressing(m, last):
-    """The workload made progress since `last` operations and has seen no error."""
-    time.sleep(0.5)
-    ops, errors = work_status(m)
-    check(errors == 0, "workload errors: %d" % errors)
-    check(ops > last, "workload stalled at %d operations" % ops)
-    return ops
+    """Waits until the workload did PROGRESS_OPS operations more than `last`, with no error."""
+    seen = [last]
+
+    def advanced():
+        ops, errors = work_status(m)
+        check(errors == 0, "workload errors: %d" % errors)
+        check(ops >= seen[0], "operations went back from %d to %d" % (seen[0], ops))
+        seen[0] = ops
+        return ops >= last + PROGRESS_OPS and ops
+    return until(advanced, lambda: "workload stalled at %d operations, want %d" % (seen[0], last + PROGRESS_OPS))
 
 
 def all_records_sound(m):

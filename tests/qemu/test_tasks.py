@@ -8,8 +8,7 @@ so that neither host load nor typing can move them. Nothing is typed while
 the demo runs: input wakes the shell, which would then compete with it.
 """
 import re
-import time
-from delos import check
+from delos import check, until
 
 DEMO_DONE = r"taskdemo: demo done"
 TICK_US = 10000  # timer@1 runs at 100 Hz
@@ -37,14 +36,14 @@ def tasks_rows(m):
     return rows
 
 
-def wait_for_state(m, name, state, tries=60):
+def wait_for_state(m, name, state):
     """Polls `tasks` until task `name` is in `state`; returns the rows."""
-    for _ in range(tries):
-        rows = tasks_rows(m)
-        if rows.get(name, (0, None))[1] == state:
-            return rows
-        time.sleep(0.2)
-    check(False, "task %s never became %s: %r" % (name, state, rows))
+    rows = [None]
+
+    def reached():
+        rows[0] = tasks_rows(m)
+        return rows[0].get(name, (0, None))[1] == state and rows[0]
+    return until(reached, lambda: "task %s never became %s: %r" % (name, state, rows[0]))
 
 
 def demo_finished(machine, icount=True):
@@ -83,26 +82,26 @@ def counts(m):
     return int(f.group(1)), int(f.group(2)), int(f.group(3)), f.group(4), f.group(5)
 
 
-def wait_for_sleeper(m, state, tries=150):
+def wait_for_sleeper(m, state):
     """Polls the counts until the sleeper is in `state`; returns them."""
-    for _ in range(tries):
-        c = counts(m)
-        if c[4] == state:
-            return c
-        time.sleep(0.2)
-    check(False, "the sleeper never became %s: %r" % (state, c))
+    c = [None]
+
+    def reached():
+        c[0] = counts(m)
+        return c[0][4] == state and c[0]
+    return until(reached, lambda: "the sleeper never became %s: %r" % (state, c[0]))
 
 
-def progress(m, before, what, tries=50):
+def progress(m, before, what):
     """Polls the counts until both busy tasks counted past `before`; returns them."""
-    for _ in range(tries):
-        now = counts(m)
-        check(now[0] >= before[0] and now[1] >= before[1] and now[2] >= before[2],
-              "counters went back %s: %r -> %r" % (what, before[:3], now[:3]))
-        if now[0] > before[0] and now[1] > before[1]:
-            return now
-        time.sleep(0.2)
-    check(False, "the busy tasks made no progress %s: %r -> %r" % (what, before[:3], now[:3]))
+    now = [before]
+
+    def advanced():
+        now[0] = counts(m)
+        check(now[0][0] >= before[0] and now[0][1] >= before[1] and now[0][2] >= before[2],
+              "counters went back %s: %r -> %r" % (what, before[:3], now[0][:3]))
+        return now[0][0] > before[0] and now[0][1] > before[1] and now[0]
+    return until(advanced, lambda: "the busy tasks made no progress %s: %r -> %r" % (what, before[:3], now[0][:3]))
 
 
 def swap_ok(m, old, new):
@@ -143,13 +142,14 @@ def test_task_sleep_wakes_within_a_tick(machine):
     m = demo_finished(machine)
     out = report(m)
     rounds, early = number(r"sleeper (\d+)/\d+ rounds of 50 ms, (\d+) early", out, "sleeper rounds")
-    lo, _, hi = number(r"late min (\d+) us mean (\d+) us max (\d+) us", out, "lateness")
+    lo, mean, hi = number(r"late min (\d+) us mean (\d+) us max (\d+) us", out, "lateness")
     check(rounds == 20, "the sleeper did %d of 20 rounds" % rounds)
     check(early == 0, "%d wake-ups came before their deadline" % early)
     # At the first tick at or after the deadline (while two busy tasks run):
     # at most one tick late, plus the wake-up path and TSC calibration error.
     check(hi <= TICK_US + 500, "a wake-up was %d us late (more than a tick)" % hi)
-    check(lo >= 0, "negative lateness")
+    # The three figures describe the same 20 wake-ups.
+    check(lo <= mean <= hi, "lateness min %d mean %d max %d us are not one set of wake-ups" % (lo, mean, hi))
 
 
 def test_task_table_shows_stacks_and_resume_points(machine):
@@ -169,9 +169,9 @@ def test_task_table_shows_stacks_and_resume_points(machine):
     check(lo < rsp < hi, "idle's saved rsp %x is outside its stack [%x, %x)" % (rsp, lo, hi))
     check(re.search(r"^\s+1 shell\s+running\s.*rip 0{16} rsp 0{16}", out, re.M),
           "the running task (the shell) should show no saved context")
-    check(re.search(r"^\s+4 sleeper\s+exited\s.*stack 0{16}-0{16}", out, re.M),
+    check(re.search(r"^\s+\d+ sleeper\s+exited\s.*stack 0{16}-0{16}", out, re.M),
           "the exited sleeper's stack was not freed")
-    check(not re.search(r"^\s+[23] busy_", out, re.M), "joined busy tasks are still listed")
+    check(not re.search(r"^\s+\d+ busy_", out, re.M), "joined busy tasks are still listed")
 
 
 def test_task_api_refusals_wait_notify_join(machine):
@@ -187,13 +187,24 @@ def test_task_api_refusals_wait_notify_join(machine):
 
 def test_task_switch_and_tick_cost(machine):
     m = demo_finished(machine)
+    t0, = number(r"returned (\d+)", m.command("call timer timer_ticks"), "ticks")
     out = m.command("call taskdemo taskdemo_bench", timeout=300)
+    t1, = number(r"returned (\d+)", m.command("call timer timer_ticks"), "ticks")
     check("returned 0" in out, "bench failed: %r" % out)
-    switches, _, per_switch = number(r"(\d+) switches in (\d+) cycles: (\d+) cycles per switch", out, "switches")
-    ticks, per_tick = number(r"(\d+) ticks: (\d+) cycles per tick", out, "ticks")
-    check(switches >= 20000, "only %d switches for 2 x 10000 yields" % switches)
-    check(0 < per_switch < 200000, "%d cycles per switch" % per_switch)
-    check(ticks == 50 and 0 < per_tick < 200000, "%d ticks, %d cycles per tick" % (ticks, per_tick))
+    # What the figures mean, not how fast they are (that is `make bench`'s business).
+    # Each of the 2 x 10000 yields hands the CPU to the other pingpong task: one
+    # switch each, plus at most a preemption per timer tick and the spawns and joins.
+    switches, = number(r"(\d+) switches in \d+ cycles", out, "switches")
+    check(20000 <= switches <= 20000 + 2 * (t1 - t0) + 16,
+          "%d switches for 2 x 10000 yields over %d ticks" % (switches, t1 - t0))
+    # The spinner counted 50 gaps in its TSC readings: they are the timer's ticks
+    # (at least 50 went by), and each is one interrupt, shorter than a tick, never
+    # a time slice given to another task.
+    ticks, tick_max = number(r"(\d+) ticks: \d+ cycles per tick \(min \d+, max (\d+)\)", out, "ticks")
+    mhz, hundredths = number(r"time: TSC (\d+)\.(\d\d) MHz", m.transcript, "TSC rate")
+    khz = mhz * 1000 + hundredths * 10
+    check(ticks == 50 and t1 - t0 >= 50, "the spin saw %d gaps while the timer ticked %d times" % (ticks, t1 - t0))
+    check(tick_max < khz * 1000 // 100, "a gap of %d cycles is longer than a tick" % tick_max)
     for line in re.findall(r"taskdemo: bench: .*", out):
         print("    " + line)
 
@@ -202,9 +213,14 @@ def test_timer_ticks_advance(machine):
     m = machine()
     m.boot()
     t1, = number(r"returned (\d+)", m.command("call timer timer_ticks"), "ticks")
-    time.sleep(1.0)
-    t2, = number(r"returned (\d+)", m.command("call timer timer_ticks"), "ticks")
-    check(t2 > t1, "timer ticks did not advance: %d then %d" % (t1, t2))
+    last = [t1]
+
+    def advanced():
+        t, = number(r"returned (\d+)", m.command("call timer timer_ticks"), "ticks")
+        check(t >= last[0], "timer ticks went back: %d then %d" % (last[0], t))
+        last[0] = t
+        return t >= t1 + 10
+    until(advanced, lambda: "timer ticks did not advance by 10: %d then %d" % (t1, last[0]))
     check("returned 100" in m.command("call timer timer_hz"), "timer_hz is not 100")
 
 
@@ -254,13 +270,13 @@ def test_task_swap_timer_and_dispatch_with_tasks_preempted(machine):
     swap_ok(m, "timer@1", "timer@1")
     swap_ok(m, "dispatch@1", "dispatch@1")
     progress(m, before, "after the swaps")
-    # Guest time under -icount moves with the work done: give the timer a few ticks' worth.
-    for _ in range(30):
-        t1, = number(r"returned (\d+)", m.command("call timer timer_ticks"), "ticks")
-        if t1 > t0:
-            break
-        time.sleep(0.1)
-    check(t1 > t0, "ticks stopped across the swaps: %d then %d" % (t0, t1))
+    # Guest time under -icount moves with the work done: poll until the timer ticked.
+    t1 = [t0]
+
+    def ticked():
+        t1[0], = number(r"returned (\d+)", m.command("call timer timer_ticks"), "ticks")
+        return t1[0] > t0
+    until(ticked, lambda: "ticks stopped across the swaps: %d then %d" % (t0, t1[0]))
     check_demo_result(m, "across swaps of timer@1 and dispatch@1")
 
 
@@ -272,11 +288,14 @@ def test_task_swap_refused_while_tasks_run_in_the_cell(machine):
     rows_before = tasks_rows(m)
     cells_before = m.command("cells")
     check(rows_before["busy_a"][1] == "ready", "busy_a is not running: %r" % rows_before)
+    # The sleeper wakes and sleeps by itself meanwhile: of it, only its id is compared.
+    rows_before["sleeper"] = (rows_before["sleeper"][0], None)
     out = m.command("swap taskdemo@1 taskdemo@1")
     check(re.search(r"not quiescent: task 'busy_a' is in taskdemo", out), "refusal does not name busy_a: %r" % out)
     check("task 'busy_b' is in taskdemo" in out, "refusal does not name busy_b: %r" % out)
     check("nothing changed" in out, "refusal does not say nothing changed: %r" % out)
     check(m.command("cells") == cells_before, "cells changed by a refused swap")
     rows_after = tasks_rows(m)
+    rows_after["sleeper"] = (rows_after.get("sleeper", (None,))[0], None)
     check(rows_after == rows_before, "tasks changed by a refused swap:\n%r\n%r" % (rows_before, rows_after))
     check_demo_result(m, "after a refused swap")

@@ -1,0 +1,125 @@
+/* The fault log (cells/faults/faults.h) and the handler that fills it. */
+#include <delos/irqflags.h>
+#include <delos/log.h>
+#include <delos/sdb.h>
+#include <delos/string.h>
+#include "cells/faults/faults.h"
+#include <delos/tasks.h>
+
+int faults_log_get(struct faults_log *log)
+{
+	int n = sdb_get(FAULTS_LOG_RECORD, log, sizeof(*log), NULL);
+
+	if (n == STATEDB_E_NOT_FOUND) {
+		memset(log, 0, sizeof(*log));
+		return 0;
+	}
+	return n == (int)sizeof(*log) ? 0 : n < 0 ? n : STATEDB_E_CORRUPT;
+}
+
+int faults_log_put(const struct faults_log *log)
+{
+	int n = sdb_put("faults", FAULTS_LOG_RECORD, FAULTS_LOG_TYPE, FAULTS_LAYOUT, log, sizeof(*log));
+
+	return n < 0 ? n : 0;
+}
+
+static void entry_name(char *rec, size_t cap, uint32_t seq)
+{
+	snprintf(rec, cap, "%s%u", FAULTS_ENTRY_PREFIX, (seq - 1) % FAULTS_LOG_MAX);
+}
+
+int faults_entry_get(uint32_t seq, struct faults_entry *e)
+{
+	char rec[32];
+	int n;
+
+	if (seq == 0)
+		return STATEDB_E_NOT_FOUND;
+	entry_name(rec, sizeof(rec), seq);
+	n = sdb_get(rec, e, sizeof(*e), NULL);
+	if (n == (int)sizeof(*e) && e->seq != seq)
+		return STATEDB_E_NOT_FOUND;
+	return n == (int)sizeof(*e) ? 0 : n < 0 ? n : STATEDB_E_CORRUPT;
+}
+
+int faults_entry_put(const struct faults_entry *e)
+{
+	char rec[32];
+	int n;
+
+	entry_name(rec, sizeof(rec), e->seq);
+	n = sdb_put("faults", rec, FAULTS_ENTRY_TYPE, FAULTS_LAYOUT, e, sizeof(*e));
+	return n < 0 ? n : 0;
+}
+
+struct find_task {
+	int64_t id;
+	struct faults_entry *e;
+};
+
+static void match_task(void *ctx, const struct task_info *t)
+{
+	struct find_task *f = ctx;
+
+	if (t->id != f->id)
+		return;
+	memcpy(f->e->task_name, t->name, sizeof(f->e->task_name));
+	memcpy(f->e->task_cell, t->cell, sizeof(f->e->task_cell));
+}
+
+/* The running task, which a fault in task context ends. */
+static void note_task(struct faults_entry *e)
+{
+	struct find_task f = { task_self(), e };
+
+	e->task = f.id < 0 ? -1 : f.id;
+	if (f.id > 0)
+		tasks_list(match_task, &f);
+	else if (f.id == 0)
+		memcpy(e->task_name, "idle", 5);
+}
+
+static int log_fault(const struct fault_report *r);
+
+/*
+ * The fault may have struck inside a transaction (a swap-in hook's) that its
+ * caller now aborts: the log entry and the recovery task's wake-up are
+ * written outside it, so they outlive the abort.
+ */
+int faults_on_fault(const struct fault_report *r)
+{
+	uint64_t flags = sdb_outside_begin();
+	int err = log_fault(r);
+
+	sdb_outside_end(flags);
+	return err;
+}
+
+static int log_fault(const struct fault_report *r)
+{
+	struct faults_entry e;
+	struct faults_log log;
+	struct faults_entry old;
+	int err;
+
+	memset(&e, 0, sizeof(e));
+	e.r = *r;
+	e.state = FAULT_PENDING;
+	note_task(&e);
+	if ((err = faults_log_get(&log)))
+		goto fail;
+	e.seq = ++log.count;
+	if (faults_entry_get(e.seq - FAULTS_LOG_MAX, &old) == 0 && old.state == FAULT_PENDING)
+		log.dropped++;
+	if ((err = faults_entry_put(&e)) || (err = faults_log_put(&log)))
+		goto fail;
+	klog(LOG_ERR, "faults: #%u %s in %s:%s+0x%lx (%s, task %ld '%s'); recovering", e.seq,
+	     r->message[0] ? r->message : trap_name(r->vector), r->cell, r->symbol,
+	     r->offset, fault_context_name(r->context), e.task, e.task_name);
+	task_notify(FAULTS_CHANNEL);
+	return 0;
+fail:
+	klog(LOG_ERR, "faults: cannot log %s in %s: %s", trap_name(r->vector), r->cell, sdb_strerror(err));
+	return err;
+}

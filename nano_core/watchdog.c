@@ -1,0 +1,96 @@
+/*
+ * The hang watchdog: a stack whose code is found in one cell's code at every
+ * interrupt that lands on it, with no switch away from it other than
+ * preemption, for longer than the cell's bound (watchdog=MS in
+ * cells.manifest, FAULT_WATCHDOG_DEFAULT_MS otherwise) is a hang of that
+ * cell. A task that blocks (sleeps, waits, yields) starts afresh. Samples
+ * are taken at every interrupt (the timer's at least), so only hangs with
+ * interrupts on are seen here.
+ */
+#include <delos/cells.h>
+#include <delos/fault.h>
+#include <delos/string.h>
+#include <delos/time.h>
+#include "nano_core/contain.h"
+
+#define SAME_STACK_SPAN (32ull << 10)	/* two samples this close are on one stack */
+#define CTX_VOL_RING 8			/* ctx.S's CTX_VOL_RING_MASK + 1 */
+#define WATCHED 8			/* stacks followed at once */
+
+/* Written by ctx.S: the stack pointers of the last switches that were not preemptions. */
+uint64_t ctx_vol_ring[CTX_VOL_RING];
+uint64_t ctx_vol_count;
+uint8_t ctx_preempting;	/* set by trap.c around the preemption call; cleared on every resume */
+
+/* One stack found in a cell's code; owned by watchdog.c, interrupts off. */
+struct watched {
+	bool used;
+	char cell[32];
+	uint64_t rsp, since_ns, bound_ns, last_ns;
+};
+static struct watched watched[WATCHED];
+static uint64_t vol_seen;
+
+static bool near(uint64_t a, uint64_t b)
+{
+	return (a > b ? a - b : b - a) < SAME_STACK_SPAN;
+}
+
+/* Forgets every stack that switched away by itself since the last look. */
+static void forget_blocked(void)
+{
+	uint64_t n = ctx_vol_count;
+
+	if (n - vol_seen > CTX_VOL_RING) {
+		memset(watched, 0, sizeof(watched));
+	} else {
+		for (uint64_t i = vol_seen; i < n; i++)
+			for (int j = 0; j < WATCHED; j++)
+				if (watched[j].used && near(watched[j].rsp, ctx_vol_ring[i % CTX_VOL_RING]))
+					watched[j].used = false;
+	}
+	vol_seen = n;
+}
+
+static struct watched *slot_for(uint64_t rsp)
+{
+	struct watched *free = NULL, *oldest = &watched[0];
+
+	for (int i = 0; i < WATCHED; i++) {
+		if (watched[i].used && near(watched[i].rsp, rsp))
+			return &watched[i];
+		if (!watched[i].used && !free)
+			free = &watched[i];
+		if (watched[i].last_ns < oldest->last_ns)
+			oldest = &watched[i];
+	}
+	return free ? free : oldest;
+}
+
+bool watchdog_check(const struct trap_frame *f, struct cells_where *w, uint64_t *ms)
+{
+	struct watched *s;
+	uint64_t now;
+
+	forget_blocked();
+	s = slot_for(f->rsp);
+	if (!cells_addr_owner(f->rip, w)) {
+		if (s->used && near(s->rsp, f->rsp))
+			s->used = false;
+		return false;
+	}
+	now = time_ns();
+	if (!s->used || !near(s->rsp, f->rsp) || strcmp(s->cell, w->cell) != 0) {
+		s->used = true;
+		memcpy(s->cell, w->cell, sizeof(s->cell));
+		s->rsp = f->rsp;
+		s->since_ns = now;
+		s->bound_ns = cells_watchdog_ms(w->cell) * 1000000ull;
+	}
+	s->last_ns = now;
+	if (!s->bound_ns || now - s->since_ns < s->bound_ns)
+		return false;
+	*ms = (now - s->since_ns) / 1000000ull;
+	s->used = false;
+	return true;
+}

@@ -1,0 +1,30 @@
+/*
+ * Faults that code raises, for tests: cell_panic, a stack-protector failure
+ * (smash.c is built with -fstack-protector-all) and a stack overflow.
+ */
+#include <delos/fault.h>
+#include <stdint.h>
+
+int panicky_panic(void)
+{
+	cell_panic("panicky: the answer is not 42");
+}
+
+/* Never reached; volatile so the compiler must keep the recursion. */
+static volatile const uint64_t depth_limit = ~0ull;
+
+static int recurse(uint64_t depth)
+{
+	volatile char pad[512];
+
+	pad[0] = (char)depth;
+	if (depth < depth_limit)
+		recurse(depth + 1);
+	__asm__ volatile("" ::: "memory");	/* not a tail call */
+	return pad[0];
+}
+
+int panicky_overflow(void)
+{
+	return recurse(0);
+}
