@@ -46,6 +46,17 @@ uint64_t cellref_resolve(const struct cellref *r)
 	return loader_cell_lookup(c, r->sym, &addr) == 0 ? addr : 0;
 }
 
+uint64_t cellref_resolve_cached(const struct cellref *r, struct cellref_cache *cache)
+{
+	uint64_t gen = loader_generation() + 1;
+
+	if (cache->gen != gen) {
+		cache->addr = cellref_resolve(r);
+		cache->gen = gen;
+	}
+	return cache->addr;
+}
+
 int cellref_call(const struct cellref *r, uint64_t arg, int *result)
 {
 	uint64_t fn = cellref_resolve(r);

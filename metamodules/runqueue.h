@@ -175,7 +175,11 @@ static inline int64_t rq_take(const char *owner, struct rq_buf *rq, int i)
 static inline int rq_init(const char *owner)
 {
 	struct rq_buf rq;
-	int err = rq_load(&rq);
+	statedb_handle h;
+	/* Opening verifies it: with a handle, its reads do not. */
+	int err = sdb_hopen(SCHED_RQ_RECORD, sizeof(struct rq_buf), &h);
+
+	err = err == 0 || err == STATEDB_E_NOT_FOUND ? rq_load(&rq) : SCHED_E_RECORD;
 
 	if (err) {
 		klog(LOG_ERR, "%s: record '%s' is corrupt or not of layout %u; refusing to start",
@@ -183,7 +187,10 @@ static inline int rq_init(const char *owner)
 		return err;
 	}
 	klog(LOG_INFO, "%s: run queue of %u task%s taken over", owner, rq.count, rq.count == 1 ? "" : "s");
-	return rq_store(owner, &rq);
+	if ((err = rq_store(owner, &rq)))
+		return err;
+	/* With a handle and room for a full queue, every store is in place. */
+	return sdb_hopen(SCHED_RQ_RECORD, sizeof(struct rq_buf), &h) ? SCHED_E_RECORD : 0;
 }
 
 #endif

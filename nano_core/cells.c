@@ -311,6 +311,7 @@ int cells_unload(const char *name)
 	if (!loader_users_next(c, NULL) && loader_cell_lookup(c, "cell_exit", &fn) == 0 &&
 	    cells_call(fn, &result, &ti))
 		kprintf("cells: %s: cell_exit raised %s; unloading anyway\n", name, trap_name(ti.vector));
+	cs.generation++;	/* before: no remembered address may reach the cell once it goes */
 	if ((err = loader_unload(cs.ld, c))) {
 		kprintf("%s\n", loader_error(cs.ld));
 		return err;

@@ -255,6 +255,7 @@ static void committed(void *ctx)
 	static const struct cellref restart = { "tasks", "tasks_restart" };
 
 	(void)ctx;
+	cells_changed();	/* before the world resumes: trap.c's remembered addresses go stale */
 	for (size_t i = 0; i < sw.nrestart; i++)
 		if (cellref_call(&restart, (uint64_t)sw.restart_ids[i], NULL))
 			klog(LOG_ERR, "swap: cannot restart task %ld", sw.restart_ids[i]);

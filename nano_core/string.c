@@ -20,8 +20,18 @@ void *memmove(void *dst, const void *src, size_t n)
 
 	if (d <= s || d >= s + n)
 		return memcpy(dst, src, n);
-	while (n--)
+	/* Backwards: the tail bytes, then eight at a time. */
+	while (n & 7) {
+		n--;
 		d[n] = s[n];
+	}
+	while (n) {
+		uint64_t w;
+
+		n -= 8;
+		__builtin_memcpy(&w, s + n, 8);
+		__builtin_memcpy(d + n, &w, 8);
+	}
 	return dst;
 }
 

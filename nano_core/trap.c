@@ -47,6 +47,7 @@ extern uint8_t ctx_preempting;
 static uint32_t unrouted_seen;
 static const struct cellref dispatch_ref = { "dispatch", "dispatch_irq" };
 static const struct cellref irq_exit_ref = { "tasks", "tasks_irq_exit" };
+static struct cellref_cache dispatch_cache, irq_exit_cache;	/* written with interrupts off */
 
 /* An IRQ with neither a nano_core handler nor a dispatch cell: said once per line. */
 static void note_unrouted(uint8_t irq)
@@ -312,7 +313,11 @@ static void run_route(void *arg)
 {
 	struct irq_route *r = arg;
 
-	r->unrouted = cellref_call(&dispatch_ref, r->irq, NULL);
+	uint64_t fn = cellref_resolve_cached(&dispatch_ref, &dispatch_cache);
+
+	r->unrouted = !fn;
+	if (fn)
+		((int (*)(uint64_t))fn)(r->irq);
 }
 
 /*
@@ -383,7 +388,7 @@ void trap_dispatch(struct trap_frame *f)
 
 void trap_preempt_point(uint64_t irq)
 {
-	uint64_t exit_fn = cellref_resolve(&irq_exit_ref);
+	uint64_t exit_fn = cellref_resolve_cached(&irq_exit_ref, &irq_exit_cache);
 	if (exit_fn) {
 		ctx_preempting = 1;	/* a switch in here is a preemption (watchdog.c) */
 		((int (*)(uint64_t, uint64_t))exit_fn)(irq, 0);

@@ -20,6 +20,9 @@ const char *statedb_strerror(int err)
 	case STATEDB_E_TXN:       return "not an open transaction of this store";
 	case STATEDB_E_CONFLICT:  return "a record the transaction touched changed since; nothing committed";
 	case STATEDB_E_TXN_FULL:  return "the transaction touches the most records it can (4096)";
+	case STATEDB_E_STALE:     return "stale handle: its record was deleted, or it is not a handle";
+	case STATEDB_E_BUSY:      return "the record is being written in place; retry";
+	case STATEDB_E_RANGE:     return "the in-place write reaches past the record's data";
 	default:                  return "unknown error";
 	}
 }

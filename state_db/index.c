@@ -19,6 +19,25 @@ uint32_t sdb_hash(const char *name)
 	return h;
 }
 
+/* sdb_text_len(name, STATEDB_NAME_MAX) and sdb_hash(name) in one pass. */
+int sdb_name_hash(const char *name, uint32_t *hash)
+{
+	uint32_t h = 2166136261u;
+	int n;
+
+	if (!name)
+		return -1;
+	for (n = 0; name[n]; n++) {
+		unsigned char c = (unsigned char)name[n];
+
+		if (n == STATEDB_NAME_MAX || c < '!' || c > '~')
+			return -1;
+		h = (h ^ c) * 16777619u;
+	}
+	*hash = h;
+	return n ? n : -1;
+}
+
 /*
  * Walks name's probe chain in t. Returns the slot that holds name (live or
  * tombstone) with its rec pointer, as loaded once, in *rec; or NULL if the

@@ -8,10 +8,14 @@
  *
  * A record is one block: header then data. The checksum covers the header
  * from `type` to the end of `name`, then the data; `seq`, which only
- * transactions read (to tell that a value changed), is outside it. The block size is a second
- * copy of the length outside the checksum: a reader checks that the two
- * agree before it reads any data, so a corrupted length never makes it read
- * past the buffer.
+ * transactions read (to tell that a value changed), is outside it, and so
+ * are the in-place fields: `wseq` (the sequence counter of in-place writes),
+ * `hidx` (the record's handle slot) and `hcrc` (the CRC of the header alone,
+ * from which an in-place write continues over the new data). The block size
+ * bounds the length outside the checksum: a reader checks that len fits the
+ * block before it reads any data, so a corrupted length never makes it read
+ * past the buffer. A record's buffer may be larger than its data (its
+ * capacity, for in-place growth; only records with a handle have spare room).
  *
  * The index is an open-addressing hash table with linear probing, in one
  * block. A slot is empty (rec NULL), a tombstone (SDB_TOMB) or live. A slot's
@@ -46,8 +50,18 @@ struct sdb_rec {
 	char owner[STATEDB_OWNER_MAX + 1];
 	char name[STATEDB_NAME_MAX + 1];
 	uint64_t seq;               /* store-wide number of this value, new at every write */
-	uint64_t reserved;
+	uint32_t wseq;              /* odd while an in-place write is in progress */
+	uint32_t hidx;              /* handle slot index + 1; 0: none */
+	uint32_t hcrc;              /* CRC-32C of type..name, as last written */
+	uint32_t reserved[3];
 	unsigned char data[];
+};
+
+/* A slot of the handle table: the record it names (NULL: free) and its generation. */
+struct sdb_hent {
+	struct sdb_rec *rec;
+	uint32_t gen;               /* bumped when its record is deleted */
+	uint32_t next_free;         /* free list: next free index + 1 */
 };
 
 struct sdb_slot {
@@ -112,6 +126,25 @@ bool sdb_fail(struct state_db *db, int step);
 int sdb_text_len(const char *s, size_t max);
 uint32_t sdb_rec_crc(const struct sdb_rec *r);
 bool sdb_rec_ok(const struct sdb_rec *r, const char *name);
+bool sdb_rec_verify(const struct state_db *db, const struct sdb_rec *r, const char *name);
+size_t sdb_rec_cap(const struct sdb_rec *r);
+/* read.c: verifies r between two loads of its wseq (fills *m if not NULL);
+ * STATEDB_OK, STATEDB_E_CORRUPT (counted) or STATEDB_E_BUSY. */
+int sdb_rec_verify_read(struct state_db *db, const struct sdb_rec *r, const char *key,
+			struct statedb_meta *m);
+size_t sdb_rec_size(const struct sdb_rec *r);
+
+/* crc32c.c */
+uint32_t sdb_crc(const struct state_db *db, uint32_t crc, const void *p, size_t n);
+uint32_t sdb_crc32c_hw(uint32_t crc, const void *p, size_t n);
+bool sdb_cpu_has_crc32(void);
+
+/* handle.c: keeping the handle table in step with the writers. */
+void sdb_handle_move(struct state_db *db, struct sdb_rec *from, struct sdb_rec *to);
+void sdb_handle_drop(struct state_db *db, struct sdb_rec *rec);
+void sdb_handles_free(struct state_db *db);
+int sdb_inplace(struct state_db *db, struct sdb_rec *r, size_t at, const void *data, size_t n,
+		size_t len, uint32_t type, uint32_t version);
 int sdb_rec_build(struct state_db *db, const struct sdb_rec *hdr, const void *data,
 		  struct sdb_rec **out);
 
@@ -123,6 +156,7 @@ void sdb_make_header(struct sdb_rec *h, const char *name, uint32_t type, uint32_
 
 /* index.c: the hash table. */
 uint32_t sdb_hash(const char *name);
+int sdb_name_hash(const char *name, uint32_t *hash);
 struct sdb_slot *sdb_find(const struct sdb_table *t, const char *name, uint32_t hash,
 			  struct sdb_rec **rec, struct sdb_slot **empty);
 int sdb_index_insert(struct state_db *db, const char *name, struct sdb_rec *rec);

@@ -30,14 +30,37 @@ static void fill_meta(struct statedb_meta *m, const char *key, const struct sdb_
 	m->checksum_ok = ok;
 }
 
-/* Verifies r, counting a failure in the root. */
-static bool check(struct state_db *db, const struct sdb_rec *r, const char *key)
+static inline uint32_t wseq_begin(const struct sdb_rec *r)
 {
-	bool ok = sdb_rec_ok(r, key);
+	return __atomic_load_n(&r->wseq, __ATOMIC_ACQUIRE);
+}
 
-	if (!ok)
-		__atomic_add_fetch(&db->corrupt_seen, 1, __ATOMIC_RELAXED);
-	return ok;
+/* True if no in-place write began or ended since wseq_begin returned w. */
+static inline bool wseq_same(const struct sdb_rec *r, uint32_t w)
+{
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return !(w & 1) && __atomic_load_n(&r->wseq, __ATOMIC_RELAXED) == w;
+}
+
+int sdb_rec_verify_read(struct state_db *db, const struct sdb_rec *r, const char *key,
+			struct statedb_meta *m)
+{
+	for (uint32_t tries = 0; tries < STATEDB_READ_TRIES; tries++) {
+		uint32_t w = wseq_begin(r);
+		bool ok;
+
+		if (w & 1)
+			continue;
+		ok = sdb_rec_verify(db, r, key);
+		if (m)
+			fill_meta(m, key, r, ok);
+		if (!wseq_same(r, w))
+			continue;
+		if (!ok)
+			__atomic_add_fetch(&db->corrupt_seen, 1, __ATOMIC_RELAXED);
+		return ok ? STATEDB_OK : STATEDB_E_CORRUPT;
+	}
+	return STATEDB_E_BUSY;
 }
 
 /*
@@ -57,15 +80,13 @@ static struct sdb_rec *committed(struct state_db *db, const char *name, uint32_t
 /*
  * Inside a read section: finds name's live record and verifies it, filling
  * *meta if not NULL. Returns STATEDB_OK with *rec set, STATEDB_E_NOT_FOUND,
- * or STATEDB_E_CORRUPT.
+ * STATEDB_E_CORRUPT or STATEDB_E_BUSY.
  */
-static int open_rec(struct state_db *db, const char *name, struct sdb_rec **rec,
+static int open_rec(struct state_db *db, const char *name, uint32_t hash, struct sdb_rec **rec,
 		    struct statedb_meta *meta)
 {
 	struct sdb_table *t = __atomic_load_n(&db->table, __ATOMIC_ACQUIRE);
-	uint32_t hash = sdb_hash(name);
 	struct sdb_slot *slot;
-	bool ok;
 
 	*rec = NULL;
 	slot = t ? sdb_find(t, name, hash, rec, NULL) : NULL;
@@ -74,10 +95,13 @@ static int open_rec(struct state_db *db, const char *name, struct sdb_rec **rec,
 	*rec = committed(db, slot->name, hash, *rec);
 	if (!sdb_live(*rec))
 		return STATEDB_E_NOT_FOUND;
-	ok = check(db, *rec, slot->name);
-	if (meta)
-		fill_meta(meta, slot->name, *rec, ok);
-	return ok ? STATEDB_OK : STATEDB_E_CORRUPT;
+	if ((*rec)->hidx && (*rec)->len <= sdb_rec_cap(*rec)) {
+		/* A hot record: verified on takeover, on write and by the scrub, not here. */
+		if (meta)
+			fill_meta(meta, slot->name, *rec, true);
+		return STATEDB_OK;
+	}
+	return sdb_rec_verify_read(db, *rec, slot->name, meta);
 }
 
 int statedb_get(struct state_db *db, const char *name, void *buf, size_t cap,
@@ -86,20 +110,30 @@ int statedb_get(struct state_db *db, const char *name, void *buf, size_t cap,
 	struct sdb_rec *rec;
 	int ret;
 
+	uint32_t hash;
+
 	if (!sdb_root_ok(db))
 		return STATEDB_E_ROOT;
-	if (sdb_text_len(name, STATEDB_NAME_MAX) < 0)
+	if (sdb_name_hash(name, &hash) < 0)
 		return STATEDB_E_NAME;
 	if (!buf && cap)
 		return STATEDB_E_INVAL;
 	statedb_read_begin(db);
-	ret = open_rec(db, name, &rec, meta);
-	if (ret == STATEDB_OK && rec->len > cap)
-		ret = STATEDB_E_NOSPACE;
-	else if (ret == STATEDB_OK) {
-		if (rec->len)
-			memcpy(buf, rec->data, rec->len);
-		ret = (int)rec->len;
+	for (uint32_t tries = 0; tries < STATEDB_READ_TRIES; tries++) {
+		ret = open_rec(db, name, hash, &rec, meta);
+		if (ret != STATEDB_OK)
+			break;
+		uint32_t w = wseq_begin(rec), len = rec->len;
+
+		if (len > cap)
+			ret = STATEDB_E_NOSPACE;
+		else if (len)
+			memcpy(buf, rec->data, len);
+		if (wseq_same(rec, w) && (meta == NULL || meta->size == len)) {
+			ret = ret == STATEDB_OK ? (int)len : ret;
+			break;
+		}
+		ret = STATEDB_E_BUSY;   /* written in place while copied: again */
 	}
 	statedb_read_end(db);
 	return ret;
@@ -109,6 +143,7 @@ int statedb_view(struct state_db *db, const char *name, const void **data,
 		 struct statedb_meta *meta)
 {
 	struct sdb_rec *rec;
+	uint32_t hash;
 	int ret;
 
 	if (!sdb_root_ok(db))
@@ -116,10 +151,10 @@ int statedb_view(struct state_db *db, const char *name, const void **data,
 	if (!data)
 		return STATEDB_E_INVAL;
 	*data = NULL;
-	if (sdb_text_len(name, STATEDB_NAME_MAX) < 0)
+	if (sdb_name_hash(name, &hash) < 0)
 		return STATEDB_E_NAME;
 	statedb_read_begin(db);
-	ret = open_rec(db, name, &rec, meta);
+	ret = open_rec(db, name, hash, &rec, meta);
 	if (ret == STATEDB_OK) {
 		*data = rec->data;
 		ret = (int)rec->len;
@@ -157,11 +192,10 @@ static int walk(struct state_db *db, const char *prefix, statedb_list_fn *fn, vo
 			continue;
 		if (!sdb_live(r = committed(db, s->name, s->hash, r)))
 			continue;
-		ok = check(db, r, s->name);
+		ok = sdb_rec_verify_read(db, r, s->name, &m) != STATEDB_E_CORRUPT;
 		if (only_bad && ok)
 			continue;
 		n++;
-		fill_meta(&m, s->name, r, ok);
 		if (fn && !fn(ctx, &m))
 			break;
 	}
@@ -214,6 +248,11 @@ int statedb_stats(struct state_db *db, struct statedb_stats *st)
 		.open_txns = db->open_txns,
 		.commits = db->commits,
 		.aborts = db->aborts,
+		.handles = db->handles,
+		.inplace = db->inplace,
+		.scrubbed = db->scrubbed,
+		.scrub_rounds = db->scrub_rounds,
+		.hw_crc = db->hw_crc != 0,
 	};
 	return STATEDB_OK;
 }

@@ -79,29 +79,61 @@ int sdb_text_len(const char *s, size_t max)
 	return n ? (int)n : -1;
 }
 
+#define HDR_FROM offsetof(struct sdb_rec, type)
+#define HDR_TO   (offsetof(struct sdb_rec, name) + sizeof(((struct sdb_rec *)0)->name))
+
+/* Data bytes the record's block has room for (0 if its size is too small to be a record). */
+size_t sdb_rec_cap(const struct sdb_rec *r)
+{
+	return r->block.size < sizeof *r ? 0 : r->block.size - sizeof *r;
+}
+
+/* The data size as far as the block bounds it: len, unless len is corrupt. */
+size_t sdb_rec_size(const struct sdb_rec *r)
+{
+	size_t cap = sdb_rec_cap(r);
+
+	return r->len < cap ? r->len : cap;
+}
+
 /* CRC-32C of the header from `type` to the end of `name`, then of r->len
  * bytes of data: the caller has checked that len fits the block. */
 uint32_t sdb_rec_crc(const struct sdb_rec *r)
 {
-	const size_t from = offsetof(struct sdb_rec, type);
-	const size_t to = offsetof(struct sdb_rec, name) + sizeof r->name;
-	uint32_t crc = statedb_crc32c(0, (const char *)r + from, to - from);
+	uint32_t crc = statedb_crc32c(0, (const char *)r + HDR_FROM, HDR_TO - HDR_FROM);
 
 	return statedb_crc32c(crc, r->data, r->len);
 }
 
+static bool rec_check(const struct state_db *db, const struct sdb_rec *r, const char *name)
+{
+	uint32_t crc;
+
+	if (r->len > STATEDB_DATA_MAX || r->block.size < sizeof *r || r->len > sdb_rec_cap(r))
+		return false;
+	crc = db ? sdb_crc(db, 0, (const char *)r + HDR_FROM, HDR_TO - HDR_FROM)
+		 : statedb_crc32c(0, (const char *)r + HDR_FROM, HDR_TO - HDR_FROM);
+	crc = db ? sdb_crc(db, crc, r->data, r->len) : statedb_crc32c(crc, r->data, r->len);
+	if (crc != r->crc)
+		return false;
+	return strncmp(r->name, name, sizeof r->name) == 0;
+}
+
 /*
- * Returns true if r is intact: its length agrees with its block size (checked
- * first, so no read leaves the block), its checksum matches, and it carries
- * the name its index slot gives it.
+ * Returns true if r is intact: its length fits its block (checked first, so
+ * no read leaves the block), its checksum matches (computed from the header
+ * itself, not from hcrc), and it carries the name its index slot gives it.
+ * The caller excludes in-place writers of r (or checks wseq around it).
  */
 bool sdb_rec_ok(const struct sdb_rec *r, const char *name)
 {
-	if (r->len > STATEDB_DATA_MAX || r->block.size != sizeof *r + r->len)
-		return false;
-	if (sdb_rec_crc(r) != r->crc)
-		return false;
-	return strncmp(r->name, name, sizeof r->name) == 0;
+	return rec_check(NULL, r, name);
+}
+
+/* sdb_rec_ok with the root's choice of CRC code. */
+bool sdb_rec_verify(const struct state_db *db, const struct sdb_rec *r, const char *name)
+{
+	return rec_check(db, r, name);
 }
 
 /* Copies n bytes at offset `at` of src into dst; nothing when n is 0 (src
@@ -114,7 +146,8 @@ static void copy_part(unsigned char *dst, const void *src, size_t at, size_t n)
 
 /*
  * Builds a record in a fresh block: hdr's fields from crc on (crc itself is
- * recomputed, and seq is the store's next), then hdr->len bytes of data, then the checksum, asking the
+ * recomputed, seq is the store's next, the in-place fields start afresh), then
+ * hdr->len bytes of data, then the checksum, asking the
  * fail point after each step. Sets *out and returns STATEDB_OK, or frees what
  * it allocated and returns STATEDB_E_NOMEM or STATEDB_E_ABORTED.
  */
@@ -132,6 +165,9 @@ int sdb_rec_build(struct state_db *db, const struct sdb_rec *hdr, const void *da
 		goto abort;
 	memcpy(&r->crc, &hdr->crc, fields);
 	r->seq = ++db->seq;
+	r->wseq = 0;
+	r->hidx = 0;
+	r->hcrc = sdb_crc(db, 0, (const char *)r + HDR_FROM, HDR_TO - HDR_FROM);
 	if (sdb_fail(db, STATEDB_STEP_HEADER))
 		goto abort;
 	copy_part(r->data, data, 0, half);
@@ -140,7 +176,7 @@ int sdb_rec_build(struct state_db *db, const struct sdb_rec *hdr, const void *da
 	copy_part(r->data, data, half, hdr->len - half);
 	if (sdb_fail(db, STATEDB_STEP_DATA))
 		goto abort;
-	r->crc = sdb_rec_crc(r);
+	r->crc = sdb_crc(db, r->hcrc, r->data, r->len);
 	if (sdb_fail(db, STATEDB_STEP_CHECKSUM))
 		goto abort;
 	*out = r;

@@ -11,6 +11,13 @@
 #include "state_db/internal.h"
 
 
+static bool report_corrupt(void *ctx, const struct statedb_meta *m)
+{
+	(void)ctx;
+	klog(LOG_ERR, "state_db: record '%s' (owner %s) fails its checksum", m->name, m->owner);
+	return true;
+}
+
 int cell_init(void)
 {
 	struct state_db *db = statedb_root();
@@ -22,7 +29,11 @@ int cell_init(void)
 		return -1;
 	}
 	if (db->magic == STATEDB_MAGIC) {
-		klog(LOG_INFO, "state_db: taking over the store (%zu records)", db->live);
+		uint64_t flags = irq_save();
+		int bad = statedb_takeover(db, report_corrupt, NULL);
+
+		irq_restore(flags);
+		klog(LOG_INFO, "state_db: taking over the store (%zu records, %d corrupt)", db->live, bad);
 		return 0;
 	}
 	err = statedb_init(db, sdb_kalloc, sdb_kfree, NULL);
@@ -310,4 +321,50 @@ int sdb_txn_abort_task(int64_t task_id)
 	}
 	irq_restore(flags);
 	return n;
+}
+
+int sdb_hopen(const char *name, size_t capacity, statedb_handle *h)
+{
+	uint64_t flags = irq_save();
+	int err = statedb_hopen(statedb_root(), name, capacity, h);
+
+	irq_restore(flags);
+	return err;
+}
+
+int sdb_hget(statedb_handle h, void *buf, size_t cap)
+{
+	return statedb_hget(statedb_root(), h, buf, cap, NULL);
+}
+
+int sdb_hwrite(statedb_handle h, size_t at, const void *data, size_t n)
+{
+	uint64_t flags = irq_save();
+	int err = statedb_hwrite(statedb_root(), h, at, data, n);
+
+	irq_restore(flags);
+	return err;
+}
+
+int sdb_hupdate(statedb_handle h, const void *data, size_t len)
+{
+	uint64_t flags = irq_save();
+	int err = statedb_hupdate(statedb_root(), h, data, len);
+
+	irq_restore(flags);
+	return err;
+}
+
+int sdb_scrub(size_t slots)
+{
+	uint64_t flags = irq_save();
+	int bad = statedb_scrub(statedb_root(), slots, report_corrupt, NULL);
+
+	irq_restore(flags);
+	return bad;
+}
+
+int sdb_stats(struct statedb_stats *st)
+{
+	return statedb_stats(statedb_root(), st);
 }

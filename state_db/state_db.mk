@@ -6,7 +6,8 @@
 #                              (readelf/nm on each object, then celltool check)
 
 STATEDB_SRCS  := state_db/crc32c.c state_db/error.c state_db/index.c state_db/read.c \
-                 state_db/record.c state_db/store.c state_db/txn.c
+                 state_db/record.c state_db/store.c state_db/txn.c \
+                 state_db/handle.c
 STATEDB_KOBJS := $(patsubst %,$(KOUT)/%.o,$(STATEDB_SRCS))
 
 $(KOUT)/state_db.o: $(STATEDB_KOBJS)
@@ -35,3 +36,6 @@ test_state_db_SRCS := $(STATEDB_SRCS)
 TEST_SCRIPTS       += state_db_spill=state_db-spill-check
 
 .PHONY: state_db-kernel state_db-spill-check
+
+HOST_TESTS             += state_db_hot
+test_state_db_hot_SRCS := $(STATEDB_SRCS)

@@ -15,6 +15,7 @@ int statedb_init(struct state_db *db, statedb_alloc_fn *alloc, statedb_free_fn *
 	db->free = free;
 	db->alloc_ctx = ctx;
 	db->layout = STATEDB_LAYOUT;
+	db->hw_crc = sdb_cpu_has_crc32();
 	__atomic_store_n(&db->magic, STATEDB_MAGIC, __ATOMIC_RELEASE);
 	return STATEDB_OK;
 }
@@ -25,6 +26,7 @@ int statedb_fini(struct state_db *db)
 		return STATEDB_E_ROOT;
 	sdb_txn_free_all(db);
 	sdb_index_free(db);
+	sdb_handles_free(db);
 	sdb_free_retired(db);
 	db->magic = 0;
 	return STATEDB_OK;
@@ -128,16 +130,25 @@ int statedb_update(struct state_db *db, const char *name, uint32_t type, uint32_
 	sdb_reclaim(db);
 	if (!(old = sdb_writer_find(db, name, &slot)))
 		return STATEDB_E_NOT_FOUND;
+	if (type == STATEDB_TYPE_KEEP)
+		type = old->type;
+	if (old->hidx && len <= sdb_rec_cap(old)) {
+		/* It has a handle: it keeps its buffer, and its data is checked there
+		 * (see "The hot path"). */
+		if ((err = sdb_inplace(db, old, 0, data, len, len, type, version)))
+			return err;
+		db->updates++;
+		return STATEDB_OK;
+	}
 	if (!sdb_rec_ok(old, slot->name)) {
 		__atomic_add_fetch(&db->corrupt_seen, 1, __ATOMIC_RELAXED);
 		return STATEDB_E_CORRUPT;
 	}
-	if (type == STATEDB_TYPE_KEEP)
-		type = old->type;
 	sdb_make_header(&hdr, name, type, version, old->owner, len);
 	if ((err = sdb_rec_build(db, &hdr, data, &rec)))
 		return err;
 	__atomic_store_n(&slot->rec, rec, __ATOMIC_RELEASE);
+	sdb_handle_move(db, old, rec);
 	db->data_bytes = db->data_bytes - old->len + len;
 	db->updates++;
 	sdb_retire(db, &old->block);
@@ -157,8 +168,9 @@ int statedb_delete(struct state_db *db, const char *name)
 	if (!(old = sdb_writer_find(db, name, &slot)))
 		return STATEDB_E_NOT_FOUND;
 	__atomic_store_n(&slot->rec, SDB_TOMB, __ATOMIC_RELEASE);
-	/* The block size, not the header's len: the record may be corrupt. */
-	db->data_bytes -= old->block.size - sizeof *old;
+	sdb_handle_drop(db, old);
+	/* Bounded by the block size: the record may be corrupt. */
+	db->data_bytes -= sdb_rec_size(old);
 	db->live--;
 	db->tombs++;
 	db->deletes++;

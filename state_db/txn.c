@@ -424,8 +424,12 @@ static void settle(struct state_db *db, struct statedb_txn *txn)
 	for (struct sdb_op *op = txn->ops; op; op = op->next) {
 		if (!op->published)
 			continue;
+		if (op->base && op->rec)
+			sdb_handle_move(db, op->base, op->rec);    /* handles follow the record */
+		else if (op->base)
+			sdb_handle_drop(db, op->base);
 		if (op->base) {
-			db->data_bytes -= op->base->block.size - sizeof *op->base;
+			db->data_bytes -= sdb_rec_size(op->base);
 			sdb_retire(db, &op->base->block);
 		}
 		if (op->rec)

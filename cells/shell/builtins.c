@@ -176,6 +176,20 @@ static void state_print(const struct statedb_meta *m)
 		     m->owner, m->checksum_ok ? "ok" : "CORRUPT");
 }
 
+/* How the background scrub stands: every record is verified within `bound` ticks. */
+static void state_scrub_line(void)
+{
+	struct statedb_stats st;
+
+	if (sdb_stats(&st))
+		return;
+	shell_printf("scrub: %lu records verified, %lu rounds of %zu index slots, %u per tick:"
+		     " every record within %zu ticks; checksums by %s\n", st.scrubbed,
+		     st.scrub_rounds, st.index_slots, SDB_SCRUB_SLOTS,
+		     (st.index_slots + SDB_SCRUB_SLOTS - 1) / SDB_SCRUB_SLOTS,
+		     st.hw_crc ? "the crc32 instruction" : "slicing-by-8");
+}
+
 void shell_cmd_state(int argc, char **argv)
 {
 	struct state_rows *r = kzalloc(sizeof(*r));
@@ -196,6 +210,7 @@ void shell_cmd_state(int argc, char **argv)
 		if (r->seen > r->count)
 			shell_printf("(%d more not shown)\n", r->seen - r->count);
 		shell_printf("%d record%s\n", r->seen, r->seen == 1 ? "" : "s");
+		state_scrub_line();
 	}
 	kfree(r);
 }

@@ -1,8 +1,15 @@
 /*
- * taskdemo_bench: context switch and timer tick costs, in TSC cycles (under
- * QEMU -icount shift=0 the TSC runs at 1 GHz of guest time, one instruction
- * per nanosecond). Results also go to record "taskdemo/bench" (layout 1).
+ * taskdemo_bench: context switch, timer tick and state_db costs, in TSC
+ * cycles (under QEMU -icount shift=0 the TSC runs at 1 GHz of guest time,
+ * one instruction per nanosecond). Results also go to record
+ * "taskdemo/bench" (layout 1), and each micro-benchmark is printed as
+ *   taskdemo: bench: micro NAME median M min A max B runs N
+ * for tests/bench/bench.py: a state_db operation timed one call at a time,
+ * net of the cost of the two rdtsc around it; a switch as half of one
+ * task's yield-to-return time while two tasks yield to each other; a tick as
+ * the gap it leaves in a spinning task's rdtsc loop.
  */
+#include <delos/ctx.h>
 #include <delos/log.h>
 #include <delos/sdb.h>
 #include <delos/string.h>
@@ -14,8 +21,34 @@
 
 struct bench {
 	uint64_t switches, switch_cycles;
-	uint64_t ticks, tick_cycles, tick_min, tick_max;
+	uint64_t ticks, tick_cycles, tick_min, tick_max, tick_median;
 };
+
+#define MICRO_RUNS 201
+#define PP_SAMPLES 512
+#define PP_RECORD  "taskdemo/pingpong"
+
+/* Median, min and max of a sample, which it sorts. */
+struct stat3 {
+	uint64_t median, min, max, runs;
+};
+
+static struct stat3 stat3(uint64_t *x, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && x[j - 1] > x[j]; j--) {
+			uint64_t t = x[j];
+			x[j] = x[j - 1];
+			x[j - 1] = t;
+		}
+	return n ? (struct stat3){ x[n / 2], x[0], x[n - 1], n } : (struct stat3){ 0, 0, 0, 0 };
+}
+
+static void print_micro(const char *name, struct stat3 s)
+{
+	kprintf("taskdemo: bench: micro %s median %lu min %lu max %lu runs %lu\n", name, s.median,
+		s.min, s.max, s.runs);
+}
 
 static inline uint64_t rdtsc(void)
 {
@@ -25,20 +58,34 @@ static inline uint64_t rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+/* Each yield is two switches (away and back); the last PP_SAMPLES are kept. */
 int taskdemo_pingpong(uint64_t n)
 {
-	for (uint64_t i = 0; i < n; i++)
+	uint64_t gaps[PP_SAMPLES];
+	struct stat3 st;
+	size_t k = 0;
+
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t t0 = rdtsc();
+
 		task_yield();
+		if (i + PP_SAMPLES >= n && k < PP_SAMPLES)
+			gaps[k++] = (rdtsc() - t0) / 2;
+	}
+	st = stat3(gaps, k);
+	sdb_put("taskdemo", PP_RECORD, 0x54444d4fu, 1, &st, sizeof(st));
 	return 0;
 }
 
 /* Spins until `ticks` gaps were seen; each gap is one interrupt's cost. */
 int taskdemo_spin(uint64_t ticks)
 {
+	uint64_t gaps[TASKDEMO_SPIN_TICKS];
 	struct bench b;
 	uint64_t prev = rdtsc();
 
-	if (sdb_get(BENCH_RECORD, &b, sizeof(b), NULL) != (int)sizeof(b))
+	if (ticks > TASKDEMO_SPIN_TICKS ||
+	    sdb_get(BENCH_RECORD, &b, sizeof(b), NULL) != (int)sizeof(b))
 		return -1;
 	b.ticks = b.tick_cycles = b.tick_max = 0;
 	b.tick_min = ~0ull;
@@ -47,11 +94,12 @@ int taskdemo_spin(uint64_t ticks)
 		prev = now;
 		if (gap <= TASKDEMO_GAP)
 			continue;
-		b.ticks++;
+		gaps[b.ticks++] = gap;
 		b.tick_cycles += gap;
 		b.tick_min = gap < b.tick_min ? gap : b.tick_min;
 		b.tick_max = gap > b.tick_max ? gap : b.tick_max;
 	}
+	b.tick_median = stat3(gaps, b.ticks).median;
 	sdb_put("taskdemo", BENCH_RECORD, 0x54444d4fu, 1, &b, sizeof(b));
 	return 0;
 }
@@ -123,17 +171,94 @@ static void measure_sdb(size_t size)
 		(t1 - t0) / n, (t2 - t1) / n, (t3 - t2) / n);
 }
 
+/* The cost of an empty rdtsc pair, subtracted from each timed call. */
+static uint64_t rdtsc_cost(void)
+{
+	uint64_t x[MICRO_RUNS];
+
+	for (int i = 0; i < MICRO_RUNS; i++) {
+		uint64_t t0 = rdtsc();
+		x[i] = rdtsc() - t0;
+	}
+	return stat3(x, MICRO_RUNS).median;
+}
+
+#define TIME_RUNS(x, zero, stmt)                                       \
+	for (int i_ = 0; i_ < MICRO_RUNS; i_++) {                      \
+		uint64_t t0_ = rdtsc();                                \
+		stmt;                                                  \
+		uint64_t d_ = rdtsc() - t0_;                           \
+		(x)[i_] = d_ > (zero) ? d_ - (zero) : 0;               \
+	}
+
+static const char *const txn_names[4] = {
+	"taskdemo/txn0", "taskdemo/txn1", "taskdemo/txn2", "taskdemo/txn3",
+};
+
+/* begin, four updates of 16 bytes, commit: the store's transaction code itself. */
+static int txn4(const uint64_t v[2])
+{
+	struct state_db *db = statedb_root();
+	struct statedb_txn *t;
+	uint64_t flags = irq_save();
+	int err = statedb_txn_begin(db, 0, &t);
+
+	for (int k = 0; k < 4 && !err; k++)
+		err = statedb_txn_update(db, t, txn_names[k], STATEDB_TYPE_KEEP, 1, v, 16);
+	if (err && t)
+		statedb_txn_abort(db, t);
+	else
+		err = statedb_txn_commit(db, t);
+	irq_restore(flags);
+	return err;
+}
+
+/* state_db's hot path on 16-byte records: handle get, in-place update, plain put, a transaction. */
+static int measure_micro(void)
+{
+	uint64_t x[MICRO_RUNS], v[2] = { 1, 2 }, zero = rdtsc_cost();
+	statedb_handle h;
+	int err = 0;
+
+	sdb_put("taskdemo", "taskdemo/hot16", 0x54444d4fu, 1, v, sizeof(v));
+	if ((err = sdb_hopen("taskdemo/hot16", 0, &h)))
+		return err;
+	TIME_RUNS(x, zero, err |= sdb_hget(h, v, sizeof(v)) != (int)sizeof(v));
+	print_micro("sdb_get16", stat3(x, MICRO_RUNS));
+	TIME_RUNS(x, zero, (v[0]++, err |= sdb_hupdate(h, v, sizeof(v))));
+	print_micro("sdb_update16", stat3(x, MICRO_RUNS));
+	TIME_RUNS(x, zero, (v[0]++, err |= sdb_put("taskdemo", "taskdemo/put16", 0x54444d4fu, 1, v,
+						 sizeof(v))));
+	print_micro("sdb_put16", stat3(x, MICRO_RUNS));
+	for (int k = 0; k < 4; k++)
+		err |= sdb_put("taskdemo", txn_names[k], 0x54444d4fu, 1, v, sizeof(v));
+	TIME_RUNS(x, zero, (v[0]++, err |= txn4(v)));
+	print_micro("sdb_txn4", stat3(x, MICRO_RUNS));
+	for (int k = 0; k < 4; k++)
+		sdb_delete(txn_names[k]);
+	sdb_delete("taskdemo/hot16");
+	sdb_delete("taskdemo/put16");
+	return err ? -1 : 0;
+}
+
 int taskdemo_bench(void)
 {
 	struct bench b;
 	int64_t id;
 	int err;
 
+	struct stat3 pp;
+
 	memset(&b, 0, sizeof(b));
 	measure_sdb(16);
 	measure_sdb(200);
+	if ((err = measure_micro()))
+		return err;
 	if ((err = measure_switches(&b)))
 		return err;
+	if (sdb_get(PP_RECORD, &pp, sizeof(pp), NULL) != (int)sizeof(pp))
+		return -1;
+	sdb_delete(PP_RECORD);
 	if ((err = sdb_put("taskdemo", BENCH_RECORD, 0x54444d4fu, 1, &b, sizeof(b))))
 		return err;
 	if ((err = spawn_join("spin", "taskdemo_spin", TASKDEMO_SPIN_TICKS, &id, 1)))
@@ -141,5 +266,7 @@ int taskdemo_bench(void)
 	if (sdb_get(BENCH_RECORD, &b, sizeof(b), NULL) != (int)sizeof(b))
 		return -1;
 	print_bench(&b);
+	print_micro("ctx_switch", pp);
+	print_micro("timer_tick", (struct stat3){ b.tick_median, b.tick_min, b.tick_max, b.ticks });
 	return 0;
 }

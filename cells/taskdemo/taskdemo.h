@@ -51,7 +51,7 @@ int taskdemo_bench(void);
 
 #define TASKDEMO_PINGPONG   10000
 #define TASKDEMO_SPIN_TICKS 50
-#define TASKDEMO_GAP        500
+#define TASKDEMO_GAP        150
 
 /*
  * Checks, from the calling task, that the tasks API refuses bad input with

@@ -7,11 +7,14 @@
 #include <delos/kernel.h>
 #include <delos/log.h>
 #include <delos/ops.h>
+#include <delos/sdb.h>
 #include <delos/string.h>
 #include <delos/dispatch.h>
 #include <delos/sched.h>
 #include "cells/tasks/records.h"
 #include <delos/timer.h>
+
+static int open_hot_records(void);
 
 /* nano_core's boot stack, checked against the running frame; unknown (0, 0) if that fails. */
 static void boot_stack(struct task_rec *r)
@@ -39,19 +42,38 @@ static int adopt_boot_context(void)
 	idle.state = TASK_READY;	/* running, as tasks/current says */
 	idle.prio = SCHED_PRIO_MIN;
 	boot_stack(&idle);
-	if ((err = rec_create(&idle)) || (err = table_put(&t)) || (err = cpu_put(&cpu)))
+	if ((err = rec_create(&idle)) || (err = table_put(&t)) || (err = cpu_put(&cpu)) ||
+	    (err = open_hot_records()))
 		return err;
 	klog(LOG_INFO, "tasks: boot context adopted as task 0 (idle), policy '%s'", sched_name());
 	return 0;
 }
 
-/* A previous tasks cell left its records: check they are of our layout. */
+static bool count_corrupt(void *ctx, const struct statedb_meta *m)
+{
+	if (!m->checksum_ok) {
+		klog(LOG_ERR, "tasks: record '%s' fails its checksum", m->name);
+		++*(int *)ctx;
+	}
+	return true;
+}
+
+/*
+ * A previous tasks cell left its records: verify them (their reads do not:
+ * they have handles) and check they are of our layout.
+ */
 static int take_over(void)
 {
 	struct tasks_table t;
 	struct tasks_cpu cpu;
-	int err;
+	int err, bad = 0;
 
+	if ((err = open_hot_records()))
+		return err;
+	if (sdb_list(TASK_RECORD_PREFIX, count_corrupt, &bad) < 0 || bad) {
+		klog(LOG_ERR, "tasks: cannot take over the task records: %d corrupt", bad);
+		return TASKS_E_STATE;
+	}
 	if ((err = table_get(&t)) || (err = cpu_get(&cpu))) {
 		klog(LOG_ERR, "tasks: cannot take over the existing records: %s", tasks_strerror(err));
 		return err;
@@ -59,6 +81,31 @@ static int take_over(void)
 	klog(LOG_INFO, "tasks: took over %lu task records (task %ld running), policy '%s'", t.live,
 	     cpu.current, sched_name());
 	return 0;
+}
+
+/*
+ * Gives the records every switch and tick writes a handle, so that state_db
+ * updates them in place (no allocation; see include/delos/sdb.h), the
+ * blocked list with room for TASKS_MAX entries. Opening verifies them.
+ */
+static int open_hot_records(void)
+{
+	static const char *const names[] = { TASKS_CPU_RECORD, TASKS_TABLE_RECORD };
+	statedb_handle h;
+	int err;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if ((err = sdb_hopen(names[i], 0, &h)))
+			goto bad;
+	err = sdb_create("tasks", TASKS_BLOCKED_RECORD, TASKS_BLOCKED_TYPE, TASKS_LAYOUT, NULL, 0);
+	if (err && err != STATEDB_E_EXISTS)
+		goto bad;
+	if ((err = sdb_hopen(TASKS_BLOCKED_RECORD, TASKS_MAX * sizeof(struct tasks_blocked_entry), &h)))
+		goto bad;
+	return 0;
+bad:
+	klog(LOG_ERR, "tasks: cannot open the hot records: %s", sdb_strerror(err));
+	return TASKS_E_STATE;
 }
 
 int cell_init(void)

@@ -6,9 +6,22 @@
 
 #define OWNER "tasks"
 
+/* "task/ID", without snprintf: it is built on every switch. */
 static void task_record_name(int64_t id, char name[32])
 {
-	snprintf(name, 32, TASK_RECORD_PREFIX "%ld", id);
+	char digits[24];
+	size_t n = 0, at = sizeof(TASK_RECORD_PREFIX) - 1;
+	uint64_t v = id < 0 ? 0 - (uint64_t)id : (uint64_t)id;
+
+	memcpy(name, TASK_RECORD_PREFIX, at);
+	if (id < 0)
+		name[at++] = '-';
+	do
+		digits[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	while (n)
+		name[at++] = digits[--n];
+	name[at] = '\0';
 }
 
 /* Reads a fixed-size record of layout TASKS_LAYOUT; complains once per failure. */
@@ -58,6 +71,12 @@ int rec_create(const struct task_rec *r)
 
 	task_record_name(r->id, name);
 	err = sdb_create(OWNER, name, TASK_TYPE, TASKS_LAYOUT, r, sizeof(*r));
+	if (err == 0) {
+		statedb_handle h;       /* written at every switch-out: in place from now on */
+
+		if ((err = sdb_hopen(name, 0, &h)))
+			sdb_delete(name);
+	}
 	if (err)
 		klog(LOG_ERR, "tasks: cannot create record '%s': %s", name, sdb_strerror(err));
 	return err == STATEDB_E_NOMEM ? TASKS_E_NOMEM : err ? TASKS_E_STATE : 0;

@@ -49,6 +49,7 @@ int timer_irq(uint64_t irq)
 	st.ticks++;
 	if (sdb_update(TIMER_RECORD, TIMER_LAYOUT, &st, sizeof(st)))
 		return -1;
+	sdb_scrub(SDB_SCRUB_SLOTS);	/* state_db's background check (include/delos/sdb.h) */
 	dispatch_post(TIMER_EVENT, st.ticks);
 	return 0;
 }
@@ -66,7 +67,12 @@ static void pit_start(uint32_t hz)
 static int adopt_or_create(uint32_t *old_line)
 {
 	struct timer_state st = { .ticks = 0, .hz = TIMER_HZ, .line = PIT_LINE };
-	int err = read_state(&st);
+	statedb_handle h;
+	/* Opening verifies it: with a handle, its reads do not. */
+	int err = sdb_hopen(TIMER_RECORD, 0, &h);
+
+	if (err == 0 || err == STATEDB_E_NOT_FOUND)
+		err = read_state(&st);
 
 	*old_line = PIT_LINE;
 	if (err == 0) {
@@ -92,10 +98,12 @@ static int adopt_or_create(uint32_t *old_line)
  */
 static int take_over(bool swapping)
 {
+	statedb_handle h;
 	uint32_t old_line;
 	int err = adopt_or_create(&old_line);
 
-	if (err)
+	/* Written at every tick: with a handle, in place. */
+	if (err || (err = sdb_hopen(TIMER_RECORD, 0, &h)))
 		return err;
 	if (!swapping || old_line != PIT_LINE)
 		pit_start(TIMER_HZ);

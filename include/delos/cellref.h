@@ -42,6 +42,21 @@ uint64_t cellref_resolve(const struct cellref *r);
 uint64_t loader_generation(void);
 
 /*
+ * A resolution remembered with the generation it was made in. Only
+ * nano_core keeps these (in its own data: cells keep no writable state), for
+ * the cellrefs it follows on every interrupt. The generation moves before a
+ * cell is unloaded and before a swap's world resumes, so a remembered
+ * address never outlives the code it points at.
+ */
+struct cellref_cache {
+	uint64_t gen;            /* loader_generation() + 1 when filled; 0: empty */
+	uint64_t addr;
+};
+
+/* cellref_resolve(r), from *cache when it is of the current generation. */
+uint64_t cellref_resolve_cached(const struct cellref *r, struct cellref_cache *cache);
+
+/*
  * Calls r as `int fn(uint64_t arg)`. Returns 0 and stores the result, or
  * -1 when r does not resolve. The call is direct: a fault in it is handled
  * like any fault in that cell.

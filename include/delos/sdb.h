@@ -80,4 +80,32 @@ void sdb_outside_end(uint64_t flags);
 /* As sdb_txn_commit and sdb_txn_abort, for hooks that pass a flag. */
 int sdb_txn_end(uint64_t commit);
 
+/*
+ * The hot path (include/delos/state_db.h, "The hot path"): a handle is
+ * opened once by name (verifying the record: this is how a new cell version
+ * takes a record over) and then read and written in place with no lookup,
+ * no allocation and no checksum pass on reads. Handles are plain data, kept
+ * in the caller's records, never in a cell. Writers turn interrupts off
+ * inside. These calls act on the committed store: they do not join a
+ * transaction the task has open.
+ */
+int sdb_hopen(const char *name, size_t capacity, statedb_handle *h);
+/* Copies the record's data into buf; returns its size or a negative error. */
+int sdb_hget(statedb_handle h, void *buf, size_t cap);
+int sdb_hwrite(statedb_handle h, size_t at, const void *data, size_t n);
+int sdb_hupdate(statedb_handle h, const void *data, size_t len);
+/*
+ * The background scrub: verifies the records of the next `slots` index
+ * slots, logging each corrupt one. The timer calls it on every tick with
+ * SDB_SCRUB_SLOTS, so every record is verified within
+ * ceil(index_slots / SDB_SCRUB_SLOTS) ticks (`state` shows index_slots and
+ * the bound): 32 ticks (320 ms at 100 Hz) with the 64-slot index of a booted
+ * system, 64 ticks (640 ms) once taskdemo has grown it to 128 slots.
+ * Returns how many were corrupt.
+ */
+#define SDB_SCRUB_SLOTS 2u
+int sdb_scrub(size_t slots);
+/* The store's figures (statedb_stats); 0 or a negative error. */
+int sdb_stats(struct statedb_stats *st);
+
 #endif

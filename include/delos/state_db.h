@@ -5,9 +5,10 @@
  * A record has a name (1..STATEDB_NAME_MAX printable ASCII bytes, no space),
  * a type tag, a layout version, an owner (the cell that created it, 1..
  * STATEDB_OWNER_MAX printable bytes), 0..STATEDB_DATA_MAX bytes of data and a
- * CRC-32C over its header fields and data. Every read verifies the checksum
- * first: a corrupt record is reported (STATEDB_E_CORRUPT, naming it) and its
- * data is never handed out.
+ * CRC-32C over its header fields and data. Reads verify the checksum first
+ * (records with a handle follow the rule of "The hot path" below): a corrupt
+ * record is reported (STATEDB_E_CORRUPT, naming it) and its data is not
+ * handed out.
  *
  * Ownership. The caller owns the struct state_db root and places it where no
  * cell's swap can take it (nano_core's data or heap); the store's memory comes
@@ -16,7 +17,8 @@
  * record stay where they are.
  *
  * Atomicity. Each record's header and data live in one buffer that is never
- * changed once published. An update builds the new value in a fresh buffer,
+ * changed once published (except for records with a handle, written in
+ * place under a sequence counter: see "The hot path" below). An update builds the new value in a fresh buffer,
  * checksums it, and publishes it with one aligned pointer store (release);
  * readers load that pointer with acquire. A reader therefore sees the old
  * record or the new one, never a mix, and an update that fails (out of
@@ -55,6 +57,9 @@
 #define STATEDB_MAGIC  0x30424453u        /* "SDB0": root initialized */
 #define STATEDB_LAYOUT 3u                 /* layout of struct state_db and its records */
 #define STATEDB_TXN_OPS_MAX 4096u         /* records one transaction may touch */
+#define STATEDB_HANDLE_PAGE 256u          /* handle entries per page of the handle table */
+#define STATEDB_HANDLE_PAGES (STATEDB_RECORDS_MAX / STATEDB_HANDLE_PAGE)
+#define STATEDB_READ_TRIES 64u            /* a handle read gives up (E_BUSY) after this many */
 
 /* Passed as the type to statedb_update to keep the record's current type. */
 #define STATEDB_TYPE_KEEP 0xffffffffu
@@ -76,6 +81,9 @@ enum statedb_error {
 	STATEDB_E_TXN = -13,      /* not an open transaction of this store */
 	STATEDB_E_CONFLICT = -14, /* commit: a record the transaction read or wrote changed since */
 	STATEDB_E_TXN_FULL = -15, /* the transaction touches STATEDB_TXN_OPS_MAX records already */
+	STATEDB_E_STALE = -16,    /* the handle is 0, forged, or its record was deleted since */
+	STATEDB_E_BUSY = -17,     /* a writer is half way through an in-place update: retry */
+	STATEDB_E_RANGE = -18,    /* an in-place write reaches past the record's data */
 };
 
 /*
@@ -93,7 +101,16 @@ enum statedb_step {
 	STATEDB_STEP_CHECKSUM,      /* checksum stored; next comes the index */
 	STATEDB_STEP_INDEX,         /* create only: grown index allocated */
 	STATEDB_STEP_PUBLISH,       /* commit: one record of the transaction published */
-	STATEDB_STEP_END
+	STATEDB_STEP_END,
+	/*
+	 * In-place writes (statedb_hwrite, _hupdate) ask the fail point at these
+	 * too, so that a test can read the record between the writer's steps;
+	 * their answer is ignored: an in-place write is not stopped half way.
+	 */
+	STATEDB_STEP_INPLACE_BEGIN = 16, /* sequence counter odd, nothing written yet */
+	STATEDB_STEP_INPLACE_HALF,       /* half of the new bytes written */
+	STATEDB_STEP_INPLACE_DATA,       /* all written, checksum not yet */
+	STATEDB_STEP_INPLACE_END,        /* checksum and seq stored, counter even again */
 };
 
 typedef void *statedb_alloc_fn(void *ctx, size_t bytes);
@@ -125,11 +142,20 @@ struct statedb_stats {
 	uint64_t corrupt_seen;  /* checksum failures found by any call */
 	size_t open_txns;       /* transactions begun and not yet committed or aborted */
 	uint64_t commits, aborts;
+	size_t handles;         /* records with a handle */
+	uint64_t inplace;       /* in-place writes */
+	uint64_t scrubbed;      /* records the scrub verified */
+	uint64_t scrub_rounds;  /* times the scrub went round the whole index */
+	bool hw_crc;            /* checksums use the crc32 instruction */
 };
 
 struct sdb_table;
 struct sdb_block;
+struct sdb_hent;
 struct statedb_txn;
+
+/* A record handle: 0 is none. Plain data: it may be kept in other records. */
+typedef uint64_t statedb_handle;
 
 /*
  * The root. The caller owns the storage; every field is private to
@@ -160,6 +186,14 @@ struct state_db {
 	uint64_t creates, updates, deletes;
 	uint64_t seq;                   /* last sequence number given to a record value */
 	uint64_t commits, aborts;       /* transactions ended each way */
+	/* Handles: pages allocated on demand and kept until statedb_fini. */
+	struct sdb_hent *hpages[STATEDB_HANDLE_PAGES];
+	uint32_t hfree;                 /* first free entry's index + 1; 0: none */
+	uint32_t hused;                 /* entries handed out at least once */
+	size_t handles;
+	uint32_t hw_crc;                /* set by init and by statedb_takeover */
+	uint32_t scrub_at;              /* index slot the scrub visits next */
+	uint64_t inplace, scrubbed, scrub_rounds;
 };
 
 /* Called by statedb_list and statedb_verify_all for each record; returns
@@ -333,6 +367,114 @@ int statedb_txn_abort(struct state_db *db, struct statedb_txn *txn);
 int statedb_txn_abort_owner(struct state_db *db, uint64_t owner_id);
 /* Returns the newest open transaction tagged owner_id, or NULL. */
 struct statedb_txn *statedb_txn_of(struct state_db *db, uint64_t owner_id);
+
+/*
+ * The hot path: handles and in-place updates.
+ *
+ * A handle names one record by its slot in a handle table that belongs to
+ * the root (nano_core's storage), with the slot's generation: {index,
+ * generation} in one 64-bit word. It is resolved once, by name, with
+ * statedb_hopen, and then costs no name lookup, no hash and no allocation.
+ * It stays valid while the record lives, across updates of any kind and
+ * across swaps of state_db's code (the table is not in the code); deleting
+ * the record bumps the slot's generation, so a handle kept past a delete is
+ * refused (E_STALE), also after a record of the same name is created again.
+ * Cells keep handles, not pointers: they are plain data, and a cell that
+ * keeps them in its records finds them again after its own swap.
+ *
+ * In place. A record that has a handle keeps its buffer: statedb_hwrite and
+ * statedb_hupdate, and statedb_update of that record when the new value
+ * fits, write the new bytes into it under the record's sequence counter
+ * (odd while a write is in progress), with no allocation. Handle readers
+ * (statedb_hget) and every other reader copy the bytes and retry if the
+ * counter was odd or moved: they see whole values, never a torn one, and
+ * give up with E_BUSY after STATEDB_READ_TRIES tries (which in the kernel,
+ * where writers run with interrupts off, cannot happen). A value that no
+ * longer fits the buffer (its capacity, set by statedb_hopen) is moved to a
+ * new buffer as statedb_update does, and the handle follows it. Every
+ * in-place write gives the record a new store-wide seq, as any write does,
+ * so an open transaction that touched the record fails its commit with
+ * E_CONFLICT. statedb_view of a record written in place points at bytes
+ * that change under it: take such views with writers excluded.
+ *
+ * The checksum rule. Every record's CRC-32C is kept exact at every write,
+ * computed with the crc32 instruction where the CPU has SSE4.2 and by
+ * slicing by 8 elsewhere. Records without a handle are verified on every
+ * read, as they always were. Records with a handle ("hot" records) are
+ * verified when they are taken over and when they are written, not when they
+ * are read:
+ * - statedb_hopen verifies the record. Every cell that keeps hot records
+ *   opens them in its cell_init before it reads them, so a new version of
+ *   it, or a reload, refuses a record corrupted behind state_db's back
+ *   (E_CORRUPT) before using it; statedb_takeover verifies every record when
+ *   a new copy of state_db's code takes the store over;
+ * - an in-place write first checks the old data against the checksum
+ *   (continuing from the kept header CRC; the header too when the write
+ *   changes it) and refuses with E_CORRUPT, writing nothing: a write never
+ *   covers a corruption with a fresh checksum;
+ * - statedb_list, _list_prefix, _verify_all (the console's `state`) and
+ *   transactions verify every record they read, hot or not, from the header
+ *   itself (not from the kept header CRC);
+ * - statedb_scrub verifies `slots` index slots per call, going round the
+ *   index: every record is verified within ceil(index_slots / slots) calls
+ *   (plus one round when the index is rebuilt in between). The kernel calls
+ *   it from the timer tick (include/delos/sdb.h gives the bound in time);
+ * - statedb_get, _view and _hget of a hot record check its bounds only, so a
+ *   value corrupted since its last check can be read (and written back by a
+ *   caller that read it) until the next of the checks above finds it.
+ * A corrupt record is counted (corrupt_seen) and reported; it stays as it
+ * is (delete it to recover).
+ */
+
+/*
+ * Verifies record name and returns its handle in *h, giving the record a
+ * handle slot if it has none and a buffer of at least `capacity` data bytes
+ * (0: its current size) for in-place growth. A writer (it may allocate).
+ * Returns STATEDB_OK, or, changing nothing: E_ROOT, E_NAME, E_INVAL,
+ * E_TOO_BIG, E_NOT_FOUND, E_CORRUPT, E_NOMEM.
+ */
+int statedb_hopen(struct state_db *db, const char *name, size_t capacity, statedb_handle *h);
+
+/*
+ * Copies the record's data into buf (cap bytes) without a name lookup or a
+ * checksum; fills *meta (checksum_ok: as last verified, see the rule above)
+ * if not NULL. Returns the size, or E_ROOT, E_INVAL, E_STALE, E_NOSPACE,
+ * E_BUSY. A reader.
+ */
+int statedb_hget(struct state_db *db, statedb_handle h, void *buf, size_t cap,
+		 struct statedb_meta *meta);
+
+/*
+ * Writes n bytes at data into the record's data at offset `at`, in place;
+ * at + n must not pass its size. A writer; allocates nothing. Returns
+ * STATEDB_OK, or, changing nothing: E_ROOT, E_INVAL, E_STALE, E_RANGE,
+ * E_CORRUPT (the old value fails its checksum).
+ */
+int statedb_hwrite(struct state_db *db, statedb_handle h, size_t at, const void *data, size_t n);
+
+/*
+ * Replaces the record's whole value (type and version kept) with len bytes
+ * at data: in place if len fits its buffer, else as statedb_update does,
+ * moving the handle along. A writer. Returns STATEDB_OK, or, changing
+ * nothing: E_ROOT, E_INVAL, E_TOO_BIG, E_STALE, E_NOMEM, E_CORRUPT.
+ */
+int statedb_hupdate(struct state_db *db, statedb_handle h, const void *data, size_t len);
+
+/*
+ * Verifies the records of the next `slots` index slots, going round the
+ * index, and calls fn(ctx, meta) (fn may be NULL) for each corrupt one.
+ * Returns how many were corrupt, or E_ROOT. It changes no record, but moves
+ * the scrub's place in the root: serialize it with the writers.
+ */
+int statedb_scrub(struct state_db *db, size_t slots, statedb_list_fn *fn, void *ctx);
+
+/*
+ * For a new copy of state_db's code taking over an initialized root: checks
+ * the CPU's features again (the checksum's instruction) and verifies every
+ * record, calling fn for each corrupt one. Returns how many are corrupt, or
+ * E_ROOT.
+ */
+int statedb_takeover(struct state_db *db, statedb_list_fn *fn, void *ctx);
 
 /* Returns a sentence naming err, or "unknown error". */
 const char *statedb_strerror(int err);

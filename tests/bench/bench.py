@@ -6,6 +6,9 @@ guest time, TSC at 1 GHz), so the figures do not depend on the host's load.
 Reports boot times (to the boot cells up, and to the first prompt), link time
 per cell, and live-swap step times; writes build/out/bench/results.csv and,
 with gnuplot, build/out/bench/swap_steps.png.
+Then the hot-path micro-benchmarks (taskdemo_bench, cells/taskdemo/bench.c):
+build/out/bench/micro.csv, and a table of them beside the figures before the
+hot path and the targets.
 """
 import os
 import re
@@ -59,6 +62,58 @@ def bench_reload(m, runs):
         out = m.command("load hello@1")
         times += [int(t) for t in re.findall(r"cells: linked hello@1 in (\d+) ns", out)]
     return times
+
+
+MICRO = ("ctx_switch", "timer_tick", "sdb_get16", "sdb_update16", "sdb_put16", "sdb_txn4")
+# Guest cycles before the hot path (taskdemo_bench, -icount shift=0) and the targets.
+MICRO_BEFORE = {"ctx_switch": 30229, "timer_tick": 29769, "sdb_get16": 1543,
+                "sdb_update16": None, "sdb_put16": 23264, "sdb_txn4": None}
+MICRO_TARGET = {"ctx_switch": 300, "timer_tick": 500, "sdb_get16": 100,
+                "sdb_update16": 200, "sdb_put16": None, "sdb_txn4": 1000}
+
+
+def bench_micro(m):
+    """Runs taskdemo_bench once; returns {name: (median, min, max, runs)}."""
+    m.command("load taskdemo@1", timeout=120)
+    m.expect(r"taskdemo: demo done", timeout=300)
+    out = m.command("call taskdemo taskdemo_bench", timeout=600)
+    if "returned 0" not in out:
+        raise delos.TestFailure("taskdemo_bench: %r" % out)
+    rows = {}
+    for name, med_, lo, hi, runs in re.findall(
+            r"micro (\w+) median (\d+) min (\d+) max (\d+) runs (\d+)", out):
+        rows[name] = (int(med_), int(lo), int(hi), int(runs))
+    missing = [n for n in MICRO if n not in rows]
+    if missing:
+        raise delos.TestFailure("taskdemo_bench gave no %s: %r" % (missing, out))
+    return rows
+
+
+# The same CPU with SSE4.2, where state_db's checksums use the crc32 instruction.
+SSE42 = ("-cpu", "qemu64,+sse4.2")
+
+
+def bench_micro_sse42():
+    with delos.Machine(icount=True, extra=SSE42) as m:
+        m.boot(timeout=120)
+        return bench_micro(m)
+
+
+def write_micro(rows, sse42=None):
+    with open(os.path.join(OUT, "micro.csv"), "w") as f:
+        f.write("name,median_cycles,min_cycles,max_cycles,runs,median_ns\n")
+        for n in MICRO:
+            med_, lo, hi, runs = rows[n]
+            f.write("%s,%d,%d,%d,%d,%d\n" % (n, med_, lo, hi, runs, med_))  # TSC at 1 GHz
+    fmt = "%-14s %10s %10s %10s %10s %12s %10s"
+    print(fmt % ("hot path", "before", "median", "min", "max", "sse4.2 med", "target"))
+    for n in MICRO:
+        med_, lo, hi, _ = rows[n]
+        before, target = MICRO_BEFORE[n], MICRO_TARGET[n]
+        print(fmt % (n, before if before else "-", med_, lo, hi, sse42[n][0] if sse42 else "-",
+                     "<= %d" % target if target else "-"))
+    print("(guest cycles under -icount shift=0: 1 instruction = 1 ns, TSC at 1 GHz; micro.csv is"
+          " the default CPU, 'sse4.2 med' the same with %s)" % " ".join(SSE42))
 
 
 def recovered_us(m, action):
@@ -125,6 +180,7 @@ def main():
             steps, relocs = bench_swaps(m, cmd, SWAP_RUNS)
             rows.append((name, steps, relocs))
         reload_ns = bench_reload(m, 10)
+        micro = bench_micro(m)
     if cells_up_us is not None:
         print("boot to boot cells up: %d us of guest time" % cells_up_us)
     print("boot to prompt: %d us of guest time" % prompt_us)
@@ -139,6 +195,7 @@ def main():
         for name, steps, relocs in rows:
             f.write("%s,%s,%d\n" % (name, ",".join(str(steps[s]) for s in STEPS), relocs))
     plot(rows)
+    write_micro(micro, bench_micro_sse42())
     print("recovery (guest ns, detection to the recovery action done; also in micro.csv):")
     for name, us in bench_recovery():
         print("  %-24s %9d" % (name, us * 1000))

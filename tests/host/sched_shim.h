@@ -47,6 +47,11 @@ int sdb_update(const char *name, uint32_t version, const void *data, size_t len)
 	return statedb_update(&shim_db, name, STATEDB_TYPE_KEEP, version, data, len);
 }
 
+int sdb_hopen(const char *name, size_t capacity, statedb_handle *h)
+{
+	return statedb_hopen(&shim_db, name, capacity, h);
+}
+
 int sdb_delete(const char *name)
 {
 	return statedb_delete(&shim_db, name);

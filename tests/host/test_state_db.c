@@ -1079,12 +1079,12 @@ Test(state_db, holds_the_most_records, .timeout = 120)
 
 Test(state_db, every_error_has_a_message)
 {
-	for (int e = STATEDB_E_TXN_FULL; e <= STATEDB_OK; e++) {
+	for (int e = STATEDB_E_RANGE; e <= STATEDB_OK; e++) {
 		cr_assert_str_neq(statedb_strerror(e), "unknown error", "error %d", e);
 		for (int f = e + 1; f <= STATEDB_OK; f++)
 			cr_assert_str_neq(statedb_strerror(e), statedb_strerror(f));
 	}
-	cr_assert_str_eq(statedb_strerror(STATEDB_E_TXN_FULL - 1), "unknown error");
+	cr_assert_str_eq(statedb_strerror(STATEDB_E_RANGE - 1), "unknown error");
 	cr_assert_str_eq(statedb_strerror(1), "unknown error");
 }
 

@@ -20,8 +20,9 @@ def stable(cmd, out):
     lines = out.splitlines()
     if cmd == "tasks":
         return [" ".join(l.split()[:4]) for l in lines]
-    if cmd == "state":   # the rows, without their size and the count that follows them
-        rows = [l.split() for l in lines]
+    if cmd == "state":   # the rows, without their size and the count that follows them;
+        # the scrub's progress line moves with every tick
+        rows = [l.split() for l in lines if not l.startswith("scrub:")]
         return [" ".join(f[:3] + f[4:]) for f in rows if len(f) == 6 and f[4] not in LIVE_OWNERS]
     return lines
 

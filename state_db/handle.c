@@ -1,0 +1,377 @@
+/*
+ * Handles and in-place writes of state_db; see "The hot path" in
+ * include/delos/state_db.h for the contract.
+ *
+ * The handle table is two-level: the root holds STATEDB_HANDLE_PAGES page
+ * pointers, each page STATEDB_HANDLE_PAGE entries, allocated when first
+ * needed and kept until statedb_fini, so an entry never moves and a reader
+ * can reach it with two loads. An entry names its record (rec) and the
+ * record names its entry (hidx); every writer that replaces or deletes a
+ * record with a handle keeps the two in step (sdb_handle_move, _drop), so
+ * the entry always points at the record's published value. Freed entries
+ * go on a free list with their generation bumped.
+ *
+ * In place: the record's sequence counter `wseq` is made odd, the bytes are
+ * written, the checksum is continued from the header's CRC over the data,
+ * seq is renewed, and the counter is made even again. Readers copy between
+ * two loads of the counter and retry when it was odd or moved.
+ */
+#include "state_db/internal.h"
+
+#define HDR_FROM offsetof(struct sdb_rec, type)
+#define HDR_LEN  (offsetof(struct sdb_rec, name) + sizeof(((struct sdb_rec *)0)->name) - HDR_FROM)
+
+static inline statedb_handle make_handle(uint32_t idx1, uint32_t gen)
+{
+	return (uint64_t)gen << 32 | idx1;
+}
+
+static struct sdb_hent *hent_at(const struct state_db *db, uint32_t idx1)
+{
+	uint32_t i = idx1 - 1;
+	struct sdb_hent *page;
+
+	if (idx1 == 0 || i >= STATEDB_RECORDS_MAX)
+		return NULL;
+	page = __atomic_load_n(&db->hpages[i / STATEDB_HANDLE_PAGE], __ATOMIC_ACQUIRE);
+	return page ? &page[i % STATEDB_HANDLE_PAGE] : NULL;
+}
+
+/* The entry h names if it is current, else NULL. */
+static struct sdb_hent *hent_of(const struct state_db *db, statedb_handle h)
+{
+	struct sdb_hent *e = hent_at(db, (uint32_t)h);
+
+	return e && __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) == (uint32_t)(h >> 32) ? e : NULL;
+}
+
+/* A free entry's index + 1, allocating a page if needed; 0 if out of memory. */
+static uint32_t hent_alloc(struct state_db *db)
+{
+	uint32_t idx1 = db->hfree, i;
+	struct sdb_hent *page;
+
+	if (idx1) {
+		db->hfree = hent_at(db, idx1)->next_free;
+		return idx1;
+	}
+	if (db->hused >= STATEDB_RECORDS_MAX)
+		return 0;
+	i = db->hused;
+	if (!db->hpages[i / STATEDB_HANDLE_PAGE]) {
+		size_t size = STATEDB_HANDLE_PAGE * sizeof(struct sdb_hent);
+		struct sdb_block *b = sdb_alloc(db, sizeof *b + size);
+
+		if (!b)
+			return 0;
+		page = (struct sdb_hent *)(b + 1);
+		memset(page, 0, size);
+		__atomic_store_n(&db->hpages[i / STATEDB_HANDLE_PAGE], page, __ATOMIC_RELEASE);
+	}
+	db->hused++;
+	return i + 1;
+}
+
+void sdb_handle_move(struct state_db *db, struct sdb_rec *from, struct sdb_rec *to)
+{
+	struct sdb_hent *e;
+
+	if (!from || !from->hidx || !(e = hent_at(db, from->hidx)))
+		return;
+	to->hidx = from->hidx;
+	__atomic_store_n(&e->rec, to, __ATOMIC_RELEASE);
+}
+
+void sdb_handle_drop(struct state_db *db, struct sdb_rec *rec)
+{
+	struct sdb_hent *e;
+
+	if (!rec || !rec->hidx || !(e = hent_at(db, rec->hidx)))
+		return;
+	__atomic_store_n(&e->gen, e->gen + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&e->rec, NULL, __ATOMIC_RELEASE);
+	e->next_free = db->hfree;
+	db->hfree = rec->hidx;
+	db->handles--;
+}
+
+void sdb_handles_free(struct state_db *db)
+{
+	for (uint32_t p = 0; p < STATEDB_HANDLE_PAGES; p++) {
+		if (!db->hpages[p])
+			continue;
+		sdb_free(db, (struct sdb_block *)db->hpages[p] - 1);
+		db->hpages[p] = NULL;
+	}
+	db->hfree = db->hused = 0;
+	db->handles = 0;
+}
+
+/*
+ * Writes n bytes at data over offset `at` of r's data, leaving its length
+ * len (at + n <= len <= its capacity), type and version as given, under the
+ * sequence counter. A writer. Refuses (STATEDB_E_CORRUPT, changing nothing)
+ * if the old data no longer matches the checksum.
+ */
+int sdb_inplace(struct state_db *db, struct sdb_rec *r, size_t at, const void *data, size_t n,
+		size_t len, uint32_t type, uint32_t version)
+{
+	uint32_t w = r->wseq;
+	size_t half = n / 2;
+	bool watched = db->fail_point.cell[0] != '\0';
+	bool header = len != r->len || type != r->type || version != r->version;
+
+	/* The old value first: a corruption is found here, not written over. */
+	if (r->len > sdb_rec_cap(r) || sdb_crc(db, r->hcrc, r->data, r->len) != r->crc ||
+	    (header && sdb_crc(db, 0, (const char *)r + HDR_FROM, HDR_LEN) != r->hcrc)) {
+		__atomic_add_fetch(&db->corrupt_seen, 1, __ATOMIC_RELAXED);
+		return STATEDB_E_CORRUPT;
+	}
+
+	__atomic_store_n(&r->wseq, w + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	if (watched) {
+		sdb_fail(db, STATEDB_STEP_INPLACE_BEGIN);
+		memcpy(r->data + at, data, half);
+		sdb_fail(db, STATEDB_STEP_INPLACE_HALF);
+		memcpy(r->data + at + half, (const unsigned char *)data + half, n - half);
+	} else {
+		memcpy(r->data + at, data, n);
+	}
+	if (header) {
+		db->data_bytes = db->data_bytes - r->len + len;
+		r->len = (uint32_t)len;
+		r->type = type;
+		r->version = version;
+		r->hcrc = sdb_crc(db, 0, (const char *)r + HDR_FROM, HDR_LEN);
+	}
+	if (watched)
+		sdb_fail(db, STATEDB_STEP_INPLACE_DATA);
+	r->crc = sdb_crc(db, r->hcrc, r->data, len);
+	r->seq = ++db->seq;
+	__atomic_store_n(&r->wseq, w + 2, __ATOMIC_RELEASE);
+	db->inplace++;
+	if (watched)
+		sdb_fail(db, STATEDB_STEP_INPLACE_END);
+	return STATEDB_OK;
+}
+
+/* Copies rec into a fresh block with room for cap data bytes; NULL if out of memory. */
+static struct sdb_rec *regrow(struct state_db *db, const struct sdb_rec *rec, size_t cap)
+{
+	struct sdb_rec *r = sdb_alloc(db, sizeof *r + cap);
+
+	if (!r)
+		return NULL;
+	memcpy(&r->crc, &rec->crc, sizeof *r - offsetof(struct sdb_rec, crc) + rec->len);
+	r->wseq = 0;
+	return r;
+}
+
+/* Publishes `to` in place of `from` in its index slot and retires `from`. */
+static void replace(struct state_db *db, struct sdb_slot *slot, struct sdb_rec *from,
+		    struct sdb_rec *to)
+{
+	__atomic_store_n(&slot->rec, to, __ATOMIC_RELEASE);
+	sdb_handle_move(db, from, to);
+	sdb_retire(db, &from->block);
+}
+
+int statedb_hopen(struct state_db *db, const char *name, size_t capacity, statedb_handle *h)
+{
+	struct sdb_slot *slot;
+	struct sdb_rec *rec, *grown;
+	uint32_t idx1;
+
+	if (!sdb_root_ok(db))
+		return STATEDB_E_ROOT;
+	if (!h)
+		return STATEDB_E_INVAL;
+	*h = 0;
+	if (sdb_text_len(name, STATEDB_NAME_MAX) < 0)
+		return STATEDB_E_NAME;
+	if (capacity > STATEDB_DATA_MAX)
+		return STATEDB_E_TOO_BIG;
+	sdb_reclaim(db);
+	if (!(rec = sdb_writer_find(db, name, &slot)))
+		return STATEDB_E_NOT_FOUND;
+	if (!sdb_rec_verify(db, rec, slot->name)) {
+		__atomic_add_fetch(&db->corrupt_seen, 1, __ATOMIC_RELAXED);
+		return STATEDB_E_CORRUPT;
+	}
+	idx1 = rec->hidx;
+	if (!idx1 && !(idx1 = hent_alloc(db)))
+		return STATEDB_E_NOMEM;
+	if (capacity > sdb_rec_cap(rec)) {
+		if (!(grown = regrow(db, rec, capacity))) {
+			if (!rec->hidx) {       /* give the fresh entry back */
+				hent_at(db, idx1)->next_free = db->hfree;
+				db->hfree = idx1;
+			}
+			return STATEDB_E_NOMEM;
+		}
+	} else {
+		grown = NULL;
+	}
+	if (!rec->hidx) {
+		rec->hidx = idx1;
+		__atomic_store_n(&hent_at(db, idx1)->rec, rec, __ATOMIC_RELEASE);
+		db->handles++;
+	}
+	if (grown) {
+		grown->hidx = idx1;
+		replace(db, slot, rec, grown);
+	}
+	*h = make_handle(idx1, hent_at(db, idx1)->gen);
+	return STATEDB_OK;
+}
+
+int statedb_hget(struct state_db *db, statedb_handle h, void *buf, size_t cap,
+		 struct statedb_meta *meta)
+{
+	struct sdb_hent *e;
+	int ret = STATEDB_E_BUSY;
+
+	if (!sdb_root_ok(db))
+		return STATEDB_E_ROOT;
+	if (!buf && cap)
+		return STATEDB_E_INVAL;
+	if (!(e = hent_of(db, h)))
+		return STATEDB_E_STALE;
+	__atomic_add_fetch(&db->readers, 1, __ATOMIC_SEQ_CST);        /* a read section */
+	for (uint32_t tries = 0; tries < STATEDB_READ_TRIES; tries++) {
+		struct sdb_rec *r = __atomic_load_n(&e->rec, __ATOMIC_ACQUIRE);
+		uint32_t w, len;
+
+		if (!r || __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) != (uint32_t)(h >> 32)) {
+			ret = STATEDB_E_STALE;
+			break;
+		}
+		if ((w = __atomic_load_n(&r->wseq, __ATOMIC_ACQUIRE)) & 1)
+			continue;
+		len = r->len;
+		if (len > sdb_rec_cap(r))
+			len = 0;                /* corrupt: the scrub will say so; copy nothing */
+		if (len > cap) {
+			ret = STATEDB_E_NOSPACE;
+		} else {
+			memcpy(buf, r->data, len);
+			ret = (int)len;
+		}
+		if (meta) {
+			memset(meta, 0, sizeof *meta);
+			memcpy(meta->name, r->name, STATEDB_NAME_MAX);
+			memcpy(meta->owner, r->owner, STATEDB_OWNER_MAX);
+			meta->type = r->type;
+			meta->version = r->version;
+			meta->size = len;
+			meta->checksum = r->crc;
+			meta->checksum_ok = true;
+		}
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&r->wseq, __ATOMIC_RELAXED) == w)
+			break;
+		ret = STATEDB_E_BUSY;
+	}
+	__atomic_sub_fetch(&db->readers, 1, __ATOMIC_RELEASE);
+	return ret;
+}
+
+/* The live record h names, for a writer; NULL if h is stale. */
+static struct sdb_rec *writer_rec(struct state_db *db, statedb_handle h)
+{
+	struct sdb_hent *e = hent_of(db, h);
+
+	return e ? e->rec : NULL;
+}
+
+int statedb_hwrite(struct state_db *db, statedb_handle h, size_t at, const void *data, size_t n)
+{
+	struct sdb_rec *r;
+
+	if (!sdb_root_ok(db))
+		return STATEDB_E_ROOT;
+	if (!data && n)
+		return STATEDB_E_INVAL;
+	if (!(r = writer_rec(db, h)))
+		return STATEDB_E_STALE;
+	if (at > r->len || n > r->len - at || r->len > sdb_rec_cap(r))
+		return STATEDB_E_RANGE;
+	return sdb_inplace(db, r, at, data, n, r->len, r->type, r->version);
+}
+
+int statedb_hupdate(struct state_db *db, statedb_handle h, const void *data, size_t len)
+{
+	char name[STATEDB_NAME_MAX + 1], owner[STATEDB_OWNER_MAX + 1];
+	struct sdb_rec hdr, *r, *rec;
+	struct sdb_slot *slot;
+	int err;
+
+	if (!sdb_root_ok(db))
+		return STATEDB_E_ROOT;
+	if (!data && len)
+		return STATEDB_E_INVAL;
+	if (len > STATEDB_DATA_MAX)
+		return STATEDB_E_TOO_BIG;
+	if (!(r = writer_rec(db, h)))
+		return STATEDB_E_STALE;
+	if (len <= sdb_rec_cap(r)) {
+		if ((err = sdb_inplace(db, r, 0, data, len, len, r->type, r->version)))
+			return err;
+		db->updates++;
+		return STATEDB_OK;
+	}
+	sdb_reclaim(db);
+	memcpy(name, r->name, STATEDB_NAME_MAX);
+	name[STATEDB_NAME_MAX] = '\0';
+	memcpy(owner, r->owner, STATEDB_OWNER_MAX);
+	owner[STATEDB_OWNER_MAX] = '\0';
+	if (sdb_writer_find(db, name, &slot) != r)
+		return STATEDB_E_CORRUPT;       /* its name no longer leads to it */
+	sdb_make_header(&hdr, name, r->type, r->version, owner, len);
+	if ((err = sdb_rec_build(db, &hdr, data, &rec)))
+		return err;
+	db->data_bytes = db->data_bytes - sdb_rec_size(r) + len;
+	db->updates++;
+	replace(db, slot, r, rec);
+	return STATEDB_OK;
+}
+
+int statedb_scrub(struct state_db *db, size_t slots, statedb_list_fn *fn, void *ctx)
+{
+	struct statedb_meta m;
+	struct sdb_table *t;
+	int bad = 0;
+
+	if (!sdb_root_ok(db))
+		return STATEDB_E_ROOT;
+	statedb_read_begin(db);
+	t = __atomic_load_n(&db->table, __ATOMIC_ACQUIRE);
+	for (size_t i = 0; t && i < slots && i < t->cap; i++) {
+		uint32_t at = db->scrub_at % t->cap;
+		const struct sdb_slot *s = &t->slots[at];
+		struct sdb_rec *r = __atomic_load_n(&s->rec, __ATOMIC_ACQUIRE);
+
+		if (at + 1 == t->cap)
+			db->scrub_rounds++;
+		db->scrub_at = at + 1 == t->cap ? 0 : at + 1;
+		if (!sdb_live(r))
+			continue;
+		db->scrubbed++;
+		if (sdb_rec_verify_read(db, r, s->name, &m) != STATEDB_E_CORRUPT)
+			continue;
+		bad++;
+		if (fn && !fn(ctx, &m))
+			break;
+	}
+	statedb_read_end(db);
+	return bad;
+}
+
+int statedb_takeover(struct state_db *db, statedb_list_fn *fn, void *ctx)
+{
+	if (!sdb_root_ok(db))
+		return STATEDB_E_ROOT;
+	db->hw_crc = sdb_cpu_has_crc32();
+	return statedb_verify_all(db, fn, ctx);
+}

@@ -1,0 +1,399 @@
+/*
+ * Host tests of state_db's hot path (include/delos/state_db.h, "The hot
+ * path"): handles, in-place updates under the sequence counter, the
+ * checksum kept exact, verification when a record is taken over, and the
+ * scrub's bound.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <delos/state_db.h>
+#include "state_db/internal.h"
+
+static long live_blocks, alloc_calls;
+static struct state_db db;
+
+static void *t_alloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	alloc_calls++;
+	live_blocks++;
+	return aligned_alloc(16, (n + 15) & ~(size_t)15);
+}
+
+static void t_free(void *ctx, void *p)
+{
+	(void)ctx;
+	live_blocks--;
+	free(p);
+}
+
+static void setup(void)
+{
+	live_blocks = alloc_calls = 0;
+	cr_assert_eq(statedb_init(&db, t_alloc, t_free, NULL), STATEDB_OK);
+}
+
+static void teardown(void)
+{
+	if (sdb_root_ok(&db))
+		statedb_fini(&db);
+	cr_assert_eq(live_blocks, 0, "%ld blocks leaked", live_blocks);
+}
+
+TestSuite(state_db_hot, .init = setup, .fini = teardown);
+
+struct val16 {
+	uint64_t a, b;
+};
+
+static statedb_handle open16(const char *name, uint64_t a, uint64_t b)
+{
+	struct val16 v = { a, b };
+	statedb_handle h;
+
+	cr_assert_eq(statedb_create(&db, name, 3, 1, "tester", &v, sizeof v), STATEDB_OK);
+	cr_assert_eq(statedb_hopen(&db, name, 0, &h), STATEDB_OK);
+	cr_assert_neq(h, 0);
+	return h;
+}
+
+/* The record's stored checksum is the one a full recomputation gives. */
+static void assert_crc_exact(const char *name)
+{
+	struct sdb_slot *slot;
+	struct sdb_rec *r = sdb_writer_find(&db, name, &slot);
+
+	cr_assert_not_null(r);
+	cr_assert_eq(sdb_rec_crc(r), r->crc, "'%s': stored %08x, recomputed %08x", name, r->crc,
+		     sdb_rec_crc(r));
+	cr_assert(sdb_rec_ok(r, name));
+}
+
+Test(state_db_hot, handle_reads_and_writes_in_place_without_allocating)
+{
+	statedb_handle h = open16("hot/a", 1, 2);
+	struct val16 v = { 3, 4 }, got;
+	struct statedb_meta m;
+	long calls = alloc_calls;
+	uint64_t b = 99;
+
+	cr_assert_eq(statedb_hget(&db, h, &got, sizeof got, &m), (int)sizeof got);
+	cr_assert(got.a == 1 && got.b == 2);
+	cr_assert_str_eq(m.name, "hot/a");
+	cr_assert_eq(statedb_hupdate(&db, h, &v, sizeof v), STATEDB_OK);
+	cr_assert_eq(statedb_hwrite(&db, h, offsetof(struct val16, b), &b, sizeof b), STATEDB_OK);
+	cr_assert_eq(alloc_calls, calls, "an in-place write allocated");
+	cr_assert_eq(statedb_get(&db, "hot/a", &got, sizeof got, NULL), (int)sizeof got);
+	cr_assert(got.a == 3 && got.b == 99);
+	assert_crc_exact("hot/a");
+	/* A plain update of a record with a handle goes in place too. */
+	v = (struct val16){ 5, 6 };
+	cr_assert_eq(statedb_update(&db, "hot/a", STATEDB_TYPE_KEEP, 2, &v, sizeof v), STATEDB_OK);
+	cr_assert_eq(alloc_calls, calls);
+	cr_assert_eq(statedb_hget(&db, h, &got, sizeof got, &m), (int)sizeof got);
+	cr_assert(got.a == 5 && got.b == 6 && m.version == 2);
+	assert_crc_exact("hot/a");
+}
+
+Test(state_db_hot, bad_in_place_writes_change_nothing)
+{
+	statedb_handle h = open16("hot/a", 1, 2);
+	struct val16 got;
+	uint64_t x = 7;
+
+	cr_assert_eq(statedb_hwrite(&db, h, 9, &x, sizeof x), STATEDB_E_RANGE);
+	cr_assert_eq(statedb_hwrite(&db, h, 17, &x, 0), STATEDB_E_RANGE);
+	cr_assert_eq(statedb_hwrite(&db, h, 0, NULL, 8), STATEDB_E_INVAL);
+	cr_assert_eq(statedb_hget(&db, h, &got, 8, NULL), STATEDB_E_NOSPACE);
+	cr_assert_eq(statedb_hget(&db, 0, &got, sizeof got, NULL), STATEDB_E_STALE);
+	cr_assert_eq(statedb_hget(&db, h + 1, &got, sizeof got, NULL), STATEDB_E_STALE);
+	cr_assert_eq(statedb_hget(&db, h ^ (1ull << 40), &got, sizeof got, NULL), STATEDB_E_STALE);
+	cr_assert_eq(statedb_hget(&db, h, &got, sizeof got, NULL), (int)sizeof got);
+	cr_assert(got.a == 1 && got.b == 2);
+	cr_assert_eq(statedb_hopen(&db, "hot/none", 0, &h), STATEDB_E_NOT_FOUND);
+	cr_assert_eq(h, 0);
+	cr_assert_str_neq(statedb_strerror(STATEDB_E_STALE), "unknown error");
+}
+
+Test(state_db_hot, stale_handle_after_delete_and_recreate_is_refused)
+{
+	statedb_handle h = open16("hot/a", 1, 2), h2;
+	struct val16 got, v = { 8, 9 };
+
+	cr_assert_eq(statedb_delete(&db, "hot/a"), STATEDB_OK);
+	cr_assert_eq(statedb_hget(&db, h, &got, sizeof got, NULL), STATEDB_E_STALE);
+	cr_assert_eq(statedb_hwrite(&db, h, 0, &v, 8), STATEDB_E_STALE);
+	cr_assert_eq(statedb_hupdate(&db, h, &v, sizeof v), STATEDB_E_STALE);
+	/* Same name again, and it reuses the freed handle slot: the old handle stays refused. */
+	h2 = open16("hot/a", 8, 9);
+	cr_assert_eq((uint32_t)h2, (uint32_t)h, "the freed slot is reused");
+	cr_assert_neq(h2, h);
+	cr_assert_eq(statedb_hget(&db, h, &got, sizeof got, NULL), STATEDB_E_STALE);
+	cr_assert_eq(statedb_hupdate(&db, h, &v, sizeof v), STATEDB_E_STALE);
+	cr_assert_eq(statedb_hget(&db, h2, &got, sizeof got, NULL), (int)sizeof got);
+	cr_assert(got.a == 8 && got.b == 9);
+}
+
+Test(state_db_hot, handle_follows_moves_and_transactions)
+{
+	statedb_handle h = open16("hot/a", 1, 2), again;
+	unsigned char big[64];
+	struct statedb_txn *t;
+	struct val16 v = { 10, 11 }, got;
+
+	memset(big, 0x5a, sizeof big);
+	/* Too big for its buffer: moved to a new one, the handle follows. */
+	cr_assert_eq(statedb_hupdate(&db, h, big, sizeof big), STATEDB_OK);
+	cr_assert_eq(statedb_hget(&db, h, big, sizeof big, NULL), (int)sizeof big);
+	assert_crc_exact("hot/a");
+	/* Updated by a transaction: the handle names the committed value. */
+	cr_assert_eq(statedb_txn_begin(&db, 1, &t), STATEDB_OK);
+	cr_assert_eq(statedb_txn_update(&db, t, "hot/a", STATEDB_TYPE_KEEP, 1, &v, sizeof v), STATEDB_OK);
+	cr_assert_eq(statedb_hget(&db, h, big, sizeof big, NULL), (int)sizeof big, "not before commit");
+	cr_assert_eq(statedb_txn_commit(&db, t), STATEDB_OK);
+	cr_assert_eq(statedb_hget(&db, h, &got, sizeof got, NULL), (int)sizeof got);
+	cr_assert(got.a == 10 && got.b == 11);
+	cr_assert_eq(statedb_hopen(&db, "hot/a", 0, &again), STATEDB_OK);
+	cr_assert_eq(again, h, "one handle per record");
+	/* Deleted by a transaction: stale. */
+	cr_assert_eq(statedb_txn_begin(&db, 1, &t), STATEDB_OK);
+	cr_assert_eq(statedb_txn_delete(&db, t, "hot/a"), STATEDB_OK);
+	cr_assert_eq(statedb_txn_commit(&db, t), STATEDB_OK);
+	cr_assert_eq(statedb_hget(&db, h, &got, sizeof got, NULL), STATEDB_E_STALE);
+}
+
+Test(state_db_hot, capacity_lets_a_record_grow_in_place)
+{
+	unsigned char buf[200];
+	statedb_handle h;
+	long calls;
+
+	memset(buf, 1, sizeof buf);
+	cr_assert_eq(statedb_create(&db, "hot/q", 3, 1, "tester", buf, 24), STATEDB_OK);
+	cr_assert_eq(statedb_hopen(&db, "hot/q", sizeof buf, &h), STATEDB_OK);
+	calls = alloc_calls;
+	for (size_t len = 24; len <= sizeof buf; len += 16) {
+		memset(buf, (int)len, len);
+		cr_assert_eq(statedb_hupdate(&db, h, buf, len), STATEDB_OK);
+		cr_assert_eq(statedb_get(&db, "hot/q", buf, sizeof buf, NULL), (int)len);
+		assert_crc_exact("hot/q");
+	}
+	cr_assert_eq(alloc_calls, calls, "growing within the capacity allocated");
+	struct statedb_stats st;
+	cr_assert_eq(statedb_stats(&db, &st), STATEDB_OK);
+	cr_assert_eq(st.data_bytes, 24 + 16 * ((sizeof buf - 24) / 16));
+}
+
+/* An open transaction that touched a record sees an in-place write as a conflict. */
+Test(state_db_hot, in_place_write_conflicts_with_open_transaction)
+{
+	statedb_handle h = open16("hot/a", 1, 2);
+	struct val16 v = { 5, 5 };
+	struct statedb_txn *t;
+	uint64_t x = 3;
+
+	cr_assert_eq(statedb_txn_begin(&db, 1, &t), STATEDB_OK);
+	cr_assert_eq(statedb_txn_update(&db, t, "hot/a", STATEDB_TYPE_KEEP, 1, &v, sizeof v), STATEDB_OK);
+	cr_assert_eq(statedb_hwrite(&db, h, 0, &x, sizeof x), STATEDB_OK);
+	cr_assert_eq(statedb_txn_commit(&db, t), STATEDB_E_CONFLICT);
+	cr_assert_eq(statedb_hget(&db, h, &v, sizeof v, NULL), (int)sizeof v);
+	cr_assert(v.a == 3 && v.b == 2, "the in-place value stands");
+}
+
+/* Torn reads: a reader runs at every step of an in-place write (the fail point). */
+struct reader {
+	statedb_handle h;
+	uint64_t old_fill, new_fill;
+	unsigned steps, busy, whole;
+};
+
+static void check_whole(struct reader *r, const uint64_t *w, int n)
+{
+	for (int i = 1; i < n; i++)
+		cr_assert_eq(w[i], w[0], "torn read: word %d is %lx, word 0 %lx", i, w[i], w[0]);
+	cr_assert(w[0] == r->old_fill || w[0] == r->new_fill);
+	r->whole++;
+}
+
+static bool read_between(uint64_t arg, int step);
+
+/* The stand-in for nano_core's cellref resolution: test:read_between is the
+ * fail point below, and nothing else resolves. */
+uint64_t cellref_resolve(const struct cellref *ref)
+{
+	if (strcmp(ref->cell, "test") == 0 && strcmp(ref->sym, "read_between") == 0)
+		return (uint64_t)(uintptr_t)read_between;
+	return 0;
+}
+
+static const struct cellref read_between_ref = { "test", "read_between" };
+
+static bool read_between(uint64_t arg, int step)
+{
+	void *ctx = (void *)(uintptr_t)arg;
+	struct reader *r = ctx;
+	uint64_t w[16];
+	int n;
+
+	cr_assert(step >= STATEDB_STEP_INPLACE_BEGIN && step <= STATEDB_STEP_INPLACE_END,
+		  "in-place step %d", step);
+	r->steps |= 1u << (step - STATEDB_STEP_INPLACE_BEGIN);
+	n = statedb_hget(&db, r->h, w, sizeof w, NULL);
+	if (n == STATEDB_E_BUSY)
+		r->busy++;
+	else
+		check_whole(r, w, n / 8);
+	n = statedb_get(&db, "hot/t", w, sizeof w, NULL);
+	if (n == STATEDB_E_BUSY)
+		r->busy++;
+	else
+		check_whole(r, w, n / 8);
+	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 0, "no false corruption mid-write");
+	return true;    /* asks to stop: in-place writes do not stop half way */
+}
+
+Test(state_db_hot, readers_never_see_a_torn_in_place_write)
+{
+	uint64_t w[16], fill = 0x1111111111111111ull;
+	struct reader r = { 0 };
+
+	for (int i = 0; i < 16; i++)
+		w[i] = fill;
+	cr_assert_eq(statedb_create(&db, "hot/t", 3, 1, "tester", w, sizeof w), STATEDB_OK);
+	cr_assert_eq(statedb_hopen(&db, "hot/t", 0, &r.h), STATEDB_OK);
+	cr_assert_eq(statedb_set_fail_point(&db, &read_between_ref, (uint64_t)(uintptr_t)&r), STATEDB_OK);
+	for (int k = 2; k < 6; k++) {
+		r.old_fill = fill;
+		r.new_fill = fill = 0x1111111111111111ull * (uint64_t)k;
+		for (int i = 0; i < 16; i++)
+			w[i] = fill;
+		cr_assert_eq(k % 2 ? statedb_hupdate(&db, r.h, w, sizeof w)
+				   : statedb_update(&db, "hot/t", STATEDB_TYPE_KEEP, 1, w, sizeof w),
+			     STATEDB_OK);
+	}
+	statedb_set_fail_point(&db, NULL, 0);
+	cr_assert_eq(r.steps, 0xf, "every in-place step was reached");
+	cr_assert_gt(r.busy, 0, "readers in the middle were told to retry");
+	cr_assert_gt(r.whole, 0, "readers at the end saw the whole new value");
+	cr_assert_eq(statedb_hget(&db, r.h, w, sizeof w, NULL), (int)sizeof w);
+	check_whole(&r, w, 16);
+	cr_assert_eq(w[0], fill);
+	assert_crc_exact("hot/t");
+}
+
+/* Corrupts a data byte behind state_db's back. */
+static void corrupt(const char *name, size_t at)
+{
+	struct sdb_slot *slot;
+	struct sdb_rec *r = sdb_writer_find(&db, name, &slot);
+
+	cr_assert_not_null(r);
+	r->data[at] ^= 0x40;
+}
+
+static int seen_bad;
+static bool count_bad(void *ctx, const struct statedb_meta *m)
+{
+	(void)ctx;
+	cr_assert_not(m->checksum_ok);
+	seen_bad++;
+	return true;
+}
+
+Test(state_db_hot, corruption_is_refused_when_a_record_is_taken_over)
+{
+	statedb_handle h = open16("hot/a", 1, 2), again;
+
+	open16("hot/b", 3, 4);
+	corrupt("hot/a", 3);
+	/* The handle read does not verify (that is the point of it) ... */
+	struct val16 got;
+	cr_assert_eq(statedb_hget(&db, h, &got, sizeof got, NULL), (int)sizeof got);
+	/* ... but a new cell version opening its handle does, and so does a new state_db's code. */
+	cr_assert_eq(statedb_hopen(&db, "hot/a", 0, &again), STATEDB_E_CORRUPT);
+	cr_assert_eq(again, 0);
+	seen_bad = 0;
+	cr_assert_eq(statedb_takeover(&db, count_bad, NULL), 1);
+	cr_assert_eq(seen_bad, 1);
+	cr_assert_eq(statedb_hopen(&db, "hot/b", 0, &again), STATEDB_OK);
+	/* `state` (a list) says so too. */
+	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 1);
+}
+
+/* A hot record's next write checks the old value first, so a write never hides a corruption. */
+Test(state_db_hot, corruption_is_found_by_the_next_write_not_written_over)
+{
+	statedb_handle h = open16("hot/a", 1, 2);
+	struct val16 v = { 7, 7 };
+	uint64_t x = 1;
+
+	corrupt("hot/a", 12);
+	cr_assert_eq(statedb_hwrite(&db, h, 0, &x, sizeof x), STATEDB_E_CORRUPT);
+	cr_assert_eq(statedb_hupdate(&db, h, &v, sizeof v), STATEDB_E_CORRUPT);
+	cr_assert_eq(statedb_update(&db, "hot/a", STATEDB_TYPE_KEEP, 1, &v, sizeof v), STATEDB_E_CORRUPT);
+	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 1, "still corrupt, still seen");
+	/* A header corruption (the owner) is caught by a write that changes the header. */
+	cr_assert_eq(statedb_delete(&db, "hot/a"), STATEDB_OK);
+	h = open16("hot/a", 1, 2);
+	struct sdb_slot *slot;
+	sdb_writer_find(&db, "hot/a", &slot)->owner[0] ^= 1;
+	cr_assert_eq(statedb_update(&db, "hot/a", 9, 1, &v, sizeof v), STATEDB_E_CORRUPT);
+	cr_assert_eq(statedb_hupdate(&db, h, &v, sizeof v), STATEDB_OK, "data intact: written");
+	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 1, "the header's corruption is still seen");
+}
+
+Test(state_db_hot, scrub_finds_corruption_within_its_bound)
+{
+	char name[32];
+	struct statedb_stats st;
+	size_t per_call = 4, calls, bound;
+
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof name, "hot/r%d", i);
+		open16(name, (uint64_t)i, 0);
+	}
+	cr_assert_eq(statedb_stats(&db, &st), STATEDB_OK);
+	bound = (st.index_slots + per_call - 1) / per_call;
+	for (int victim = 0; victim < 40; victim += 13) {
+		snprintf(name, sizeof name, "hot/r%d", victim);
+		corrupt(name, 9);
+		/* From wherever the scrub's cursor is, within `bound` calls. */
+		for (calls = 1; calls <= bound; calls++)
+			if (statedb_scrub(&db, per_call, NULL, NULL) == 1)
+				break;
+		cr_assert_leq(calls, bound, "'%s' found after %zu calls, bound %zu", name, calls, bound);
+		cr_assert_eq(statedb_delete(&db, name), STATEDB_OK);
+	}
+	cr_assert_eq(statedb_stats(&db, &st), STATEDB_OK);
+	cr_assert_gt(st.scrubbed, 0);
+	cr_assert_eq(statedb_scrub(&db, st.index_slots, NULL, NULL), 0, "the rest is intact");
+	cr_assert_eq(statedb_scrub(NULL, 1, NULL, NULL), STATEDB_E_ROOT);
+}
+
+/* Both CRC-32C codes give the standard check value and agree everywhere. */
+Test(state_db_hot, crc32c_table_hardware_and_software_agree)
+{
+	unsigned char buf[300];
+	uint32_t bitwise;
+
+	cr_assert_eq(statedb_crc32c(0, "123456789", 9), 0xe3069283u);
+	for (size_t i = 0; i < sizeof buf; i++)
+		buf[i] = (unsigned char)(i * 7 + 3);
+	for (size_t n = 0; n < sizeof buf; n += 7) {
+		bitwise = ~0u;
+		for (size_t i = 0; i < n; i++) {
+			bitwise ^= buf[i];
+			for (int k = 0; k < 8; k++)
+				bitwise = (bitwise >> 1) ^ (0x82f63b78u & (0u - (bitwise & 1u)));
+		}
+		bitwise = ~bitwise;
+		cr_assert_eq(statedb_crc32c(0, buf, n), bitwise, "n=%zu", n);
+		if (sdb_cpu_has_crc32())
+			cr_assert_eq(sdb_crc32c_hw(0, buf, n), bitwise, "hw n=%zu", n);
+		cr_assert_eq(statedb_crc32c(statedb_crc32c(0, buf, n / 3), buf + n / 3, n - n / 3),
+			     bitwise, "continued n=%zu", n);
+	}
+}
