@@ -16,6 +16,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 ISO = os.path.join(ROOT, "build", "out", "delos.iso")
 OVMF = "/usr/share/ovmf/OVMF.fd"
 PROMPT = "delos> "
+# Zero or more kernel log lines ("[    1.234567] LEVEL text"), as they may land in an echo.
+LOG_LINES = r"(?:\[\s*\d+\.\d{6}\] [^\n]*\n)*"
 # Deadlines are wall-clock and QEMU runs under TCG beside other work, so every timeout
 # below is multiplied by this. A deadline only bounds how long a failing test hangs; no
 # test waits on the clock to let something happen.
@@ -138,9 +140,12 @@ class Machine:
         self.expect(re.escape(PROMPT), timeout)
 
     def command(self, line, timeout=30):
-        """Types a line at the prompt; returns what it printed before the next prompt."""
+        """Types a line at the prompt; returns what it printed before the next prompt.
+        Kernel log lines that another task prints while the line is echoed may split
+        the echo: they are allowed anywhere inside it."""
         self.send(line + "\r")
-        start = self.expect(re.escape(line) + r"\n", timeout).end()
+        echo = LOG_LINES.join(re.escape(c) for c in line) + r"\n"
+        start = self.expect(echo, timeout).end()
         end = self.expect(re.escape(PROMPT), timeout).start()
         return self.transcript[start:end]
 
