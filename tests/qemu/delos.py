@@ -179,12 +179,9 @@ class Machine:
         if os.path.exists(path):
             os.unlink(path)
         self.monitor('screendump "%s"' % path)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if ppm_complete(path):
-                return path
-            time.sleep(0.05)
-        raise TestFailure("screendump wrote no whole image to %s in %ss" % (path, timeout))
+        until(lambda: ppm_complete(path), "screendump wrote no whole image to %s" % path,
+              timeout / TIMEOUT_SCALE, pause=0.05)
+        return path
 
     def wait_exit(self, timeout=30):
         """Waits for QEMU to end; returns the guest's exit code (None if not from the guest)."""

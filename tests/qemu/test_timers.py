@@ -4,8 +4,7 @@ import os
 import re
 import struct
 import tempfile
-import time
-from delos import check, TestFailure
+from delos import TIMEOUT_SCALE, check, until
 
 UPTIME = r"uptime: (\d+) ticks at (\d+) Hz, (\d+) us of guest time"
 
@@ -18,13 +17,10 @@ def uptime(m):
 
 def wait_ticks(m, at_least, timeout=240):
     """Polls uptime until the tick count reaches at_least; returns (ticks, us)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def reached():
         ticks, us = uptime(m)
-        if ticks >= at_least:
-            return ticks, us
-        time.sleep(0.2)	# between polls only: each uptime costs guest time too
-    raise TestFailure("the tick count stayed under %d" % at_least)
+        return (ticks, us) if ticks >= at_least else None
+    return until(reached, "the tick count stayed under %d" % at_least, timeout / TIMEOUT_SCALE)
 
 
 def rate(a, b):
