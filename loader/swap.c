@@ -273,6 +273,10 @@ int loader_swap(struct loader *ld, struct swap_pair *pairs, size_t n, const stru
 	start = S.t_step = h->now_ns(h->ctx);
 	if ((err = load_new(&S)))
 		return err;
+	if (h->check && h->check(h->ctx, pairs, n, why, sizeof(why))) {
+		unload_new(&S, n);
+		return fail(&S, SWAP_CHECK, LOADER_EINVAL, "swap refused: %s", why);
+	}
 	step_done(&S, SWAP_CHECK);
 	if (h->stop_and_check(h->ctx, pairs, n, why, sizeof(why), &stopped)) {
 		unload_new(&S, n);

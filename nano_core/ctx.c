@@ -2,6 +2,7 @@
 #include <delos/ctx.h>
 #include <delos/kernel.h>
 #include <delos/log.h>
+#include <delos/ops.h>
 #include <delos/string.h>
 #include "hal/cpu.h"
 
@@ -72,17 +73,15 @@ _Noreturn void ctx_task_main(struct task_start *ts)
 /*
  * ctx_block(0, ...) ends here, on the stack of the task that blocked, below
  * its saved context: halts until an interrupt made something runnable, as
- * the tasks cell says (include/delos/ctx.h), then resumes it. The cellref
- * is resolved each time: nano_core keeps no address inside a cell.
+ * the ops slot idle_next says (include/delos/ctx.h), then resumes it. The
+ * slot is resolved each time: nano_core keeps no address inside a cell.
  */
 _Noreturn void ctx_idle(void)
 {
-	static const struct cellref next_ref = { "tasks", "tasks_idle_next" };
-
 	for (;;) {
 		cpu_sti_hlt();
 		cpu_cli();
-		uint64_t fn = cellref_resolve(&next_ref);
+		uint64_t fn = ops_resolve(OPS_IDLE_NEXT);
 		uint64_t rsp = fn ? ((uint64_t (*)(void))fn)() : 0;
 		if (rsp)
 			ctx_restart(rsp);

@@ -1,6 +1,6 @@
-#include <delos/cellref.h>
 #include <delos/kernel.h>
 #include <delos/log.h>
+#include <delos/ops.h>
 #include <delos/time.h>
 #include "hal/uart.h"
 #include <delos/platform.h>
@@ -11,9 +11,9 @@
 
 /* The log's outputs and ring; owned by nano_core. */
 static struct {
-	bool vga;		/* nano_core draws on the screen (until a VGA cell takes over) */
+	bool vga;		/* nano_core draws on the screen (until a display cell takes over) */
 	bool vga_present;
-	struct cellref screen;	/* the VGA cell's writer, once it has taken the screen */
+	bool fatal;		/* a fatal report: nano_core draws itself and calls no cell */
 	struct vga_cursor cursor;
 	char ring[RING_SIZE];
 	size_t head;	/* total bytes ever written; ring[head % RING_SIZE] is next */
@@ -37,21 +37,22 @@ bool vga_text_present(void)
 	return lg.vga_present;
 }
 
-void log_vga_handoff(const char *cell, const char *sym)
-{
-	lg.vga = !cellref_make(&lg.screen, cell, sym);
-}
-
 void log_fatal(void)
 {
-	lg.screen.cell[0] = '\0';
+	lg.fatal = true;
 	lg.vga = lg.vga_present;
 }
 
-/* Draws on the screen, or hands the bytes to the VGA cell while it resolves. */
+/* Whether a display cell holds the screen (the ops slot screen_write). */
+static bool screen_taken(void)
+{
+	return !lg.fatal && ops_holder(OPS_SCREEN_WRITE)[0];
+}
+
+/* Hands the bytes to the display cell while it resolves, or draws on the screen. */
 static void screen_write(const char *s, size_t n)
 {
-	uint64_t fn = lg.screen.cell[0] ? cellref_resolve(&lg.screen) : 0;
+	uint64_t fn = screen_taken() ? ops_resolve(OPS_SCREEN_WRITE) : 0;
 
 	if (fn) {
 		((int (*)(const char *, uint64_t))fn)(s, n);
@@ -68,7 +69,7 @@ int console_screen_write(const char *buf, size_t len)
 {
 	if (!buf && len)
 		return -1;
-	if (lg.vga || lg.screen.cell[0])
+	if (lg.vga || screen_taken())
 		screen_write(buf, len);
 	return (int)len;
 }
@@ -100,7 +101,7 @@ void console_write(const char *s, size_t n)
 			uart_putc(port, '\r');
 		uart_putc(port, s[i]);
 	}
-	if (lg.vga || lg.screen.cell[0])
+	if (lg.vga || screen_taken())
 		screen_write(s, n);
 }
 

@@ -9,6 +9,7 @@
 #include <delos/log.h>
 #include <delos/mb2.h>
 #include <delos/mm.h>
+#include <delos/ops.h>
 #include <delos/random.h>
 #include <delos/platform.h>
 #include "nano_core/selftest.h"
@@ -135,9 +136,10 @@ static _Noreturn void idle_forever(void)
 	}
 }
 
+/* A shell cell has the console when it holds the ops slot `shell`. */
 static bool shell_loaded(void)
 {
-	return cells_loader() && loader_cell_find(cells_loader(), "shell");
+	return ops_holder(OPS_SHELL)[0] != '\0';
 }
 static _Noreturn void kmain_on_kernel_stack(void)
 {

@@ -1,4 +1,4 @@
-/* Ops slots (include/delos/ops.h). */
+/* Ops slots (include/delos/ops.h) and how they follow a swap (nano_core/ops_core.h). */
 #include <delos/cellref.h>
 #include <delos/irqflags.h>
 #include <delos/kernel.h>
@@ -6,22 +6,35 @@
 #include <delos/ops.h>
 #include <delos/string.h>
 #include <stdbool.h>
+#include "nano_core/ops_core.h"
 
-static const uint64_t slot_type[OPS_SLOTS] = {
-	[OPS_FAULT_HANDLER] = OPS_TYPE_FAULT_HANDLER,
-	[OPS_TASK_END] = OPS_TYPE_TASK_END,
-};
-static const char *const slot_name[OPS_SLOTS] = {
-	[OPS_FAULT_HANDLER] = "fault_handler",
-	[OPS_TASK_END] = "task_end",
+/* Each slot's fixed type tag and name, and whether a swap may leave it empty. */
+static const struct {
+	uint64_t type;
+	const char *name;
+	bool required;
+} slot_info[OPS_SLOTS] = {
+	[OPS_FAULT_HANDLER] = { OPS_TYPE_FAULT_HANDLER, "fault_handler", false },
+	[OPS_TASK_END] = { OPS_TYPE_TASK_END, "task_end", true },
+	[OPS_IRQ_ROUTE] = { OPS_TYPE_IRQ_ROUTE, "irq_route", true },
+	[OPS_IRQ_EXIT] = { OPS_TYPE_IRQ_EXIT, "irq_exit", true },
+	[OPS_IDLE_NEXT] = { OPS_TYPE_IDLE_NEXT, "idle_next", true },
+	[OPS_TASK_RESTART] = { OPS_TYPE_TASK_RESTART, "task_restart", true },
+	[OPS_TASK_RESTART_SELF] = { OPS_TYPE_RESTART_SELF, "task_restart_self", true },
+	[OPS_STATE_BEGIN] = { OPS_TYPE_STATE_BEGIN, "state_begin", true },
+	[OPS_STATE_END] = { OPS_TYPE_STATE_END, "state_end", true },
+	[OPS_SCREEN_WRITE] = { OPS_TYPE_SCREEN_WRITE, "screen_write", false },
+	[OPS_SHELL] = { OPS_TYPE_SHELL, "shell", false },
+	[OPS_CONSOLE_COMMAND] = { OPS_TYPE_CONSOLE_CMD, "console_command", false },
 };
 
 /* The table; owned by nano_core, changed with interrupts off. */
 static struct {
 	uint32_t version;
 	struct cellref ref[OPS_SLOTS];
+	struct cellref_cache cache[OPS_SLOTS];
 	bool set[OPS_SLOTS];
-} ops = { OPS_VERSION, { { "", "" } }, { false } };
+} ops = { .version = OPS_VERSION };
 
 int ops_register(uint64_t slot, const char *cell, const char *sym, uint64_t type_tag)
 {
@@ -29,25 +42,31 @@ int ops_register(uint64_t slot, const char *cell, const char *sym, uint64_t type
 	uint64_t flags;
 
 	if (slot >= OPS_SLOTS) {
-		klog(LOG_ERR, "ops: no slot %lu", slot);
+		klog(LOG_ERR, "ops: no slot %lu (this nano_core has %d, table version %u)", slot,
+		     OPS_SLOTS, OPS_VERSION);
 		return OPS_E_SLOT;
 	}
-	if (type_tag != slot_type[slot]) {
-		klog(LOG_ERR, "ops: slot %s wants type %08lx, not %08lx (%s:%s)", slot_name[slot],
-		     slot_type[slot], type_tag, cell ? cell : "?", sym ? sym : "?");
+	if (type_tag != slot_info[slot].type) {
+		klog(LOG_ERR, "ops: slot %s wants type %08lx, not %08lx (%s:%s); refused",
+		     slot_info[slot].name, slot_info[slot].type, type_tag, cell ? cell : "?",
+		     sym ? sym : "?");
 		return OPS_E_TYPE;
 	}
-	if (!cellref_make(&r, cell, sym))
+	if (!cellref_make(&r, cell, sym)) {
+		klog(LOG_ERR, "ops: slot %s: cell or symbol name empty or too long; refused",
+		     slot_info[slot].name);
 		return OPS_E_NAME;
+	}
 	if (!cellref_resolve(&r)) {
-		klog(LOG_ERR, "ops: slot %s: %s:%s does not resolve", slot_name[slot], cell, sym);
+		klog(LOG_ERR, "ops: slot %s: %s:%s does not resolve; refused", slot_info[slot].name,
+		     cell, sym);
 		return OPS_E_RESOLVE;
 	}
 	flags = irq_save();
 	ops.ref[slot] = r;
+	ops.cache[slot].gen = 0;
 	ops.set[slot] = true;
 	irq_restore(flags);
-	klog(LOG_DEBUG, "ops: slot %s is %s:%s", slot_name[slot], cell, sym);
 	return 0;
 }
 
@@ -69,10 +88,74 @@ int ops_unregister(uint64_t slot, const char *cell)
 
 uint64_t ops_resolve(uint64_t slot)
 {
-	return slot < OPS_SLOTS && ops.set[slot] ? cellref_resolve(&ops.ref[slot]) : 0;
+	if (slot >= OPS_SLOTS || !ops.set[slot])
+		return 0;
+	return cellref_resolve_cached(&ops.ref[slot], &ops.cache[slot]);
+}
+
+const char *ops_slot_name(uint64_t slot)
+{
+	return slot < OPS_SLOTS ? slot_info[slot].name : "";
 }
 
 const char *ops_holder(uint64_t slot)
 {
 	return slot < OPS_SLOTS && ops.set[slot] ? ops.ref[slot].cell : "";
+}
+
+const char *ops_symbol(uint64_t slot)
+{
+	return slot < OPS_SLOTS && ops.set[slot] ? ops.ref[slot].sym : "";
+}
+
+int ops_required(uint64_t slot)
+{
+	return slot < OPS_SLOTS && slot_info[slot].required;
+}
+
+/* Whether slot is held by the old cell of a pair: by its name, or by the symbol it exports. */
+static bool held_by(uint64_t slot, const struct loader_cell *old)
+{
+	struct loader_cell_info ci;
+	uint64_t addr;
+
+	loader_cell_info(old, &ci);
+	return strcmp(ops.ref[slot].cell, ci.name) == 0 ||
+	       (cellref_resolve(&ops.ref[slot]) &&
+		loader_cell_lookup(old, ops.ref[slot].sym, &addr) == 0 &&
+		addr == cellref_resolve(&ops.ref[slot]));
+}
+
+int ops_swap_check(const struct swap_pair *pairs, size_t n, char *why, size_t cap)
+{
+	uint64_t addr;
+
+	for (uint64_t s = 0; s < OPS_SLOTS; s++) {
+		if (!ops.set[s] || !slot_info[s].required)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			struct loader_cell_info ni;
+			if (!held_by(s, pairs[i].old) || loader_cell_lookup(pairs[i].new, ops.ref[s].sym,
+									    &addr) == 0)
+				continue;
+			loader_cell_info(pairs[i].new, &ni);
+			snprintf(why, cap, "it would leave the required ops slot %s empty: %s@%s does "
+				 "not export %s", slot_info[s].name, ni.name, ni.version, ops.ref[s].sym);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void ops_swap_commit(const struct swap_pair *pairs, size_t n)
+{
+	for (uint64_t s = 0; s < OPS_SLOTS; s++)
+		for (size_t i = 0; ops.set[s] && i < n; i++) {
+			struct loader_cell_info oi, ni;
+			loader_cell_info(pairs[i].old, &oi);
+			loader_cell_info(pairs[i].new, &ni);
+			if (strcmp(ops.ref[s].cell, oi.name) == 0)
+				cellref_make(&ops.ref[s], ni.name, ops.ref[s].sym);
+			ops.cache[s].gen = 0;
+		}
 }

@@ -9,12 +9,14 @@
 #include <delos/ctx.h>
 #include <delos/kernel.h>
 #include <delos/log.h>
+#include <delos/ops.h>
 #include <delos/paging.h>
 #include <delos/string.h>
 #include <delos/swap.h>
 #include <delos/time.h>
 #include <delos/trap.h>
 #include "hal/cpu.h"
+#include "nano_core/ops_core.h"
 
 #define QUIESCE_TIMEOUT_NS (200ull * 1000 * 1000)
 #define LOG_ENTRIES 32
@@ -36,6 +38,8 @@ static struct {
 	int64_t restart_ids[RESTART_MAX];
 	size_t nrestart;
 	bool restart_self;
+	const struct swap_pair *pairs;	/* the swap in progress, for the ops slots */
+	size_t npairs;
 } sw;
 
 /* Mirrors the tasks cell's struct task_info (cells/tasks/tasks.h). */
@@ -252,29 +256,40 @@ static uint64_t now_ns(void *ctx)
 /* With the world still stopped: blocked tasks of restartable cells start over in the new code. */
 static void committed(void *ctx)
 {
-	static const struct cellref restart = { "tasks", "tasks_restart" };
+	uint64_t restart;
 
 	(void)ctx;
+	ops_swap_commit(sw.pairs, sw.npairs);
 	cells_changed();	/* before the world resumes: trap.c's remembered addresses go stale */
+	restart = ops_resolve(OPS_TASK_RESTART);
 	for (size_t i = 0; i < sw.nrestart; i++)
-		if (cellref_call(&restart, (uint64_t)sw.restart_ids[i], NULL))
+		if (!restart || ((int (*)(uint64_t))restart)((uint64_t)sw.restart_ids[i]))
 			klog(LOG_ERR, "swap: cannot restart task %ld", sw.restart_ids[i]);
 }
 
+/* The check step's last word: no required ops slot may end up empty. */
+static int check_slots(void *ctx, const struct swap_pair *pairs, size_t n, char *why, size_t cap)
+{
+	(void)ctx;
+	return ops_swap_check(pairs, n, why, cap);
+}
+
 /*
- * The hooks' transaction is the state_db cell's (include/delos/sdb.h): the
- * calling task's, so every record a hook writes goes into it.
+ * The hooks' transaction is the one the ops slots state_begin / state_end
+ * open and end (the state_db cell's): the calling task's, so every record a
+ * hook writes goes into it.
  */
 static int state_begin(void *ctx, char *why, size_t cap)
 {
-	static const struct cellref begin = { "state_db", "sdb_txn_begin" };
+	uint64_t begin = ops_resolve(OPS_STATE_BEGIN);
 	int err;
 
 	(void)ctx;
-	if (!cellref_resolve(&begin))
-		return 0;	/* no state_db cell: the hooks cannot write records either */
-	if (cellref_call(&begin, 0, &err) || err) {
-		snprintf(why, cap, "sdb_txn_begin returned %d", err);
+	if (!begin)
+		return 0;	/* no state store: the hooks cannot write records either */
+	if ((err = ((int (*)(uint64_t))begin)(0))) {
+		snprintf(why, cap, "the state transaction's begin (%s:%s) returned %d",
+			 ops_holder(OPS_STATE_BEGIN), ops_symbol(OPS_STATE_BEGIN), err);
 		return -1;
 	}
 	return 0;
@@ -282,15 +297,16 @@ static int state_begin(void *ctx, char *why, size_t cap)
 
 static int state_end(void *ctx, bool commit, char *why, size_t cap)
 {
-	static const struct cellref end = { "state_db", "sdb_txn_end" };
-	int err = 0;
+	uint64_t end = ops_resolve(OPS_STATE_END);
+	int err;
 
 	(void)ctx;
-	if (!cellref_resolve(&end))
+	if (!end)
 		return 0;
-	if (cellref_call(&end, commit, &err) || err) {
+	if ((err = ((int (*)(uint64_t))end)(commit))) {
 		if (why)
-			snprintf(why, cap, "sdb_txn_end returned %d", err);
+			snprintf(why, cap, "the state transaction's end (%s:%s) returned %d",
+				 ops_holder(OPS_STATE_END), ops_symbol(OPS_STATE_END), err);
 		return -1;
 	}
 	return 0;
@@ -298,6 +314,7 @@ static int state_end(void *ctx, bool commit, char *why, size_t cap)
 
 static const struct swap_hooks kernel_hooks = {
 	stop_and_check, resume, swap_in, now_ns, committed, NULL, state_begin, state_end,
+	check_slots,
 };
 
 static void log_swap(const char *what, int status, const struct swap_result *res)
@@ -318,6 +335,7 @@ int cells_swap(struct swap_pair *pairs, const bool *restart, size_t n, const cha
 	for (size_t i = 0; i < SWAP_MAX_PAIRS; i++)
 		sw.restartable[i] = i < n && restart[i];
 	sw.nrestart = 0, sw.restart_self = false;
+	sw.pairs = pairs, sw.npairs = n;
 	err = loader_swap(cells_loader(), pairs, n, &kernel_hooks, res);
 	log_swap(what, err, res);
 	if (!err)
@@ -332,12 +350,13 @@ int cells_swap(struct swap_pair *pairs, const bool *restart, size_t n, const cha
 
 void swap_restart_self_if_needed(void)
 {
-	static const struct cellref self = { "tasks", "tasks_restart_self" };
+	uint64_t self = ops_resolve(OPS_TASK_RESTART_SELF);
 
 	if (!sw.restart_self)
 		return;
 	sw.restart_self = false;
-	cellref_call(&self, 0, NULL);
+	if (self)
+		((int (*)(uint64_t))self)(0);
 	klog(LOG_ERR, "swap: the calling task could not restart; halting it");
 	for (;;)
 		cpu_sti_hlt();

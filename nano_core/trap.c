@@ -6,6 +6,7 @@
 #include <delos/kernel.h>
 #include "nano_core/ksyms.h"
 #include <delos/log.h>
+#include <delos/ops.h>
 #include <delos/paging.h>
 #include <delos/platform.h>
 #include <delos/string.h>
@@ -45,9 +46,6 @@ static int irq_depth;		/* interrupt handlers running (nested) */
 static int64_t route_line = -1;	/* the IRQ whose route runs now, or -1 */
 extern uint8_t ctx_preempting;
 static uint32_t unrouted_seen;
-static const struct cellref dispatch_ref = { "dispatch", "dispatch_irq" };
-static const struct cellref irq_exit_ref = { "tasks", "tasks_irq_exit" };
-static struct cellref_cache dispatch_cache, irq_exit_cache;	/* written with interrupts off */
 
 /* An IRQ with neither a nano_core handler nor a dispatch cell: said once per line. */
 static void note_unrouted(uint8_t irq)
@@ -55,7 +53,7 @@ static void note_unrouted(uint8_t irq)
 	if (unrouted_seen & (1u << irq))
 		return;
 	unrouted_seen |= 1u << irq;
-	klog(LOG_WARN, "irq: IRQ %u arrived but the dispatch cell is not loaded", irq);
+	klog(LOG_WARN, "irq: IRQ %u arrived but no cell holds the ops slot irq_route", irq);
 }
 
 static const char *const names[32] = {
@@ -313,7 +311,7 @@ static void run_route(void *arg)
 {
 	struct irq_route *r = arg;
 
-	uint64_t fn = cellref_resolve_cached(&dispatch_ref, &dispatch_cache);
+	uint64_t fn = ops_resolve(OPS_IRQ_ROUTE);
 
 	r->unrouted = !fn;
 	if (fn)
@@ -388,7 +386,7 @@ void trap_dispatch(struct trap_frame *f)
 
 void trap_preempt_point(uint64_t irq)
 {
-	uint64_t exit_fn = cellref_resolve_cached(&irq_exit_ref, &irq_exit_cache);
+	uint64_t exit_fn = ops_resolve(OPS_IRQ_EXIT);
 	if (exit_fn) {
 		ctx_preempting = 1;	/* a switch in here is a preemption (watchdog.c) */
 		((int (*)(uint64_t, uint64_t))exit_fn)(irq, 0);

@@ -7,6 +7,7 @@
 #include <delos/cellref.h>
 #include <delos/ctx.h>
 #include <delos/log.h>
+#include <delos/ops.h>
 #include <delos/sdb.h>
 #include "state_db/internal.h"
 
@@ -18,7 +19,7 @@ static bool report_corrupt(void *ctx, const struct statedb_meta *m)
 	return true;
 }
 
-int cell_init(void)
+static int store_init(void)
 {
 	struct state_db *db = statedb_root();
 	int err;
@@ -41,6 +42,21 @@ int cell_init(void)
 		klog(LOG_ERR, "state_db: cannot initialize the store: %s", statedb_strerror(err));
 	else
 		klog(LOG_INFO, "state_db: store initialized; its storage belongs to nano_core");
+	return err;
+}
+
+/*
+ * Takes the store over (or sets it up) and gives nano_core the transaction
+ * a swap's hooks write into (ops slots state_begin and state_end; sdb_txn_begin
+ * takes no argument, which the slot's int (uint64_t) calls safely).
+ */
+int cell_init(void)
+{
+	int err = store_init();
+
+	if (!err && (ops_register(OPS_STATE_BEGIN, "state_db", "sdb_txn_begin", OPS_TYPE_STATE_BEGIN) ||
+		     ops_register(OPS_STATE_END, "state_db", "sdb_txn_end", OPS_TYPE_STATE_END)))
+		klog(LOG_WARN, "state_db: a swap's hooks will run outside a transaction");
 	return err;
 }
 

@@ -6,6 +6,7 @@
 #include <delos/cell.h>
 #include <delos/cellref.h>
 #include <delos/log.h>
+#include <delos/ops.h>
 #include <delos/sdb.h>
 #include <delos/string.h>
 #include <delos/trap.h>
@@ -167,8 +168,17 @@ int dispatch_post(const char *event, uint64_t arg)
 	return took;
 }
 
+/* nano_core routes every IRQ it has no handler for here (ops slot irq_route). */
 int cell_init(void)
 {
-	klog(LOG_INFO, "dispatch: routing IRQs and events through state_db");
-	return 0;
+	int err = ops_register(OPS_IRQ_ROUTE, "dispatch", "dispatch_irq", OPS_TYPE_IRQ_ROUTE);
+
+	if (!err)
+		klog(LOG_INFO, "dispatch: routing IRQs and events through state_db");
+	return err;
+}
+
+void cell_exit(void)
+{
+	ops_unregister(OPS_IRQ_ROUTE, "dispatch");
 }

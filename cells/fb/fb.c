@@ -3,6 +3,7 @@
 #include <delos/ctx.h>
 #include <delos/display.h>
 #include <delos/log.h>
+#include <delos/ops.h>
 #include <delos/sdb.h>
 #include <delos/string.h>
 #include "cells/fb/fb.h"
@@ -215,7 +216,7 @@ static int take_screen(const char *how)
 	}
 	int err = cursor_store(&c);
 	if (!err)
-		log_vga_handoff("fb", "fb_write");
+		ops_register(OPS_SCREEN_WRITE, "fb", "fb_write", OPS_TYPE_SCREEN_WRITE);
 	irq_restore(flags);
 	if (err) {
 		klog(LOG_ERR, "fb: cannot keep the cursor: %s", sdb_strerror(err));

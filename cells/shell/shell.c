@@ -2,6 +2,7 @@
 #include <delos/cell.h>
 #include <delos/ctx.h>
 #include <delos/log.h>
+#include <delos/ops.h>
 #include <delos/string.h>
 #include <delos/time.h>
 #include <delos/dispatch.h>
@@ -176,10 +177,13 @@ int cell_init(void)
 		return (int)id;
 	}
 	klog(LOG_INFO, "shell: the console is task %ld", id);
+	/* nano_core leaves the console to the holder of the ops slot `shell`. */
+	ops_register(OPS_SHELL, "shell", "shell_main", OPS_TYPE_SHELL);
 	return 0;
 }
 
 void cell_exit(void)
 {
 	dispatch_unsubscribe(SHELL_EVENT, "shell", "shell_on_input");
+	ops_unregister(OPS_SHELL, "shell");
 }

@@ -108,6 +108,17 @@ bad:
 	return TASKS_E_STATE;
 }
 
+/* What nano_core calls the tasks cell for (include/delos/ops.h). */
+static const struct {
+	uint64_t slot, type;
+	const char *sym;
+} slots[] = {
+	{ OPS_IRQ_EXIT, OPS_TYPE_IRQ_EXIT, "tasks_irq_exit" },
+	{ OPS_IDLE_NEXT, OPS_TYPE_IDLE_NEXT, "tasks_idle_next" },
+	{ OPS_TASK_RESTART, OPS_TYPE_TASK_RESTART, "tasks_restart" },
+	{ OPS_TASK_RESTART_SELF, OPS_TYPE_RESTART_SELF, "tasks_restart_self" },
+};
+
 int cell_init(void)
 {
 	struct tasks_cpu cpu;
@@ -122,6 +133,9 @@ int cell_init(void)
 	/* A task that faults in a cell is ended through here (include/delos/fault.h). */
 	if (ops_register(OPS_TASK_END, "tasks", "tasks_end_faulted", OPS_TYPE_TASK_END))
 		klog(LOG_WARN, "tasks: a task that faults will halt Delos");
+	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++)
+		if ((err = ops_register(slots[i].slot, "tasks", slots[i].sym, slots[i].type)))
+			return err;
 	return 0;
 }
 
@@ -129,4 +143,6 @@ void cell_exit(void)
 {
 	dispatch_unsubscribe(TIMER_EVENT, "tasks", "tasks_tick");
 	ops_unregister(OPS_TASK_END, "tasks");
+	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++)
+		ops_unregister(slots[i].slot, "tasks");
 }

@@ -2,6 +2,7 @@
 #include <delos/cell.h>
 #include <delos/ctx.h>
 #include <delos/log.h>
+#include <delos/ops.h>
 #include <delos/mm.h>
 #include <delos/sdb.h>
 #include <delos/vga.h>
@@ -135,7 +136,7 @@ static int take_screen(const char *how)
 		return -1;
 	}
 	uint64_t flags = irq_save();
-	log_vga_handoff("vga", "vga_write");
+	ops_register(OPS_SCREEN_WRITE, "vga", "vga_write", OPS_TYPE_SCREEN_WRITE);
 	struct vga_cell_cursor c = cursor_load();
 	int err = cursor_store(&c);
 	irq_restore(flags);

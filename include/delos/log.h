@@ -49,11 +49,10 @@ bool vga_text_present(void);
  */
 void log_screen_replay(size_t lines);
 /*
- * A display cell (vga, fb) owns the screen now (grant `console`): nano_core's output goes
- * to cell:sym, `int sym(const char *buf, uint64_t len)`, resolved on every
- * write, and nano_core draws itself again whenever that does not resolve.
+ * A display cell takes the screen by filling the ops slot screen_write
+ * (include/delos/ops.h): nano_core's output then goes to it, resolved on
+ * every write, and nano_core draws itself again whenever it does not resolve.
  */
-void log_vga_handoff(const char *cell, const char *sym);
 /*
  * For fatal reports (panic, an unhandled exception or NMI): from now on
  * nano_core draws the screen itself and calls no cell. Such a report may

@@ -65,6 +65,12 @@ struct swap_hooks {
 	 */
 	int (*state_begin)(void *ctx, char *why, size_t cap);
 	int (*state_end)(void *ctx, bool commit, char *why, size_t cap);
+	/*
+	 * After every new cell loaded and passed the loader's checks (may be
+	 * NULL): the host's own check of the pairs; non-zero refuses the swap
+	 * at the check step, with a reason in why.
+	 */
+	int (*check)(void *ctx, const struct swap_pair *pairs, size_t n, char *why, size_t cap);
 };
 
 struct swap_result {

@@ -1,0 +1,17 @@
+/* nano_core's side of the ops slots (include/delos/ops.h) in a swap. */
+#ifndef NANO_CORE_OPS_CORE_H
+#define NANO_CORE_OPS_CORE_H
+
+#include <stddef.h>
+#include <delos/swap.h>
+
+/*
+ * For the swap's check step: refuses (non-zero, `why` naming the slot) when
+ * a required slot held by an old cell names a symbol its new cell does not
+ * export as a function.
+ */
+int ops_swap_check(const struct swap_pair *pairs, size_t n, char *why, size_t cap);
+/* After a swap's commit, world stopped: slots held by old cells name their new cells. */
+void ops_swap_commit(const struct swap_pair *pairs, size_t n);
+
+#endif
