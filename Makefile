@@ -89,8 +89,26 @@ $(KOUT)/nano_core.elf: $(KOBJS) $(KOUT)/ksyms.o nano_core/nano_core.ld
 	$(LD) -T nano_core/nano_core.ld -nostdlib -z max-page-size=4096 -o $@ $(KOBJS) $(KOUT)/ksyms.o
 	$(HOUT)/ksymgen --verify $(KOUT)/pass1.elf $@
 
-$(OUT)/delos.iso: $(KOUT)/nano_core.elf $(OUT)/iso/boot/grub/grub.cfg $(ISO_EXTRA)
+# The test build: the same nano_core with the tests of tests/kernel/, which GRUB
+# boots instead when the kernel arguments hold test=NAME. Not the permanent image.
+TOBJS    := $(KOBJS) $(KOUT)/tests/kernel/selftest.c.o
+$(KOUT)/test/pass1.elf: $(TOBJS) $(KOUT)/ksyms-empty.o nano_core/nano_core.ld
+	@mkdir -p $(@D)
+	$(LD) -T nano_core/nano_core.ld -nostdlib -z max-page-size=4096 -o $@ $(TOBJS) $(KOUT)/ksyms-empty.o
+
+$(KOUT)/test/ksyms.S: $(KOUT)/test/pass1.elf $(HOUT)/ksymgen nano_core/exports.list
+	$(HOUT)/ksymgen --exports nano_core/exports.list -o $@ $<
+
+$(KOUT)/test/ksyms.o: %.o: %.S
+	$(CC) $(KASFLAGS) -c $< -o $@
+
+$(KOUT)/nano_core-test.elf: $(TOBJS) $(KOUT)/test/ksyms.o nano_core/nano_core.ld
+	$(LD) -T nano_core/nano_core.ld -nostdlib -z max-page-size=4096 -o $@ $(TOBJS) $(KOUT)/test/ksyms.o
+	$(HOUT)/ksymgen --verify $(KOUT)/test/pass1.elf $@
+
+$(OUT)/delos.iso: $(KOUT)/nano_core.elf $(KOUT)/nano_core-test.elf $(OUT)/iso/boot/grub/grub.cfg $(ISO_EXTRA)
 	cp $(KOUT)/nano_core.elf $(OUT)/iso/boot/nano_core.elf
+	cp $(KOUT)/nano_core-test.elf $(OUT)/iso/boot/nano_core-test.elf
 	grub-mkrescue -o $@ $(OUT)/iso 2>$(OUT)/grub-mkrescue.log || { cat $(OUT)/grub-mkrescue.log; exit 1; }
 
 # Host tools.

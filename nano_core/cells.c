@@ -10,6 +10,7 @@
 #include <delos/paging.h>
 #include <delos/string.h>
 #include <delos/swap.h>
+#include <delos/system.h>
 #include <delos/time.h>
 #include <delos/trap.h>
 #include "nano_core/physmap.h"
@@ -438,23 +439,72 @@ static bool parse_pair(const char *old_ref, const char *new_ref, struct swap_pai
 	return true;
 }
 
-int cells_swap_to(const char *old_ref, const char *new_ref)
+void swap_print_steps(const struct swap_result *r)
 {
-	struct swap_pair pair;
-	struct entry_args keep;
-	struct swap_result *res = kmalloc(sizeof(*res));
-	char what[96];
-	bool restart;
-	int err = LOADER_EINVAL;
+	for (int s = 0; s < SWAP_STEPS; s++)
+		kprintf("  %-9s %8lu ns\n", swap_step_name(s), r->step_ns[s]);
+	kprintf("  pause     %8lu ns (world stopped)\n  unmap     %8lu ns (old cells, world running)\n"
+		"  total     %8lu ns\n", r->pause_ns, r->reap_ns, r->total_ns);
+	kprintf("  relocations rewritten %zu (in %zu imports)\n", r->relocs_rewritten, r->imports_moved);
+}
 
-	memset(&pair, 0, sizeof(pair));
-	if (res && parse_pair(old_ref, new_ref, &pair, &keep, &restart)) {
-		snprintf(what, sizeof(what), "%s -> %s", old_ref, new_ref);
-		err = cells_swap(&pair, &restart, 1, what, res);
-		swap_print_result(err, res, false);
+static void print_result(int err, const struct swap_result *res, bool verbose)
+{
+	if (err) {
+		kprintf("%s\nswap refused at step '%s'; nothing changed\n", res->message,
+			swap_step_name(res->failed_step));
+		return;
+	}
+	kprintf("swap: done in %lu us (world stopped %lu us, %zu relocations rewritten)\n",
+		res->total_ns / 1000, res->pause_ns / 1000, res->relocs_rewritten);
+	if (verbose)
+		swap_print_steps(res);
+}
+
+static int swap_refs(const char *const *refs, size_t npairs, bool verbose, struct swap_result *res)
+{
+	struct swap_pair pairs[SWAP_MAX_PAIRS];
+	struct entry_args keep[SWAP_MAX_PAIRS];	/* alive until the swap is over */
+	bool restart[SWAP_MAX_PAIRS];
+	char what[96] = "";
+	int err;
+
+	memset(pairs, 0, sizeof(pairs));
+	for (size_t i = 0; i < npairs; i++) {
+		size_t len = strlen(what);
+		if (!parse_pair(refs[2 * i], refs[2 * i + 1], &pairs[i], &keep[i], &restart[i]))
+			return LOADER_EINVAL;
+		snprintf(what + len, sizeof(what) - len, "%s%s -> %s", i ? ", " : "", refs[2 * i],
+			 refs[2 * i + 1]);
+	}
+	err = cells_swap(pairs, restart, npairs, what, res);
+	print_result(err, res, verbose);
+	return err;
+}
+
+int system_swap(const char *const *refs, size_t npairs, bool verbose)
+{
+	struct swap_result *res = kmalloc(sizeof(*res));
+	int err = LOADER_ENOMEM;
+
+	if (!npairs || npairs > SWAP_MAX_PAIRS) {
+		kprintf("swap: 1 to %d pairs\n", SWAP_MAX_PAIRS);
+		err = LOADER_EINVAL;
+	} else if (!res) {
+		kprintf("swap: out of memory\n");
+	} else {
+		err = swap_refs(refs, npairs, verbose, res);
 	}
 	kfree(res);
+	swap_restart_self_if_needed();
 	return err;
+}
+
+int cells_swap_to(const char *old_ref, const char *new_ref)
+{
+	const char *refs[2] = { old_ref, new_ref };
+
+	return system_swap(refs, 1, false);
 }
 
 uint64_t cells_watchdog_ms(const char *name)
@@ -503,38 +553,10 @@ int cells_policy(const char *name, struct manifest_recovery *rec, uint32_t *vers
 	return 0;
 }
 
-void kcmd_swap(int argc, char **argv)
+void system_core_image(struct loader_cell_info *i)
 {
-	struct swap_pair pairs[SWAP_MAX_PAIRS];
-	struct entry_args keep[SWAP_MAX_PAIRS];	/* alive until the swap is over */
-	bool restart[SWAP_MAX_PAIRS];
-	struct swap_result *res = kmalloc(sizeof(*res));
-	char what[96] = "";
-	bool verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
-	int first = verbose ? 2 : 1, n = (argc - first) / 2;
-
-	if (!res || argc - first < 2 || (argc - first) % 2 || n > SWAP_MAX_PAIRS) {
-		kprintf("usage: swap [-v] OLD@VERSION NEW@VERSION [OLD@VERSION NEW@VERSION]...\n"
-			"  All pairs are one transaction: every one is done, or none. NEW may be\n"
-			"  another version of OLD, a fresh copy of it, or a cell of another name\n"
-			"  that exports everything OLD's users import (sched_rr@1 sched_prio@1).\n"
-			"  After the swap at most one version of each cell name is loaded: NEW's\n"
-			"  name may not be that of a loaded cell the swap does not replace.\n");
-		kfree(res);
-		return;
-	}
-	memset(pairs, 0, sizeof(pairs));
-	for (int i = 0; i < n; i++) {
-		if (!parse_pair(argv[first + 2 * i], argv[first + 2 * i + 1], &pairs[i], &keep[i],
-				&restart[i])) {
-			kfree(res);
-			return;
-		}
-		size_t len = strlen(what);
-		snprintf(what + len, sizeof(what) - len, "%s%s -> %s", i ? ", " : "",
-			 argv[first + 2 * i], argv[first + 2 * i + 1]);
-	}
-	swap_print_result(cells_swap(pairs, restart, (size_t)n, what, res), res, verbose);
-	kfree(res);
-	swap_restart_self_if_needed();
+	i->text_size = __text_end - __text_start;
+	i->rodata_size = __rodata_end - __rodata_start;
+	i->start = (uint64_t)__kernel_start;
+	i->end = (uint64_t)__kernel_end;
 }

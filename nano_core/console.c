@@ -1,12 +1,10 @@
-#include "nano_core/boot.h"
 #include <delos/cells.h>
 #include "nano_core/console.h"
-#include "nano_core/heap.h"
 #include <delos/log.h>
-#include <delos/mm.h>
+#include <delos/fault.h>
+#include <delos/ops.h>
 #include <delos/string.h>
 #include <delos/trap.h>
-#include "nano_core/vrange.h"
 #include "hal/cpu.h"
 #include "hal/uart.h"
 #include <delos/platform.h>
@@ -27,7 +25,6 @@ struct command {
 	const char *name, *args, *help;
 	void (*run)(int argc, char **argv);
 };
-static const struct command commands[];
 
 static void rx_interrupt(uint8_t irq)
 {
@@ -124,116 +121,59 @@ static int split(char *line, char **argv)
 	return argc;
 }
 
-/* Parses a decimal number in [0, max]; false on anything else. */
-static bool parse_uint(const char *s, unsigned max, unsigned *out)
-{
-	unsigned v = 0;
+static void cmd_help(int argc, char **argv);
 
-	if (!*s)
+/* `load NAME@VERSION`: to bring up a shell, or the console commands cell. */
+static void cmd_load(int argc, char **argv)
+{
+	if (argc != 2)
+		kprintf("usage: load NAME@VERSION   (a cell of cells.manifest)\n");
+	else
+		cells_load(argv[1]);
+}
+
+static const struct command commands[] = {
+	{ "help", "", "list the commands", cmd_help },
+	{ "load", "NAME@VERSION", "load a cell of cells.manifest", cmd_load },
+	{ "fault", "pf|gpf|div0|ud|stack", "raise that CPU exception on purpose", kcmd_fault },
+	{ NULL, NULL, NULL, NULL },
+};
+
+/* A command of the cell holding the ops slot console_command, as a contained call. */
+struct cell_command {
+	uint64_t fn;
+	int argc;
+	char **argv;
+};
+
+static void run_cell_command(void *arg)
+{
+	struct cell_command *c = arg;
+
+	((void (*)(int, char **))c->fn)(c->argc, c->argv);
+}
+
+static bool cell_command(int argc, char **argv)
+{
+	struct cell_command c = { ops_resolve(OPS_CONSOLE_COMMAND), argc, argv };
+	struct trap_info ti;
+
+	if (!c.fn)
 		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > (max - (*s - '0')) / 10)
-			return false;
-		v = v * 10 + (*s - '0');
-	}
-	*out = v;
+	if (trap_contain(run_cell_command, &c, FAULT_CTX_COMMAND, &ti))
+		kprintf("%s: %s:%s raised %s at %016lx; the command was abandoned\n", argv[0],
+			ops_holder(OPS_CONSOLE_COMMAND), ops_symbol(OPS_CONSOLE_COMMAND),
+			trap_name(ti.vector), ti.rip);
 	return true;
 }
 
 static void cmd_help(int argc, char **argv)
 {
-	(void)argc, (void)argv;
 	for (const struct command *c = commands; c->name; c++)
 		kprintf("  %-6s %-20s %s\n", c->name, c->args, c->help);
+	if (!cell_command(argc, argv))
+		kprintf("  (more commands come with a cell that fills the ops slot console_command)\n");
 }
-
-/* One line: whether every frame has at most one owner and every allocated frame one (mm_audit). */
-static void print_audit(void)
-{
-	struct mm_audit a;
-	int err = mm_audit(&a);
-	const struct frame_audit *f = &a.frames;
-
-	if (err == MM_AUDIT_NO_MEMORY) {
-		kprintf("owners: not checked: no heap memory for the audit's bitmap\n");
-		return;
-	}
-	kprintf("owners: %lu page tables, %lu pages outside the physmap: %s\n", a.tables, a.pages,
-		err ? "FAILED" : "each frame owned once, none leaked, ok");
-	if (!err)
-		return;
-	if (f->twice)
-		kprintf("owners: %lu frames owned twice (first %016lx)\n", f->twice, f->first_twice);
-	if (f->free_claimed)
-		kprintf("owners: %lu frames mapped but free in the bitmap (first %016lx)\n",
-			f->free_claimed, f->first_free_claimed);
-	if (f->leaked)
-		kprintf("owners: %lu frames allocated but owned by nothing (first %016lx)\n", f->leaked,
-			f->first_leaked);
-	if (!f->counters_ok)
-		kprintf("owners: the frame counters disagree with the bitmap\n");
-	if (a.heap)
-		kprintf("owners: heap check failed: %s\n", heap_strerror(a.heap));
-}
-
-void kcmd_mem(int argc, char **argv)
-{
-	struct mm_stats s;
-	struct vrange_stats w;
-
-	(void)argc, (void)argv;
-	mm_stats(&s);
-	kprintf("frames: total %lu free %lu used %lu (KiB: total %lu free %lu)\n", s.frames_total,
-		s.frames_free, s.frames_total - s.frames_free, s.frames_total * 4, s.frames_free * 4);
-	kprintf("heap: size %lu in_use %lu free %lu live %lu allocs %lu frees %lu check %s\n",
-		s.heap_size, s.heap_in_use, s.heap_free, s.heap_live, s.heap_allocs, s.heap_frees,
-		mm_heap_check() == 0 ? "ok" : "CORRUPT");
-	kprintf("stacks: %lu (%lu pages, each with a guard page)\n", s.stacks, s.stack_pages);
-	cell_window_stats(&w);
-	kprintf("cell window: size %lu in_use %lu ranges %zu max %zu free %lu spans %zu largest %lu\n",
-		w.window, w.live_bytes, w.live, w.max_live, w.free_bytes, w.free_spans,
-		w.largest_free);
-	print_audit();
-}
-
-void kcmd_log(int argc, char **argv)
-{
-	(void)argc, (void)argv;
-	log_dump();
-}
-
-void kcmd_exit(int argc, char **argv)
-{
-	unsigned code;
-
-	if (argc != 2 || !parse_uint(argv[1], 126, &code)) {
-		kprintf("usage: exit N   (N from 0 to 126)\n");
-		return;
-	}
-	kprintf("exit: leaving QEMU with status %u\n", code);
-	qemu_exit(code);
-	kprintf("exit: no isa-debug-exit device here (not QEMU?); still running\n");
-}
-
-static const struct command commands[] = {
-	{ "help", "", "list the commands", cmd_help },
-	{ "mem", "", "frame, heap, stack and cell window figures; who owns each frame", kcmd_mem },
-	{ "log", "", "print the kernel log", kcmd_log },
-	{ "exit", "N", "end QEMU with status N (0-126)", kcmd_exit },
-	{ "fault", "pf|gpf|div0|ud|stack", "raise that CPU exception on purpose", kcmd_fault },
-	{ "cells", "", "list loaded cells: name@version, sizes, range", kcmd_cells },
-	{ "syms", "CELL", "a cell's symbols", kcmd_syms },
-	{ "deps", "CELL", "what a cell uses and who uses it", kcmd_deps },
-	{ "load", "NAME@VERSION", "load a cell of cells.manifest; one version of a name at a time",
-	  kcmd_load },
-	{ "unload", "NAME", "unload a cell nothing depends on", kcmd_unload },
-	{ "call", "CELL SYMBOL", "run int SYMBOL(void), a global function of a cell, catching faults",
-	  kcmd_call },
-	{ "swap", "[-v] OLD@V NEW@V...", "replace cells live as one transaction; 'swap' alone: the rules",
-	  kcmd_swap },
-	{ "swaps", "", "the swap log: when, what, outcome, step times", kcmd_swaps },
-	{ NULL, NULL, NULL, NULL },
-};
 
 void console_execute(char *line)
 {
@@ -251,7 +191,8 @@ void console_execute(char *line)
 			c->run(argc, argv);
 			return;
 		}
-	kprintf("unknown command '%s'; type 'help' for the list\n", argv[0]);
+	if (!cell_command(argc, argv))
+		kprintf("unknown command '%s'; type 'help' for the list\n", argv[0]);
 }
 
 _Noreturn void console_run(void)

@@ -1,4 +1,10 @@
-/* nano_core's built-in console on COM1: a line prompt `delos> ` with a few commands. */
+/*
+ * nano_core's fallback console on the serial line, for when no shell cell
+ * holds the ops slot `shell` (cells=none, or no shell loaded): a `delos> `
+ * prompt that reads lines of up to 1,024 bytes and 8 words and knows `help`,
+ * `load NAME@VERSION` and `fault KIND`; any other command goes to the cell
+ * holding the ops slot console_command (the console commands cell), if one is loaded.
+ */
 #ifndef DELOS_CONSOLE_H
 #define DELOS_CONSOLE_H
 
@@ -9,14 +15,7 @@ _Noreturn void console_run(void);
 /* Runs one command line, as if typed at the prompt. */
 void console_execute(char *line);
 
-/*
- * nano_core's command bodies, exported to the shell cell (grant `console`).
- * Each takes the words of its command line and prints through kprintf.
- */
-void kcmd_mem(int argc, char **argv);
-void kcmd_log(int argc, char **argv);
-void kcmd_exit(int argc, char **argv);
-/* `fault KIND`: raises a CPU exception on purpose, for tests. */
+/* `fault KIND`: raises a CPU exception on purpose, for tests (grant `console`). */
 void kcmd_fault(int argc, char **argv);
 
 #endif

@@ -12,7 +12,7 @@
 #include <delos/ops.h>
 #include <delos/random.h>
 #include <delos/platform.h>
-#include "nano_core/selftest.h"
+#include "tests/kernel/selftest.h"
 #include <delos/string.h>
 #include <delos/time.h>
 #include <delos/trap.h>
@@ -155,8 +155,12 @@ static _Noreturn void kmain_on_kernel_stack(void)
 	if (cmdline_get("bench", test, sizeof(test)))
 		klog(LOG_WARN, "boot: bench=%s asks for the benchmark suite at boot, but this build "
 		     "has no benchmark cell; booting to the prompt", test);
-	if (cmdline_get("test", test, sizeof(test)))
+	if (cmdline_get("test", test, sizeof(test)) && selftest_run)
 		selftest_run(test, &boot_info);
+	else if (cmdline_get("test", test, sizeof(test))) {
+		kprintf("test=%s: this nano_core is not the test build (nano_core-test.elf)\n", test);
+		qemu_exit(2);
+	}
 	bool shell = shell_loaded();
 	if (!shell)
 		console_init();

@@ -1,7 +1,7 @@
 /*
  * nano_core's side of live swap: stopping the world and checking that no
- * task runs in or will return into an old cell, the swap-in hook, the swap
- * log, and the `swap` / `swaps` commands. The transaction is loader/swap.c.
+ * task runs in or will return into an old cell, the swap-in hook and the
+ * swap log (printed by the console commands). The transaction is loader/swap.c.
  */
 #include <delos/cellref.h>
 #include <delos/cells.h>
@@ -13,24 +13,20 @@
 #include <delos/paging.h>
 #include <delos/string.h>
 #include <delos/swap.h>
+#include <delos/system.h>
 #include <delos/time.h>
 #include <delos/trap.h>
 #include "hal/cpu.h"
 #include "nano_core/ops_core.h"
 
 #define QUIESCE_TIMEOUT_NS (200ull * 1000 * 1000)
-#define LOG_ENTRIES 32
+#define LOG_ENTRIES SYSTEM_SWAP_LOG
 #define FRAMES_MAX 64
 #define RESTART_MAX 16
 
 /* The swap log and the state of a swap in progress; owned by nano_core. */
 static struct {
-	struct swap_log_entry {
-		uint64_t when_ns;
-		char what[96];
-		int status;
-		struct swap_result res;
-	} log[LOG_ENTRIES];
+	struct swap_log_entry log[LOG_ENTRIES];
 	uint64_t count;
 	uint64_t irq_flags;	/* interrupt flag to restore on resume */
 	/* The swap in progress: which old cells restart their blocked tasks, and which tasks. */
@@ -327,6 +323,14 @@ static void log_swap(const char *what, int status, const struct swap_result *res
 	e->res = *res;
 }
 
+uint64_t system_swap_log(uint64_t n, struct swap_log_entry *e, bool *kept)
+{
+	*kept = n < sw.count && n + LOG_ENTRIES >= sw.count;
+	if (*kept)
+		*e = sw.log[n % LOG_ENTRIES];
+	return sw.count;
+}
+
 int cells_swap(struct swap_pair *pairs, const bool *restart, size_t n, const char *what,
 	       struct swap_result *res)
 {
@@ -360,46 +364,4 @@ void swap_restart_self_if_needed(void)
 	klog(LOG_ERR, "swap: the calling task could not restart; halting it");
 	for (;;)
 		cpu_sti_hlt();
-}
-
-static void print_steps(const struct swap_result *r)
-{
-	for (int s = 0; s < SWAP_STEPS; s++)
-		kprintf("  %-9s %8lu ns\n", swap_step_name(s), r->step_ns[s]);
-	kprintf("  pause     %8lu ns (world stopped)\n  unmap     %8lu ns (old cells, world running)\n"
-		"  total     %8lu ns\n", r->pause_ns, r->reap_ns, r->total_ns);
-	kprintf("  relocations rewritten %zu (in %zu imports)\n", r->relocs_rewritten, r->imports_moved);
-}
-
-void kcmd_swaps(int argc, char **argv)
-{
-	uint64_t first = sw.count > LOG_ENTRIES ? sw.count - LOG_ENTRIES : 0;
-
-	(void)argv;
-	if (argc != 1) {
-		kprintf("usage: swaps\n");
-		return;
-	}
-	if (!sw.count)
-		kprintf("no swaps yet\n");
-	for (uint64_t i = first; i < sw.count; i++) {
-		const struct swap_log_entry *e = &sw.log[i % LOG_ENTRIES];
-		kprintf("#%lu at %lu.%06lu s: %s: %s\n", i + 1, e->when_ns / 1000000000,
-			e->when_ns / 1000 % 1000000, e->what, e->status ? e->res.message : "ok");
-		if (!e->status)
-			print_steps(&e->res);
-	}
-}
-
-void swap_print_result(int err, const struct swap_result *res, bool verbose)
-{
-	if (err) {
-		kprintf("%s\nswap refused at step '%s'; nothing changed\n", res->message,
-			swap_step_name(res->failed_step));
-		return;
-	}
-	kprintf("swap: done in %lu us (world stopped %lu us, %zu relocations rewritten)\n",
-		res->total_ns / 1000, res->pause_ns / 1000, res->relocs_rewritten);
-	if (verbose)
-		print_steps(res);
 }

@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <delos/mm.h>
 
 enum vrange_error {
 	VRANGE_OK = 0,
@@ -43,12 +44,6 @@ struct vrange {
 	uint64_t live_bytes;		/* their bytes, guards included */
 };
 
-struct vrange_stats {
-	uint64_t window;		/* bytes of the window, top guard included */
-	uint64_t free_bytes, largest_free;
-	size_t free_spans, live, max_live;
-	uint64_t live_bytes;
-};
 
 /*
  * Sets up an allocator over [base, base + size). page must be a power of

@@ -1,6 +1,9 @@
 /*
- * The commands the shell registers at init: its own help, state, tasks and uptime,
- * and nano_core's command bodies (kcmd_*, grant `console`), all as cellrefs.
+ * The commands the shell registers at init: its own help, state, tasks, uptime,
+ * swap and swaps, nano_core's `fault`, and the console commands cell's bodies
+ * (kcmds:kcmd_*, cells/kcmds/kcmds.h), all as cellrefs. swap and swaps are
+ * the shell's own copies (metamodules/swap_cmd.c), so that the shell can swap
+ * the cell that serves the other commands.
  */
 #include <delos/log.h>
 #include <delos/mm.h>
@@ -11,6 +14,7 @@
 #include <delos/tasks.h>
 #include <delos/time.h>
 #include <delos/timer.h>
+#include "metamodules/swap_cmd.h"
 
 struct builtin {
 	const char *name, *cell, *sym, *usage, *help;
@@ -18,22 +22,23 @@ struct builtin {
 
 static const struct builtin builtins[] = {
 	{ "help", "shell", "shell_cmd_help", "[COMMAND]", "list the commands, or explain one" },
-	{ "mem", "nano_core", "kcmd_mem", "", "frame, heap, stack and cell window figures; who owns each frame" },
-	{ "log", "nano_core", "kcmd_log", "", "print the kernel log" },
-	{ "exit", "nano_core", "kcmd_exit", "N", "end QEMU with status N (0-126)" },
+	{ "mem", "kcmds", "kcmd_mem", "", "frame, heap, stack and cell window figures; who owns each frame" },
+	{ "log", "kcmds", "kcmd_log", "", "print the kernel log" },
+	{ "exit", "kcmds", "kcmd_exit", "N", "end QEMU with status N (0-126)" },
+	{ "ops", "kcmds", "kcmd_ops", "", "the ops table: which cell serves each of nano_core's slots" },
 	{ "fault", "nano_core", "kcmd_fault", "pf|gpf|div0|ud|stack",
 	  "raise that CPU exception on purpose" },
-	{ "cells", "nano_core", "kcmd_cells", "", "list loaded cells: name@version, sizes, range" },
-	{ "syms", "nano_core", "kcmd_syms", "CELL", "a cell's symbols" },
-	{ "deps", "nano_core", "kcmd_deps", "CELL", "what a cell uses and who uses it" },
-	{ "load", "nano_core", "kcmd_load", "NAME@VERSION",
+	{ "cells", "kcmds", "kcmd_cells", "", "list loaded cells: name@version, sizes, range" },
+	{ "syms", "kcmds", "kcmd_syms", "CELL", "a cell's symbols" },
+	{ "deps", "kcmds", "kcmd_deps", "CELL", "what a cell uses and who uses it" },
+	{ "load", "kcmds", "kcmd_load", "NAME@VERSION",
 	  "load a cell of cells.manifest; one version of a name at a time" },
-	{ "unload", "nano_core", "kcmd_unload", "NAME", "unload a cell nothing depends on" },
-	{ "call", "nano_core", "kcmd_call", "CELL SYMBOL",
+	{ "unload", "kcmds", "kcmd_unload", "NAME", "unload a cell nothing depends on" },
+	{ "call", "kcmds", "kcmd_call", "CELL SYMBOL",
 	  "run int SYMBOL(void), a global function of a cell, catching faults" },
-	{ "swap", "nano_core", "kcmd_swap", "[-v] OLD@V NEW@V...",
+	{ "swap", "shell", "shell_cmd_swap", "[-v] OLD@V NEW@V...",
 	  "replace cells live as one transaction; 'swap' alone: the rules" },
-	{ "swaps", "nano_core", "kcmd_swaps", "", "the swap log: when, what, outcome, step times" },
+	{ "swaps", "shell", "shell_cmd_swaps", "", "the swap log: when, what, outcome, step times" },
 	{ "state", "shell", "shell_cmd_state", "[PREFIX]",
 	  "state_db records, their owners and checksums" },
 	{ "tasks", "shell", "shell_cmd_tasks", "", "tasks: id, name, state, entry, runs, cpu ticks" },
@@ -54,6 +59,16 @@ void shell_cmd_uptime(int argc, char **argv)
 	irq_restore(flags);
 	shell_printf("uptime: %lu ticks at %lu Hz, %lu us of guest time (TSC from %s)\n", ticks,
 		     timer_hz(), ns / 1000, tsc_source());
+}
+
+void shell_cmd_swap(int argc, char **argv)
+{
+	swap_cmd_swap(argc, argv);
+}
+
+void shell_cmd_swaps(int argc, char **argv)
+{
+	swap_cmd_swaps(argc, argv);
 }
 
 int shell_builtins_register(void)

@@ -46,5 +46,7 @@ void shell_cmd_help(int argc, char **argv);
 void shell_cmd_state(int argc, char **argv);
 void shell_cmd_tasks(int argc, char **argv);
 void shell_cmd_uptime(int argc, char **argv);
+void shell_cmd_swap(int argc, char **argv);
+void shell_cmd_swaps(int argc, char **argv);
 
 #endif

@@ -81,7 +81,7 @@ void shell_execute(char *line)
 		shell_printf("%s: served by %s:%s, which is not loaded\n", argv[0], c.fn.cell, c.fn.sym);
 		return;
 	}
-	/* nano_core's commands print with kprintf, which does not wait for our queue. */
+	/* Most commands print with kprintf, which does not wait for our queue. */
 	serial_flush();
 	((command_fn *)fn)(argc, argv);
 }

@@ -79,8 +79,6 @@ int cells_policy(const char *name, struct manifest_recovery *rec, uint32_t *vers
 /* The hang watchdog's bound for the loaded cell `name` (watchdog=MS; 0: none). */
 uint64_t cells_watchdog_ms(const char *name);
 
-void swap_print_result(int err, const struct swap_result *res, bool verbose);
-
 /* The manifest entry of "NAME@VERSION", or NULL. */
 const struct manifest_entry *cells_manifest_find(const char *ref);
 
@@ -108,16 +106,5 @@ void cell_window_init(void);
 void *cell_window_map(uint64_t size, uint64_t *addr);
 void cell_window_unmap(uint64_t va, uint64_t size);
 void cell_window_stats(struct vrange_stats *s);
-
-/* The console commands: cells, syms, deps, load, unload, call. */
-void kcmd_cells(int argc, char **argv);
-void kcmd_syms(int argc, char **argv);
-void kcmd_deps(int argc, char **argv);
-void kcmd_load(int argc, char **argv);
-void kcmd_unload(int argc, char **argv);
-void kcmd_call(int argc, char **argv);
-/* swap [-v] OLD@V NEW@W [OLD@V NEW@W]...: a live swap; swaps: the swap log. */
-void kcmd_swap(int argc, char **argv);
-void kcmd_swaps(int argc, char **argv);
 
 #endif

@@ -74,4 +74,12 @@ struct mm_audit {
 enum { MM_AUDIT_OK = 0, MM_AUDIT_FAILED = -1, MM_AUDIT_NO_MEMORY = -2 };
 int mm_audit(struct mm_audit *r);
 
+/* A range allocator's figures (nano_core/vrange.h; the cell window's: cell_window_stats). */
+struct vrange_stats {
+	uint64_t window;		/* bytes of the window, top guard included */
+	uint64_t free_bytes, largest_free;
+	size_t free_spans, live, max_live;
+	uint64_t live_bytes;
+};
+
 #endif

@@ -71,7 +71,12 @@ def test_console_lines_fallback(machine):
     m.boot()
     check("cells: cells=none" in m.transcript, "cells=none did not keep the boot cells out")
     out = m.command("help")
-    check("tasks" not in out and "deps" in out, "not nano_core's console: %r" % out)
+    check("load" in out and "deps" not in out and "ops slot console_command" in out,
+          "not nano_core's fallback console alone: %r" % out)
+    check("unknown command 'deps'" in m.command("deps sched_rr"), "deps ran without a commands cell")
+    check("cells: loaded kcmds@1" in m.command("load kcmds@1"), "the commands cell did not load")
+    out = m.command("help")
+    check("tasks" not in out and "deps" in out, "not the fallback console with kcmds' commands: %r" % out)
     out = m.command("mem 1 2 3 4 5 6 7 8")
     check("too many words: at most 8" in out, "a 9-word line was not refused: %r" % out)
     out = m.command("deps " + "d" * 1000)

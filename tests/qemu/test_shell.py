@@ -32,7 +32,7 @@ def test_shell_help_lists_every_command(machine):
     names = re.findall(r"^\s+(\S+)", out, re.M)
     check(names == sorted(names), "help is not sorted: %r" % names)
     out = m.command("help load")
-    check("usage: load NAME@VERSION" in out and "served by nano_core:kcmd_load" in out, "help load: %r" % out)
+    check("usage: load NAME@VERSION" in out and "served by kcmds:kcmd_load" in out, "help load: %r" % out)
     check("unknown command 'nope'; type 'help' for the list" in m.command("help nope"), "help nope")
 
 
@@ -283,7 +283,7 @@ def test_shell_vga_screen(machine):
         return (lines[-1].startswith("delos> ") or lines[-2].startswith("delos> ")) and "\n".join(lines)
     screen = until(prompt_on_screen, lambda: "no prompt on the screen:\n" + read_screen(m), timeout=30)
     check("delos> help load" in screen, "the prompt and echo are not on the screen:\n" + screen)
-    check("served by nano_core:kcmd_load" in screen, "help's output is not on the screen:\n" + screen)
+    check("served by kcmds:kcmd_load" in screen, "help's output is not on the screen:\n" + screen)
     check("unknown command 'greet'" in screen, "the last lines are not on the screen:\n" + screen)
     lines = screen.split("\n")
     check(lines[-1].startswith("delos> ") or lines[-2].startswith("delos> "),

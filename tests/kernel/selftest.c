@@ -1,6 +1,7 @@
 /*
- * Built-in tests run from the kernel command line (test=NAME) by QEMU tests
- * that boot the real ISO. Each checks a property of the running nano_core
+ * The test build's tests, run from the kernel command line (test=NAME) by
+ * QEMU tests that boot the real ISO: GRUB boots nano_core-test.elf, which is
+ * nano_core with this file, when the arguments hold test=NAME. Each checks a property of the running nano_core
  * that host tests cannot see: page permissions, the live allocators, what
  * the boot loader handed over.
  */
@@ -13,7 +14,8 @@
 #include <delos/log.h>
 #include <delos/mm.h>
 #include <delos/paging.h>
-#include "nano_core/selftest.h"
+#include "tests/kernel/selftest.h"
+#include <delos/system.h>
 #include <delos/string.h>
 #include <delos/trap.h>
 #include "nano_core/physmap.h"
@@ -337,14 +339,14 @@ static bool test_loader(const struct mb2_info *boot)
 /* After a swap the old code is unmapped: a stale pointer faults, the name reaches the new code. */
 static bool test_swap(const struct mb2_info *boot)
 {
-	char *argv[] = { "swap", "hello@1", "hello@2" };
+	const char *refs[] = { "hello@1", "hello@2" };
 	struct loader_cell *c = loader_cell_find(cells_loader(), "hello");
 	struct trap_info ti;
 	uint64_t old, fresh;
 
 	(void)boot;
 	CHECK(c && loader_cell_lookup(c, "hello_main", &old) == 0, "hello@1 not loaded at boot");
-	kcmd_swap(3, argv);
+	system_swap(refs, 1, false);
 	c = loader_cell_find(cells_loader(), "hello");
 	CHECK(c && loader_cell_lookup(c, "hello_main", &fresh) == 0 && fresh != old,
 	      "hello_main did not move with the swap");

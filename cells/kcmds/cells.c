@@ -4,7 +4,9 @@
 #include <delos/kernel.h>
 #include <delos/log.h>
 #include <delos/string.h>
+#include <delos/system.h>
 #include <delos/trap.h>
+#include "cells/kcmds/kcmds.h"
 
 /*
  * Cell names come from cells.manifest, so none is longer than MANIFEST_NAME_MAX:
@@ -44,12 +46,8 @@ void kcmd_cells(int argc, char **argv)
 		char ref[48];
 		loader_cell_info(c, &i);
 		snprintf(ref, sizeof(ref), "%s@%s", i.name, i.core ? "core" : i.version);
-		if (i.core) {	/* nano_core: its own image */
-			i.text_size = __text_end - __text_start;
-			i.rodata_size = __rodata_end - __rodata_start;
-			i.start = (uint64_t)__kernel_start;
-			i.end = (uint64_t)__kernel_end;
-		}
+		if (i.core)	/* nano_core: its own image */
+			system_core_image(&i);
 		kprintf("%-20s %8zu %8zu  %016lx-%016lx\n", ref, i.text_size, i.rodata_size, i.start,
 			i.end);
 	}
