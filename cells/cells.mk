@@ -24,6 +24,8 @@ CELLTOOL_CHECK := $(HOUT)/celltool check --exports nano_core/exports.list --mani
 CELL_LIB_TOKENS := metamodules/siphash.c metamodules/token.c metamodules/token_msg.c
 # The stack-protector test cell is built with the canary (tests/cells/panicky).
 CELL_CFLAGS_panicky@1 := -fstack-protector-all
+# A dispatch whose IRQ entry is named otherwise (tests/qemu/test_ops.py).
+CELL_CFLAGS_dispatch@9 := -Ddispatch_irq=dispatch_irq_renamed
 -include $(wildcard cells/*/*.mk)
 
 define cell_rule

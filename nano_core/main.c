@@ -136,10 +136,10 @@ static _Noreturn void idle_forever(void)
 	}
 }
 
-/* A shell cell has the console when it holds the ops slot `shell`. */
+/* A cell (the shell) has the console when it holds the ops slot console_owner. */
 static bool shell_loaded(void)
 {
-	return ops_holder(OPS_SHELL)[0] != '\0';
+	return ops_holder(OPS_CONSOLE_OWNER)[0] != '\0';
 }
 static _Noreturn void kmain_on_kernel_stack(void)
 {
@@ -165,7 +165,8 @@ static _Noreturn void kmain_on_kernel_stack(void)
 	if (!shell)
 		console_init();
 	klog(LOG_INFO, "boot: %s after %lu us of guest time since the loader's hand-off",
-	     shell ? "boot cells up, the shell cell has the console," : "prompt", time_ns() / 1000);
+	     shell ? "boot cells up, a cell has the console (ops slot console_owner),"
+		   : "prompt", time_ns() / 1000);
 	cpu_sti();
 	if (shell)
 		idle_forever();

@@ -24,7 +24,7 @@ static const struct {
 	[OPS_STATE_BEGIN] = { OPS_TYPE_STATE_BEGIN, "state_begin", true },
 	[OPS_STATE_END] = { OPS_TYPE_STATE_END, "state_end", true },
 	[OPS_SCREEN_WRITE] = { OPS_TYPE_SCREEN_WRITE, "screen_write", false },
-	[OPS_SHELL] = { OPS_TYPE_SHELL, "shell", false },
+	[OPS_CONSOLE_OWNER] = { OPS_TYPE_CONSOLE_OWNER, "console_owner", false },
 	[OPS_CONSOLE_COMMAND] = { OPS_TYPE_CONSOLE_CMD, "console_command", false },
 };
 
@@ -154,8 +154,9 @@ void ops_swap_commit(const struct swap_pair *pairs, size_t n)
 			struct loader_cell_info oi, ni;
 			loader_cell_info(pairs[i].old, &oi);
 			loader_cell_info(pairs[i].new, &ni);
-			if (strcmp(ops.ref[s].cell, oi.name) == 0)
-				cellref_make(&ops.ref[s], ni.name, ops.ref[s].sym);
+			struct cellref r = ops.ref[s];
+			if (strcmp(r.cell, oi.name) == 0)
+				cellref_make(&ops.ref[s], ni.name, r.sym);
 			ops.cache[s].gen = 0;
 		}
 }

@@ -177,13 +177,13 @@ int cell_init(void)
 		return (int)id;
 	}
 	klog(LOG_INFO, "shell: the console is task %ld", id);
-	/* nano_core leaves the console to the holder of the ops slot `shell`. */
-	ops_register(OPS_SHELL, "shell", "shell_main", OPS_TYPE_SHELL);
+	/* nano_core leaves the console to the holder of the ops slot console_owner. */
+	ops_register(OPS_CONSOLE_OWNER, "shell", "shell_main", OPS_TYPE_CONSOLE_OWNER);
 	return 0;
 }
 
 void cell_exit(void)
 {
 	dispatch_unsubscribe(SHELL_EVENT, "shell", "shell_on_input");
-	ops_unregister(OPS_SHELL, "shell");
+	ops_unregister(OPS_CONSOLE_OWNER, "shell");
 }

@@ -83,11 +83,11 @@ enum ops_slot {
 	 */
 	OPS_SCREEN_WRITE,
 	/*
-	 * int fn(uint64_t unused): held by the shell, which has the console.
-	 * nano_core only asks whether it is held at the end of boot. Fallback:
-	 * nano_core's own fallback console on the serial line.
+	 * int fn(uint64_t unused): held by the cell that has the console (the
+	 * shell; its entry). nano_core only asks whether it is held at the end
+	 * of boot. Fallback: nano_core's own fallback console on the serial line.
 	 */
-	OPS_SHELL,
+	OPS_CONSOLE_OWNER,
 	/*
 	 * void fn(int argc, char **argv): runs a console command nano_core's
 	 * fallback console does not know (the console commands cell). Fallback:
@@ -109,7 +109,7 @@ enum ops_slot {
 #define OPS_TYPE_STATE_BEGIN   OPS_TAG(0x534242u) /* int (uint64_t unused) */
 #define OPS_TYPE_STATE_END     OPS_TAG(0x534245u) /* int (uint64_t commit) */
 #define OPS_TYPE_SCREEN_WRITE  OPS_TAG(0x534352u) /* int (const char *, uint64_t len) */
-#define OPS_TYPE_SHELL         OPS_TAG(0x53484cu) /* int (uint64_t unused) */
+#define OPS_TYPE_CONSOLE_OWNER OPS_TAG(0x434f4eu) /* int (uint64_t unused) */
 #define OPS_TYPE_CONSOLE_CMD   OPS_TAG(0x434d44u) /* void (int argc, char **argv) */
 
 enum ops_error {
