@@ -37,6 +37,7 @@ static struct {
 	int quiesce_result, swap_in_result, swap_in_calls, committed_calls;
 	int begins, commits, aborts, commit_result;
 	int hooks_at_commit;         /* swap_in calls made when the transaction committed */
+	int checks, check_result;
 	char old_version[16];
 } hk;
 
@@ -105,8 +106,20 @@ static int t_state_end(void *ctx, bool commit, char *why, size_t cap)
 	return hk.commit_result;
 }
 
+/* The host's own check (nano_core's: no required ops slot left empty); refuses when asked. */
+static int t_check(void *ctx, const struct swap_pair *pairs, size_t n, char *why, size_t cap)
+{
+	(void)ctx;
+	for (size_t i = 0; i < n; i++)
+		cr_assert_not_null(pairs[i].new, "the check sees every new cell loaded");
+	hk.checks++;
+	if (hk.check_result)
+		snprintf(why, cap, "the host says no");
+	return hk.check_result;
+}
+
 static const struct swap_hooks hooks = { t_stop, t_resume, t_swap_in, t_now, t_committed, NULL,
-					 t_state_begin, t_state_end };
+					 t_state_begin, t_state_end, t_check };
 
 static struct loader_cell *load(struct obj *o, const char *file, const char *name)
 {
@@ -180,6 +193,23 @@ Test(swap, fresh_copy_relinks_users_and_unmaps_the_old)
 	cr_assert_eq(hk.commits, 1, "the hooks' transaction committed");
 	cr_assert_eq(hk.hooks_at_commit, 1, "after the last hook");
 	cr_assert_eq(hk.aborts, 0);
+}
+
+Test(swap, host_check_refuses_at_the_check_step_and_changes_nothing)
+{
+	struct swap_pair p = pair_to(&math2, "math");
+	struct swap_result r;
+	struct loader_cell *old = p.old;
+	int before = user_calc();
+
+	hk.check_result = -1;
+	cr_assert_neq(loader_swap(f.ld, &p, 1, &hooks, &r), 0);
+	cr_assert_eq(r.failed_step, SWAP_CHECK);
+	cr_assert(strstr(r.message, "swap refused: the host says no"), "%s", r.message);
+	cr_assert_eq(hk.checks, 1);
+	cr_assert_eq(hk.swap_in_calls + hk.committed_calls + hk.begins, 0, "nothing ran past the check");
+	cr_assert_eq(loader_cell_find(f.ld, "math"), old, "the old math stays");
+	cr_assert_eq(user_calc(), before);
 }
 
 Test(swap, cellref_follows_the_swap)
