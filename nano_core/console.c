@@ -132,6 +132,18 @@ static void cmd_load(int argc, char **argv)
 		cells_load(argv[1]);
 }
 
+/* `cells`: what is loaded, even when no cell can load (a manifest refused). */
+static void cmd_cells(int argc, char **argv)
+{
+	struct loader_cell_info i;
+
+	(void)argc, (void)argv;
+	for (struct loader_cell *c = NULL; cells_loader() && (c = loader_cell_next(cells_loader(), c));) {
+		loader_cell_info(c, &i);
+		kprintf("  %s@%s\n", i.name, i.core ? "core" : i.version);
+	}
+}
+
 static const struct command commands[] = {
 	{ "help", "", "list the commands", cmd_help },
 	{ "load", "NAME@VERSION", "load a cell of cells.manifest", cmd_load },
@@ -172,7 +184,8 @@ static void cmd_help(int argc, char **argv)
 	for (const struct command *c = commands; c->name; c++)
 		kprintf("  %-6s %-20s %s\n", c->name, c->args, c->help);
 	if (!cell_command(argc, argv))
-		kprintf("  (more commands come with a cell that fills the ops slot console_command)\n");
+		kprintf("  %-6s %-20s %s\n  (more commands come with a cell that fills the ops slot "
+			"console_command)\n", "cells", "", "the loaded cells' names and versions");
 }
 
 void console_execute(char *line)
@@ -191,7 +204,11 @@ void console_execute(char *line)
 			c->run(argc, argv);
 			return;
 		}
-	if (!cell_command(argc, argv))
+	if (cell_command(argc, argv))
+		return;
+	if (strcmp(argv[0], "cells") == 0)	/* the commands cell's, when there is one */
+		cmd_cells(argc, argv);
+	else
 		kprintf("unknown command '%s'; type 'help' for the list\n", argv[0]);
 }
 

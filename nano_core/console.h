@@ -2,7 +2,7 @@
  * nano_core's fallback console on the serial line, for when no shell cell
  * holds the ops slot console_owner (cells=none, or no shell loaded): a `delos> `
  * prompt that reads lines of up to 1,024 bytes and 8 words and knows `help`,
- * `load NAME@VERSION` and `fault KIND`; any other command goes to the cell
+ * `load NAME@VERSION`, `cells` and `fault KIND`; any other command goes to the cell
  * holding the ops slot console_command (the console commands cell), if one is loaded.
  */
 #ifndef DELOS_CONSOLE_H

@@ -46,7 +46,7 @@ enum ctx_frame_word { CTX_R15, CTX_R14, CTX_R13, CTX_R12, CTX_RBX, CTX_RBP, CTX_
  * next_rsp == 0 means that nothing can run now: the task's context is saved
  * all the same, then the CPU halts on the same stack (below the saved
  * context) with interrupts on. After each interrupt, with interrupts off,
- * nano_core calls the cellref tasks:tasks_idle_next as
+ * nano_core calls the ops slot idle_next (include/delos/ops.h) as
  * `uint64_t fn(void)`: it returns the saved rsp of the context to run next
  * (possibly the one just saved), which nano_core resumes as ctx_restart
  * does, or 0 to go on halting. The halting CPU belongs to no task.

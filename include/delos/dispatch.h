@@ -34,7 +34,7 @@ int dispatch_unsubscribe(const char *event, const char *cell, const char *sym);
  */
 int dispatch_post(const char *event, uint64_t arg);
 
-/* nano_core calls this for every IRQ, through the cellref dispatch:dispatch_irq. */
+/* nano_core calls this for every IRQ it has no handler for, through the ops slot irq_route. */
 int dispatch_irq(uint64_t irq);
 
 #endif

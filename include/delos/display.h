@@ -1,8 +1,8 @@
 /*
  * What the loader gave for a screen, decided once at boot (display_init):
  * the VGA text screen, an RGB framebuffer, or none. nano_core draws only on
- * the text screen itself; display cells take the screen over (log.h,
- * log_vga_handoff) and are loaded at boot only where their screen exists
+ * the text screen itself; display cells take the screen over (the ops
+ * slot screen_write) and are loaded at boot only where their screen exists
  * (the manifest's boot_if=, see cells.manifest).
  *
  * The kernel argument console=serial gives no screen at all: nano_core does

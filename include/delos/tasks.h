@@ -220,7 +220,7 @@ const char *tasks_strerror(int err);
 int tasks_tick(uint64_t tick);
 
 /*
- * For nano_core, through the cellref tasks:tasks_irq_exit, at the end of
+ * For nano_core, through the ops slot irq_exit, at the end of
  * each interrupt, after its handler returned (interrupts off, EOI sent):
  * preempts the running task if a tick or a wake-up asked for it, by a tail
  * call of ctx_block. The preempted task's stack then holds nano_core's
@@ -240,7 +240,7 @@ uint64_t tasks_idle_next(void);
 
 /*
  * For nano_core's swap of a cell whose tasks may be restarted (nano_core/quiesce.c),
- * through the cellrefs tasks:tasks_restart and tasks:tasks_restart_self.
+ * through the ops slots task_restart and task_restart_self.
  *
  * tasks_restart: the sleeping, waiting or exited (not yet joined) task id
  * starts over at its entry

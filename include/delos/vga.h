@@ -6,7 +6,7 @@
  *
  * The cursor is the record "vga/cursor" (a struct vga_cell_cursor): the
  * screen itself is the rest of the state, and it lives in video memory.
- * cell_init and cell_swap_in take the screen over (log_vga_handoff) and
+ * cell_init and cell_swap_in take the screen over (ops slot screen_write) and
  * continue where the record or nano_core's hardware cursor stood.
  */
 #ifndef CELLS_VGA_H

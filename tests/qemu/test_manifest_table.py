@@ -37,6 +37,8 @@ def test_manifest_table_changed_byte_boots_nano_core_alone(machine):
         m.boot()
         out = m.command("cells")
         check("nano_core@core" in out and "shell@1" not in out, "cells loaded: %r" % out)
-        check("deps" in m.command("help"), "not nano_core's console")
+        out = m.command("help")
+        check("load" in out and "ops slot console_command" in out, "not nano_core's fallback console")
+        check("no kcmds@1 in cells.manifest" in m.command("load kcmds@1"), "a cell loaded without a manifest")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
