@@ -72,10 +72,12 @@ def similar(a, b):
 
 def rows_missing(rows, text):
     """The rows (strings) that no line of the OCR text starts like: OCR misreads
-    a character in a few ('@1' as '@i', 'l' as '1'), so a row counts as there
-    when a line's start is at least 70% like it."""
-    lines = [l.strip() for l in text.splitlines() if l.strip()]
-    return [r for r in rows if not any(similar(r, l[:len(r)]) >= 0.7 for l in lines)]
+    a character in a few ('@1' as '@i', 'l' as '1') and puts in or leaves out
+    spaces ('shell' as 'shel l'), so a row counts as there when a line's start,
+    spaces aside, is at least 70% like the row's."""
+    lines = ["".join(l.split()) for l in text.splitlines() if l.strip()]
+    return [r for r in rows
+            if not any(similar("".join(r.split()), l[:len("".join(r.split()))]) >= 0.7 for l in lines)]
 
 
 def read_screen_until(m, name, rows, patterns):
