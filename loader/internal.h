@@ -75,8 +75,9 @@ struct loader_cell {
 	uint32_t nsecs;
 	struct lsym *syms; /* sorted by address */
 	uint32_t nsyms;
-	uint32_t *by_name; /* exported syms, sorted by name */
+	uint32_t *by_name; /* exported syms; sorted by name once by_name_sorted */
 	uint32_t nexported;
+	bool by_name_sorted; /* sorted only when a publish check or a swap walks it */
 	/* The exports by name hash (open addressing, linear probing), in the
 	 * by_name allocation: slot[i] is a syms index + 1 (0: empty), hash[i]
 	 * its name's hash. Rebuilt whenever by_name changes. */
@@ -202,6 +203,7 @@ const struct lsym *symbols_find(const struct loader *ld, const char *name,
 const struct lsym *symbols_find_in(const struct loader_cell *c,
 				    const char *name);
 uint32_t symbols_hash(const char *name);
+void symbols_sort_by_name(struct loader_cell *c);
 int symbols_core_init(struct loader *ld, const struct loader_config *cfg);
 
 /* reloc.c */

@@ -109,6 +109,16 @@ static void hash_build(struct loader_cell *c)
 	}
 }
 
+/* Sorts the exports by name, for the walks whose first finding is reported
+ * (a load only needs the hash table, so this waits until a walk asks). */
+void symbols_sort_by_name(struct loader_cell *c)
+{
+	if (c->by_name_sorted)
+		return;
+	ldr_sort(c->by_name, c->nexported, sizeof(uint32_t), cmp_lsym_name, c->syms);
+	c->by_name_sorted = true;
+}
+
 /* Sorts c->syms by address and indexes its exports by name. */
 static int index_syms(struct loader *ld, struct loader_cell *c)
 {
@@ -126,15 +136,16 @@ static int index_syms(struct loader *ld, struct loader_cell *c)
 	for (uint32_t i = 0, n = 0; i < c->nsyms; i++)
 		if (c->syms[i].exported)
 			c->by_name[n++] = i;
-	ldr_sort(c->by_name, c->nexported, sizeof(uint32_t), cmp_lsym_name, c->syms);
+	c->by_name_sorted = false;
 	hash_build(c);
 	return 0;
 }
 
 static int core_check_dups(struct loader *ld)
 {
-	const struct loader_cell *c = &ld->core;
+	struct loader_cell *c = &ld->core;
 
+	symbols_sort_by_name(c);
 	for (uint32_t i = 1; i < c->nexported; i++) {
 		const char *a = c->syms[c->by_name[i - 1]].name;
 		if (strcmp(a, c->syms[c->by_name[i]].name) == 0)
@@ -448,6 +459,7 @@ int symbols_define(struct load *L)
 int symbols_publish_check(struct loader *ld, struct loader_cell *c,
 			  struct loader_cell *const *gone, size_t ngone)
 {
+	symbols_sort_by_name(c);
 	for (uint32_t i = 0; i < c->nexported; i++) {
 		const struct lsym *s = &c->syms[c->by_name[i]];
 		struct loader_cell *owner;
@@ -471,6 +483,7 @@ void symbols_publish(struct loader *ld, struct loader_cell *c)
 {
 	uint32_t n = 0;
 
+	symbols_sort_by_name(c);
 	for (uint32_t i = 0; i < c->nexported; i++) {
 		struct lsym *s = &c->syms[c->by_name[i]];
 		if (symbols_find(ld, s->name, NULL))
