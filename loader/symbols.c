@@ -120,9 +120,77 @@ void symbols_sort_by_name(struct loader_cell *c)
 }
 
 /* Sorts c->syms by address and indexes its exports by name. */
+/* Merge sort of the indices idx[0..n) by cmp_lsym_addr, through tmp[0..n). */
+static void merge_sort_addr(const struct lsym *syms, uint32_t *idx, uint32_t *tmp, uint32_t n)
+{
+	for (uint32_t w = 1; w < n; w *= 2) {
+		for (uint32_t lo = 0; lo < n; lo += 2 * w) {
+			uint32_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+			uint32_t a = lo, b = mid, k = lo;
+			while (a < mid && b < hi)
+				tmp[k++] = cmp_lsym_addr(&syms[idx[b]], &syms[idx[a]], NULL) < 0
+						   ? idx[b++] : idx[a++];
+			while (a < mid)
+				tmp[k++] = idx[a++];
+			while (b < hi)
+				tmp[k++] = idx[b++];
+		}
+		for (uint32_t i = 0; i < n; i++)
+			idx[i] = tmp[i];
+	}
+}
+
+/* True if the sorted idx[] is the one order cmp_lsym_addr allows: no two
+ * symbols compare equal, and no address has non-local symbols of two
+ * bindings (which cmp_lsym_addr leaves unordered). */
+static bool addr_order_unique(const struct lsym *syms, const uint32_t *idx, uint32_t n)
+{
+	for (uint32_t i = 1, run = 0; i < n; i++) {
+		const struct lsym *x = &syms[idx[i - 1]], *y = &syms[idx[i]];
+		if (x->addr != y->addr) {
+			run = i;
+			continue;
+		}
+		if (cmp_lsym_addr(x, y, NULL) == 0)
+			return false;
+		if (y->bind != STB_LOCAL && y->bind != syms[idx[run]].bind)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Sorts c->syms by address. A merge sort of indices, then one move of each
+ * record, where the order it gives is the only one (nearly always); else the
+ * heapsort, whose order among symbols that compare equal the loader has
+ * always had.
+ */
+static void sort_by_addr(struct loader *ld, struct loader_cell *c)
+{
+	uint32_t n = c->nsyms, *idx = n > 1 ? ldr_alloc(ld, (size_t)n * 2 * sizeof(uint32_t)) : NULL;
+	struct lsym *sorted = idx ? ldr_alloc(ld, (size_t)n * sizeof(*sorted)) : NULL;
+
+	if (sorted) {
+		for (uint32_t i = 0; i < n; i++)
+			idx[i] = i;
+		merge_sort_addr(c->syms, idx, idx + n, n);
+		if (addr_order_unique(c->syms, idx, n)) {
+			for (uint32_t i = 0; i < n; i++)
+				sorted[i] = c->syms[idx[i]];
+			ldr_free(ld, c->syms);
+			c->syms = sorted;
+			ldr_free(ld, idx);
+			return;
+		}
+	}
+	ldr_free(ld, sorted);
+	ldr_free(ld, idx);
+	ldr_sort(c->syms, n, sizeof(*c->syms), cmp_lsym_addr, NULL);
+}
+
 static int index_syms(struct loader *ld, struct loader_cell *c)
 {
-	ldr_sort(c->syms, c->nsyms, sizeof(*c->syms), cmp_lsym_addr, NULL);
+	sort_by_addr(ld, c);
 	c->nexported = 0;
 	for (uint32_t i = 0; i < c->nsyms; i++)
 		c->nexported += c->syms[i].exported;
