@@ -1,14 +1,19 @@
 #include "hal/vga.h"
 #include "hal/io.h"
+#include <delos/string.h>
 
 #define ATTR 0x0700	/* light grey on black */
 
+/* One block move of the text buffer (memmove, eight bytes a step), then
+ * the blank line four cells a store. */
 static void scroll(volatile uint16_t *screen)
 {
-	for (int i = 0; i < VGA_COLS * (VGA_ROWS - 1); i++)
-		screen[i] = screen[i + VGA_COLS];
-	for (int i = 0; i < VGA_COLS; i++)
-		screen[VGA_COLS * (VGA_ROWS - 1) + i] = ATTR | ' ';
+	volatile uint64_t *w = (volatile uint64_t *)screen;
+	uint64_t blank = (uint64_t)(ATTR | ' ') * 0x0001000100010001ull;
+
+	memmove((void *)screen, (const void *)(screen + VGA_COLS), VGA_COLS * (VGA_ROWS - 1) * 2);
+	for (int i = 0; i < VGA_COLS / 4; i++)
+		w[VGA_COLS * (VGA_ROWS - 1) / 4 + i] = blank;
 }
 
 void vga_clear(volatile uint16_t *screen, struct vga_cursor *cur)

@@ -6,6 +6,7 @@
 #include <delos/sdb.h>
 #include <delos/vga.h>
 #include "hal/io.h"
+#include <delos/string.h>
 
 #define OWNER "vga"
 #define TEXT_PHYS 0xb8000
@@ -20,12 +21,16 @@ static volatile uint16_t *screen(void)
 	return phys_map(TEXT_PHYS, COLS * ROWS * 2);
 }
 
+/* One block move of the text buffer (memmove, eight bytes a step), then
+ * the blank line four cells a store. */
 static void scroll(volatile uint16_t *s, uint16_t attr)
 {
-	for (int i = 0; i < COLS * (ROWS - 1); i++)
-		s[i] = s[i + COLS];
-	for (int i = 0; i < COLS; i++)
-		s[COLS * (ROWS - 1) + i] = attr | ' ';
+	volatile uint64_t *w = (volatile uint64_t *)s;
+	uint64_t blank = (uint64_t)(attr | ' ') * 0x0001000100010001ull;
+
+	memmove((void *)s, (const void *)(s + COLS), COLS * (ROWS - 1) * 2);
+	for (int i = 0; i < COLS / 4; i++)
+		w[COLS * (ROWS - 1) / 4 + i] = blank;
 }
 
 static void newline(volatile uint16_t *s, struct vga_cell_cursor *c)
