@@ -74,15 +74,33 @@ size_t manifest_table_size(size_t entry_count, size_t boot_count)
 	       entry_count * sizeof(struct manifest_table_entry) + boot_count * sizeof(uint32_t);
 }
 
+#define FNV_PRIME 0x100000001b3ull
+
+/*
+ * FNV-1a, byte by byte, except that eight zero bytes (most of a table: its
+ * fields are fixed-size, mostly unused) take one multiplication by the
+ * prime's eighth power, since xor with a zero byte changes nothing: the same
+ * value for about a fifth of the instructions.
+ */
 uint64_t manifest_table_checksum(const void *buf, size_t len)
 {
+	static const uint64_t prime8 = FNV_PRIME * FNV_PRIME * FNV_PRIME * FNV_PRIME *
+				       FNV_PRIME * FNV_PRIME * FNV_PRIME * FNV_PRIME;
 	const unsigned char *p = buf;
 	uint64_t h = 0xcbf29ce484222325ull;
 
-	while (len--) {
-		h ^= *p++;
-		h *= 0x100000001b3ull;
+	for (; len >= 8; len -= 8, p += 8) {
+		uint64_t w;
+		__builtin_memcpy(&w, p, 8);
+		if (w == 0) {
+			h *= prime8;
+			continue;
+		}
+		for (int i = 0; i < 8; i++)
+			h = (h ^ p[i]) * FNV_PRIME;
 	}
+	while (len--)
+		h = (h ^ *p++) * FNV_PRIME;
 	return h;
 }
 
