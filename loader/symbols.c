@@ -209,16 +209,21 @@ static int index_syms(struct loader *ld, struct loader_cell *c)
 	return 0;
 }
 
+/* Refuses a name nano_core exports twice (the smallest such name): an
+ * export that its own name does not find in the table is a second one. */
 static int core_check_dups(struct loader *ld)
 {
-	struct loader_cell *c = &ld->core;
+	const struct loader_cell *c = &ld->core;
+	const char *dup = NULL;
 
-	symbols_sort_by_name(c);
-	for (uint32_t i = 1; i < c->nexported; i++) {
-		const char *a = c->syms[c->by_name[i - 1]].name;
-		if (strcmp(a, c->syms[c->by_name[i]].name) == 0)
-			return ldr_err(ld, LOADER_EINVAL, "nano_core exports '%s' twice", a);
+	for (uint32_t i = 0; i < c->nexported; i++) {
+		const struct lsym *s = &c->syms[c->by_name[i]];
+		if (find_hashed(c, s->name, symbols_hash(s->name)) != s &&
+		    (!dup || strcmp(s->name, dup) < 0))
+			dup = s->name;
 	}
+	if (dup)
+		return ldr_err(ld, LOADER_EINVAL, "nano_core exports '%s' twice", dup);
 	return 0;
 }
 
