@@ -118,6 +118,10 @@ def test_display_bios_vga_text(machine):
     check("cells: fb@1 not loaded at boot: this boot has no framebuffer" in m.transcript,
           "fb@1 was not left out on a text screen")
     check("vga: the text screen is a cell's now" in m.transcript, "vga@1 did not take the screen")
+    # A text-mode boot has no framebuffer to go to: refused with the reason, vga@1 stays.
+    out = m.command("swap vga@1 fb@1")
+    check("display: cannot show the framebuffer: the loader gave no framebuffer" in m.transcript
+          and "swap: done" not in out, "swap vga@1 fb@1 on a text screen: %r" % out)
     cells_on_screen(m, "bios-vga-text", "vga@1", (720, 400))
 
 
