@@ -47,10 +47,14 @@ $(OUT)/cells/$(1).o: $$(CELL_PARTS_$(1)) $(HOUT)/celltool
 
 $(OUT)/iso/cells/$(1).o: $(OUT)/cells/$(1).o
 	@mkdir -p $$(@D)
-	cp $$< $$@
+	llvm-objcopy --strip-debug $$< $$@
 endef
 .DELETE_ON_ERROR:
 $(foreach c,$(CELL_ENTRIES),$(eval $(call cell_rule,$(word 1,$(subst :, ,$(c))),$(word 2,$(subst :, ,$(c))),$(word 3,$(subst :, ,$(c))))))
+
+# The ISO's copy of a cell has no DWARF (--strip-debug keeps .symtab, which the
+# loader, fault reports and `cells` use): the loader then reads and checks only
+# what it links, and GRUB reads less. gdb takes the DWARF from $(OUT)/cells/.
 
 # GRUB loads every cell object and the manifest as multiboot2 modules, each
 # named by its command line (NAME@VERSION, or "manifest"): the lines replace

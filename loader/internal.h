@@ -75,8 +75,14 @@ struct loader_cell {
 	uint32_t nsecs;
 	struct lsym *syms; /* sorted by address */
 	uint32_t nsyms;
-	uint32_t *by_name; /* exported syms, sorted by name */
+	uint32_t *by_name; /* exported syms; sorted by name once by_name_sorted */
 	uint32_t nexported;
+	bool by_name_sorted; /* sorted only when a publish check or a swap walks it */
+	/* The exports by name hash (open addressing, linear probing), in the
+	 * by_name allocation: slot[i] is a syms index + 1 (0: empty), hash[i]
+	 * its name's hash. Rebuilt whenever by_name changes. */
+	uint32_t *slot, *hash;
+	uint32_t hmask;
 	char *guards;      /* copies of the grants guarding its exports */
 
 	/* Dependencies: what it uses (owned here) and who uses it. */
@@ -119,6 +125,7 @@ struct sym_res {
 	uint8_t kind;
 	bool exported;
 	uint32_t import; /* index in cell->imports, or NO_INDEX */
+	uint32_t hash;   /* of its name (symbols_resolve), for the namespace look-ups */
 	uint32_t got;    /* GOT slot, or NO_INDEX */
 	struct loader_cell *owner;  /* RES_EXTERN */
 	const struct lsym *target;  /* RES_EXTERN */
@@ -195,6 +202,8 @@ const struct lsym *symbols_find(const struct loader *ld, const char *name,
 			   struct loader_cell **owner);
 const struct lsym *symbols_find_in(const struct loader_cell *c,
 				    const char *name);
+uint32_t symbols_hash(const char *name);
+void symbols_sort_by_name(struct loader_cell *c);
 int symbols_core_init(struct loader *ld, const struct loader_config *cfg);
 
 /* reloc.c */

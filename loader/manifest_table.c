@@ -23,11 +23,18 @@ static size_t ref_len(const char *s)
 	return n;
 }
 
+/* Eight bytes a step, then the tail: a table is tens of KiB of fixed-size
+ * entries, read once at every boot. */
 static void copy_bytes(void *dst, const void *src, size_t n)
 {
 	unsigned char *d = dst;
 	const unsigned char *s = src;
 
+	for (; n >= 8; n -= 8, d += 8, s += 8) {
+		uint64_t w;
+		__builtin_memcpy(&w, s, 8);
+		__builtin_memcpy(d, &w, 8);
+	}
 	while (n--)
 		*d++ = *s++;
 }
@@ -67,20 +74,38 @@ size_t manifest_table_size(size_t entry_count, size_t boot_count)
 	       entry_count * sizeof(struct manifest_table_entry) + boot_count * sizeof(uint32_t);
 }
 
+#define FNV_PRIME 0x100000001b3ull
+
+/*
+ * FNV-1a, byte by byte, except that eight zero bytes (most of a table: its
+ * fields are fixed-size, mostly unused) take one multiplication by the
+ * prime's eighth power, since xor with a zero byte changes nothing: the same
+ * value for about a fifth of the instructions.
+ */
 uint64_t manifest_table_checksum(const void *buf, size_t len)
 {
+	static const uint64_t prime8 = FNV_PRIME * FNV_PRIME * FNV_PRIME * FNV_PRIME *
+				       FNV_PRIME * FNV_PRIME * FNV_PRIME * FNV_PRIME;
 	const unsigned char *p = buf;
 	uint64_t h = 0xcbf29ce484222325ull;
 
-	while (len--) {
-		h ^= *p++;
-		h *= 0x100000001b3ull;
+	for (; len >= 8; len -= 8, p += 8) {
+		uint64_t w;
+		__builtin_memcpy(&w, p, 8);
+		if (w == 0) {
+			h *= prime8;
+			continue;
+		}
+		for (int i = 0; i < 8; i++)
+			h = (h ^ p[i]) * FNV_PRIME;
 	}
+	while (len--)
+		h = (h ^ *p++) * FNV_PRIME;
 	return h;
 }
 
-int manifest_table_check(const void *buf, size_t len, size_t *entry_count,
-			 size_t *boot_count, struct manifest_error *err)
+int manifest_table_header_check(const void *buf, size_t len, size_t *entry_count,
+				size_t *boot_count, struct manifest_error *err)
 {
 	struct manifest_table_header h;
 
@@ -100,11 +125,23 @@ int manifest_table_check(const void *buf, size_t len, size_t *entry_count,
 		return fail(err, MANIFEST_TABLE_EENTRY, "counts disagree with its size", -1);
 	if (h.size > len)
 		return fail(err, MANIFEST_TABLE_ETRUNCATED, "truncated: shorter than its size", -1);
+	*entry_count = h.entry_count;
+	*boot_count = h.boot_count;
+	return MANIFEST_TABLE_OK;
+}
+
+int manifest_table_check(const void *buf, size_t len, size_t *entry_count,
+			 size_t *boot_count, struct manifest_error *err)
+{
+	struct manifest_table_header h;
+	int rc = manifest_table_header_check(buf, len, entry_count, boot_count, err);
+
+	if (rc)
+		return rc;
+	copy_bytes(&h, buf, sizeof(h));
 	if (manifest_table_checksum((const char *)buf + sizeof(h), h.size - sizeof(h)) != h.checksum)
 		return fail(err, MANIFEST_TABLE_ECHECKSUM, "checksum mismatch: the table was changed",
 			    -1);
-	*entry_count = h.entry_count;
-	*boot_count = h.boot_count;
 	return MANIFEST_TABLE_OK;
 }
 

@@ -218,12 +218,21 @@ int relocs_scan(struct load *L)
 	return err;
 }
 
+/* The address of placed section shndx (layout_sec_addr, inlined: it runs per relocation). */
+static uint64_t sec_addr(const struct load *L, uint32_t shndx)
+{
+	return L->cell->secs[L->plan[shndx].placed].addr;
+}
+
 static uint64_t res_addr(const struct load *L, uint32_t symi)
 {
 	const struct sym_res *r = &L->res[symi];
+	const Elf64_Sym *s = &L->syms[symi];
 
 	switch (r->kind) {
-	case RES_DEFINED: case RES_ABS: return symbols_value(L, symi);
+	case RES_DEFINED: return s->st_shndx == SHN_ABS ? s->st_value
+							 : sec_addr(L, s->st_shndx) + s->st_value;
+	case RES_ABS: return s->st_value;
 	case RES_EXTERN: return r->target->addr;
 	}
 	return 0;
@@ -241,27 +250,50 @@ static void *host_ptr(const struct loader_cell *c, uint64_t addr)
 	return (char *)c->mem + (addr - c->base);
 }
 
-static int apply_one(struct load *L, uint32_t t, const Elf64_Rela *rel)
+/* Stores the low `width` bytes of v at p, little-endian. */
+static void store_le(unsigned char *p, uint64_t v, unsigned width)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	switch (width) {
+	case 8: __builtin_memcpy(p, &v, 8); return;
+	case 4: { uint32_t w = (uint32_t)v; __builtin_memcpy(p, &w, 4); return; }
+	case 2: { uint16_t w = (uint16_t)v; __builtin_memcpy(p, &w, 2); return; }
+	case 1: *p = (unsigned char)v; return;
+	}
+#endif
+	for (unsigned i = 0; i < width; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* What every relocation of one target section shares. */
+struct apply_sec {
+	uint32_t t, placed;
+	uint64_t addr;      /* the section's run address */
+	unsigned char *mem; /* where the loader writes it */
+	uint64_t got;
+};
+
+static int apply_one(struct load *L, const struct apply_sec *as, const Elf64_Rela *rel)
 {
 	uint32_t type = ELF_R_TYPE(rel->r_info), symi = ELF_R_SYM(rel->r_info);
-	const struct rkind *k = reloc_kind(type);
+	const struct rkind *k = &kinds[type]; /* relocs_scan refused the unsupported types */
 	const struct sym_res *r = &L->res[symi];
-	unsigned char buf[8];
-	struct rinput in = {
-		.S = res_addr(L, symi), .A = rel->r_addend, .Z = res_size(L, symi),
-		.P = layout_sec_addr(L, t) + rel->r_offset,
-		.G = layout_got_addr(L) + (uint64_t)r->got * 8,
-	};
+	uint64_t P = as->addr + rel->r_offset, v;
 
-	if (k->expr == X_NONE)
-		return 0;
-	if (!encode(k, &in, buf))
+	switch (k->expr) {
+	case X_ABS: v = res_addr(L, symi) + (uint64_t)rel->r_addend; break;
+	case X_PC: v = res_addr(L, symi) + (uint64_t)rel->r_addend - P; break;
+	case X_GOTPC: v = as->got + (uint64_t)r->got * 8 + (uint64_t)rel->r_addend - P; break;
+	case X_SIZE: v = res_size(L, symi) + (uint64_t)rel->r_addend; break;
+	default: return 0; /* X_NONE */
+	}
+	if (!fits(v, k))
 		return load_err(L, LOADER_ERANGE, "%s+0x%lx: %s to '%s' out of range",
-				load_sec_name(L, t), (unsigned long)rel->r_offset,
+				load_sec_name(L, as->t), (unsigned long)rel->r_offset,
 				loader_reloc_name(type), target_name(L, symi));
-	memcpy(host_ptr(L->cell, in.P), buf, k->width);
+	store_le(as->mem + rel->r_offset, v, k->width);
 	if (r->import != NO_INDEX && tracked(k))
-		site_record(L, r->import, in.P, type, rel->r_addend, L->plan[t].placed);
+		site_record(L, r->import, P, type, rel->r_addend, as->placed);
 	return 0;
 }
 
@@ -284,11 +316,25 @@ static void got_fill(struct load *L)
 /* Patches every relocation of every placed section, then fills the GOT. */
 int relocs_apply(struct load *L)
 {
-	int err = for_each_rela(L, apply_one);
+	uint64_t got = layout_got_addr(L);
 
-	if (!err)
-		got_fill(L);
-	return err;
+	for (uint32_t t = 1; t < L->shnum; t++) {
+		uint32_t n;
+		const Elf64_Rela *rel;
+		if (!L->plan[t].rela)
+			continue;
+		rel = relas(L, t, &n);
+		struct apply_sec as = { .t = t, .placed = L->plan[t].placed, .addr = sec_addr(L, t),
+					.got = got };
+		as.mem = host_ptr(L->cell, as.addr);
+		for (uint32_t j = 0; j < n; j++) {
+			int err = apply_one(L, &as, &rel[j]);
+			if (err)
+				return err;
+		}
+	}
+	got_fill(L);
+	return 0;
 }
 
 /* Encodes a recorded site for target address S, as loading would have. */

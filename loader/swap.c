@@ -112,6 +112,7 @@ static int check_publish(struct swap *S, size_t i)
 	old_cells(S, gone);
 	if ((err = symbols_publish_check(S->ld, c, gone, S->n)))
 		return fail(S, SWAP_CHECK, err, "swap: %s", loader_error(S->ld));
+	symbols_sort_by_name(c); /* done by the check above; the order is what is reported */
 	for (uint32_t k = 0; k < c->nexported; k++) {
 		const struct lsym *s = &c->syms[c->by_name[k]];
 		for (size_t j = 0; j < i && s->bind != STB_WEAK; j++)

@@ -25,22 +25,33 @@ static int cmp_lsym_addr(const void *a, const void *b, const void *ctx)
 	return strcmp(x->name, y->name);
 }
 
+/* FNV-1a, 32 bits: one pass over the name; equal hashes are then compared. */
+uint32_t symbols_hash(const char *name)
+{
+	uint32_t h = 2166136261u;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h;
+}
+
+static const struct lsym *find_hashed(const struct loader_cell *c, const char *name,
+				      uint32_t h)
+{
+	if (!c->slot)
+		return NULL;
+	for (uint32_t i = h & c->hmask;; i = (i + 1) & c->hmask) {
+		uint32_t v = c->slot[i];
+		if (!v)
+			return NULL;
+		if (c->hash[i] == h && strcmp(c->syms[v - 1].name, name) == 0)
+			return &c->syms[v - 1];
+	}
+}
+
 const struct lsym *symbols_find_in(const struct loader_cell *c, const char *name)
 {
-	uint32_t lo = 0, hi = c->nexported;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		const struct lsym *s = &c->syms[c->by_name[mid]];
-		int d = strcmp(name, s->name);
-		if (d == 0)
-			return s;
-		if (d < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
+	return find_hashed(c, name, symbols_hash(name));
 }
 
 static bool skipped(const struct loader_cell *c, struct loader_cell *const *skip, size_t nskip)
@@ -51,14 +62,14 @@ static bool skipped(const struct loader_cell *c, struct loader_cell *const *skip
 	return false;
 }
 
-/* The published owner of `name`, leaving out the cells in skip[]. */
-static const struct lsym *find_skipping(const struct loader *ld, const char *name,
+/* The published owner of `name` (hash h), leaving out the cells in skip[]. */
+static const struct lsym *find_skipping(const struct loader *ld, const char *name, uint32_t h,
 					struct loader_cell **owner,
 					struct loader_cell *const *skip, size_t nskip)
 {
 	for (const struct loader_cell *c = &ld->core; c; c = c->next) {
 		const struct lsym *s = c->published && !skipped(c, skip, nskip)
-					       ? symbols_find_in(c, name) : NULL;
+					       ? find_hashed(c, name, h) : NULL;
 		if (s) {
 			if (owner)
 				*owner = (struct loader_cell *)c;
@@ -71,35 +82,148 @@ static const struct lsym *find_skipping(const struct loader *ld, const char *nam
 const struct lsym *symbols_find(const struct loader *ld, const char *name,
 			   struct loader_cell **owner)
 {
-	return find_skipping(ld, name, owner, NULL, 0);
+	return find_skipping(ld, name, symbols_hash(name), owner, NULL, 0);
+}
+
+/* The smallest power of two of at least twice n slots: probes stay short and
+ * a slot is always free. */
+static uint32_t table_slots(uint32_t n)
+{
+	uint32_t cap = 2;
+
+	while (cap < 2 * (uint64_t)n)
+		cap *= 2;
+	return cap;
+}
+
+/* Fills c's export table from by_name[0..nexported). */
+static void hash_build(struct loader_cell *c)
+{
+	memset(c->slot, 0, (size_t)(c->hmask + 1) * sizeof(uint32_t));
+	for (uint32_t k = 0; k < c->nexported; k++) {
+		uint32_t si = c->by_name[k], h = symbols_hash(c->syms[si].name), i = h & c->hmask;
+		while (c->slot[i])
+			i = (i + 1) & c->hmask;
+		c->slot[i] = si + 1;
+		c->hash[i] = h;
+	}
+}
+
+/* Sorts the exports by name, for the walks whose first finding is reported
+ * (a load only needs the hash table, so this waits until a walk asks). */
+void symbols_sort_by_name(struct loader_cell *c)
+{
+	if (c->by_name_sorted)
+		return;
+	ldr_sort(c->by_name, c->nexported, sizeof(uint32_t), cmp_lsym_name, c->syms);
+	c->by_name_sorted = true;
 }
 
 /* Sorts c->syms by address and indexes its exports by name. */
+/* Merge sort of the indices idx[0..n) by cmp_lsym_addr, through tmp[0..n). */
+static void merge_sort_addr(const struct lsym *syms, uint32_t *idx, uint32_t *tmp, uint32_t n)
+{
+	for (uint32_t w = 1; w < n; w *= 2) {
+		for (uint32_t lo = 0; lo < n; lo += 2 * w) {
+			uint32_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+			uint32_t a = lo, b = mid, k = lo;
+			while (a < mid && b < hi)
+				tmp[k++] = cmp_lsym_addr(&syms[idx[b]], &syms[idx[a]], NULL) < 0
+						   ? idx[b++] : idx[a++];
+			while (a < mid)
+				tmp[k++] = idx[a++];
+			while (b < hi)
+				tmp[k++] = idx[b++];
+		}
+		for (uint32_t i = 0; i < n; i++)
+			idx[i] = tmp[i];
+	}
+}
+
+/* True if the sorted idx[] is the one order cmp_lsym_addr allows: no two
+ * symbols compare equal, and no address has non-local symbols of two
+ * bindings (which cmp_lsym_addr leaves unordered). */
+static bool addr_order_unique(const struct lsym *syms, const uint32_t *idx, uint32_t n)
+{
+	for (uint32_t i = 1, run = 0; i < n; i++) {
+		const struct lsym *x = &syms[idx[i - 1]], *y = &syms[idx[i]];
+		if (x->addr != y->addr) {
+			run = i;
+			continue;
+		}
+		if (cmp_lsym_addr(x, y, NULL) == 0)
+			return false;
+		if (y->bind != STB_LOCAL && y->bind != syms[idx[run]].bind)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Sorts c->syms by address. A merge sort of indices, then one move of each
+ * record, where the order it gives is the only one (nearly always); else the
+ * heapsort, whose order among symbols that compare equal the loader has
+ * always had.
+ */
+static void sort_by_addr(struct loader *ld, struct loader_cell *c)
+{
+	uint32_t n = c->nsyms, *idx = n > 1 ? ldr_alloc(ld, (size_t)n * 2 * sizeof(uint32_t)) : NULL;
+	struct lsym *sorted = idx ? ldr_alloc(ld, (size_t)n * sizeof(*sorted)) : NULL;
+
+	if (sorted) {
+		for (uint32_t i = 0; i < n; i++)
+			idx[i] = i;
+		merge_sort_addr(c->syms, idx, idx + n, n);
+		if (addr_order_unique(c->syms, idx, n)) {
+			for (uint32_t i = 0; i < n; i++)
+				sorted[i] = c->syms[idx[i]];
+			ldr_free(ld, c->syms);
+			c->syms = sorted;
+			ldr_free(ld, idx);
+			return;
+		}
+	}
+	ldr_free(ld, sorted);
+	ldr_free(ld, idx);
+	ldr_sort(c->syms, n, sizeof(*c->syms), cmp_lsym_addr, NULL);
+}
+
 static int index_syms(struct loader *ld, struct loader_cell *c)
 {
-	ldr_sort(c->syms, c->nsyms, sizeof(*c->syms), cmp_lsym_addr, NULL);
+	sort_by_addr(ld, c);
 	c->nexported = 0;
 	for (uint32_t i = 0; i < c->nsyms; i++)
 		c->nexported += c->syms[i].exported;
-	c->by_name = ldr_alloc(ld, (size_t)c->nexported * sizeof(uint32_t));
+	uint32_t cap = table_slots(c->nexported);
+	c->by_name = ldr_alloc(ld, ((size_t)c->nexported + 2 * (size_t)cap) * sizeof(uint32_t));
 	if (!c->by_name)
 		return LOADER_ENOMEM;
+	c->slot = c->by_name + c->nexported;
+	c->hash = c->slot + cap;
+	c->hmask = cap - 1;
 	for (uint32_t i = 0, n = 0; i < c->nsyms; i++)
 		if (c->syms[i].exported)
 			c->by_name[n++] = i;
-	ldr_sort(c->by_name, c->nexported, sizeof(uint32_t), cmp_lsym_name, c->syms);
+	c->by_name_sorted = false;
+	hash_build(c);
 	return 0;
 }
 
+/* Refuses a name nano_core exports twice (the smallest such name): an
+ * export that its own name does not find in the table is a second one. */
 static int core_check_dups(struct loader *ld)
 {
 	const struct loader_cell *c = &ld->core;
+	const char *dup = NULL;
 
-	for (uint32_t i = 1; i < c->nexported; i++) {
-		const char *a = c->syms[c->by_name[i - 1]].name;
-		if (strcmp(a, c->syms[c->by_name[i]].name) == 0)
-			return ldr_err(ld, LOADER_EINVAL, "nano_core exports '%s' twice", a);
+	for (uint32_t i = 0; i < c->nexported; i++) {
+		const struct lsym *s = &c->syms[c->by_name[i]];
+		if (find_hashed(c, s->name, symbols_hash(s->name)) != s &&
+		    (!dup || strcmp(s->name, dup) < 0))
+			dup = s->name;
 	}
+	if (dup)
+		return ldr_err(ld, LOADER_EINVAL, "nano_core exports '%s' twice", dup);
 	return 0;
 }
 
@@ -144,31 +268,35 @@ static bool granted(const struct load *L, const char *grant)
 	return false;
 }
 
-static int cmp_obj_sym_name(const void *a, const void *b, const void *ctx)
-{
-	const struct load *L = ctx;
-
-	return strcmp(load_sym_name(L, *(const uint32_t *)a), load_sym_name(L, *(const uint32_t *)b));
-}
-
-/* Refuses an object whose symbol table names one global twice. */
+/* Refuses an object whose symbol table names one global twice (naming the
+ * smallest such name), and hashes every global's name for the look-ups. */
 static int check_unique_globals(struct load *L)
 {
-	uint32_t n = L->nsyms - L->first_global, *idx;
+	uint32_t n = L->nsyms - L->first_global, cap = table_slots(n), mask = cap - 1, *slot;
+	const char *dup = NULL;
 
-	idx = ldr_alloc(L->ld, (size_t)n * sizeof(uint32_t));
-	if (!idx)
+	slot = ldr_alloc(L->ld, (size_t)cap * sizeof(uint32_t));
+	if (!slot)
 		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");
-	for (uint32_t i = 0; i < n; i++)
-		idx[i] = L->first_global + i;
-	ldr_sort(idx, n, sizeof(uint32_t), cmp_obj_sym_name, L);
-	int err = 0;
-	for (uint32_t i = 1; i < n && !err; i++)
-		if (strcmp(load_sym_name(L, idx[i - 1]), load_sym_name(L, idx[i])) == 0)
-			err = load_sec_err(L, LOADER_EBADELF, L->symtab,
-				      "symbol '%s' appears twice", load_sym_name(L, idx[i]));
-	ldr_free(L->ld, idx);
-	return err;
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t si = L->first_global + k, h = symbols_hash(load_sym_name(L, si));
+		const char *name = load_sym_name(L, si);
+		uint32_t i = h & mask;
+		L->res[si].hash = h;
+		for (; slot[i]; i = (i + 1) & mask) {
+			uint32_t o = slot[i] - 1;
+			if (L->res[o].hash == h && strcmp(load_sym_name(L, o), name) == 0)
+				break;
+		}
+		if (!slot[i])
+			slot[i] = si + 1;
+		else if (!dup || strcmp(name, dup) < 0)
+			dup = name;
+	}
+	ldr_free(L->ld, slot);
+	if (dup)
+		return load_sec_err(L, LOADER_EBADELF, L->symtab, "symbol '%s' appears twice", dup);
+	return 0;
 }
 
 static bool exportable(const struct load *L, uint32_t i)
@@ -202,7 +330,8 @@ static int resolve_export(struct load *L, uint32_t i)
 	struct loader_cell *owner;
 	const struct lsym *old;
 
-	if (L->args->flags & LOADER_UNPUBLISHED || !(old = symbols_find(L->ld, name, &owner))) {
+	if (L->args->flags & LOADER_UNPUBLISHED ||
+	    !(old = find_skipping(L->ld, name, L->res[i].hash, &owner, NULL, 0))) {
 		r->exported = true;
 		return 0;
 	}
@@ -234,7 +363,7 @@ static int resolve_undef(struct load *L, uint32_t i, struct lmsg *m, unsigned *n
 	const struct lsym *t = NULL;
 
 	if (vis != STV_HIDDEN && vis != STV_INTERNAL)
-		t = symbols_find(L->ld, name, &owner);
+		t = find_skipping(L->ld, name, L->res[i].hash, &owner, NULL, 0);
 	if (!t && ELF_SYM_BIND(s->st_info) == STB_WEAK)
 		L->res[i].kind = RES_ZERO;
 	else if (!t)
@@ -403,10 +532,12 @@ int symbols_define(struct load *L)
 int symbols_publish_check(struct loader *ld, struct loader_cell *c,
 			  struct loader_cell *const *gone, size_t ngone)
 {
+	symbols_sort_by_name(c);
 	for (uint32_t i = 0; i < c->nexported; i++) {
 		const struct lsym *s = &c->syms[c->by_name[i]];
 		struct loader_cell *owner;
-		const struct lsym *old = find_skipping(ld, s->name, &owner, gone, ngone);
+		const struct lsym *old = find_skipping(ld, s->name, symbols_hash(s->name), &owner,
+						       gone, ngone);
 		if (!old || s->bind == STB_WEAK)
 			continue;
 		if (old->bind != STB_WEAK)
@@ -425,6 +556,7 @@ void symbols_publish(struct loader *ld, struct loader_cell *c)
 {
 	uint32_t n = 0;
 
+	symbols_sort_by_name(c);
 	for (uint32_t i = 0; i < c->nexported; i++) {
 		struct lsym *s = &c->syms[c->by_name[i]];
 		if (symbols_find(ld, s->name, NULL))
@@ -433,5 +565,6 @@ void symbols_publish(struct loader *ld, struct loader_cell *c)
 			c->by_name[n++] = c->by_name[i];
 	}
 	c->nexported = n;
+	hash_build(c);
 	c->published = true;
 }

@@ -113,7 +113,8 @@ static bool read_manifest(void)
 	}
 	const void *table = phys_to_virt(m->start);
 	size_t len = m->end - m->start;
-	if (manifest_table_check(table, len, &count, &boots, &err) == 0) {
+	/* manifest_table_read checks the whole table, checksum included. */
+	if (manifest_table_header_check(table, len, &count, &boots, &err) == 0) {
 		cs.entries = kmalloc((count + 1) * sizeof(*cs.entries));
 		cs.boot_order = kmalloc((boots + 1) * sizeof(*cs.boot_order));
 		if (!cs.entries || !cs.boot_order)

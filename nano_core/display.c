@@ -6,12 +6,34 @@
 #include <delos/mm.h>
 #include <delos/string.h>
 #include "nano_core/physmap.h"
+#include "hal/vga.h"
 
-/* Written once by display_init, read-only after; owned by nano_core. */
+/* What the loader gave (display_init) and which screen the adapter shows;
+ * owned by nano_core, changed only by display_show. */
 static struct {
 	bool text, fb;
 	struct boot_framebuffer info;
+	bool switchable;	/* a BIOS VBE framebuffer on a Bochs VBE adapter */
+	bool efi;
+	bool text_shown;	/* VGA text mode now, else the framebuffer (if any) */
 } disp;
+
+/*
+ * A VBE framebuffer can be left for VGA text and taken back only where the
+ * adapter has a documented way to leave its VBE mode without the video BIOS
+ * (which long mode cannot call): the Bochs VBE interface, showing the very
+ * mode the loader reported.
+ */
+static void check_switchable(const struct mb2_framebuffer *f, bool efi)
+{
+	uint16_t x, y, bpp;
+
+	if (efi || !bochs_dispi_present() || !bochs_dispi_mode(&x, &y, &bpp) || x != f->width ||
+	    y != f->height || bpp != f->bpp)
+		return;
+	disp.switchable = true;
+	klog(LOG_INFO, "boot: the VBE framebuffer can give way to VGA text live (Bochs VBE interface)");
+}
 
 /* Keeps an RGB framebuffer that mb2 accepted (boot_framebuffer checks its mapping). */
 static void take_framebuffer(const struct mb2_framebuffer *f)
@@ -37,18 +59,22 @@ void display_init(const struct mb2_info *boot)
 	bool efi = boot->has_efi32 || boot->has_efi64;
 	bool tag = boot->has_framebuffer;
 
+	disp.efi = efi;
+
 	if (cmdline_has("console", "serial")) {
 		klog(LOG_INFO, "boot: console=serial: no screen is used");
 		return;
 	}
 	if ((tag && boot->fb.type == MB2_FB_EGA_TEXT) || (!tag && !efi)) {
-		disp.text = true;
+		disp.text = disp.text_shown = true;
 		log_enable_vga();
 		return;
 	}
 	klog(LOG_INFO, "boot: no VGA text screen (%s)", efi ? "UEFI" : "graphics framebuffer");
-	if (tag && boot->fb.type == MB2_FB_RGB && boot->fb.rgb_ok)
+	if (tag && boot->fb.type == MB2_FB_RGB && boot->fb.rgb_ok) {
 		take_framebuffer(&boot->fb);
+		check_switchable(&boot->fb, efi);
+	}
 	else if (tag)
 		klog(LOG_WARN, "boot: the loader's framebuffer (type %u) cannot be drawn on; no screen",
 		     boot->fb.type);
@@ -75,4 +101,48 @@ const struct boot_framebuffer *boot_framebuffer(void)
 	if (!disp.fb || !phys_map(f->phys, (uint64_t)f->pitch * f->height))
 		return NULL;
 	return f;
+}
+
+/* Why the adapter cannot show VGA text (text) or the framebuffer now. */
+static const char *why_not(bool text)
+{
+	if (!disp.text && !disp.fb)
+		return "this boot has no screen";
+	if (!text)
+		return "the loader gave no framebuffer (a text-mode boot)";
+	if (disp.efi)
+		return "UEFI firmware has no VGA text mode";
+	return "the adapter has no Bochs VBE interface, and only its video BIOS, which long "
+	       "mode cannot call, leaves a VBE mode";
+}
+
+int display_show(const char *what)
+{
+	bool text;
+
+	if (strcmp(what, "text_screen") == 0)
+		text = true;
+	else if (strcmp(what, "framebuffer") == 0)
+		text = false;
+	else
+		return -1;
+	if (text == disp.text_shown && (text ? disp.text || disp.switchable : disp.fb))
+		return 0;
+	if (!disp.switchable) {
+		klog(LOG_ERR, "display: cannot show %s: %s", text ? "VGA text" : "the framebuffer",
+		     why_not(text));
+		return -1;
+	}
+	if (text) {
+		bochs_dispi_off();
+		vga_set_text_mode();
+		log_enable_vga();
+	} else {
+		log_disable_vga();
+		bochs_dispi_on((uint16_t)disp.info.width, (uint16_t)disp.info.height, disp.info.bpp);
+	}
+	disp.text_shown = text;
+	klog(LOG_INFO, "display: the adapter shows %s now", text ? "VGA text (80x25)" :
+	     "the VBE framebuffer");
+	return 1;
 }

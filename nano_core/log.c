@@ -32,6 +32,12 @@ void log_enable_vga(void)
 	vga_clear(vga_screen(), &lg.cursor);
 }
 
+void log_disable_vga(void)
+{
+	lg.vga = lg.vga_present = false;
+	lg.cursor.row = lg.cursor.col = 0;
+}
+
 bool vga_text_present(void)
 {
 	return lg.vga_present;

@@ -309,14 +309,19 @@ static void map_section(const char *name, char *start, char *end, unsigned perm)
 	     perm == PERM_RX ? "r-x, physmap r--" : perm == PERM_RW ? "rw- nx" : "r-- nx, physmap r--");
 }
 
+/* One walk per page directory, then its 2 MiB entries in a row. */
 static void map_physmap(uint64_t max_phys)
 {
-	for (uint64_t pa = 0; pa < max_phys; pa += HUGE_2M) {
+	uint64_t pa = 0;
+
+	while (pa < max_phys) {
 		bool huge;
 		uint64_t *e = walk(PHYSMAP_BASE + pa, 2, true, &huge);
 		if (!e)
 			panic("paging: out of frames building the physmap");
-		*e = pa | PTE_P | PTE_W | PTE_PS | PTE_G | PTE_NX;
+		for (unsigned i = index_at(PHYSMAP_BASE + pa, 2); i < 512 && pa < max_phys;
+		     i++, pa += HUGE_2M)
+			*e++ = pa | PTE_P | PTE_W | PTE_PS | PTE_G | PTE_NX;
 	}
 }
 

@@ -202,14 +202,15 @@ static int take_screen(const char *how)
 {
 	struct screen s;
 	bool ok;
+	int shown = display_show("framebuffer");
 
-	if (!screen_open(&s)) {
+	if (shown < 0 || !screen_open(&s)) {
 		klog(LOG_ERR, "fb: the loader gave no RGB framebuffer this cell can use; refused");
 		return -1;
 	}
 	uint64_t flags = irq_save();
 	struct fb_cursor c = cursor_load(&s, &ok);
-	bool fresh = !ok;
+	bool fresh = !ok || shown == 1;	/* 1: the adapter was showing VGA text */
 	if (fresh) {
 		c = screen_reset(&s);
 		toggle_cursor(&s, &c);

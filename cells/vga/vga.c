@@ -1,15 +1,19 @@
 /* The VGA text console cell (see vga.h). */
 #include <delos/cell.h>
 #include <delos/ctx.h>
+#include <delos/display.h>
 #include <delos/log.h>
 #include <delos/ops.h>
 #include <delos/mm.h>
 #include <delos/sdb.h>
 #include <delos/vga.h>
 #include "hal/io.h"
+#include "fb_font.h"	/* the fb cell's glyphs (build/tools/psf2h.py), for a VGA font */
+#include <delos/string.h>
 
 #define OWNER "vga"
 #define TEXT_PHYS 0xb8000
+#define FONT_PHYS 0xa0000	/* plane 2 while the font is loaded */
 #define COLS 80
 #define ROWS 25
 #define ATTR 0x0700
@@ -21,12 +25,16 @@ static volatile uint16_t *screen(void)
 	return phys_map(TEXT_PHYS, COLS * ROWS * 2);
 }
 
+/* One block move of the text buffer (memmove, eight bytes a step), then
+ * the blank line four cells a store. */
 static void scroll(volatile uint16_t *s, uint16_t attr)
 {
-	for (int i = 0; i < COLS * (ROWS - 1); i++)
-		s[i] = s[i + COLS];
-	for (int i = 0; i < COLS; i++)
-		s[COLS * (ROWS - 1) + i] = attr | ' ';
+	volatile uint64_t *w = (volatile uint64_t *)s;
+	uint64_t blank = (uint64_t)(attr | ' ') * 0x0001000100010001ull;
+
+	memmove((void *)s, (const void *)(s + COLS), COLS * (ROWS - 1) * 2);
+	for (int i = 0; i < COLS / 4; i++)
+		w[COLS * (ROWS - 1) / 4 + i] = blank;
 }
 
 static void newline(volatile uint16_t *s, struct vga_cell_cursor *c)
@@ -124,26 +132,86 @@ int vga_write(const char *buf, uint64_t len)
 	return (int)len;
 }
 
-/* Takes the screen over, continuing where the cursor record or the hardware cursor stands. */
+static void seq_write(uint8_t index, uint8_t v)
+{
+	hal_outb(0x3c4, index);
+	hal_outb(0x3c5, v);
+}
+
+static void gc_write(uint8_t index, uint8_t v)
+{
+	hal_outb(0x3ce, index);
+	hal_outb(0x3cf, v);
+}
+
+/*
+ * Loads the cell's 8x16 font (the fb cell's PSF glyphs, printable ASCII;
+ * other codes blank) into plane 2, 32 bytes a character, then puts the
+ * sequencer and graphics controller back as text mode has them.
+ */
+static int load_font(void)
+{
+	volatile uint8_t *plane = phys_map(FONT_PHYS, 256 * 32);
+
+	if (!plane)
+		return -1;
+	seq_write(2, 0x04);	/* write plane 2 only */
+	seq_write(4, 0x06);	/* sequential addressing, no odd/even */
+	gc_write(4, 0x02);	/* read plane 2 */
+	gc_write(5, 0x00);	/* no odd/even */
+	gc_write(6, 0x04);	/* planes at 0xa0000, 64 KiB */
+	for (int ch = 0; ch < 256; ch++)
+		for (int row = 0; row < 32; row++)
+			plane[ch * 32 + row] = ch >= FONT_FIRST && ch <= FONT_LAST && row < FONT_HEIGHT
+						       ? font_glyphs[ch - FONT_FIRST][row] : 0;
+	seq_write(2, 0x03);
+	seq_write(4, 0x02);
+	gc_write(4, 0x00);
+	gc_write(5, 0x10);
+	gc_write(6, 0x0e);
+	return 0;
+}
+
+/*
+ * Takes the screen over, continuing where the cursor record or the hardware
+ * cursor stands. Where the adapter showed a VBE framebuffer and can go back
+ * to text (display_show), it is switched, given the font, cleared, and
+ * shows the log's last lines.
+ */
 static int take_screen(const char *how)
 {
-	if (!vga_text_present()) {
+	int shown = display_show("text_screen");
+	volatile uint16_t *s;
+
+	if (shown < 0 || !vga_text_present()) {
 		klog(LOG_ERR, "vga: no VGA text screen on this boot; refused");
 		return -1;
 	}
-	if (!screen()) {
+	if (!(s = screen())) {
 		klog(LOG_ERR, "vga: cannot map the text screen at 0x%x", TEXT_PHYS);
+		return -1;
+	}
+	if (shown == 1 && load_font()) {
+		klog(LOG_ERR, "vga: cannot map the font planes at 0x%x", FONT_PHYS);
+		display_show("framebuffer");
 		return -1;
 	}
 	uint64_t flags = irq_save();
 	ops_register(OPS_SCREEN_WRITE, "vga", "vga_write", OPS_TYPE_SCREEN_WRITE);
 	struct vga_cell_cursor c = cursor_load();
+	if (shown == 1) {
+		c = (struct vga_cell_cursor){ 0, 0, ATTR, 0 };
+		for (int i = 0; i < COLS * ROWS; i++)
+			s[i] = ATTR | ' ';
+	}
 	int err = cursor_store(&c);
 	irq_restore(flags);
 	if (err) {
 		klog(LOG_ERR, "vga: cannot keep the cursor: %s", sdb_strerror(err));
 		return err;
 	}
+	if (shown == 1)
+		log_screen_replay(ROWS - 1);
 	klog(LOG_INFO, "vga: the text screen is a cell's now (cursor at %u,%u, %s)", c.row, c.col, how);
 	return 0;
 }

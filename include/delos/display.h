@@ -43,4 +43,15 @@ bool display_has(const char *what, bool *known);
  */
 const struct boot_framebuffer *boot_framebuffer(void);
 
+/*
+ * Makes the adapter show "text_screen" (VGA text, 80x25) or "framebuffer"
+ * (the loader's RGB framebuffer), for a display cell taking the screen.
+ * Returns 0 when it already does, 1 when it switched (the screen is blank:
+ * a VGA font must be loaded again, and the caller redraws), or -1, logging
+ * why, when it cannot. It can switch only from a BIOS boot's VBE
+ * framebuffer on an adapter with the Bochs VBE interface (QEMU's -vga std);
+ * under UEFI there is no text mode to go to.
+ */
+int display_show(const char *what);
+
 #endif

@@ -41,6 +41,8 @@ void log_dump(void);
 
 /* Turns the VGA text screen on as a second output. */
 void log_enable_vga(void);
+/* The text screen is gone (the display went back to its framebuffer). */
+void log_disable_vga(void);
 /* True when booted with a VGA text screen (grant `phys_mem`). */
 bool vga_text_present(void);
 /*

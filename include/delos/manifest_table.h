@@ -88,6 +88,14 @@ int manifest_table_check(const void *buf, size_t len, size_t *entry_count,
 			 size_t *boot_count, struct manifest_error *err);
 
 /*
+ * manifest_table_check without the checksum: enough to size the arrays when
+ * manifest_table_read, which checks everything, comes next (the checksum is
+ * then computed once, not twice).
+ */
+int manifest_table_header_check(const void *buf, size_t len, size_t *entry_count,
+				size_t *boot_count, struct manifest_error *err);
+
+/*
  * Checks the table, then reads its entries into m (capacity at least
  * entry_count) and its boot order into order (boot_count slots) as entry
  * indices. Every entry is checked (strings terminated, counts in range,

@@ -259,6 +259,39 @@ Test(loader_elf, global_in_local_part)
 		"loader: r_64.o: .symtab: symbol 'local_fn': binding 1 in the wrong part of the table");
 }
 
+/* Two names each given to two globals: the refusal names the smaller one,
+ * whatever the order of the symbol table. */
+Test(loader_elf, duplicate_globals_name_the_smallest)
+{
+	obj_read(&o, "h_math.o");
+	obj_symbol(&o, "math_word", NULL)->st_name = obj_symbol(&o, "math_fib", NULL)->st_name;
+	obj_symbol(&o, "math_switch", NULL)->st_name = obj_symbol(&o, "math_add", NULL)->st_name;
+	refused(LOADER_EBADELF, "loader: h_math.o: .symtab: symbol 'math_add' appears twice");
+}
+
+/* nano_core's exports are checked for a name given twice when the loader is made. */
+Test(loader_elf, nano_core_export_twice_refused)
+{
+	static const struct loader_export twice[] = {
+		{ "b", "core", 0xffffffff80100000ull, true },
+		{ "a", "core", 0xffffffff80100010ull, true },
+		{ "c", "core", 0xffffffff80100020ull, true },
+		{ "a", "core", 0xffffffff80100030ull, true },
+		{ "b", "core", 0xffffffff80100040ull, true },
+	};
+	struct loader_config cfg = { .env = &f.env.env, .exports = twice, .nexports = 5 };
+	struct loader *ld = (struct loader *)&f;
+	long live = host_env_live(&f.env);
+
+	cr_assert_eq(loader_create(&cfg, &ld), LOADER_EINVAL);
+	cr_assert_null(ld);
+	cr_assert_eq(host_env_live(&f.env), live, "a refused loader kept memory");
+	cfg.nexports = 3;
+	cr_assert_eq(loader_create(&cfg, &ld), 0);
+	loader_destroy(ld);
+	cr_assert_eq(host_env_live(&f.env), live);
+}
+
 Test(loader_elf, relocation_offset_past_target)
 {
 	obj_read(&o, "r_pc32.o");

@@ -120,6 +120,10 @@ def test_display_bios_vga_text(machine):
     check("cells: fb@1 not loaded at boot: this boot has no framebuffer" in m.transcript,
           "fb@1 was not left out on a text screen")
     check("vga: the text screen is a cell's now" in m.transcript, "vga@1 did not take the screen")
+    # A text-mode boot has no framebuffer to go to: refused with the reason, vga@1 stays.
+    out = m.command("swap vga@1 fb@1")
+    check("display: cannot show the framebuffer: the loader gave no framebuffer" in m.transcript
+          and "swap: done" not in out, "swap vga@1 fb@1 on a text screen: %r" % out)
     cells_on_screen(m, "bios-vga-text", "vga@1", (720, 400))
 
 
@@ -132,15 +136,26 @@ def test_display_bios_vbe_framebuffer(machine):
           "vga@1 was not left out on a VBE framebuffer")
     check(re.search(r"fb: the 800x600 framebuffer \(32 bpp at 0x[0-9a-f]+\) is a cell's now, "
                     r"100x37 text, loaded", m.transcript), "fb@1 did not take the framebuffer")
-    # Live swaps: fb@1 for itself keeps the screen (its cursor is in state_db);
-    # vga@1 cannot take a screen that shows no text mode, and fb@1 keeps it.
+    check("boot: the VBE framebuffer can give way to VGA text live (Bochs VBE interface)"
+          in m.transcript, "nano_core did not find the Bochs VBE interface of -vga std")
+    # Live swaps: fb@1 for itself keeps the screen (its cursor is in state_db).
     out = m.command("swap fb@1 fb@1")
     check(re.search(r"swap: done in \d+ us", out), "swap fb@1 fb@1: %r" % out)
+    cells_on_screen(m, "bios-vbe-fb", "fb@1", (800, 600))
+    # vga@1 takes the adapter back to VGA text (80x25 at 720x400), with its font...
     out = m.command("swap fb@1 vga@1")
-    check("vga: no VGA text screen on this boot; refused" in m.transcript and "swap: done" not in out,
+    check(re.search(r"swap: done in \d+ us", out) and
+          "display: the adapter shows VGA text (80x25) now" in m.transcript,
           "swap fb@1 vga@1 on a VBE framebuffer: %r" % out)
-    text = cells_on_screen(m, "bios-vbe-fb", "fb@1", (800, 600))
-    check(re.search(r"refused at step", text), "the screen lost the lines from before the swaps:\n" + text)
+    text = cells_on_screen(m, "bios-vbe-to-vga", "vga@1", (720, 400))
+    check(re.search(r"swap: done in", text), "the text screen lost the lines before the swap:\n" + text)
+    # ...and fb@1 takes the VBE framebuffer back.
+    out = m.command("swap vga@1 fb@1")
+    check(re.search(r"swap: done in \d+ us", out) and
+          "display: the adapter shows the VBE framebuffer now" in m.transcript,
+          "swap vga@1 fb@1: %r" % out)
+    text = cells_on_screen(m, "bios-vbe-back-to-fb", "fb@1", (800, 600))
+    check(re.search(r"swap: done in", text), "the framebuffer lost the lines before the swap:\n" + text)
 
 
 def test_display_uefi_gop_framebuffer(machine):
@@ -150,4 +165,8 @@ def test_display_uefi_gop_framebuffer(machine):
           "nano_core did not see the GOP framebuffer")
     f = re.search(r"fb: the (\d+)x(\d+) framebuffer .* is a cell's now", m.transcript)
     check(f, "fb@1 did not take the GOP framebuffer")
+    # UEFI has no VGA text mode: the swap is refused with the reason, and fb@1 keeps the screen.
+    out = m.command("swap fb@1 vga@1")
+    check("display: cannot show VGA text: UEFI firmware has no VGA text mode" in m.transcript
+          and "swap: done" not in out, "swap fb@1 vga@1 under UEFI: %r" % out)
     cells_on_screen(m, "uefi-gop-fb", "fb@1", (int(f.group(1)), int(f.group(2))))

@@ -1,0 +1,4 @@
+# The vga cell loads the fb cell's font (cells/fb/fb.mk) into the VGA font
+# plane when it takes a screen that was showing a VBE framebuffer.
+$(KOUT)/cell/vga@1/cells/vga/vga.c.o: $(FB_GEN)/fb_font.h
+CELL_CFLAGS_vga@1 += -I$(FB_GEN)
