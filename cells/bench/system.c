@@ -122,10 +122,13 @@ static int swap_one(const struct swap_kind *k, uint64_t *x, size_t n, struct swa
 	bench_add_ns(row, total, n);
 	for (int s = 0; s < SWAP_STEPS; s++)
 		med[s] = median_of(x + s * n, n);
-	/* Each step's median, in us, as a line under the table. */
-	bench_note("swap %-8s us: check %lu quiesce %lu relink %lu handover %lu commit %lu",
-		   k->name, med[SWAP_CHECK] / 1000, med[SWAP_QUIESCE] / 1000, med[SWAP_RELINK] / 1000,
-		   med[SWAP_HANDOVER] / 1000, med[SWAP_COMMIT] / 1000);
+	/* Each step's median, in us, as a line of the steps table under the rows. */
+	bench_note("swap %-12s %5lu.%lu %7lu.%lu %7lu.%lu %7lu.%lu %7lu.%lu", k->name,
+		   med[SWAP_CHECK] / 1000, med[SWAP_CHECK] / 100 % 10,
+		   med[SWAP_QUIESCE] / 1000, med[SWAP_QUIESCE] / 100 % 10,
+		   med[SWAP_RELINK] / 1000, med[SWAP_RELINK] / 100 % 10,
+		   med[SWAP_HANDOVER] / 1000, med[SWAP_HANDOVER] / 100 % 10,
+		   med[SWAP_COMMIT] / 1000, med[SWAP_COMMIT] / 100 % 10);
 	return 0;
 }
 
@@ -141,6 +144,7 @@ int bench_swap(void)
 		kfree(res);
 		return -1;
 	}
+	bench_note("swap steps (us)  check quiesce  relink handover  commit (medians)");
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		const struct swap_kind *k = &kinds[i];
 		if (k->once) {
