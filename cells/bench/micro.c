@@ -367,7 +367,7 @@ int bench_tick(void)
 	bench_add("timer_tick", x, ticks);
 	/* The share of the CPU the interrupts took while the spinner ran, in ppm. */
 	uint64_t ppm = span ? sum * 1000000 / span : 0;
-	bench_note("tick: %lu interrupts took %lu.%04lu%% of the CPU (%lu of %lu cycles)", ticks,
+	bench_note("tick: %lu ticks took %lu.%04lu%% of the CPU (%lu of %lu cycles)", ticks,
 		   ppm / 10000, ppm % 10000, sum, span);
 	sdb_delete(SPIN_RECORD);
 	kfree(x);
