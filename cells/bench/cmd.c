@@ -111,7 +111,9 @@ static int run(const char *const *names, int n, bool quick)
 		kfree(r);
 		return 1;
 	}
-	print_head();
+	/* The block is printed whole at the end, so no log line of the run lands in it. */
+	shell_printf("bench: running %d benchmark%s%s\n", names ? n : (int)NBENCH,
+		     (names ? n : (int)NBENCH) == 1 ? "" : "s", quick ? " (short mode)" : "");
 	for (int i = 0; i < (names ? n : (int)NBENCH); i++) {
 		const struct bench_def *b = names ? find(names[i]) : &benches[i];
 		int err = b->fn();
@@ -120,8 +122,10 @@ static int run(const char *const *names, int n, bool quick)
 			failed++;
 		}
 	}
-	if (sdb_get(BENCH_ROWS_RECORD, r, sizeof(*r), NULL) == (int)sizeof(*r))
+	if (sdb_get(BENCH_ROWS_RECORD, r, sizeof(*r), NULL) == (int)sizeof(*r)) {
+		print_head();
 		print_rows(r);
+	}
 	kfree(r);
 	return failed;
 }
