@@ -81,6 +81,14 @@ static inline uint64_t bench_rdtsc(void)
 
 /* The callee of xcall: the same function, called from this cell and from bench_peer. */
 uint64_t bench_callee(uint64_t x);
+/*
+ * The xcall loop (callee.h) twice in this cell: bench_local_xcall (micro.c,
+ * near the callee) and bench_far_xcall (xcall_far.c, the last file linked,
+ * pages away), so that a difference the call's placement makes is not
+ * taken for one the cell boundary makes.
+ */
+int bench_local_xcall(uint64_t arg);
+int bench_far_xcall(uint64_t arg);
 
 /* Sorts x and keeps median, min, max and n as the row `name` of the current run. */
 BENCH_PRIVATE void bench_add(const char *name, uint64_t *x, size_t n);

@@ -26,7 +26,7 @@ HEADER = ["name", "median_cycles", "min_cycles", "max_cycles", "runs", "median_n
 
 # Published figures of other systems: (what, Delos rows, anchor, value, source).
 ANCHORS = [
-    ("IPC call / cross-cell call", ["xcall_cross", "xcall_local"], "seL4 IPC call",
+    ("IPC call / cross-cell call", ["xcall_cross", "xcall_local_far", "xcall_local"], "seL4 IPC call",
      "~720 cycles", "sel4bench, x86_64 Skylake, 2026"),
     ("thread yield", ["ctx_switch"], "seL4 thread yield", "~480 cycles",
      "sel4bench, x86_64 Skylake, 2026"),

@@ -8,7 +8,7 @@ ROW = re.compile(r"^(\w+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$", re.M)
 
 # The rows each benchmark gives (micro.csv's names).
 ROWS = {
-    "xcall": ["xcall_local", "xcall_cross"],
+    "xcall": ["xcall_local", "xcall_local_far", "xcall_cross"],
     "core_call": ["core_call"],
     "ctx_switch": ["ctx_switch"],
     "spawn_join": ["spawn_join"],
