@@ -13,7 +13,9 @@
  * With bench=boot (GRUB's "Delos: run benchmarks at boot"), the manifest boots
  * bench_peer@1 and this cell (boot_if=arg:bench=boot) and cell_init spawns the
  * task "bench-boot", which runs `bench all` once the system is up: the table
- * goes to the screen and the serial line without a keyboard.
+ * goes to the screen and the serial line without a keyboard. Then the rows are
+ * shown again in pages that fit a 25-line text screen, 15 s each, for a
+ * photograph of each, and the whole block once more at the end.
  *
  * The cell keeps nothing itself: each run's rows go to the record
  * "bench/rows" (struct bench_rows), which `make bench` also reads back in

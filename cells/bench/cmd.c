@@ -58,28 +58,62 @@ static void cpu_brand(char out[49])
 	memmove(out, p, strlen(p) + 1);
 }
 
-static void print_head(void)
+/* The block's head: the CPU, the TSC and the columns; `begin` marks a whole block. */
+static void print_head(bool begin)
 {
 	char brand[49];
 	uint64_t hz = tsc_hz();
 
 	cpu_brand(brand);
-	shell_printf("bench: begin\ncpu: %s\n", brand);
+	shell_printf("%scpu: %s\n", begin ? "bench: begin\n" : "", brand);
 	shell_printf("tsc: %lu.%03lu MHz from %s\n", hz / 1000000, hz / 1000 % 1000, tsc_source());
 	shell_printf("%-22s %11s %11s %11s %5s %12s\n", "row", "median cyc", "min cyc", "max cyc",
 		     "runs", "median ns");
 }
 
+static void print_row(const struct bench_row *w)
+{
+	shell_printf("%-22s %11lu %11lu %11lu %5lu %12lu\n", w->name, w->median, w->min, w->max,
+		     w->runs, bench_ns(w->median));
+}
+
 static void print_rows(const struct bench_rows *r)
 {
-	for (uint32_t i = 0; i < r->count; i++) {
-		const struct bench_row *w = &r->row[i];
-		shell_printf("%-22s %11lu %11lu %11lu %5lu %12lu\n", w->name, w->median, w->min,
-			     w->max, w->runs, bench_ns(w->median));
-	}
+	for (uint32_t i = 0; i < r->count; i++)
+		print_row(&r->row[i]);
 	for (uint32_t i = 0; i < r->notes; i++)
 		shell_printf("note: %s\n", r->note[i]);
 	shell_printf("bench: end, %u rows\n", r->count);
+}
+
+/*
+ * The rows again in pages that fit a 25-line text screen, BOOT_PAGE_S
+ * seconds each, for a photograph of each; the whole block stays last.
+ */
+#define BOOT_PAGE_ROWS 18
+#define BOOT_PAGE_S 15
+
+static void print_pages(void)
+{
+	struct bench_rows *r = kmalloc(sizeof(*r));
+
+	if (!r || sdb_get(BENCH_ROWS_RECORD, r, sizeof(*r), NULL) != (int)sizeof(*r)) {
+		kfree(r);
+		return;
+	}
+	uint32_t pages = (r->count + BOOT_PAGE_ROWS - 1) / BOOT_PAGE_ROWS;
+	for (uint32_t p = 0; p < pages; p++) {
+		task_sleep_ms(BOOT_PAGE_S * 1000);
+		shell_printf("\nbench: page %u of %u, a row per line (the whole block follows the "
+			     "last)\n", p + 1, pages);
+		print_head(false);
+		for (uint32_t i = p * BOOT_PAGE_ROWS; i < r->count && i < (p + 1) * BOOT_PAGE_ROWS; i++)
+			print_row(&r->row[i]);
+	}
+	task_sleep_ms(BOOT_PAGE_S * 1000);
+	print_head(true);
+	print_rows(r);
+	kfree(r);
 }
 
 static const struct bench_def *find(const char *name)
@@ -123,7 +157,7 @@ static int run(const char *const *names, int n, bool quick)
 		}
 	}
 	if (sdb_get(BENCH_ROWS_RECORD, r, sizeof(*r), NULL) == (int)sizeof(*r)) {
-		print_head();
+		print_head(true);
 		print_rows(r);
 	}
 	kfree(r);
@@ -165,6 +199,7 @@ int bench_boot_task(uint64_t arg)
 	task_sleep_ms(100);	/* lets the boot's last lines and the first prompt go out */
 	shell_printf("\nbench: bench=boot: running 'bench all'\n");
 	int failed = run(NULL, 0, false);
+	print_pages();
 	shell_printf("bench: bench=boot done, %d failed; the console is yours\n%s", failed,
 		     SHELL_PROMPT);
 	return failed;

@@ -63,8 +63,7 @@ int bench_xcall(void)
 	bench_far_xcall((uint64_t)&x);
 	bench_add("xcall_local_far", x.samples, x.n);
 	int64_t page = (int64_t)((uint64_t)bench_callee >> 12);
-	bench_note("xcall: loops' distance from the callee, in pages: local %ld, local_far %ld,"
-		   " cross %ld", (int64_t)((uint64_t)bench_local_xcall >> 12) - page,
+	bench_note("xcall: pages from the callee to the loop: local %ld, local_far %ld, cross %ld", (int64_t)((uint64_t)bench_local_xcall >> 12) - page,
 		   (int64_t)((uint64_t)bench_far_xcall >> 12) - page,
 		   (int64_t)(cellref_resolve(&peer) >> 12) - page);
 	cellref_call(&peer, (uint64_t)&x, &result);
