@@ -145,10 +145,13 @@ def host_bench():
         if rec.returncode:
             profile[side] = "perf record failed: %s" % rec.stderr.strip()[:200]
             continue
-        rep = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children",
-                              "--sort", "dso,sym"], capture_output=True, text=True)
-        lines = [ln.rstrip() for ln in rep.stdout.splitlines() if re.match(r"\s+\d+\.\d+%", ln)]
-        profile[side] = "\n".join(lines[:8])
+        lines = []
+        for sort, keep in (("dso", 4), ("dso,sym", 8)):
+            rep = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children",
+                                  "--sort", sort], capture_output=True, text=True)
+            lines += [ln.rstrip() for ln in rep.stdout.splitlines()
+                      if re.match(r"\s+\d+\.\d+%", ln)][:keep] + [""]
+        profile[side] = "\n".join(lines).strip("\n")
         os.unlink(data)
     with open(os.path.join(OUT, "dlopen_profile.json"), "w") as f:
         json.dump({"object": os.path.basename(pairs[-4]), "profile": profile}, f, indent=1)

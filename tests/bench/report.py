@@ -205,7 +205,11 @@ def report(indir, outdir):
                 d["ratio"], d["check_us"], d["syscall_us"]))
         L += ["", "Goal: ratio <= 0.5."]
         if prof.get("profile"):
-            L += ["", "Where the time goes (perf, %s):" % prof.get("object", "")]
+            L += ["", "Where the time goes (perf record, %s; by object, then by symbol). The "
+                  "loader's side runs on the host's buffer environment (malloc'd memory: its page "
+                  "faults and memset are the host's, where nano_core maps frames); dlopen's "
+                  "kernel share is its file and mapping system calls and page faults."
+                  % prof.get("object", "")]
             for side, text in prof["profile"].items():
                 L += ["", "%s:" % side, "", "```", text, "```"]
     if made:
