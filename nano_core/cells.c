@@ -371,7 +371,11 @@ static bool boot_condition_met(const struct manifest_entry *e)
 		}
 		memcpy(key, cond + 4, klen);
 		key[klen] = '\0';
-		return cmdline_get(key, value, sizeof(value)) && strcmp(value, eq + 1) == 0;
+		if (cmdline_get(key, value, sizeof(value)) && strcmp(value, eq + 1) == 0)
+			return true;
+		klog(LOG_INFO, "cells: %s@%u not loaded at boot: the command line has no %s",
+		     e->name, e->version, cond + 4);
+		return false;
 	}
 	if (display_has(cond, &known))
 		return true;
