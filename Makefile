@@ -150,12 +150,12 @@ test:
 	@$(MAKE) --no-print-directory all host-tests
 	python3 tests/run.py -k "$(T)" --host $(HOST_TEST_BINS) $(addprefix --script ,$(TEST_SCRIPTS))
 
-# Figures in deterministic guest time (QEMU -icount shift=0), and host link time.
+# The benchmark suite (tests/bench.mk): in deterministic guest time (QEMU -icount
+# shift=0), or on KVM with KVM=1; the loader against dlopen on the host.
 bench:
 	@build/deps.sh
-	@$(MAKE) --no-print-directory all $(HOUT)/loader-bench
-	python3 tests/bench/bench.py
-	$(MAKE) --no-print-directory loader-bench
+	@$(MAKE) --no-print-directory all bench-host
+	python3 tests/bench/bench.py $(if $(KVM),--kvm)
 
 compile_commands.json:
 	bear -- $(MAKE) -B all host-tests

@@ -26,6 +26,7 @@ static struct {
 	size_t boot_count;
 	const struct mb2_info *boot;
 	uint64_t generation;		/* counts loads and unloads */
+	uint64_t last_link_ns;		/* the last load's link time (cells_load_timed) */
 } cs;
 
 uint64_t loader_generation(void)
@@ -272,11 +273,12 @@ static int load_entry(const struct manifest_entry *e, enum load_mode mode)
 	if (check_only)
 		return 0;
 	cs.generation++;
+	cs.last_link_ns = link_ns;
 	klog(LOG_DEBUG, "cells: linked %s in %lu ns (%zu bytes)", ref, link_ns, a.size);
 	return init_cell(c, ref);
 }
 
-int cells_load(const char *ref)
+static int load_ref(const char *ref, bool quiet)
 {
 	const struct manifest_entry *e = manifest_find_ref(&cs.manifest, ref);
 
@@ -287,12 +289,25 @@ int cells_load(const char *ref)
 		return LOADER_ENOENT;
 	}
 	int err = load_entry(e, LOAD);
-	if (!err)
+	if (!err && !quiet)
 		kprintf("cells: loaded %s\n", ref);
 	return err;
 }
 
-int cells_unload(const char *name)
+int cells_load(const char *ref)
+{
+	return load_ref(ref, false);
+}
+
+int cells_load_timed(const char *ref, uint64_t *link_ns)
+{
+	int err = load_ref(ref, true);
+
+	*link_ns = err ? 0 : cs.last_link_ns;
+	return err;
+}
+
+static int unload_name(const char *name, bool quiet)
 {
 	struct loader_cell *c = cs.ld ? loader_cell_find(cs.ld, name) : NULL;
 	struct loader_cell_info info;
@@ -319,11 +334,25 @@ int cells_unload(const char *name)
 		return err;
 	}
 	cs.generation++;
-	kprintf("cells: unloaded %s\n", name);
+	if (!quiet)
+		kprintf("cells: unloaded %s\n", name);
 	return 0;
 }
 
-/* boot_if=SCREEN: the entry boots only where the loader gave that screen. */
+int cells_unload(const char *name)
+{
+	return unload_name(name, false);
+}
+
+int cells_unload_quiet(const char *name)
+{
+	return unload_name(name, true);
+}
+
+/*
+ * boot_if=SCREEN: the entry boots only where the loader gave that screen;
+ * boot_if=arg:KEY=VALUE: only when the kernel command line holds KEY=VALUE.
+ */
 static bool boot_condition_met(const struct manifest_entry *e)
 {
 	const char *cond = manifest_extra(e, "boot_if");
@@ -331,6 +360,25 @@ static bool boot_condition_met(const struct manifest_entry *e)
 
 	if (!cond)
 		return true;
+	if (strncmp(cond, "arg:", 4) == 0) {
+		char key[32], value[32];
+		size_t klen = 0;
+		while (cond[4 + klen] && cond[4 + klen] != '=')
+			klen++;
+		const char *eq = cond + 4 + klen;
+		if (!klen || klen >= sizeof(key) || *eq != '=') {
+			klog(LOG_ERR, "cells: %s@%u: boot_if '%s' is not arg:KEY=VALUE; not loaded",
+			     e->name, e->version, cond);
+			return false;
+		}
+		memcpy(key, cond + 4, klen);
+		key[klen] = '\0';
+		if (cmdline_get(key, value, sizeof(value)) && strcmp(value, eq + 1) == 0)
+			return true;
+		klog(LOG_INFO, "cells: %s@%u not loaded at boot: the command line has no %s",
+		     e->name, e->version, cond + 4);
+		return false;
+	}
 	if (display_has(cond, &known))
 		return true;
 	if (!known)
@@ -506,6 +554,24 @@ int cells_swap_to(const char *old_ref, const char *new_ref)
 	const char *refs[2] = { old_ref, new_ref };
 
 	return system_swap(refs, 1, false);
+}
+
+int cells_swap_timed(const char *old_ref, const char *new_ref, struct swap_result *res)
+{
+	struct swap_pair pair;
+	struct entry_args keep;
+	char what[96];
+	bool restart;
+	int err = LOADER_EINVAL;
+
+	memset(&pair, 0, sizeof(pair));
+	memset(res, 0, sizeof(*res));
+	if (parse_pair(old_ref, new_ref, &pair, &keep, &restart)) {
+		snprintf(what, sizeof(what), "%s -> %s", old_ref, new_ref);
+		if ((err = cells_swap(&pair, &restart, 1, what, res)))
+			print_result(err, res, false);
+	}
+	return err;
 }
 
 uint64_t cells_watchdog_ms(const char *name)

@@ -152,9 +152,6 @@ static _Noreturn void kmain_on_kernel_stack(void)
 	intc_init();
 	cells_init(&boot_info);		/* with interrupts off: cell_init runs undisturbed */
 	char test[32];
-	if (cmdline_get("bench", test, sizeof(test)))
-		klog(LOG_WARN, "boot: bench=%s asks for the benchmark suite at boot, but this build "
-		     "has no benchmark cell; booting to the prompt", test);
 	if (cmdline_get("test", test, sizeof(test)) && selftest_run)
 		selftest_run(test, &boot_info);
 	else if (cmdline_get("test", test, sizeof(test))) {

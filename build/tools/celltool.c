@@ -199,7 +199,7 @@ static int check_manifest_grants(const struct manifest *m, const char *path,
 	return found;
 }
 
-/* boot_if= names a screen nano_core knows (include/delos/display.h). */
+/* boot_if= names a screen nano_core knows (include/delos/display.h), or arg:KEY=VALUE. */
 static int check_manifest_boot_if(const struct manifest *m, const char *path)
 {
 	int found = 0;
@@ -207,9 +207,10 @@ static int check_manifest_boot_if(const struct manifest *m, const char *path)
 	for (size_t i = 0; i < m->count; i++) {
 		const struct manifest_entry *e = &m->entries[i];
 		const char *v = manifest_extra(e, "boot_if");
-		if (!v || !strcmp(v, "text_screen") || !strcmp(v, "framebuffer"))
+		if (!v || !strcmp(v, "text_screen") || !strcmp(v, "framebuffer") ||
+		    (!strncmp(v, "arg:", 4) && v[4] && v[4] != '=' && strchr(v + 4, '=')))
 			continue;
-		fprintf(stderr, "%s:%u: unknown boot_if '%s' (text_screen or framebuffer)\n",
+		fprintf(stderr, "%s:%u: unknown boot_if '%s' (text_screen, framebuffer or arg:KEY=VALUE)\n",
 			path, e->line, v);
 		found++;
 	}

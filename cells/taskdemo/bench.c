@@ -1,13 +1,12 @@
 /*
- * taskdemo_bench: context switch, timer tick and state_db costs, in TSC
- * cycles (under QEMU -icount shift=0 the TSC runs at 1 GHz of guest time,
- * one instruction per nanosecond). Results also go to record
- * "taskdemo/bench" (layout 1), and each micro-benchmark is printed as
+ * taskdemo_bench: context switch and timer tick costs, in TSC cycles, for
+ * tests/qemu/test_tasks.py's checks of what they mean (the counts of
+ * switches and ticks). Results also go to record "taskdemo/bench" (layout 1),
+ * and both are printed as
  *   taskdemo: bench: micro NAME median M min A max B runs N
- * for tests/bench/bench.py: a state_db operation timed one call at a time,
- * net of the cost of the two rdtsc around it; a switch as half of one
- * task's yield-to-return time while two tasks yield to each other; a tick as
- * the gap it leaves in a spinning task's rdtsc loop.
+ * a switch as half of one task's yield-to-return time while two tasks yield
+ * to each other; a tick as the gap it leaves in a spinning task's rdtsc loop.
+ * The benchmark suite, with these and the state_db rows, is cells/bench.
  */
 #include <delos/ctx.h>
 #include <delos/log.h>
@@ -147,100 +146,6 @@ static void print_bench(const struct bench *b)
 		per_tick * 100 * 100 * 100 / hz % 100);
 }
 
-/* What one state_db operation costs on a record of `size` bytes (the tasks records are ~200). */
-static void measure_sdb(size_t size)
-{
-	char buf[256];
-	const void *view;
-	uint64_t t0, t1, t2, t3, n = 1000;
-
-	memset(buf, 0, sizeof(buf));
-	sdb_put("taskdemo", "taskdemo/probe", 0x54444d4fu, 1, buf, size);
-	t0 = rdtsc();
-	for (uint64_t i = 0; i < n; i++)
-		sdb_get("taskdemo/probe", buf, sizeof(buf), NULL);
-	t1 = rdtsc();
-	for (uint64_t i = 0; i < n; i++)
-		sdb_view("taskdemo/probe", &view, NULL);
-	t2 = rdtsc();
-	for (uint64_t i = 0; i < n; i++)
-		sdb_put("taskdemo", "taskdemo/probe", 0x54444d4fu, 1, buf, size);
-	t3 = rdtsc();
-	sdb_delete("taskdemo/probe");
-	kprintf("taskdemo: bench: state_db on %zu bytes: get %lu, view %lu, put %lu cycles\n", size,
-		(t1 - t0) / n, (t2 - t1) / n, (t3 - t2) / n);
-}
-
-/* The cost of an empty rdtsc pair, subtracted from each timed call. */
-static uint64_t rdtsc_cost(void)
-{
-	uint64_t x[MICRO_RUNS];
-
-	for (int i = 0; i < MICRO_RUNS; i++) {
-		uint64_t t0 = rdtsc();
-		x[i] = rdtsc() - t0;
-	}
-	return stat3(x, MICRO_RUNS).median;
-}
-
-#define TIME_RUNS(x, zero, stmt)                                       \
-	for (int i_ = 0; i_ < MICRO_RUNS; i_++) {                      \
-		uint64_t t0_ = rdtsc();                                \
-		stmt;                                                  \
-		uint64_t d_ = rdtsc() - t0_;                           \
-		(x)[i_] = d_ > (zero) ? d_ - (zero) : 0;               \
-	}
-
-static const char *const txn_names[4] = {
-	"taskdemo/txn0", "taskdemo/txn1", "taskdemo/txn2", "taskdemo/txn3",
-};
-
-/* begin, four updates of 16 bytes, commit: the store's transaction code itself. */
-static int txn4(const uint64_t v[2])
-{
-	struct state_db *db = statedb_root();
-	struct statedb_txn *t;
-	uint64_t flags = irq_save();
-	int err = statedb_txn_begin(db, 0, &t);
-
-	for (int k = 0; k < 4 && !err; k++)
-		err = statedb_txn_update(db, t, txn_names[k], STATEDB_TYPE_KEEP, 1, v, 16);
-	if (err && t)
-		statedb_txn_abort(db, t);
-	else
-		err = statedb_txn_commit(db, t);
-	irq_restore(flags);
-	return err;
-}
-
-/* state_db's hot path on 16-byte records: handle get, in-place update, plain put, a transaction. */
-static int measure_micro(void)
-{
-	uint64_t x[MICRO_RUNS], v[2] = { 1, 2 }, zero = rdtsc_cost();
-	statedb_handle h;
-	int err = 0;
-
-	sdb_put("taskdemo", "taskdemo/hot16", 0x54444d4fu, 1, v, sizeof(v));
-	if ((err = sdb_hopen("taskdemo/hot16", 0, &h)))
-		return err;
-	TIME_RUNS(x, zero, err |= sdb_hget(h, v, sizeof(v)) != (int)sizeof(v));
-	print_micro("sdb_get16", stat3(x, MICRO_RUNS));
-	TIME_RUNS(x, zero, (v[0]++, err |= sdb_hupdate(h, v, sizeof(v))));
-	print_micro("sdb_update16", stat3(x, MICRO_RUNS));
-	TIME_RUNS(x, zero, (v[0]++, err |= sdb_put("taskdemo", "taskdemo/put16", 0x54444d4fu, 1, v,
-						 sizeof(v))));
-	print_micro("sdb_put16", stat3(x, MICRO_RUNS));
-	for (int k = 0; k < 4; k++)
-		err |= sdb_put("taskdemo", txn_names[k], 0x54444d4fu, 1, v, sizeof(v));
-	TIME_RUNS(x, zero, (v[0]++, err |= txn4(v)));
-	print_micro("sdb_txn4", stat3(x, MICRO_RUNS));
-	for (int k = 0; k < 4; k++)
-		sdb_delete(txn_names[k]);
-	sdb_delete("taskdemo/hot16");
-	sdb_delete("taskdemo/put16");
-	return err ? -1 : 0;
-}
-
 int taskdemo_bench(void)
 {
 	struct bench b;
@@ -250,10 +155,6 @@ int taskdemo_bench(void)
 	struct stat3 pp;
 
 	memset(&b, 0, sizeof(b));
-	measure_sdb(16);
-	measure_sdb(200);
-	if ((err = measure_micro()))
-		return err;
 	if ((err = measure_switches(&b)))
 		return err;
 	if (sdb_get(PP_RECORD, &pp, sizeof(pp), NULL) != (int)sizeof(pp))

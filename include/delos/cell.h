@@ -10,7 +10,13 @@
 #ifndef DELOS_CELL_H
 #define DELOS_CELL_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 int cell_init(void);
 void cell_exit(void);
+
+/* Copies the value of `key=value` on the kernel command line into buf; false if absent. */
+bool cmdline_get(const char *key, char *buf, size_t size);
 
 #endif

@@ -31,6 +31,13 @@ struct loader *cells_loader(void);
 int cells_load(const char *ref);
 /* Runs cell_exit (if any) and unloads; returns 0 or a loader status after printing why. */
 int cells_unload(const char *name);
+/*
+ * For benchmarks (grant `bench`): cells_load without the "loaded" line, giving
+ * the loader's link time (validate, place, relocate; cell_init excluded) in
+ * *link_ns; cells_unload without the "unloaded" line.
+ */
+int cells_load_timed(const char *ref, uint64_t *link_ns);
+int cells_unload_quiet(const char *name);
 
 /*
  * Calls a cell's `int fn(void)` and stores its result. A CPU exception in it
@@ -68,6 +75,11 @@ void swap_restart_self_if_needed(void);
  * `swap` does; prints the result. Returns 0 or a loader status. Grant `recovery`.
  */
 int cells_swap_to(const char *old_ref, const char *new_ref);
+/*
+ * cells_swap_to that fills *res (each step's time, the pause) and prints
+ * nothing on success; a refusal is printed. Grant `bench`.
+ */
+int cells_swap_timed(const char *old_ref, const char *new_ref, struct swap_result *res);
 /*
  * The recovery policy of the loaded cell `name` from its manifest entry, its
  * version, and its fault_window= in ms (0 when not given). A fallback=NAME@V

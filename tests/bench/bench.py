@@ -1,18 +1,29 @@
 #!/usr/bin/env python3
-"""Delos benchmarks in deterministic guest time.
+"""make bench: Delos's benchmark suite, and the report.
+
+    tests/bench/bench.py [--kvm]
 
 Boots the real ISO under QEMU with -icount shift=0 (one instruction = 1 ns of
-guest time, TSC at 1 GHz), so the figures do not depend on the host's load.
-Reports boot times (to the boot cells up, and to the first prompt), link time
-per cell, and live-swap step times; writes build/out/bench/results.csv and,
-with gnuplot, build/out/bench/swap_steps.png.
-Then the hot-path micro-benchmarks (taskdemo_bench, cells/taskdemo/bench.c):
-build/out/bench/micro.csv, and a table of them beside the figures before the
-hot path and the targets.
+guest time; the TSC runs at 1 GHz), so the figures do not depend on the
+host's load; with --kvm (make bench KVM=1) on KVM with the host's CPU, for
+real cycles. In that boot: the boot figures (to the boot cells up, to the
+first prompt, the link time of each boot cell), then `load bench@1` and
+`bench all` (cells/bench/bench.h), whose table gives the rows of
+build/out/bench/micro.csv. Then state_db's rows again on a CPU with SSE4.2
+(crc32 checksums), and the recovery of ramfs, serial and the shell from an
+injected fault (rows recover_restart_NAME / recover_reload_NAME).
+
+On the host: Delos's loader against glibc's dlopen on the same generated
+code (tests/bench/loader_vs_dlopen.c, build/out/bench/dlopen.csv), with a
+perf profile of each side where perf may run.
+
+Then tests/bench/report.py writes build/out/bench/report.md and its charts.
 """
+import argparse
+import datetime
+import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 
@@ -21,115 +32,60 @@ sys.path.insert(0, os.path.join(HERE, "..", "qemu"))
 import delos  # noqa: E402
 
 OUT = os.path.join(delos.ROOT, "build", "out", "bench")
-STEPS = ("check", "quiesce", "relink", "handover", "commit", "pause", "unmap", "total")
-SWAP_RUNS = 21
+HOST = os.path.join(delos.ROOT, "build", "out", "host")
+SSE42 = ("-cpu", "qemu64,+sse4.2")
+KVM = ("-enable-kvm", "-cpu", "host")
+ROW = re.compile(r"^(\w+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$", re.M)
+STEPS = ("check", "quiesce", "relink", "handover", "commit")
+STEP = re.compile(r"^note: swap (\w+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$", re.M)
+DLOPEN_SIZES = (10, 100, 1000, 4000)
 
 
-def med(xs):
-    return statistics.median(xs) if xs else float("nan")
+def machine(kvm, extra=()):
+    return delos.Machine(icount=not kvm, extra=(KVM if kvm else ()) + tuple(extra))
 
 
 def boot_figures(m):
-    """Guest us to "boot cells up" (nano_core, once the boot cells run; absent when
-    no shell cell takes the console) and to "boot: prompt" (the first prompt), and
-    the link time of each boot cell."""
+    """Guest us to "boot cells up" and to the first prompt, and each boot cell's link time."""
     up = re.search(r"boot: boot cells up\b.*? after (\d+) us of guest time", m.transcript)
     prompt = re.search(r"boot: prompt after (\d+) us of guest time", m.transcript)
-    if not prompt:
-        raise delos.TestFailure("the boot log has no 'boot: prompt after N us' line")
     links = {k: int(v) for k, v in re.findall(r"cells: linked (\S+) in (\d+) ns", m.transcript)}
-    return int(up.group(1)) if up else None, int(prompt.group(1)), links
+    return {"cells_up_us": int(up.group(1)) if up else None,
+            "prompt_us": int(prompt.group(1)) if prompt else None, "boot_links_ns": links}
 
 
-def swap_steps(m, cmd):
-    out = m.command(cmd)
-    if "swap: done" not in out:
-        raise delos.TestFailure("%s: %r" % (cmd, out))
-    steps = {s: int(v) for s, v in re.findall(r"^  (\w+)\s+(\d+) ns", out, re.M)}
-    relocs = int(re.search(r"relocations rewritten (\d+)", out).group(1))
-    return steps, relocs
-
-
-def bench_swaps(m, cmd, runs):
-    samples = [swap_steps(m, cmd) for _ in range(runs)]
-    return {s: med([x[0][s] for x in samples]) for s in STEPS}, samples[0][1]
-
-
-def bench_reload(m, runs):
-    times = []
-    for _ in range(runs):
-        m.command("unload hello")
-        out = m.command("load hello@1")
-        times += [int(t) for t in re.findall(r"cells: linked hello@1 in (\d+) ns", out)]
-    return times
-
-
-MICRO = ("ctx_switch", "timer_tick", "sdb_get16", "sdb_update16", "sdb_put16", "sdb_txn4")
-# Guest cycles before the hot path (taskdemo_bench, -icount shift=0) and the targets.
-MICRO_BEFORE = {"ctx_switch": 30229, "timer_tick": 29769, "sdb_get16": 1543,
-                "sdb_update16": None, "sdb_put16": 23264, "sdb_txn4": None}
-MICRO_TARGET = {"ctx_switch": 300, "timer_tick": 500, "sdb_get16": 100,
-                "sdb_update16": 200, "sdb_put16": None, "sdb_txn4": 1000}
-
-
-def bench_micro(m):
-    """Runs taskdemo_bench once; returns {name: (median, min, max, runs)}."""
-    m.command("load taskdemo@1", timeout=120)
-    m.expect(r"taskdemo: demo done", timeout=300)
-    out = m.command("call taskdemo taskdemo_bench", timeout=600)
-    if "returned 0" not in out:
-        raise delos.TestFailure("taskdemo_bench: %r" % out)
-    rows = {}
-    for name, med_, lo, hi, runs in re.findall(
-            r"micro (\w+) median (\d+) min (\d+) max (\d+) runs (\d+)", out):
-        rows[name] = (int(med_), int(lo), int(hi), int(runs))
-    missing = [n for n in MICRO if n not in rows]
-    if missing:
-        raise delos.TestFailure("taskdemo_bench gave no %s: %r" % (missing, out))
-    return rows
-
-
-# The same CPU with SSE4.2, where state_db's checksums use the crc32 instruction.
-SSE42 = ("-cpu", "qemu64,+sse4.2")
-
-
-def bench_micro_sse42():
-    with delos.Machine(icount=True, extra=SSE42) as m:
-        m.boot(timeout=120)
-        return bench_micro(m)
-
-
-def write_micro(rows, sse42=None):
-    with open(os.path.join(OUT, "micro.csv"), "w") as f:
-        f.write("name,median_cycles,min_cycles,max_cycles,runs,median_ns\n")
-        for n in MICRO:
-            med_, lo, hi, runs = rows[n]
-            f.write("%s,%d,%d,%d,%d,%d\n" % (n, med_, lo, hi, runs, med_))  # TSC at 1 GHz
-    fmt = "%-14s %10s %10s %10s %10s %12s %10s"
-    print(fmt % ("hot path", "before", "median", "min", "max", "sse4.2 med", "target"))
-    for n in MICRO:
-        med_, lo, hi, _ = rows[n]
-        before, target = MICRO_BEFORE[n], MICRO_TARGET[n]
-        print(fmt % (n, before if before else "-", med_, lo, hi, sse42[n][0] if sse42 else "-",
-                     "<= %d" % target if target else "-"))
-    print("(guest cycles under -icount shift=0: 1 instruction = 1 ns, TSC at 1 GHz; micro.csv is"
-          " the default CPU, 'sse4.2 med' the same with %s)" % " ".join(SSE42))
+def run_suite(m, line):
+    """Types `line` (bench ...) and returns the block's header, rows and notes."""
+    out = m.command(line, timeout=900)
+    block = re.search(r"bench: begin\n(.*?)bench: end, (\d+) rows", out, re.S)
+    if not block:
+        raise delos.TestFailure("%s printed no table: %r" % (line, out[-2000:]))
+    text = block.group(1)
+    failed = re.findall(r"bench: (\w+) failed", out)
+    if failed:
+        raise delos.TestFailure("%s: %s failed: %r" % (line, ", ".join(failed), out[-3000:]))
+    rows = {r[0]: tuple(int(v) for v in r[1:]) for r in ROW.findall(text)}
+    if len(rows) != int(block.group(2)):
+        raise delos.TestFailure("%s: %d rows read of %s: %r" % (line, len(rows), block.group(2), text))
+    head = {"cpu": re.search(r"^cpu: (.*)$", text, re.M).group(1),
+            "tsc": re.search(r"^tsc: (.*)$", text, re.M).group(1)}
+    steps = {n: dict(zip(STEPS, (float(v) for v in vs))) for n, *vs in STEP.findall(text)}
+    notes = [n for n in re.findall(r"^note: (.*)$", text, re.M)]
+    return head, rows, steps, notes, text
 
 
 def recovered_us(m, action):
-    """The guest time from detection to the recovery action done of the next fault
-    recovered by `action`, from its log line (which console output may split)."""
+    """Guest us from detection to the recovery action done, from the fault's log line."""
     found = m.expect(r"(?s)faults: #\d+ %s.*?: recovered after (\d+) us" % re.escape(action), 120)
     return int(found.group(1))
 
 
-def bench_recovery():
-    """recover_POLICY_CELL: guest time from detection to the recovery action done
-    (the restarted task queued, or the reload's swap committed), with a ud2 injected
-    at the cell's entry point; the shell's reload is its second fault, after the
-    manifest's backoff (100 ms), which the row includes."""
+def bench_recovery(kvm):
+    """recover_POLICY_CELL: a ud2 injected at the cell's entry point, detection to the
+    recovery action done (the shell's reload is its second fault, after the manifest's
+    backoff of 100 ms, which the row includes)."""
     rows = []
-    with delos.Machine(icount=True) as m:
+    with machine(kvm) as m:
         m.boot(timeout=120)
         m.command("load inject@1")
         m.command("inject shell shell_execute ud2")
@@ -145,60 +101,109 @@ def bench_recovery():
         m.command("work start")
         m.send("inject ramfs ramfs_read ud2\r")
         rows.append(("recover_reload_ramfs", recovered_us(m, "reload ramfs@1")))
-    with open(os.path.join(OUT, "micro.csv"), "a") as f:
-        for name, us in rows:
-            f.write("%s,%d\n" % (name, us * 1000))
     return rows
 
 
-def plot(rows):
-    if subprocess.run(["which", "gnuplot"], capture_output=True).returncode:
-        return
-    data = os.path.join(OUT, "swap_steps.dat")
-    with open(data, "w") as f:
-        for name, steps, _ in rows:
-            f.write('"%s" %s\n' % (name, " ".join(str(steps[s] / 1000) for s in STEPS[:5])))
-    script = """set terminal png size 900,500; set output '%s'
-set style data histograms; set style histogram rowstacked; set style fill solid border -1
-set ylabel 'guest time (us, -icount shift=0)'; set title 'Delos live swap: median step times'
-set key outside
-plot '%s' using 2:xtic(1) title 'check', '' using 3 title 'quiesce', '' using 4 title 'relink', \
-'' using 5 title 'handover', '' using 6 title 'commit'
-""" % (os.path.join(OUT, "swap_steps.png"), data)
-    subprocess.run(["gnuplot"], input=script, text=True, check=False)
+def tsc_hz(head):
+    mhz = re.match(r"([\d.]+) MHz", head["tsc"])
+    return float(mhz.group(1)) * 1e6 if mhz else 1e9
+
+
+def write_csvs(rows, head, recovery, steps):
+    hz = tsc_hz(head)
+    with open(os.path.join(OUT, "micro.csv"), "w") as f:
+        f.write("name,median_cycles,min_cycles,max_cycles,runs,median_ns\n")
+        for name, (med, lo, hi, runs, ns) in rows.items():
+            f.write("%s,%d,%d,%d,%d,%d\n" % (name, med, lo, hi, runs, ns))
+        for name, us in recovery:   # one run each, measured in guest us
+            cyc = int(us * 1000 * hz / 1e9)
+            f.write("%s,%d,%d,%d,1,%d\n" % (name, cyc, cyc, cyc, us * 1000))
+    with open(os.path.join(OUT, "results.csv"), "w") as f:
+        f.write("swap,%s,pause,total\n" % ",".join(s + "_us" for s in STEPS))
+        for name, st in steps.items():
+            pause, total = rows["swap_pause_" + name][4], rows["swap_total_" + name][4]
+            f.write("%s,%s,%.1f,%.1f\n" % (name, ",".join("%.1f" % st[s] for s in STEPS),
+                                           pause / 1000, total / 1000))
+
+
+def host_bench():
+    """Loader against dlopen, A/B alternating in one run; then a perf profile of each side."""
+    exe = os.path.join(HOST, "loader-vs-dlopen")
+    pairs = []
+    for n in DLOPEN_SIZES:
+        pairs += [os.path.join(HOST, "dlopen", "gen_%d.o" % n), os.path.join(HOST, "dlopen", "gen_%d.so" % n)]
+    out = subprocess.run([exe, "--rounds", "11"] + pairs, capture_output=True, text=True)
+    if out.returncode:
+        raise delos.TestFailure("loader-vs-dlopen: %s" % out.stderr)
+    with open(os.path.join(OUT, "dlopen.csv"), "w") as f:
+        f.write(out.stdout)
+    profile = {}
+    for side in ("loader", "dlopen"):
+        data = os.path.join(OUT, "perf.%s.data" % side)
+        rec = subprocess.run(["perf", "record", "-q", "-F", "4000", "-o", data, "--", exe, "--rounds", "3",
+                              "--only", side] + pairs[-4:-2], capture_output=True, text=True)
+        if rec.returncode:
+            profile[side] = "perf record failed: %s" % rec.stderr.strip()[:200]
+            continue
+        lines = []
+        for sort, keep in (("dso", 4), ("dso,sym", 8)):
+            rep = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children",
+                                  "--sort", sort], capture_output=True, text=True)
+            lines += [ln.rstrip() for ln in rep.stdout.splitlines()
+                      if re.match(r"\s+\d+\.\d+%", ln)][:keep] + [""]
+        profile[side] = "\n".join(lines).strip("\n")
+        os.unlink(data)
+    with open(os.path.join(OUT, "dlopen_profile.json"), "w") as f:
+        json.dump({"object": os.path.basename(pairs[-4]), "profile": profile}, f, indent=1)
+    return out.stdout
+
+
+def qemu_version():
+    out = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True)
+    return out.stdout.splitlines()[0] if out.stdout else "unknown"
 
 
 def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kvm", action="store_true", help="run on KVM with the host's CPU, not -icount")
+    opt = ap.parse_args()
+    if opt.kvm and not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        print("bench: KVM=1 needs /dev/kvm (readable and writable); it is not here", file=sys.stderr)
+        return 2
     os.makedirs(OUT, exist_ok=True)
-    with delos.Machine(icount=True) as m:
+    with machine(opt.kvm) as m:
         m.boot(timeout=120)
-        cells_up_us, prompt_us, links = boot_figures(m)
-        rows = []
-        for name, cmd in (("log_sink (2 users)", "swap -v log_sink@1 log_sink@1"),
-                          ("hello v1->v1 (leaf)", "swap -v hello@1 hello@1"),
-                          ("dispatch (IRQ routes)", "swap -v dispatch@1 dispatch@1")):
-            steps, relocs = bench_swaps(m, cmd, SWAP_RUNS)
-            rows.append((name, steps, relocs))
-        reload_ns = bench_reload(m, 10)
-        micro = bench_micro(m)
-    if cells_up_us is not None:
-        print("boot to boot cells up: %d us of guest time" % cells_up_us)
-    print("boot to prompt: %d us of guest time" % prompt_us)
-    print("link time per boot cell (guest ns): " + ", ".join("%s %d" % kv for kv in sorted(links.items())))
-    print("link time of hello@1, load after unload: median %d ns over %d runs" % (med(reload_ns), len(reload_ns)))
-    print("%-24s %s %8s" % ("swap (median of %d)" % SWAP_RUNS, " ".join("%9s" % s for s in STEPS), "relocs"))
-    for name, steps, relocs in rows:
-        print("%-24s %s %8d" % (name, " ".join("%9d" % steps[s] for s in STEPS), relocs))
-    print("(ns of guest time; target: pause < 50000, total < 1000000; Theseus ~29 ms)")
-    with open(os.path.join(OUT, "results.csv"), "w") as f:
-        f.write("swap,%s,relocs\n" % ",".join(STEPS))
-        for name, steps, relocs in rows:
-            f.write("%s,%s,%d\n" % (name, ",".join(str(steps[s]) for s in STEPS), relocs))
-    plot(rows)
-    write_micro(micro, bench_micro_sse42())
-    print("recovery (guest ns, detection to the recovery action done; also in micro.csv):")
-    for name, us in bench_recovery():
-        print("  %-24s %9d" % (name, us * 1000))
+        boot = boot_figures(m)
+        if "loaded bench@1" not in m.command("load bench@1", timeout=120):
+            raise delos.TestFailure("load bench@1 failed")
+        head, rows, steps, notes, table = run_suite(m, "bench all")
+    sse42 = {}
+    if not opt.kvm:
+        with machine(False, SSE42) as m:
+            m.boot(timeout=120)
+            m.command("load bench@1", timeout=120)
+            sse42 = run_suite(m, "bench sdb_get sdb_update sdb_txn")[1]
+    recovery = bench_recovery(opt.kvm)
+    write_csvs(rows, head, recovery, steps)
+    dl = host_bench()
+    meta = {"mode": "kvm" if opt.kvm else "icount", "cpu": head["cpu"], "tsc": head["tsc"],
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "qemu": qemu_version(), "command": "make bench" + (" KVM=1" if opt.kvm else ""),
+            "notes": notes, "boot": boot,
+            "sse42": {k: v[0] for k, v in sse42.items()}}
+    with open(os.path.join(OUT, "meta.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    with open(os.path.join(OUT, "table.txt"), "w") as f:
+        f.write(table)
+    print("boot: cells up after %s us, prompt after %s us of guest time"
+          % (boot["cells_up_us"], boot["prompt_us"]))
+    print(table, end="")
+    print("recovery (host-injected faults, guest us): " + ", ".join("%s %d" % r for r in recovery))
+    print("loader vs dlopen (host):\n" + dl, end="")
+    rep = subprocess.run([sys.executable, os.path.join(HERE, "report.py"), OUT, OUT])
+    if rep.returncode:
+        return rep.returncode
+    print("wrote %s" % ", ".join(os.path.join(OUT, n) for n in ("micro.csv", "report.md")))
     return 0
 
 

@@ -202,7 +202,9 @@ CASES = [
     Case("manifest_unknown_boot_if",
          ["manifest", "tests/celltool/boot_if.manifest"], 1,
          ["tests/celltool/boot_if.manifest:2: unknown boot_if 'framebufer' "
-          "(text_screen or framebuffer)"]),
+          "(text_screen, framebuffer or arg:KEY=VALUE)",
+          "tests/celltool/boot_if.manifest:4: unknown boot_if 'arg:bench' "
+          "(text_screen, framebuffer or arg:KEY=VALUE)"]),
     Case("manifest_list",
          ["manifest", "--list", "tests/celltool/test.manifest"], 0,
          expect_out=[

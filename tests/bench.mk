@@ -1,0 +1,38 @@
+# make bench (tests/bench/bench.py): the benchmark suite in QEMU, under
+# -icount shift=0 by default (KVM=1: on KVM), and on the host, Delos's loader
+# against glibc's dlopen on the same generated code; build/out/bench/report.md.
+#
+#   make bench [KVM=1]
+#   make bench-report-check   report.md builds from a fixture CSV
+
+# The same generated source (tests/loader/gen_bench_cell.py, N functions) built
+# twice: as a cell is built (kernel flags, ld.lld -r) for the loader, and as a
+# shared object for dlopen.
+DL       := $(HOUT)/dlopen
+DLOPEN_SIZES := 10 100 1000 4000
+DLOPEN_OBJS  := $(DLOPEN_SIZES:%=$(DL)/gen_%.o)
+DLOPEN_SOS   := $(DLOPEN_SIZES:%=$(DL)/gen_%.so)
+
+$(DL)/gen_%.c: tests/loader/gen_bench_cell.py
+	@mkdir -p $(@D)
+	python3 $< $* > $@
+
+$(DL)/gen_%.o: $(DL)/gen_%.c
+	$(CC) $(LT_KFLAGS) -c $< -o $@.part
+	$(LD) -r -o $@ $@.part
+
+$(DL)/gen_%.so: $(DL)/gen_%.c
+	$(HOSTCC) -O2 -fPIC -shared $< -o $@
+
+$(HOUT)/loader-vs-dlopen: tests/bench/loader_vs_dlopen.c $(LOADER_HOST_SRCS)
+	@mkdir -p $(@D)
+	$(HOSTCC) -std=gnu11 -O2 $(WARN) -Iinclude -I. -DDELOS_HOST -rdynamic $(filter %.c,$^) -o $@ -ldl
+
+bench-host: $(HOUT)/loader-vs-dlopen $(DLOPEN_OBJS) $(DLOPEN_SOS)
+
+# The report from a fixture: every row and anchor appears, the charts are drawn.
+bench-report-check:
+	@python3 tests/bench/report.py --check tests/bench/fixture $(OUT)/bench-report-check
+
+TEST_SCRIPTS += bench_report_from_csv=bench-report-check
+.PHONY: bench-host bench-report-check
