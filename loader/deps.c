@@ -39,7 +39,7 @@ int imports_build(struct load *L)
 		n += L->res[i].kind == RES_EXTERN;
 	if (!n)
 		return 0;
-	idx = ldr_alloc(L->ld, (size_t)n * sizeof(uint32_t));
+	idx = ldr_alloc(L->ld, (size_t)n * 2 * sizeof(uint32_t));
 	L->cell->imports = ldr_alloc(L->ld, (size_t)n * sizeof(struct loader_import));
 	if (!idx || !L->cell->imports) {
 		ldr_free(L->ld, idx);
@@ -48,7 +48,9 @@ int imports_build(struct load *L)
 	for (uint32_t i = 0, k = 0; i < L->nsyms; i++)
 		if (L->res[i].kind == RES_EXTERN)
 			idx[k++] = i;
-	ldr_sort(idx, n, sizeof(uint32_t), cmp_import, L);
+	/* Each import names another global of the object: no two compare equal,
+	 * so the merge sort gives the one order. */
+	ldr_msort_u32(idx, idx + n, n, cmp_import, L);
 	imports_fill(L, idx, n);
 	ldr_free(L->ld, idx);
 	return 0;

@@ -174,3 +174,21 @@ void ldr_sort(void *base, size_t n, size_t size, ldr_sort_cmp cmp, const void *c
 		sift_down(b, 0, i, size, cmp, ctx);
 	}
 }
+
+void ldr_msort_u32(uint32_t *idx, uint32_t *tmp, size_t n, ldr_sort_cmp cmp, const void *ctx)
+{
+	for (size_t w = 1; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+			size_t a = lo, b = mid, k = lo;
+			while (a < mid && b < hi)
+				tmp[k++] = cmp(&idx[b], &idx[a], ctx) < 0 ? idx[b++] : idx[a++];
+			while (a < mid)
+				tmp[k++] = idx[a++];
+			while (b < hi)
+				tmp[k++] = idx[b++];
+		}
+		for (size_t i = 0; i < n; i++)
+			idx[i] = tmp[i];
+	}
+}

@@ -8,7 +8,9 @@
  *
  * It reaches the framebuffer, and no other memory, through grant
  * `framebuffer` (boot_framebuffer). Where the loader gave no RGB framebuffer
- * cell_init and the swap-in hook refuse, saying so.
+ * cell_init and the swap-in hook refuse, saying so. Where vga@1 had switched
+ * the adapter to VGA text (display_show), they switch it back to the VBE mode
+ * and start on a blank screen with the log's last lines.
  *
  * The cursor is the record "fb/cursor" (a struct fb_cursor); the picture
  * itself lives in the framebuffer. The record names the geometry it was

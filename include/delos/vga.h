@@ -1,8 +1,10 @@
 /*
  * vga (cell vga@1): the 80x25 VGA text screen at physical 0xb8000, as a
- * console output. Present on BIOS boots in text mode only: where nano_core
- * reports no text screen (UEFI, a graphics framebuffer) cell_init and the
- * swap-in hook refuse, and the manifest does not boot it (boot_if=).
+ * console output. Present on BIOS boots in text mode; the manifest boots it
+ * only there (boot_if=). On a BIOS VBE framebuffer that nano_core can switch
+ * back to text (display_show: the Bochs VBE interface of QEMU's -vga std)
+ * cell_init and the swap-in hook switch it, load the 8x16 font into plane 2
+ * and show the log's last lines; elsewhere (UEFI, other adapters) they refuse.
  *
  * The cursor is the record "vga/cursor" (a struct vga_cell_cursor): the
  * screen itself is the rest of the state, and it lives in video memory.
