@@ -1,4 +1,4 @@
-/* Console commands over the loader: cells, syms, deps, load, unload, call. */
+/* Console commands over the loader: cells, syms, deps, call. */
 #include <delos/cells.h>
 #include <delos/fault.h>
 #include <delos/kernel.h>
@@ -99,38 +99,6 @@ void kcmd_deps(int argc, char **argv)
 	kprintf("%s is used by:\n", argv[1]);
 	for (struct loader_import *im = NULL; (im = loader_users_next(c, im));)
 		print_import(im, true);
-}
-
-/* The length of s up to its '@'; SIZE_MAX if it has none. */
-static size_t name_len(const char *s)
-{
-	size_t n = 0;
-
-	while (s[n] && s[n] != '@')
-		n++;
-	return s[n] == '@' ? n : SIZE_MAX;
-}
-
-void kcmd_load(int argc, char **argv)
-{
-	if (argc != 2 || name_len(argv[1]) == SIZE_MAX) {
-		kprintf("usage: load NAME@VERSION\n"
-			"  Loads a cell listed in cells.manifest. At most one version of a cell\n"
-			"  name is loaded: to change versions, swap (see 'swap').\n");
-		return;
-	}
-	if (name_fits(argv[0], name_len(argv[1])))
-		cells_load(argv[1]);
-}
-
-void kcmd_unload(int argc, char **argv)
-{
-	if (argc != 2) {
-		kprintf("usage: unload NAME\n");
-		return;
-	}
-	if (name_fits(argv[0], strlen(argv[1])))
-		cells_unload(argv[1]);
 }
 
 /* Says why `call` does not run c's symbol `sym`; returns false if it may. */

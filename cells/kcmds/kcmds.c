@@ -12,7 +12,7 @@
 #include <delos/string.h>
 #include <delos/system.h>
 #include "cells/kcmds/kcmds.h"
-#include "metamodules/swap_cmd.h"
+#include "metamodules/live_cmds.h"
 
 /* One line: whether every frame has at most one owner and every allocated frame one (mm_audit). */
 static void print_audit(void)
@@ -113,14 +113,24 @@ void kcmd_ops(int argc, char **argv)
 	}
 }
 
+void kcmd_load(int argc, char **argv)
+{
+	live_cmd_load(argc, argv);
+}
+
+void kcmd_unload(int argc, char **argv)
+{
+	live_cmd_unload(argc, argv);
+}
+
 void kcmd_swap(int argc, char **argv)
 {
-	swap_cmd_swap(argc, argv);
+	live_cmd_swap(argc, argv);
 }
 
 void kcmd_swaps(int argc, char **argv)
 {
-	swap_cmd_swaps(argc, argv);
+	live_cmd_swaps(argc, argv);
 }
 
 static const struct {

@@ -17,7 +17,7 @@ void kcmd_deps(int argc, char **argv);
 void kcmd_load(int argc, char **argv);
 void kcmd_unload(int argc, char **argv);
 void kcmd_call(int argc, char **argv);
-/* swap [-v] OLD@V NEW@W...: a live swap; swaps: the swap log (metamodules/swap_cmd.c). */
+/* load, unload, swap and swaps: metamodules/live_cmds.c, as the shell's. */
 void kcmd_swap(int argc, char **argv);
 void kcmd_swaps(int argc, char **argv);
 /* The ops slot console_command: runs argv[0] with its words, or says it is unknown. */

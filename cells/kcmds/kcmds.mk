@@ -1,2 +1,2 @@
-# The swap commands are shared with the shell (metamodules/swap_cmd.c).
-CELL_LIB_kcmds@1 := metamodules/swap_cmd.c
+# load, unload, swap and swaps are shared with the shell (metamodules/live_cmds.c).
+CELL_LIB_kcmds@1 := metamodules/live_cmds.c

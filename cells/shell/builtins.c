@@ -1,9 +1,9 @@
 /*
  * The commands the shell registers at init: its own help, state, tasks, uptime,
- * swap and swaps, nano_core's `fault`, and the console commands cell's bodies
- * (kcmds:kcmd_*, cells/kcmds/kcmds.h), all as cellrefs. swap and swaps are
- * the shell's own copies (metamodules/swap_cmd.c), so that the shell can swap
- * the cell that serves the other commands.
+ * load, unload, swap and swaps, nano_core's `fault`, and the console commands
+ * cell's bodies (kcmds:kcmd_*, cells/kcmds/kcmds.h), all as cellrefs. load,
+ * unload, swap and swaps are the shell's own copies (metamodules/live_cmds.c),
+ * so that the shell can unload, load and swap the cell of the other commands.
  */
 #include <delos/log.h>
 #include <delos/mm.h>
@@ -14,7 +14,7 @@
 #include <delos/tasks.h>
 #include <delos/time.h>
 #include <delos/timer.h>
-#include "metamodules/swap_cmd.h"
+#include "metamodules/live_cmds.h"
 
 struct builtin {
 	const char *name, *cell, *sym, *usage, *help;
@@ -31,9 +31,9 @@ static const struct builtin builtins[] = {
 	{ "cells", "kcmds", "kcmd_cells", "", "list loaded cells: name@version, sizes, range" },
 	{ "syms", "kcmds", "kcmd_syms", "CELL", "a cell's symbols" },
 	{ "deps", "kcmds", "kcmd_deps", "CELL", "what a cell uses and who uses it" },
-	{ "load", "kcmds", "kcmd_load", "NAME@VERSION",
+	{ "load", "shell", "shell_cmd_load", "NAME@VERSION",
 	  "load a cell of cells.manifest; one version of a name at a time" },
-	{ "unload", "kcmds", "kcmd_unload", "NAME", "unload a cell nothing depends on" },
+	{ "unload", "shell", "shell_cmd_unload", "NAME", "unload a cell nothing depends on" },
 	{ "call", "kcmds", "kcmd_call", "CELL SYMBOL",
 	  "run int SYMBOL(void), a global function of a cell, catching faults" },
 	{ "swap", "shell", "shell_cmd_swap", "[-v] OLD@V NEW@V...",
@@ -61,14 +61,24 @@ void shell_cmd_uptime(int argc, char **argv)
 		     timer_hz(), ns / 1000, tsc_source());
 }
 
+void shell_cmd_load(int argc, char **argv)
+{
+	live_cmd_load(argc, argv);
+}
+
+void shell_cmd_unload(int argc, char **argv)
+{
+	live_cmd_unload(argc, argv);
+}
+
 void shell_cmd_swap(int argc, char **argv)
 {
-	swap_cmd_swap(argc, argv);
+	live_cmd_swap(argc, argv);
 }
 
 void shell_cmd_swaps(int argc, char **argv)
 {
-	swap_cmd_swaps(argc, argv);
+	live_cmd_swaps(argc, argv);
 }
 
 int shell_builtins_register(void)

@@ -46,6 +46,8 @@ void shell_cmd_help(int argc, char **argv);
 void shell_cmd_state(int argc, char **argv);
 void shell_cmd_tasks(int argc, char **argv);
 void shell_cmd_uptime(int argc, char **argv);
+void shell_cmd_load(int argc, char **argv);
+void shell_cmd_unload(int argc, char **argv);
 void shell_cmd_swap(int argc, char **argv);
 void shell_cmd_swaps(int argc, char **argv);
 

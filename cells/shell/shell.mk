@@ -1,2 +1,2 @@
-# The swap commands, shared with kcmds@1 (metamodules/swap_cmd.c).
-CELL_LIB_shell@1 := metamodules/swap_cmd.c
+# load, unload, swap and swaps, shared with kcmds@1 (metamodules/live_cmds.c).
+CELL_LIB_shell@1 := metamodules/live_cmds.c

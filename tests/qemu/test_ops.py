@@ -55,3 +55,21 @@ def test_swap_refused_when_a_required_ops_slot_would_empty(machine):
     check("swap: done" in m.command("swap dispatch@1 dispatch@1"), "a fresh copy of dispatch was refused")
     check(slot_line(m, "irq_route") == before, "irq_route does not follow the swap")
     check("returned 42" in m.command("call hello hello_main"), "IRQs no longer reach dispatch")
+
+
+def test_swap_console_commands_cell_live(machine):
+    """The commands cell is an ordinary cell: swapped live from the shell, its slot follows."""
+    m = machine()
+    m.boot()
+    before = slot_line(m, "console_command")
+    out = m.command("swap kcmds@1 kcmds@1")
+    check(re.search(r"swap: done in \d+ us", out), "kcmds@1 was not swapped: %r" % out)
+    check(slot_line(m, "console_command") == before, "console_command did not follow the swap")
+    check("owners: " in m.command("mem"), "mem does not answer after the swap")
+    check("kcmds@1 -> kcmds@1: ok" in m.command("swaps"), "the swap is not in the log")
+    # load and unload are the shell's own: kcmds can go and come back.
+    check("unloaded kcmds" in m.command("unload kcmds"), "kcmds could not be unloaded")
+    check("served by kcmds:kcmd_cells, which is not loaded" in m.command("cells"),
+          "a command of the unloaded cell did not say so")
+    check("cells: loaded kcmds@1" in m.command("load kcmds@1"), "kcmds could not be loaded again")
+    check(slot_line(m, "console_command") == before, "console_command is not filled again")

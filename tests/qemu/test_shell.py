@@ -32,7 +32,7 @@ def test_shell_help_lists_every_command(machine):
     names = re.findall(r"^\s+(\S+)", out, re.M)
     check(names == sorted(names), "help is not sorted: %r" % names)
     out = m.command("help load")
-    check("usage: load NAME@VERSION" in out and "served by kcmds:kcmd_load" in out, "help load: %r" % out)
+    check("usage: load NAME@VERSION" in out and "served by shell:shell_cmd_load" in out, "help load: %r" % out)
     check("unknown command 'nope'; type 'help' for the list" in m.command("help nope"), "help nope")
 
 
@@ -114,7 +114,7 @@ def test_shell_state(machine):
     out = m.command("state")
     check(re.search(r"^record\s+type\s+ver\s+size\s+owner\s+checksum", out, re.M), "state has no header")
     rows = parse_state(out)
-    for name, owner in (("shell/cmd/help", "shell"), ("shell/cmd/mem", "nano_core"),
+    for name, owner in (("shell/cmd/help", "shell"), ("shell/cmd/mem", "kcmds"),
                         ("serial/tx", "serial"), ("serial/rx", "serial"), ("shell/input", "shell"),
                         ("shell/history", "shell"), ("dispatch/irq/4", "dispatch"),
                         ("dispatch/ev/console.input", "dispatch")):
@@ -283,7 +283,7 @@ def test_shell_vga_screen(machine):
         return (lines[-1].startswith("delos> ") or lines[-2].startswith("delos> ")) and "\n".join(lines)
     screen = until(prompt_on_screen, lambda: "no prompt on the screen:\n" + read_screen(m), timeout=30)
     check("delos> help load" in screen, "the prompt and echo are not on the screen:\n" + screen)
-    check("served by kcmds:kcmd_load" in screen, "help's output is not on the screen:\n" + screen)
+    check("served by shell:shell_cmd_load" in screen, "help's output is not on the screen:\n" + screen)
     check("unknown command 'greet'" in screen, "the last lines are not on the screen:\n" + screen)
     lines = screen.split("\n")
     check(lines[-1].startswith("delos> ") or lines[-2].startswith("delos> "),

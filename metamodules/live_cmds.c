@@ -1,12 +1,57 @@
-/* The `swap` and `swaps` commands (metamodules/swap_cmd.h) over include/delos/system.h. */
+/* load, unload, swap and swaps (metamodules/live_cmds.h) over include/delos/system.h. */
+#include <delos/cells.h>
 #include <delos/kernel.h>
 #include <delos/log.h>
 #include <delos/mm.h>
 #include <delos/string.h>
 #include <delos/system.h>
-#include "metamodules/swap_cmd.h"
+#include "metamodules/live_cmds.h"
 
-void swap_cmd_swap(int argc, char **argv)
+/*
+ * Cell names come from cells.manifest, so none is longer than MANIFEST_NAME_MAX:
+ * a longer argument is refused as such rather than looked up (and echoed whole).
+ */
+static bool name_fits(const char *cmd, size_t len)
+{
+	if (len <= MANIFEST_NAME_MAX)
+		return true;
+	kprintf("%s: cell name too long: %zu bytes, at most %d\n", cmd, len, MANIFEST_NAME_MAX);
+	return false;
+}
+
+/* The length of s up to its '@'; SIZE_MAX if it has none. */
+static size_t name_len(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n] && s[n] != '@')
+		n++;
+	return s[n] == '@' ? n : SIZE_MAX;
+}
+
+void live_cmd_load(int argc, char **argv)
+{
+	if (argc != 2 || name_len(argv[1]) == SIZE_MAX) {
+		kprintf("usage: load NAME@VERSION\n"
+			"  Loads a cell listed in cells.manifest. At most one version of a cell\n"
+			"  name is loaded: to change versions, swap (see 'swap').\n");
+		return;
+	}
+	if (name_fits(argv[0], name_len(argv[1])))
+		cells_load(argv[1]);
+}
+
+void live_cmd_unload(int argc, char **argv)
+{
+	if (argc != 2) {
+		kprintf("usage: unload NAME\n");
+		return;
+	}
+	if (name_fits(argv[0], strlen(argv[1])))
+		cells_unload(argv[1]);
+}
+
+void live_cmd_swap(int argc, char **argv)
 {
 	bool verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
 	int first = verbose ? 2 : 1, n = (argc - first) / 2;
@@ -24,7 +69,7 @@ void swap_cmd_swap(int argc, char **argv)
 	system_swap((const char *const *)&argv[first], (size_t)n, verbose);
 }
 
-void swap_cmd_swaps(int argc, char **argv)
+void live_cmd_swaps(int argc, char **argv)
 {
 	struct swap_log_entry *e = kmalloc(sizeof(*e));
 	bool kept;
