@@ -10,10 +10,12 @@
 static const uint64_t slot_type[OPS_SLOTS] = {
 	[OPS_FAULT_HANDLER] = OPS_TYPE_FAULT_HANDLER,
 	[OPS_TASK_END] = OPS_TYPE_TASK_END,
+	[OPS_TASKS_INSIDE] = OPS_TYPE_TASKS_INSIDE,
 };
 static const char *const slot_name[OPS_SLOTS] = {
 	[OPS_FAULT_HANDLER] = "fault_handler",
 	[OPS_TASK_END] = "task_end",
+	[OPS_TASKS_INSIDE] = "tasks_inside",
 };
 
 /* The table; owned by nano_core, changed with interrupts off. */

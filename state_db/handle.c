@@ -110,49 +110,77 @@ void sdb_handles_free(struct state_db *db)
 /*
  * Writes n bytes at data over offset `at` of r's data, leaving its length
  * len (at + n <= len <= its capacity), type and version as given, under the
- * sequence counter. A writer. Refuses (STATEDB_E_CORRUPT, changing nothing)
- * if the old data no longer matches the checksum.
+ * sequence counter. A writer. When the header stays as it is, the checksum
+ * is patched over the changed bytes only (sdb_crc_patch), which keeps a
+ * corruption found in r visible; a write that changes the header refuses
+ * (STATEDB_E_CORRUPT, changing nothing) if the old value no longer matches
+ * its checksum, and checksums the new one whole.
  */
-int sdb_inplace(struct state_db *db, struct sdb_rec *r, size_t at, const void *data, size_t n,
-		size_t len, uint32_t type, uint32_t version)
+static int inplace_header(struct state_db *db, struct sdb_rec *r, size_t at, const void *data,
+			  size_t n, size_t len, uint32_t type, uint32_t version)
 {
 	uint32_t w = r->wseq;
-	size_t half = n / 2;
-	bool watched = db->fail_point.cell[0] != '\0';
-	bool header = len != r->len || type != r->type || version != r->version;
 
-	/* The old value first: a corruption is found here, not written over. */
 	if (r->len > sdb_rec_cap(r) || sdb_crc(db, r->hcrc, r->data, r->len) != r->crc ||
-	    (header && sdb_crc(db, 0, (const char *)r + HDR_FROM, HDR_LEN) != r->hcrc)) {
+	    sdb_crc(db, 0, (const char *)r + HDR_FROM, HDR_LEN) != r->hcrc) {
 		__atomic_add_fetch(&db->corrupt_seen, 1, __ATOMIC_RELAXED);
 		return STATEDB_E_CORRUPT;
 	}
-
 	__atomic_store_n(&r->wseq, w + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	if (watched) {
-		sdb_fail(db, STATEDB_STEP_INPLACE_BEGIN);
-		memcpy(r->data + at, data, half);
-		sdb_fail(db, STATEDB_STEP_INPLACE_HALF);
-		memcpy(r->data + at + half, (const unsigned char *)data + half, n - half);
-	} else {
-		memcpy(r->data + at, data, n);
-	}
-	if (header) {
-		db->data_bytes = db->data_bytes - r->len + len;
-		r->len = (uint32_t)len;
-		r->type = type;
-		r->version = version;
-		r->hcrc = sdb_crc(db, 0, (const char *)r + HDR_FROM, HDR_LEN);
-	}
-	if (watched)
-		sdb_fail(db, STATEDB_STEP_INPLACE_DATA);
+	memcpy(r->data + at, data, n);
+	db->data_bytes = db->data_bytes - r->len + len;
+	r->len = (uint32_t)len;
+	r->type = type;
+	r->version = version;
+	r->hcrc = sdb_crc(db, 0, (const char *)r + HDR_FROM, HDR_LEN);
 	r->crc = sdb_crc(db, r->hcrc, r->data, len);
 	r->seq = ++db->seq;
 	__atomic_store_n(&r->wseq, w + 2, __ATOMIC_RELEASE);
 	db->inplace++;
-	if (watched)
-		sdb_fail(db, STATEDB_STEP_INPLACE_END);
+	return STATEDB_OK;
+}
+
+/* The same with the fail point asked at every in-place step (tests). */
+static int inplace_watched(struct state_db *db, struct sdb_rec *r, size_t at, const void *data,
+			   size_t n)
+{
+	uint32_t w = r->wseq;
+	size_t half = n / 2;
+	uint32_t crc = sdb_crc_patch(db, r->crc, r->data + at, data, n, r->len - at - n);
+
+	__atomic_store_n(&r->wseq, w + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	sdb_fail(db, STATEDB_STEP_INPLACE_BEGIN);
+	memcpy(r->data + at, data, half);
+	sdb_fail(db, STATEDB_STEP_INPLACE_HALF);
+	memcpy(r->data + at + half, (const unsigned char *)data + half, n - half);
+	sdb_fail(db, STATEDB_STEP_INPLACE_DATA);
+	r->crc = crc;
+	r->seq = ++db->seq;
+	__atomic_store_n(&r->wseq, w + 2, __ATOMIC_RELEASE);
+	db->inplace++;
+	sdb_fail(db, STATEDB_STEP_INPLACE_END);
+	return STATEDB_OK;
+}
+
+int sdb_inplace(struct state_db *db, struct sdb_rec *r, size_t at, const void *data, size_t n,
+		size_t len, uint32_t type, uint32_t version)
+{
+	uint32_t w = r->wseq, crc;
+
+	if (len != r->len || type != r->type || version != r->version)
+		return inplace_header(db, r, at, data, n, len, type, version);
+	if (db->fail_point.cell[0] != '\0')
+		return inplace_watched(db, r, at, data, n);
+	crc = sdb_crc_patch(db, r->crc, r->data + at, data, n, r->len - at - n);
+	__atomic_store_n(&r->wseq, w + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	memcpy(r->data + at, data, n);
+	r->crc = crc;
+	r->seq = ++db->seq;
+	__atomic_store_n(&r->wseq, w + 2, __ATOMIC_RELEASE);
+	db->inplace++;
 	return STATEDB_OK;
 }
 

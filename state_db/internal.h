@@ -138,6 +138,8 @@ size_t sdb_rec_size(const struct sdb_rec *r);
 uint32_t sdb_crc(const struct state_db *db, uint32_t crc, const void *p, size_t n);
 uint32_t sdb_crc32c_hw(uint32_t crc, const void *p, size_t n);
 bool sdb_cpu_has_crc32(void);
+uint32_t sdb_crc_patch(const struct state_db *db, uint32_t crc, const void *old, const void *new,
+		       size_t n, size_t after);
 
 /* handle.c: keeping the handle table in step with the writers. */
 void sdb_handle_move(struct state_db *db, struct sdb_rec *from, struct sdb_rec *to);

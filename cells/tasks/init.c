@@ -32,17 +32,22 @@ static void boot_stack(struct task_rec *r)
 
 static int adopt_boot_context(void)
 {
-	struct tasks_table t = { .next_id = 1, .live = 1 };
 	struct tasks_cpu cpu = { .current = 0, .pending = -1, .current_prio = SCHED_PRIO_MIN };
+	struct tasks_table t;
 	struct task_rec idle;
+	statedb_handle h;
 	int err;
 
+	table_init(&t);
+	t.next_id = 1;
+	t.live = 1;
 	memset(&idle, 0, sizeof(idle));
 	memcpy(idle.name, "idle", 5);
 	idle.state = TASK_READY;	/* running, as tasks/current says */
 	idle.prio = SCHED_PRIO_MIN;
 	boot_stack(&idle);
-	if ((err = rec_create(&idle)) || (err = table_put(&t)) || (err = cpu_put(&cpu)) ||
+	if ((err = rec_create(&idle, &h)) || (err = table_add(&t, 0, h)) || (err = table_put(&t)) ||
+	    (err = cpu_put(&cpu)) ||
 	    (err = open_hot_records()))
 		return err;
 	klog(LOG_INFO, "tasks: boot context adopted as task 0 (idle), policy '%s'", sched_name());
@@ -122,6 +127,9 @@ int cell_init(void)
 	/* A task that faults in a cell is ended through here (include/delos/fault.h). */
 	if (ops_register(OPS_TASK_END, "tasks", "tasks_end_faulted", OPS_TYPE_TASK_END))
 		klog(LOG_WARN, "tasks: a task that faults will halt Delos");
+	/* A swap asks here whether a task is inside the cells it replaces (quiesce.c). */
+	if (ops_register(OPS_TASKS_INSIDE, "tasks", "tasks_inside", OPS_TYPE_TASKS_INSIDE))
+		klog(LOG_WARN, "tasks: swaps will see only the calling task's stack");
 	return 0;
 }
 
@@ -129,4 +137,5 @@ void cell_exit(void)
 {
 	dispatch_unsubscribe(TIMER_EVENT, "tasks", "tasks_tick");
 	ops_unregister(OPS_TASK_END, "tasks");
+	ops_unregister(OPS_TASKS_INSIDE, "tasks");
 }

@@ -64,22 +64,25 @@ int rec_put(const struct task_rec *r)
 	return put(name, TASK_TYPE, r, sizeof(*r));
 }
 
-int rec_create(const struct task_rec *r)
+int rec_create(const struct task_rec *r, statedb_handle *h)
 {
 	char name[32];
 	int err;
 
 	task_record_name(r->id, name);
 	err = sdb_create(OWNER, name, TASK_TYPE, TASKS_LAYOUT, r, sizeof(*r));
-	if (err == 0) {
-		statedb_handle h;       /* written at every switch-out: in place from now on */
-
-		if ((err = sdb_hopen(name, 0, &h)))
-			sdb_delete(name);
-	}
+	if (err == 0 && (err = sdb_hopen(name, 0, h)))	/* in place from now on */
+		sdb_delete(name);
 	if (err)
 		klog(LOG_ERR, "tasks: cannot create record '%s': %s", name, sdb_strerror(err));
 	return err == STATEDB_E_NOMEM ? TASKS_E_NOMEM : err ? TASKS_E_STATE : 0;
+}
+
+int rec_hget(statedb_handle h, int64_t id, struct task_rec *r)
+{
+	if (sdb_hget(h, r, sizeof(*r)) == (int)sizeof(*r) && r->id == id)
+		return 0;
+	return rec_get(id, r);
 }
 
 int rec_delete(int64_t id)
@@ -112,6 +115,40 @@ int table_get(struct tasks_table *t)
 int table_put(const struct tasks_table *t)
 {
 	return put(TASKS_TABLE_RECORD, TASKS_TABLE_TYPE, t, sizeof(*t));
+}
+
+void table_init(struct tasks_table *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (int i = 0; i < TASKS_MAX; i++)
+		t->slot[i].id = -1;
+}
+
+int table_add(struct tasks_table *t, int64_t id, statedb_handle h)
+{
+	for (int k = 0; k < TASKS_MAX; k++) {
+		struct tasks_slot *s = &t->slot[(uint64_t)(id + k) % TASKS_MAX];
+
+		if (s->id < 0) {
+			s->id = id;
+			s->h = h;
+			return 0;
+		}
+	}
+	return TASKS_E_FULL;
+}
+
+void table_remove(struct tasks_table *t, int64_t id)
+{
+	for (int k = 0; k < TASKS_MAX; k++) {
+		struct tasks_slot *s = &t->slot[(uint64_t)(id + k) % TASKS_MAX];
+
+		if (s->id == id) {
+			s->id = -1;
+			s->h = 0;
+			return;
+		}
+	}
 }
 
 /* The blocked list in place (read-only) and its length; 0 entries if absent. */

@@ -11,12 +11,13 @@
 #include <stdint.h>
 
 #include <delos/cellref.h>
+#include <delos/state_db.h>
 #include <delos/ctx.h>
 #include <delos/tasks.h>
 
 #define TASKS_PRIVATE __attribute__((visibility("hidden")))
 
-#define TASKS_LAYOUT       1u
+#define TASKS_LAYOUT       2u
 #define TASK_TYPE          0x5441534bu   /* "TASK": "task/ID" */
 #define TASKS_CPU_TYPE     0x54435055u   /* "TCPU": "tasks/current" */
 #define TASKS_TABLE_TYPE   0x5454424cu   /* "TTBL": "tasks/table" */
@@ -81,12 +82,23 @@ struct tasks_cpu {
 	int32_t current_prio;      /* current's priority, to queue it again without reading its record */
 	uint32_t reserved1, reserved2;  /* 0 */
 };
-_Static_assert(sizeof(struct tasks_cpu) == 80, "tasks layout 1");
+_Static_assert(sizeof(struct tasks_cpu) == 80, "tasks layout 2");
 
-/* "tasks/table". */
+/* A task's place in "tasks/table": its id (-1: free) and its record's handle. */
+struct tasks_slot {
+	int64_t id;
+	statedb_handle h;
+};
+
+/*
+ * "tasks/table": every task, so that walking them (the swap's quiescence
+ * question, tasks_list) reads no record by name. A task's slot is the first
+ * free one from id % TASKS_MAX on.
+ */
 struct tasks_table {
 	int64_t next_id;
 	uint64_t live;             /* "task/ID" records */
+	struct tasks_slot slot[TASKS_MAX];
 };
 
 /* "tasks/blocked": an array of these, one per sleeping or waiting task. */
@@ -99,12 +111,20 @@ struct tasks_blocked_entry {
 /* records.c: typed access, each returning 0 or a negative tasks_error. */
 TASKS_PRIVATE int rec_get(int64_t id, struct task_rec *r);
 TASKS_PRIVATE int rec_put(const struct task_rec *r);
-TASKS_PRIVATE int rec_create(const struct task_rec *r);
+/* Creates the record and gives it a handle (*h). */
+TASKS_PRIVATE int rec_create(const struct task_rec *r, statedb_handle *h);
+/* The record through its handle, by name if the handle went stale. */
+TASKS_PRIVATE int rec_hget(statedb_handle h, int64_t id, struct task_rec *r);
 TASKS_PRIVATE int rec_delete(int64_t id);
 TASKS_PRIVATE int cpu_get(struct tasks_cpu *c);
 TASKS_PRIVATE int cpu_put(const struct tasks_cpu *c);
 TASKS_PRIVATE int table_get(struct tasks_table *t);
 TASKS_PRIVATE int table_put(const struct tasks_table *t);
+/* An empty table: no task, next id 0. */
+TASKS_PRIVATE void table_init(struct tasks_table *t);
+/* Gives id a slot (0, or TASKS_E_FULL), or frees its slot. */
+TASKS_PRIVATE int table_add(struct tasks_table *t, int64_t id, statedb_handle h);
+TASKS_PRIVATE void table_remove(struct tasks_table *t, int64_t id);
 TASKS_PRIVATE int blocked_add(int64_t id, uint64_t wake_ns, const char *channel);
 TASKS_PRIVATE int blocked_remove(int64_t id);
 /* Copies up to max ids of blocked tasks due at now_ns (or waiting on channel if not NULL). */
@@ -129,6 +149,10 @@ TASKS_PRIVATE int tasks_switch(uint64_t state, uint64_t flags);
 #define TASKS_SWITCH_PREEMPT 0x100u
 TASKS_PRIVATE int tasks_make_ready(int64_t id);
 TASKS_PRIVATE int64_t tasks_current(void);
+
+/* list.c: the holder of OPS_TASKS_INSIDE (include/delos/ops.h); global, so that the slot resolves it. */
+struct ops_inside_query;
+int tasks_inside(struct ops_inside_query *q);
 
 /* tasks.c: the cellrefs every task's stack is prepared with. */
 TASKS_PRIVATE extern const struct cellref tasks_start_ref, tasks_exit_ref;

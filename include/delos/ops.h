@@ -15,6 +15,8 @@
 #ifndef DELOS_OPS_H
 #define DELOS_OPS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define OPS_VERSION 1u
@@ -32,13 +34,49 @@ enum ops_slot {
 	 * can end (then a negative error). Fallback: nano_core halts.
 	 */
 	OPS_TASK_END,
+	/*
+	 * int fn(struct ops_inside_query *q): the quiescence question of a
+	 * swap, asked with the world stopped (interrupts off): does any task
+	 * run in, or will it return into, one of q->ranges? The holder walks
+	 * every task's stack with ctx_frames_inside (the running task's from
+	 * q->self_rip and q->self_rbp) from its own view of the tasks, reading
+	 * no state_db record by name, and calls q->found for each task found
+	 * inside a range; it returns how many it found, or a negative error.
+	 * Fallback: only the calling context's stack is walked.
+	 */
+	OPS_TASKS_INSIDE,
 	OPS_SLOTS
+};
+
+/* An address range [lo, hi) of the quiescence question. */
+struct ops_range {
+	uint64_t lo, hi;
+};
+
+/* A task found inside a range, as OPS_TASKS_INSIDE's holder reports it. */
+struct ops_task_inside {
+	int64_t id;
+	const char *name;
+	const char *entry_cell;  /* the cell of the task's entry point ("" for none) */
+	bool blocked;            /* sleeping or waiting: its state is all in records */
+	bool self;               /* the task asking (running the swap) */
+	size_t range;            /* index into the query's ranges */
+	uint64_t at;             /* the address found inside it */
+};
+
+struct ops_inside_query {
+	const struct ops_range *ranges;
+	size_t n;
+	uint64_t self_rip, self_rbp;  /* where the asking task's walk starts */
+	void (*found)(void *ctx, const struct ops_task_inside *t);
+	void *ctx;
 };
 
 /* Type tags: OPS_VERSION in the top byte, the signature below it. */
 #define OPS_TAG(n) ((OPS_VERSION << 24) | (n))
 #define OPS_TYPE_FAULT_HANDLER OPS_TAG(0x464c54u) /* int (const struct fault_report *) */
 #define OPS_TYPE_TASK_END      OPS_TAG(0x454e44u) /* int (uint64_t code), no return */
+#define OPS_TYPE_TASKS_INSIDE  OPS_TAG(0x494e53u) /* int (struct ops_inside_query *) */
 
 enum ops_error {
 	OPS_E_SLOT = -1,    /* no such slot */
