@@ -23,7 +23,8 @@ static struct {
 	uint32_t version;
 	struct cellref ref[OPS_SLOTS];
 	bool set[OPS_SLOTS];
-} ops = { OPS_VERSION, { { "", "" } }, { false } };
+	uint64_t data[OPS_SLOTS];	/* the holder's word (ops_set_data) */
+} ops = { OPS_VERSION, { { "", "" } }, { false }, { 0 } };
 
 int ops_register(uint64_t slot, const char *cell, const char *sym, uint64_t type_tag)
 {
@@ -46,6 +47,8 @@ int ops_register(uint64_t slot, const char *cell, const char *sym, uint64_t type
 		return OPS_E_RESOLVE;
 	}
 	flags = irq_save();
+	if (!ops.set[slot] || strcmp(ops.ref[slot].cell, r.cell))
+		ops.data[slot] = 0;
 	ops.ref[slot] = r;
 	ops.set[slot] = true;
 	irq_restore(flags);
@@ -77,4 +80,25 @@ uint64_t ops_resolve(uint64_t slot)
 const char *ops_holder(uint64_t slot)
 {
 	return slot < OPS_SLOTS && ops.set[slot] ? ops.ref[slot].cell : "";
+}
+
+int ops_set_data(uint64_t slot, const char *cell, uint64_t value)
+{
+	uint64_t flags;
+	int err = 0;
+
+	if (slot >= OPS_SLOTS)
+		return OPS_E_SLOT;
+	flags = irq_save();
+	if (!ops.set[slot] || !cell || strcmp(ops.ref[slot].cell, cell) != 0)
+		err = OPS_E_OWNER;
+	else
+		ops.data[slot] = value;
+	irq_restore(flags);
+	return err;
+}
+
+uint64_t ops_data(uint64_t slot)
+{
+	return slot < OPS_SLOTS && ops.set[slot] ? ops.data[slot] : 0;
 }

@@ -12,11 +12,12 @@
 
 #include "state_db/crc32c_table.h"
 
+/* An unaligned load, inline (a memcpy call would cost more than the lookups). */
 static inline uint64_t load64(const unsigned char *b)
 {
 	uint64_t v;
 
-	memcpy(&v, b, sizeof v);
+	__builtin_memcpy(&v, b, sizeof v);
 	return v;
 }
 
@@ -149,6 +150,51 @@ uint32_t sdb_crc(const struct state_db *db, uint32_t crc, const void *p, size_t 
 	return db->hw_crc ? ~crc_hw(~crc, p, n) : ~crc_sw(~crc, p, n);
 }
 
+static inline uint32_t apply(const uint32_t t[4][256], uint32_t c)
+{
+	return t[0][c & 0xff] ^ t[1][(c >> 8) & 0xff] ^ t[2][(c >> 16) & 0xff] ^ t[3][c >> 24];
+}
+
+/* Builds db->shift (each level from the one below, squared); nothing if out of memory. */
+void sdb_shift_build(struct state_db *db)
+{
+	struct sdb_shift *s;
+
+	if (db->shift || !(s = sdb_alloc(db, sizeof *s)))
+		return;
+	for (uint32_t j = 0; j < 4; j++)
+		for (uint32_t b = 0; b < 256; b++)
+			s->t[0][j][b] = zeros_sw(b << (8 * j), 16);
+	for (uint32_t k = 1; k < SDB_SHIFT_LEVELS; k++)
+		for (uint32_t j = 0; j < 4; j++)
+			for (uint32_t b = 0; b < 256; b++)
+				s->t[k][j][b] = apply(s->t[k - 1], apply(s->t[k - 1], b << (8 * j)));
+	db->shift = s;
+}
+
+void sdb_shift_free(struct state_db *db)
+{
+	if (db->shift)
+		sdb_free(db, &db->shift->block);
+	db->shift = NULL;
+}
+
+/* zeros_sw, with the shift tables when there are any. */
+static uint32_t zeros(const struct state_db *db, uint32_t c, size_t n)
+{
+	const struct sdb_shift *s = db->shift;
+	const size_t top = (size_t)16 << (SDB_SHIFT_LEVELS - 1);
+
+	if (!s)
+		return db->hw_crc ? zeros_hw(c, n) : zeros_sw(c, n);
+	for (; n >= top; n -= top)
+		c = apply(s->t[SDB_SHIFT_LEVELS - 1], c);
+	for (uint32_t k = SDB_SHIFT_LEVELS - 1; k-- > 0;)
+		if (n & ((size_t)16 << k))
+			c = apply(s->t[k], c);
+	return zeros_sw(c, n & 15);
+}
+
 /*
  * CRC-32C is linear: for two messages of one length, crc(M) ^ crc(M') is
  * the raw register over M ^ M' from 0, which is zero up to the first byte
@@ -161,8 +207,5 @@ uint32_t sdb_crc(const struct state_db *db, uint32_t crc, const void *p, size_t 
 uint32_t sdb_crc_patch(const struct state_db *db, uint32_t crc, const void *old, const void *new,
 		       size_t n, size_t after)
 {
-	uint32_t d = db->hw_crc ? zeros_hw(xor_hw(old, new, n), after)
-				: zeros_sw(xor_sw(old, new, n), after);
-
-	return crc ^ d;
+	return crc ^ zeros(db, db->hw_crc ? xor_hw(old, new, n) : xor_sw(old, new, n), after);
 }

@@ -21,6 +21,22 @@
 #define HDR_FROM offsetof(struct sdb_rec, type)
 #define HDR_LEN  (offsetof(struct sdb_rec, name) + sizeof(((struct sdb_rec *)0)->name) - HDR_FROM)
 
+/* memcpy, without the call for the small records handles are made for. */
+static inline void copy_small(void *dst, const void *src, size_t n)
+{
+	unsigned char *d = dst;
+	const unsigned char *s = src;
+
+	if (n > 64) {
+		memcpy(dst, src, n);
+		return;
+	}
+	for (; n >= 8; n -= 8, d += 8, s += 8)
+		__builtin_memcpy(d, s, 8);
+	while (n--)
+		*d++ = *s++;
+}
+
 static inline statedb_handle make_handle(uint32_t idx1, uint32_t gen)
 {
 	return (uint64_t)gen << 32 | idx1;
@@ -251,6 +267,7 @@ int statedb_hopen(struct state_db *db, const char *name, size_t capacity, stated
 		replace(db, slot, rec, grown);
 	}
 	*h = make_handle(idx1, hent_at(db, idx1)->gen);
+	sdb_shift_build(db);	/* for the in-place writes to come */
 	return STATEDB_OK;
 }
 
@@ -283,7 +300,7 @@ int statedb_hget(struct state_db *db, statedb_handle h, void *buf, size_t cap,
 		if (len > cap) {
 			ret = STATEDB_E_NOSPACE;
 		} else {
-			memcpy(buf, r->data, len);
+			copy_small(buf, r->data, len);
 			ret = (int)len;
 		}
 		if (meta) {
@@ -303,6 +320,22 @@ int statedb_hget(struct state_db *db, statedb_handle h, void *buf, size_t cap,
 	}
 	__atomic_sub_fetch(&db->readers, 1, __ATOMIC_RELEASE);
 	return ret;
+}
+
+int statedb_hview(struct state_db *db, statedb_handle h, const void **data, uint32_t *version)
+{
+	struct sdb_hent *e;
+	struct sdb_rec *r;
+
+	if (!sdb_root_ok(db) || !data)
+		return !data ? STATEDB_E_INVAL : STATEDB_E_ROOT;
+	*data = NULL;
+	if (!(e = hent_of(db, h)) || !(r = __atomic_load_n(&e->rec, __ATOMIC_ACQUIRE)))
+		return STATEDB_E_STALE;
+	if (version)
+		*version = r->version;
+	*data = r->data;
+	return r->len <= sdb_rec_cap(r) ? (int)r->len : 0;
 }
 
 /* The live record h names, for a writer; NULL if h is stale. */
@@ -326,6 +359,54 @@ int statedb_hwrite(struct state_db *db, statedb_handle h, size_t at, const void 
 	if (at > r->len || n > r->len - at || r->len > sdb_rec_cap(r))
 		return STATEDB_E_RANGE;
 	return sdb_inplace(db, r, at, data, n, r->len, r->type, r->version);
+}
+
+/* The span [*lo, *hi) of the n bytes where a and b differ, by 8-byte words; false if none. */
+static bool diff_span(const unsigned char *a, const unsigned char *b, size_t n, size_t *lo,
+		      size_t *hi)
+{
+	size_t i = 0, j = n;
+	uint64_t x, y;
+
+	for (; i + 8 <= n; i += 8) {
+		__builtin_memcpy(&x, a + i, 8);
+		__builtin_memcpy(&y, b + i, 8);
+		if (x != y)
+			break;
+	}
+	for (; i < n && a[i] == b[i]; i++)
+		;
+	if (i == n)
+		return false;
+	for (; j >= i + 8; j -= 8) {
+		__builtin_memcpy(&x, a + j - 8, 8);
+		__builtin_memcpy(&y, b + j - 8, 8);
+		if (x != y)
+			break;
+	}
+	for (; a[j - 1] == b[j - 1]; j--)
+		;
+	*lo = i, *hi = j;
+	return true;
+}
+
+int statedb_hstore(struct state_db *db, statedb_handle h, const void *data, size_t n)
+{
+	struct sdb_rec *r;
+	size_t lo, hi;
+
+	if (!sdb_root_ok(db))
+		return STATEDB_E_ROOT;
+	if (!data && n)
+		return STATEDB_E_INVAL;
+	if (!(r = writer_rec(db, h)))
+		return STATEDB_E_STALE;
+	if (n > r->len || r->len > sdb_rec_cap(r))
+		return STATEDB_E_RANGE;
+	if (!diff_span(r->data, data, n, &lo, &hi))
+		return STATEDB_OK;
+	return sdb_inplace(db, r, lo, (const unsigned char *)data + lo, hi - lo, r->len, r->type,
+			   r->version);
 }
 
 int statedb_hupdate(struct state_db *db, statedb_handle h, const void *data, size_t len)

@@ -88,29 +88,10 @@ static int take_over(void)
 	return 0;
 }
 
-/*
- * Gives the records every switch and tick writes a handle, so that state_db
- * updates them in place (no allocation; see include/delos/sdb.h), the
- * blocked list with room for TASKS_MAX entries. Opening verifies them.
- */
+/* Gives the hot records their handles (records.c, tasks_open_handles); opening verifies them. */
 static int open_hot_records(void)
 {
-	static const char *const names[] = { TASKS_CPU_RECORD, TASKS_TABLE_RECORD };
-	statedb_handle h;
-	int err;
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if ((err = sdb_hopen(names[i], 0, &h)))
-			goto bad;
-	err = sdb_create("tasks", TASKS_BLOCKED_RECORD, TASKS_BLOCKED_TYPE, TASKS_LAYOUT, NULL, 0);
-	if (err && err != STATEDB_E_EXISTS)
-		goto bad;
-	if ((err = sdb_hopen(TASKS_BLOCKED_RECORD, TASKS_MAX * sizeof(struct tasks_blocked_entry), &h)))
-		goto bad;
-	return 0;
-bad:
-	klog(LOG_ERR, "tasks: cannot open the hot records: %s", sdb_strerror(err));
-	return TASKS_E_STATE;
+	return tasks_open_handles();
 }
 
 int cell_init(void)
@@ -127,9 +108,7 @@ int cell_init(void)
 	/* A task that faults in a cell is ended through here (include/delos/fault.h). */
 	if (ops_register(OPS_TASK_END, "tasks", "tasks_end_faulted", OPS_TYPE_TASK_END))
 		klog(LOG_WARN, "tasks: a task that faults will halt Delos");
-	/* A swap asks here whether a task is inside the cells it replaces (quiesce.c). */
-	if (ops_register(OPS_TASKS_INSIDE, "tasks", "tasks_inside", OPS_TYPE_TASKS_INSIDE))
-		klog(LOG_WARN, "tasks: swaps will see only the calling task's stack");
+
 	return 0;
 }
 

@@ -52,16 +52,26 @@ struct task_rec {
 	char name[TASK_NAME_MAX + 1];
 	struct cellref entry;      /* empty for task 0 */
 	uint64_t arg;
-	uint32_t state;            /* enum task_state */
 	int32_t prio;
+	uint32_t stack_pages;      /* 0: not allocated by tasks (task 0), or already freed */
 	int64_t exit_code;
+	uint64_t stack_lo, stack_hi;
+	/* Last, so that the in-place write of a switch-out patches the checksum over them only. */
+	uint32_t state;            /* enum task_state */
+	uint32_t reserved;
 	uint64_t runs;             /* turns completed (switch-outs) */
 	uint64_t cpu_ticks;        /* ticks charged, up to its last switch-out */
 	uint64_t saved_rsp;        /* stack pointer of its last switch-out, from ctx_prepare, or 0 */
-	uint64_t stack_lo, stack_hi;
-	uint32_t stack_pages;      /* 0: not allocated by tasks (task 0), or already freed */
-	uint32_t reserved;
 };
+
+/* The fields of struct task_rec a switch-out writes, as they lie at its end. */
+struct task_hot {
+	uint32_t state;
+	uint32_t reserved;
+	uint64_t runs, cpu_ticks, saved_rsp;
+};
+#define TASK_HOT_AT offsetof(struct task_rec, state)
+_Static_assert(TASK_HOT_AT + sizeof(struct task_hot) == sizeof(struct task_rec), "hot fields last");
 
 /* "tasks/current": the CPU's side. */
 struct tasks_cpu {
@@ -81,8 +91,15 @@ struct tasks_cpu {
 	uint32_t need_resched;     /* preempt current at the next tasks_irq_exit (a tick or a wake-up asked) */
 	int32_t current_prio;      /* current's priority, to queue it again without reading its record */
 	uint32_t reserved1, reserved2;  /* 0 */
+	/*
+	 * Handles of the other hot records (opened by cell_init), so that the
+	 * switch and the tick look no record up by name. This record's own
+	 * handle is the data word of the OPS_TASKS_INSIDE slot, which outlives
+	 * swaps of this cell.
+	 */
+	statedb_handle table_h, blocked_h, rq_h;
 };
-_Static_assert(sizeof(struct tasks_cpu) == 80, "tasks layout 2");
+_Static_assert(sizeof(struct tasks_cpu) == 104, "tasks layout 2");
 
 /* A task's place in "tasks/table": its id (-1: free) and its record's handle. */
 struct tasks_slot {
@@ -113,6 +130,13 @@ TASKS_PRIVATE int rec_get(int64_t id, struct task_rec *r);
 TASKS_PRIVATE int rec_put(const struct task_rec *r);
 /* Creates the record and gives it a handle (*h). */
 TASKS_PRIVATE int rec_create(const struct task_rec *r, statedb_handle *h);
+/*
+ * Task id's record in place (read-only, for the caller's call only) and its
+ * handle; 0, or TASKS_E_NOT_FOUND when it has no handle (then use rec_get).
+ */
+TASKS_PRIVATE int rec_view(int64_t id, const struct task_rec **r, statedb_handle *h);
+/* Writes the hot fields of the record h names, in place. */
+TASKS_PRIVATE int rec_put_hot(statedb_handle h, const struct task_hot *hot);
 /* The record through its handle, by name if the handle went stale. */
 TASKS_PRIVATE int rec_hget(statedb_handle h, int64_t id, struct task_rec *r);
 TASKS_PRIVATE int rec_delete(int64_t id);
@@ -130,6 +154,10 @@ TASKS_PRIVATE int blocked_remove(int64_t id);
 /* Copies up to max ids of blocked tasks due at now_ns (or waiting on channel if not NULL). */
 TASKS_PRIVATE int blocked_due(uint64_t now_ns, const char *channel, int64_t *ids, int max);
 TASKS_PRIVATE const char *task_state_name(uint32_t state);
+/* The run queue's handle for the policy calls (include/delos/sched.h), opened again if it went stale. */
+TASKS_PRIVATE statedb_handle tasks_rq(void);
+/* Opens the hot records' handles and keeps them (cell_init); 0 or a tasks_error. */
+TASKS_PRIVATE int tasks_open_handles(void);
 
 /* switch.c */
 TASKS_PRIVATE void tasks_finish_switch(void);

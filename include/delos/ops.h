@@ -94,5 +94,15 @@ int ops_unregister(uint64_t slot, const char *cell);
 uint64_t ops_resolve(uint64_t slot);
 /* The cell holding slot ("" when empty). */
 const char *ops_holder(uint64_t slot);
+/*
+ * Each slot keeps one word of plain data for its holder (a state_db handle,
+ * never an address), so that a cell, which has no writable data of its own,
+ * finds its records on a hot path without looking a name up. It outlives
+ * swaps and reloads of the holder; registering another cell clears it.
+ * ops_set_data returns 0 or OPS_E_SLOT / OPS_E_OWNER (cell does not hold
+ * slot); ops_data returns 0 for an empty slot.
+ */
+int ops_set_data(uint64_t slot, const char *cell, uint64_t value);
+uint64_t ops_data(uint64_t slot);
 
 #endif

@@ -92,8 +92,12 @@ int sdb_txn_end(uint64_t commit);
 int sdb_hopen(const char *name, size_t capacity, statedb_handle *h);
 /* Copies the record's data into buf; returns its size or a negative error. */
 int sdb_hget(statedb_handle h, void *buf, size_t cap);
+/* The record's data in place, read-only (statedb_hview): interrupts off, for one call only. */
+int sdb_hview(statedb_handle h, const void **data, uint32_t *version);
 int sdb_hwrite(statedb_handle h, size_t at, const void *data, size_t n);
 int sdb_hupdate(statedb_handle h, const void *data, size_t len);
+/* The first n bytes become data, only the span that differs written (statedb_hstore). */
+int sdb_hstore(statedb_handle h, const void *data, size_t n);
 /*
  * The background scrub: verifies the records of the next `slots` index
  * slots, logging each corrupt one. The timer calls it on every tick with
