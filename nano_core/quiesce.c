@@ -95,10 +95,16 @@ int ctx_frames_inside(const struct ops_range *r, size_t n, uint64_t rip, uint64_
 		      uint64_t lo, uint64_t hi, uint64_t *at)
 {
 	int p = range_holding(r, n, rip);
+	uint64_t page = ~0ull;	/* the last stack page found mapped: frames share pages */
 
 	for (int i = 0; p < 0 && rbp && i < FRAMES_MAX; i++) {
-		if (rbp < lo || rbp + 16 > hi || (rbp & 7) || !paging_readable(rbp, 16))
+		if (rbp < lo || rbp + 16 > hi || (rbp & 7))
 			break;
+		if ((rbp >> 12) != page || ((rbp + 15) >> 12) != page) {
+			if (!paging_readable(rbp, 16))
+				break;
+			page = (rbp + 15) >> 12 == rbp >> 12 ? rbp >> 12 : ~0ull;
+		}
 		if (rip == (uint64_t)trap_dispatch_return)
 			p = interrupted_prologue(r, n, rbp, &rip);
 		if (p >= 0)

@@ -145,7 +145,9 @@ int tasks_inside(struct ops_inside_query *q)
 {
 	struct tasks_table t;
 	struct tasks_cpu cpu;
+	const struct task_rec *v;
 	struct task_rec r;
+	statedb_handle h;
 	int found = 0;
 
 	if (!q || !q->found)
@@ -154,9 +156,14 @@ int tasks_inside(struct ops_inside_query *q)
 	if (cpu_get(&cpu) || table_get(&t))
 		return TASKS_E_STATE;
 	for (int i = 0; i < TASKS_MAX; i++) {
-		if (t.slot[i].id < 0 || rec_hget(t.slot[i].h, t.slot[i].id, &r))
+		if (t.slot[i].id < 0)
 			continue;
-		found += check_one(q, &r, r.id == cpu.current);
+		if (rec_view(t.slot[i].id, &v, &h)) {	/* no handle: by name */
+			if (rec_hget(t.slot[i].h, t.slot[i].id, &r))
+				continue;
+			v = &r;
+		}
+		found += check_one(q, v, v->id == cpu.current);
 	}
 	return found;
 }
