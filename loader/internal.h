@@ -99,6 +99,7 @@ struct loader {
 	struct loader_cell core; /* always first in the list */
 	struct loader_cell *last;
 	unsigned next_id;
+	uint64_t ns_changes;     /* counts changes of the namespace: publish, detach */
 	char err[LOADER_ERR_MAX];
 };
 

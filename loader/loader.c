@@ -345,6 +345,7 @@ static void commit(struct loader *ld, struct loader_cell *c, unsigned flags)
 	ld->last->next = c;
 	ld->last = c;
 	c->published = !(flags & LOADER_UNPUBLISHED);
+	ld->ns_changes += c->published;
 	imports_link(c);
 	loader_debug_changed(ld);
 }
@@ -379,7 +380,24 @@ int loader_publish(struct loader *ld, struct loader_cell *c)
 	if (err)
 		return err;
 	symbols_publish(ld, c);
+	ld->ns_changes++;
 	return 0;
+}
+
+int loader_publish_unchanged(struct loader *ld, struct loader_cell *c, uint64_t checked_at)
+{
+	if (!c || c->published)
+		return 0;
+	if (ld->ns_changes != checked_at)
+		return loader_publish(ld, c);
+	symbols_publish(ld, c);
+	ld->ns_changes++;
+	return 0;
+}
+
+uint64_t loader_ns_changes(const struct loader *ld)
+{
+	return ld->ns_changes;
 }
 
 /* Names the distinct cells that use c, for the refusal message. */
@@ -428,6 +446,7 @@ int loader_detach(struct loader *ld, struct loader_cell *c)
 	prev->next = c->next;
 	if (ld->last == c)
 		ld->last = prev;
+	ld->ns_changes += c->published;
 	imports_unlink(c);
 	loader_debug_changed(ld);
 	return 0;

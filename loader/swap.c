@@ -9,6 +9,7 @@ struct swap {
 	const struct swap_hooks *h;
 	struct swap_result *res;
 	uint64_t t_step;
+	uint64_t ns_checked;	/* loader_ns_changes after the check step */
 };
 
 static const char *const step_names[SWAP_STEPS] = {
@@ -231,10 +232,14 @@ static int handover(struct swap *S)
  */
 static void commit(struct swap *S)
 {
+	uint64_t at = S->ns_checked + S->n;	/* each detach below is one change */
+
+	if (loader_ns_changes(S->ld) != S->ns_checked)
+		at = ~0ull;	/* something changed while the world ran: check again */
 	for (size_t i = 0; i < S->n; i++)
 		loader_detach(S->ld, S->pairs[i].old);
-	for (size_t i = 0; i < S->n; i++)
-		loader_publish(S->ld, S->pairs[i].new);
+	for (size_t i = 0; i < S->n; i++, at += at != ~0ull)
+		loader_publish_unchanged(S->ld, S->pairs[i].new, at);
 }
 
 static void reap_old(struct swap *S)
@@ -262,7 +267,7 @@ static bool valid_pairs(struct swap *S)
 int loader_swap(struct loader *ld, struct swap_pair *pairs, size_t n, const struct swap_hooks *h,
 		struct swap_result *res)
 {
-	struct swap S = { ld, pairs, n, h, res, 0 };
+	struct swap S = { ld, pairs, n, h, res, 0, 0 };
 	char why[SWAP_MSG_MAX - 64];
 	uint64_t start, stopped;
 	int err;
@@ -278,6 +283,7 @@ int loader_swap(struct loader *ld, struct swap_pair *pairs, size_t n, const stru
 		unload_new(&S, n);
 		return fail(&S, SWAP_CHECK, LOADER_EINVAL, "swap refused: %s", why);
 	}
+	S.ns_checked = loader_ns_changes(ld);
 	step_done(&S, SWAP_CHECK);
 	if (h->stop_and_check(h->ctx, pairs, n, why, sizeof(why), &stopped)) {
 		unload_new(&S, n);

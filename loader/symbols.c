@@ -551,7 +551,11 @@ int symbols_publish_check(struct loader *ld, struct loader_cell *c,
 	return 0;
 }
 
-/* Publishes a checked cell: its weak exports whose names are taken drop out. */
+/*
+ * Publishes a checked cell: its weak exports whose names are taken drop out.
+ * A strong export's name is free (symbols_publish_check), so only the weak
+ * ones are looked up.
+ */
 void symbols_publish(struct loader *ld, struct loader_cell *c)
 {
 	uint32_t n = 0;
@@ -559,7 +563,7 @@ void symbols_publish(struct loader *ld, struct loader_cell *c)
 	symbols_sort_by_name(c);
 	for (uint32_t i = 0; i < c->nexported; i++) {
 		struct lsym *s = &c->syms[c->by_name[i]];
-		if (symbols_find(ld, s->name, NULL))
+		if (s->bind == STB_WEAK && symbols_find(ld, s->name, NULL))
 			s->exported = false;
 		else
 			c->by_name[n++] = c->by_name[i];

@@ -15,7 +15,7 @@
 #include <delos/string.h>
 #include <delos/sched.h>
 
-/* The record's header and the largest queue, as one buffer. */
+/* The record's header and the largest queue, as one buffer: the whole record (layout 2). */
 struct rq_buf {
 	uint32_t count;
 	uint32_t reserved;
@@ -24,55 +24,61 @@ struct rq_buf {
 	uint32_t reserved2;
 	struct sched_entry q[SCHED_QUEUE_MAX];
 };
-_Static_assert(offsetof(struct rq_buf, q) == sizeof(struct sched_runqueue), "rq_buf mirrors layout 1");
+_Static_assert(offsetof(struct rq_buf, q) == sizeof(struct sched_runqueue), "rq_buf mirrors layout 2");
+_Static_assert(sizeof(struct rq_buf) == SCHED_RQ_SIZE, "the record is the whole buffer");
 
+/* Bytes of the record in use: the header and `count` entries. */
 static inline size_t rq_size(const struct rq_buf *rq)
 {
 	return sizeof(struct sched_runqueue) + rq->count * sizeof(struct sched_entry);
 }
 
-/* Checks a record's header against layout 1 and its size; 0 or SCHED_E_RECORD. */
-static inline int rq_check(const struct sched_runqueue *h, int size, const struct statedb_meta *m)
+/* Checks a record's header against layout 2 and its size; 0 or SCHED_E_RECORD. */
+static inline int rq_check(const struct sched_runqueue *h, int size, uint32_t version)
 {
-	if (size < (int)sizeof(*h) || m->version != SCHED_RQ_LAYOUT || h->count > SCHED_QUEUE_MAX)
+	if (size != (int)SCHED_RQ_SIZE || version != SCHED_RQ_LAYOUT || h->count > SCHED_QUEUE_MAX)
 		return SCHED_E_RECORD;
-	return (size_t)size == sizeof(*h) + h->count * sizeof(struct sched_entry) ? 0 : SCHED_E_RECORD;
+	return 0;
 }
 
-/* Copies the queue into *rq; a missing record reads as empty and idle. */
-static inline int rq_load(struct rq_buf *rq)
+/* Points *h at the record in place (read-only, no copy); NULL on error. */
+static inline int rq_view(statedb_handle q, const struct sched_runqueue **h)
 {
-	struct statedb_meta m;
-	int n = sdb_get(SCHED_RQ_RECORD, rq, sizeof(*rq), &m);
-
-	if (n == STATEDB_E_NOT_FOUND) {
-		memset(rq, 0, sizeof(*rq));
-		rq->running = -1;
-		rq->running_prio = SCHED_PRIO_UNSET;
-		return 0;
-	}
-	return n < 0 ? SCHED_E_RECORD : rq_check((const struct sched_runqueue *)rq, n, &m);
-}
-
-/* Points *h at the record in place (read-only, no copy); NULL-safe on error. */
-static inline int rq_view(const struct sched_runqueue **h)
-{
-	struct statedb_meta m;
 	const void *data;
-	int n = sdb_view(SCHED_RQ_RECORD, &data, &m);
+	uint32_t version = 0;
+	int n = sdb_hview(q, &data, &version);
 
 	*h = NULL;
-	if (n < 0 || rq_check(data, n, &m))
+	if (n < 0 || rq_check(data, n, version))
 		return SCHED_E_RECORD;
 	*h = data;
 	return 0;
 }
 
-static inline int rq_store(const char *owner, const struct rq_buf *rq)
+/* Copies the entries in use into *rq; the ones after them read as zero. */
+static inline int rq_load(statedb_handle q, struct rq_buf *rq)
 {
-	int err = sdb_put(owner, SCHED_RQ_RECORD, SCHED_RQ_TYPE, SCHED_RQ_LAYOUT, rq, rq_size(rq));
+	const struct sched_runqueue *h;
+	int err = rq_view(q, &h);
 
-	return err ? SCHED_E_RECORD : 0;
+	if (err)
+		return err;
+	memcpy(rq, h, sizeof(*h) + h->count * sizeof(struct sched_entry));
+	if (h->count < SCHED_QUEUE_MAX)
+		memset(&rq->q[h->count], 0, sizeof(rq->q[0]));
+	return 0;
+}
+
+/*
+ * Writes *rq back, loaded with `was` entries: only the bytes that changed,
+ * in place (the record never changes size, so its checksum is patched).
+ */
+static inline int rq_store(statedb_handle q, const struct rq_buf *rq, uint32_t was)
+{
+	uint32_t n = rq->count > was ? rq->count : was;
+
+	return sdb_hstore(q, rq, sizeof(struct sched_runqueue) + n * sizeof(struct sched_entry))
+		       ? SCHED_E_RECORD : 0;
 }
 
 /* Index of id in the queue, or -1. */
@@ -84,10 +90,12 @@ static inline int rq_find(const struct rq_buf *rq, int64_t id)
 	return -1;
 }
 
+/* Removes entry i; the entry vacated at the end reads as zero. */
 static inline void rq_remove_at(struct rq_buf *rq, uint32_t i)
 {
 	memmove(&rq->q[i], &rq->q[i + 1], (rq->count - i - 1) * sizeof(rq->q[0]));
 	rq->count--;
+	memset(&rq->q[rq->count], 0, sizeof(rq->q[0]));
 }
 
 /* Inserts at position i (0: head, count: tail); the caller checked for room. */
@@ -108,13 +116,13 @@ static inline int rq_prio(int prio)
  * Common start of enqueue and wake: loads the queue and checks id. Returns
  * 1 when id is queued already (nothing to do), 0 when it may be inserted.
  */
-static inline int rq_prepare_insert(struct rq_buf *rq, int64_t id)
+static inline int rq_prepare_insert(statedb_handle q, struct rq_buf *rq, int64_t id)
 {
 	int err;
 
 	if (id <= 0)
 		return SCHED_E_INVAL;
-	if ((err = rq_load(rq)))
+	if ((err = rq_load(q, rq)))
 		return err;
 	if (rq_find(rq, id) >= 0)
 		return 1;
@@ -129,9 +137,10 @@ static inline int rq_prepare_insert(struct rq_buf *rq, int64_t id)
  * Queues id at `at` and stores the queue, leaving it in *rq. Returns 0, 1
  * when id was queued already (nothing changed), or a negative error.
  */
-static inline int rq_add(const char *owner, int64_t id, int prio, int at, struct rq_buf *rq)
+static inline int rq_add(statedb_handle q, int64_t id, int prio, int at, struct rq_buf *rq)
 {
-	int err = rq_prepare_insert(rq, id);
+	int err = rq_prepare_insert(q, rq, id);
+	uint32_t was = rq->count;
 
 	if (err)
 		return err;
@@ -140,57 +149,64 @@ static inline int rq_add(const char *owner, int64_t id, int prio, int at, struct
 	else if (at == RQ_SECOND)
 		at = rq->count ? 1 : 0;
 	rq_insert_at(rq, (uint32_t)at, id, prio);
-	return rq_store(owner, rq);
+	return rq_store(q, rq, was);
 }
 
-static inline int rq_dequeue(const char *owner, int64_t id)
+static inline int rq_dequeue(statedb_handle q, int64_t id)
 {
 	struct rq_buf rq;
-	int err = rq_load(&rq), i;
+	int err = rq_load(q, &rq), i;
+	uint32_t was = rq.count;
 
 	if (err)
 		return err;
 	if ((i = rq_find(&rq, id)) < 0)
 		return SCHED_E_NOT_FOUND;
 	rq_remove_at(&rq, (uint32_t)i);
-	return rq_store(owner, &rq);
+	return rq_store(q, &rq, was);
 }
 
 /* Removes entry i (or none when i < 0) and records it as running; returns its id or -1. */
-static inline int64_t rq_take(const char *owner, struct rq_buf *rq, int i)
+static inline int64_t rq_take(statedb_handle q, struct rq_buf *rq, int i)
 {
 	int64_t id = i < 0 ? -1 : rq->q[i].id;
+	uint32_t was = rq->count;
 
 	rq->running = id;
 	rq->running_prio = i < 0 ? SCHED_PRIO_UNSET : rq->q[i].prio;
 	if (i >= 0)
 		rq_remove_at(rq, (uint32_t)i);
-	return rq_store(owner, rq) ? -1 : id;
+	return rq_store(q, rq, was) ? -1 : id;
 }
 
 /*
- * cell_init of a policy: takes over an existing queue (any policy's, layout 1)
- * or creates an empty one. Refuses a queue it cannot read, naming it.
+ * cell_init of a policy: takes over an existing queue (any policy's, layout
+ * 2) or creates an empty one, and gives it a handle (the tasks cell opens
+ * its own and passes it to every call). Opening verifies the record: this is
+ * where a corrupt queue is refused, naming it.
  */
 static inline int rq_init(const char *owner)
 {
 	struct rq_buf rq;
 	statedb_handle h;
-	/* Opening verifies it: with a handle, its reads do not. */
-	int err = sdb_hopen(SCHED_RQ_RECORD, sizeof(struct rq_buf), &h);
+	int err = sdb_hopen(SCHED_RQ_RECORD, 0, &h);
 
-	err = err == 0 || err == STATEDB_E_NOT_FOUND ? rq_load(&rq) : SCHED_E_RECORD;
-
+	if (err == STATEDB_E_NOT_FOUND) {
+		memset(&rq, 0, sizeof(rq));
+		rq.running = -1;
+		rq.running_prio = SCHED_PRIO_UNSET;
+		err = sdb_create(owner, SCHED_RQ_RECORD, SCHED_RQ_TYPE, SCHED_RQ_LAYOUT, &rq, sizeof(rq));
+		if (err == 0)
+			err = sdb_hopen(SCHED_RQ_RECORD, 0, &h);
+	}
+	err = err == 0 ? rq_load(h, &rq) : SCHED_E_RECORD;
 	if (err) {
 		klog(LOG_ERR, "%s: record '%s' is corrupt or not of layout %u; refusing to start",
 		     owner, SCHED_RQ_RECORD, SCHED_RQ_LAYOUT);
-		return err;
+		return SCHED_E_RECORD;
 	}
 	klog(LOG_INFO, "%s: run queue of %u task%s taken over", owner, rq.count, rq.count == 1 ? "" : "s");
-	if ((err = rq_store(owner, &rq)))
-		return err;
-	/* With a handle and room for a full queue, every store is in place. */
-	return sdb_hopen(SCHED_RQ_RECORD, sizeof(struct rq_buf), &h) ? SCHED_E_RECORD : 0;
+	return 0;
 }
 
 #endif

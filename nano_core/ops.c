@@ -26,6 +26,7 @@ static const struct {
 	[OPS_SCREEN_WRITE] = { OPS_TYPE_SCREEN_WRITE, "screen_write", false },
 	[OPS_CONSOLE_OWNER] = { OPS_TYPE_CONSOLE_OWNER, "console_owner", false },
 	[OPS_CONSOLE_COMMAND] = { OPS_TYPE_CONSOLE_CMD, "console_command", false },
+	[OPS_TASKS_INSIDE] = { OPS_TYPE_TASKS_INSIDE, "tasks_inside", true },
 };
 
 /* The table; owned by nano_core, changed with interrupts off. */
@@ -34,6 +35,7 @@ static struct {
 	struct cellref ref[OPS_SLOTS];
 	struct cellref_cache cache[OPS_SLOTS];
 	bool set[OPS_SLOTS];
+	uint64_t data[OPS_SLOTS];	/* the holder's word (ops_set_data) */
 } ops = { .version = OPS_VERSION };
 
 int ops_register(uint64_t slot, const char *cell, const char *sym, uint64_t type_tag)
@@ -63,6 +65,8 @@ int ops_register(uint64_t slot, const char *cell, const char *sym, uint64_t type
 		return OPS_E_RESOLVE;
 	}
 	flags = irq_save();
+	if (!ops.set[slot] || strcmp(ops.ref[slot].cell, r.cell))
+		ops.data[slot] = 0;
 	ops.ref[slot] = r;
 	ops.cache[slot].gen = 0;
 	ops.set[slot] = true;
@@ -159,4 +163,25 @@ void ops_swap_commit(const struct swap_pair *pairs, size_t n)
 				cellref_make(&ops.ref[s], ni.name, r.sym);
 			ops.cache[s].gen = 0;
 		}
+}
+
+int ops_set_data(uint64_t slot, const char *cell, uint64_t value)
+{
+	uint64_t flags;
+	int err = 0;
+
+	if (slot >= OPS_SLOTS)
+		return OPS_E_SLOT;
+	flags = irq_save();
+	if (!ops.set[slot] || !cell || strcmp(ops.ref[slot].cell, cell) != 0)
+		err = OPS_E_OWNER;
+	else
+		ops.data[slot] = value;
+	irq_restore(flags);
+	return err;
+}
+
+uint64_t ops_data(uint64_t slot)
+{
+	return slot < OPS_SLOTS && ops.set[slot] ? ops.data[slot] : 0;
 }

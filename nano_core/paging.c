@@ -26,6 +26,7 @@
  * paging_translate reads them without one.
  */
 static uint64_t *pml4;
+static uint64_t *poke_pte;	/* the PTE of the text_poke window, found once at paging_init */
 
 static unsigned index_at(uint64_t va, int level)
 {
@@ -241,6 +242,16 @@ bool paging_translate(uint64_t va, uint64_t *pa)
 	return false;
 }
 
+void paging_poke_window(uint64_t pa)
+{
+	if (pa) {
+		*poke_pte = (pa & PTE_ADDR) | perm_bits(PERM_RW);
+	} else {
+		*poke_pte = 0;
+		invlpg(POKE_VA);
+	}
+}
+
 bool paging_readable(uint64_t va, uint64_t len)
 {
 	uint64_t pa;
@@ -338,7 +349,7 @@ void paging_init(uint64_t max_phys)
 	map_section("rodata", __rodata_start, __rodata_end, PERM_R);
 	map_section("data", __data_start, __data_end, PERM_RW);
 	map_section("ksyms", __ksyms_start, __ksyms_end, PERM_R);
-	if (!walk(POKE_VA, 1, true, &(bool){ false }))
+	if (!(poke_pte = walk(POKE_VA, 1, true, &(bool){ false })))
 		panic("paging: out of frames for the text_poke window's page tables");
 	write_cr4(read_cr4() | CR4_PGE);
 	write_cr3(virt_to_phys_physmap(pml4));

@@ -68,21 +68,18 @@ int text_poke(void *dst, const void *src, size_t len)
 {
 	uint64_t va = (uint64_t)dst, pa;
 	const uint8_t *s = src;
-	int err = 0;
 
 	if (va + len < va || !paging_readable(va, len))
 		return -1;
-	while (len && !err) {
+	while (len) {
 		uint64_t off = va & (PAGE_SIZE - 1);
 		size_t chunk = PAGE_SIZE - off < len ? PAGE_SIZE - off : len;
 		uint64_t flags = irq_save();
 
 		paging_translate(va, &pa);
-		err = paging_map(POKE_VA, PAGE_ALIGN_DOWN(pa), PAGE_SIZE, PERM_RW);
-		if (!err) {
-			memcpy((void *)(POKE_VA + off), s, chunk);
-			paging_unmap(POKE_VA, PAGE_SIZE, NULL);
-		}
+		paging_poke_window(PAGE_ALIGN_DOWN(pa));
+		memcpy((void *)(POKE_VA + off), s, chunk);
+		paging_poke_window(0);
 		irq_restore(flags);
 		va += chunk, s += chunk, len -= chunk;
 	}
@@ -92,7 +89,5 @@ int text_poke(void *dst, const void *src, size_t len)
 	 */
 	uint32_t regs[4];
 	cpuid(0, 0, regs);
-	if (err)
-		klog(LOG_ERR, "text_poke: cannot map the poke window: %s", paging_strerror(err));
-	return err ? -1 : 0;
+	return 0;
 }

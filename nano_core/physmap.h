@@ -42,5 +42,11 @@ bool physmap_unmap_free(uint64_t va, uint64_t size);
  * written) or the window cannot be mapped.
  */
 int text_poke(void *dst, const void *src, size_t len);
+/*
+ * For text_poke only, with interrupts off: maps the frame at pa writable at
+ * POKE_VA through the window's page-table entry, kept since paging_init (no
+ * walk), or (pa 0) unmaps it and drops its TLB entry.
+ */
+void paging_poke_window(uint64_t pa);
 
 #endif

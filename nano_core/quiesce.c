@@ -36,42 +36,32 @@ static struct {
 	bool restart_self;
 	const struct swap_pair *pairs;	/* the swap in progress, for the ops slots */
 	size_t npairs;
+	bool txn_open;	/* the hooks' state transaction was begun (at the first hook) */
 } sw;
-
-/* Mirrors the tasks cell's struct task_info (cells/tasks/tasks.h). */
-struct task_view {
-	int64_t id;
-	char name[24], state[12], cell[32], sym[48];
-	uint64_t runs, cpu_ticks, saved_rip, stack_lo, stack_hi, saved_rsp;
-	int prio;
-};
 
 struct quiesce {
 	const struct swap_pair *pairs;
+	struct ops_range ranges[SWAP_MAX_PAIRS];
 	size_t n;
-	int64_t self;
 	uint64_t self_rbp;
 	char *why;
 	size_t cap, len;
 	int busy;
 };
 
-static const struct swap_pair *old_holding(const struct quiesce *q, uint64_t addr)
+static int range_holding(const struct ops_range *r, size_t n, uint64_t addr)
 {
-	for (size_t i = 0; i < q->n; i++) {
-		struct loader_cell_info ci;
-		loader_cell_info(q->pairs[i].old, &ci);
-		if (addr >= ci.start && addr < ci.end)
-			return &q->pairs[i];
-	}
-	return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (addr >= r[i].lo && addr < r[i].hi)
+			return (int)i;
+	return -1;
 }
 
-static void note_busy(struct quiesce *q, const char *task, const struct swap_pair *p, uint64_t at)
+static void note_busy(struct quiesce *q, const char *task, size_t range, uint64_t at)
 {
 	struct loader_cell_info ci;
 
-	loader_cell_info(p->old, &ci);
+	loader_cell_info(q->pairs[range].old, &ci);
 	if (q->len < q->cap)
 		q->len += snprintf(q->why + q->len, q->cap - q->len, "%stask '%s' is in %s (%016lx)",
 				   q->busy ? "; " : "", task, ci.name, at);
@@ -86,39 +76,41 @@ extern char trap_dispatch_return[];
  * address at the interrupted rsp, outside the frame-pointer chain: check the
  * two words there too.
  */
-static const struct swap_pair *interrupted_prologue(struct quiesce *q, uint64_t rbp, uint64_t *at)
+static int interrupted_prologue(const struct ops_range *r, size_t n, uint64_t rbp, uint64_t *at)
 {
 	const struct trap_frame *f = (const struct trap_frame *)(rbp + 16);
-	const struct swap_pair *p = NULL;
+	int p = -1;
 
 	if (!paging_readable((uint64_t)f, sizeof(*f)) || !paging_readable(f->rsp, 16))
-		return NULL;
-	for (int i = 0; i < 2 && !p; i++) {
+		return -1;
+	for (int i = 0; i < 2 && p < 0; i++) {
 		*at = ((const uint64_t *)f->rsp)[i];
-		p = old_holding(q, *at);
+		p = range_holding(r, n, *at);
 	}
 	return p;
 }
 
-/*
- * Walks a frame-pointer chain inside [lo, hi); returns the first old cell
- * holding a return address (and that address in *at), or NULL.
- */
-static const struct swap_pair *walk_frames(struct quiesce *q, uint64_t rip, uint64_t rbp,
-					   uint64_t lo, uint64_t hi, uint64_t *at)
+int ctx_frames_inside(const struct ops_range *r, size_t n, uint64_t rip, uint64_t rbp,
+		      uint64_t lo, uint64_t hi, uint64_t *at)
 {
-	const struct swap_pair *p = old_holding(q, rip);
+	int p = range_holding(r, n, rip);
+	uint64_t page = ~0ull;	/* the last stack page found mapped: frames share pages */
 
-	for (int i = 0; !p && rbp && i < FRAMES_MAX; i++) {
-		if (rbp < lo || rbp + 16 > hi || (rbp & 7) || !paging_readable(rbp, 16))
+	for (int i = 0; p < 0 && rbp && i < FRAMES_MAX; i++) {
+		if (rbp < lo || rbp + 16 > hi || (rbp & 7))
 			break;
+		if ((rbp >> 12) != page || ((rbp + 15) >> 12) != page) {
+			if (!paging_readable(rbp, 16))
+				break;
+			page = (rbp + 15) >> 12 == rbp >> 12 ? rbp >> 12 : ~0ull;
+		}
 		if (rip == (uint64_t)trap_dispatch_return)
-			p = interrupted_prologue(q, rbp, &rip);
-		if (p)
+			p = interrupted_prologue(r, n, rbp, &rip);
+		if (p >= 0)
 			break;
 		rip = ((uint64_t *)rbp)[1];
 		rbp = ((uint64_t *)rbp)[0];
-		p = old_holding(q, rip);
+		p = range_holding(r, n, rip);
 	}
 	*at = rip;
 	return p;
@@ -129,15 +121,14 @@ static const struct swap_pair *walk_frames(struct quiesce *q, uint64_t rip, uint
  * restarts its tasks (swap=restart), the task entered through it, and it is
  * blocked (its state is all in state_db) or is the one running the swap.
  */
-static bool restartable(const struct quiesce *q, const struct task_view *t, const struct swap_pair *p)
+static bool restartable(const struct quiesce *q, const struct ops_task_inside *t)
 {
 	struct loader_cell_info ci;
-	bool blocked = !strcmp(t->state, "sleeping") || !strcmp(t->state, "waiting");
 
-	loader_cell_info(p->old, &ci);
-	if (!sw.restartable[p - q->pairs] || strcmp(t->cell, ci.name) || (!blocked && t->id != q->self))
+	loader_cell_info(q->pairs[t->range].old, &ci);
+	if (!sw.restartable[t->range] || strcmp(t->entry_cell, ci.name) || (!t->blocked && !t->self))
 		return false;
-	if (t->id == q->self)
+	if (t->self)
 		sw.restart_self = true;
 	else if (sw.nrestart < RESTART_MAX)
 		sw.restart_ids[sw.nrestart++] = t->id;
@@ -146,47 +137,40 @@ static bool restartable(const struct quiesce *q, const struct task_view *t, cons
 	return true;
 }
 
-/* A switched-out task's stack starts with ctx_switch's frame: r15 r14 r13 r12 rbx rbp ret. */
-static void check_task(void *ctx, const struct task_view *t)
+static void found_inside(void *ctx, const struct ops_task_inside *t)
 {
 	struct quiesce *q = ctx;
-	const struct swap_pair *p;
-	uint64_t at, *frame = (uint64_t *)t->saved_rsp;
 
-	if (t->id == q->self)
-		p = walk_frames(q, (uint64_t)check_task, q->self_rbp, t->stack_lo, t->stack_hi, &at);
-	else if (t->saved_rsp && paging_readable(t->saved_rsp, 56))
-		p = walk_frames(q, frame[6], frame[5], t->stack_lo, t->stack_hi, &at);
-	else
-		return;
-	if (p && !restartable(q, t, p))
-		note_busy(q, t->name, p, at);
+	if (t->range < q->n && !restartable(q, t))
+		note_busy(q, t->name, t->range, t->at);
 }
 
 /* Without a tasks cell there is one context: the caller's. */
 static void check_caller_only(struct quiesce *q)
 {
 	uint64_t at;
-	const struct swap_pair *p = walk_frames(q, (uint64_t)check_caller_only, q->self_rbp,
-						 q->self_rbp, ~0ull, &at);
+	int p = ctx_frames_inside(q->ranges, q->n, (uint64_t)check_caller_only, q->self_rbp,
+				  q->self_rbp, ~0ull, &at);
 
-	if (p)
-		note_busy(q, "the calling context", p, at);
+	if (p >= 0)
+		note_busy(q, "the calling context", (size_t)p, at);
 }
 
+/* The tasks cell answers through its ops slot (include/delos/ops.h). */
 static int check_all(struct quiesce *q)
 {
-	static const struct cellref list = { "tasks", "tasks_list" }, self = { "tasks", "task_self" };
-	uint64_t fn = cellref_resolve(&list), selfn = cellref_resolve(&self);
+	uint64_t fn = ops_resolve(OPS_TASKS_INSIDE);
+	struct ops_inside_query oq = { q->ranges, q->n, 0, 0, found_inside, q };
 
 	q->busy = 0, q->len = 0;
 	sw.nrestart = 0, sw.restart_self = false;
-	q->self = selfn ? ((int64_t (*)(void))selfn)() : -1;
 	__asm__ volatile("mov %%rbp, %0" : "=r"(q->self_rbp));
-	if (fn)
-		((int (*)(void (*)(void *, const struct task_view *), void *))fn)(check_task, q);
-	else
+	oq.self_rip = (uint64_t)check_all;
+	oq.self_rbp = q->self_rbp;
+	if (!fn || ((int (*)(struct ops_inside_query *))fn)(&oq) < 0) {
+		q->busy = 0, q->len = 0;
 		check_caller_only(q);
+	}
 	return q->busy;
 }
 
@@ -194,10 +178,16 @@ static int check_all(struct quiesce *q)
 static int stop_and_check(void *ctx, const struct swap_pair *pairs, size_t n, char *why, size_t cap,
 			  uint64_t *stopped_ns)
 {
-	struct quiesce q = { .pairs = pairs, .n = n, .self = -1, .why = why, .cap = cap };
+	struct quiesce q = { .pairs = pairs, .n = n, .why = why, .cap = cap };
 	uint64_t deadline = time_ns() + QUIESCE_TIMEOUT_NS;
 
 	(void)ctx;
+	for (size_t i = 0; i < n; i++) {
+		struct loader_cell_info ci;
+
+		loader_cell_info(pairs[i].old, &ci);
+		q.ranges[i] = (struct ops_range){ ci.start, ci.end };
+	}
 	for (;;) {
 		sw.irq_flags = irq_save();
 		*stopped_ns = time_ns();
@@ -225,6 +215,8 @@ static uint64_t version_number(const char *v)
 	return n;
 }
 
+static int txn_begin(char *why, size_t cap);
+
 static int swap_in(void *ctx, struct loader_cell *new, const char *old_version, char *why, size_t cap)
 {
 	struct trap_info ti;
@@ -234,6 +226,8 @@ static int swap_in(void *ctx, struct loader_cell *new, const char *old_version, 
 	(void)ctx;
 	if (loader_cell_lookup(new, "cell_swap_in", &fn))
 		return 0;
+	if (txn_begin(why, cap))
+		return -1;
 	if (cells_call_in(FAULT_CTX_HOOK, fn, version_number(old_version), &result, &ti)) {
 		snprintf(why, cap, "raised %s at %016lx", trap_name(ti.vector), ti.rip);
 		return -1;
@@ -271,23 +265,31 @@ static int check_slots(void *ctx, const struct swap_pair *pairs, size_t n, char 
 }
 
 /*
- * The hooks' transaction is the one the ops slots state_begin / state_end
- * open and end (the state_db cell's): the calling task's, so every record a
- * hook writes goes into it.
+ * The hooks' transaction is the state_db cell's (include/delos/sdb.h): the
+ * calling task's, so every record a hook writes goes into it. It is begun
+ * right before the first swap-in hook runs: a swap whose new cells have no
+ * hook writes no record and keeps the world stopped for less.
  */
-static int state_begin(void *ctx, char *why, size_t cap)
+static int txn_begin(char *why, size_t cap)
 {
 	uint64_t begin = ops_resolve(OPS_STATE_BEGIN);
 	int err;
 
-	(void)ctx;
-	if (!begin)
+	if (sw.txn_open || !begin)
 		return 0;	/* no state store: the hooks cannot write records either */
 	if ((err = ((int (*)(uint64_t))begin)(0))) {
 		snprintf(why, cap, "the state transaction's begin (%s:%s) returned %d",
 			 ops_holder(OPS_STATE_BEGIN), ops_symbol(OPS_STATE_BEGIN), err);
 		return -1;
 	}
+	sw.txn_open = true;
+	return 0;
+}
+
+static int state_begin(void *ctx, char *why, size_t cap)
+{
+	(void)ctx, (void)why, (void)cap;
+	sw.txn_open = false;
 	return 0;
 }
 
@@ -297,6 +299,9 @@ static int state_end(void *ctx, bool commit, char *why, size_t cap)
 	int err;
 
 	(void)ctx;
+	if (!sw.txn_open)
+		return 0;
+	sw.txn_open = false;
 	if (!end)
 		return 0;
 	if ((err = ((int (*)(uint64_t))end)(commit))) {

@@ -21,6 +21,22 @@
 #define HDR_FROM offsetof(struct sdb_rec, type)
 #define HDR_LEN  (offsetof(struct sdb_rec, name) + sizeof(((struct sdb_rec *)0)->name) - HDR_FROM)
 
+/* memcpy, without the call for the small records handles are made for. */
+static inline void copy_small(void *dst, const void *src, size_t n)
+{
+	unsigned char *d = dst;
+	const unsigned char *s = src;
+
+	if (n > 64) {
+		memcpy(dst, src, n);
+		return;
+	}
+	for (; n >= 8; n -= 8, d += 8, s += 8)
+		__builtin_memcpy(d, s, 8);
+	while (n--)
+		*d++ = *s++;
+}
+
 static inline statedb_handle make_handle(uint32_t idx1, uint32_t gen)
 {
 	return (uint64_t)gen << 32 | idx1;
@@ -110,49 +126,77 @@ void sdb_handles_free(struct state_db *db)
 /*
  * Writes n bytes at data over offset `at` of r's data, leaving its length
  * len (at + n <= len <= its capacity), type and version as given, under the
- * sequence counter. A writer. Refuses (STATEDB_E_CORRUPT, changing nothing)
- * if the old data no longer matches the checksum.
+ * sequence counter. A writer. When the header stays as it is, the checksum
+ * is patched over the changed bytes only (sdb_crc_patch), which keeps a
+ * corruption found in r visible; a write that changes the header refuses
+ * (STATEDB_E_CORRUPT, changing nothing) if the old value no longer matches
+ * its checksum, and checksums the new one whole.
  */
-int sdb_inplace(struct state_db *db, struct sdb_rec *r, size_t at, const void *data, size_t n,
-		size_t len, uint32_t type, uint32_t version)
+static int inplace_header(struct state_db *db, struct sdb_rec *r, size_t at, const void *data,
+			  size_t n, size_t len, uint32_t type, uint32_t version)
 {
 	uint32_t w = r->wseq;
-	size_t half = n / 2;
-	bool watched = db->fail_point.cell[0] != '\0';
-	bool header = len != r->len || type != r->type || version != r->version;
 
-	/* The old value first: a corruption is found here, not written over. */
 	if (r->len > sdb_rec_cap(r) || sdb_crc(db, r->hcrc, r->data, r->len) != r->crc ||
-	    (header && sdb_crc(db, 0, (const char *)r + HDR_FROM, HDR_LEN) != r->hcrc)) {
+	    sdb_crc(db, 0, (const char *)r + HDR_FROM, HDR_LEN) != r->hcrc) {
 		__atomic_add_fetch(&db->corrupt_seen, 1, __ATOMIC_RELAXED);
 		return STATEDB_E_CORRUPT;
 	}
-
 	__atomic_store_n(&r->wseq, w + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	if (watched) {
-		sdb_fail(db, STATEDB_STEP_INPLACE_BEGIN);
-		memcpy(r->data + at, data, half);
-		sdb_fail(db, STATEDB_STEP_INPLACE_HALF);
-		memcpy(r->data + at + half, (const unsigned char *)data + half, n - half);
-	} else {
-		memcpy(r->data + at, data, n);
-	}
-	if (header) {
-		db->data_bytes = db->data_bytes - r->len + len;
-		r->len = (uint32_t)len;
-		r->type = type;
-		r->version = version;
-		r->hcrc = sdb_crc(db, 0, (const char *)r + HDR_FROM, HDR_LEN);
-	}
-	if (watched)
-		sdb_fail(db, STATEDB_STEP_INPLACE_DATA);
+	memcpy(r->data + at, data, n);
+	db->data_bytes = db->data_bytes - r->len + len;
+	r->len = (uint32_t)len;
+	r->type = type;
+	r->version = version;
+	r->hcrc = sdb_crc(db, 0, (const char *)r + HDR_FROM, HDR_LEN);
 	r->crc = sdb_crc(db, r->hcrc, r->data, len);
 	r->seq = ++db->seq;
 	__atomic_store_n(&r->wseq, w + 2, __ATOMIC_RELEASE);
 	db->inplace++;
-	if (watched)
-		sdb_fail(db, STATEDB_STEP_INPLACE_END);
+	return STATEDB_OK;
+}
+
+/* The same with the fail point asked at every in-place step (tests). */
+static int inplace_watched(struct state_db *db, struct sdb_rec *r, size_t at, const void *data,
+			   size_t n)
+{
+	uint32_t w = r->wseq;
+	size_t half = n / 2;
+	uint32_t crc = sdb_crc_patch(db, r->crc, r->data + at, data, n, r->len - at - n);
+
+	__atomic_store_n(&r->wseq, w + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	sdb_fail(db, STATEDB_STEP_INPLACE_BEGIN);
+	memcpy(r->data + at, data, half);
+	sdb_fail(db, STATEDB_STEP_INPLACE_HALF);
+	memcpy(r->data + at + half, (const unsigned char *)data + half, n - half);
+	sdb_fail(db, STATEDB_STEP_INPLACE_DATA);
+	r->crc = crc;
+	r->seq = ++db->seq;
+	__atomic_store_n(&r->wseq, w + 2, __ATOMIC_RELEASE);
+	db->inplace++;
+	sdb_fail(db, STATEDB_STEP_INPLACE_END);
+	return STATEDB_OK;
+}
+
+int sdb_inplace(struct state_db *db, struct sdb_rec *r, size_t at, const void *data, size_t n,
+		size_t len, uint32_t type, uint32_t version)
+{
+	uint32_t w = r->wseq, crc;
+
+	if (len != r->len || type != r->type || version != r->version)
+		return inplace_header(db, r, at, data, n, len, type, version);
+	if (db->fail_point.cell[0] != '\0')
+		return inplace_watched(db, r, at, data, n);
+	crc = sdb_crc_patch(db, r->crc, r->data + at, data, n, r->len - at - n);
+	__atomic_store_n(&r->wseq, w + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	memcpy(r->data + at, data, n);
+	r->crc = crc;
+	r->seq = ++db->seq;
+	__atomic_store_n(&r->wseq, w + 2, __ATOMIC_RELEASE);
+	db->inplace++;
 	return STATEDB_OK;
 }
 
@@ -223,6 +267,7 @@ int statedb_hopen(struct state_db *db, const char *name, size_t capacity, stated
 		replace(db, slot, rec, grown);
 	}
 	*h = make_handle(idx1, hent_at(db, idx1)->gen);
+	sdb_shift_build(db);	/* for the in-place writes to come */
 	return STATEDB_OK;
 }
 
@@ -255,7 +300,7 @@ int statedb_hget(struct state_db *db, statedb_handle h, void *buf, size_t cap,
 		if (len > cap) {
 			ret = STATEDB_E_NOSPACE;
 		} else {
-			memcpy(buf, r->data, len);
+			copy_small(buf, r->data, len);
 			ret = (int)len;
 		}
 		if (meta) {
@@ -275,6 +320,22 @@ int statedb_hget(struct state_db *db, statedb_handle h, void *buf, size_t cap,
 	}
 	__atomic_sub_fetch(&db->readers, 1, __ATOMIC_RELEASE);
 	return ret;
+}
+
+int statedb_hview(struct state_db *db, statedb_handle h, const void **data, uint32_t *version)
+{
+	struct sdb_hent *e;
+	struct sdb_rec *r;
+
+	if (!sdb_root_ok(db) || !data)
+		return !data ? STATEDB_E_INVAL : STATEDB_E_ROOT;
+	*data = NULL;
+	if (!(e = hent_of(db, h)) || !(r = __atomic_load_n(&e->rec, __ATOMIC_ACQUIRE)))
+		return STATEDB_E_STALE;
+	if (version)
+		*version = r->version;
+	*data = r->data;
+	return r->len <= sdb_rec_cap(r) ? (int)r->len : 0;
 }
 
 /* The live record h names, for a writer; NULL if h is stale. */
@@ -298,6 +359,54 @@ int statedb_hwrite(struct state_db *db, statedb_handle h, size_t at, const void 
 	if (at > r->len || n > r->len - at || r->len > sdb_rec_cap(r))
 		return STATEDB_E_RANGE;
 	return sdb_inplace(db, r, at, data, n, r->len, r->type, r->version);
+}
+
+/* The span [*lo, *hi) of the n bytes where a and b differ, by 8-byte words; false if none. */
+static bool diff_span(const unsigned char *a, const unsigned char *b, size_t n, size_t *lo,
+		      size_t *hi)
+{
+	size_t i = 0, j = n;
+	uint64_t x, y;
+
+	for (; i + 8 <= n; i += 8) {
+		__builtin_memcpy(&x, a + i, 8);
+		__builtin_memcpy(&y, b + i, 8);
+		if (x != y)
+			break;
+	}
+	for (; i < n && a[i] == b[i]; i++)
+		;
+	if (i == n)
+		return false;
+	for (; j >= i + 8; j -= 8) {
+		__builtin_memcpy(&x, a + j - 8, 8);
+		__builtin_memcpy(&y, b + j - 8, 8);
+		if (x != y)
+			break;
+	}
+	for (; a[j - 1] == b[j - 1]; j--)
+		;
+	*lo = i, *hi = j;
+	return true;
+}
+
+int statedb_hstore(struct state_db *db, statedb_handle h, const void *data, size_t n)
+{
+	struct sdb_rec *r;
+	size_t lo, hi;
+
+	if (!sdb_root_ok(db))
+		return STATEDB_E_ROOT;
+	if (!data && n)
+		return STATEDB_E_INVAL;
+	if (!(r = writer_rec(db, h)))
+		return STATEDB_E_STALE;
+	if (n > r->len || r->len > sdb_rec_cap(r))
+		return STATEDB_E_RANGE;
+	if (!diff_span(r->data, data, n, &lo, &hi))
+		return STATEDB_OK;
+	return sdb_inplace(db, r, lo, (const unsigned char *)data + lo, hi - lo, r->len, r->type,
+			   r->version);
 }
 
 int statedb_hupdate(struct state_db *db, statedb_handle h, const void *data, size_t len)

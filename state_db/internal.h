@@ -64,6 +64,17 @@ struct sdb_hent {
 	uint32_t next_free;         /* free list: next free index + 1 */
 };
 
+/*
+ * t[k] advances a raw CRC-32C register over 16 << k zero bytes, one table
+ * per byte of the register: patching a checksum far from the end of a
+ * record costs a few lookups per power of two, not four per eight bytes.
+ */
+#define SDB_SHIFT_LEVELS 7u
+struct sdb_shift {
+	struct sdb_block block;
+	uint32_t t[SDB_SHIFT_LEVELS][4][256];
+};
+
 struct sdb_slot {
 	char name[STATEDB_NAME_MAX + 1];
 	uint32_t hash;
@@ -127,7 +138,6 @@ int sdb_text_len(const char *s, size_t max);
 uint32_t sdb_rec_crc(const struct sdb_rec *r);
 bool sdb_rec_ok(const struct sdb_rec *r, const char *name);
 bool sdb_rec_verify(const struct state_db *db, const struct sdb_rec *r, const char *name);
-size_t sdb_rec_cap(const struct sdb_rec *r);
 /* read.c: verifies r between two loads of its wseq (fills *m if not NULL);
  * STATEDB_OK, STATEDB_E_CORRUPT (counted) or STATEDB_E_BUSY. */
 int sdb_rec_verify_read(struct state_db *db, const struct sdb_rec *r, const char *key,
@@ -138,6 +148,10 @@ size_t sdb_rec_size(const struct sdb_rec *r);
 uint32_t sdb_crc(const struct state_db *db, uint32_t crc, const void *p, size_t n);
 uint32_t sdb_crc32c_hw(uint32_t crc, const void *p, size_t n);
 bool sdb_cpu_has_crc32(void);
+void sdb_shift_build(struct state_db *db);
+void sdb_shift_free(struct state_db *db);
+uint32_t sdb_crc_patch(const struct state_db *db, uint32_t crc, const void *old, const void *new,
+		       size_t n, size_t after);
 
 /* handle.c: keeping the handle table in step with the writers. */
 void sdb_handle_move(struct state_db *db, struct sdb_rec *from, struct sdb_rec *to);
@@ -172,6 +186,12 @@ void sdb_index_free(struct state_db *db);
 static inline bool sdb_root_ok(const struct state_db *db)
 {
 	return db && db->magic == STATEDB_MAGIC && db->layout == STATEDB_LAYOUT;
+}
+
+/* Data bytes the record's block has room for (0 if its size is too small to be a record). */
+static inline size_t sdb_rec_cap(const struct sdb_rec *r)
+{
+	return r->block.size < sizeof *r ? 0 : r->block.size - sizeof *r;
 }
 
 static inline bool sdb_live(const struct sdb_rec *r)

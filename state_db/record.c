@@ -82,12 +82,6 @@ int sdb_text_len(const char *s, size_t max)
 #define HDR_FROM offsetof(struct sdb_rec, type)
 #define HDR_TO   (offsetof(struct sdb_rec, name) + sizeof(((struct sdb_rec *)0)->name))
 
-/* Data bytes the record's block has room for (0 if its size is too small to be a record). */
-size_t sdb_rec_cap(const struct sdb_rec *r)
-{
-	return r->block.size < sizeof *r ? 0 : r->block.size - sizeof *r;
-}
-
 /* The data size as far as the block bounds it: len, unless len is corrupt. */
 size_t sdb_rec_size(const struct sdb_rec *r)
 {

@@ -353,6 +353,11 @@ int sdb_hget(statedb_handle h, void *buf, size_t cap)
 	return statedb_hget(statedb_root(), h, buf, cap, NULL);
 }
 
+int sdb_hview(statedb_handle h, const void **data, uint32_t *version)
+{
+	return statedb_hview(statedb_root(), h, data, version);
+}
+
 int sdb_hwrite(statedb_handle h, size_t at, const void *data, size_t n)
 {
 	uint64_t flags = irq_save();
@@ -366,6 +371,15 @@ int sdb_hupdate(statedb_handle h, const void *data, size_t len)
 {
 	uint64_t flags = irq_save();
 	int err = statedb_hupdate(statedb_root(), h, data, len);
+
+	irq_restore(flags);
+	return err;
+}
+
+int sdb_hstore(statedb_handle h, const void *data, size_t n)
+{
+	uint64_t flags = irq_save();
+	int err = statedb_hstore(statedb_root(), h, data, n);
 
 	irq_restore(flags);
 	return err;

@@ -27,6 +27,7 @@ int statedb_fini(struct state_db *db)
 	sdb_txn_free_all(db);
 	sdb_index_free(db);
 	sdb_handles_free(db);
+	sdb_shift_free(db);
 	sdb_free_retired(db);
 	db->magic = 0;
 	return STATEDB_OK;

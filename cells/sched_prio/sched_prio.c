@@ -24,18 +24,18 @@ static int most_urgent(const struct sched_entry *q, uint32_t count)
 	return best;
 }
 
-int sched_enqueue(int64_t id, int prio)
+int sched_enqueue(statedb_handle q, int64_t id, int prio)
 {
 	struct rq_buf rq;
-	int err = rq_add(OWNER, id, prio, RQ_TAIL, &rq);
+	int err = rq_add(q, id, prio, RQ_TAIL, &rq);
 
 	return err > 0 ? 0 : err;
 }
 
-int sched_wake(int64_t id, int prio)
+int sched_wake(statedb_handle q, int64_t id, int prio)
 {
 	struct rq_buf rq;
-	int err = rq_add(OWNER, id, prio, RQ_TAIL, &rq);
+	int err = rq_add(q, id, prio, RQ_TAIL, &rq);
 
 	if (err)
 		return err < 0 ? err : 0;
@@ -43,34 +43,34 @@ int sched_wake(int64_t id, int prio)
 }
 
 /* At index 0 the entry is the oldest of its level: most_urgent picks it first among equals. */
-int sched_requeue(int64_t id, int prio)
+int sched_requeue(statedb_handle q, int64_t id, int prio)
 {
 	struct rq_buf rq;
-	int err = rq_add(OWNER, id, prio, 0, &rq);
+	int err = rq_add(q, id, prio, 0, &rq);
 
 	return err > 0 ? 0 : err;
 }
 
-int sched_dequeue(int64_t id)
+int sched_dequeue(statedb_handle q, int64_t id)
 {
-	return rq_dequeue(OWNER, id);
+	return rq_dequeue(q, id);
 }
 
-int64_t sched_pick(void)
+int64_t sched_pick(statedb_handle q)
 {
 	struct rq_buf rq;
 
-	if (rq_load(&rq))
+	if (rq_load(q, &rq))
 		return -1;
-	return rq_take(OWNER, &rq, most_urgent(rq.q, rq.count));
+	return rq_take(q, &rq, most_urgent(rq.q, rq.count));
 }
 
-bool sched_should_preempt(uint64_t ran_ticks)
+bool sched_should_preempt(statedb_handle q, uint64_t ran_ticks)
 {
 	const struct sched_runqueue *h;
 	int best, top, mine;
 
-	if (rq_view(&h) || (best = most_urgent(h->q, h->count)) < 0)
+	if (rq_view(q, &h) || (best = most_urgent(h->q, h->count)) < 0)
 		return false;
 	if (h->running < 0)
 		return true;

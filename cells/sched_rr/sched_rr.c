@@ -14,49 +14,49 @@
 
 #define OWNER "sched_rr"
 
-int sched_enqueue(int64_t id, int prio)
+int sched_enqueue(statedb_handle q, int64_t id, int prio)
 {
 	struct rq_buf rq;
-	int err = rq_add(OWNER, id, prio, RQ_TAIL, &rq);
+	int err = rq_add(q, id, prio, RQ_TAIL, &rq);
 
 	return err > 0 ? 0 : err;
 }
 
-int sched_wake(int64_t id, int prio)
+int sched_wake(statedb_handle q, int64_t id, int prio)
 {
 	struct rq_buf rq;
-	int err = rq_add(OWNER, id, prio, 0, &rq);
+	int err = rq_add(q, id, prio, 0, &rq);
 
 	return err ? (err < 0 ? err : 0) : 1;
 }
 
-int sched_requeue(int64_t id, int prio)
+int sched_requeue(statedb_handle q, int64_t id, int prio)
 {
 	struct rq_buf rq;
-	int err = rq_add(OWNER, id, prio, RQ_SECOND, &rq);
+	int err = rq_add(q, id, prio, RQ_SECOND, &rq);
 
 	return err > 0 ? 0 : err;
 }
 
-int sched_dequeue(int64_t id)
+int sched_dequeue(statedb_handle q, int64_t id)
 {
-	return rq_dequeue(OWNER, id);
+	return rq_dequeue(q, id);
 }
 
-int64_t sched_pick(void)
+int64_t sched_pick(statedb_handle q)
 {
 	struct rq_buf rq;
 
-	if (rq_load(&rq))
+	if (rq_load(q, &rq))
 		return -1;
-	return rq_take(OWNER, &rq, rq.count ? 0 : -1);
+	return rq_take(q, &rq, rq.count ? 0 : -1);
 }
 
-bool sched_should_preempt(uint64_t ran_ticks)
+bool sched_should_preempt(statedb_handle q, uint64_t ran_ticks)
 {
 	const struct sched_runqueue *h;
 
-	if (rq_view(&h))
+	if (rq_view(q, &h))
 		return false;
 	return h->count > 0 && ran_ticks >= SCHED_SLICE_TICKS;
 }

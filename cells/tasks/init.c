@@ -32,17 +32,22 @@ static void boot_stack(struct task_rec *r)
 
 static int adopt_boot_context(void)
 {
-	struct tasks_table t = { .next_id = 1, .live = 1 };
 	struct tasks_cpu cpu = { .current = 0, .pending = -1, .current_prio = SCHED_PRIO_MIN };
+	struct tasks_table t;
 	struct task_rec idle;
+	statedb_handle h;
 	int err;
 
+	table_init(&t);
+	t.next_id = 1;
+	t.live = 1;
 	memset(&idle, 0, sizeof(idle));
 	memcpy(idle.name, "idle", 5);
 	idle.state = TASK_READY;	/* running, as tasks/current says */
 	idle.prio = SCHED_PRIO_MIN;
 	boot_stack(&idle);
-	if ((err = rec_create(&idle)) || (err = table_put(&t)) || (err = cpu_put(&cpu)) ||
+	if ((err = rec_create(&idle, &h)) || (err = table_add(&t, 0, h)) || (err = table_put(&t)) ||
+	    (err = cpu_put(&cpu)) ||
 	    (err = open_hot_records()))
 		return err;
 	klog(LOG_INFO, "tasks: boot context adopted as task 0 (idle), policy '%s'", sched_name());
@@ -83,29 +88,10 @@ static int take_over(void)
 	return 0;
 }
 
-/*
- * Gives the records every switch and tick writes a handle, so that state_db
- * updates them in place (no allocation; see include/delos/sdb.h), the
- * blocked list with room for TASKS_MAX entries. Opening verifies them.
- */
+/* Gives the hot records their handles (records.c, tasks_open_handles); opening verifies them. */
 static int open_hot_records(void)
 {
-	static const char *const names[] = { TASKS_CPU_RECORD, TASKS_TABLE_RECORD };
-	statedb_handle h;
-	int err;
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if ((err = sdb_hopen(names[i], 0, &h)))
-			goto bad;
-	err = sdb_create("tasks", TASKS_BLOCKED_RECORD, TASKS_BLOCKED_TYPE, TASKS_LAYOUT, NULL, 0);
-	if (err && err != STATEDB_E_EXISTS)
-		goto bad;
-	if ((err = sdb_hopen(TASKS_BLOCKED_RECORD, TASKS_MAX * sizeof(struct tasks_blocked_entry), &h)))
-		goto bad;
-	return 0;
-bad:
-	klog(LOG_ERR, "tasks: cannot open the hot records: %s", sdb_strerror(err));
-	return TASKS_E_STATE;
+	return tasks_open_handles();
 }
 
 /* What nano_core calls the tasks cell for (include/delos/ops.h). */
@@ -136,6 +122,7 @@ int cell_init(void)
 	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++)
 		if ((err = ops_register(slots[i].slot, "tasks", slots[i].sym, slots[i].type)))
 			return err;
+
 	return 0;
 }
 
@@ -145,4 +132,5 @@ void cell_exit(void)
 	ops_unregister(OPS_TASK_END, "tasks");
 	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++)
 		ops_unregister(slots[i].slot, "tasks");
+	ops_unregister(OPS_TASKS_INSIDE, "tasks");
 }

@@ -1,5 +1,6 @@
 /* Reading the task table: tasks_list and tasks_stats. */
 #include <delos/ctx.h>
+#include <delos/ops.h>
 #include <delos/sdb.h>
 #include <delos/string.h>
 #include "cells/tasks/records.h"
@@ -108,4 +109,61 @@ int tasks_stats(struct tasks_stats *st)
 	}
 	irq_restore(flags);
 	return err;
+}
+
+/* Walks one task's stack for tasks_inside; reports it if it is inside a range. */
+static int check_one(const struct ops_inside_query *q, const struct task_rec *r, bool self)
+{
+	struct ops_task_inside t;
+	uint64_t at;
+	int range;
+
+	if (self)
+		range = ctx_frames_inside(q->ranges, q->n, q->self_rip, q->self_rbp, r->stack_lo,
+					  r->stack_hi, &at);
+	else if (r->saved_rsp)
+		range = ctx_frames_inside(q->ranges, q->n, 0, r->saved_rsp + 8 * CTX_RBP,
+					  r->stack_lo, r->stack_hi, &at);
+	else
+		return 0;
+	if (range < 0)
+		return 0;
+	t = (struct ops_task_inside){
+		.id = r->id, .name = r->name, .entry_cell = r->entry.cell,
+		.blocked = r->state == TASK_SLEEPING || r->state == TASK_WAITING,
+		.self = self, .range = (size_t)range, .at = at,
+	};
+	q->found(q->ctx, &t);
+	return 1;
+}
+
+/*
+ * OPS_TASKS_INSIDE (include/delos/ops.h), with the world stopped: every
+ * task through the handles in tasks/table, no record looked up by name.
+ */
+int tasks_inside(struct ops_inside_query *q)
+{
+	struct tasks_table t;
+	struct tasks_cpu cpu;
+	const struct task_rec *v;
+	struct task_rec r;
+	statedb_handle h;
+	int found = 0;
+
+	if (!q || !q->found)
+		return TASKS_E_INVAL;
+	tasks_finish_switch();	/* the last task switched away gets its rsp */
+	if (cpu_get(&cpu) || table_get(&t))
+		return TASKS_E_STATE;
+	for (int i = 0; i < TASKS_MAX; i++) {
+		if (t.slot[i].id < 0)
+			continue;
+		if (rec_view(t.slot[i].id, &v, &h)) {	/* no handle: by name */
+			if (rec_hget(t.slot[i].h, t.slot[i].id, &r))
+				continue;
+			v = &r;
+		}
+		found += check_one(q, v, v->id == cpu.current);
+	}
+	return found;
 }

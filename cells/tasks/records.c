@@ -1,5 +1,7 @@
 /* Typed access to the tasks records (layouts in records.h). */
 #include <delos/log.h>
+#include <delos/ops.h>
+#include <delos/sched.h>
 #include <delos/sdb.h>
 #include <delos/string.h>
 #include "cells/tasks/records.h"
@@ -48,7 +50,7 @@ static int put(const char *name, uint32_t type, const void *buf, size_t size)
 	return err == STATEDB_E_NOMEM ? TASKS_E_NOMEM : err ? TASKS_E_STATE : 0;
 }
 
-int rec_get(int64_t id, struct task_rec *r)
+static int rec_get_named(int64_t id, struct task_rec *r)
 {
 	char name[32];
 
@@ -56,7 +58,7 @@ int rec_get(int64_t id, struct task_rec *r)
 	return get_fixed(name, r, sizeof(*r));
 }
 
-int rec_put(const struct task_rec *r)
+static int rec_put_named(const struct task_rec *r)
 {
 	char name[32];
 
@@ -64,22 +66,25 @@ int rec_put(const struct task_rec *r)
 	return put(name, TASK_TYPE, r, sizeof(*r));
 }
 
-int rec_create(const struct task_rec *r)
+int rec_create(const struct task_rec *r, statedb_handle *h)
 {
 	char name[32];
 	int err;
 
 	task_record_name(r->id, name);
 	err = sdb_create(OWNER, name, TASK_TYPE, TASKS_LAYOUT, r, sizeof(*r));
-	if (err == 0) {
-		statedb_handle h;       /* written at every switch-out: in place from now on */
-
-		if ((err = sdb_hopen(name, 0, &h)))
-			sdb_delete(name);
-	}
+	if (err == 0 && (err = sdb_hopen(name, 0, h)))	/* in place from now on */
+		sdb_delete(name);
 	if (err)
 		klog(LOG_ERR, "tasks: cannot create record '%s': %s", name, sdb_strerror(err));
 	return err == STATEDB_E_NOMEM ? TASKS_E_NOMEM : err ? TASKS_E_STATE : 0;
+}
+
+int rec_hget(statedb_handle h, int64_t id, struct task_rec *r)
+{
+	if (sdb_hget(h, r, sizeof(*r)) == (int)sizeof(*r) && r->id == id)
+		return 0;
+	return rec_get(id, r);
 }
 
 int rec_delete(int64_t id)
@@ -90,37 +95,238 @@ int rec_delete(int64_t id)
 	return sdb_delete(name) ? TASKS_E_NOT_FOUND : 0;
 }
 
+/*
+ * The hot path: every record the switch and the tick touch is reached
+ * through its handle (the CPU record's in the ops slot, the others in the
+ * CPU record), read in place and written back with only the bytes that
+ * changed (sdb_hstore). By name only when a handle is missing or stale:
+ * while cell_init opens them, or after a record was made again.
+ */
+static statedb_handle cpu_handle(void)
+{
+	return ops_data(OPS_TASKS_INSIDE);
+}
+
+/* Points *p at a fixed-size record of layout TASKS_LAYOUT through h; -1 if it cannot. */
+static int view_fixed(statedb_handle h, const void **p, size_t size)
+{
+	uint32_t version = 0;
+
+	if (!h || sdb_hview(h, p, &version) != (int)size || version != TASKS_LAYOUT)
+		return -1;
+	return 0;
+}
+
+static const struct tasks_cpu *cpu_view(void)
+{
+	const void *p;
+
+	return view_fixed(cpu_handle(), &p, sizeof(struct tasks_cpu)) ? NULL : p;
+}
+
 int cpu_get(struct tasks_cpu *c)
 {
-	int err = get_fixed(TASKS_CPU_RECORD, c, sizeof(*c));
+	const struct tasks_cpu *v = cpu_view();
+	int err;
 
+	if (v) {
+		memcpy(c, v, sizeof(*c));
+		return 0;
+	}
+	err = get_fixed(TASKS_CPU_RECORD, c, sizeof(*c));
 	return err == TASKS_E_NOT_FOUND ? TASKS_E_DOWN : err;
 }
 
 int cpu_put(const struct tasks_cpu *c)
 {
+	statedb_handle h = cpu_handle();
+
+	if (h && sdb_hstore(h, c, sizeof(*c)) == 0)
+		return 0;
 	return put(TASKS_CPU_RECORD, TASKS_CPU_TYPE, c, sizeof(*c));
+}
+
+static const struct tasks_table *table_view(void)
+{
+	const struct tasks_cpu *c = cpu_view();
+	const void *p;
+
+	return c && !view_fixed(c->table_h, &p, sizeof(struct tasks_table)) ? p : NULL;
 }
 
 int table_get(struct tasks_table *t)
 {
-	int err = get_fixed(TASKS_TABLE_RECORD, t, sizeof(*t));
+	const struct tasks_table *v = table_view();
+	int err;
 
+	if (v) {
+		memcpy(t, v, sizeof(*t));
+		return 0;
+	}
+	err = get_fixed(TASKS_TABLE_RECORD, t, sizeof(*t));
 	return err == TASKS_E_NOT_FOUND ? TASKS_E_DOWN : err;
 }
 
 int table_put(const struct tasks_table *t)
 {
+	const struct tasks_cpu *c = cpu_view();
+
+	if (c && c->table_h && sdb_hstore(c->table_h, t, sizeof(*t)) == 0)
+		return 0;
 	return put(TASKS_TABLE_RECORD, TASKS_TABLE_TYPE, t, sizeof(*t));
+}
+
+/* The handle of task id's record from tasks/table, or 0. */
+static statedb_handle task_handle(int64_t id)
+{
+	const struct tasks_table *t = table_view();
+
+	if (!t || id < 0)
+		return 0;
+	for (int k = 0; k < TASKS_MAX; k++) {
+		const struct tasks_slot *s = &t->slot[(uint64_t)(id + k) % TASKS_MAX];
+
+		if (s->id == id)
+			return s->h;
+	}
+	return 0;
+}
+
+int rec_view(int64_t id, const struct task_rec **r, statedb_handle *h)
+{
+	const void *p;
+
+	*h = task_handle(id);
+	if (view_fixed(*h, &p, sizeof(**r)) || ((const struct task_rec *)p)->id != id)
+		return TASKS_E_NOT_FOUND;
+	*r = p;
+	return 0;
+}
+
+int rec_put_hot(statedb_handle h, const struct task_hot *hot)
+{
+	return sdb_hwrite(h, TASK_HOT_AT, hot, sizeof(*hot)) ? TASKS_E_STATE : 0;
+}
+
+int rec_get(int64_t id, struct task_rec *r)
+{
+	const void *p;
+
+	if (!view_fixed(task_handle(id), &p, sizeof(*r)) && ((const struct task_rec *)p)->id == id) {
+		memcpy(r, p, sizeof(*r));
+		return 0;
+	}
+	return rec_get_named(id, r);
+}
+
+int rec_put(const struct task_rec *r)
+{
+	statedb_handle h = task_handle(r->id);
+
+	if (h && sdb_hstore(h, r, sizeof(*r)) == 0)
+		return 0;
+	return rec_put_named(r);
+}
+
+statedb_handle tasks_rq(void)
+{
+	const struct tasks_cpu *c = cpu_view();
+	struct tasks_cpu cpu;
+	const void *p;
+	uint32_t version;
+
+	if (!c)
+		return 0;
+	if (sdb_hview(c->rq_h, &p, &version) >= 0)
+		return c->rq_h;
+	cpu = *c;	/* the policy made its record again: open it again */
+	if (sdb_hopen(SCHED_RQ_RECORD, 0, &cpu.rq_h) == 0)
+		cpu_put(&cpu);
+	return cpu.rq_h;
+}
+
+int tasks_open_handles(void)
+{
+	struct tasks_cpu cpu;
+	statedb_handle h;
+	int err;
+
+	if ((err = sdb_hopen(TASKS_CPU_RECORD, 0, &h)) ||
+	    (err = sdb_hopen(TASKS_TABLE_RECORD, 0, &cpu.table_h)))
+		goto bad;
+	err = sdb_create(OWNER, TASKS_BLOCKED_RECORD, TASKS_BLOCKED_TYPE, TASKS_LAYOUT, NULL, 0);
+	if (err && err != STATEDB_E_EXISTS)
+		goto bad;
+	if ((err = sdb_hopen(TASKS_BLOCKED_RECORD, TASKS_MAX * sizeof(struct tasks_blocked_entry),
+			     &cpu.blocked_h)))
+		goto bad;
+	if (sdb_hopen(SCHED_RQ_RECORD, 0, &cpu.rq_h))
+		cpu.rq_h = 0;	/* no policy yet: tasks_rq opens it when there is one */
+	{
+		statedb_handle table_h = cpu.table_h, blocked_h = cpu.blocked_h, rq_h = cpu.rq_h;
+
+		if ((err = get_fixed(TASKS_CPU_RECORD, &cpu, sizeof(cpu))))
+			return err;
+		cpu.table_h = table_h, cpu.blocked_h = blocked_h, cpu.rq_h = rq_h;
+	}
+	if ((err = put(TASKS_CPU_RECORD, TASKS_CPU_TYPE, &cpu, sizeof(cpu))))
+		return err;
+	/* A swap asks here whether a task is inside the cells it replaces (quiesce.c). */
+	if (ops_register(OPS_TASKS_INSIDE, "tasks", "tasks_inside", OPS_TYPE_TASKS_INSIDE) ||
+	    ops_set_data(OPS_TASKS_INSIDE, "tasks", h)) {
+		klog(LOG_ERR, "tasks: cannot hold the tasks ops slot");
+		return TASKS_E_STATE;
+	}
+	return 0;
+bad:
+	klog(LOG_ERR, "tasks: cannot open the hot records: %s", sdb_strerror(err));
+	return TASKS_E_STATE;
+}
+
+void table_init(struct tasks_table *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (int i = 0; i < TASKS_MAX; i++)
+		t->slot[i].id = -1;
+}
+
+int table_add(struct tasks_table *t, int64_t id, statedb_handle h)
+{
+	for (int k = 0; k < TASKS_MAX; k++) {
+		struct tasks_slot *s = &t->slot[(uint64_t)(id + k) % TASKS_MAX];
+
+		if (s->id < 0) {
+			s->id = id;
+			s->h = h;
+			return 0;
+		}
+	}
+	return TASKS_E_FULL;
+}
+
+void table_remove(struct tasks_table *t, int64_t id)
+{
+	for (int k = 0; k < TASKS_MAX; k++) {
+		struct tasks_slot *s = &t->slot[(uint64_t)(id + k) % TASKS_MAX];
+
+		if (s->id == id) {
+			s->id = -1;
+			s->h = 0;
+			return;
+		}
+	}
 }
 
 /* The blocked list in place (read-only) and its length; 0 entries if absent. */
 static int blocked_view(const struct tasks_blocked_entry **e, int *n)
 {
+	const struct tasks_cpu *c = cpu_view();
 	struct statedb_meta m;
 	const void *data;
-	int size = sdb_view(TASKS_BLOCKED_RECORD, &data, &m);
+	int size = c ? sdb_hview(c->blocked_h, &data, &m.version) : STATEDB_E_STALE;
 
+	if (size == STATEDB_E_STALE)
+		size = sdb_view(TASKS_BLOCKED_RECORD, &data, &m);
 	*e = data;
 	*n = 0;
 	if (size == STATEDB_E_NOT_FOUND)
@@ -144,8 +350,12 @@ static int blocked_rewrite(const struct tasks_blocked_entry *e, int n, int skip,
 	for (int i = 0; i < n; i++)
 		if (i != skip)
 			out[m++] = e[i];
+	const struct tasks_cpu *c = cpu_view();
+
 	if (add)
 		out[m++] = *add;
+	if (c && sdb_hupdate(c->blocked_h, out, (size_t)m * sizeof(out[0])) == 0)
+		return 0;
 	return put(TASKS_BLOCKED_RECORD, TASKS_BLOCKED_TYPE, out, (size_t)m * sizeof(out[0]));
 }
 

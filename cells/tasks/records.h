@@ -11,12 +11,13 @@
 #include <stdint.h>
 
 #include <delos/cellref.h>
+#include <delos/state_db.h>
 #include <delos/ctx.h>
 #include <delos/tasks.h>
 
 #define TASKS_PRIVATE __attribute__((visibility("hidden")))
 
-#define TASKS_LAYOUT       1u
+#define TASKS_LAYOUT       2u
 #define TASK_TYPE          0x5441534bu   /* "TASK": "task/ID" */
 #define TASKS_CPU_TYPE     0x54435055u   /* "TCPU": "tasks/current" */
 #define TASKS_TABLE_TYPE   0x5454424cu   /* "TTBL": "tasks/table" */
@@ -51,16 +52,26 @@ struct task_rec {
 	char name[TASK_NAME_MAX + 1];
 	struct cellref entry;      /* empty for task 0 */
 	uint64_t arg;
-	uint32_t state;            /* enum task_state */
 	int32_t prio;
+	uint32_t stack_pages;      /* 0: not allocated by tasks (task 0), or already freed */
 	int64_t exit_code;
+	uint64_t stack_lo, stack_hi;
+	/* Last, so that the in-place write of a switch-out patches the checksum over them only. */
+	uint32_t state;            /* enum task_state */
+	uint32_t reserved;
 	uint64_t runs;             /* turns completed (switch-outs) */
 	uint64_t cpu_ticks;        /* ticks charged, up to its last switch-out */
 	uint64_t saved_rsp;        /* stack pointer of its last switch-out, from ctx_prepare, or 0 */
-	uint64_t stack_lo, stack_hi;
-	uint32_t stack_pages;      /* 0: not allocated by tasks (task 0), or already freed */
-	uint32_t reserved;
 };
+
+/* The fields of struct task_rec a switch-out writes, as they lie at its end. */
+struct task_hot {
+	uint32_t state;
+	uint32_t reserved;
+	uint64_t runs, cpu_ticks, saved_rsp;
+};
+#define TASK_HOT_AT offsetof(struct task_rec, state)
+_Static_assert(TASK_HOT_AT + sizeof(struct task_hot) == sizeof(struct task_rec), "hot fields last");
 
 /* "tasks/current": the CPU's side. */
 struct tasks_cpu {
@@ -80,13 +91,31 @@ struct tasks_cpu {
 	uint32_t need_resched;     /* preempt current at the next tasks_irq_exit (a tick or a wake-up asked) */
 	int32_t current_prio;      /* current's priority, to queue it again without reading its record */
 	uint32_t reserved1, reserved2;  /* 0 */
+	/*
+	 * Handles of the other hot records (opened by cell_init), so that the
+	 * switch and the tick look no record up by name. This record's own
+	 * handle is the data word of the OPS_TASKS_INSIDE slot, which outlives
+	 * swaps of this cell.
+	 */
+	statedb_handle table_h, blocked_h, rq_h;
 };
-_Static_assert(sizeof(struct tasks_cpu) == 80, "tasks layout 1");
+_Static_assert(sizeof(struct tasks_cpu) == 104, "tasks layout 2");
 
-/* "tasks/table". */
+/* A task's place in "tasks/table": its id (-1: free) and its record's handle. */
+struct tasks_slot {
+	int64_t id;
+	statedb_handle h;
+};
+
+/*
+ * "tasks/table": every task, so that walking them (the swap's quiescence
+ * question, tasks_list) reads no record by name. A task's slot is the first
+ * free one from id % TASKS_MAX on.
+ */
 struct tasks_table {
 	int64_t next_id;
 	uint64_t live;             /* "task/ID" records */
+	struct tasks_slot slot[TASKS_MAX];
 };
 
 /* "tasks/blocked": an array of these, one per sleeping or waiting task. */
@@ -99,17 +128,36 @@ struct tasks_blocked_entry {
 /* records.c: typed access, each returning 0 or a negative tasks_error. */
 TASKS_PRIVATE int rec_get(int64_t id, struct task_rec *r);
 TASKS_PRIVATE int rec_put(const struct task_rec *r);
-TASKS_PRIVATE int rec_create(const struct task_rec *r);
+/* Creates the record and gives it a handle (*h). */
+TASKS_PRIVATE int rec_create(const struct task_rec *r, statedb_handle *h);
+/*
+ * Task id's record in place (read-only, for the caller's call only) and its
+ * handle; 0, or TASKS_E_NOT_FOUND when it has no handle (then use rec_get).
+ */
+TASKS_PRIVATE int rec_view(int64_t id, const struct task_rec **r, statedb_handle *h);
+/* Writes the hot fields of the record h names, in place. */
+TASKS_PRIVATE int rec_put_hot(statedb_handle h, const struct task_hot *hot);
+/* The record through its handle, by name if the handle went stale. */
+TASKS_PRIVATE int rec_hget(statedb_handle h, int64_t id, struct task_rec *r);
 TASKS_PRIVATE int rec_delete(int64_t id);
 TASKS_PRIVATE int cpu_get(struct tasks_cpu *c);
 TASKS_PRIVATE int cpu_put(const struct tasks_cpu *c);
 TASKS_PRIVATE int table_get(struct tasks_table *t);
 TASKS_PRIVATE int table_put(const struct tasks_table *t);
+/* An empty table: no task, next id 0. */
+TASKS_PRIVATE void table_init(struct tasks_table *t);
+/* Gives id a slot (0, or TASKS_E_FULL), or frees its slot. */
+TASKS_PRIVATE int table_add(struct tasks_table *t, int64_t id, statedb_handle h);
+TASKS_PRIVATE void table_remove(struct tasks_table *t, int64_t id);
 TASKS_PRIVATE int blocked_add(int64_t id, uint64_t wake_ns, const char *channel);
 TASKS_PRIVATE int blocked_remove(int64_t id);
 /* Copies up to max ids of blocked tasks due at now_ns (or waiting on channel if not NULL). */
 TASKS_PRIVATE int blocked_due(uint64_t now_ns, const char *channel, int64_t *ids, int max);
 TASKS_PRIVATE const char *task_state_name(uint32_t state);
+/* The run queue's handle for the policy calls (include/delos/sched.h), opened again if it went stale. */
+TASKS_PRIVATE statedb_handle tasks_rq(void);
+/* Opens the hot records' handles and keeps them (cell_init); 0 or a tasks_error. */
+TASKS_PRIVATE int tasks_open_handles(void);
 
 /* switch.c */
 TASKS_PRIVATE void tasks_finish_switch(void);
@@ -129,6 +177,10 @@ TASKS_PRIVATE int tasks_switch(uint64_t state, uint64_t flags);
 #define TASKS_SWITCH_PREEMPT 0x100u
 TASKS_PRIVATE int tasks_make_ready(int64_t id);
 TASKS_PRIVATE int64_t tasks_current(void);
+
+/* list.c: the holder of OPS_TASKS_INSIDE (include/delos/ops.h); global, so that the slot resolves it. */
+struct ops_inside_query;
+int tasks_inside(struct ops_inside_query *q);
 
 /* tasks.c: the cellrefs every task's stack is prepared with. */
 TASKS_PRIVATE extern const struct cellref tasks_start_ref, tasks_exit_ref;

@@ -68,7 +68,7 @@ int tasks_restart(uint64_t id)
 	if (err == 0) {
 		if (was_blocked)
 			blocked_remove(r.id);
-		if (sched_enqueue(r.id, r.prio) < 0)
+		if (sched_enqueue(tasks_rq(), r.id, r.prio) < 0)
 			klog(LOG_ERR, "tasks: the %s policy refused restarted task %ld", sched_name(), r.id);
 		if (cpu_get(&cpu) == 0 && cpu.current == 0 && !cpu.need_resched) {
 			cpu.need_resched = 1;

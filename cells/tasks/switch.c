@@ -51,6 +51,22 @@ static void free_stack(struct task_rec *r)
  * runs: the CPU may be halting on its stack, which is freed once another
  * task runs.
  */
+/* A switch-out of a task that stays alive: only its hot fields, in place. */
+static bool record_hot(const struct tasks_cpu *cpu)
+{
+	const struct task_rec *v;
+	struct task_hot hot;
+	statedb_handle h;
+
+	if (cpu->pending_state == TASK_EXITED || rec_view(cpu->pending, &v, &h))
+		return false;
+	hot = (struct task_hot){
+		.state = cpu->pending_state, .runs = v->runs + 1,
+		.cpu_ticks = v->cpu_ticks + cpu->pending_ticks, .saved_rsp = ctx_last_saved(),
+	};
+	return rec_put_hot(h, &hot) == 0;
+}
+
 static int record_pending(struct tasks_cpu *cpu, bool *changed)
 {
 	struct task_rec r;
@@ -59,7 +75,7 @@ static int record_pending(struct tasks_cpu *cpu, bool *changed)
 	*changed = false;
 	if (err || cpu->pending < 0 || (cpu->pending_state == TASK_EXITED && cpu->current < 0))
 		return err;
-	if (rec_get(cpu->pending, &r) == 0) {
+	if (!record_hot(cpu) && rec_get(cpu->pending, &r) == 0) {
 		r.state = cpu->pending_state;
 		r.cpu_ticks += cpu->pending_ticks;
 		r.runs++;
@@ -104,7 +120,7 @@ static uint32_t state_of(int64_t id)
  */
 static int64_t choose_next(const struct tasks_cpu *cpu, uint32_t state)
 {
-	int64_t next = sched_pick();
+	int64_t next = sched_pick(tasks_rq());
 
 	if (next >= 0)
 		return next;
@@ -119,15 +135,25 @@ static int64_t choose_next(const struct tasks_cpu *cpu, uint32_t state)
  * The stack pointer to resume task id at: its saved one, or a fresh start
  * at its entry (a new or restarted task). 0 if it has no context to run.
  */
-static uint64_t resume_rsp(int64_t id, struct task_rec *r)
+static uint64_t resume_rsp(int64_t id, int32_t *prio)
 {
-	if (rec_get(id, r))
-		return 0;
-	if (!r->saved_rsp && r->stack_pages)
-		r->saved_rsp = ctx_prepare(r->stack_hi, &tasks_start_ref, (uint64_t)id, &tasks_exit_ref);
-	if (!r->saved_rsp)
+	const struct task_rec *v;
+	struct task_rec r;
+	statedb_handle h;
+	uint64_t rsp;
+
+	if (rec_view(id, &v, &h)) {
+		if (rec_get(id, &r))
+			return 0;
+		v = &r;
+	}
+	*prio = v->prio;
+	rsp = v->saved_rsp;
+	if (!rsp && v->stack_pages)
+		rsp = ctx_prepare(v->stack_hi, &tasks_start_ref, (uint64_t)id, &tasks_exit_ref);
+	if (!rsp)
 		klog(LOG_ERR, "tasks: cannot switch to task %ld: no saved context", id);
-	return r->saved_rsp;
+	return rsp;
 }
 
 /* Makes next (-1: none) current, the caller pending in `state`. */
@@ -156,8 +182,8 @@ static uint64_t queue_self(const struct tasks_cpu *cpu, uint64_t state)
 	if (state != TASKS_SWITCH_PREEMPT && state != TASK_READY)
 		return state;
 	if (cpu->current != 0) {
-		err = early ? sched_requeue(cpu->current, cpu->current_prio)
-			    : sched_enqueue(cpu->current, cpu->current_prio);
+		err = early ? sched_requeue(tasks_rq(), cpu->current, cpu->current_prio)
+			    : sched_enqueue(tasks_rq(), cpu->current, cpu->current_prio);
 		if (err < 0)
 			klog(LOG_ERR, "tasks: the %s policy refused task %ld", sched_name(), cpu->current);
 	}
@@ -168,7 +194,7 @@ static uint64_t queue_self(const struct tasks_cpu *cpu, uint64_t state)
 int tasks_switch(uint64_t state, uint64_t flags)
 {
 	struct tasks_cpu cpu;
-	struct task_rec n = { .prio = SCHED_PRIO_UNSET };
+	int32_t next_prio = SCHED_PRIO_UNSET;
 	uint64_t rsp = 0;
 	int64_t self, next;
 	bool changed;
@@ -191,11 +217,11 @@ int tasks_switch(uint64_t state, uint64_t flags)
 		err = TASKS_AGAIN;
 		goto out;
 	}
-	if (next >= 0 && !(rsp = resume_rsp(next, &n))) {
+	if (next >= 0 && !(rsp = resume_rsp(next, &next_prio))) {
 		err = TASKS_E_STATE;
 		goto out;
 	}
-	hand_over(&cpu, next, n.prio, (uint32_t)state);
+	hand_over(&cpu, next, next_prio, (uint32_t)state);
 	if (cpu_put(&cpu)) {
 		err = TASKS_E_STATE;
 		changed = false;	/* no half-written switch */
@@ -214,19 +240,19 @@ out:
 uint64_t tasks_idle_next(void)
 {
 	struct tasks_cpu cpu;
-	struct task_rec n;
+	int32_t prio = SCHED_PRIO_UNSET;
 	uint64_t rsp;
 	int64_t next;
 
 	if (finish_into(&cpu) || cpu.current >= 0)
 		return 0;
-	next = sched_pick();
+	next = sched_pick(tasks_rq());
 	if (next < 0 && state_of(0) == TASK_READY)
 		next = 0;
-	if (next < 0 || !(rsp = resume_rsp(next, &n)))
+	if (next < 0 || !(rsp = resume_rsp(next, &prio)))
 		return 0;
 	cpu.current = next;
-	cpu.current_prio = n.prio;
+	cpu.current_prio = prio;
 	cpu.ran_ticks = 0;
 	cpu.need_resched = 0;
 	cpu.switches++;
@@ -248,7 +274,7 @@ int tasks_make_ready(int64_t id)
 	blocked_remove(id);
 	if ((err = rec_put(&r)) || id == 0)
 		return err;
-	wake = sched_wake(id, r.prio);
+	wake = sched_wake(tasks_rq(), id, r.prio);
 	if (wake < 0)
 		klog(LOG_ERR, "tasks: the %s policy refused to wake task %ld", sched_name(), id);
 	if ((err = cpu_get(&cpu)))
@@ -282,7 +308,7 @@ static void charge_tick(struct tasks_cpu *cpu)
 	if (!running || cpu->current == 0)
 		cpu->idle_ticks++;
 	if (running && !cpu->need_resched &&
-	    sched_should_preempt(cpu->current == 0 ? UINT64_MAX : cpu->ran_ticks))
+	    sched_should_preempt(tasks_rq(), cpu->current == 0 ? UINT64_MAX : cpu->ran_ticks))
 		cpu->need_resched = 1;
 	cpu_put(cpu);
 }

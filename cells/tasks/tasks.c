@@ -38,26 +38,30 @@ static void new_record(struct task_rec *r, int64_t id, const char *name,
 /* Publishes a new task: its record, the table, the queue; undoes all on failure. */
 static int64_t publish(const char *name, const struct cellref *entry, uint64_t arg, uint64_t top)
 {
-	struct tasks_table t, before;
+	struct tasks_table t;
 	struct tasks_cpu cpu;
 	struct task_rec r;
+	statedb_handle h;
 	int err;
 
 	if ((err = table_get(&t)) || (err = cpu_get(&cpu)))
 		return err;
 	if (t.live >= TASKS_MAX)
 		return TASKS_E_FULL;
-	before = t;
 	new_record(&r, t.next_id, name, entry, arg, top);
-	if ((err = rec_create(&r)))
+	if ((err = rec_create(&r, &h)))
 		return err;
 	t.next_id++;
 	t.live++;
-	if ((err = table_put(&t)) == 0 && (err = sched_enqueue(r.id, r.prio)) < 0)
+	if ((err = table_add(&t, r.id, h)) == 0 && (err = table_put(&t)) == 0 &&
+	    (err = sched_enqueue(tasks_rq(), r.id, r.prio)) < 0)
 		err = TASKS_E_SCHED;
 	if (err) {
 		rec_delete(r.id);
-		table_put(&before);
+		t.next_id--;
+		t.live--;
+		table_remove(&t, r.id);
+		table_put(&t);
 		return err;
 	}
 	if (cpu.current == 0) {
@@ -218,6 +222,7 @@ static int reap(const struct task_rec *r, struct tasks_join *j)
 	j->code = r->exit_code;
 	if (table_get(&t) == 0 && t.live > 0) {
 		t.live--;
+		table_remove(&t, r->id);
 		table_put(&t);
 	}
 	return 0;
@@ -320,8 +325,8 @@ int task_set_prio(int64_t id, int prio)
 		r.prio = prio;
 		err = rec_put(&r);
 	}
-	if (err == 0 && r.state == TASK_READY && id != 0 && sched_dequeue(id) == 0)
-		sched_enqueue(id, prio);
+	if (err == 0 && r.state == TASK_READY && id != 0 && sched_dequeue(tasks_rq(), id) == 0)
+		sched_enqueue(tasks_rq(), id, prio);
 	if (err == 0)
 		set_current_prio(id, prio);
 	irq_restore(flags);

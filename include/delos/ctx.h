@@ -7,6 +7,7 @@
 #ifndef DELOS_CTX_H
 #define DELOS_CTX_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <delos/cellref.h>
@@ -86,6 +87,17 @@ _Noreturn void ctx_restart(uint64_t rsp);
 uint64_t ctx_prepare(uint64_t stack_top, const struct cellref *start, uint64_t arg,
 		     const struct cellref *exit);
 #define CTX_PREPARE_BYTES 256
+
+/*
+ * The swap's stack walk, for the holder of OPS_TASKS_INSIDE
+ * (include/delos/ops.h): follows the frame-pointer chain that starts at rip
+ * and rbp inside the stack [lo, hi) (frames of interrupts included) and
+ * returns the index of the first of the n ranges holding an address of it,
+ * that address in *at; or -1 when none does. Reads only the stack.
+ */
+struct ops_range;
+int ctx_frames_inside(const struct ops_range *r, size_t n, uint64_t rip, uint64_t rbp,
+		      uint64_t lo, uint64_t hi, uint64_t *at);
 
 /* The boot context's stack [lo, hi): task 0 ("idle") runs on it. */
 void ctx_boot_stack(uint64_t *lo, uint64_t *hi);

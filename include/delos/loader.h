@@ -173,6 +173,15 @@ int loader_check(struct loader *ld, const struct loader_load_args *a);
 int loader_load(struct loader *ld, const struct loader_load_args *a,
 		struct loader_cell **out);
 int loader_publish(struct loader *ld, struct loader_cell *c);
+/*
+ * Counts the changes of the namespace (a cell published or detached). A
+ * swap checks its new cells' exports before it stops the world; at commit,
+ * with the old cells detached, loader_publish_unchanged publishes c without
+ * checking again when the namespace is as it was at the check (checked_at,
+ * plus the detaches the swap itself made), and as loader_publish otherwise.
+ */
+uint64_t loader_ns_changes(const struct loader *ld);
+int loader_publish_unchanged(struct loader *ld, struct loader_cell *c, uint64_t checked_at);
 
 /*
  * Does nothing; the loader calls it after each change to its list of cells

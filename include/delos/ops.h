@@ -23,6 +23,7 @@
 #ifndef DELOS_OPS_H
 #define DELOS_OPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -94,7 +95,42 @@ enum ops_slot {
 	 * "unknown command".
 	 */
 	OPS_CONSOLE_COMMAND,
+	/*
+	 * int fn(struct ops_inside_query *q): the quiescence question of a
+	 * swap, asked with the world stopped (interrupts off): does any task
+	 * run in, or will it return into, one of q->ranges? The holder walks
+	 * every task's stack with ctx_frames_inside (the running task's from
+	 * q->self_rip and q->self_rbp) from its own view of the tasks, reading
+	 * no state_db record by name, and calls q->found for each task found
+	 * inside a range; it returns how many it found, or a negative error.
+	 * Fallback: only the calling context's stack is walked.
+	 */
+	OPS_TASKS_INSIDE,
 	OPS_SLOTS
+};
+
+/* An address range [lo, hi) of the quiescence question. */
+struct ops_range {
+	uint64_t lo, hi;
+};
+
+/* A task found inside a range, as OPS_TASKS_INSIDE's holder reports it. */
+struct ops_task_inside {
+	int64_t id;
+	const char *name;
+	const char *entry_cell;  /* the cell of the task's entry point ("" for none) */
+	bool blocked;            /* sleeping or waiting: its state is all in records */
+	bool self;               /* the task asking (running the swap) */
+	size_t range;            /* index into the query's ranges */
+	uint64_t at;             /* the address found inside it */
+};
+
+struct ops_inside_query {
+	const struct ops_range *ranges;
+	size_t n;
+	uint64_t self_rip, self_rbp;  /* where the asking task's walk starts */
+	void (*found)(void *ctx, const struct ops_task_inside *t);
+	void *ctx;
 };
 
 /* Type tags: OPS_VERSION in the top byte, the signature below it. */
@@ -111,6 +147,7 @@ enum ops_slot {
 #define OPS_TYPE_SCREEN_WRITE  OPS_TAG(0x534352u) /* int (const char *, uint64_t len) */
 #define OPS_TYPE_CONSOLE_OWNER OPS_TAG(0x434f4eu) /* int (uint64_t unused) */
 #define OPS_TYPE_CONSOLE_CMD   OPS_TAG(0x434d44u) /* void (int argc, char **argv) */
+#define OPS_TYPE_TASKS_INSIDE  OPS_TAG(0x494e53u) /* int (struct ops_inside_query *) */
 
 enum ops_error {
 	OPS_E_SLOT = -1,    /* no such slot */
@@ -133,5 +170,15 @@ int ops_required(uint64_t slot);
 
 /* nano_core's own: the slot's function now, or 0 when it is empty or does not resolve. */
 uint64_t ops_resolve(uint64_t slot);
+/*
+ * Each slot keeps one word of plain data for its holder (a state_db handle,
+ * never an address), so that a cell, which has no writable data of its own,
+ * finds its records on a hot path without looking a name up. It outlives
+ * swaps and reloads of the holder; registering another cell clears it.
+ * ops_set_data returns 0 or OPS_E_SLOT / OPS_E_OWNER (cell does not hold
+ * slot); ops_data returns 0 for an empty slot.
+ */
+int ops_set_data(uint64_t slot, const char *cell, uint64_t value);
+uint64_t ops_data(uint64_t slot);
 
 #endif

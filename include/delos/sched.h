@@ -7,9 +7,15 @@
  * so a new policy takes over the queue of the old one as it stands.
  *
  * Record "sched/runqueue" (owner: the first policy loaded, type SCHED_RQ_TYPE,
- * layout version SCHED_RQ_LAYOUT = 1): a struct sched_runqueue header followed
- * by `count` struct sched_entry in arrival order (q[0] is the oldest), so
- * record size = sizeof(struct sched_runqueue) + count * sizeof(struct sched_entry).
+ * layout version SCHED_RQ_LAYOUT = 2): a struct sched_runqueue header followed
+ * by SCHED_QUEUE_MAX struct sched_entry, the first `count` in arrival order
+ * (q[0] is the oldest) and the rest zero, so that the record never changes
+ * size and every change is written in place, only the bytes it changes.
+ *
+ * The hot path: each call names the queue by its state_db handle, which the
+ * tasks cell opens once (sdb_hopen of SCHED_RQ_RECORD) and passes in, so a
+ * policy looks no record up by name; a policy's cell_init creates the record
+ * or takes it over (verifying it) and opens its handle.
  *   - an entry's prio is what the caller gave; a policy that does not use
  *     priorities still stores them. A priority outside SCHED_PRIO_MIN..MAX
  *     (SCHED_PRIO_UNSET, or written by an older policy) means SCHED_PRIO_DEFAULT.
@@ -23,10 +29,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <delos/state_db.h>
+
 #define SCHED_RQ_RECORD   "sched/runqueue"
 #define SCHED_RQ_TYPE     0x53525155u    /* "SRQU" */
-#define SCHED_RQ_LAYOUT   1u
+#define SCHED_RQ_LAYOUT   2u
 #define SCHED_QUEUE_MAX   64
+/* Layout 2: the record is always this size; entries past `count` are zero. */
+#define SCHED_RQ_SIZE     (24u + SCHED_QUEUE_MAX * 16u)
 
 /* Higher is more urgent. */
 #define SCHED_PRIO_MIN     0
@@ -66,14 +76,14 @@ _Static_assert(sizeof(struct sched_runqueue) == 24, "run queue layout 1");
  * level). Returns 0 (also when id is queued already: it keeps its place) or a
  * negative sched_error.
  */
-int sched_enqueue(int64_t id, int prio);
+int sched_enqueue(statedb_handle q, int64_t id, int prio);
 
 /*
  * Makes id runnable after it slept or waited. Returns 1 when it should run
  * before the running task at once (tasks then preempts at the next tick or
  * interrupt exit), 0 otherwise, or a negative sched_error.
  */
-int sched_wake(int64_t id, int prio);
+int sched_wake(statedb_handle q, int64_t id, int prio);
 
 /*
  * Makes the running task runnable again after a wake-up preempted it before
@@ -82,16 +92,16 @@ int sched_wake(int64_t id, int prio);
  * waiting for theirs. Returns 0 (also when id is queued already) or a
  * negative sched_error.
  */
-int sched_requeue(int64_t id, int prio);
+int sched_requeue(statedb_handle q, int64_t id, int prio);
 
 /* Removes id from the queue; 0 or SCHED_E_NOT_FOUND. */
-int sched_dequeue(int64_t id);
+int sched_dequeue(statedb_handle q, int64_t id);
 
 /* Removes and returns the task to run next and records it as running, or -1 for idle. */
-int64_t sched_pick(void);
+int64_t sched_pick(statedb_handle q);
 
 /* Whether the running task, after ran_ticks ticks in this turn, should give way now. */
-bool sched_should_preempt(uint64_t ran_ticks);
+bool sched_should_preempt(statedb_handle q, uint64_t ran_ticks);
 
 /* The policy's name: "rr", "prio". */
 const char *sched_name(void);

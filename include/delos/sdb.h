@@ -84,16 +84,22 @@ int sdb_txn_end(uint64_t commit);
  * The hot path (include/delos/state_db.h, "The hot path"): a handle is
  * opened once by name (verifying the record: this is how a new cell version
  * takes a record over) and then read and written in place with no lookup,
- * no allocation and no checksum pass on reads. Handles are plain data, kept
- * in the caller's records, never in a cell. Writers turn interrupts off
- * inside. These calls act on the committed store: they do not join a
- * transaction the task has open.
+ * no allocation and no checksum pass on reads; a write patches the checksum
+ * over the bytes it changes. Handles are plain data, kept in the caller's
+ * records (or, for the first one a cell needs, in the data word of an ops
+ * slot it holds: include/delos/ops.h), never in a cell. Writers turn
+ * interrupts off inside. These calls act on the committed store: they do
+ * not join a transaction the task has open.
  */
 int sdb_hopen(const char *name, size_t capacity, statedb_handle *h);
 /* Copies the record's data into buf; returns its size or a negative error. */
 int sdb_hget(statedb_handle h, void *buf, size_t cap);
+/* The record's data in place, read-only (statedb_hview): interrupts off, for one call only. */
+int sdb_hview(statedb_handle h, const void **data, uint32_t *version);
 int sdb_hwrite(statedb_handle h, size_t at, const void *data, size_t n);
 int sdb_hupdate(statedb_handle h, const void *data, size_t len);
+/* The first n bytes become data, only the span that differs written (statedb_hstore). */
+int sdb_hstore(statedb_handle h, const void *data, size_t n);
 /*
  * The background scrub: verifies the records of the next `slots` index
  * slots, logging each corrupt one. The timer calls it on every tick with

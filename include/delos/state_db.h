@@ -55,7 +55,7 @@
 #define STATEDB_RECORDS_MAX (1u << 16)    /* live records in one store */
 
 #define STATEDB_MAGIC  0x30424453u        /* "SDB0": root initialized */
-#define STATEDB_LAYOUT 3u                 /* layout of struct state_db and its records */
+#define STATEDB_LAYOUT 4u                 /* layout of struct state_db and its records */
 #define STATEDB_TXN_OPS_MAX 4096u         /* records one transaction may touch */
 #define STATEDB_HANDLE_PAGE 256u          /* handle entries per page of the handle table */
 #define STATEDB_HANDLE_PAGES (STATEDB_RECORDS_MAX / STATEDB_HANDLE_PAGE)
@@ -152,6 +152,7 @@ struct statedb_stats {
 struct sdb_table;
 struct sdb_block;
 struct sdb_hent;
+struct sdb_shift;
 struct statedb_txn;
 
 /* A record handle: 0 is none. Plain data: it may be kept in other records. */
@@ -194,6 +195,8 @@ struct state_db {
 	uint32_t hw_crc;                /* set by init and by statedb_takeover */
 	uint32_t scrub_at;              /* index slot the scrub visits next */
 	uint64_t inplace, scrubbed, scrub_rounds;
+	/* Tables that advance a CRC over 16 << k zero bytes, built by the first statedb_hopen. */
+	struct sdb_shift *shift;
 };
 
 /* Called by statedb_list and statedb_verify_all for each record; returns
@@ -408,10 +411,14 @@ struct statedb_txn *statedb_txn_of(struct state_db *db, uint64_t owner_id);
  *   it, or a reload, refuses a record corrupted behind state_db's back
  *   (E_CORRUPT) before using it; statedb_takeover verifies every record when
  *   a new copy of state_db's code takes the store over;
- * - an in-place write first checks the old data against the checksum
- *   (continuing from the kept header CRC; the header too when the write
- *   changes it) and refuses with E_CORRUPT, writing nothing: a write never
- *   covers a corruption with a fresh checksum;
+ * - an in-place write that keeps the header patches the checksum over
+ *   the bytes it changes (CRC-32C is linear: the patch is the CRC of
+ *   old ^ new advanced over the bytes behind them, O(bytes written) plus a
+ *   few table lookups per power of two of the distance to the end), so a
+ *   mismatch found before the write is still there after it; one that
+ *   changes the header (length, type, version) checks the old value first
+ *   and refuses with E_CORRUPT, writing nothing: a write never covers a
+ *   corruption with a fresh checksum;
  * - statedb_list, _list_prefix, _verify_all (the console's `state`) and
  *   transactions verify every record they read, hot or not, from the header
  *   itself (not from the kept header CRC);
@@ -445,12 +452,31 @@ int statedb_hget(struct state_db *db, statedb_handle h, void *buf, size_t cap,
 		 struct statedb_meta *meta);
 
 /*
+ * Points *data at the record's data in place, read-only, with no copy, no
+ * lookup and no checksum pass; returns its size and (if version is not
+ * NULL) its layout version, or E_ROOT, E_INVAL, E_STALE. The pointer stays
+ * valid until the record is deleted or moved (a write past its capacity):
+ * take it with writers excluded (interrupts off, in the kernel) and keep it
+ * only for the call that took it, never across a swap of state_db's code.
+ */
+int statedb_hview(struct state_db *db, statedb_handle h, const void **data, uint32_t *version);
+
+/*
  * Writes n bytes at data into the record's data at offset `at`, in place;
  * at + n must not pass its size. A writer; allocates nothing. Returns
  * STATEDB_OK, or, changing nothing: E_ROOT, E_INVAL, E_STALE, E_RANGE,
  * E_CORRUPT (the old value fails its checksum).
  */
 int statedb_hwrite(struct state_db *db, statedb_handle h, size_t at, const void *data, size_t n);
+
+/*
+ * Makes the first n bytes of the record's data those at data (n must not
+ * pass its size), writing in place only the span that differs (nothing if
+ * none does): a caller keeps a fixed-size record in step with its copy at
+ * the cost of the bytes it changed. A writer. Returns what statedb_hwrite
+ * does.
+ */
+int statedb_hstore(struct state_db *db, statedb_handle h, const void *data, size_t n);
 
 /*
  * Replaces the record's whole value (type and version kept) with len bytes

@@ -12,6 +12,7 @@
 
 #include <delos/sdb.h>
 #include <delos/state_db.h>
+#include <delos/sched.h>
 
 static struct state_db shim_db;
 static char shim_log[512];
@@ -52,6 +53,26 @@ int sdb_hopen(const char *name, size_t capacity, statedb_handle *h)
 	return statedb_hopen(&shim_db, name, capacity, h);
 }
 
+int sdb_hview(statedb_handle h, const void **data, uint32_t *version)
+{
+	return statedb_hview(&shim_db, h, data, version);
+}
+
+int sdb_hwrite(statedb_handle h, size_t at, const void *data, size_t n)
+{
+	return statedb_hwrite(&shim_db, h, at, data, n);
+}
+
+int sdb_hupdate(statedb_handle h, const void *data, size_t len)
+{
+	return statedb_hupdate(&shim_db, h, data, len);
+}
+
+int sdb_hstore(statedb_handle h, const void *data, size_t n)
+{
+	return statedb_hstore(&shim_db, h, data, n);
+}
+
 int sdb_delete(const char *name)
 {
 	return statedb_delete(&shim_db, name);
@@ -87,6 +108,15 @@ uint64_t cellref_resolve(const struct cellref *r)
 {
 	(void)r;
 	return 0;
+}
+
+/* The run queue's handle, as the tasks cell passes it (0 when there is no record). */
+static statedb_handle rq(void)
+{
+	statedb_handle h = 0;
+
+	statedb_hopen(&shim_db, SCHED_RQ_RECORD, 0, &h);
+	return h;
 }
 
 static void shim_setup(void)

@@ -21,62 +21,62 @@ TestSuite(sched_prio, .init = setup, .fini = shim_teardown);
 
 Test(sched_prio, most_urgent_first_then_arrival_order)
 {
-	sched_enqueue(1, 4);
-	sched_enqueue(2, 10);
-	sched_enqueue(3, 4);
-	sched_enqueue(4, 10);
+	sched_enqueue(rq(), 1, 4);
+	sched_enqueue(rq(), 2, 10);
+	sched_enqueue(rq(), 3, 4);
+	sched_enqueue(rq(), 4, 10);
 	int64_t want[] = { 2, 4, 1, 3, -1 };
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		cr_assert_eq(sched_pick(), want[i], "pick %zu", i);
+		cr_assert_eq(sched_pick(rq()), want[i], "pick %zu", i);
 	cr_assert_str_eq(sched_name(), "prio");
 }
 
 Test(sched_prio, wake_preempts_only_a_less_urgent_task)
 {
-	sched_enqueue(1, 8);
-	cr_assert_eq(sched_pick(), 1);                 /* 1 runs at 8 */
-	cr_assert_eq(sched_wake(2, 8), 0, "equal: waits its turn");
-	cr_assert_eq(sched_wake(3, 9), 1, "more urgent: preempts");
-	cr_assert_eq(sched_wake(4, 2), 0);
-	cr_assert_eq(sched_pick(), 3);
+	sched_enqueue(rq(), 1, 8);
+	cr_assert_eq(sched_pick(rq()), 1);                 /* 1 runs at 8 */
+	cr_assert_eq(sched_wake(rq(), 2, 8), 0, "equal: waits its turn");
+	cr_assert_eq(sched_wake(rq(), 3, 9), 1, "more urgent: preempts");
+	cr_assert_eq(sched_wake(rq(), 4, 2), 0);
+	cr_assert_eq(sched_pick(rq()), 3);
 }
 
 Test(sched_prio, wake_preempts_idle)
 {
-	cr_assert_eq(sched_pick(), -1);
-	cr_assert_eq(sched_wake(1, SCHED_PRIO_MIN), 1);
+	cr_assert_eq(sched_pick(rq()), -1);
+	cr_assert_eq(sched_wake(rq(), 1, SCHED_PRIO_MIN), 1);
 }
 
 Test(sched_prio, preemption_rule)
 {
-	sched_enqueue(1, 8);
-	cr_assert_eq(sched_pick(), 1);
-	cr_assert_not(sched_should_preempt(100), "nobody waiting");
-	sched_enqueue(2, 5);
-	cr_assert_not(sched_should_preempt(100), "only less urgent ones waiting");
-	sched_enqueue(3, 8);
-	cr_assert_not(sched_should_preempt(SCHED_SLICE_TICKS - 1), "an equal one waits for the slice");
-	cr_assert(sched_should_preempt(SCHED_SLICE_TICKS));
-	sched_enqueue(4, 9);
-	cr_assert(sched_should_preempt(0), "a more urgent one preempts at once");
+	sched_enqueue(rq(), 1, 8);
+	cr_assert_eq(sched_pick(rq()), 1);
+	cr_assert_not(sched_should_preempt(rq(), 100), "nobody waiting");
+	sched_enqueue(rq(), 2, 5);
+	cr_assert_not(sched_should_preempt(rq(), 100), "only less urgent ones waiting");
+	sched_enqueue(rq(), 3, 8);
+	cr_assert_not(sched_should_preempt(rq(), SCHED_SLICE_TICKS - 1), "an equal one waits for the slice");
+	cr_assert(sched_should_preempt(rq(), SCHED_SLICE_TICKS));
+	sched_enqueue(rq(), 4, 9);
+	cr_assert(sched_should_preempt(rq(), 0), "a more urgent one preempts at once");
 }
 
 /* A queue as sched_rr leaves it: arrival order, one entry without a priority. */
 Test(sched_prio, takes_over_a_round_robin_queue)
 {
-	struct rq_buf rq;
+	struct rq_buf buf;
 
-	memset(&rq, 0, sizeof(rq));
-	rq.running = 9;
-	rq.running_prio = SCHED_PRIO_UNSET;
-	rq_insert_at(&rq, 0, 1, 3);
-	rq_insert_at(&rq, 1, 2, SCHED_PRIO_UNSET);
-	rq_insert_at(&rq, 2, 3, 12);
-	rq_insert_at(&rq, 3, 4, 99);	/* out of range: the default too */
-	cr_assert_eq(rq_store("sched_rr", &rq), 0);
+	memset(&buf, 0, sizeof(buf));
+	buf.running = 9;
+	buf.running_prio = SCHED_PRIO_UNSET;
+	rq_insert_at(&buf, 0, 1, 3);
+	rq_insert_at(&buf, 1, 2, SCHED_PRIO_UNSET);
+	rq_insert_at(&buf, 2, 3, 12);
+	rq_insert_at(&buf, 3, 4, 99);	/* out of range: the default too */
+	cr_assert_eq(rq_store(rq(), &buf, 0), 0);
 	cr_assert_eq(cell_init(), 0);
-	cr_assert(sched_should_preempt(0), "12 beats the running task's default 8");
+	cr_assert(sched_should_preempt(rq(), 0), "12 beats the running task's default 8");
 	int64_t want[] = { 3, 2, 4, 1, -1 };
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		cr_assert_eq(sched_pick(), want[i], "pick %zu", i);
+		cr_assert_eq(sched_pick(rq()), want[i], "pick %zu", i);
 }

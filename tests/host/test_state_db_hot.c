@@ -323,18 +323,28 @@ Test(state_db_hot, corruption_is_refused_when_a_record_is_taken_over)
 	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 1);
 }
 
-/* A hot record's next write checks the old value first, so a write never hides a corruption. */
-Test(state_db_hot, corruption_is_found_by_the_next_write_not_written_over)
+/*
+ * A hot record's write patches its checksum over the bytes it changes, so a
+ * corruption stays seen after it, wherever it is; a write that changes the
+ * header checks the old value first and refuses.
+ */
+Test(state_db_hot, corruption_is_not_written_over)
 {
-	statedb_handle h = open16("hot/a", 1, 2);
+	statedb_handle h = open16("hot/a", 1, 2), again;
 	struct val16 v = { 7, 7 };
 	uint64_t x = 1;
 
 	corrupt("hot/a", 12);
-	cr_assert_eq(statedb_hwrite(&db, h, 0, &x, sizeof x), STATEDB_E_CORRUPT);
-	cr_assert_eq(statedb_hupdate(&db, h, &v, sizeof v), STATEDB_E_CORRUPT);
-	cr_assert_eq(statedb_update(&db, "hot/a", STATEDB_TYPE_KEEP, 1, &v, sizeof v), STATEDB_E_CORRUPT);
-	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 1, "still corrupt, still seen");
+	cr_assert_eq(statedb_hwrite(&db, h, 0, &x, sizeof x), STATEDB_OK);
+	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 1, "a write elsewhere does not hide it");
+	cr_assert_eq(statedb_hupdate(&db, h, &v, sizeof v), STATEDB_OK);
+	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 1, "nor does a write over it");
+	cr_assert_eq(statedb_update(&db, "hot/a", STATEDB_TYPE_KEEP, 1, &v, sizeof v), STATEDB_OK);
+	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 1, "nor a named update in place");
+	cr_assert_eq(statedb_hopen(&db, "hot/a", 0, &again), STATEDB_E_CORRUPT,
+		     "a new cell version still refuses it");
+	cr_assert_eq(statedb_update(&db, "hot/a", 9, 1, &v, sizeof v), STATEDB_E_CORRUPT,
+		     "a write that changes the header checks first");
 	/* A header corruption (the owner) is caught by a write that changes the header. */
 	cr_assert_eq(statedb_delete(&db, "hot/a"), STATEDB_OK);
 	h = open16("hot/a", 1, 2);
@@ -343,6 +353,25 @@ Test(state_db_hot, corruption_is_found_by_the_next_write_not_written_over)
 	cr_assert_eq(statedb_update(&db, "hot/a", 9, 1, &v, sizeof v), STATEDB_E_CORRUPT);
 	cr_assert_eq(statedb_hupdate(&db, h, &v, sizeof v), STATEDB_OK, "data intact: written");
 	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 1, "the header's corruption is still seen");
+}
+
+/* A patched checksum is the checksum of the whole record, at every offset and length. */
+Test(state_db_hot, patched_checksums_are_exact)
+{
+	unsigned char buf[2600], part[64];	/* past every level of the shift tables */
+	statedb_handle h;
+
+	for (size_t i = 0; i < sizeof buf; i++)
+		buf[i] = (unsigned char)(i * 7 + 3);
+	cr_assert_eq(statedb_create(&db, "hot/p", 1, 1, "t", buf, sizeof buf), STATEDB_OK);
+	cr_assert_eq(statedb_hopen(&db, "hot/p", 0, &h), STATEDB_OK);
+	for (size_t at = 0; at < sizeof buf; at += 37)
+		for (size_t n = 0; n <= sizeof part && at + n <= sizeof buf; n += 9) {
+			for (size_t i = 0; i < n; i++)
+				part[i] = (unsigned char)(at + n + i);
+			cr_assert_eq(statedb_hwrite(&db, h, at, part, n), STATEDB_OK);
+			cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 0, "at %zu n %zu", at, n);
+		}
 }
 
 Test(state_db_hot, scrub_finds_corruption_within_its_bound)
