@@ -21,10 +21,11 @@ static bool in_handler;
 static struct fault_report report;
 /* A fault raised by fault_raise, until its #UD is handled; interrupts off between. */
 static struct {
-	bool pending, taken;
+	bool pending, taken, has_frame;
 	uint32_t kind;
 	char msg[80];
 	uint64_t rip, rbp;
+	struct trap_frame frame;	/* has_frame: every register of the faulting context */
 } raised;
 static bool overflow;	/* the fault being handled is a stack overflow */
 static uint64_t hang_ms;	/* the fault being handled is a hang of this long */
@@ -33,12 +34,29 @@ __attribute__((noinline)) _Noreturn void fault_raise(uint32_t kind, const char *
 						     uint64_t rbp)
 {
 	irq_save();
+	raised.has_frame = false;
 	raised.pending = true;
 	raised.kind = kind;
 	snprintf(raised.msg, sizeof(raised.msg), "%s", msg ? msg : "(no message)");
 	raised.rip = rip;
 	raised.rbp = rbp;
 	__asm__ volatile(".globl fault_raise_ud2\nfault_raise_ud2: ud2" ::: "memory");
+	__builtin_unreachable();
+}
+
+_Noreturn void fault_raise_frame(uint32_t kind, const char *msg, const struct trap_frame *f)
+{
+	irq_save();
+	raised.frame = *f;
+	raised.frame.vector = 2;
+	raised.frame.error = 0;
+	raised.has_frame = true;
+	raised.pending = true;
+	raised.kind = kind;
+	snprintf(raised.msg, sizeof(raised.msg), "%s", msg ? msg : "(no message)");
+	raised.rip = f->rip;
+	raised.rbp = f->rbp;
+	__asm__ volatile("jmp fault_raise_ud2" ::: "memory");
 	__builtin_unreachable();
 }
 
@@ -55,9 +73,21 @@ bool fault_take_raised(struct trap_frame *f)
 		return false;
 	raised.pending = false;
 	raised.taken = true;
+	if (raised.has_frame) {
+		uint64_t vector = f->vector;
+
+		*f = raised.frame;
+		f->vector = vector;	/* looked up as the #UD it is; reported as the NMI (fill_report) */
+		return true;
+	}
 	f->rip = raised.rip;
 	f->rbp = raised.rbp;
 	return true;
+}
+
+uint64_t fault_raised_vector(uint64_t vector)
+{
+	return raised.taken && raised.has_frame ? raised.frame.vector : vector;
 }
 
 const char *fault_raised_message(void)
@@ -114,6 +144,10 @@ static void fill_report(struct fault_report *r, const struct trap_frame *f,
 	r->regs = *f;
 	walk_frames(r, f->rbp);
 	if (raised.taken) {
+		if (raised.has_frame) {
+			r->vector = r->regs.vector = raised.frame.vector;
+			r->error = 0;
+		}
 		r->kind = raised.kind;
 		memcpy(r->message, raised.msg, sizeof(r->message));
 		raised.taken = false;

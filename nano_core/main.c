@@ -19,6 +19,7 @@
 #include "hal/io.h"
 #include "hal/uart.h"
 #include "nano_core/physmap.h"
+#include "nano_core/contain.h"
 
 #define KERNEL_STACK_PAGES 8
 #define QEMU_EXIT_PORT 0xf4
@@ -160,6 +161,7 @@ static _Noreturn void kmain_on_kernel_stack(void)
 		console_init();
 	klog(LOG_INFO, "boot: %s after %lu us of guest time since the loader's hand-off",
 	     shell ? "boot cells up, the shell cell has the console," : "prompt", time_ns() / 1000);
+	nmi_watchdog_init();
 	cpu_sti();
 	if (shell)
 		idle_forever();

@@ -45,6 +45,7 @@ static int irq_depth;		/* interrupt handlers running (nested) */
 static int64_t route_line = -1;	/* the IRQ whose route runs now, or -1 */
 extern uint8_t ctx_preempting;
 static uint32_t unrouted_seen;
+static uint64_t irqs_taken;	/* for the NMI watchdog: an interrupt taken ends a run of samples */
 static const struct cellref dispatch_ref = { "dispatch", "dispatch_irq" };
 static const struct cellref irq_exit_ref = { "tasks", "tasks_irq_exit" };
 static struct cellref_cache dispatch_cache, irq_exit_cache;	/* written with interrupts off */
@@ -267,6 +268,7 @@ static void exception(struct trap_frame *f)
 	} else {
 		cp = catch_for(f);
 	}
+	f->vector = fault_raised_vector(f->vector);	/* the NMI watchdog's hang says NMI */
 
 	if (cp && (!cp->context || in_cell)) {
 		if (cp->context)
@@ -363,8 +365,15 @@ static void watch_for_hang(struct trap_frame *f)
 	klog(LOG_ERR, "watchdog: %s hangs (%lu ms) and nothing can be abandoned; left running", w.cell, ms);
 }
 
+uint64_t trap_irqs_taken(void)
+{
+	return irqs_taken;
+}
+
 void trap_dispatch(struct trap_frame *f)
 {
+	if (f->vector == 2 && nmi_watchdog(f))
+		return;
 	if (f->vector < 32) {
 		exception(f);
 		return;
@@ -373,6 +382,7 @@ void trap_dispatch(struct trap_frame *f)
 	if (f->vector == SPURIOUS_VECTOR || f->vector - IRQ_VECTOR_BASE >= IRQ_LINES)
 		return;
 	uint8_t irq = (uint8_t)(f->vector - IRQ_VECTOR_BASE);
+	irqs_taken++;
 	/* EOI first: the handler may switch tasks and not come back for a while. */
 	intc_eoi(irq);
 	irq_depth++;

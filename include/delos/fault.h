@@ -47,6 +47,8 @@ enum fault_kind {
 
 /* The hang watchdog's bound when the manifest gives no watchdog=MS (0 there: none). */
 #define FAULT_WATCHDOG_DEFAULT_MS 5000
+/* The NMI watchdog's bound for a cell spinning with interrupts off: its watchdog=MS, at most this. */
+#define FAULT_NMI_WATCHDOG_MAX_MS 1000
 
 struct fault_report {
 	uint32_t version;           /* FAULT_REPORT_VERSION */

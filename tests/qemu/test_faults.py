@@ -5,6 +5,37 @@ import time
 from delos import check, TestFailure, PROMPT
 
 
+def healthy(m):
+    """What must hold after every fault test: memory, every record's checksum, a cell call."""
+    out = m.command("mem")
+    check("check ok" in out and "none leaked, ok" in out, "mem: %r" % out)
+    out = m.command("state")
+    rows = [l for l in out.splitlines() if re.match(r"^\S+\s+[0-9a-f]{8}\s", l)]
+    check(rows and all(l.split()[-1] == "ok" for l in rows), "state checksums: %r" % out)
+    check("returned 42" in m.command("call hello hello_main"), "hello_main does not answer 42")
+
+
+def contained(test):
+    """Marks a test of a fault in a cell: after it, every machine it booted (and left
+    running) must be healthy; a test that boots none fails. Delos must not halt."""
+    def run(machine):
+        booted = []
+
+        def factory(**kw):
+            m = machine(**kw)
+            booted.append(m)
+            return m
+        test(factory)
+        check(booted, "%s booted no machine" % test.__name__)
+        for m in booted:
+            check(m.proc.poll() is None, "QEMU ended: Delos halted or exited")
+            check("PANIC" not in m.transcript and "halted." not in m.transcript,
+                  "nano_core halted after a fault in a cell")
+            healthy(m)
+    run.__name__, run.__doc__ = test.__name__, test.__doc__
+    return run
+
+
 def fault(machine, kind, vector, name, symbol):
     """A fault in nano_core's own code still halts, with the full report."""
     m = machine()
@@ -43,6 +74,7 @@ def test_fault_stack_is_double_fault(machine):
     check("kernel stack overflow" in m.transcript, "double fault not explained")
 
 
+@contained
 def test_caught_fault_restores_interrupt_flag(machine):
     """A cell that turns interrupts off and faults under `call` leaves the caller's flag on."""
     m = machine()
@@ -57,15 +89,6 @@ def test_caught_fault_restores_interrupt_flag(machine):
 
 # Faults in cells (cells/faults/faults.h). The injector (tests/cells/inject) writes a
 # ud2 over the first instruction of a cell's function through text_poke.
-
-def healthy(m):
-    """What must hold after every fault test: memory, every record's checksum, a cell call."""
-    out = m.command("mem")
-    check("check ok" in out and "none leaked, ok" in out, "mem: %r" % out)
-    out = m.command("state")
-    rows = [l for l in out.splitlines() if re.match(r"^\S+\s+[0-9a-f]{8}\s", l)]
-    check(rows and all(l.split()[-1] == "ok" for l in rows), "state checksums: %r" % out)
-    check("returned 42" in m.command("call hello hello_main"), "hello_main does not answer 42")
 
 
 def poll(m, line, pattern, timeout=30):
@@ -95,6 +118,7 @@ def operations(m):
     return int(poll(m, "work status", r"work: (\d+) operations").group(1))
 
 
+@contained
 def test_fault_ramfs_read_under_workload(machine):
     """ud2 at ramfs_read while the workload runs: ramfs is charged and reloaded, the
     worker is ended and restarted by workload's policy, and nothing is lost."""
@@ -117,9 +141,9 @@ def test_fault_ramfs_read_under_workload(machine):
     out = m.command("work verify")
     check(re.search(r"work: verify: [1-9]\d* files checked, 0 mismatches", out), "verify: %r" % out)
     check("MISMATCH" not in m.transcript, "the workload saw a mismatch")
-    healthy(m)
 
 
+@contained
 def test_fault_shell_command_path_escalates(machine):
     """ud2 in shell_execute: the shell task is ended and restarted, the prompt returns;
     the same fault again within the window escalates to a reload, which repairs it."""
@@ -140,9 +164,9 @@ def test_fault_shell_command_path_escalates(machine):
     out = m.command("faults -v 2")
     check("RIP " in out and "backtrace:" in out and "<shell:shell_execute+0x0>" in out,
           "faults -v 2: %r" % out)
-    healthy(m)
 
 
+@contained
 def test_fault_serial_irq_path(machine):
     """ud2 in serial's IRQ handler: the route is abandoned, its line masked, serial
     reloaded and the line unmasked; typing works again."""
@@ -152,9 +176,9 @@ def test_fault_serial_irq_path(machine):
     m.expect(r"faults: #1 reload serial@1 -> serial@1; IRQ 4 unmasked", 20)
     poll(m, "faults", r"^ +1 .* irq: #UD .*IRQ 4 unmasked; recovered in \d+ us$")
     poll(m, "faults", r"\A(?![\s\S]*recovering$)")   # every fault of the incident dealt with
-    healthy(m)
 
 
+@contained
 def test_fault_in_cell_init_refuses_the_load(machine):
     m = machine()
     m.boot()
@@ -167,9 +191,9 @@ def test_fault_in_cell_init_refuses_the_load(machine):
     check(re.search(r"cell window: .*", m.command("mem")).group(0) == window,
           "the refused load left cell-window pages behind")
     check("bad_init" not in m.command("state"), "the refused load left records behind")
-    healthy(m)
 
 
+@contained
 def test_fault_in_swap_in_hook_rolls_back(machine):
     m = machine()
     m.boot()
@@ -177,9 +201,9 @@ def test_fault_in_swap_in_hook_rolls_back(machine):
     check("raised #UD invalid opcode" in out and "nothing changed" in out, "swap: %r" % out)
     poll(m, "faults", r"^ +1 .* hook: #UD .*swap rolled back in \d+ us$")
     check(re.search(r"^hello@1 ", m.command("cells"), re.M), "hello@1 is not live after the roll-back")
-    healthy(m)
 
 
+@contained
 def test_fault_repeated_escalates_restart_reload_fallback(machine):
     """hello@1 (restart, fallback=hello@2): the same fault again within the window goes
     restart -> reload (which repairs the injected ud2) -> fallback to hello@2."""
@@ -198,9 +222,9 @@ def test_fault_repeated_escalates_restart_reload_fallback(machine):
     fault_once(3, re.escape("fallback hello@1 -> hello@2"))
     check("returned 43" in m.command("call hello hello_main"), "hello@2 is not live after the fallback")
     check("swap: done" in m.command("swap hello@2 hello@1"), "swap back to hello@1")
-    healthy(m)
 
 
+@contained
 def test_fault_raised_by_code_panic_smash_overflow(machine):
     """cell_panic, a stack-protector failure and a stack overflow into the guard page,
     each in a cell under the console's call: charged to the cell, contained, reloaded."""
@@ -216,9 +240,9 @@ def test_fault_raised_by_code_panic_smash_overflow(machine):
         line = poll(m, "faults", r"^ +%d .*recovered in \d+ us$" % n).group(0)
         check(re.search(r"panicky task \d+ 'shell' command: " + kind, line), "fault %d: %r" % (n, line))
         check("reload panicky@1 -> panicky@1" in line, "fault %d not reloaded: %r" % (n, line))
-    healthy(m)
 
 
+@contained
 def test_fault_hang_with_interrupts_on(machine):
     """An endless loop at ramfs_read while the workload runs: the watchdog ends the
     worker after ramfs's bound, ramfs is reloaded (repaired), the worker restarted."""
@@ -240,9 +264,9 @@ def test_fault_hang_with_interrupts_on(machine):
     check(re.search(r"stopped after \d+ operations, 0 errors", out), "work stop: %r" % out)
     out = m.command("work verify")
     check(re.search(r"work: verify: [1-9]\d* files checked, 0 mismatches", out), "verify: %r" % out)
-    healthy(m)
 
 
+@contained
 def test_fault_tries_run_out_cell_marked_failed(machine):
     """hello (tries=5): the sixth fault in one episode marks it failed; it is left alone,
     its callers are still contained, nothing halts."""
@@ -255,4 +279,51 @@ def test_fault_tries_run_out_cell_marked_failed(machine):
     check("raised #UD invalid opcode" in m.command("call hello hello_main"), "the failed cell was repaired")
     check("cell failed" in poll(m, "faults", r"^ +7 .*in \d+ us$").group(0), "fault 7 not left alone")
     check("swap: done" in m.command("swap hello@2 hello@1"), "a failed cell can still be swapped")
-    healthy(m)
+
+
+@contained
+def test_fault_hang_with_interrupts_off_in_a_task(machine):
+    """cli and an endless loop at ramfs_read while the workload runs: no interrupt
+    arrives, so only the NMI watchdog sees it; the worker is ended, ramfs reloaded
+    (repaired), the worker restarted, and nothing the workload wrote is lost."""
+    m = booted_with_injector(machine)
+    check("NMI watchdog from the RTC" in m.transcript, "no NMI watchdog at boot")
+    check("loaded workload@1" in m.command("load workload@1"), "load workload@1")
+    check("started 2 workers" in m.command("work start"), "work start")
+    poll(m, "work status", r"work: [1-9]\d* operations")
+    check("cliloop at ramfs:ramfs_read" in m.command("inject ramfs ramfs_read cliloop"), "inject")
+    line = poll(m, "faults", r"^ +1 .*recovered in \d+ us$").group(0)
+    check(re.search(r"ramfs task \d+ 'work\d' task: hang \(interrupts off\): \d+ ms in ramfs at "
+                    r"ramfs:ramfs_read\+0x1; reload ramfs@1 -> ramfs@1; task \d+ restarted", line),
+          "fault 1: %r" % line)
+    out = m.command("faults -v 1")
+    check(re.search(r"^vector 2,", out, re.M) and re.search(r"RFLAGS [0-9a-f]{13}[0-7][0-9a-f]{2} ", out),
+          "fault 1 is not the NMI's, with interrupts off, in its register dump: %r" % out)
+    before = operations(m)
+    deadline = time.monotonic() + 30
+    while operations(m) < before + 4:
+        check(time.monotonic() < deadline, "the workload does not go on after the hang")
+    out = m.command("work stop")
+    check(re.search(r"stopped after \d+ operations, 0 errors", out), "work stop: %r" % out)
+    out = m.command("work verify")
+    check(re.search(r"work: verify: [1-9]\d* files checked, 0 mismatches", out), "verify: %r" % out)
+
+
+@contained
+def test_fault_hang_with_interrupts_off_under_call(machine):
+    """irqoff_spin turns interrupts off and loops under the console's call: the NMI
+    watchdog abandons the call after irqoff's bound (watchdog=500), the caller's
+    interrupt flag is as it was, and the timer ticks again."""
+    m = machine()
+    m.boot()
+    check("loaded irqoff@1" in m.command("load irqoff@1"), "load irqoff@1")
+    out = m.command("call irqoff irqoff_spin")
+    check("raised NMI" in out and "the call was abandoned" in out, "the spin was not abandoned: %r" % out)
+    line = poll(m, "faults", r"^ +1 .*recovered in \d+ us$").group(0)
+    ms = int(re.search(r"command: hang \(interrupts off\): (\d+) ms in irqoff at irqoff:irqoff_spin\+0x",
+                       line).group(1))
+    check(ms >= 500, "caught after %d ms, before irqoff's bound of 500 ms" % ms)
+    check("reload irqoff@1 -> irqoff@1" in line, "irqoff not reloaded: %r" % line)
+    check("returned 1" in m.command("call irqoff irqoff_enabled"), "interrupts left off by the hang")
+    check("returned 1" in m.command("call irqoff irqoff_tick_seen"), "no timer tick after the hang")
+
