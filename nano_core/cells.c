@@ -457,7 +457,8 @@ int cells_swap_to(const char *old_ref, const char *new_ref)
 	return err;
 }
 
-uint64_t cells_watchdog_ms(const char *name)
+/* The manifest's KEY=MS for the loaded cell `name`, or dflt when it gives none. */
+static uint64_t manifest_ms(const char *name, const char *key, uint64_t dflt)
 {
 	struct manifest_recovery rec;
 	uint32_t version;
@@ -466,12 +467,22 @@ uint64_t cells_watchdog_ms(const char *name)
 	const char *v;
 
 	if (cells_policy(name, &rec, &version, &window) || !(e = manifest_find(&cs.manifest, name, version)))
-		return FAULT_WATCHDOG_DEFAULT_MS;
-	if (!(v = manifest_extra(e, "watchdog")))
-		return FAULT_WATCHDOG_DEFAULT_MS;
+		return dflt;
+	if (!(v = manifest_extra(e, key)))
+		return dflt;
 	for (; *v >= '0' && *v <= '9'; v++)
 		ms = ms * 10 + (uint64_t)(*v - '0');
 	return ms;
+}
+
+uint64_t cells_watchdog_ms(const char *name)
+{
+	return manifest_ms(name, "watchdog", FAULT_WATCHDOG_DEFAULT_MS);
+}
+
+uint64_t cells_heartbeat_ms(const char *name)
+{
+	return manifest_ms(name, "heartbeat", 0);
 }
 
 int cells_policy(const char *name, struct manifest_recovery *rec, uint32_t *version,

@@ -107,7 +107,7 @@ void fault_mark_hang(uint64_t ms)
 
 const char *fault_context_name(uint64_t context)
 {
-	static const char *const names[] = { "?", "task", "irq", "init", "hook", "command" };
+	static const char *const names[] = { "?", "task", "irq", "init", "hook", "command", "heartbeat" };
 
 	return context < sizeof(names) / sizeof(names[0]) ? names[context] : "?";
 }
@@ -208,6 +208,24 @@ void fault_contain(const struct trap_frame *f, const struct cells_where *w, uint
 	report.irq = irq;
 	if (irq >= 0)
 		irq_mask((uint64_t)irq);
+	notify(&report);
+}
+
+void fault_heartbeat(const char *cell, const char *version, uint64_t ms, uint64_t period_ms)
+{
+	struct trap_frame none = { 0 };
+	struct cells_where w = { 0 };
+
+	snprintf(w.cell, sizeof(w.cell), "%s", cell);
+	snprintf(w.version, sizeof(w.version), "%s", version);
+	snprintf(w.symbol, sizeof(w.symbol), "(no heartbeat)");
+	fill_report(&report, &none, &w, FAULT_CTX_HEARTBEAT);
+	report.kind = FAULT_KIND_HANG;
+	report.irq = -1;
+	report.cr2 = 0;
+	report.nframes = 0;
+	snprintf(report.message, sizeof(report.message), "hang: no heartbeat for %lu ms (period %lu ms)",
+		 ms, period_ms);
 	notify(&report);
 }
 

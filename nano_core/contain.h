@@ -12,6 +12,11 @@
 void fault_contain(const struct trap_frame *f, const struct cells_where *w, uint64_t context,
 		   int64_t irq);
 
+/* Reports a missed heartbeat of `cell` (nano_core/heartbeat.c): a hang, nothing abandoned. */
+void fault_heartbeat(const char *cell, const char *version, uint64_t ms, uint64_t period_ms);
+/* Looks for cells that missed their heartbeat; at the end of every interrupt, interrupts off. */
+void heartbeat_check(void);
+
 /*
  * Reports a fault in cell code outside any contained call and ends the
  * running task through slot OPS_TASK_END. Returns only when no task can be

@@ -392,6 +392,7 @@ void trap_dispatch(struct trap_frame *f)
 		route_irq(irq);
 	irq_depth--;
 	watch_for_hang(f);
+	heartbeat_check();
 	/* Preemption happens here, from nano_core's frame, not inside the handlers. */
 	trap_preempt_point(irq);
 }

@@ -106,7 +106,12 @@ static int log_fault(const struct fault_report *r)
 	memset(&e, 0, sizeof(e));
 	e.r = *r;
 	e.state = FAULT_PENDING;
-	note_task(&e);
+	if (r->context == FAULT_CTX_HEARTBEAT) {	/* no task was caught: the cell's are restarted */
+		e.task = -1;
+		memcpy(e.task_name, "-", 2);
+	} else {
+		note_task(&e);
+	}
 	if ((err = faults_log_get(&log)))
 		goto fail;
 	e.seq = ++log.count;

@@ -78,6 +78,8 @@ int cells_policy(const char *name, struct manifest_recovery *rec, uint32_t *vers
 		 uint64_t *window_ms);
 /* The hang watchdog's bound for the loaded cell `name` (watchdog=MS; 0: none). */
 uint64_t cells_watchdog_ms(const char *name);
+/* The heartbeat period the manifest declares for the loaded cell `name` (heartbeat=MS; 0: none). */
+uint64_t cells_heartbeat_ms(const char *name);
 
 void swap_print_result(int err, const struct swap_result *res, bool verbose);
 

@@ -35,6 +35,7 @@ enum fault_context {
 	FAULT_CTX_INIT,       /* cell_init at load */
 	FAULT_CTX_HOOK,       /* a swap-in hook */
 	FAULT_CTX_COMMAND,    /* a console command */
+	FAULT_CTX_HEARTBEAT,  /* a missed heartbeat: nothing of the cell was running to abandon */
 };
 
 enum fault_kind {
@@ -76,6 +77,15 @@ const char *fault_context_name(uint64_t context);
  * halts, with the message.
  */
 _Noreturn void cell_panic(const char *msg);
+
+/*
+ * Says the calling cell is alive (grant `core`). A cell whose manifest line
+ * has heartbeat=MS must call it at least every MS from its load on; a miss
+ * is reported as a hang of the cell in context FAULT_CTX_HEARTBEAT, and its
+ * recovery policy runs (nano_core/heartbeat.c). The caller is found from
+ * the return address. Returns 0, or -1 when the caller declares none.
+ */
+int cell_heartbeat(void);
 
 /*
  * Runs fn(arg) as a contained call in `context` (enum fault_context): a CPU

@@ -49,7 +49,7 @@ void inject_cmd(int argc, char **argv)
 int cell_init(void)
 {
 	return shell_register("inject", "inject", "inject_cmd", "CELL SYM KIND",
-			      "test only: write a ud2, an endless loop, or one with interrupts off at the start of CELL:SYM");
+			      "test only: write ud2, loop or cliloop at the start of CELL:SYM");
 }
 
 void cell_exit(void)
