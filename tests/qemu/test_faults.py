@@ -327,3 +327,22 @@ def test_fault_hang_with_interrupts_off_under_call(machine):
     check("returned 1" in m.command("call irqoff irqoff_enabled"), "interrupts left off by the hang")
     check("returned 1" in m.command("call irqoff irqoff_tick_seen"), "no timer tick after the hang")
 
+
+@contained
+def test_fault_missed_heartbeat_restarts_the_task(machine):
+    """beater (heartbeat=300, recovery=restart) stops beating: its task waits on a
+    channel nobody posts, which no other watchdog sees. The miss is charged to
+    beater, its task is restarted at its entry, and it beats again."""
+    m = machine()
+    m.boot()
+    check("loaded beater@1" in m.command("load beater@1"), "load beater@1")
+    poll(m, "call beater beater_beats", r"returned [1-9]\d*")
+    check("returned 0" in m.command("call beater beater_stall"), "beater_stall")
+    line = poll(m, "faults", r"^ +1 .*recovered in \d+ us$").group(0)
+    check(re.search(r"beater task -1 '-' heartbeat: hang: no heartbeat for \d+ ms \(period 300 ms\) "
+                    r"at beater:\(no heartbeat\)\+0x0; restart beater@1 \(1 tasks\); recovered", line),
+          "fault 1: %r" % line)
+    beats = int(re.search(r"returned (\d+)", m.command("call beater beater_beats")).group(1))
+    poll(m, "call beater beater_beats", r"returned (?!%d\b)\d+" % beats)
+    check("faults: 1 logged" in m.command("faults"), "the restarted task missed its beat again")
+
