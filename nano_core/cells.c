@@ -76,7 +76,7 @@ static int env_poke(void *ctx, void *mem, const void *src, size_t len)
 static void *env_alloc(void *ctx, size_t bytes)
 {
 	(void)ctx;
-	return kmalloc(bytes);
+	return kmalloc_kept(bytes);	/* the loader's: outlives the task that loads */
 }
 
 static void env_free(void *ctx, void *p)

@@ -107,6 +107,13 @@ def poll(m, line, pattern, timeout=30):
             raise TestFailure("%r never printed %r; last: %r" % (line, pattern, m.transcript[start:end]))
 
 
+def task_blocks(m):
+    """(live, freed): cells' heap blocks held by tasks now, and freed with an ended task's frames."""
+    found = re.search(r"task blocks: (\d+) live .*, (\d+) freed", m.command("mem"))
+    check(found, "mem does not count task blocks")
+    return int(found.group(1)), int(found.group(2))
+
+
 def booted_with_injector(machine):
     m = machine()
     m.boot()
@@ -123,6 +130,7 @@ def test_fault_ramfs_read_under_workload(machine):
     """ud2 at ramfs_read while the workload runs: ramfs is charged and reloaded, the
     worker is ended and restarted by workload's policy, and nothing is lost."""
     m = booted_with_injector(machine)
+    held = task_blocks(m)
     check("loaded workload@1" in m.command("load workload@1"), "load workload@1")
     check("started 2 workers" in m.command("work start"), "work start")
     poll(m, "work status", r"work: [1-9]\d* operations")
@@ -141,6 +149,9 @@ def test_fault_ramfs_read_under_workload(machine):
     out = m.command("work verify")
     check(re.search(r"work: verify: [1-9]\d* files checked, 0 mismatches", out), "verify: %r" % out)
     check("MISMATCH" not in m.transcript, "the workload saw a mismatch")
+    # The ended workers' I/O buffers went with their frames: none is left held.
+    live, freed = task_blocks(m)
+    check(live == held[0] and freed >= 2, "task blocks: %d live (%d before), %d freed" % (live, held[0], freed))
 
 
 @contained
