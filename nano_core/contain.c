@@ -9,6 +9,7 @@
 #include <delos/time.h>
 #include "hal/cpu.h"
 #include "nano_core/contain.h"
+#include "nano_core/ksyms.h"
 
 /*
  * Set while a faulted task is being ended, until the next context is switched
@@ -28,6 +29,7 @@ static struct {
 	struct trap_frame frame;	/* has_frame: every register of the faulting context */
 } raised;
 static bool overflow;	/* the fault being handled is a stack overflow */
+static char charged[80];	/* a fault in nano_core charged to its calling cell: what it was */
 static uint64_t hang_ms;	/* the fault being handled is a hang of this long */
 
 __attribute__((noinline)) _Noreturn void fault_raise(uint32_t kind, const char *msg, uint64_t rip,
@@ -95,6 +97,48 @@ const char *fault_raised_message(void)
 	return raised.taken ? raised.msg : NULL;
 }
 
+/*
+ * nano_core functions that only touch the memory their caller names, hold no
+ * lock and change no nano_core state: abandoning one half-way leaves nano_core
+ * as it was, so a fault in one is its caller's (a bad pointer or length).
+ */
+static const char *const caller_charged[] = {
+	"memcpy", "memmove", "memset", "memcmp", "strlen", "strcmp", "strncmp",
+	"snprintf", "vsnprintf", "put", "put_padded", "put_number", "parse_spec",
+	"take_unsigned", "take_signed", "convert",
+};
+
+static const char *charged_to_caller(uint64_t addr, uint64_t *off)
+{
+	const char *name = ksym_lookup(addr, off);
+
+	for (size_t i = 0; name && i < sizeof(caller_charged) / sizeof(caller_charged[0]); i++)
+		if (strcmp(name, caller_charged[i]) == 0)
+			return name;
+	return NULL;
+}
+
+bool fault_charge_caller(const struct trap_frame *f, struct cells_where *w)
+{
+	uint64_t off, rbp = f->rbp, skip;
+	const char *name = charged_to_caller(f->rip, &off);
+
+	charged[0] = '\0';
+	for (int depth = 0; name && depth < 8 && rbp && !(rbp & 7) && paging_readable(rbp, 16); depth++) {
+		uint64_t ret = ((uint64_t *)rbp)[1];
+
+		if (cells_addr_owner(ret - 1, w)) {
+			snprintf(charged, sizeof(charged), "%s in nano_core's %s+0x%lx, passed a bad argument",
+				 trap_name(f->vector), name, off);
+			return true;
+		}
+		if (!charged_to_caller(ret - 1, &skip))
+			return false;	/* called from other nano_core code: nano_core's fault */
+		rbp = ((uint64_t *)rbp)[0];
+	}
+	return false;
+}
+
 void fault_mark_overflow(void)
 {
 	overflow = true;
@@ -151,6 +195,9 @@ static void fill_report(struct fault_report *r, const struct trap_frame *f,
 		r->kind = raised.kind;
 		memcpy(r->message, raised.msg, sizeof(r->message));
 		raised.taken = false;
+	} else if (charged[0]) {
+		memcpy(r->message, charged, sizeof(r->message));
+		charged[0] = '\0';
 	} else if (overflow) {
 		r->kind = FAULT_KIND_STACK_OVERFLOW;
 		snprintf(r->message, sizeof(r->message), "stack overflow (rsp %016lx)", f->rsp);

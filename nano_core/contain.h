@@ -39,6 +39,13 @@ extern char fault_raise_ud2[];
 _Noreturn void fault_raise_frame(uint32_t kind, const char *msg, const struct trap_frame *f);
 /* At the #UD of fault_raise: puts the raiser's rip and rbp in f; false if none is pending. */
 bool fault_take_raised(struct trap_frame *f);
+/*
+ * A fault in nano_core code that acts only on its caller's memory (memcpy,
+ * strlen, snprintf, ...; the list is in contain.c), called by a cell,
+ * directly or through others on that list: fills w with the calling cell's
+ * call site and returns true, so the fault is that cell's. False otherwise.
+ */
+bool fault_charge_caller(const struct trap_frame *f, struct cells_where *w);
 /* Marks the fault being handled as a stack overflow, or as a hang of `ms`. */
 void fault_mark_overflow(void);
 void fault_mark_hang(uint64_t ms);

@@ -257,7 +257,7 @@ static void exception(struct trap_frame *f)
 
 	if (f->vector == 6 && f->rip == (uint64_t)fault_raise_ud2)
 		fault_take_raised(f);
-	in_cell = cells_addr_owner(f->rip, &w);
+	in_cell = cells_addr_owner(f->rip, &w) || fault_charge_caller(f, &w);
 	if (in_cell && stack_overflow(f, &probe)) {
 		struct trap_frame g = *f;
 

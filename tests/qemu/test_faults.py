@@ -237,14 +237,18 @@ def test_fault_repeated_escalates_restart_reload_fallback(machine):
 
 @contained
 def test_fault_raised_by_code_panic_smash_overflow(machine):
-    """cell_panic, a stack-protector failure and a stack overflow into the guard page,
-    each in a cell under the console's call: charged to the cell, contained, reloaded."""
+    """cell_panic, a stack-protector failure, a stack overflow into the guard page and a
+    bad pointer passed to nano_core's memcpy, each in a cell under the console's call:
+    charged to the cell, contained, reloaded."""
     m = machine()
     m.boot()
     check("loaded panicky@1" in m.command("load panicky@1"), "load panicky@1")
     cases = [("panicky_panic", r"panicky: the answer is not 42 at panicky:panicky_panic\+0x"),
              ("panicky_smash", r"stack-protector: stack smashing detected at panicky:panicky_smash\+0x"),
-             ("panicky_overflow", r"stack overflow \(rsp [0-9a-f]{16}\) at panicky:recurse\+0x")]
+             ("panicky_overflow", r"stack overflow \(rsp [0-9a-f]{16}\) at panicky:recurse\+0x"),
+             # nano_core's memcpy handed a bad pointer: the caller's fault, not nano_core's
+             ("panicky_bad_memcpy", r"#PF page fault in nano_core's memcpy\+0x[0-9a-f]+, passed a bad "
+                                    r"argument at panicky:panicky_bad_memcpy\+0x")]
     for n, (fn, kind) in enumerate(cases, 1):
         out = m.command("call panicky " + fn)
         check("the call was abandoned" in out, "%s was not contained: %r" % (fn, out))
