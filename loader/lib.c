@@ -114,8 +114,29 @@ void lmsg_printf(struct lmsg *m, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void swap_bytes(unsigned char *a, unsigned char *b, size_t size)
+/* Swaps two elements: by words for index arrays and structs, else bytewise. */
+static void swap_elems(unsigned char *a, unsigned char *b, size_t size)
 {
+	if (size % 8 == 0) {
+		for (size_t i = 0; i < size; i += 8) {
+			uint64_t t, u;
+
+			__builtin_memcpy(&t, a + i, 8);
+			__builtin_memcpy(&u, b + i, 8);
+			__builtin_memcpy(a + i, &u, 8);
+			__builtin_memcpy(b + i, &t, 8);
+		}
+		return;
+	}
+	if (size == 4) {
+		uint32_t t, u;
+
+		__builtin_memcpy(&t, a, 4);
+		__builtin_memcpy(&u, b, 4);
+		__builtin_memcpy(a, &u, 4);
+		__builtin_memcpy(b, &t, 4);
+		return;
+	}
 	while (size--) {
 		unsigned char t = *a;
 		*a++ = *b;
@@ -135,9 +156,17 @@ static void sift_down(unsigned char *base, size_t root, size_t n, size_t size,
 			child++;
 		if (cmp(base + root * size, base + child * size, ctx) >= 0)
 			return;
-		swap_bytes(base + root * size, base + child * size, size);
+		swap_elems(base + root * size, base + child * size, size);
 		root = child;
 	}
+}
+
+/* Sorts [lo, hi) by insertion: fewer comparisons than the heap for a short run. */
+static void insertion_sort(unsigned char *b, size_t n, size_t size, ldr_sort_cmp cmp, const void *ctx)
+{
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && cmp(b + (j - 1) * size, b + j * size, ctx) > 0; j--)
+			swap_elems(b + (j - 1) * size, b + j * size, size);
 }
 
 void ldr_sort(void *base, size_t n, size_t size, ldr_sort_cmp cmp, const void *ctx)
@@ -145,10 +174,14 @@ void ldr_sort(void *base, size_t n, size_t size, ldr_sort_cmp cmp, const void *c
 	unsigned char *b = base;
 	size_t i;
 
+	if (n <= 16) {
+		insertion_sort(b, n, size, cmp, ctx);
+		return;
+	}
 	for (i = n / 2; i-- > 0;)
 		sift_down(b, i, n, size, cmp, ctx);
 	for (i = n; i-- > 1;) {
-		swap_bytes(b, b + i * size, size);
+		swap_elems(b, b + i * size, size);
 		sift_down(b, 0, i, size, cmp, ctx);
 	}
 }

@@ -485,6 +485,31 @@ uint64_t cells_heartbeat_ms(const char *name)
 	return manifest_ms(name, "heartbeat", 0);
 }
 
+/*
+ * recovery=NAME:POLICY,... on the kernel command line (restart, reload or
+ * none) replaces the manifest's policy of those cells, for experiments that
+ * measure one policy on a cell whose manifest names another. Its tries and
+ * backoff stay the manifest's.
+ */
+static void policy_override(const char *name, struct manifest_recovery *rec)
+{
+	static const char *const names[] = { "none", "restart", "reload" };
+	char v[128];
+	size_t len = strlen(name);
+
+	if (!cmdline_get("recovery", v, sizeof(v)))
+		return;
+	for (const char *p = v; *p; p++) {
+		if ((p == v || p[-1] == ',') && strncmp(p, name, len) == 0 && p[len] == ':')
+			for (int i = 0; i < 3; i++) {
+				size_t n = strlen(names[i]);
+
+				if (strncmp(p + len + 1, names[i], n) == 0 && (!p[len + 1 + n] || p[len + 1 + n] == ','))
+					rec->policy = (enum manifest_policy)(MANIFEST_RECOVERY_NONE + i);
+			}
+	}
+}
+
 int cells_policy(const char *name, struct manifest_recovery *rec, uint32_t *version,
 		 uint64_t *window_ms)
 {
@@ -502,6 +527,7 @@ int cells_policy(const char *name, struct manifest_recovery *rec, uint32_t *vers
 	if (!(e = manifest_find(&cs.manifest, name, v)))
 		return LOADER_ENOENT;
 	*rec = e->recovery;
+	policy_override(name, rec);
 	*version = v;
 	/* fallback=NAME@V: where escalation ends when the policy is not a fallback itself. */
 	w = manifest_extra(e, "fallback");

@@ -12,6 +12,7 @@
 #include <delos/paging.h>
 #include <delos/string.h>
 #include <delos/swap.h>
+#include <delos/tasks.h>
 #include <delos/time.h>
 #include <delos/trap.h>
 #include "hal/cpu.h"
@@ -190,6 +191,23 @@ static int check_all(struct quiesce *q)
 	return q->busy;
 }
 
+/*
+ * Lets the busy tasks move on: first by yielding the CPU to them (a task
+ * preempted inside the old cell leaves it at once, instead of a tick later),
+ * then, every other try, by waiting for an interrupt. A caller that is not a
+ * task (task 0, or no tasks cell) only waits.
+ */
+static void let_tasks_run(const struct quiesce *q, unsigned tries)
+{
+	static const struct cellref block = { "tasks", "tasks_block" };
+	uint64_t fn = q->self > 0 && tries % 2 == 0 ? cellref_resolve(&block) : 0;
+
+	if (fn)
+		((int (*)(uint64_t, uint64_t))fn)(TASKS_OP_YIELD, 0);
+	else
+		cpu_sti_hlt();
+}
+
 /* Stops the world and checks; retries (with the world running) for a bounded time. */
 static int stop_and_check(void *ctx, const struct swap_pair *pairs, size_t n, char *why, size_t cap,
 			  uint64_t *stopped_ns)
@@ -198,7 +216,7 @@ static int stop_and_check(void *ctx, const struct swap_pair *pairs, size_t n, ch
 	uint64_t deadline = time_ns() + QUIESCE_TIMEOUT_NS;
 
 	(void)ctx;
-	for (;;) {
+	for (unsigned tries = 0;; tries++) {
 		sw.irq_flags = irq_save();
 		*stopped_ns = time_ns();
 		if (!check_all(&q))
@@ -206,7 +224,7 @@ static int stop_and_check(void *ctx, const struct swap_pair *pairs, size_t n, ch
 		irq_restore(sw.irq_flags);
 		if (time_ns() > deadline)
 			return -1;
-		cpu_sti_hlt();	/* let the tasks move on for a tick */
+		let_tasks_run(&q, tries);
 	}
 }
 

@@ -77,6 +77,7 @@ struct faults_entry {
 	char action[64];            /* e.g. "reload ramfs@1", "restart task 5" */
 	char outcome[64];           /* e.g. "recovered", "failed: swap refused" */
 	uint64_t recover_ns;        /* detection to the recovery action done */
+	uint64_t backoff_ns;        /* of recover_ns, the backoff waited before the action */
 };
 
 struct faults_log {
