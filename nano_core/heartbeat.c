@@ -25,7 +25,6 @@
 #include "nano_core/contain.h"
 
 #define BEATING 8			/* cells with a heartbeat, at once */
-#define RESYNC_NS 250000000ull		/* the loaded cells are looked at again this often */
 
 /* One loaded copy of a cell that declares a heartbeat; owned by heartbeat.c, interrupts off. */
 struct beating {
@@ -35,7 +34,8 @@ struct beating {
 	uint64_t period_ns, last_ns;
 };
 static struct beating beating[BEATING];
-static uint64_t synced_gen, synced_ns;
+/* The loaded cells are looked at again when loader_generation moves (after a load completes). */
+static uint64_t synced_gen = ~0ull;
 
 static struct beating *find(const char *cell, uint64_t start)
 {
@@ -65,7 +65,6 @@ static void sync(uint64_t now)
 	uint64_t ms;
 
 	synced_gen = loader_generation();
-	synced_ns = now;
 	for (int i = 0; i < BEATING; i++)
 		if (beating[i].used && !still_loaded(&beating[i]))
 			beating[i].used = false;
@@ -112,7 +111,7 @@ void heartbeat_check(void)
 {
 	uint64_t now = time_ns();
 
-	if (loader_generation() != synced_gen || now - synced_ns > RESYNC_NS)
+	if (loader_generation() != synced_gen)
 		sync(now);
 	for (int i = 0; i < BEATING; i++) {
 		struct beating *b = &beating[i];
