@@ -46,6 +46,7 @@ void lapic_enable(volatile uint8_t *base, uint8_t spurious_vector);
 #define IOAPIC_MASKED      (1u << 16)
 #define IOAPIC_LEVEL       (1u << 15)
 #define IOAPIC_ACTIVE_LOW  (1u << 13)
+#define IOAPIC_DELIVER_NMI (4u << 8)	/* NMI delivery: the vector is ignored; edge only */
 
 /* Number of redirection entries (pins) of the IOAPIC at base. */
 uint32_t ioapic_pins(volatile uint8_t *base);

@@ -78,7 +78,7 @@ static int env_poke(void *ctx, void *mem, const void *src, size_t len)
 static void *env_alloc(void *ctx, size_t bytes)
 {
 	(void)ctx;
-	return kmalloc(bytes);
+	return kmalloc_kept(bytes);	/* the loader's: outlives the task that loads */
 }
 
 static void env_free(void *ctx, void *p)
@@ -574,7 +574,8 @@ int cells_swap_timed(const char *old_ref, const char *new_ref, struct swap_resul
 	return err;
 }
 
-uint64_t cells_watchdog_ms(const char *name)
+/* The manifest's KEY=MS for the loaded cell `name`, or dflt when it gives none. */
+static uint64_t manifest_ms(const char *name, const char *key, uint64_t dflt)
 {
 	struct manifest_recovery rec;
 	uint32_t version;
@@ -583,12 +584,47 @@ uint64_t cells_watchdog_ms(const char *name)
 	const char *v;
 
 	if (cells_policy(name, &rec, &version, &window) || !(e = manifest_find(&cs.manifest, name, version)))
-		return FAULT_WATCHDOG_DEFAULT_MS;
-	if (!(v = manifest_extra(e, "watchdog")))
-		return FAULT_WATCHDOG_DEFAULT_MS;
+		return dflt;
+	if (!(v = manifest_extra(e, key)))
+		return dflt;
 	for (; *v >= '0' && *v <= '9'; v++)
 		ms = ms * 10 + (uint64_t)(*v - '0');
 	return ms;
+}
+
+uint64_t cells_watchdog_ms(const char *name)
+{
+	return manifest_ms(name, "watchdog", FAULT_WATCHDOG_DEFAULT_MS);
+}
+
+uint64_t cells_heartbeat_ms(const char *name)
+{
+	return manifest_ms(name, "heartbeat", 0);
+}
+
+/*
+ * recovery=NAME:POLICY,... on the kernel command line (restart, reload or
+ * none) replaces the manifest's policy of those cells, for experiments that
+ * measure one policy on a cell whose manifest names another. Its tries and
+ * backoff stay the manifest's.
+ */
+static void policy_override(const char *name, struct manifest_recovery *rec)
+{
+	static const char *const names[] = { "none", "restart", "reload" };
+	char v[128];
+	size_t len = strlen(name);
+
+	if (!cmdline_get("recovery", v, sizeof(v)))
+		return;
+	for (const char *p = v; *p; p++) {
+		if ((p == v || p[-1] == ',') && strncmp(p, name, len) == 0 && p[len] == ':')
+			for (int i = 0; i < 3; i++) {
+				size_t n = strlen(names[i]);
+
+				if (strncmp(p + len + 1, names[i], n) == 0 && (!p[len + 1 + n] || p[len + 1 + n] == ','))
+					rec->policy = (enum manifest_policy)(MANIFEST_RECOVERY_NONE + i);
+			}
+	}
 }
 
 int cells_policy(const char *name, struct manifest_recovery *rec, uint32_t *version,
@@ -608,6 +644,7 @@ int cells_policy(const char *name, struct manifest_recovery *rec, uint32_t *vers
 	if (!(e = manifest_find(&cs.manifest, name, v)))
 		return LOADER_ENOENT;
 	*rec = e->recovery;
+	policy_override(name, rec);
 	*version = v;
 	/* fallback=NAME@V: where escalation ends when the policy is not a fallback itself. */
 	w = manifest_extra(e, "fallback");

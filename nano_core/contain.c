@@ -9,6 +9,7 @@
 #include <delos/time.h>
 #include "hal/cpu.h"
 #include "nano_core/contain.h"
+#include "nano_core/ksyms.h"
 
 /*
  * Set while a faulted task is being ended, until the next context is switched
@@ -21,24 +22,43 @@ static bool in_handler;
 static struct fault_report report;
 /* A fault raised by fault_raise, until its #UD is handled; interrupts off between. */
 static struct {
-	bool pending, taken;
+	bool pending, taken, has_frame;
 	uint32_t kind;
 	char msg[80];
 	uint64_t rip, rbp;
+	struct trap_frame frame;	/* has_frame: every register of the faulting context */
 } raised;
 static bool overflow;	/* the fault being handled is a stack overflow */
+static char charged[80];	/* a fault in nano_core charged to its calling cell: what it was */
 static uint64_t hang_ms;	/* the fault being handled is a hang of this long */
 
 __attribute__((noinline)) _Noreturn void fault_raise(uint32_t kind, const char *msg, uint64_t rip,
 						     uint64_t rbp)
 {
 	irq_save();
+	raised.has_frame = false;
 	raised.pending = true;
 	raised.kind = kind;
 	snprintf(raised.msg, sizeof(raised.msg), "%s", msg ? msg : "(no message)");
 	raised.rip = rip;
 	raised.rbp = rbp;
 	__asm__ volatile(".globl fault_raise_ud2\nfault_raise_ud2: ud2" ::: "memory");
+	__builtin_unreachable();
+}
+
+_Noreturn void fault_raise_frame(uint32_t kind, const char *msg, const struct trap_frame *f)
+{
+	irq_save();
+	raised.frame = *f;
+	raised.frame.vector = 2;
+	raised.frame.error = 0;
+	raised.has_frame = true;
+	raised.pending = true;
+	raised.kind = kind;
+	snprintf(raised.msg, sizeof(raised.msg), "%s", msg ? msg : "(no message)");
+	raised.rip = f->rip;
+	raised.rbp = f->rbp;
+	__asm__ volatile("jmp fault_raise_ud2" ::: "memory");
 	__builtin_unreachable();
 }
 
@@ -55,14 +75,68 @@ bool fault_take_raised(struct trap_frame *f)
 		return false;
 	raised.pending = false;
 	raised.taken = true;
+	if (raised.has_frame) {
+		uint64_t vector = f->vector;
+
+		*f = raised.frame;
+		f->vector = vector;	/* looked up as the #UD it is; reported as the NMI (fill_report) */
+		return true;
+	}
 	f->rip = raised.rip;
 	f->rbp = raised.rbp;
 	return true;
 }
 
+uint64_t fault_raised_vector(uint64_t vector)
+{
+	return raised.taken && raised.has_frame ? raised.frame.vector : vector;
+}
+
 const char *fault_raised_message(void)
 {
 	return raised.taken ? raised.msg : NULL;
+}
+
+/*
+ * nano_core functions that only touch the memory their caller names, hold no
+ * lock and change no nano_core state: abandoning one half-way leaves nano_core
+ * as it was, so a fault in one is its caller's (a bad pointer or length).
+ */
+static const char *const caller_charged[] = {
+	"memcpy", "memmove", "memset", "memcmp", "strlen", "strcmp", "strncmp",
+	"snprintf", "vsnprintf", "put", "put_padded", "put_number", "parse_spec",
+	"take_unsigned", "take_signed", "convert",
+};
+
+static const char *charged_to_caller(uint64_t addr, uint64_t *off)
+{
+	const char *name = ksym_lookup(addr, off);
+
+	for (size_t i = 0; name && i < sizeof(caller_charged) / sizeof(caller_charged[0]); i++)
+		if (strcmp(name, caller_charged[i]) == 0)
+			return name;
+	return NULL;
+}
+
+bool fault_charge_caller(const struct trap_frame *f, struct cells_where *w)
+{
+	uint64_t off, rbp = f->rbp, skip;
+	const char *name = charged_to_caller(f->rip, &off);
+
+	charged[0] = '\0';
+	for (int depth = 0; name && depth < 8 && rbp && !(rbp & 7) && paging_readable(rbp, 16); depth++) {
+		uint64_t ret = ((uint64_t *)rbp)[1];
+
+		if (cells_addr_owner(ret - 1, w)) {
+			snprintf(charged, sizeof(charged), "%s in nano_core's %s+0x%lx, passed a bad argument",
+				 trap_name(f->vector), name, off);
+			return true;
+		}
+		if (!charged_to_caller(ret - 1, &skip))
+			return false;	/* called from other nano_core code: nano_core's fault */
+		rbp = ((uint64_t *)rbp)[0];
+	}
+	return false;
 }
 
 void fault_mark_overflow(void)
@@ -77,7 +151,7 @@ void fault_mark_hang(uint64_t ms)
 
 const char *fault_context_name(uint64_t context)
 {
-	static const char *const names[] = { "?", "task", "irq", "init", "hook", "command" };
+	static const char *const names[] = { "?", "task", "irq", "init", "hook", "command", "heartbeat" };
 
 	return context < sizeof(names) / sizeof(names[0]) ? names[context] : "?";
 }
@@ -114,9 +188,16 @@ static void fill_report(struct fault_report *r, const struct trap_frame *f,
 	r->regs = *f;
 	walk_frames(r, f->rbp);
 	if (raised.taken) {
+		if (raised.has_frame) {
+			r->vector = r->regs.vector = raised.frame.vector;
+			r->error = 0;
+		}
 		r->kind = raised.kind;
 		memcpy(r->message, raised.msg, sizeof(r->message));
 		raised.taken = false;
+	} else if (charged[0]) {
+		memcpy(r->message, charged, sizeof(r->message));
+		charged[0] = '\0';
 	} else if (overflow) {
 		r->kind = FAULT_KIND_STACK_OVERFLOW;
 		snprintf(r->message, sizeof(r->message), "stack overflow (rsp %016lx)", f->rsp);
@@ -174,6 +255,24 @@ void fault_contain(const struct trap_frame *f, const struct cells_where *w, uint
 	report.irq = irq;
 	if (irq >= 0)
 		irq_mask((uint64_t)irq);
+	notify(&report);
+}
+
+void fault_heartbeat(const char *cell, const char *version, uint64_t ms, uint64_t period_ms)
+{
+	struct trap_frame none = { 0 };
+	struct cells_where w = { 0 };
+
+	snprintf(w.cell, sizeof(w.cell), "%s", cell);
+	snprintf(w.version, sizeof(w.version), "%s", version);
+	snprintf(w.symbol, sizeof(w.symbol), "(no heartbeat)");
+	fill_report(&report, &none, &w, FAULT_CTX_HEARTBEAT);
+	report.kind = FAULT_KIND_HANG;
+	report.irq = -1;
+	report.cr2 = 0;
+	report.nframes = 0;
+	snprintf(report.message, sizeof(report.message), "hang: no heartbeat for %lu ms (period %lu ms)",
+		 ms, period_ms);
 	notify(&report);
 }
 

@@ -12,6 +12,11 @@
 void fault_contain(const struct trap_frame *f, const struct cells_where *w, uint64_t context,
 		   int64_t irq);
 
+/* Reports a missed heartbeat of `cell` (nano_core/heartbeat.c): a hang, nothing abandoned. */
+void fault_heartbeat(const char *cell, const char *version, uint64_t ms, uint64_t period_ms);
+/* Looks for cells that missed their heartbeat; at the end of every interrupt, interrupts off. */
+void heartbeat_check(void);
+
 /*
  * Reports a fault in cell code outside any contained call and ends the
  * running task through slot OPS_TASK_END. Returns only when no task can be
@@ -26,8 +31,21 @@ void fault_end_task(const struct trap_frame *f, const struct cells_where *w);
  */
 _Noreturn void fault_raise(uint32_t kind, const char *msg, uint64_t rip, uint64_t rbp);
 extern char fault_raise_ud2[];
+/*
+ * fault_raise for a fault found outside the faulting context (the NMI
+ * watchdog): the report takes every register of `f`, the interrupted frame,
+ * and says vector 2 (NMI).
+ */
+_Noreturn void fault_raise_frame(uint32_t kind, const char *msg, const struct trap_frame *f);
 /* At the #UD of fault_raise: puts the raiser's rip and rbp in f; false if none is pending. */
 bool fault_take_raised(struct trap_frame *f);
+/*
+ * A fault in nano_core code that acts only on its caller's memory (memcpy,
+ * strlen, snprintf, ...; the list is in contain.c), called by a cell,
+ * directly or through others on that list: fills w with the calling cell's
+ * call site and returns true, so the fault is that cell's. False otherwise.
+ */
+bool fault_charge_caller(const struct trap_frame *f, struct cells_where *w);
 /* Marks the fault being handled as a stack overflow, or as a hang of `ms`. */
 void fault_mark_overflow(void);
 void fault_mark_hang(uint64_t ms);
@@ -39,6 +57,21 @@ void fault_mark_hang(uint64_t ms);
  * bound; *ms says how long.
  */
 bool watchdog_check(const struct trap_frame *f, struct cells_where *w, uint64_t *ms);
+/*
+ * The NMI watchdog (nano_core/nmi_watchdog.c). nmi_watchdog_init routes the
+ * RTC's periodic interrupt as an NMI; false (said why) where it cannot.
+ * nmi_watchdog is trap_dispatch's for vector 2: false when the NMI is not
+ * the watchdog's; on a hang with interrupts off it rewrites f to return
+ * into nmi_hang_raise, which raises the fault in the interrupted context.
+ */
+bool nmi_watchdog_init(void);
+bool nmi_watchdog(struct trap_frame *f);
+_Noreturn void nmi_hang_raise(void);
+uint64_t nmi_watchdog_count(void);
+/* The vector to report for the raised fault being handled: 2 for the NMI watchdog's, else `vector`. */
+uint64_t fault_raised_vector(uint64_t vector);
+/* Interrupts (vectors 32 and up) trap_dispatch has taken since boot. */
+uint64_t trap_irqs_taken(void);
 /* The message of the pending raised fault, or NULL (for nano_core's own report). */
 const char *fault_raised_message(void);
 

@@ -15,7 +15,7 @@
 
 struct isa_line {
 	volatile uint8_t *ioapic;	/* NULL: no IOAPIC handles the line's GSI */
-	uint32_t pin;
+	uint32_t pin, gsi;
 };
 
 /* Written once in intc_init (and the masks by intc_mask/unmask); owned by nano_core. */
@@ -68,6 +68,7 @@ static void route_isa(const struct acpi_info *a, uint8_t dest)
 		if (gsi == ACPI_NO_GSI)
 			continue;
 		isa[irq].ioapic = ioapic_for(a, gsi, &isa[irq].pin);
+		isa[irq].gsi = gsi;
 		if (!isa[irq].ioapic)
 			continue;
 		if ((flags & ACPI_POLARITY_MASK) == ACPI_POLARITY_LOW)
@@ -100,6 +101,17 @@ void intc_init(void)
 	route_isa(a, (uint8_t)(lapic_reg_read(base, LAPIC_ID) >> 24));
 	lapic = base;
 	klog(LOG_INFO, "intc: local APIC and IOAPIC, 8259 PICs masked");
+}
+
+bool intc_route_nmi(uint8_t irq, uint32_t *gsi)
+{
+	if (!lapic || irq >= 16 || !isa[irq].ioapic)
+		return false;
+	/* NMI delivery is edge-triggered whatever the line's own trigger mode. */
+	ioapic_route(isa[irq].ioapic, isa[irq].pin, 0, IOAPIC_DELIVER_NMI,
+		     (uint8_t)(lapic_reg_read(lapic, LAPIC_ID) >> 24));
+	*gsi = isa[irq].gsi;
+	return true;
 }
 
 void irq_unmask(uint64_t line)

@@ -20,6 +20,7 @@
 #include "hal/io.h"
 #include "hal/uart.h"
 #include "nano_core/physmap.h"
+#include "nano_core/contain.h"
 
 #define KERNEL_STACK_PAGES 8
 #define QEMU_EXIT_PORT 0xf4
@@ -164,6 +165,7 @@ static _Noreturn void kmain_on_kernel_stack(void)
 	klog(LOG_INFO, "boot: %s after %lu us of guest time since the loader's hand-off",
 	     shell ? "boot cells up, a cell has the console (ops slot console_owner),"
 		   : "prompt", time_ns() / 1000);
+	nmi_watchdog_init();
 	cpu_sti();
 	if (shell)
 		idle_forever();

@@ -115,18 +115,96 @@ void mm_init(const struct mb2_info *boot, uint64_t mbi, uint64_t mbi_size)
 }
 
 /* The heap is used from interrupt handlers too: every call runs with interrupts off. */
-void *kmalloc(size_t size)
+/*
+ * Blocks that cells' code allocated on a task's stack, by the stack pointer
+ * of the allocation: cells keep no pointers past a call (they spill no
+ * state), so such a block is reachable only from that task, and is freed
+ * with its stack if the task did not free it (a task ended by a fault, or
+ * one started over at its entry). Stacks are never handed out twice at one
+ * address, so the pointer names the task for good. Open addressing by block
+ * address; a block that finds no slot is only not tracked. Owned by mm.c,
+ * interrupts off.
+ */
+#define OWNED_SLOTS 1024u
+#define OWNED_MAX (OWNED_SLOTS / 2)	/* a load of at most half keeps probes short */
+#define OWNED_MASK (OWNED_SLOTS - 1)
+static struct owned {
+	uint64_t p;		/* 0: empty */
+	uint64_t rsp;
+} owned[OWNED_SLOTS];
+static uint64_t owned_live, owned_reclaimed;
+
+static uint32_t owned_hash(uint64_t p)
 {
-	uint64_t flags = irq_save();
+	return (uint32_t)((p >> 4) * 0x9e3779b97f4a7c15ull >> 54) & OWNED_MASK;
+}
+
+static void owned_add(uint64_t p, uint64_t rsp)
+{
+	uint32_t i = owned_hash(p);
+
+	if (owned_live >= OWNED_MAX)
+		return;
+	while (owned[i].p)
+		i = (i + 1) & OWNED_MASK;
+	owned[i] = (struct owned){ p, rsp };
+	owned_live++;
+}
+
+/* Empties slot i, moving later entries of its probe run back (no tombstones). */
+static void owned_clear(uint32_t i)
+{
+	for (uint32_t j = i;;) {
+		owned[i].p = 0;
+		for (;;) {
+			j = (j + 1) & OWNED_MASK;
+			if (!owned[j].p)
+				return;
+			uint32_t k = owned_hash(owned[j].p);
+			/* owned[j] may move to i unless its home k lies cyclically in (i, j]. */
+			if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+				continue;
+			owned[i] = owned[j];
+			i = j;
+			break;
+		}
+	}
+}
+
+static void owned_remove(uint64_t p)
+{
+	for (uint32_t i = owned_hash(p); owned[i].p; i = (i + 1) & OWNED_MASK)
+		if (owned[i].p == p) {
+			owned_clear(i);
+			owned_live--;
+			return;
+		}
+}
+
+static void *alloc_for(size_t size, uint64_t caller)
+{
+	uint64_t flags = irq_save(), rsp = (uint64_t)__builtin_frame_address(0);
 	void *p = heap_alloc(&kheap, size);
 
+	if (p && caller >= CELL_BASE && caller < CELL_LIMIT && rsp >= STACK_BASE && rsp < stacks.next)
+		owned_add((uint64_t)p, rsp);
 	irq_restore(flags);
 	return p;
 }
 
+void *kmalloc(size_t size)
+{
+	return alloc_for(size, (uint64_t)__builtin_return_address(0));
+}
+
+void *kmalloc_kept(size_t size)
+{
+	return alloc_for(size, 0);
+}
+
 void *kzalloc(size_t size)
 {
-	void *p = kmalloc(size);
+	void *p = alloc_for(size, (uint64_t)__builtin_return_address(0));
 
 	if (p)
 		memset(p, 0, size);
@@ -142,9 +220,31 @@ void kfree(void *p)
 		return;
 	flags = irq_save();
 	err = heap_free(&kheap, p);
+	if (!err && owned_live)
+		owned_remove((uint64_t)p);
 	irq_restore(flags);
 	if (err)
 		klog(LOG_ERR, "kfree(%p) refused: %s", p, heap_strerror(err));
+}
+
+size_t stack_reclaim(uint64_t top, size_t pages)
+{
+	uint64_t flags = irq_save(), lo = top - pages * PAGE_SIZE;
+	size_t n = 0;
+
+	for (uint32_t i = 0; owned_live && i < OWNED_SLOTS;) {
+		if (owned[i].p && owned[i].rsp >= lo && owned[i].rsp < top) {
+			heap_free(&kheap, (void *)owned[i].p);
+			owned_clear(i);	/* may move another entry into i: look at i again */
+			owned_live--;
+			n++;
+		} else {
+			i++;
+		}
+	}
+	owned_reclaimed += n;
+	irq_restore(flags);
+	return n;
 }
 
 /* The stack region's bump pointer is taken and mapped in one section: two spawns get two stacks. */
@@ -169,6 +269,7 @@ void stack_free(uint64_t top, size_t pages)
 {
 	uint64_t flags = irq_save();
 
+	stack_reclaim(top, pages);
 	mm_unmap_free(top - pages * PAGE_SIZE, pages * PAGE_SIZE);
 	stacks.count--;
 	stacks.pages -= pages;
@@ -214,6 +315,8 @@ void mm_stats(struct mm_stats *s)
 		.heap_frees = hs.total_frees,
 		.stacks = stacks.count,
 		.stack_pages = stacks.pages,
+		.task_blocks = owned_live,
+		.task_blocks_reclaimed = owned_reclaimed,
 	};
 	irq_restore(flags);
 }

@@ -174,6 +174,20 @@ static int check_all(struct quiesce *q)
 	return q->busy;
 }
 
+/*
+ * Lets the busy tasks move on: first by yielding the CPU to them (a task
+ * preempted inside the old cell leaves it at once, instead of a tick later),
+ * then, every other try, by waiting for an interrupt. A caller that is not a
+ * task (task 0, or no tasks cell) only waits.
+ */
+static void let_tasks_run(unsigned tries)
+{
+	uint64_t fn = tries % 2 == 0 ? ops_resolve(OPS_TASK_YIELD) : 0;
+
+	if (!fn || ((int (*)(uint64_t))fn)(0) < 0)
+		cpu_sti_hlt();
+}
+
 /* Stops the world and checks; retries (with the world running) for a bounded time. */
 static int stop_and_check(void *ctx, const struct swap_pair *pairs, size_t n, char *why, size_t cap,
 			  uint64_t *stopped_ns)
@@ -188,7 +202,7 @@ static int stop_and_check(void *ctx, const struct swap_pair *pairs, size_t n, ch
 		loader_cell_info(pairs[i].old, &ci);
 		q.ranges[i] = (struct ops_range){ ci.start, ci.end };
 	}
-	for (;;) {
+	for (unsigned tries = 0;; tries++) {
 		sw.irq_flags = irq_save();
 		*stopped_ns = time_ns();
 		if (!check_all(&q))
@@ -196,7 +210,7 @@ static int stop_and_check(void *ctx, const struct swap_pair *pairs, size_t n, ch
 		irq_restore(sw.irq_flags);
 		if (time_ns() > deadline)
 			return -1;
-		cpu_sti_hlt();	/* let the tasks move on for a tick */
+		let_tasks_run(tries);
 	}
 }
 

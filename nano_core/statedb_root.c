@@ -14,11 +14,14 @@ struct state_db *statedb_root(void)
 	return &root;
 }
 
-/* The store's allocator: nano_core's heap, callable with interrupts off. */
+/*
+ * The store's allocator: nano_core's heap, callable with interrupts off. Its
+ * blocks belong to the store, never to the task whose call made them.
+ */
 void *sdb_kalloc(void *ctx, size_t bytes)
 {
 	(void)ctx;
-	return kmalloc(bytes);
+	return kmalloc_kept(bytes);
 }
 
 void sdb_kfree(void *ctx, void *p)

@@ -46,6 +46,7 @@ static int irq_depth;		/* interrupt handlers running (nested) */
 static int64_t route_line = -1;	/* the IRQ whose route runs now, or -1 */
 extern uint8_t ctx_preempting;
 static uint32_t unrouted_seen;
+static uint64_t irqs_taken;	/* for the NMI watchdog: an interrupt taken ends a run of samples */
 
 /* An IRQ with neither a nano_core handler nor a dispatch cell: said once per line. */
 static void note_unrouted(uint8_t irq)
@@ -254,7 +255,7 @@ static void exception(struct trap_frame *f)
 
 	if (f->vector == 6 && f->rip == (uint64_t)fault_raise_ud2)
 		fault_take_raised(f);
-	in_cell = cells_addr_owner(f->rip, &w);
+	in_cell = cells_addr_owner(f->rip, &w) || fault_charge_caller(f, &w);
 	if (in_cell && stack_overflow(f, &probe)) {
 		struct trap_frame g = *f;
 
@@ -265,6 +266,7 @@ static void exception(struct trap_frame *f)
 	} else {
 		cp = catch_for(f);
 	}
+	f->vector = fault_raised_vector(f->vector);	/* the NMI watchdog's hang says NMI */
 
 	if (cp && (!cp->context || in_cell)) {
 		if (cp->context)
@@ -361,8 +363,15 @@ static void watch_for_hang(struct trap_frame *f)
 	klog(LOG_ERR, "watchdog: %s hangs (%lu ms) and nothing can be abandoned; left running", w.cell, ms);
 }
 
+uint64_t trap_irqs_taken(void)
+{
+	return irqs_taken;
+}
+
 void trap_dispatch(struct trap_frame *f)
 {
+	if (f->vector == 2 && nmi_watchdog(f))
+		return;
 	if (f->vector < 32) {
 		exception(f);
 		return;
@@ -371,6 +380,7 @@ void trap_dispatch(struct trap_frame *f)
 	if (f->vector == SPURIOUS_VECTOR || f->vector - IRQ_VECTOR_BASE >= IRQ_LINES)
 		return;
 	uint8_t irq = (uint8_t)(f->vector - IRQ_VECTOR_BASE);
+	irqs_taken++;
 	/* EOI first: the handler may switch tasks and not come back for a while. */
 	intc_eoi(irq);
 	irq_depth++;
@@ -380,6 +390,7 @@ void trap_dispatch(struct trap_frame *f)
 		route_irq(irq);
 	irq_depth--;
 	watch_for_hang(f);
+	heartbeat_check();
 	/* Preemption happens here, from nano_core's frame, not inside the handlers. */
 	trap_preempt_point(irq);
 }

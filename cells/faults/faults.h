@@ -28,6 +28,10 @@
  * that hit the same broken code meanwhile) belongs to that incident: it is
  * not recovered again, only its ended task is restarted.
  *
+ * A missed heartbeat (context FAULT_CTX_HEARTBEAT) ended no task: the entry
+ * names none, and restart starts the cell's blocked tasks over. The backoff
+ * waited is kept beside the recovery time (it is policy, not cost).
+ *
  * A task ended by a fault in another cell's code (the workload calling a
  * broken ramfs) is charged to that other cell; the ended task is then
  * restarted by its own cell's policy (any policy but none restarts it), as
@@ -77,6 +81,7 @@ struct faults_entry {
 	char action[64];            /* e.g. "reload ramfs@1", "restart task 5" */
 	char outcome[64];           /* e.g. "recovered", "failed: swap refused" */
 	uint64_t recover_ns;        /* detection to the recovery action done */
+	uint64_t backoff_ns;        /* of recover_ns, the backoff waited before the action */
 };
 
 struct faults_log {

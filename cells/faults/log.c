@@ -53,31 +53,19 @@ int faults_entry_put(const struct faults_entry *e)
 	return n < 0 ? n : 0;
 }
 
-struct find_task {
-	int64_t id;
-	struct faults_entry *e;
-};
-
-static void match_task(void *ctx, const struct task_info *t)
-{
-	struct find_task *f = ctx;
-
-	if (t->id != f->id)
-		return;
-	memcpy(f->e->task_name, t->name, sizeof(f->e->task_name));
-	memcpy(f->e->task_cell, t->cell, sizeof(f->e->task_cell));
-}
-
 /* The running task, which a fault in task context ends. */
 static void note_task(struct faults_entry *e)
 {
-	struct find_task f = { task_self(), e };
+	struct task_info t;
+	int64_t id = task_self();
 
-	e->task = f.id < 0 ? -1 : f.id;
-	if (f.id > 0)
-		tasks_list(match_task, &f);
-	else if (f.id == 0)
+	e->task = id < 0 ? -1 : id;
+	if (id > 0 && tasks_info(id, &t) == 0) {
+		memcpy(e->task_name, t.name, sizeof(e->task_name));
+		memcpy(e->task_cell, t.cell, sizeof(e->task_cell));
+	} else if (id == 0) {
 		memcpy(e->task_name, "idle", 5);
+	}
 }
 
 static int log_fault(const struct fault_report *r);
@@ -106,7 +94,12 @@ static int log_fault(const struct fault_report *r)
 	memset(&e, 0, sizeof(e));
 	e.r = *r;
 	e.state = FAULT_PENDING;
-	note_task(&e);
+	if (r->context == FAULT_CTX_HEARTBEAT) {	/* no task was caught: the cell's are restarted */
+		e.task = -1;
+		memcpy(e.task_name, "-", 2);
+	} else {
+		note_task(&e);
+	}
 	if ((err = faults_log_get(&log)))
 		goto fail;
 	e.seq = ++log.count;

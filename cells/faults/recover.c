@@ -88,16 +88,24 @@ static void restart_one(void *ctx, const struct task_info *t)
 		s->failed++;
 }
 
+/* Restarts task id if it is `cell`'s and ended or blocked (restart_one for one task). */
+static void restart_task(struct restart_scan *s, int64_t id)
+{
+	struct task_info t;
+
+	s->only = id;
+	if (tasks_info(id, &t) == 0)
+		restart_one(s, &t);
+}
+
 /* Restarts the sleeping and waiting tasks of `cell`, and task `ended` if it is the cell's. */
 static int restart_tasks(const char *cell, int64_t ended, int *failed)
 {
 	struct restart_scan s = { cell, 0, 0, 0 };
 
 	tasks_list(restart_one, &s);
-	if (ended > 0) {
-		s.only = ended;
-		tasks_list(restart_one, &s);
-	}
+	if (ended > 0)
+		restart_task(&s, ended);
 	*failed = s.failed;
 	return s.restarted;
 }
@@ -144,7 +152,7 @@ static void apply(struct faults_entry *e, enum manifest_policy p, const struct m
 	if (ended > 0) {
 		struct restart_scan s = { cell, ended, 0, 0 };
 
-		tasks_list(restart_one, &s);
+		restart_task(&s, ended);
 	}
 	snprintf(e->outcome, sizeof(e->outcome), "recovered");
 }
@@ -168,7 +176,7 @@ static void restart_ended(struct faults_entry *e)
 		return;
 	}
 	struct restart_scan s = { e->task_cell, e->task, 0, 0 };
-	tasks_list(restart_one, &s);
+	restart_task(&s, e->task);
 	failed = s.failed || !s.restarted;
 	snprintf(e->action + len, sizeof(e->action) - len, "; task %ld %s", e->task,
 		 failed ? "not restarted" : "restarted");
@@ -274,8 +282,12 @@ static void recover_cell(struct faults_entry *e)
 		restart_ended(e);
 		return;
 	}
-	if ((wait = backoff_ms(&rec, c.attempts)))
+	if ((wait = backoff_ms(&rec, c.attempts))) {
+		uint64_t t0 = time_ns();
+
 		task_sleep_ms(wait);
+		e->backoff_ns = time_ns() - t0;
+	}
 	/*
 	 * Faults detected from here on are new: the action may make the cell run
 	 * again (a restarted task) before this task gets the CPU back.
@@ -321,12 +333,13 @@ int faults_main(uint64_t arg)
 			task_wait(FAULTS_CHANNEL);
 		irq_restore(flags);
 		while (next_pending(e)) {
+			e->backoff_ns = 0;
 			faults_recover(e);
 			e->recover_ns = time_ns() - e->r.time_ns;
 			e->state = FAULT_DONE;
 			faults_entry_put(e);
-			klog(LOG_INFO, "faults: #%u %s: %s after %lu us", e->seq, e->action, e->outcome,
-			     e->recover_ns / 1000);
+			klog(LOG_INFO, "faults: #%u %s: %s after %lu us (%lu us of backoff)", e->seq, e->action,
+			     e->outcome, e->recover_ns / 1000, e->backoff_ns / 1000);
 		}
 	}
 }

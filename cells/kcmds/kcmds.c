@@ -56,6 +56,8 @@ void kcmd_mem(int argc, char **argv)
 		s.heap_size, s.heap_in_use, s.heap_free, s.heap_live, s.heap_allocs, s.heap_frees,
 		mm_heap_check() == 0 ? "ok" : "CORRUPT");
 	kprintf("stacks: %lu (%lu pages, each with a guard page)\n", s.stacks, s.stack_pages);
+	kprintf("task blocks: %lu live (cells' heap blocks held by a task), %lu freed with their "
+		"task's frames\n", s.task_blocks, s.task_blocks_reclaimed);
 	cell_window_stats(&w);
 	kprintf("cell window: size %lu in_use %lu ranges %zu max %zu free %lu spans %zu largest %lu\n",
 		w.window, w.live_bytes, w.live, w.max_live, w.free_bytes, w.free_spans,

@@ -103,6 +103,8 @@ static const struct {
 	{ OPS_IDLE_NEXT, OPS_TYPE_IDLE_NEXT, "tasks_idle_next" },
 	{ OPS_TASK_RESTART, OPS_TYPE_TASK_RESTART, "tasks_restart" },
 	{ OPS_TASK_RESTART_SELF, OPS_TYPE_RESTART_SELF, "tasks_restart_self" },
+	/* A swap waiting for a busy task lets it move on through here (quiesce.c). */
+	{ OPS_TASK_YIELD, OPS_TYPE_TASK_YIELD, "tasks_yield_self" },
 };
 
 int cell_init(void)
@@ -122,7 +124,6 @@ int cell_init(void)
 	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++)
 		if ((err = ops_register(slots[i].slot, "tasks", slots[i].sym, slots[i].type)))
 			return err;
-
 	return 0;
 }
 

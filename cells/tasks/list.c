@@ -90,6 +90,20 @@ int tasks_list(void (*fn)(void *ctx, const struct task_info *t), void *ctx)
 	return shown;
 }
 
+int tasks_info(int64_t id, struct task_info *t)
+{
+	uint64_t flags;
+	bool ok;
+
+	if (!t)
+		return TASKS_E_INVAL;
+	flags = irq_save();
+	tasks_finish_switch();
+	ok = info_of(id, t);
+	irq_restore(flags);
+	return ok ? 0 : TASKS_E_NOT_FOUND;
+}
+
 int tasks_stats(struct tasks_stats *st)
 {
 	struct tasks_table t;

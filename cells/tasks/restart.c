@@ -66,8 +66,12 @@ int tasks_restart(uint64_t id)
 			stack_free(r.stack_hi, r.stack_pages);
 	}
 	if (err == 0) {
-		if (was_blocked)
+		if (was_blocked) {
 			blocked_remove(r.id);
+			/* Its frames go: so do a transaction they left open and the blocks they held. */
+			sdb_txn_abort_task(r.id);
+			stack_reclaim(r.stack_hi, r.stack_pages);
+		}
 		if (sched_enqueue(tasks_rq(), r.id, r.prio) < 0)
 			klog(LOG_ERR, "tasks: the %s policy refused restarted task %ld", sched_name(), r.id);
 		if (cpu_get(&cpu) == 0 && cpu.current == 0 && !cpu.need_resched) {
@@ -113,5 +117,6 @@ int tasks_restart_self(uint64_t unused)
 	klog(LOG_INFO, "tasks: task %ld '%s' starts over at %s:%s", r.id, r.name, r.entry.cell,
 	     r.entry.sym);
 	sdb_txn_abort_task(self);	/* its frames go, and a transaction they left open */
+	stack_reclaim(r.stack_hi, r.stack_pages);	/* and the heap blocks they held */
 	ctx_restart(ctx_prepare(r.stack_hi, &tasks_start_ref, (uint64_t)self, &tasks_exit_ref));
 }

@@ -275,6 +275,14 @@ int tasks_block(uint64_t op, uint64_t arg)
 	__attribute__((musttail)) return tasks_switch((uint64_t)state, flags);
 }
 
+int tasks_yield_self(uint64_t unused)
+{
+	(void)unused;
+	if (task_self() <= 0)
+		return -1;	/* the boot context (task 0) or no task: nothing to yield */
+	return tasks_block(TASKS_OP_YIELD, 0);
+}
+
 int64_t task_self(void)
 {
 	uint64_t flags = irq_save();

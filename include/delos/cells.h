@@ -90,6 +90,8 @@ int cells_policy(const char *name, struct manifest_recovery *rec, uint32_t *vers
 		 uint64_t *window_ms);
 /* The hang watchdog's bound for the loaded cell `name` (watchdog=MS; 0: none). */
 uint64_t cells_watchdog_ms(const char *name);
+/* The heartbeat period the manifest declares for the loaded cell `name` (heartbeat=MS; 0: none). */
+uint64_t cells_heartbeat_ms(const char *name);
 
 /* The manifest entry of "NAME@VERSION", or NULL. */
 const struct manifest_entry *cells_manifest_find(const char *ref);

@@ -14,9 +14,19 @@
  *     code FAULT_EXIT_CODE; its joiners see that code.
  * Either way the fault handler (slot OPS_FAULT_HANDLER) is told first, with
  * interrupts off; if it is empty, or itself faults, nano_core only logs the
- * fault. A fault whose RIP is in nano_core, or in a cell while nothing can
- * be abandoned (task 0, an interrupt outside a contained route), still halts
- * with the full report.
+ * fault.
+ *
+ * A fault in nano_core code that only acts on memory its caller names
+ * (memcpy, memmove, memset, memcmp, strlen, strcmp, strncmp, snprintf and
+ * vsnprintf: they hold no lock and change no nano_core state, so abandoning
+ * one half-way is safe), called by a cell directly or through others of that
+ * list, is the calling cell's: charged to its call site. Hangs are raised as
+ * faults of the cell too: by the hang watchdog (interrupts on), the NMI
+ * watchdog (interrupts off: the interrupted context is made to raise it), and
+ * a missed heartbeat (context FAULT_CTX_HEARTBEAT, where nothing is running
+ * to abandon). Any other fault whose RIP is in nano_core, or one in a cell
+ * while nothing can be abandoned (task 0, an interrupt outside a contained
+ * route), still halts with the full report.
  */
 #ifndef DELOS_FAULT_H
 #define DELOS_FAULT_H
@@ -35,6 +45,7 @@ enum fault_context {
 	FAULT_CTX_INIT,       /* cell_init at load */
 	FAULT_CTX_HOOK,       /* a swap-in hook */
 	FAULT_CTX_COMMAND,    /* a console command */
+	FAULT_CTX_HEARTBEAT,  /* a missed heartbeat: nothing of the cell was running to abandon */
 };
 
 enum fault_kind {
@@ -42,11 +53,13 @@ enum fault_kind {
 	FAULT_KIND_PANIC,         /* cell_panic(message) */
 	FAULT_KIND_STACK_SMASH,   /* a stack-protector failure in the cell */
 	FAULT_KIND_STACK_OVERFLOW,/* the stack ran into its guard page (a #DF) */
-	FAULT_KIND_HANG,          /* the watchdog: in one cell's code, no switch, beyond its bound */
+	FAULT_KIND_HANG,          /* a watchdog: in one cell's code beyond its bound, or a missed heartbeat */
 };
 
 /* The hang watchdog's bound when the manifest gives no watchdog=MS (0 there: none). */
 #define FAULT_WATCHDOG_DEFAULT_MS 5000
+/* The NMI watchdog's bound for a cell spinning with interrupts off: its watchdog=MS, at most this. */
+#define FAULT_NMI_WATCHDOG_MAX_MS 1000
 
 struct fault_report {
 	uint32_t version;           /* FAULT_REPORT_VERSION */
@@ -74,6 +87,15 @@ const char *fault_context_name(uint64_t context);
  * halts, with the message.
  */
 _Noreturn void cell_panic(const char *msg);
+
+/*
+ * Says the calling cell is alive (grant `core`). A cell whose manifest line
+ * has heartbeat=MS must call it at least every MS from its load on; a miss
+ * is reported as a hang of the cell in context FAULT_CTX_HEARTBEAT, and its
+ * recovery policy runs (nano_core/heartbeat.c). The caller is found from
+ * the return address. Returns 0, or -1 when the caller declares none.
+ */
+int cell_heartbeat(void);
 
 /*
  * Runs fn(arg) as a contained call in `context` (enum fault_context): a CPU

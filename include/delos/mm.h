@@ -20,6 +20,13 @@ void mm_init(const struct mb2_info *boot, uint64_t mbi, uint64_t mbi_size);
 void *kmalloc(size_t size);
 void *kzalloc(size_t size);
 void kfree(void *p);
+/*
+ * kmalloc for nano_core's own allocators that hand memory on (the store's,
+ * the loader's): never counted as the calling task's (stack_reclaim). Any
+ * nano_core wrapper that cells call to get memory they do not free must use
+ * it, since kmalloc tells a task's block by its caller's address.
+ */
+void *kmalloc_kept(size_t size);
 
 /*
  * Allocates a kernel stack of `pages` pages with an unmapped guard page below
@@ -35,8 +42,19 @@ bool mm_map_fresh(uint64_t va, uint64_t size);
  */
 bool mm_unmap_free(uint64_t va, uint64_t size);
 
-/* Frees a stack from stack_alloc (top and pages as given then); its pages fault afterwards. */
+/*
+ * Frees a stack from stack_alloc (top and pages as given then); its pages
+ * fault afterwards. The heap blocks its task left (stack_reclaim) go with it.
+ */
 void stack_free(uint64_t top, size_t pages);
+/*
+ * Frees the heap blocks that cells' code allocated with this stack in use
+ * and has not freed: a block kmalloc'd by a cell on a task's stack is that
+ * task's (a cell keeps no pointer past a call), so once the task is ended or
+ * started over at its entry nothing can reach it. Returns how many. (Grant
+ * `sched`: for the tasks cell, which restarts a task on its own stack.)
+ */
+size_t stack_reclaim(uint64_t top, size_t pages);
 
 /*
  * Returns a kernel address for physical [pa, pa+len) through the physmap
@@ -50,6 +68,8 @@ struct mm_stats {
 	uint64_t frames_total, frames_free, frames_reserved;
 	uint64_t heap_size, heap_in_use, heap_free, heap_live, heap_allocs, heap_frees;
 	uint64_t stacks, stack_pages;
+	uint64_t task_blocks;           /* live heap blocks cells allocated on a task's stack */
+	uint64_t task_blocks_reclaimed; /* of those, freed by stack_reclaim since boot */
 };
 void mm_stats(struct mm_stats *s);
 

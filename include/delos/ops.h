@@ -106,6 +106,13 @@ enum ops_slot {
 	 * Fallback: only the calling context's stack is walked.
 	 */
 	OPS_TASKS_INSIDE,
+	/*
+	 * int fn(uint64_t unused): the calling task yields the CPU to the tasks
+	 * that are ready (a swap waiting for a busy task lets it move on at
+	 * once); negative if the caller is no task. Fallback: the caller waits
+	 * for an interrupt.
+	 */
+	OPS_TASK_YIELD,
 	OPS_SLOTS
 };
 
@@ -148,6 +155,7 @@ struct ops_inside_query {
 #define OPS_TYPE_CONSOLE_OWNER OPS_TAG(0x434f4eu) /* int (uint64_t unused) */
 #define OPS_TYPE_CONSOLE_CMD   OPS_TAG(0x434d44u) /* void (int argc, char **argv) */
 #define OPS_TYPE_TASKS_INSIDE  OPS_TAG(0x494e53u) /* int (struct ops_inside_query *) */
+#define OPS_TYPE_TASK_YIELD    OPS_TAG(0x594c44u) /* int (uint64_t unused) */
 
 enum ops_error {
 	OPS_E_SLOT = -1,    /* no such slot */

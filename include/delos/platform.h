@@ -36,6 +36,12 @@ void intc_init(void);
 /* True when interrupts go through the local APIC and IOAPIC. */
 bool intc_apic(void);
 void intc_eoi(uint8_t line);
+/*
+ * Delivers ISA IRQ `irq` as an NMI to this CPU (edge-triggered, unmasked)
+ * instead of as its vector; *gsi says where it arrives. False without an
+ * IOAPIC pin for it (8259 mode). For nano_core's NMI watchdog only.
+ */
+bool intc_route_nmi(uint8_t irq, uint32_t *gsi);
 
 /* The local APIC's registers (grant `apic`); 0 and ignored without one. */
 bool lapic_present(void);

@@ -201,6 +201,8 @@ int task_notify(const char *channel);
  * are copies, each consistent (taken with interrupts off).
  */
 int tasks_list(void (*fn)(void *ctx, const struct task_info *t), void *ctx);
+/* Fills *t for task id as tasks_list would, without visiting the others; 0 or TASKS_E_NOT_FOUND. */
+int tasks_info(int64_t id, struct task_info *t);
 
 /* Sets a task's priority (SCHED_PRIO_MIN..SCHED_PRIO_MAX); 0 or a negative error. */
 int task_set_prio(int64_t id, int prio);
@@ -259,6 +261,8 @@ uint64_t tasks_idle_next(void);
  */
 int tasks_restart(uint64_t id);
 int tasks_restart_self(uint64_t unused);
+/* The calling task yields (ops slot task_yield); -1 if the caller is no task. */
+int tasks_yield_self(uint64_t unused);
 
 /*
  * For nano_core's fault containment (registered in slot OPS_TASK_END of

@@ -43,7 +43,7 @@ ANCHORS = [
                              "swap_pause_sched", "swap_pause_ramfs"], "kpatch stop_machine pause",
      "1-40 ms", "kpatch (Linux live patching)"),
     ("fault to service again", ["recover_restart", "recover_reload", "recover_restart_shell",
-                                "recover_reload_shell", "recover_reload_serial",
+                                "recover_reload_shell", "recover_reload_serial", "recover_restart_serial", "recover_restart_ramfs",
                                 "recover_reload_ramfs"], "MINIX 3 heartbeat period", "1 s",
      "MINIX 3 reincarnation server (DSN 2009)"),
 ]

@@ -5,6 +5,37 @@ import time
 from delos import check, TestFailure, PROMPT
 
 
+def healthy(m):
+    """What must hold after every fault test: memory, every record's checksum, a cell call."""
+    out = m.command("mem")
+    check("check ok" in out and "none leaked, ok" in out, "mem: %r" % out)
+    out = m.command("state")
+    rows = [l for l in out.splitlines() if re.match(r"^\S+\s+[0-9a-f]{8}\s", l)]
+    check(rows and all(l.split()[-1] == "ok" for l in rows), "state checksums: %r" % out)
+    check("returned 42" in m.command("call hello hello_main"), "hello_main does not answer 42")
+
+
+def contained(test):
+    """Marks a test of a fault in a cell: after it, every machine it booted (and left
+    running) must be healthy; a test that boots none fails. Delos must not halt."""
+    def run(machine):
+        booted = []
+
+        def factory(**kw):
+            m = machine(**kw)
+            booted.append(m)
+            return m
+        test(factory)
+        check(booted, "%s booted no machine" % test.__name__)
+        for m in booted:
+            check(m.proc.poll() is None, "QEMU ended: Delos halted or exited")
+            check("PANIC" not in m.transcript and "halted." not in m.transcript,
+                  "nano_core halted after a fault in a cell")
+            healthy(m)
+    run.__name__, run.__doc__ = test.__name__, test.__doc__
+    return run
+
+
 def fault(machine, kind, vector, name, symbol):
     """A fault in nano_core's own code still halts, with the full report."""
     m = machine()
@@ -43,6 +74,7 @@ def test_fault_stack_is_double_fault(machine):
     check("kernel stack overflow" in m.transcript, "double fault not explained")
 
 
+@contained
 def test_caught_fault_restores_interrupt_flag(machine):
     """A cell that turns interrupts off and faults under `call` leaves the caller's flag on."""
     m = machine()
@@ -57,15 +89,6 @@ def test_caught_fault_restores_interrupt_flag(machine):
 
 # Faults in cells (cells/faults/faults.h). The injector (tests/cells/inject) writes a
 # ud2 over the first instruction of a cell's function through text_poke.
-
-def healthy(m):
-    """What must hold after every fault test: memory, every record's checksum, a cell call."""
-    out = m.command("mem")
-    check("check ok" in out and "none leaked, ok" in out, "mem: %r" % out)
-    out = m.command("state")
-    rows = [l for l in out.splitlines() if re.match(r"^\S+\s+[0-9a-f]{8}\s", l)]
-    check(rows and all(l.split()[-1] == "ok" for l in rows), "state checksums: %r" % out)
-    check("returned 42" in m.command("call hello hello_main"), "hello_main does not answer 42")
 
 
 def poll(m, line, pattern, timeout=30):
@@ -84,6 +107,13 @@ def poll(m, line, pattern, timeout=30):
             raise TestFailure("%r never printed %r; last: %r" % (line, pattern, m.transcript[start:end]))
 
 
+def task_blocks(m):
+    """(live, freed): cells' heap blocks held by tasks now, and freed with an ended task's frames."""
+    found = re.search(r"task blocks: (\d+) live .*, (\d+) freed", m.command("mem"))
+    check(found, "mem does not count task blocks")
+    return int(found.group(1)), int(found.group(2))
+
+
 def booted_with_injector(machine):
     m = machine()
     m.boot()
@@ -95,10 +125,12 @@ def operations(m):
     return int(poll(m, "work status", r"work: (\d+) operations").group(1))
 
 
+@contained
 def test_fault_ramfs_read_under_workload(machine):
     """ud2 at ramfs_read while the workload runs: ramfs is charged and reloaded, the
     worker is ended and restarted by workload's policy, and nothing is lost."""
     m = booted_with_injector(machine)
+    held = task_blocks(m)
     check("loaded workload@1" in m.command("load workload@1"), "load workload@1")
     check("started 2 workers" in m.command("work start"), "work start")
     poll(m, "work status", r"work: [1-9]\d* operations")
@@ -117,9 +149,12 @@ def test_fault_ramfs_read_under_workload(machine):
     out = m.command("work verify")
     check(re.search(r"work: verify: [1-9]\d* files checked, 0 mismatches", out), "verify: %r" % out)
     check("MISMATCH" not in m.transcript, "the workload saw a mismatch")
-    healthy(m)
+    # The ended workers' I/O buffers went with their frames: none is left held.
+    live, freed = task_blocks(m)
+    check(live == held[0] and freed >= 2, "task blocks: %d live (%d before), %d freed" % (live, held[0], freed))
 
 
+@contained
 def test_fault_shell_command_path_escalates(machine):
     """ud2 in shell_execute: the shell task is ended and restarted, the prompt returns;
     the same fault again within the window escalates to a reload, which repairs it."""
@@ -140,9 +175,9 @@ def test_fault_shell_command_path_escalates(machine):
     out = m.command("faults -v 2")
     check("RIP " in out and "backtrace:" in out and "<shell:shell_execute+0x0>" in out,
           "faults -v 2: %r" % out)
-    healthy(m)
 
 
+@contained
 def test_fault_serial_irq_path(machine):
     """ud2 in serial's IRQ handler: the route is abandoned, its line masked, serial
     reloaded and the line unmasked; typing works again."""
@@ -152,9 +187,9 @@ def test_fault_serial_irq_path(machine):
     m.expect(r"faults: #1 reload serial@1 -> serial@1; IRQ 4 unmasked", 20)
     poll(m, "faults", r"^ +1 .* irq: #UD .*IRQ 4 unmasked; recovered in \d+ us$")
     poll(m, "faults", r"\A(?![\s\S]*recovering$)")   # every fault of the incident dealt with
-    healthy(m)
 
 
+@contained
 def test_fault_in_cell_init_refuses_the_load(machine):
     m = machine()
     m.boot()
@@ -167,9 +202,9 @@ def test_fault_in_cell_init_refuses_the_load(machine):
     check(re.search(r"cell window: .*", m.command("mem")).group(0) == window,
           "the refused load left cell-window pages behind")
     check("bad_init" not in m.command("state"), "the refused load left records behind")
-    healthy(m)
 
 
+@contained
 def test_fault_in_swap_in_hook_rolls_back(machine):
     m = machine()
     m.boot()
@@ -177,9 +212,9 @@ def test_fault_in_swap_in_hook_rolls_back(machine):
     check("raised #UD invalid opcode" in out and "nothing changed" in out, "swap: %r" % out)
     poll(m, "faults", r"^ +1 .* hook: #UD .*swap rolled back in \d+ us$")
     check(re.search(r"^hello@1 ", m.command("cells"), re.M), "hello@1 is not live after the roll-back")
-    healthy(m)
 
 
+@contained
 def test_fault_repeated_escalates_restart_reload_fallback(machine):
     """hello@1 (restart, fallback=hello@2): the same fault again within the window goes
     restart -> reload (which repairs the injected ud2) -> fallback to hello@2."""
@@ -198,27 +233,31 @@ def test_fault_repeated_escalates_restart_reload_fallback(machine):
     fault_once(3, re.escape("fallback hello@1 -> hello@2"))
     check("returned 43" in m.command("call hello hello_main"), "hello@2 is not live after the fallback")
     check("swap: done" in m.command("swap hello@2 hello@1"), "swap back to hello@1")
-    healthy(m)
 
 
+@contained
 def test_fault_raised_by_code_panic_smash_overflow(machine):
-    """cell_panic, a stack-protector failure and a stack overflow into the guard page,
-    each in a cell under the console's call: charged to the cell, contained, reloaded."""
+    """cell_panic, a stack-protector failure, a stack overflow into the guard page and a
+    bad pointer passed to nano_core's memcpy, each in a cell under the console's call:
+    charged to the cell, contained, reloaded."""
     m = machine()
     m.boot()
     check("loaded panicky@1" in m.command("load panicky@1"), "load panicky@1")
     cases = [("panicky_panic", r"panicky: the answer is not 42 at panicky:panicky_panic\+0x"),
              ("panicky_smash", r"stack-protector: stack smashing detected at panicky:panicky_smash\+0x"),
-             ("panicky_overflow", r"stack overflow \(rsp [0-9a-f]{16}\) at panicky:recurse\+0x")]
+             ("panicky_overflow", r"stack overflow \(rsp [0-9a-f]{16}\) at panicky:recurse\+0x"),
+             # nano_core's memcpy handed a bad pointer: the caller's fault, not nano_core's
+             ("panicky_bad_memcpy", r"#PF page fault in nano_core's memcpy\+0x[0-9a-f]+, passed a bad "
+                                    r"argument at panicky:panicky_bad_memcpy\+0x")]
     for n, (fn, kind) in enumerate(cases, 1):
         out = m.command("call panicky " + fn)
         check("the call was abandoned" in out, "%s was not contained: %r" % (fn, out))
         line = poll(m, "faults", r"^ +%d .*recovered in \d+ us$" % n).group(0)
         check(re.search(r"panicky task \d+ 'shell' command: " + kind, line), "fault %d: %r" % (n, line))
         check("reload panicky@1 -> panicky@1" in line, "fault %d not reloaded: %r" % (n, line))
-    healthy(m)
 
 
+@contained
 def test_fault_hang_with_interrupts_on(machine):
     """An endless loop at ramfs_read while the workload runs: the watchdog ends the
     worker after ramfs's bound, ramfs is reloaded (repaired), the worker restarted."""
@@ -240,9 +279,9 @@ def test_fault_hang_with_interrupts_on(machine):
     check(re.search(r"stopped after \d+ operations, 0 errors", out), "work stop: %r" % out)
     out = m.command("work verify")
     check(re.search(r"work: verify: [1-9]\d* files checked, 0 mismatches", out), "verify: %r" % out)
-    healthy(m)
 
 
+@contained
 def test_fault_tries_run_out_cell_marked_failed(machine):
     """hello (tries=5): the sixth fault in one episode marks it failed; it is left alone,
     its callers are still contained, nothing halts."""
@@ -255,4 +294,71 @@ def test_fault_tries_run_out_cell_marked_failed(machine):
     check("raised #UD invalid opcode" in m.command("call hello hello_main"), "the failed cell was repaired")
     check("cell failed" in poll(m, "faults", r"^ +7 .*in \d+ us$").group(0), "fault 7 not left alone")
     check("swap: done" in m.command("swap hello@2 hello@1"), "a failed cell can still be swapped")
-    healthy(m)
+
+
+@contained
+def test_fault_hang_with_interrupts_off_in_a_task(machine):
+    """cli and an endless loop at ramfs_read while the workload runs: no interrupt
+    arrives, so only the NMI watchdog sees it; the worker is ended, ramfs reloaded
+    (repaired), the worker restarted, and nothing the workload wrote is lost."""
+    m = booted_with_injector(machine)
+    check("NMI watchdog from the RTC" in m.transcript, "no NMI watchdog at boot")
+    check("loaded workload@1" in m.command("load workload@1"), "load workload@1")
+    check("started 2 workers" in m.command("work start"), "work start")
+    poll(m, "work status", r"work: [1-9]\d* operations")
+    check("cliloop at ramfs:ramfs_read" in m.command("inject ramfs ramfs_read cliloop"), "inject")
+    line = poll(m, "faults", r"^ +1 .*recovered in \d+ us$").group(0)
+    check(re.search(r"ramfs task \d+ 'work\d' task: hang \(interrupts off\): \d+ ms in ramfs at "
+                    r"ramfs:ramfs_read\+0x1; reload ramfs@1 -> ramfs@1; task \d+ restarted", line),
+          "fault 1: %r" % line)
+    out = m.command("faults -v 1")
+    check(re.search(r"^vector 2,", out, re.M) and re.search(r"RFLAGS [0-9a-f]{13}[0-7][0-9a-f]{2} ", out),
+          "fault 1 is not the NMI's, with interrupts off, in its register dump: %r" % out)
+    before = operations(m)
+    deadline = time.monotonic() + 30
+    while operations(m) < before + 4:
+        check(time.monotonic() < deadline, "the workload does not go on after the hang")
+    out = m.command("work stop")
+    check(re.search(r"stopped after \d+ operations, 0 errors", out), "work stop: %r" % out)
+    out = m.command("work verify")
+    check(re.search(r"work: verify: [1-9]\d* files checked, 0 mismatches", out), "verify: %r" % out)
+
+
+@contained
+def test_fault_hang_with_interrupts_off_under_call(machine):
+    """irqoff_spin turns interrupts off and loops under the console's call: the NMI
+    watchdog abandons the call after irqoff's bound (watchdog=500), the caller's
+    interrupt flag is as it was, and the timer ticks again."""
+    m = machine()
+    m.boot()
+    check("loaded irqoff@1" in m.command("load irqoff@1"), "load irqoff@1")
+    out = m.command("call irqoff irqoff_spin")
+    check("raised NMI" in out and "the call was abandoned" in out, "the spin was not abandoned: %r" % out)
+    line = poll(m, "faults", r"^ +1 .*recovered in \d+ us$").group(0)
+    ms = int(re.search(r"command: hang \(interrupts off\): (\d+) ms in irqoff at irqoff:irqoff_spin\+0x",
+                       line).group(1))
+    check(ms >= 500, "caught after %d ms, before irqoff's bound of 500 ms" % ms)
+    check("reload irqoff@1 -> irqoff@1" in line, "irqoff not reloaded: %r" % line)
+    check("returned 1" in m.command("call irqoff irqoff_enabled"), "interrupts left off by the hang")
+    check("returned 1" in m.command("call irqoff irqoff_tick_seen"), "no timer tick after the hang")
+
+
+@contained
+def test_fault_missed_heartbeat_restarts_the_task(machine):
+    """beater (heartbeat=300, recovery=restart) stops beating: its task waits on a
+    channel nobody posts, which no other watchdog sees. The miss is charged to
+    beater, its task is restarted at its entry, and it beats again. In -icount
+    guest time, so that a loaded host cannot make a healthy beat late."""
+    m = machine(icount=True)
+    m.boot()
+    check("loaded beater@1" in m.command("load beater@1"), "load beater@1")
+    poll(m, "call beater beater_beats", r"returned [1-9]\d*")
+    check("returned 0" in m.command("call beater beater_stall"), "beater_stall")
+    line = poll(m, "faults", r"^ +1 .*recovered in \d+ us$").group(0)
+    check(re.search(r"beater task -1 '-' heartbeat: hang: no heartbeat for \d+ ms \(period 300 ms\) "
+                    r"at beater:\(no heartbeat\)\+0x0; restart beater@1 \(1 tasks\); recovered", line),
+          "fault 1: %r" % line)
+    beats = int(re.search(r"returned (\d+)", m.command("call beater beater_beats")).group(1))
+    poll(m, "call beater beater_beats", r"returned (?!%d\b)\d+" % beats)
+    check("faults: 1 logged" in m.command("faults"), "the restarted task missed its beat again")
+

@@ -32,3 +32,12 @@ int irqoff_tick_seen(void)
 			return 1;
 	return 0;
 }
+
+/* Turns interrupts off and never returns: only the NMI watchdog ends it. */
+int irqoff_spin(void)
+{
+	cpu_cli();
+	for (;;)
+		__asm__ volatile("" ::: "memory");
+	return 0;
+}

@@ -1,8 +1,10 @@
 /*
  * Faults that code raises, for tests: cell_panic, a stack-protector failure
- * (smash.c is built with -fstack-protector-all) and a stack overflow.
+ * (smash.c is built with -fstack-protector-all), a stack overflow, and a bad
+ * pointer handed to nano_core's memcpy (charged to this cell, the caller).
  */
 #include <delos/fault.h>
+#include <delos/string.h>
 #include <stdint.h>
 
 int panicky_panic(void)
@@ -27,4 +29,15 @@ static int recurse(uint64_t depth)
 int panicky_overflow(void)
 {
 	return recurse(0);
+}
+
+/* A size the compiler cannot see, so memcpy is called, not inlined. */
+static volatile const size_t copy_len = 16;
+
+int panicky_bad_memcpy(void)
+{
+	char buf[16];
+
+	memcpy(buf, (const void *)0xdead0000ull, copy_len);
+	return buf[0];
 }

@@ -1,0 +1,128 @@
+/*
+ * Heartbeats, as MINIX 3's reincarnation server checks them: a cell whose
+ * manifest line says heartbeat=MS must call cell_heartbeat() at least once
+ * every MS from the moment it is loaded (or reloaded, or swapped in). A cell
+ * that misses its beat is hung, whatever its tasks are doing: blocked on a
+ * wait nobody ends, or busy in other cells' code, which the hang watchdog
+ * (watchdog.c) does not see. The miss is reported to the fault handler as a
+ * hang of that cell in context "heartbeat"; nothing is abandoned, since the
+ * hung code is not running, so the cell's recovery policy does the rest
+ * (restart starts its blocked tasks over at their entries). Its clock then
+ * starts again, so a cell that stays silent faults again one period later
+ * and its recovery escalates.
+ *
+ * Checked at the end of every interrupt (the timer's at least), so a miss
+ * is seen within one tick of the period.
+ */
+#include <delos/cells.h>
+#include <delos/fault.h>
+#include <delos/irqflags.h>
+#include <delos/loader.h>
+#include <delos/log.h>
+#include <delos/cellref.h>
+#include <delos/string.h>
+#include <delos/time.h>
+#include "nano_core/contain.h"
+
+#define BEATING 8			/* cells with a heartbeat, at once */
+
+/* One loaded copy of a cell that declares a heartbeat; owned by heartbeat.c, interrupts off. */
+struct beating {
+	bool used;
+	char cell[32], version[12];
+	uint64_t start;			/* the copy's address: a reload is a new copy */
+	uint64_t period_ns, last_ns;
+};
+static struct beating beating[BEATING];
+/* The loaded cells are looked at again when loader_generation moves (after a load completes). */
+static uint64_t synced_gen = ~0ull;
+
+static struct beating *find(const char *cell, uint64_t start)
+{
+	for (int i = 0; i < BEATING; i++)
+		if (beating[i].used && beating[i].start == start && strcmp(beating[i].cell, cell) == 0)
+			return &beating[i];
+	return NULL;
+}
+
+static bool still_loaded(const struct beating *b)
+{
+	struct loader *ld = cells_loader();
+	struct loader_cell *c = ld ? loader_cell_find(ld, b->cell) : NULL;
+	struct loader_cell_info ci;
+
+	if (!c)
+		return false;
+	loader_cell_info(c, &ci);
+	return ci.published && ci.start == b->start;
+}
+
+/* Drops copies that are gone and adds the loaded cells that declare a heartbeat. */
+static void sync(uint64_t now)
+{
+	struct loader *ld = cells_loader();
+	struct loader_cell_info ci;
+	uint64_t ms;
+
+	synced_gen = loader_generation();
+	for (int i = 0; i < BEATING; i++)
+		if (beating[i].used && !still_loaded(&beating[i]))
+			beating[i].used = false;
+	for (struct loader_cell *c = ld ? loader_cell_next(ld, NULL) : NULL; c; c = loader_cell_next(ld, c)) {
+		loader_cell_info(c, &ci);
+		if (ci.core || !ci.published || find(ci.name, ci.start) || !(ms = cells_heartbeat_ms(ci.name)))
+			continue;
+		for (int i = 0; i < BEATING; i++)
+			if (!beating[i].used) {
+				beating[i] = (struct beating){ true, "", "", ci.start, ms * 1000000ull, now };
+				snprintf(beating[i].cell, sizeof(beating[i].cell), "%s", ci.name);
+				snprintf(beating[i].version, sizeof(beating[i].version), "%s", ci.version);
+				break;
+			}
+	}
+}
+
+int cell_heartbeat(void)
+{
+	struct cells_where w;
+	struct loader_cell *c;
+	struct loader_cell_info ci;
+	struct beating *b = NULL;
+	uint64_t flags, now;
+
+	if (!cells_addr_owner((uint64_t)__builtin_return_address(0), &w))
+		return -1;
+	flags = irq_save();
+	now = time_ns();
+	if ((c = loader_cell_find(cells_loader(), w.cell))) {
+		loader_cell_info(c, &ci);
+		if (!(b = find(w.cell, ci.start))) {
+			sync(now);
+			b = find(w.cell, ci.start);
+		}
+	}
+	if (b)
+		b->last_ns = now;
+	irq_restore(flags);
+	return b ? 0 : -1;
+}
+
+void heartbeat_check(void)
+{
+	uint64_t now = time_ns();
+
+	if (loader_generation() != synced_gen)
+		sync(now);
+	for (int i = 0; i < BEATING; i++) {
+		struct beating *b = &beating[i];
+
+		if (!b->used || now - b->last_ns <= b->period_ns)
+			continue;
+		if (!still_loaded(b)) {
+			b->used = false;
+			continue;
+		}
+		fault_heartbeat(b->cell, b->version, (now - b->last_ns) / 1000000ull, b->period_ns / 1000000ull);
+		b->last_ns = time_ns();
+	}
+}
