@@ -21,22 +21,6 @@
 #define HDR_FROM offsetof(struct sdb_rec, type)
 #define HDR_LEN  (offsetof(struct sdb_rec, name) + sizeof(((struct sdb_rec *)0)->name) - HDR_FROM)
 
-/* memcpy, without the call for the small records handles are made for. */
-static inline void copy_small(void *dst, const void *src, size_t n)
-{
-	unsigned char *d = dst;
-	const unsigned char *s = src;
-
-	if (n > 64) {
-		memcpy(dst, src, n);
-		return;
-	}
-	for (; n >= 8; n -= 8, d += 8, s += 8)
-		__builtin_memcpy(d, s, 8);
-	while (n--)
-		*d++ = *s++;
-}
-
 static inline statedb_handle make_handle(uint32_t idx1, uint32_t gen)
 {
 	return (uint64_t)gen << 32 | idx1;
@@ -300,7 +284,7 @@ int statedb_hget(struct state_db *db, statedb_handle h, void *buf, size_t cap,
 		if (len > cap) {
 			ret = STATEDB_E_NOSPACE;
 		} else {
-			copy_small(buf, r->data, len);
+			memcpy(buf, r->data, len);
 			ret = (int)len;
 		}
 		if (meta) {

@@ -426,3 +426,51 @@ Test(state_db_hot, crc32c_table_hardware_and_software_agree)
 			     bitwise, "continued n=%zu", n);
 	}
 }
+
+/* hstore writes the span that differs from the record, nothing when none does. */
+Test(state_db_hot, hstore_writes_only_what_changed)
+{
+	unsigned char buf[300], got[300];
+	struct statedb_stats a, b;
+	statedb_handle h;
+
+	for (size_t i = 0; i < sizeof buf; i++)
+		buf[i] = (unsigned char)(i * 5);
+	cr_assert_eq(statedb_create(&db, "hot/s", 1, 1, "t", buf, sizeof buf), STATEDB_OK);
+	cr_assert_eq(statedb_hopen(&db, "hot/s", 0, &h), STATEDB_OK);
+	statedb_stats(&db, &a);
+	cr_assert_eq(statedb_hstore(&db, h, buf, sizeof buf), STATEDB_OK);
+	statedb_stats(&db, &b);
+	cr_assert_eq(b.inplace, a.inplace, "nothing differs: nothing written");
+	buf[100] ^= 1;
+	buf[151] ^= 2;
+	cr_assert_eq(statedb_hstore(&db, h, buf, sizeof buf), STATEDB_OK);
+	statedb_stats(&db, &a);
+	cr_assert_eq(a.inplace, b.inplace + 1, "one in-place write");
+	buf[3] ^= 4;
+	cr_assert_eq(statedb_hstore(&db, h, buf, 10), STATEDB_OK, "a prefix of the record");
+	cr_assert_eq(statedb_hget(&db, h, got, sizeof got, NULL), (int)sizeof got);
+	cr_assert_eq(memcmp(got, buf, sizeof buf), 0);
+	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 0, "the patched checksum verifies");
+	cr_assert_eq(statedb_hstore(&db, h, buf, sizeof buf + 1), STATEDB_E_RANGE);
+	cr_assert_eq(statedb_hstore(&db, h + (1ull << 32), buf, sizeof buf), STATEDB_E_STALE);
+	cr_assert_eq(statedb_hget(&db, h, got, sizeof got, NULL), (int)sizeof got);
+	cr_assert_eq(memcmp(got, buf, sizeof buf), 0, "refused writes changed nothing");
+}
+
+/* hview points at the record in place, with its size and version. */
+Test(state_db_hot, hview_points_at_the_record)
+{
+	statedb_handle h = open16("hot/v", 5, 6);
+	const struct val16 *v;
+	const void *p;
+	uint32_t version = 0;
+
+	cr_assert_eq(statedb_hview(&db, h, &p, &version), (int)sizeof(struct val16));
+	v = p;
+	cr_assert_eq(v->a, 5);
+	cr_assert_eq(version, 1);
+	cr_assert_eq(statedb_delete(&db, "hot/v"), STATEDB_OK);
+	cr_assert_eq(statedb_hview(&db, h, &p, NULL), STATEDB_E_STALE);
+	cr_assert_null(p);
+}
