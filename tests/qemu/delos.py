@@ -18,6 +18,19 @@ OVMF = "/usr/share/ovmf/OVMF.fd"
 PROMPT = "delos> "
 # Zero or more kernel log lines ("[    1.234567] LEVEL text"), as they may land in an echo.
 LOG_LINES = r"(?:\[\s*\d+\.\d{6}\] [^\n]*\n)*"
+# A kernel log line that another task printed inside a line of output, and the rest of that line.
+SPLIT_LINE = re.compile(r"([^\n])(\[\s*\d+\.\d{6}\] [^\n]*\n)([^\n]*(?:\n|$))")
+
+
+def unsplit(out):
+    """Moves each log line printed inside another line to after it, joining that line."""
+    while True:
+        joined = SPLIT_LINE.sub(r"\1\3\2", out)
+        if joined == out:
+            return out
+        out = joined
+
+
 # Deadlines are wall-clock and QEMU runs under TCG beside other work, so every timeout
 # below is multiplied by this. A deadline only bounds how long a failing test hangs; no
 # test waits on the clock to let something happen.
@@ -142,12 +155,13 @@ class Machine:
     def command(self, line, timeout=30):
         """Types a line at the prompt; returns what it printed before the next prompt.
         Kernel log lines that another task prints while the line is echoed may split
-        the echo: they are allowed anywhere inside it."""
+        the echo: they are allowed anywhere inside it. One that lands inside a line
+        of the output is moved after that line, which is joined again."""
         self.send(line + "\r")
         echo = LOG_LINES.join(re.escape(c) for c in line) + r"\n"
         start = self.expect(echo, timeout).end()
         end = self.expect(re.escape(PROMPT), timeout).start()
-        return self.transcript[start:end]
+        return unsplit(self.transcript[start:end])
 
     def monitor(self, command, timeout=30):
         """Runs a command in QEMU's human monitor (e.g. 'sendkey a'); returns once the
