@@ -116,6 +116,26 @@ static const char *why_not(bool text)
 	       "mode cannot call, leaves a VBE mode";
 }
 
+int display_can_show(const char *what)
+{
+	bool text;
+
+	if (strcmp(what, "text_screen") == 0)
+		text = true;
+	else if (strcmp(what, "framebuffer") == 0)
+		text = false;
+	else
+		return -1;
+	if (text == disp.text_shown && (text ? disp.text || disp.switchable : disp.fb))
+		return 0;
+	if (!disp.switchable) {
+		klog(LOG_ERR, "display: cannot show %s: %s", text ? "VGA text" : "the framebuffer",
+		     why_not(text));
+		return -1;
+	}
+	return 0;
+}
+
 int display_show(const char *what)
 {
 	bool text;

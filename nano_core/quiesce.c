@@ -257,6 +257,34 @@ static uint64_t now_ns(void *ctx)
 	return time_ns();
 }
 
+/*
+ * A new cell's cell_swap_done(old_version), if it exports one, runs once the
+ * swap has committed: what cannot be taken back (a screen mode switched, a
+ * device reprogrammed) waits for it, while cell_swap_in only checks and
+ * writes records. It cannot refuse the swap any more: a failure or a fault
+ * is logged (and a fault is the cell's, as in any hook).
+ */
+static void run_done_hooks(void)
+{
+	struct loader_cell_info oi, ni;
+	struct trap_info ti;
+	uint64_t fn;
+	int result;
+
+	for (size_t i = 0; i < sw.npairs; i++) {
+		if (loader_cell_lookup(sw.pairs[i].new, "cell_swap_done", &fn))
+			continue;
+		loader_cell_info(sw.pairs[i].old, &oi);
+		loader_cell_info(sw.pairs[i].new, &ni);
+		if (cells_call_in(FAULT_CTX_HOOK, fn, version_number(oi.version), &result, &ti))
+			klog(LOG_ERR, "swap: %s@%s's cell_swap_done raised %s at %016lx", ni.name,
+			     ni.version, trap_name(ti.vector), ti.rip);
+		else if (result)
+			klog(LOG_ERR, "swap: %s@%s's cell_swap_done returned %d", ni.name, ni.version,
+			     result);
+	}
+}
+
 /* With the world still stopped: blocked tasks of restartable cells start over in the new code. */
 static void committed(void *ctx)
 {
@@ -265,6 +293,7 @@ static void committed(void *ctx)
 	(void)ctx;
 	ops_swap_commit(sw.pairs, sw.npairs);
 	cells_changed();	/* before the world resumes: trap.c's remembered addresses go stale */
+	run_done_hooks();
 	restart = ops_resolve(OPS_TASK_RESTART);
 	for (size_t i = 0; i < sw.nrestart; i++)
 		if (!restart || ((int (*)(uint64_t))restart)((uint64_t)sw.restart_ids[i]))

@@ -54,4 +54,12 @@ const struct boot_framebuffer *boot_framebuffer(void);
  */
 int display_show(const char *what);
 
+/*
+ * 0 when display_show(what) would succeed now, else -1, logging why; changes
+ * nothing. A display cell's swap-in hook checks with it, and switches only in
+ * cell_swap_done, once the swap has committed: a swap refused later leaves
+ * the screen as it was.
+ */
+int display_can_show(const char *what);
+
 #endif

@@ -3,12 +3,13 @@
  * console output. Present on BIOS boots in text mode; the manifest boots it
  * only there (boot_if=). On a BIOS VBE framebuffer that nano_core can switch
  * back to text (display_show: the Bochs VBE interface of QEMU's -vga std)
- * cell_init and the swap-in hook switch it, load the 8x16 font into plane 2
- * and show the log's last lines; elsewhere (UEFI, other adapters) they refuse.
+ * cell_init and, in a swap, cell_swap_done (after the commit; the swap-in
+ * hook only checks) switch it, load the 8x16 font into plane 2 and show the
+ * log's last lines; elsewhere (UEFI, other adapters) they refuse.
  *
  * The cursor is the record "vga/cursor" (a struct vga_cell_cursor): the
  * screen itself is the rest of the state, and it lives in video memory.
- * cell_init and cell_swap_in take the screen over (ops slot screen_write) and
+ * cell_init and cell_swap_done take the screen over (ops slot screen_write) and
  * continue where the record or nano_core's hardware cursor stood.
  */
 #ifndef CELLS_VGA_H

@@ -142,6 +142,13 @@ def test_display_bios_vbe_framebuffer(machine):
     out = m.command("swap fb@1 fb@1")
     check(re.search(r"swap: done in \d+ us", out), "swap fb@1 fb@1: %r" % out)
     cells_on_screen(m, "bios-vbe-fb", "fb@1", (800, 600))
+    # A swap refused after vga@1's hook (hello@9's hook fails) leaves the screen as it was:
+    # the hook only checks, the mode changes once a swap commits (cell_swap_done).
+    out = m.command("swap fb@1 vga@1 hello@1 hello@9")
+    check("swap refused" in out and "nothing changed" in out, "the swap with hello@9: %r" % out)
+    check("display: the adapter shows" not in m.transcript,
+          "a refused swap switched the screen mode:\n" + m.transcript[-2000:])
+    cells_on_screen(m, "bios-vbe-refused", "fb@1", (800, 600))
     # vga@1 takes the adapter back to VGA text (80x25 at 720x400), with its font...
     out = m.command("swap fb@1 vga@1")
     check(re.search(r"swap: done in \d+ us", out) and
