@@ -28,6 +28,7 @@ static const struct {
 	[OPS_CONSOLE_COMMAND] = { OPS_TYPE_CONSOLE_CMD, "console_command", false },
 	[OPS_TASKS_INSIDE] = { OPS_TYPE_TASKS_INSIDE, "tasks_inside", true },
 	[OPS_TASK_YIELD] = { OPS_TYPE_TASK_YIELD, "task_yield", false },
+	[OPS_DEBUG_TRAP] = { OPS_TYPE_DEBUG_TRAP, "debug_trap", false },
 };
 
 /* The table; owned by nano_core, changed with interrupts off. */

@@ -50,5 +50,6 @@ void shell_cmd_load(int argc, char **argv);
 void shell_cmd_unload(int argc, char **argv);
 void shell_cmd_swap(int argc, char **argv);
 void shell_cmd_swaps(int argc, char **argv);
+void shell_cmd_fault(int argc, char **argv);
 
 #endif

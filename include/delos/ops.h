@@ -113,6 +113,15 @@ enum ops_slot {
 	 * for an interrupt.
 	 */
 	OPS_TASK_YIELD,
+	/*
+	 * int fn(struct trap_frame *f, void *ctx) (include/delos/inject.h):
+	 * offered every #BP and #DB first, in the trap with interrupts off;
+	 * returns 1 when the trap was its own (f, possibly changed, is resumed),
+	 * 0 otherwise. ctx is the one given to probe_register. It must not
+	 * block nor call into other cells. Fallback: the trap is an exception
+	 * like any other.
+	 */
+	OPS_DEBUG_TRAP,
 	OPS_SLOTS
 };
 
@@ -156,6 +165,7 @@ struct ops_inside_query {
 #define OPS_TYPE_CONSOLE_CMD   OPS_TAG(0x434d44u) /* void (int argc, char **argv) */
 #define OPS_TYPE_TASKS_INSIDE  OPS_TAG(0x494e53u) /* int (struct ops_inside_query *) */
 #define OPS_TYPE_TASK_YIELD    OPS_TAG(0x594c44u) /* int (uint64_t unused) */
+#define OPS_TYPE_DEBUG_TRAP    OPS_TAG(0x444247u) /* int (struct trap_frame *, void *ctx) */
 
 enum ops_error {
 	OPS_E_SLOT = -1,    /* no such slot */
