@@ -39,6 +39,15 @@ void fault_mark_hang(uint64_t ms);
  * bound; *ms says how long.
  */
 bool watchdog_check(const struct trap_frame *f, struct cells_where *w, uint64_t *ms);
+/*
+ * The stack a stack overflow in a cell is contained on (top, and its size in
+ * pages), set once at boot: the double fault that reports it arrives on a
+ * small interrupt stack that a second double fault would start over, so the
+ * containment (the fault handler, a task end) runs from here instead.
+ */
+#define OVERFLOW_STACK_PAGES 8	/* 32 KiB, as a task's */
+void trap_set_overflow_stack(uint64_t top, size_t pages);
+_Noreturn void trap_redo(struct trap_frame *f);	/* isr.S */
 /* The message of the pending raised fault, or NULL (for nano_core's own report). */
 const char *fault_raised_message(void);
 

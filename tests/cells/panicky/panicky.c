@@ -1,6 +1,7 @@
 /*
  * Faults that code raises, for tests: cell_panic, a stack-protector failure
- * (smash.c is built with -fstack-protector-all) and a stack overflow.
+ * (smash.c is built with -fstack-protector-all), a stack overflow, and a
+ * fault with a frame pointer outside the canonical address space.
  */
 #include <delos/fault.h>
 #include <stdint.h>
@@ -27,4 +28,15 @@ static int recurse(uint64_t depth)
 int panicky_overflow(void)
 {
 	return recurse(0);
+}
+
+/*
+ * A #UD with rbp non-canonical (the stack pointer with bit 48 flipped, as a
+ * corrupted address computation leaves it): walking the fault's frames must
+ * stop there, not take a #GP. The catch point restores rbp.
+ */
+int panicky_bad_rbp(void)
+{
+	__asm__ volatile("movq %%rsp, %%rbp\n\tbtcq $48, %%rbp\n\tud2" ::: "memory");
+	return 0;
 }
