@@ -28,6 +28,12 @@ _Noreturn void fault_raise(uint32_t kind, const char *msg, uint64_t rip, uint64_
 extern char fault_raise_ud2[];
 /* At the #UD of fault_raise: puts the raiser's rip and rbp in f; false if none is pending. */
 bool fault_take_raised(struct trap_frame *f);
+/*
+ * A fault whose RIP is in no code (nano_core's text nor a cell's), entered
+ * from a cell: fills w with that cell's return address on the stack and
+ * returns true, so the fault is that cell's. False otherwise (contain.c).
+ */
+bool fault_charge_no_code(const struct trap_frame *f, struct cells_where *w);
 /* Marks the fault being handled as a stack overflow, or as a hang of `ms`. */
 void fault_mark_overflow(void);
 void fault_mark_hang(uint64_t ms);

@@ -287,7 +287,7 @@ static void exception(struct trap_frame *f)
 
 	if (f->vector == 6 && f->rip == (uint64_t)fault_raise_ud2)
 		fault_take_raised(f);
-	in_cell = cells_addr_owner(f->rip, &w);
+	in_cell = cells_addr_owner(f->rip, &w) || fault_charge_no_code(f, &w);
 	if (in_cell && stack_overflow(f, &probe)) {
 		redo_on_overflow_stack(f);	/* returns only where it is to be handled */
 		struct trap_frame g = *f;

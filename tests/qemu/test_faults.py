@@ -288,3 +288,17 @@ def test_fault_overflow_whose_handler_overflows(machine):
     check(re.search(r"fault: stack overflow \(rsp [0-9a-f]{16}\) in panicky@1 at recurse\+0x", m.transcript),
           "nano_core did not log the first overflow itself")
     check("returned 42" in m.command("call hello hello_main"), "hello_main does not answer 42")
+
+
+def test_fault_call_to_no_code_is_the_callers(machine):
+    """A cell calls through a pointer to no code (RIP 0x10, in neither nano_core nor a
+    cell): the return address on the stack is the cell's, so the fault is charged to it."""
+    m = machine()
+    m.boot()
+    check("loaded panicky@1" in m.command("load panicky@1"), "load panicky@1")
+    out = m.command("call panicky panicky_call_nowhere")
+    check("the call was abandoned" in out, "not contained: %r" % out)
+    check("PANIC" not in m.transcript, "nano_core went down")
+    line = poll(m, "faults", r"^ +1 .*recovered in \d+ us$").group(0)
+    check(re.search(r"#PF page fault at panicky:panicky_call_nowhere\+0x", line), "fault 1: %r" % line)
+    healthy(m)

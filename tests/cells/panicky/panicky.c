@@ -40,3 +40,11 @@ int panicky_bad_rbp(void)
 	__asm__ volatile("movq %%rsp, %%rbp\n\tbtcq $48, %%rbp\n\tud2" ::: "memory");
 	return 0;
 }
+
+/* A call through a corrupted function pointer: to an address that is no code. */
+int panicky_call_nowhere(void)
+{
+	int (*volatile fn)(void) = (int (*)(void))0x10;
+
+	return fn() + 1;	/* not a tail call: the return address stays on the stack */
+}
