@@ -167,6 +167,39 @@ bool fault_charge_caller(const struct trap_frame *f, struct cells_where *w)
 	return false;
 }
 
+static bool nano_core_text(uint64_t addr)
+{
+	return addr >= (uint64_t)__text_start && addr < (uint64_t)__text_end;
+}
+
+/*
+ * A fault at an address that is no code: a call, jump or return through a
+ * corrupted pointer. When the nearest code address above the stack pointer
+ * (within 64 words) is a return address into a cell, the innermost frame
+ * still live is that cell's, and no nano_core code is half-way through on
+ * that stack: the fault is the cell's (a nano_core return address, or none,
+ * leaves it nano_core's).
+ */
+bool fault_charge_no_code(const struct trap_frame *f, struct cells_where *w)
+{
+	struct cells_where at_rip;
+
+	if (nano_core_text(f->rip) || cells_addr_owner(f->rip, &at_rip))
+		return false;
+	for (uint64_t sp = f->rsp, n = 0; n < 64; n++, sp += 8) {
+		uint64_t v;
+
+		if ((sp & 7) || !paging_readable(sp, 8))
+			return false;
+		v = *(const uint64_t *)sp;
+		if (nano_core_text(v))
+			return false;
+		if (cells_addr_owner(v - 1, w))
+			return true;
+	}
+	return false;
+}
+
 void fault_mark_overflow(void)
 {
 	overflow = true;

@@ -46,6 +46,12 @@ bool fault_take_raised(struct trap_frame *f);
  * call site and returns true, so the fault is that cell's. False otherwise.
  */
 bool fault_charge_caller(const struct trap_frame *f, struct cells_where *w);
+/*
+ * A fault whose RIP is in no code (nano_core's text nor a cell's), entered
+ * from a cell: fills w with that cell's return address on the stack and
+ * returns true, so the fault is that cell's. False otherwise (contain.c).
+ */
+bool fault_charge_no_code(const struct trap_frame *f, struct cells_where *w);
 /* Marks the fault being handled as a stack overflow, or as a hang of `ms`. */
 void fault_mark_overflow(void);
 void fault_mark_hang(uint64_t ms);
@@ -72,6 +78,15 @@ uint64_t nmi_watchdog_count(void);
 uint64_t fault_raised_vector(uint64_t vector);
 /* Interrupts (vectors 32 and up) trap_dispatch has taken since boot. */
 uint64_t trap_irqs_taken(void);
+/*
+ * The stack a stack overflow in a cell is contained on (top, and its size in
+ * pages), set once at boot: the double fault that reports it arrives on a
+ * small interrupt stack that a second double fault would start over, so the
+ * containment (the fault handler, a task end) runs from here instead.
+ */
+#define OVERFLOW_STACK_PAGES 8	/* 32 KiB, as a task's */
+void trap_set_overflow_stack(uint64_t top, size_t pages);
+_Noreturn void trap_redo(struct trap_frame *f);	/* isr.S */
 /* The message of the pending raised fault, or NULL (for nano_core's own report). */
 const char *fault_raised_message(void);
 

@@ -44,6 +44,7 @@ trap_common:
 	pushq %r13
 	pushq %r14
 	pushq %r15
+trap_frame_ready:		/* rsp: a whole struct trap_frame */
 	cld
 	movq %rsp, %rdi
 	/* A frame pointer link so backtraces continue into the interrupted code. */
@@ -74,6 +75,16 @@ trap_dispatch_return:		/* stack walkers recognise an interrupt frame by this */
 	popq %rax
 	addq $16, %rsp		/* vector and error code */
 	iretq
+
+/*
+ * _Noreturn void trap_redo(struct trap_frame *f): handles the trap whose frame
+ * f is (a copy, on another stack, 16-byte aligned) from that stack, as if it
+ * had been taken there: trap_dispatch(f), then the return through f.
+ */
+	.globl trap_redo
+trap_redo:
+	movq %rdi, %rsp
+	jmp trap_frame_ready
 
 	.section .rodata
 	.globl isr_table

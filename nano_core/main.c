@@ -2,6 +2,7 @@
 #include "nano_core/boot.h"
 #include <delos/cells.h>
 #include "nano_core/console.h"
+#include "nano_core/contain.h"
 #include "nano_core/cpu_tables.h"
 #include <delos/ctx.h>
 #include <delos/display.h>
@@ -148,6 +149,11 @@ static _Noreturn void kmain_on_kernel_stack(void)
 
 	if (!df || !nmi)
 		panic("boot: no memory for the interrupt stacks");
+	uint64_t overflow = stack_alloc(OVERFLOW_STACK_PAGES);
+
+	if (!overflow)
+		panic("boot: no memory for the stack overflow stack");
+	trap_set_overflow_stack(overflow, OVERFLOW_STACK_PAGES);
 	gdt_set_ist(IST_DOUBLE_FAULT, df);
 	gdt_set_ist(IST_NMI, nmi);
 	intc_init();

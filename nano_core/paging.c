@@ -260,6 +260,13 @@ bool paging_readable(uint64_t va, uint64_t len)
 		return true;
 	if (va + len < va)
 		return false;
+	/*
+	 * Canonical (bits 63-47 alike) and in one half, or the walk below, which
+	 * reads bits 47-12 only, would call an address readable that takes a #GP.
+	 */
+	uint64_t last = va + len - 1;
+	if ((uint64_t)((int64_t)(va << 16) >> 16) != va || ((va ^ last) >> 47))
+		return false;
 	for (uint64_t p = PAGE_ALIGN_DOWN(va); p < va + len; p += PAGE_SIZE)
 		if (!paging_translate(p, &pa))
 			return false;

@@ -48,6 +48,8 @@ static int64_t route_line = -1;	/* the IRQ whose route runs now, or -1 */
 extern uint8_t ctx_preempting;
 static uint32_t unrouted_seen;
 static uint64_t irqs_taken;	/* for the NMI watchdog: an interrupt taken ends a run of samples */
+/* trap_set_overflow_stack: where stack overflows are contained; set once at boot. */
+static uint64_t overflow_top, overflow_size;
 
 /* An IRQ with neither a nano_core handler nor a dispatch cell: said once per line. */
 static void note_unrouted(uint8_t irq)
@@ -247,6 +249,37 @@ static bool stack_overflow(struct trap_frame *f, uint64_t *probe_rsp)
 	return true;
 }
 
+void trap_set_overflow_stack(uint64_t top, size_t pages)
+{
+	overflow_top = top;
+	overflow_size = pages * PAGE_SIZE;
+}
+
+static bool on_overflow_stack(uint64_t sp)
+{
+	return overflow_top && sp < overflow_top && sp >= overflow_top - overflow_size;
+}
+
+/*
+ * A stack overflow arrives as a double fault on its interrupt stack. What
+ * contains it may go deep (the fault handler's cell, a task end) and may
+ * overflow a stack again, which starts that interrupt stack over, under
+ * whatever was running on it. So the trap is handled again, from a copy of
+ * its frame on the overflow stack, unless it is already (a second overflow
+ * there is handled where it arrives: its catch point is the handler's).
+ */
+static void redo_on_overflow_stack(struct trap_frame *f)
+{
+	struct trap_frame *g;
+
+	if (!overflow_top || on_overflow_stack(f->rsp) ||
+	    on_overflow_stack((uint64_t)__builtin_frame_address(0)))
+		return;
+	g = (struct trap_frame *)((overflow_top - sizeof(*g)) & ~15ull);
+	*g = *f;
+	trap_redo(g);
+}
+
 static void exception(struct trap_frame *f)
 {
 	struct catch_point *cp;
@@ -258,8 +291,10 @@ static void exception(struct trap_frame *f)
 		return;
 	if (f->vector == 6 && f->rip == (uint64_t)fault_raise_ud2)
 		fault_take_raised(f);
-	in_cell = cells_addr_owner(f->rip, &w) || fault_charge_caller(f, &w);
+	in_cell = cells_addr_owner(f->rip, &w) || fault_charge_caller(f, &w) ||
+		  fault_charge_no_code(f, &w);
 	if (in_cell && stack_overflow(f, &probe)) {
+		redo_on_overflow_stack(f);	/* returns only where it is to be handled */
 		struct trap_frame g = *f;
 
 		g.vector = 14;	/* look the catch point up as for the fault the stack could not take */

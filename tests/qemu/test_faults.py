@@ -362,3 +362,50 @@ def test_fault_missed_heartbeat_restarts_the_task(machine):
     poll(m, "call beater beater_beats", r"returned (?!%d\b)\d+" % beats)
     check("faults: 1 logged" in m.command("faults"), "the restarted task missed its beat again")
 
+    healthy(m)
+
+
+def test_fault_with_non_canonical_frame_pointer(machine):
+    """A fault in a cell whose rbp is non-canonical (a corrupted address computation):
+    the report's frame walk stops there instead of taking a #GP inside the containment."""
+    m = machine()
+    m.boot()
+    check("loaded panicky@1" in m.command("load panicky@1"), "load panicky@1")
+    out = m.command("call panicky panicky_bad_rbp")
+    check("the call was abandoned" in out, "not contained: %r" % out)
+    check("EXCEPTION" not in m.transcript, "nano_core reported an exception of its own")
+    line = poll(m, "faults", r"^ +1 .*recovered in \d+ us$").group(0)
+    check(re.search(r"#UD invalid opcode at panicky:panicky_bad_rbp\+0x", line), "fault 1: %r" % line)
+    healthy(m)
+
+
+def test_fault_overflow_whose_handler_overflows(machine):
+    """A stack overflow in a cell whose containment overflows a stack again (the faults
+    cell's handler now calls itself): the second overflow is the fault handler's, caught;
+    nano_core logs the first one itself and goes on."""
+    m = booted_with_injector(machine)
+    check("loaded panicky@1" in m.command("load panicky@1"), "load panicky@1")
+    check("recurse at faults:faults_on_fault" in m.command("inject faults faults_on_fault recurse"), "inject")
+    out = m.command("call panicky panicky_overflow")
+    check("the call was abandoned" in out, "not contained: %r" % out)
+    check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript,
+          "nano_core went down: %r" % m.transcript[-1500:])
+    check(re.search(r"fault: the fault handler \(faults\) raised #DF double fault", m.transcript),
+          "the handler's own overflow was not caught")
+    check(re.search(r"fault: stack overflow \(rsp [0-9a-f]{16}\) in panicky@1 at recurse\+0x", m.transcript),
+          "nano_core did not log the first overflow itself")
+    check("returned 42" in m.command("call hello hello_main"), "hello_main does not answer 42")
+
+
+def test_fault_call_to_no_code_is_the_callers(machine):
+    """A cell calls through a pointer to no code (RIP 0x10, in neither nano_core nor a
+    cell): the return address on the stack is the cell's, so the fault is charged to it."""
+    m = machine()
+    m.boot()
+    check("loaded panicky@1" in m.command("load panicky@1"), "load panicky@1")
+    out = m.command("call panicky panicky_call_nowhere")
+    check("the call was abandoned" in out, "not contained: %r" % out)
+    check("PANIC" not in m.transcript, "nano_core went down")
+    line = poll(m, "faults", r"^ +1 .*recovered in \d+ us$").group(0)
+    check(re.search(r"#PF page fault at panicky:panicky_call_nowhere\+0x", line), "fault 1: %r" % line)
+    healthy(m)

@@ -3,9 +3,11 @@
  * writes a ud2 over the first instruction of CELL:SYM through text_poke, so
  * the next call of it raises #UD in CELL's own code; `loop` writes a jump to
  * itself there instead (a hang with interrupts on), `cliloop` a cli and then
- * that jump (a hang with interrupts off, for the NMI watchdog). A reload of
- * CELL (a fresh copy of its pristine object) repairs each. It also lends
- * swifi@1 its poke into nano_core's text (inject_text_poke), CI's known-bad case.
+ * that jump (a hang with interrupts off, for the NMI watchdog), `recurse` a
+ * call of the function itself (a recursion that runs its stack into the
+ * guard page). A reload of CELL (a fresh copy of its pristine object) repairs
+ * each. It also lends swifi@1 its poke into nano_core's text
+ * (inject_text_poke), CI's known-bad case.
  */
 #include <delos/cell.h>
 #include <delos/cellref.h>
@@ -19,6 +21,7 @@ void inject_cmd(int argc, char **argv)
 {
 	static const uint8_t ud2[2] = { 0x0f, 0x0b }, loop[2] = { 0xeb, 0xfe };	/* jmp . */
 	static const uint8_t cliloop[3] = { 0xfa, 0xeb, 0xfe };			/* cli; jmp . */
+	static const uint8_t recurse[5] = { 0xe8, 0xfb, 0xff, 0xff, 0xff };	/* call . */
 	const uint8_t *code;
 	size_t len = 2;
 	struct cellref r;
@@ -32,8 +35,11 @@ void inject_cmd(int argc, char **argv)
 	} else if (strcmp(argv[3], "cliloop") == 0) {
 		code = cliloop;
 		len = sizeof(cliloop);
+	} else if (strcmp(argv[3], "recurse") == 0) {
+		code = recurse;
+		len = sizeof(recurse);
 	} else {
-		shell_printf("inject: unknown kind '%s'; usage: inject CELL SYM ud2|loop|cliloop\n",
+		shell_printf("inject: unknown kind '%s'; usage: inject CELL SYM ud2|loop|cliloop|recurse\n",
 			     argv[3]);
 		return;
 	}
@@ -60,7 +66,7 @@ int inject_text_poke(void *dst, const void *src, uint64_t len)
 int cell_init(void)
 {
 	return shell_register("inject", "inject", "inject_cmd", "CELL SYM KIND",
-			      "test only: write ud2, loop or cliloop at the start of CELL:SYM");
+			      "test only: write ud2, loop (jmp .), cliloop or recurse (call .) at the start of CELL:SYM");
 }
 
 void cell_exit(void)

@@ -1,7 +1,9 @@
 /*
  * Faults that code raises, for tests: cell_panic, a stack-protector failure
- * (smash.c is built with -fstack-protector-all), a stack overflow, and a bad
- * pointer handed to nano_core's memcpy (charged to this cell, the caller).
+ * (smash.c is built with -fstack-protector-all), a stack overflow, a bad
+ * pointer handed to nano_core's memcpy (charged to this cell, the caller), a
+ * fault with a frame pointer outside the canonical address space, and a call
+ * to no code.
  */
 #include <delos/fault.h>
 #include <delos/string.h>
@@ -40,4 +42,23 @@ int panicky_bad_memcpy(void)
 
 	memcpy(buf, (const void *)0xdead0000ull, copy_len);
 	return buf[0];
+}
+
+/*
+ * A #UD with rbp non-canonical (the stack pointer with bit 48 flipped, as a
+ * corrupted address computation leaves it): walking the fault's frames must
+ * stop there, not take a #GP. The catch point restores rbp.
+ */
+int panicky_bad_rbp(void)
+{
+	__asm__ volatile("movq %%rsp, %%rbp\n\tbtcq $48, %%rbp\n\tud2" ::: "memory");
+	return 0;
+}
+
+/* A call through a corrupted function pointer: to an address that is no code. */
+int panicky_call_nowhere(void)
+{
+	int (*volatile fn)(void) = (int (*)(void))0x10;
+
+	return fn() + 1;	/* not a tail call: the return address stays on the stack */
 }
