@@ -88,7 +88,7 @@ def charts(rows, outdir, columns):
             sel = [r for r in rows if r["kind"] == k]
             f.write(k + "\t" + "\t".join(str(sum(1 for r in sel if r["outcome"] == c)) for c in columns)
                     + "\n")
-    gnuplot("""set terminal svg size 900,480 dynamic font "sans,11"
+    gnuplot("""set terminal svg size 900,480 dynamic noenhanced font "sans,11"
 set output "outcomes_by_kind.svg"
 set title "Outcomes by fault kind"
 set style data histograms
@@ -107,7 +107,7 @@ plot for [i=2:%d] "outcomes_by_kind.dat" using i:xtic(1) title columnheader(i)
             f.write("%d\t%.5f\n" % (v, i / len(rec)))
         if not rec:
             f.write("0\t0\n")
-    gnuplot("""set terminal svg size 900,420 dynamic font "sans,11"
+    gnuplot("""set terminal svg size 900,420 dynamic noenhanced font "sans,11"
 set output "recovery_cdf.svg"
 set title "Recovery time (fault detected to recovered), %d recovered faults"
 set xlabel "guest time (us)"
