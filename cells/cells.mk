@@ -18,6 +18,7 @@ CELLTOOL_CHECK := $(HOUT)/celltool check --exports nano_core/exports.list --mani
 #                             links its own copy, and the copies never meet in
 #                             the kernel's one namespace
 #   CELL_CFLAGS_NAME@VERSION  extra compiler flags for all of the above
+#   CELL_EXTRA_NAME@VERSION   objects built by the cell's own rules, linked in too
 # CELL_LIB_TOKENS is the token metamodule, for the cells that seal tokens.
 # Every object of a cell is built under $(KOUT)/cell/NAME@VERSION/, so one
 # source can go into several cells with different flags.
@@ -28,7 +29,7 @@ CELL_CFLAGS_panicky@1 := -fstack-protector-all
 
 define cell_rule
 CELL_PARTS_$(1) := $(patsubst %.c,$(KOUT)/cell/$(1)/%.c.o,$(wildcard $(2)/*.c) $(CELL_SRCS_$(1))) \
-                   $(patsubst %.c,$(KOUT)/cell/$(1)/lib/%.c.o,$(CELL_LIB_$(1)))
+                   $(patsubst %.c,$(KOUT)/cell/$(1)/lib/%.c.o,$(CELL_LIB_$(1))) $(CELL_EXTRA_$(1))
 
 $(KOUT)/cell/$(1)/lib/%.c.o: %.c
 	@mkdir -p $$(@D)

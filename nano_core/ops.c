@@ -10,10 +10,12 @@
 static const uint64_t slot_type[OPS_SLOTS] = {
 	[OPS_FAULT_HANDLER] = OPS_TYPE_FAULT_HANDLER,
 	[OPS_TASK_END] = OPS_TYPE_TASK_END,
+	[OPS_DEBUG_TRAP] = OPS_TYPE_DEBUG_TRAP,
 };
 static const char *const slot_name[OPS_SLOTS] = {
 	[OPS_FAULT_HANDLER] = "fault_handler",
 	[OPS_TASK_END] = "task_end",
+	[OPS_DEBUG_TRAP] = "debug_trap",
 };
 
 /* The table; owned by nano_core, changed with interrupts off. */
@@ -21,7 +23,8 @@ static struct {
 	uint32_t version;
 	struct cellref ref[OPS_SLOTS];
 	bool set[OPS_SLOTS];
-} ops = { OPS_VERSION, { { "", "" } }, { false } };
+	struct cellref_cache cache[OPS_SLOTS];
+} ops = { OPS_VERSION, { { "", "" } }, { false }, { { 0, 0 } } };
 
 int ops_register(uint64_t slot, const char *cell, const char *sym, uint64_t type_tag)
 {
@@ -46,6 +49,7 @@ int ops_register(uint64_t slot, const char *cell, const char *sym, uint64_t type
 	flags = irq_save();
 	ops.ref[slot] = r;
 	ops.set[slot] = true;
+	ops.cache[slot].gen = 0;
 	irq_restore(flags);
 	klog(LOG_DEBUG, "ops: slot %s is %s:%s", slot_name[slot], cell, sym);
 	return 0;
@@ -75,4 +79,9 @@ uint64_t ops_resolve(uint64_t slot)
 const char *ops_holder(uint64_t slot)
 {
 	return slot < OPS_SLOTS && ops.set[slot] ? ops.ref[slot].cell : "";
+}
+
+uint64_t ops_resolve_cached(uint64_t slot)
+{
+	return slot < OPS_SLOTS && ops.set[slot] ? cellref_resolve_cached(&ops.ref[slot], &ops.cache[slot]) : 0;
 }

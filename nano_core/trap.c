@@ -12,6 +12,7 @@
 #include <delos/trap.h>
 #include "hal/cpu.h"
 #include "nano_core/contain.h"
+#include "nano_core/probe.h"
 
 #define BACKTRACE_MAX 16
 
@@ -254,6 +255,8 @@ static void exception(struct trap_frame *f)
 	bool in_cell;
 	uint64_t probe;
 
+	if ((f->vector == 1 || f->vector == 3) && probe_trap(f))
+		return;
 	if (f->vector == 6 && f->rip == (uint64_t)fault_raise_ud2)
 		fault_take_raised(f);
 	in_cell = cells_addr_owner(f->rip, &w);

@@ -219,6 +219,15 @@ int sdb_view(const char *name, const void **data, struct statedb_meta *meta)
 	return ret;
 }
 
+int sdb_test_record_bytes(const char *name, void **data)
+{
+	const void *p = NULL;
+	int n = sdb_view(name, &p, NULL);
+
+	*data = n >= 0 ? (void *)(uintptr_t)p : NULL;
+	return n;
+}
+
 int sdb_list(const char *prefix, statedb_list_fn *fn, void *ctx)
 {
 	struct state_db *db = statedb_root();

@@ -21,8 +21,8 @@ static const struct builtin builtins[] = {
 	{ "mem", "nano_core", "kcmd_mem", "", "frame, heap, stack and cell window figures; who owns each frame" },
 	{ "log", "nano_core", "kcmd_log", "", "print the kernel log" },
 	{ "exit", "nano_core", "kcmd_exit", "N", "end QEMU with status N (0-126)" },
-	{ "fault", "nano_core", "kcmd_fault", "pf|gpf|div0|ud|stack",
-	  "raise that CPU exception on purpose" },
+	{ "fault", "shell", "shell_cmd_fault", "KIND|inject|list|clear [ARG...]",
+	  "a CPU exception (pf gpf div0 ud stack), or inject|list|clear (swifi@1)" },
 	{ "cells", "nano_core", "kcmd_cells", "", "list loaded cells: name@version, sizes, range" },
 	{ "syms", "nano_core", "kcmd_syms", "CELL", "a cell's symbols" },
 	{ "deps", "nano_core", "kcmd_deps", "CELL", "what a cell uses and who uses it" },
@@ -40,6 +40,32 @@ static const struct builtin builtins[] = {
 	{ "uptime", "shell", "shell_cmd_uptime", "",
 	  "timer ticks and guest time, read together" },
 };
+
+/*
+ * `fault pf|gpf|div0|ud|stack` is nano_core's (kcmd_fault); `fault
+ * inject|list|clear ...` goes to whichever cell registered the command
+ * `swifi` (the fault injector, swifi@1), with the same words.
+ */
+void shell_cmd_fault(int argc, char **argv)
+{
+	static const struct cellref raise = { "nano_core", "kcmd_fault" };
+	struct shell_cmd c;
+	uint64_t fn;
+
+	if (argc >= 2 && (strcmp(argv[1], "inject") == 0 || strcmp(argv[1], "list") == 0 ||
+			  strcmp(argv[1], "clear") == 0)) {
+		if (shell_cmd_find("swifi", &c) != 0 || !(fn = cellref_resolve(&c.fn))) {
+			shell_printf("fault: '%s' needs the fault injector: load swifi@1\n", argv[1]);
+			return;
+		}
+		((void (*)(int, char **))fn)(argc, argv);
+		return;
+	}
+	if ((fn = cellref_resolve(&raise)))
+		((void (*)(int, char **))fn)(argc, argv);
+	else
+		shell_printf("fault: nano_core's kcmd_fault does not resolve\n");
+}
 
 /* Reads the tick count and the TSC clock in one moment with interrupts off. */
 void shell_cmd_uptime(int argc, char **argv)

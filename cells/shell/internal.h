@@ -46,5 +46,6 @@ void shell_cmd_help(int argc, char **argv);
 void shell_cmd_state(int argc, char **argv);
 void shell_cmd_tasks(int argc, char **argv);
 void shell_cmd_uptime(int argc, char **argv);
+void shell_cmd_fault(int argc, char **argv);
 
 #endif

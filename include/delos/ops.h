@@ -32,6 +32,15 @@ enum ops_slot {
 	 * can end (then a negative error). Fallback: nano_core halts.
 	 */
 	OPS_TASK_END,
+	/*
+	 * int fn(struct trap_frame *f, void *ctx) (include/delos/inject.h):
+	 * offered every #BP and #DB first, in the trap with interrupts off;
+	 * returns 1 when the trap was its own (f, possibly changed, is resumed),
+	 * 0 otherwise. ctx is the one given to probe_register. It must not
+	 * block nor call into other cells. Fallback: the trap is an exception
+	 * like any other.
+	 */
+	OPS_DEBUG_TRAP,
 	OPS_SLOTS
 };
 
@@ -39,6 +48,7 @@ enum ops_slot {
 #define OPS_TAG(n) ((OPS_VERSION << 24) | (n))
 #define OPS_TYPE_FAULT_HANDLER OPS_TAG(0x464c54u) /* int (const struct fault_report *) */
 #define OPS_TYPE_TASK_END      OPS_TAG(0x454e44u) /* int (uint64_t code), no return */
+#define OPS_TYPE_DEBUG_TRAP    OPS_TAG(0x444247u) /* int (struct trap_frame *, void *ctx) */
 
 enum ops_error {
 	OPS_E_SLOT = -1,    /* no such slot */
@@ -54,6 +64,8 @@ int ops_register(uint64_t slot, const char *cell, const char *sym, uint64_t type
 int ops_unregister(uint64_t slot, const char *cell);
 /* The slot's function now, or 0 when it is empty or does not resolve. */
 uint64_t ops_resolve(uint64_t slot);
+/* ops_resolve, from a per-slot cache valid for one loader generation (for hot traps). */
+uint64_t ops_resolve_cached(uint64_t slot);
 /* The cell holding slot ("" when empty). */
 const char *ops_holder(uint64_t slot);
 

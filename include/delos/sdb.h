@@ -36,6 +36,13 @@ int sdb_view(const char *name, const void **data, struct statedb_meta *meta);
 /* Calls fn for every record whose name starts with prefix ("" for all). */
 int sdb_list(const char *prefix, statedb_list_fn *fn, void *ctx);
 const char *sdb_strerror(int err);
+/*
+ * Test hook (guarded: only cells granted test_hooks may import it): points
+ * *data at the record's current bytes, writable, so that a fault injector
+ * can corrupt them behind state_db's back (its checksum then disagrees).
+ * Returns the size or a negative error, as sdb_view.
+ */
+int sdb_test_record_bytes(const char *name, void **data);
 
 /*
  * Transactions (include/delos/state_db.h has the store's contract). The

@@ -3,7 +3,8 @@
  * writes a ud2 over the first instruction of CELL:SYM through text_poke, so
  * the next call of it raises #UD in CELL's own code; `loop` writes a jump to
  * itself there instead (a hang with interrupts on). A reload of CELL (a fresh
- * copy of its pristine object) repairs either.
+ * copy of its pristine object) repairs either. It also lends swifi@1 its
+ * poke into nano_core's text (inject_text_poke), CI's known-bad case.
  */
 #include <delos/cell.h>
 #include <delos/cellref.h>
@@ -37,6 +38,16 @@ void inject_cmd(int argc, char **argv)
 		shell_printf("inject: text_poke refused %s:%s\n", argv[1], argv[2]);
 	else
 		shell_printf("inject: %s at %s:%s (%016lx)\n", argv[3], argv[1], argv[2], at);
+}
+
+/*
+ * The test grant's poke, for swifi's `fault inject nano_core ...` (guarded:
+ * only cells granted test_poke may link it; swifi reaches it by cellref,
+ * so only while this test cell is loaded). 0 or -1, as text_poke.
+ */
+int inject_text_poke(void *dst, const void *src, uint64_t len)
+{
+	return text_poke(dst, src, (size_t)len);
 }
 
 int cell_init(void)
