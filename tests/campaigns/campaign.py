@@ -57,7 +57,7 @@ def parse_seeds(text):
 
 def parse_config(path):
     cfg = {"experiment": None, "seeds": [], "kinds": [], "cells": [], "swaps": [""],
-           "set": {}, "runs": [], "jobs": None, "speed_sample": 0, "after": ""}
+           "set": {}, "runs": [], "exclude": set(), "jobs": None, "speed_sample": 0, "after": ""}
     try:
         text = open(path).read()
     except OSError as e:
@@ -94,10 +94,20 @@ def parse_config(path):
         elif k in ("kinds", "cells"):
             cfg[k] = v.split()
         elif k == "swaps":
+            # Schedules split by |: "none", or OLD@V NEW@V pairs swapped in the first window
+            # and undone in the second; "PAIRS / PAIRS" gives the second swap itself
+            # (nothing after / for none).
             cfg[k] = ["" if s.strip() == "none" else " ".join(s.split()) for s in v.split("|")]
             for s in cfg[k]:
-                if len(s.split()) % 2:
-                    raise ConfigError("line %d: a swap schedule is OLD@V NEW@V pairs, or none" % n)
+                for part in s.split("/"):
+                    if len(part.split()) % 2 or s.count("/") > 1:
+                        raise ConfigError("line %d: a swap schedule is OLD@V NEW@V pairs [/ pairs], "
+                                          "or none" % n)
+        elif k == "exclude":
+            for w in v.split():
+                if not re.fullmatch(r"[\w-]+:[\w-]+", w):
+                    raise ConfigError("line %d: exclude KIND:CELL ..., not '%s'" % (n, w))
+                cfg[k].add(w)
         elif k in ("jobs", "speed_sample"):
             if not v.isdigit():
                 raise ConfigError("line %d: %s takes a number" % (n, k))
@@ -108,7 +118,7 @@ def parse_config(path):
             cfg[k] = v
         else:
             raise ConfigError("line %d: unknown key '%s' (experiment, seeds, kinds, cells, swaps, "
-                              "after, jobs, speed_sample, set, run)" % (n, k))
+                              "after, exclude, jobs, speed_sample, set, run)" % (n, k))
     if not cfg["experiment"]:
         raise ConfigError("no 'experiment = PATH'")
     if not os.path.isfile(os.path.join(ROOT, cfg["experiment"])):
@@ -118,8 +128,14 @@ def parse_config(path):
     return cfg
 
 
+def there(schedule):
+    return schedule.split("/")[0].strip()
+
+
 def back(schedule):
-    """The swap schedule undone: each pair reversed, in reverse order."""
+    """The second swap: what follows '/', or the first undone (pairs reversed)."""
+    if "/" in schedule:
+        return schedule.split("/")[1].strip()
     w = schedule.split()
     pairs = [(w[i], w[i + 1]) for i in range(0, len(w), 2)]
     return " ".join("%s %s" % (b, a) for a, b in reversed(pairs))
@@ -131,6 +147,8 @@ def plan(cfg):
     for wi, sw in enumerate(cfg["swaps"]):
         for kind in cfg["kinds"]:
             for cell in cfg["cells"]:
+                if "%s:%s" % (kind, cell) in cfg["exclude"]:
+                    continue
                 for seed in cfg["seeds"]:
                     runs.append((cell, kind, seed, wi))
     for r in cfg["runs"]:
@@ -144,7 +162,7 @@ def plan(cfg):
         if rid in seen:
             continue
         seen.add(rid)
-        out.append((rid, {"cell": cell, "kind": kind, "seed": str(seed), "swap": cfg["swaps"][wi],
+        out.append((rid, {"cell": cell, "kind": kind, "seed": str(seed), "swap": there(cfg["swaps"][wi]),
                           "swap_back": back(cfg["swaps"][wi]), "schedule": str(wi)}))
     return out
 
@@ -267,6 +285,9 @@ class Campaign:
         self.snapshot = os.path.join(self.out, "snapshot.qcow2")
         self.jobs = a.jobs or cfg["jobs"] or os.cpu_count() or 1
         self.proc = None
+        # The campaign boots its own copy of the ISO, so that a rebuild meanwhile
+        # changes none of its runs.
+        self.iso = os.path.join(self.out, "delos.iso")
 
     def log(self, text):
         print(text, flush=True)
@@ -275,7 +296,9 @@ class Campaign:
 
     def check_identity(self):
         """One campaign, one build: refuse to resume over a changed ISO or experiment."""
-        ident = {"iso": file_hash(ISO), "experiment": file_hash(self.exp),
+        if not os.path.exists(self.iso):
+            shutil.copyfile(ISO, self.iso)
+        ident = {"iso": file_hash(self.iso), "experiment": file_hash(self.exp),
                  "cfg": file_hash(self.a.cfg)}
         path = os.path.join(self.out, "campaign.json")
         if os.path.exists(path):
@@ -294,7 +317,7 @@ class Campaign:
         self.log("campaign %s: booting once and saving the VM after the setup" % self.name)
         t0 = time.monotonic()
         tmp = self.snapshot + ".tmp"
-        r = run_exp([self.exp, "--out", self.out, "--id", "setup", "--save-snapshot", tmp]
+        r = run_exp([self.exp, "--iso", self.iso, "--out", self.out, "--id", "setup", "--save-snapshot", tmp]
                     + exp_args(self.cfg, {"cell": "", "kind": "", "seed": "0", "swap": "",
                                           "swap_back": ""}))
         if not r["ok"] or not os.path.exists(tmp):
@@ -312,8 +335,9 @@ class Campaign:
             if os.path.exists(path):
                 goldens[str(wi)] = json.load(open(path))
                 continue
-            v = {"cell": "", "kind": "", "seed": "0", "swap": sw, "swap_back": back(sw)}
-            r = run_exp([self.exp, "--out", self.out, "--id", "golden.w%d" % wi, "--skip-inject"]
+            v = {"cell": "", "kind": "", "seed": "0", "swap": there(sw), "swap_back": back(sw)}
+            r = run_exp([self.exp, "--iso", self.iso, "--out", self.out, "--id", "golden.w%d" % wi,
+                         "--skip-inject"]
                         + (["--snapshot", self.snapshot] if not self.a.no_snapshot else [])
                         + exp_args(self.cfg, v))
             problems = [s.get("why", s["kind"]) for s in r["steps"] if not s["ok"]]
@@ -366,7 +390,8 @@ class Campaign:
                 cmd += ["--basefile", snap]
             cmd += ["--return", os.path.join(odir, "{1}.txt"), "--cleanup"]
         cmd += ["python3", exp, self.exp if not self.a.sshloginfile else os.path.relpath(self.exp, ROOT),
-                "--out", odir, "--print-json", "--id", "{1}"]
+                "--out", odir, "--print-json", "--id", "{1}",
+                "--iso", self.iso if not self.a.sshloginfile else os.path.relpath(self.iso, ROOT)]
         if snap:
             cmd += ["--snapshot", snap]
         cmd += ["--set", "cell={2}", "--set", "kind={3}", "--set", "seed={4}",
@@ -465,6 +490,9 @@ class Campaign:
                 ", ".join("%s %d" % (k, counts[k]) for k in OUTCOMES + ["error"] if counts.get(k)),
                 rate, time.strftime("%H:%M", time.gmtime(time.time() + eta)), eta // 60, eta % 60))
 
+        # Seed by seed, so that a campaign cut short still has every kind, cell and
+        # schedule; results.csv keeps the plan's order.
+        pending.sort(key=lambda x: (int(x[1]["seed"]), x[0]))
         if pending:
             self.parallel(self.jobs, pending, None if self.a.no_snapshot else self.snapshot,
                           self.runs_dir, on_result)
