@@ -472,6 +472,11 @@ class Campaign:
             rid = r["id"]
             if rid not in by_id:
                 return
+            if r.get("status") == "error":
+                # The harness failed (e.g. QEMU never restored the snapshot): not a result.
+                self.log("[%d/%d] %s: not run (%s); it is run again" % (
+                    state["done"], total, rid, (r.get("reason") or "")[:200]))
+                return
             sched = by_id[rid]["schedule"]
             r["vars"]["schedule"] = sched
             tmp = os.path.join(self.runs_dir, rid + ".json.tmp")
@@ -493,9 +498,12 @@ class Campaign:
         # Seed by seed, so that a campaign cut short still has every kind, cell and
         # schedule; results.csv keeps the plan's order.
         pending.sort(key=lambda x: (int(x[1]["seed"]), x[0]))
-        if pending:
-            self.parallel(self.jobs, pending, None if self.a.no_snapshot else self.snapshot,
-                          self.runs_dir, on_result)
+        for attempt in range(2):        # once, and once more for runs the harness failed
+            if pending:
+                self.parallel(self.jobs, pending, None if self.a.no_snapshot else self.snapshot,
+                              self.runs_dir, on_result)
+            done = self.finished()
+            pending = [(rid, v) for rid, v in pending if rid not in done]
         fan_out_wall = time.monotonic() - t0
         done = self.finished()
         missing = [rid for rid, _ in runs if rid not in done]

@@ -17,6 +17,7 @@ savevm into a small qcow2 disk that also holds the kernel arguments) and ends.
 """
 import argparse
 import json
+import select
 import os
 import re
 import shlex
@@ -31,24 +32,32 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "qemu"))
 import delos  # noqa: E402
 
-# The runner converts every deadline itself (see wall_deadline), so the harness's
+# The runner enforces every limit itself (see WALL_PER_GUEST), so the harness's
 # scaling is off here.
 delos.TIMEOUT_SCALE = 1
 OUT = os.path.join(ROOT, "build", "out", "experiments")
 SNAPSHOT_TAG = "exp"
-# A hung guest cannot say what time it is, so a guest-time limit is enforced as a
-# wall-clock deadline: WALL_PER_GUEST wall seconds per guest second (a busy guest under
-# TCG runs a few hundred million instructions per second, or less on a loaded host),
-# never less than WALL_FLOOR seconds. Both can be set per run (--wall-per-guest,
-# --wall-floor) or per script (`limits`).
+# A hung guest cannot say what time it is, so a guest-time limit is enforced on the CPU
+# time QEMU spends (its user + system time, which under TCG follows the instructions it
+# emulates, and, with sleep=off, an idle guest's jumps from timer to timer too, however
+# loaded the host): WALL_PER_GUEST CPU seconds per guest second, never less than
+# WALL_FLOOR. A wall-clock backstop of BACKSTOP times that catches a QEMU that gets no
+# CPU at all. Both can be set per run (--wall-per-guest, --wall-floor) or per script
+# (`limits`).
 WALL_PER_GUEST = 10.0
-WALL_FLOOR = 4.0
+WALL_FLOOR = 2.5
+BACKSTOP = 10.0
+START_BUDGET = 60.0         # CPU seconds for a boot, or a restore, to reach the prompt
 DEFAULT_WITHIN = 0.5        # guest seconds, where a line gives no `within`
 # Kinds of the test injector (tests/cells/inject: `inject CELL SYM ud2|loop`) at the start
 # of a function the seed picks; every other kind is swifi@1's (`fault inject`).
 KINDS_TEST_INJECTOR = {"ud2": "ud2", "selfloop": "loop"}
 # A kernel log line that another task printed in the middle of a command's output.
 LOG_SPLICE = re.compile(r"\[\s*\d+\.\d{6}\] [A-Z]+ +[^\n]*\n")
+
+
+def select_ready(f):
+    return bool(select.select([f], [], [], 0)[0])
 
 
 class ScriptError(Exception):
@@ -61,6 +70,10 @@ class Hang(Exception):
 
 class Down(Exception):
     """QEMU ended under the script: nano_core halted, triple-faulted or rebooted."""
+
+
+class StartFailed(Exception):
+    """QEMU never showed the prompt after its boot or its restore: not the run's fault."""
 
 
 # ---------------------------------------------------------------- parsing
@@ -290,12 +303,23 @@ class Player:
         t0 = time.monotonic()
         self.m = delos.Machine(icount=not self.a.no_icount, args_disk=False, extra=extra,
                                iso=self.a.iso or delos.ISO)
-        if self.a.snapshot:
-            self.send_line("")      # a fresh prompt from the restored shell
-            self.expect(re.escape(delos.PROMPT), self.wall_floor * 4)
-        else:
-            self.expect(re.escape(delos.PROMPT), 120)
+        try:
+            if self.a.snapshot:
+                self.send_line("")      # a fresh prompt from the restored shell
+            self.expect(re.escape(delos.PROMPT), START_BUDGET, "prompt after the %s" % (
+                "restore" if self.a.snapshot else "boot"))
+        except (Hang, Down) as e:
+            raise StartFailed(str(e))
         self.result["start_wall_s"] = round(time.monotonic() - t0, 3)
+
+    def cpu_seconds(self):
+        """QEMU's user + system time so far (every thread)."""
+        try:
+            with open("/proc/%d/stat" % self.m.proc.pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return 0.0
 
     def send_line(self, text):
         try:
@@ -303,13 +327,30 @@ class Player:
         except (BrokenPipeError, OSError):
             raise Down("QEMU exited (status %s)" % self.m.proc.poll())
 
-    def expect(self, pattern, wall, what=None):
-        try:
-            return self.m.expect(pattern, wall)
-        except delos.TestFailure:
-            if self.m.proc.poll() is not None:
+    def expect(self, pattern, budget, what=None):
+        """Waits for a regex after the last match, for at most `budget` CPU seconds of
+        QEMU (BACKSTOP times that in wall time); returns the match."""
+        rx = re.compile(pattern)
+        cpu0, wall0 = self.cpu_seconds(), time.monotonic()
+        while True:
+            m = rx.search(self.m.transcript, self.m._pos)
+            if m:
+                self.m._pos = m.end()
+                return m
+            alive = self.m._read_some(0.05)
+            if not alive and self.m.proc.poll() is not None:
+                while self.m._read_some(0.05) and self.m.proc.stdout:
+                    if not select_ready(self.m.proc.stdout):
+                        break
+                m = rx.search(self.m.transcript, self.m._pos)
+                if m:
+                    self.m._pos = m.end()
+                    return m
                 raise Down("QEMU exited (status %s)" % self.m.proc.returncode)
-            raise Hang("no %s within %.1f s (wall)" % (what or repr(pattern), wall))
+            used = self.cpu_seconds() - cpu0
+            if used > budget or time.monotonic() - wall0 > budget * BACKSTOP:
+                raise Hang("no %s within %.1f s of QEMU's CPU time (%.1f s wall)" % (
+                    what or repr(pattern), used, time.monotonic() - wall0))
 
     def command(self, line, wall):
         """Types a line; returns what it printed before the next prompt."""
@@ -355,7 +396,7 @@ class Player:
 
     def do_until(self, s, rec):
         within = s.get("within", DEFAULT_WITHIN)
-        deadline = time.monotonic() + self.wall(within)
+        cpu0 = self.cpu_seconds()
         start = self.guest_us()
         while True:
             out = self.command(s["command"], self.wall(within))
@@ -363,7 +404,7 @@ class Player:
                 rec["output"] = out[-2000:]
                 return
             now = self.guest_us()
-            if now - start > within * 1e6 or time.monotonic() > deadline:
+            if now - start > within * 1e6 or self.cpu_seconds() - cpu0 > self.wall(within):
                 rec["ok"] = False
                 rec["why"] = "%r never printed %r within %gs" % (s["command"], s["expect"], within)
                 return
@@ -378,9 +419,9 @@ class Player:
 
     def do_pass(self, s, rec):
         start = self.guest_us()
-        deadline = time.monotonic() + self.wall(s["duration"])
+        cpu0 = self.cpu_seconds()
         while self.guest_us() - start < s["duration"] * 1e6:
-            if time.monotonic() > deadline:
+            if self.cpu_seconds() - cpu0 > self.wall(s["duration"]):
                 raise Hang("guest time did not pass %gs" % s["duration"])
             self.m._read_some(0.02)
 
@@ -454,7 +495,7 @@ class Player:
 
     def faults_settled(self, within):
         """Polls `faults` until no fault is still being recovered; ok if each recovered."""
-        deadline = time.monotonic() + self.wall(within)
+        cpu0 = self.cpu_seconds()
         start = self.guest_us()
         while True:
             out = self.command("faults", self.wall(within))
@@ -464,7 +505,7 @@ class Player:
                 self.result["faults_table"] = rows
                 bad = [l for l in rows if not re.search(r"; recovered in \d+ us$", l)]
                 return (not bad, "; ".join(bad)[-400:] if bad else None)
-            if time.monotonic() > deadline or self.guest_us() - start > within * 1e6:
+            if self.cpu_seconds() - cpu0 > self.wall(within) or self.guest_us() - start > within * 1e6:
                 self.result["faults_table"] = rows
                 raise Hang("a fault was still being recovered after %gs: %s" % (within, pending[0]))
 
@@ -582,6 +623,8 @@ def main(argv=None):
     try:
         p.start()
         p.play(steps)
+    except StartFailed as e:
+        status, reason = "error", "start: %s" % e
     except Down as e:
         status, reason = "down", str(e)
     except Hang as e:
