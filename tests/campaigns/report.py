@@ -10,6 +10,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -189,10 +190,31 @@ def write_report(csv_path, md_path, meta=None):
         L += ["## Charts", ""] + ["![%s](%s)" % (i[:-4], i) for i in imgs] + [""]
     except (ReportError, OSError) as e:
         L += ["## Charts", "", "(not drawn: %s)" % e, ""]
+    L += ["## Beside other systems", "",
+          "| system | faults | manifested | recovered | OS survived |", "| --- | --- | --- | --- | --- |",
+          "| Delos (this campaign) | %d injected | %d | %d (%s of manifested, workload verified) | %s of runs |"
+          % (n, manifested, count["recovered"], pct(count["recovered"], manifested),
+             pct(valid - count["nano_core down"], valid)),
+          "| Theseus (OSDI'20 artifact) | - | 617 | 428 (69%) | - |",
+          "| Nooks (SOSP'03) | - | - | about 99% of crashes | - |",
+          "| MINIX 3 (DSN 2009) | 3.4 million, into drivers | - | - | no OS crash |", ""]
     L += ["## What took nano_core down", ""]
     if not down:
         L += ["Nothing: nano_core survived every run.", ""]
     else:
+        causes = {}
+        for r in down:
+            why = (r.get("detail") or "QEMU exited").split("; ")
+            key = why[0] if why[0].startswith("fault: ") else "; ".join(why[:2])
+            key = re.sub(r"\b[0-9a-f]{16}\b", "ADDR", key)
+            key = re.sub(r"in \S+:\S+\+0x[0-9a-f]+ while", "in CELL:SITE while", key)
+            causes.setdefault(key, []).append(r)
+        L += ["| cause (what nano_core said) | runs | kinds | cells |", "| --- | --- | --- | --- |"]
+        for key, rs in sorted(causes.items(), key=lambda kv: -len(kv[1])):
+            L.append("| %s | %d | %s | %s |" % (key.replace("|", "/"), len(rs),
+                                                ", ".join(sorted({r["kind"] for r in rs})),
+                                                ", ".join(sorted({r["cell"] for r in rs}))))
+        L.append("")
         tdir = os.path.join(outdir, "transcripts")
         L += ["| run | kind | cell | site | why | transcript |", "| --- | --- | --- | --- | --- | --- |"]
         for r in down:
