@@ -236,7 +236,7 @@ static bool mutate(struct swifi_fault *x, const struct swifi_tsite *s, uint64_t 
 		return invert_jcc(x);
 	case SWIFI_HANG:
 		memset(x->new, 0x90, x->len);
-		x->new[0] = 0xeb, x->new[1] = 0xfe;	/* jmp . */
+		x->new[0] = 0xfb, x->new[1] = 0xeb, x->new[2] = 0xfe;	/* sti; jmp . */
 		return true;
 	case SWIFI_HANG_IRQOFF:
 		memset(x->new, 0x90, x->len);

@@ -104,10 +104,8 @@ bool swifi_site_fits(const struct swifi_table *t, const struct swifi_tcell *c,
 		return (s->flags & (SWIFI_S_JCC | SWIFI_S_BACK)) == SWIFI_S_JCC;
 	case SWIFI_IFACE:
 		return (s->flags & SWIFI_S_ENTRY) != 0;
-	case SWIFI_HANG:
-		return s->len >= 2;
-	case SWIFI_HANG_IRQOFF:
-		return s->len >= 3;
+	case SWIFI_HANG: case SWIFI_HANG_IRQOFF:
+		return s->len >= 3;	/* sti or cli, then jmp . */
 	case SWIFI_PANIC: case SWIFI_STACK:
 		return s->len >= 5;	/* a call rel32 fits */
 	default:

@@ -18,7 +18,7 @@
  *   iface        a bit of an argument register (rdi, rsi, rdx, rcx) flipped
  *                at a global function's entry
  *   panic        cell_panic at the site, charged to CELL (a call poked there)
- *   hang         jmp . at the site (interrupts stay as they are)
+ *   hang         sti; jmp . at the site (an endless loop, interrupts on)
  *   hang-irqoff  cli; jmp .
  *   stack        a call to itself at the site: runaway recursion
  *   wild         8 random bytes written to a random heap address

@@ -15,5 +15,7 @@ $(KOUT)/swifi/sites.o: cells/swifi/sites_blob.S $(KOUT)/swifi/sites.bin
 
 CELL_EXTRA_swifi@1 := $(KOUT)/swifi/sites.o
 
+# Host test: the table reader and the choices, and this build's table itself.
 HOST_TESTS += swifi
 test_swifi_SRCS := cells/swifi/sites.c
+$(HOUT)/tests/test_swifi: $(KOUT)/swifi/sites.bin
