@@ -262,8 +262,37 @@ def classify(r, golden):
     return "not manifested", sub, detail, activated, lat, rec
 
 
-def csv_row(r, golden):
+def down_why(transcript_path):
+    """Where nano_core went down: its own function that faulted and the cell that called
+    it (the first frame of a cell in the backtrace), from the transcript."""
+    try:
+        t = open(transcript_path, errors="replace").read()
+    except OSError:
+        return ""
+    m = re.search(r"\*\*\* EXCEPTION (\d+) (#\w+)[^\n]*\nRIP ([0-9a-f]+) <([^>]*)>", t)
+    if not m:
+        return ""
+    bt = t[m.end():]
+    bt = bt[:bt.find("PANIC")] if "PANIC" in bt else bt[:4000]
+    frames = re.findall(r"^  #(\d+) +[0-9a-f]+ <([^>]+)>", bt, re.M)
+    cell = [f for n, f in frames if ":" in f]
+    if m.group(4) == "?":
+        up = [f for n, f in frames if n != "0" and f != "?"]
+        return "%s at %s, no code there%s%s" % (
+            m.group(2), m.group(3), ", from nano_core:%s" % up[0] if up and ":" not in up[0] else "",
+            " (first cell frame %s)" % cell[0] if cell else "")
+    if ":" in m.group(4):
+        return "%s in %s" % (m.group(2), m.group(4))
+    return "%s in nano_core:%s%s" % (m.group(2), m.group(4),
+                                     ", called from %s" % cell[0] if cell else "")
+
+
+def csv_row(r, golden, runs_dir=None):
     outcome, sub, detail, activated, lat, rec = classify(r, golden)
+    if outcome == "nano_core down" and runs_dir:
+        why = down_why(os.path.join(runs_dir, r.get("transcript", r["id"] + ".txt")))
+        if why:
+            detail = "%s; %s" % (why, detail)
     v = r.get("vars") or {}
     armed = r.get("armed") or {}
     return {"run": r["id"], "seed": v.get("seed", ""), "kind": v.get("kind", ""),
@@ -507,7 +536,8 @@ class Campaign:
         fan_out_wall = time.monotonic() - t0
         done = self.finished()
         missing = [rid for rid, _ in runs if rid not in done]
-        rows = [csv_row(done[rid], goldens[by_id[rid]["schedule"]]) for rid, _ in runs if rid in done]
+        rows = [csv_row(done[rid], goldens[by_id[rid]["schedule"]], self.runs_dir)
+                for rid, _ in runs if rid in done]
         csv_path = os.path.join(self.out, "results.csv")
         with open(csv_path, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=CSV_FIELDS)

@@ -205,9 +205,9 @@ def write_report(csv_path, md_path, meta=None):
         causes = {}
         for r in down:
             why = (r.get("detail") or "QEMU exited").split("; ")
-            key = why[0] if why[0].startswith("fault: ") else "; ".join(why[:2])
+            key = why[0]
             key = re.sub(r"\b[0-9a-f]{16}\b", "ADDR", key)
-            key = re.sub(r"in \S+:\S+\+0x[0-9a-f]+ while", "in CELL:SITE while", key)
+            key = re.sub(r"\+0x[0-9a-f]+", "", key)
             causes.setdefault(key, []).append(r)
         L += ["| cause (what nano_core said) | runs | kinds | cells |", "| --- | --- | --- | --- |"]
         for key, rs in sorted(causes.items(), key=lambda kv: -len(kv[1])):
