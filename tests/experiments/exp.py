@@ -228,13 +228,34 @@ def parse(text, variables):
 
 # A kernel log line; it may start after a prompt or inside an echo.
 LOG_RX = re.compile(r"\[\s*(\d+)\.(\d{6})\] ([A-Z]+) +(.*)$", re.M)
-ARMED_RX = re.compile(r"swifi: armed id=(\S+) kind=(\S+) cell=(\S+) site=(\S+) addr=(\S+) "
-                      r"old=(\S+) new=(\S+) insn=\"([^\"]*)\"")
 FIRED_RX = re.compile(r"swifi: fired id=(\S+) kind=\S+ cell=\S+ site=\S+ t=(\d+)")
 DOWN_RX = re.compile(r"^(PANIC: .*|\*\*\* EXCEPTION .*|.*triple fault.*)$", re.M)
 # What nano_core says when it goes down: the fault that could not be contained, where.
 DOWN_WHY = [re.compile(r"^(fault: .* while .*)$", re.M), re.compile(r"^(PANIC: .*)$", re.M),
             re.compile(r"^(\*\*\* EXCEPTION [^,\n]*)", re.M), re.compile(r"^RIP [0-9a-f]+ (<[^>]*>)", re.M)]
+
+
+def parse_armed(text):
+    """swifi's armed line, field by field: a kernel log line another task printed may
+    have landed inside it, even split from its own '['."""
+    i = text.find("swifi: armed ")
+    if i < 0:
+        return None
+    seg = text[i:i + 2000]
+    seg = LOG_SPLICE.sub("", seg)
+    seg = re.sub(r"\[?\s*\d+\.\d{6}\] [A-Z]+ +[^\n]*\n", "", seg)
+    end = re.search(r"after=\S+", seg)
+    seg = seg[:end.end()] if end else seg.split("\n", 1)[0]
+    got = {}
+    for k in ("id", "kind", "cell", "site", "addr", "old", "new"):
+        m = re.search(r"\b%s=([^\s\[]+)" % k, seg)
+        got[k] = m.group(1) if m else ""
+    m = re.search(r'insn="([^"]*)"', seg)
+    got["insn"] = m.group(1) if m else ""
+    if not got["id"] or not got["site"]:
+        return None
+    got["injector"] = "swifi@1"
+    return got
 
 
 def log_time_ns(transcript, rx):
@@ -468,14 +489,12 @@ class Player:
         if "after" in s:
             line += " after=%s" % s["after"]
         out = self.command(line, self.wall(within))
-        m = ARMED_RX.search(out)
-        if not m:
+        armed = parse_armed(out)
+        if not armed:
             rec["ok"] = False
             rec["why"] = out.strip()[-300:]
             return
-        self.result["armed"] = {"id": m.group(1), "kind": m.group(2), "cell": m.group(3),
-                                "site": m.group(4), "addr": m.group(5), "old": m.group(6),
-                                "new": m.group(7), "insn": m.group(8), "injector": "swifi@1"}
+        self.result["armed"] = armed
 
     def do_expect(self, s, rec):
         within = s.get("within", DEFAULT_WITHIN)
@@ -536,12 +555,8 @@ class Player:
         r["ok"] = status == "ok" and all(s["ok"] for s in self.steps)
         if status == "ok" and not r["ok"]:
             r["status"] = "failed"
-        if r["armed"] is None:      # the injector answered, then the prompt never came
-            m = ARMED_RX.search(t)
-            if m:
-                r["armed"] = {"id": m.group(1), "kind": m.group(2), "cell": m.group(3),
-                              "site": m.group(4), "addr": m.group(5), "old": m.group(6),
-                              "new": m.group(7), "insn": m.group(8), "injector": "swifi@1"}
+        if r["armed"] is None and not self.a.skip_inject:
+            r["armed"] = parse_armed(t)     # the injector answered, then the prompt never came
         fired = FIRED_RX.search(t)
         if fired:
             r["fired"] = {"id": fired.group(1), "t_ns": int(fired.group(2))}
