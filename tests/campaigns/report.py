@@ -216,7 +216,10 @@ def write_report(csv_path, md_path, meta=None):
                                                 ", ".join(sorted({r["cell"] for r in rs}))))
         L.append("")
         tdir = os.path.join(outdir, "transcripts")
-        L += ["| run | kind | cell | site | why | transcript |", "| --- | --- | --- | --- | --- | --- |"]
+        L += ["Each of these runs, with its transcript (copied to `transcripts/` beside this "
+              "report; the other runs' transcripts are the CSV's `transcript` column, under the "
+              "campaign's folder in `build/out/campaigns/`).", "",
+              "| run | kind | cell | site | why | transcript |", "| --- | --- | --- | --- | --- | --- |"]
         for r in down:
             src = os.path.join(src_dir, r["transcript"])
             link = r["transcript"]
