@@ -22,6 +22,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -635,9 +636,16 @@ def main(argv=None):
     p = Player(a, boot, limits)
     t0 = time.monotonic()
     status, reason = "ok", None
+
+    def terminated(signum, frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, terminated)    # GNU parallel ending a job: no QEMU left behind
     try:
         p.start()
         p.play(steps)
+    except SystemExit:
+        p.close()
+        raise
     except StartFailed as e:
         status, reason = "error", "start: %s" % e
     except Down as e:
