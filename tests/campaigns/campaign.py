@@ -549,6 +549,8 @@ class Campaign:
         # Seed by seed, so that a campaign cut short still has every kind, cell and
         # schedule; results.csv keeps the plan's order.
         pending.sort(key=lambda x: (int(x[1]["seed"]), x[0]))
+        if self.a.report_only:
+            pending = []
         for attempt in range(2):        # once, and once more for runs the harness failed
             if pending:
                 self.parallel(self.jobs, pending, None if self.a.no_snapshot else self.snapshot,
@@ -577,7 +579,7 @@ class Campaign:
             old.update(meta)
             meta = old
         n = self.a.speed if self.a.speed is not None else self.cfg["speed_sample"]
-        if n:
+        if n and not self.a.report_only:
             meta["speed"] = self.speed(runs[:n], goldens)
         with open(mpath, "w") as f:
             json.dump(meta, f, indent=1)
@@ -598,6 +600,8 @@ def main():
     ap.add_argument("--speed", type=int, help="measure runs/min with and without the snapshot "
                     "over this many runs (default: speed_sample in the cfg)")
     ap.add_argument("--limit", type=int, help="only the first N runs of the plan")
+    ap.add_argument("--report-only", action="store_true",
+                    help="run nothing: results.csv and report.md from the runs finished so far")
     a = ap.parse_args()
     try:
         cfg = parse_config(a.cfg)
