@@ -228,6 +228,8 @@ def classify(r, golden):
         detail = ("%d swap(s) refused; " % swaps_refused + detail).strip("; ")
     if status == "error":
         return "error", "", r.get("reason") or "", activated, lat, rec
+    if armed and armed.get("garbled"):
+        activated = "yes"
     if status == "down":
         return "nano_core down", "", r.get("reason") or "QEMU exited", activated, lat, rec
     if status == "hang":
@@ -255,6 +257,8 @@ def classify(r, golden):
     other = [s for s in bad if s["kind"] in ("run", "until", "wait")]
     if other:
         wrong.append(other[0].get("why", "a command's output differs"))
+    if armed and armed.get("garbled"):
+        wrong.insert(0, "the console printed garbage in place of the injector's answer")
     if wrong:
         return "silent corruption", "detected" if new else "undetected", "; ".join(wrong)[:300], \
             activated, lat, rec
@@ -298,6 +302,10 @@ def reparse(r, runs_dir):
         except OSError:
             return r
         armed = exp.parse_armed(t)
+        if not armed and "swifi: armed " in t:
+            # The injector began its answer and the console garbled the rest: the fault
+            # was in the console's own output path, and it showed.
+            armed = {"id": "", "site": "", "injector": "swifi@1", "garbled": True}
         if armed:
             r = dict(r, armed=armed)
             if r.get("status") == "failed":
@@ -321,7 +329,7 @@ def csv_row(r, golden, runs_dir=None):
             "cell": v.get("cell", ""), "swap": v.get("swap", ""), "site": armed.get("site", ""),
             "insn": armed.get("insn", ""), "activated": activated, "outcome": outcome,
             "subclass": sub, "detection_latency_us": lat, "recovery_time_us": rec,
-            "detail": detail, "transcript": "runs/%s" % r.get("transcript", r["id"] + ".txt")}
+            "detail": re.sub(r"[^\x20-\x7e]", "?", detail)[:300], "transcript": "runs/%s" % r.get("transcript", r["id"] + ".txt")}
 
 
 # ---------------------------------------------------------------- the campaign
