@@ -29,13 +29,41 @@ static struct {
 static bool overflow;	/* the fault being handled is a stack overflow */
 static uint64_t hang_ms;	/* the fault being handled is a hang of this long */
 
+/*
+ * The message as far as it is readable, printable bytes only: a cell may pass
+ * cell_panic any pointer (a corrupted one, an injected panic's), and reading
+ * it must not fault in nano_core.
+ */
+static void copy_message(char *dst, size_t cap, const char *msg)
+{
+	size_t i = 0;
+
+	if (!msg)
+		msg = "(no message)";
+	for (; i + 1 < cap; i++) {
+		char c;
+
+		if (!paging_readable((uint64_t)(msg + i), 1)) {
+			if (!i) {
+				snprintf(dst, cap, "(message at %016lx unreadable)", (uint64_t)msg);
+				return;
+			}
+			break;
+		}
+		if (!(c = msg[i]))
+			break;
+		dst[i] = c >= ' ' && c < 0x7f ? c : '?';
+	}
+	dst[i] = '\0';
+}
+
 __attribute__((noinline)) _Noreturn void fault_raise(uint32_t kind, const char *msg, uint64_t rip,
 						     uint64_t rbp)
 {
 	irq_save();
 	raised.pending = true;
 	raised.kind = kind;
-	snprintf(raised.msg, sizeof(raised.msg), "%s", msg ? msg : "(no message)");
+	copy_message(raised.msg, sizeof(raised.msg), msg);
 	raised.rip = rip;
 	raised.rbp = rbp;
 	__asm__ volatile(".globl fault_raise_ud2\nfault_raise_ud2: ud2" ::: "memory");

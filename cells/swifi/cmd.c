@@ -10,6 +10,7 @@
 #include <delos/log.h>
 #include <delos/mm.h>
 #include <delos/sdb.h>
+#include <delos/serial.h>
 #include <delos/shell.h>
 #include <delos/string.h>
 #include <delos/time.h>
@@ -418,6 +419,10 @@ static void fire_core(struct swifi_fault *x)
 		shell_printf("swifi: the test cell's poke refused %s\n", x->site);
 }
 
+/*
+ * The armed line goes out (and the console queue is drained) before the int3
+ * goes in, so the fired line, a kernel log line, always comes after it.
+ */
 static void inject(struct swifi_state *st, int argc, char **argv)
 {
 	struct request rq;
@@ -433,22 +438,24 @@ static void inject(struct swifi_state *st, int argc, char **argv)
 		return;
 	}
 	plan_x.id = ++st->next_id;
+	plan_x.state = SWIFI_FIRED;	/* taken; not armed until the int3 is in */
 	*slot = plan_x;
+	irq_restore(flags);
+	print_armed(slot);
+	serial_flush();
 	if (strcmp(slot->cell, CORE) == 0) {
-		irq_restore(flags);
-		print_armed(slot);
 		fire_core(slot);
 		return;
 	}
-	if (swifi_poke(slot, &int3, 1)) {
+	flags = irq_save();
+	if (swifi_poke(slot, &int3, 1) == 0)
+		slot->state = SWIFI_ARMED;
+	else
 		slot->state = SWIFI_FREE;
-		irq_restore(flags);
-		shell_printf("swifi: refused: the probe could not be written at 0x%lx\n", plan_x.addr);
-		return;
-	}
-	slot->state = SWIFI_ARMED;
 	irq_restore(flags);
-	print_armed(slot);
+	if (slot->state == SWIFI_FREE)
+		shell_printf("swifi: dropped id=%u: the probe could not be written at 0x%lx\n", plan_x.id,
+			     plan_x.addr);
 }
 
 static void list(struct swifi_state *st)

@@ -9,14 +9,24 @@ ARMED = (r"swifi: armed id=(?P<id>\d+) kind=(?P<kind>\S+) cell=(?P<cell>\S+) sit
          r"addr=0x(?P<addr>[0-9a-f]+) old=(?P<old>\S+) new=(?P<new>\S+) insn=\"(?P<insn>[^\"]*)\" "
          r"seed=(?P<seed>\d+) after=(?P<after>\S+)")
 
-# Seeds that manifest under `work` on this build's ramfs@1, found once by trying seeds in a
-# loop (each was reached by the workload and logged by the faults cell). A change to ramfs's
-# code moves its sites, and may call for new seeds: the test then says which kind failed.
-KNOWN = [("text", 1), ("panic", 1)]
+# Seeds that manifest under `work` on this build's ramfs@1 (under -icount, so a run is
+# deterministic), found once by trying seeds in a loop: each was reached by the workload, and what it caused is the second field:
+#   fault  a fault the faults cell logged and recovered (charged to ramfs, or to the cell
+#          that ramfs handed the corrupted value to);
+#   data   wrong data the workload saw (its MISMATCH line): no CPU fault, a silent corruption
+#          as far as the faults cell knows (ramfs returns errors, or wrong bytes);
+#   sum    state_db's checksum caught a corrupted record.
+# (hang at 119 lands in ramfs_write's prologue, where interrupts are on: a hang inside
+# ramfs's interrupts-off sections is a different experiment.)
+# A change to ramfs's code moves its sites and may call for new seeds; the test says which
+# kind no longer manifests.
+FAULT_KINDS = [("text", 1), ("panic", 2), ("stack", 2), ("ptr", 1), ("src", 31), ("dst", 1244),
+               ("hang", 119)]
+DATA_KINDS = [("iface", 3, "data"), ("loop", 2, "data"), ("branch", 6, "data"), ("nop", 6, "data"),
+              ("record", 4, "data"), ("wild", 25, "sum")]
 
-
-def booted(machine, *cells, args=""):
-    m = machine(args=args)
+def booted(machine, *cells, args="", icount=False):
+    m = machine(args=args, icount=icount)
     m.boot()
     for c in cells:
         out = m.command("load %s" % c)
@@ -118,20 +128,52 @@ def test_swifi_unload_and_swap(machine):
     check("needs the fault injector" in m.command("fault list"), "fault list after the unload")
 
 
-def test_swifi_kinds_manifest_under_the_workload(machine):
-    """Each kind, at a known-good seed, is reached by the workload in ramfs@1 and manifests:
-    a fault charged to ramfs that the faults cell logs and recovers (hang: the watchdog)."""
-    m = booted(machine, "swifi@1", "workload@1")
-    check("started 2 workers" in m.command("work start"), "work start")
-    for n, (kind, seed) in enumerate(KNOWN, 1):
-        m.send("fault inject ramfs %s seed=%d\r" % (kind, seed))
-        a = m.expect(ARMED, 30)
-        check(a.group("kind") == kind, "armed %r" % a.group(0))
-        m.expect(r"swifi: fired id=%s kind=%s cell=ramfs site=%s t=\d+\n" %
+def fire(m, kind, seed):
+    """Arms kind at seed in ramfs and waits until the workload reaches it; the armed match."""
+    m.send("fault inject ramfs %s seed=%d\r" % (kind, seed))
+    a = m.expect(ARMED, 30)
+    check(a.group("kind") == kind and a.group("seed") == str(seed), "armed %r" % a.group(0))
+    m._pos = a.start()  # the fired log line may land inside the armed line
+    f = m.expect(r"swifi: fired id=%s kind=%s cell=ramfs site=%s t=(\d+)\n" %
                  (a.group("id"), kind, re.escape(a.group("site"))), 60)
-        f = m.expect(r"faults: #(\d+) [^\n]*ramfs[^\n]*\n", 60)
-        m.expect(r"faults: #%s [^\n]*(recovered|restarted)[^\n]*\n" % f.group(1), 60)
+    return a, int(f.group(1))
+
+
+def guest_us(m):
+    return int(re.search(r"(\d+) us of guest time", m.command("uptime")).group(1))
+
+
+def test_swifi_fault_kinds_manifest_under_the_workload(machine):
+    """Each of these kinds, at a known seed, is reached by the workload in ramfs@1 and
+    raises a fault that the faults cell logs and recovers. Faults are spaced by more than
+    the escalation window (guest time), so each is its own incident."""
+    m = booted(machine, "swifi@1", "workload@1", icount=True)
+    check("started 2 workers" in m.command("work start"), "work start")
+    for kind, seed in FAULT_KINDS:
+        a, t = fire(m, kind, seed)
+        f = m.expect(r"faults: #(\d+) ([^\n]*) in (\w+):[^\n]*; recovering\n", 60)
+        m.expect(r"faults: #%s [^\n]*: recovered[^\n]* after \d+ us\n" % f.group(1), 60)
         check("swifi: cleared" in m.command("fault clear"), "fault clear")
+        until(lambda: guest_us(m) > t // 1000 + 2500000, "guest time does not pass the window", 60)
+    out = m.command("work stop")
+    check(re.search(r"stopped after \d+ operations", out), "work stop: %r" % out)
+
+
+def test_swifi_data_kinds_manifest_under_the_workload(machine):
+    """Kinds that corrupt data rather than crash: the workload sees it (or state_db's
+    checksum does), only after the fault fired. One boot each: the damage stays."""
+    for kind, seed, how in DATA_KINDS:
+        m = booted(machine, "swifi@1", "workload@1", icount=True)
+        check("started 2 workers" in m.command("work start"), "work start")
+        a, t = fire(m, kind, seed)
+        fired_at = len(m.transcript)
+        check("MISMATCH" not in m.transcript[:fired_at] and "fails its checksum" not in m.transcript,
+              "%s: the workload saw wrong data before the fault fired" % kind)
+        if how == "sum":
+            m.expect(r"state_db: record '[^']+' \(owner \w+\) fails its checksum", 60)
+        else:
+            m.expect(r"workload: MISMATCH", 60)
+        m.close()
 
 
 def test_swifi_hang_irqoff_spins_with_interrupts_off(machine):
@@ -141,6 +183,7 @@ def test_swifi_hang_irqoff_spins_with_interrupts_off(machine):
     check("started 2 workers" in m.command("work start"), "work start")
     m.send("fault inject ramfs hang-irqoff seed=%d\r" % HANG_IRQOFF_SEED)
     a = m.expect(ARMED, 30)
+    m._pos = a.start()
     m.expect(r"swifi: fired id=%s kind=hang-irqoff" % a.group("id"), 60)
     spin = "%016x" % (int(a.group("addr"), 16) + 1)
 
@@ -163,6 +206,7 @@ def test_swifi_nano_core_text_takes_it_down(machine):
     m.send("fault inject nano_core text seed=2\r")
     a = m.expect(ARMED, 30)
     check(a.group("cell") == "nano_core", "armed: %r" % a.group(0))
+    m._pos = a.start()
     m.expect(r"swifi: fired id=%s kind=text cell=nano_core site=%s" % (a.group("id"), re.escape(a.group("site"))), 30)
     code = m.wait_exit(60)
     check(code == 125, "QEMU ended with %r, not nano_core's panic (125)" % code)
