@@ -72,12 +72,13 @@ void swap_restart_self_if_needed(void);
 /*
  * Swaps the loaded OLD@V for NEW@W of the manifest and the boot modules (a
  * reload when they are the same: a fresh copy of the pristine object), as
- * `swap` does; prints the result. Returns 0 or a loader status. Grant `recovery`.
+ * `swap` does; logs the result (a kernel log line), prints a refusal. Returns
+ * 0 or a loader status. Grant `recovery`.
  */
 int cells_swap_to(const char *old_ref, const char *new_ref);
 /*
  * cells_swap_to that fills *res (each step's time, the pause) and prints
- * nothing on success; a refusal is printed. Grant `bench`.
+ * nothing on success; a refusal is printed. Grant `timing`.
  */
 int cells_swap_timed(const char *old_ref, const char *new_ref, struct swap_result *res);
 /*

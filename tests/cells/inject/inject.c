@@ -66,7 +66,7 @@ int inject_text_poke(void *dst, const void *src, uint64_t len)
 int cell_init(void)
 {
 	return shell_register("inject", "inject", "inject_cmd", "CELL SYM KIND",
-			      "test only: write ud2, loop (jmp .), cliloop or recurse (call .) at the start of CELL:SYM");
+			      "test only: put ud2, loop, cliloop or recurse at CELL:SYM");
 }
 
 void cell_exit(void)
