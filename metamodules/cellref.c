@@ -1,7 +1,8 @@
 /*
  * cellref resolution, linked into nano_core because it reads the loader's
  * namespace. A cellref names a cell and one of its symbols; it is looked up
- * each time, so no address into a cell is ever kept.
+ * when used, and an address into a cell is remembered only with the loader
+ * generation it was found in (cellref_resolve_cached, cellref_call's table).
  */
 #include <delos/cellref.h>
 #include <delos/cells.h>
