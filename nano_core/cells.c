@@ -232,6 +232,7 @@ static int init_cell(struct loader_cell *c, const char *ref)
 			trap_name(ti.vector), ti.rip);
 	else
 		kprintf("cells: %s: cell_init returned %d; unloading it\n", ref, result);
+	cs.generation++;	/* before, as in cells_unload: cellref_call remembers addresses */
 	loader_unload(cs.ld, c);
 	cs.generation++;
 	return LOADER_EINVAL;

@@ -461,6 +461,98 @@ int statedb_scrub(struct state_db *db, size_t slots, statedb_list_fn *fn, void *
 	return bad;
 }
 
+/* Moves the scrub past index slot `at`, counting a round at the end of the index. */
+static void scrub_next(struct state_db *db, const struct sdb_table *t, uint32_t at)
+{
+	if (at + 1 == t->cap)
+		db->scrub_rounds++;
+	db->scrub_at = at + 1 == t->cap ? 0 : at + 1;
+	db->scrub_rec = NULL;
+}
+
+static size_t take(size_t *left, size_t n)
+{
+	n = n < *left ? n : *left;
+	*left -= n;
+	return n;
+}
+
+/*
+ * Continues checksumming live record r (at index slot s) with at most *left
+ * bytes, beginning it if it is not the one in progress. Returns 1 when r is
+ * finished and intact, 0 when the budget ran out first, or
+ * STATEDB_E_CORRUPT (counted, *m filled).
+ */
+static int scrub_some(struct state_db *db, const struct sdb_slot *s, const struct sdb_rec *r,
+		      size_t *left, struct statedb_meta *m)
+{
+	bool whole = false;
+
+	if (db->scrub_rec == r && db->scrub_seq != r->seq) {
+		/* Written since it was begun: verified at once, charged what is left of it. */
+		whole = true;
+		take(left, sdb_rec_size(r) > db->scrub_off ? sdb_rec_size(r) - db->scrub_off : 0);
+	} else if (db->scrub_rec != r) {
+		take(left, STATEDB_SCRUB_SLOT_COST + HDR_LEN);
+		if (r->len > STATEDB_DATA_MAX || r->block.size < sizeof *r || r->len > sdb_rec_cap(r)) {
+			whole = true;   /* its length cannot be trusted: rec_check refuses it */
+		} else {
+			db->scrub_rec = r;
+			db->scrub_seq = r->seq;
+			db->scrub_off = 0;
+			db->scrub_crc = sdb_crc(db, 0, (const char *)r + HDR_FROM, HDR_LEN);
+		}
+	}
+	if (!whole) {
+		size_t n = take(left, r->len - db->scrub_off);
+
+		db->scrub_crc = sdb_crc(db, db->scrub_crc, r->data + db->scrub_off, n);
+		db->scrub_off += (uint32_t)n;
+		if (db->scrub_off < r->len)
+			return 0;
+		if (db->scrub_crc == r->crc && strncmp(r->name, s->name, sizeof r->name) == 0)
+			return 1;
+	}
+	/* A failure is confirmed by a whole verification, which counts it and fills *m. */
+	return sdb_rec_verify_read(db, r, s->name, m) == STATEDB_E_CORRUPT ? STATEDB_E_CORRUPT : 1;
+}
+
+int statedb_scrub_bytes(struct state_db *db, size_t budget, statedb_list_fn *fn, void *ctx)
+{
+	struct statedb_meta m;
+	struct sdb_table *t;
+	size_t left = budget;
+	int bad = 0;
+
+	if (!sdb_root_ok(db))
+		return STATEDB_E_ROOT;
+	statedb_read_begin(db);
+	t = __atomic_load_n(&db->table, __ATOMIC_ACQUIRE);
+	for (size_t seen = 0; t && left && seen < t->cap; seen++) {
+		uint32_t at = db->scrub_at % t->cap;
+		const struct sdb_slot *s = &t->slots[at];
+		struct sdb_rec *r = __atomic_load_n(&s->rec, __ATOMIC_ACQUIRE);
+		int got;
+
+		if (!sdb_live(r)) {
+			take(&left, STATEDB_SCRUB_SLOT_COST);
+			scrub_next(db, t, at);
+			continue;
+		}
+		if ((got = scrub_some(db, s, r, &left, &m)) == 0)
+			break;          /* resumed at the next call */
+		scrub_next(db, t, at);
+		db->scrubbed++;
+		if (got == 1)
+			continue;
+		bad++;
+		if (fn && !fn(ctx, &m))
+			break;
+	}
+	statedb_read_end(db);
+	return bad;
+}
+
 int statedb_takeover(struct state_db *db, statedb_list_fn *fn, void *ctx)
 {
 	if (!sdb_root_ok(db))

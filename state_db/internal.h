@@ -194,6 +194,13 @@ static inline size_t sdb_rec_cap(const struct sdb_rec *r)
 	return r->block.size < sizeof *r ? 0 : r->block.size - sizeof *r;
 }
 
+/* Bytes of a record's header that its checksum covers. */
+static inline size_t sdb_rec_hdr_len(void)
+{
+	return offsetof(struct sdb_rec, name) + sizeof(((struct sdb_rec *)0)->name) -
+	       offsetof(struct sdb_rec, type);
+}
+
 static inline bool sdb_live(const struct sdb_rec *r)
 {
 	return r && r != SDB_TOMB;

@@ -252,6 +252,8 @@ int statedb_stats(struct state_db *db, struct statedb_stats *st)
 		.inplace = db->inplace,
 		.scrubbed = db->scrubbed,
 		.scrub_rounds = db->scrub_rounds,
+		.scrub_cost = (t ? t->cap : 0) * STATEDB_SCRUB_SLOT_COST +
+			      db->live * sdb_rec_hdr_len() + db->data_bytes,
 		.hw_crc = db->hw_crc != 0,
 	};
 	return STATEDB_OK;

@@ -394,10 +394,10 @@ int sdb_hstore(statedb_handle h, const void *data, size_t n)
 	return err;
 }
 
-int sdb_scrub(size_t slots)
+int sdb_scrub(size_t bytes)
 {
 	uint64_t flags = irq_save();
-	int bad = statedb_scrub(statedb_root(), slots, report_corrupt, NULL);
+	int bad = statedb_scrub_bytes(statedb_root(), bytes, report_corrupt, NULL);
 
 	irq_restore(flags);
 	return bad;

@@ -227,17 +227,19 @@ static void state_print(const struct statedb_meta *m)
 		     m->owner, m->checksum_ok ? "ok" : "CORRUPT");
 }
 
-/* How the background scrub stands: every record is verified within `bound` ticks. */
+/* How the background scrub stands (include/delos/sdb.h): a round takes `round` ticks. */
 static void state_scrub_line(void)
 {
 	struct statedb_stats st;
+	size_t round;
 
 	if (sdb_stats(&st))
 		return;
-	shell_printf("scrub: %lu records verified, %lu rounds of %zu index slots, %u per tick:"
-		     " every record within %zu ticks; checksums by %s\n", st.scrubbed,
-		     st.scrub_rounds, st.index_slots, SDB_SCRUB_SLOTS,
-		     (st.index_slots + SDB_SCRUB_SLOTS - 1) / SDB_SCRUB_SLOTS,
+	round = (st.scrub_cost + SDB_SCRUB_BYTES - 1) / SDB_SCRUB_BYTES;
+	shell_printf("scrub: %lu records verified, %lu rounds of %zu index slots, %u bytes per tick:"
+		     " a round is %zu bytes, %zu ticks; a corrupt record found within %zu ticks;"
+		     " checksums by %s\n", st.scrubbed, st.scrub_rounds, st.index_slots,
+		     SDB_SCRUB_BYTES, st.scrub_cost, round, 2 * round,
 		     st.hw_crc ? "the crc32 instruction" : "slicing-by-8");
 }
 

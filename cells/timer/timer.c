@@ -49,7 +49,7 @@ int timer_irq(uint64_t irq)
 	st.ticks++;
 	if (sdb_update(TIMER_RECORD, TIMER_LAYOUT, &st, sizeof(st)))
 		return -1;
-	sdb_scrub(SDB_SCRUB_SLOTS);	/* state_db's background check (include/delos/sdb.h) */
+	sdb_scrub(SDB_SCRUB_BYTES);	/* state_db's background check (include/delos/sdb.h) */
 	dispatch_post(TIMER_EVENT, st.ticks);
 	return 0;
 }

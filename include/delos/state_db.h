@@ -55,7 +55,7 @@
 #define STATEDB_RECORDS_MAX (1u << 16)    /* live records in one store */
 
 #define STATEDB_MAGIC  0x30424453u        /* "SDB0": root initialized */
-#define STATEDB_LAYOUT 4u                 /* layout of struct state_db and its records */
+#define STATEDB_LAYOUT 5u                 /* layout of struct state_db and its records */
 #define STATEDB_TXN_OPS_MAX 4096u         /* records one transaction may touch */
 #define STATEDB_HANDLE_PAGE 256u          /* handle entries per page of the handle table */
 #define STATEDB_HANDLE_PAGES (STATEDB_RECORDS_MAX / STATEDB_HANDLE_PAGE)
@@ -146,6 +146,7 @@ struct statedb_stats {
 	uint64_t inplace;       /* in-place writes */
 	uint64_t scrubbed;      /* records the scrub verified */
 	uint64_t scrub_rounds;  /* times the scrub went round the whole index */
+	size_t scrub_cost;      /* bytes statedb_scrub_bytes counts for one round */
 	bool hw_crc;            /* checksums use the crc32 instruction */
 };
 
@@ -195,6 +196,11 @@ struct state_db {
 	uint32_t hw_crc;                /* set by init and by statedb_takeover */
 	uint32_t scrub_at;              /* index slot the scrub visits next */
 	uint64_t inplace, scrubbed, scrub_rounds;
+	/* statedb_scrub_bytes' place inside a record it has not finished. */
+	const struct sdb_rec *scrub_rec;        /* NULL: none begun */
+	uint64_t scrub_seq;             /* that record's seq when it was begun */
+	uint32_t scrub_off;             /* data bytes of it checksummed so far */
+	uint32_t scrub_crc;             /* the CRC-32C of its header and those bytes */
 	/* Tables that advance a CRC over 16 << k zero bytes, built by the first statedb_hopen. */
 	struct sdb_shift *shift;
 };
@@ -424,8 +430,10 @@ struct statedb_txn *statedb_txn_of(struct state_db *db, uint64_t owner_id);
  *   itself (not from the kept header CRC);
  * - statedb_scrub verifies `slots` index slots per call, going round the
  *   index: every record is verified within ceil(index_slots / slots) calls
- *   (plus one round when the index is rebuilt in between). The kernel calls
- *   it from the timer tick (include/delos/sdb.h gives the bound in time);
+ *   (plus one round when the index is rebuilt in between);
+ *   statedb_scrub_bytes does the same for a fixed number of bytes per call,
+ *   resuming inside a record. The kernel calls the latter from the timer
+ *   tick (include/delos/sdb.h gives the bound in ticks);
  * - statedb_get, _view and _hget of a hot record check its bounds only, so a
  *   value corrupted since its last check can be read (and written back by a
  *   caller that read it) until the next of the checks above finds it.
@@ -493,6 +501,22 @@ int statedb_hupdate(struct state_db *db, statedb_handle h, const void *data, siz
  * the scrub's place in the root: serialize it with the writers.
  */
 int statedb_scrub(struct state_db *db, size_t slots, statedb_list_fn *fn, void *ctx);
+
+/*
+ * The scrub with a fixed cost per call: checksums about `budget` bytes,
+ * resuming inside a record where the last call stopped. A round costs
+ * scrub_cost bytes (statedb_stats: STATEDB_SCRUB_SLOT_COST per index
+ * slot, plus the header and data of every live record), so it takes at
+ * most ceil(scrub_cost / budget) calls, and a record corrupted before a
+ * call is reported within 2 * ceil(scrub_cost / budget) calls from it (the
+ * round in progress may have passed it). A record written while half
+ * checksummed is verified whole at the next call, so it cannot starve the
+ * scrub; that call may exceed the budget by one record. Calls fn as
+ * statedb_scrub does; returns how many were corrupt, or E_ROOT. A writer
+ * of the root's scrub fields: serialize it with the writers.
+ */
+#define STATEDB_SCRUB_SLOT_COST 16u
+int statedb_scrub_bytes(struct state_db *db, size_t budget, statedb_list_fn *fn, void *ctx);
 
 /*
  * For a new copy of state_db's code taking over an initialized root: checks

@@ -402,6 +402,106 @@ Test(state_db_hot, scrub_finds_corruption_within_its_bound)
 	cr_assert_eq(statedb_scrub(NULL, 1, NULL, NULL), STATEDB_E_ROOT);
 }
 
+/* Calls of statedb_scrub_bytes with `budget` bytes a round takes, from the stats. */
+static size_t scrub_round(size_t budget)
+{
+	struct statedb_stats st;
+
+	cr_assert_eq(statedb_stats(&db, &st), STATEDB_OK);
+	cr_assert_gt(st.scrub_cost, 0);
+	return (st.scrub_cost + budget - 1) / budget;
+}
+
+/* Small records and large ones, each corrupted near its start and near its end. */
+Test(state_db_hot, byte_scrub_finds_corruption_within_two_rounds)
+{
+	static unsigned char big[1500];
+	const size_t budget = 64;
+	const size_t spots[] = { 0, 700, sizeof big - 1 };
+	char name[32];
+
+	for (int i = 0; i < 30; i++) {
+		snprintf(name, sizeof name, "hot/r%d", i);
+		open16(name, (uint64_t)i, 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		memset(big, 'a' + i, sizeof big);
+		snprintf(name, sizeof name, "hot/big%d", i);
+		cr_assert_eq(statedb_create(&db, name, 1, 1, "t", big, sizeof big), STATEDB_OK);
+	}
+	for (int victim = 0; victim < 4; victim++) {
+		for (size_t k = 0; k < sizeof spots / sizeof spots[0]; k++) {
+			size_t bound = 2 * scrub_round(budget), calls;
+			int bad = 0;
+
+			snprintf(name, sizeof name, "hot/big%d", victim);
+			corrupt(name, spots[k]);
+			/* From wherever the cursor is, even in the middle of this record. */
+			for (calls = 1; calls <= bound; calls++)
+				if ((bad = statedb_scrub_bytes(&db, budget, NULL, NULL)) != 0)
+					break;
+			cr_assert_eq(bad, 1, "'%s' byte %zu: found %d", name, spots[k], bad);
+			cr_assert_leq(calls, bound, "'%s' byte %zu found after %zu calls, bound %zu",
+				      name, spots[k], calls, bound);
+			corrupt(name, spots[k]);        /* repaired: the same bit back */
+		}
+		snprintf(name, sizeof name, "hot/r%d", victim * 7);
+		corrupt(name, 3);
+		size_t bound = 2 * scrub_round(budget), calls;
+		for (calls = 1; calls <= bound; calls++)
+			if (statedb_scrub_bytes(&db, budget, NULL, NULL) == 1)
+				break;
+		cr_assert_leq(calls, bound, "'%s' found after %zu calls, bound %zu", name, calls, bound);
+		cr_assert_eq(statedb_delete(&db, name), STATEDB_OK);
+	}
+	/* A whole round of an intact store finds nothing. */
+	for (size_t calls = scrub_round(budget) + 1; calls; calls--)
+		cr_assert_eq(statedb_scrub_bytes(&db, budget, NULL, NULL), 0);
+	cr_assert_eq(statedb_scrub_bytes(NULL, budget, NULL, NULL), STATEDB_E_ROOT);
+}
+
+/* A large record written between every two calls neither stops the scrub nor hides a fault. */
+Test(state_db_hot, byte_scrub_is_not_starved_by_a_record_written_every_call)
+{
+	static unsigned char big[2000];
+	struct statedb_stats st;
+	statedb_handle h;
+	uint64_t rounds;
+	char name[32];
+
+	for (int i = 0; i < 10; i++) {
+		snprintf(name, sizeof name, "hot/r%d", i);
+		open16(name, (uint64_t)i, 0);
+	}
+	cr_assert_eq(statedb_create(&db, "hot/busy", 1, 1, "t", big, sizeof big), STATEDB_OK);
+	cr_assert_eq(statedb_hopen(&db, "hot/busy", 0, &h), STATEDB_OK);
+	cr_assert_eq(statedb_stats(&db, &st), STATEDB_OK);
+	rounds = st.scrub_rounds;
+	size_t round = scrub_round(64);
+	for (size_t i = 0; i < 3 * round; i++) {
+		unsigned char b = (unsigned char)i;
+
+		cr_assert_eq(statedb_scrub_bytes(&db, 64, NULL, NULL), 0, "call %zu", i);
+		cr_assert_eq(statedb_hwrite(&db, h, i % sizeof big, &b, 1), STATEDB_OK);
+	}
+	cr_assert_eq(statedb_stats(&db, &st), STATEDB_OK);
+	cr_assert_geq(st.scrub_rounds - rounds, 2, "%lu rounds in %zu calls",
+		      (unsigned long)(st.scrub_rounds - rounds), 3 * round);
+	corrupt("hot/busy", 1999);
+	size_t calls;
+	for (calls = 1; calls <= 2 * round; calls++) {
+		unsigned char b = 1;
+		int bad = statedb_scrub_bytes(&db, 64, NULL, NULL);
+
+		if (bad == 1)
+			break;
+		cr_assert_eq(bad, 0);
+		/* Writes before the corrupt byte: a write refuses to cover it, so none can fix it. */
+		(void)statedb_hwrite(&db, h, calls % 100, &b, 1);
+	}
+	cr_assert_leq(calls, 2 * round, "found after %zu calls, bound %zu", calls, 2 * round);
+}
+
 /* Both CRC-32C codes give the standard check value and agree everywhere. */
 Test(state_db_hot, crc32c_table_hardware_and_software_agree)
 {
