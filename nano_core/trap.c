@@ -436,7 +436,13 @@ void trap_dispatch(struct trap_frame *f)
 void trap_preempt_point(uint64_t irq)
 {
 	uint64_t exit_fn = ops_resolve(OPS_IRQ_EXIT);
-	if (exit_fn) {
+
+	/*
+	 * Not from inside a preemption call that has not switched yet: that only
+	 * happens when the scheduler's code turned interrupts on (a fault), and
+	 * each nested interrupt would call it again until the stack overflows.
+	 */
+	if (exit_fn && !ctx_preempting) {
 		ctx_preempting = 1;	/* a switch in here is a preemption (watchdog.c) */
 		((int (*)(uint64_t, uint64_t))exit_fn)(irq, 0);
 		ctx_preempting = 0;
