@@ -294,8 +294,15 @@ def down_why(transcript_path):
 
 
 def reparse(r, runs_dir):
-    """A run recorded before its armed line could be read whole (a log line inside it):
+    """A run recorded before its armed line could be read whole (a log line inside it),
+    or before its recovery lines could be read (a fault without its recovery time):
     read it again from the transcript."""
+    if runs_dir and any("recover_us" not in f for f in r.get("faults") or []):
+        try:
+            t = open(os.path.join(runs_dir, r.get("transcript", r["id"] + ".txt")), errors="replace").read()
+            r = dict(r, faults=exp.parse_faults(t))
+        except OSError:
+            pass
     if r.get("armed") is None and not r.get("golden") and runs_dir:
         try:
             t = open(os.path.join(runs_dir, r.get("transcript", r["id"] + ".txt")), errors="replace").read()

@@ -61,6 +61,25 @@ def select_ready(f):
     return bool(select.select([f], [], [], 0)[0])
 
 
+def parse_faults(t):
+    """The fault log's lines in a transcript, in guest time: detection and recovery (the
+    time to the service answering again, the backoff the policy waited included)."""
+    faults = []
+    for m in LOG_RX.finditer(t):
+        d = re.match(r"faults: #(\d+) (.*) in (\S+) \((\S+), task", m.group(4))
+        if d:
+            faults.append({"seq": int(d.group(1)), "what": d.group(2), "site": d.group(3),
+                           "context": d.group(4),
+                           "t_ns": int(m.group(1)) * 10**9 + int(m.group(2)) * 1000})
+        e = re.match(r"faults: #(\d+) (.*): (.*) after (\d+) us(?: \(\d+ us of backoff\))?$",
+                     m.group(4))
+        if e:
+            for f in faults:
+                if f["seq"] == int(e.group(1)):
+                    f.update(action=e.group(2), outcome=e.group(3), recover_us=int(e.group(4)))
+    return faults
+
+
 class ScriptError(Exception):
     pass
 
@@ -565,22 +584,9 @@ class Player:
         if down:
             why = [m.group(1) for m in (rx.search(t) for rx in DOWN_WHY) if m]
             r["status"], r["reason"] = "down", "; ".join(why) or down.group(1)
-        # The fault log's lines, in guest time: detection and recovery.
-        faults = []
-        for m in LOG_RX.finditer(t):
-            d = re.match(r"faults: #(\d+) (.*) in (\S+) \((\S+), task", m.group(4))
-            if d:
-                faults.append({"seq": int(d.group(1)), "what": d.group(2), "site": d.group(3),
-                               "context": d.group(4),
-                               "t_ns": int(m.group(1)) * 10**9 + int(m.group(2)) * 1000})
-            e = re.match(r"faults: #(\d+) (.*): (.*) after (\d+) us$", m.group(4))
-            if e:
-                for f in faults:
-                    if f["seq"] == int(e.group(1)):
-                        f.update(action=e.group(2), outcome=e.group(3), recover_us=int(e.group(4)))
-        r["faults"] = faults
+        r["faults"] = parse_faults(t)
         r["given_up"] = any("gave up" in f.get("action", "") or f.get("outcome") == "cell failed"
-                            for f in faults) or bool(re.search(r"gave up after \d+ tries", t))
+                            for f in r["faults"]) or bool(re.search(r"gave up after \d+ tries", t))
         return r
 
     def close(self):
