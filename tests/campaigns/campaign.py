@@ -309,6 +309,13 @@ def reparse(r, runs_dir):
         except OSError:
             return r
         armed = exp.parse_armed(t)
+        fired = re.search(r"swifi: fired id=(\S+) kind=\S+ cell=\S+ site=(\S+) t=\d+", t)
+        if not armed and fired:
+            # The fault went off inside the injector's own answer (the console's path), so
+            # its armed line never came out; swifi's fired line names the site.
+            armed = {"id": fired.group(1), "site": fired.group(2), "injector": "swifi@1"}
+            if "swifi: armed " in t:
+                armed["garbled"] = True
         if not armed and "swifi: armed " in t:
             # The injector began its answer and the console garbled the rest: the fault
             # was in the console's own output path, and it showed.
