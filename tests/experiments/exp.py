@@ -573,7 +573,7 @@ class Player:
                 faults.append({"seq": int(d.group(1)), "what": d.group(2), "site": d.group(3),
                                "context": d.group(4),
                                "t_ns": int(m.group(1)) * 10**9 + int(m.group(2)) * 1000})
-            e = re.match(r"faults: #(\d+) (.*): (.*) after (\d+) us$", m.group(4))
+            e = re.match(r"faults: #(\d+) (.*): (.*) after (\d+) us(?: \(\d+ us of backoff\))?$", m.group(4))
             if e:
                 for f in faults:
                     if f["seq"] == int(e.group(1)):

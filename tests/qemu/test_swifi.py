@@ -162,7 +162,7 @@ def test_swifi_fault_kinds_manifest_under_the_workload(machine):
         for kind, seed in group:
             a, t, _ = fire(m, kind, seed)
             f = m.expect(r"faults: #(\d+) ([^\n]*) in (\w+):[^\n]*; recovering\n", 60)
-            m.expect(r"faults: #%s [^\n]*: recovered[^\n]* after \d+ us\n" % f.group(1), 60)
+            m.expect(r"faults: #%s [^\n]*: recovered[^\n]* after \d+ us \(\d+ us of backoff\)\n" % f.group(1), 60)
             check("swifi: cleared" in m.command("fault clear"), "fault clear")
             until(lambda: guest_us(m) > t // 1000 + 2500000, "guest time does not pass the window", 60)
         out = m.command("work stop")
