@@ -27,7 +27,7 @@ ARMED = (r"swifi: armed id=(?P<id>\d+) kind=(?P<kind>\S+) cell=(?P<cell>\S+) sit
 # kind no longer manifests.
 # One boot per group, the faults in order (each found in that order from a fresh boot).
 FAULT_KINDS = [[("text", 1), ("panic", 2), ("stack", 2), ("ptr", 1), ("src", 31), ("dst", 1244),
-                ("hang", 119)], [("iface", 0)]]
+                ("hang", 119)], [("iface", 4)]]
 DATA_KINDS = [("loop", 2, "data"), ("branch", 6, "data"), ("nop", 6, "data"),
               ("record", 4, "sum"), ("wild", 6, "heap")]
 
