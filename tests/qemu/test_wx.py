@@ -19,6 +19,9 @@ def write_faults(m, fn, what):
           "%s: error 0x%x is not a data write to a present page" % (fn, error))
     check(fault.group(2) == alias.group(1),
           "%s: CR2 %s is not the alias %s" % (fn, fault.group(2), alias.group(1)))
+    # The faults cell logs what it did (policy none) from its own task: wait for that line,
+    # so the next command's echo is not typed into the middle of it.
+    m.expect(r"faults: #\d+ none: wx_probe@1 left as it is[^\n]*\n", 30)
 
 
 def test_wx_cell_cannot_write_code_through_physmap(machine):
