@@ -155,10 +155,10 @@ class Machine:
     def command(self, line, timeout=30):
         """Types a line at the prompt; returns what it printed before the next prompt.
         Kernel log lines that another task prints while the line is echoed may split
-        the echo: they are allowed anywhere inside it. One that lands inside a line
+        the echo: they are allowed anywhere inside it, up to its newline. One that lands inside a line
         of the output is moved after that line, which is joined again."""
         self.send(line + "\r")
-        echo = LOG_LINES.join(re.escape(c) for c in line) + r"\n"
+        echo = LOG_LINES.join(re.escape(c) for c in line) + LOG_LINES + r"\n"
         start = self.expect(echo, timeout).end()
         end = self.expect(re.escape(PROMPT), timeout).start()
         return unsplit(self.transcript[start:end])
