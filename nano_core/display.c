@@ -116,43 +116,42 @@ static const char *why_not(bool text)
 	       "mode cannot call, leaves a VBE mode";
 }
 
+/*
+ * What display_show(what) would do: -1 (refused, logged why), 0 (the adapter
+ * shows it already) or 1 (a switch, *text saying to which).
+ */
+static int plan_show(const char *what, bool *text)
+{
+	if (strcmp(what, "text_screen") == 0)
+		*text = true;
+	else if (strcmp(what, "framebuffer") == 0)
+		*text = false;
+	else
+		return -1;
+	if (*text == disp.text_shown && (*text ? disp.text || disp.switchable : disp.fb))
+		return 0;
+	if (!disp.switchable) {
+		klog(LOG_ERR, "display: cannot show %s: %s", *text ? "VGA text" : "the framebuffer",
+		     why_not(*text));
+		return -1;
+	}
+	return 1;
+}
+
 int display_can_show(const char *what)
 {
 	bool text;
 
-	if (strcmp(what, "text_screen") == 0)
-		text = true;
-	else if (strcmp(what, "framebuffer") == 0)
-		text = false;
-	else
-		return -1;
-	if (text == disp.text_shown && (text ? disp.text || disp.switchable : disp.fb))
-		return 0;
-	if (!disp.switchable) {
-		klog(LOG_ERR, "display: cannot show %s: %s", text ? "VGA text" : "the framebuffer",
-		     why_not(text));
-		return -1;
-	}
-	return 0;
+	return plan_show(what, &text) < 0 ? -1 : 0;
 }
 
 int display_show(const char *what)
 {
 	bool text;
+	int plan = plan_show(what, &text);
 
-	if (strcmp(what, "text_screen") == 0)
-		text = true;
-	else if (strcmp(what, "framebuffer") == 0)
-		text = false;
-	else
-		return -1;
-	if (text == disp.text_shown && (text ? disp.text || disp.switchable : disp.fb))
-		return 0;
-	if (!disp.switchable) {
-		klog(LOG_ERR, "display: cannot show %s: %s", text ? "VGA text" : "the framebuffer",
-		     why_not(text));
-		return -1;
-	}
+	if (plan <= 0)
+		return plan;
 	if (text) {
 		bochs_dispi_off();
 		vga_set_text_mode();

@@ -49,7 +49,7 @@ extern uint64_t ctx_vol_count;
 /* Owned by the NMI handler (NMIs do not nest); `on` written once at boot. */
 static struct {
 	bool on;
-	uint64_t nmis, unknown;
+	uint64_t nmis;
 	bool tracking;
 	char cell[32];
 	uint64_t rsp, since_ns, bound_ns, irqs, switches;
@@ -135,13 +135,10 @@ bool nmi_watchdog(struct trap_frame *f)
 		 * Not the RTC's flag: an NMI the IOAPIC delivered again for an
 		 * interrupt whose flag an earlier NMI's read cleared (seen under
 		 * QEMU), unless system control port B shows a hardware error
-		 * (bit 7: SERR#/parity, bit 6: IOCHK), which still halts. Counted,
-		 * not logged: the NMI may have interrupted the log's own lock.
+		 * (bit 7: SERR#/parity, bit 6: IOCHK), which still halts. Not
+		 * logged: the NMI may have interrupted the log's own lock.
 		 */
-		if (inb(0x61) & 0xc0)
-			return false;
-		nw.unknown++;
-		return true;
+		return !(inb(0x61) & 0xc0);
 	}
 	nw.nmis++;
 	if ((f->rflags & RFLAGS_IF) || !cells_addr_owner(f->rip, &w)) {

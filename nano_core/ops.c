@@ -76,6 +76,12 @@ int ops_register(uint64_t slot, const char *cell, const char *sym, uint64_t type
 	return 0;
 }
 
+/* Whether `cell` holds slot (interrupts off, slot in range). */
+static bool holds(uint64_t slot, const char *cell)
+{
+	return ops.set[slot] && cell && strcmp(ops.ref[slot].cell, cell) == 0;
+}
+
 int ops_unregister(uint64_t slot, const char *cell)
 {
 	uint64_t flags;
@@ -84,7 +90,7 @@ int ops_unregister(uint64_t slot, const char *cell)
 	if (slot >= OPS_SLOTS)
 		return OPS_E_SLOT;
 	flags = irq_save();
-	if (!ops.set[slot] || !cell || strcmp(ops.ref[slot].cell, cell) != 0)
+	if (!holds(slot, cell))
 		err = OPS_E_OWNER;
 	else
 		ops.set[slot] = false;
@@ -175,7 +181,7 @@ int ops_set_data(uint64_t slot, const char *cell, uint64_t value)
 	if (slot >= OPS_SLOTS)
 		return OPS_E_SLOT;
 	flags = irq_save();
-	if (!ops.set[slot] || !cell || strcmp(ops.ref[slot].cell, cell) != 0)
+	if (!holds(slot, cell))
 		err = OPS_E_OWNER;
 	else
 		ops.data[slot] = value;
