@@ -128,15 +128,22 @@ class Machine:
         self.transcript += data.decode("utf-8", "replace").replace("\r", "")
         return True
 
-    def expect(self, pattern, timeout=30):
-        """Waits for a regex in the output after the last match; returns the match."""
+    def mark(self):
+        """Where the next expect starts looking; pass it to expect(since=) to look back."""
+        return self._pos
+
+    def expect(self, pattern, timeout=30, since=None):
+        """Waits for a regex in the output after the last match, or after `since` (a mark()
+        taken earlier, for a line another task may print before or after what was matched
+        since); returns the match."""
         rx = re.compile(pattern)
         timeout *= TIMEOUT_SCALE
         deadline = time.monotonic() + timeout
+        start = self._pos if since is None else since
         while True:
-            m = rx.search(self.transcript, self._pos)
+            m = rx.search(self.transcript, start)
             if m:
-                self._pos = m.end()
+                self._pos = max(self._pos, m.end())
                 return m
             left = deadline - time.monotonic()
             if left <= 0:
