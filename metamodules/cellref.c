@@ -7,6 +7,7 @@
 #include <delos/cellref.h>
 #include <delos/cells.h>
 #include <delos/irqflags.h>
+#include <delos/paging.h>
 #include <delos/string.h>
 
 static bool copy_name(char *dst, const char *src, size_t max)
@@ -123,9 +124,12 @@ static uint64_t resolve_for_call(const struct cellref *r)
 
 int cellref_call(const struct cellref *r, uint64_t arg, int *result)
 {
-	uint64_t fn = resolve_for_call(r);
+	uint64_t fn;
 
-	if (!fn)
+	/* A cell's bad pointer (a corrupted table or loop) is its error, not a fault in nano_core. */
+	if (!r || !paging_readable((uint64_t)r, sizeof(*r)))
+		return -1;
+	if (!(fn = resolve_for_call(r)))
 		return -1;
 	int v = ((int (*)(uint64_t))fn)(arg);
 	if (result)

@@ -406,6 +406,8 @@ const struct manifest_entry *cells_manifest_find(const char *ref)
 	return manifest_find_ref(&cs.manifest, ref);
 }
 
+static void watchdog_arg_init(void);
+
 void cells_init(const struct mb2_info *boot)
 {
 	cs.boot = boot;
@@ -414,6 +416,7 @@ void cells_init(const struct mb2_info *boot)
 		return;
 	klog(LOG_INFO, "cells: %zu manifest entries, %lu nano_core exports", cs.manifest.count,
 	     kexport_count);
+	watchdog_arg_init();
 	if (cmdline_has("cells", "none")) {
 		klog(LOG_INFO, "cells: cells=none: no boot cell loaded; nano_core keeps the console");
 		return;
@@ -604,8 +607,89 @@ static uint64_t manifest_ms(const char *name, const char *key, uint64_t dflt)
 	return ms;
 }
 
+/*
+ * watchdog=CELL:MS[,CELL:MS...] on the kernel command line replaces the
+ * manifest's watchdog bound of those cells (0: not watched), for experiments
+ * whose window is shorter than the manifest's bounds. Read once at boot; an
+ * argument with any bad part is reported and ignored whole.
+ */
+#define WATCHDOG_ARGS 16
+#define WATCHDOG_ARG_MAX_MS 600000u
+static struct {
+	char cell[32];
+	uint64_t ms;
+} wd_arg[WATCHDOG_ARGS];
+static size_t wd_args;
+
+/* Fills wd_arg from v; NULL, or what is wrong (why, naming the part, is written). */
+static const char *watchdog_arg_parse(const char *v, char *why, size_t cap)
+{
+	for (const char *p = v; *p; p += *p == ',') {
+		const char *colon = p, *q;
+		uint64_t ms = 0;
+		size_t len, i;
+
+		while (*colon && *colon != ':' && *colon != ',')
+			colon++;
+		len = (size_t)(colon - p);
+		if (*colon != ':' || !len || len >= sizeof(wd_arg[0].cell))
+			return snprintf(why, cap, "'%.*s' is not CELL:MS", (int)len, p), why;
+		for (q = colon + 1; *q >= '0' && *q <= '9' && ms <= WATCHDOG_ARG_MAX_MS; q++)
+			ms = ms * 10 + (uint64_t)(*q - '0');
+		if (q == colon + 1 || (*q && *q != ','))
+			return snprintf(why, cap, "%.*s: the bound is not a number of ms", (int)len, p), why;
+		if (ms > WATCHDOG_ARG_MAX_MS)
+			return snprintf(why, cap, "%.*s: the bound is above %u ms", (int)len, p,
+					WATCHDOG_ARG_MAX_MS), why;
+		if (wd_args == WATCHDOG_ARGS)
+			return snprintf(why, cap, "more than %d cells", WATCHDOG_ARGS), why;
+		memcpy(wd_arg[wd_args].cell, p, len);
+		wd_arg[wd_args].cell[len] = '\0';
+		if (!manifest_versions(&cs.manifest, wd_arg[wd_args].cell, NULL, 0))
+			return snprintf(why, cap, "no cell '%s' in the manifest", wd_arg[wd_args].cell), why;
+		for (i = 0; i < wd_args; i++)
+			if (strcmp(wd_arg[i].cell, wd_arg[wd_args].cell) == 0)
+				return snprintf(why, cap, "'%s' is named twice", wd_arg[i].cell), why;
+		wd_arg[wd_args++].ms = ms;
+		p = q;
+	}
+	return wd_args ? NULL : (snprintf(why, cap, "no CELL:MS given"), why);
+}
+
+static void watchdog_arg_init(void)
+{
+	char v[384], why[96];
+
+	if (!cmdline_get("watchdog", v, sizeof(v)))
+		return;
+	if (strlen(v) == sizeof(v) - 1) {
+		snprintf(why, sizeof(why), "longer than %zu characters", sizeof(v) - 2);
+	} else if (!watchdog_arg_parse(v, why, sizeof(why))) {
+		for (size_t i = 0; i < wd_args; i++)
+			klog(LOG_INFO, "watchdog: %s's bound %lu ms (watchdog= on the command line)",
+			     wd_arg[i].cell, wd_arg[i].ms);
+		return;
+	}
+	wd_args = 0;
+	klog(LOG_ERR, "watchdog: watchdog=%s ignored: %s; want watchdog=CELL:MS[,CELL:MS...], "
+	     "cells of the manifest, MS 0 (not watched) to %u", v, why, WATCHDOG_ARG_MAX_MS);
+}
+
+uint64_t cells_watchdog_arg_min_ms(void)
+{
+	uint64_t min = 0;
+
+	for (size_t i = 0; i < wd_args; i++)
+		if (wd_arg[i].ms && (!min || wd_arg[i].ms < min))
+			min = wd_arg[i].ms;
+	return min;
+}
+
 uint64_t cells_watchdog_ms(const char *name)
 {
+	for (size_t i = 0; i < wd_args; i++)
+		if (strcmp(wd_arg[i].cell, name) == 0)
+			return wd_arg[i].ms;
 	return manifest_ms(name, "watchdog", FAULT_WATCHDOG_DEFAULT_MS);
 }
 

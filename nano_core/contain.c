@@ -212,7 +212,8 @@ void fault_mark_hang(uint64_t ms)
 
 const char *fault_context_name(uint64_t context)
 {
-	static const char *const names[] = { "?", "task", "irq", "init", "hook", "command", "heartbeat" };
+	static const char *const names[] = { "?", "task", "irq", "init", "hook", "command", "heartbeat",
+					       "call" };
 
 	return context < sizeof(names) / sizeof(names[0]) ? names[context] : "?";
 }

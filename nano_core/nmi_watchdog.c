@@ -2,7 +2,8 @@
  * The NMI watchdog: catches a cell that spins with interrupts off, which the
  * hang watchdog (watchdog.c) cannot see, since it samples at interrupts.
  *
- * The source is the CMOS RTC's periodic interrupt (ISA IRQ 8) at NMI_HZ,
+ * The source is the CMOS RTC's periodic interrupt (ISA IRQ 8) at 4 Hz (faster
+ * when the watchdog= boot argument sets a short bound: nmi_rate),
  * delivered through the IOAPIC in NMI delivery mode. It needs no counter
  * the CPU may lack: QEMU's TCG has no performance counters, and the local
  * APIC timer's LVT has no delivery mode on real CPUs; every PC chipset has
@@ -40,7 +41,8 @@
 
 #define NMI_IRQ 8		/* the RTC's ISA IRQ */
 #define NMI_RATE 14		/* RTC rate select: 32768 >> (14 - 1) = 4 Hz */
-#define NMI_HZ 4
+#define NMI_RATE_FASTEST 6	/* 1024 Hz */
+#define NMI_SAMPLES 4		/* samples at least within the smallest watchdog= boot bound */
 #define NMI_SAME_STACK (32ull << 10)
 #define NMI_RAISE_GAP 512	/* bytes below the interrupted rsp where nmi_hang_raise runs */
 
@@ -58,10 +60,24 @@ static struct {
 static struct trap_frame hang_frame;
 static char hang_msg[80];
 
+/*
+ * NMI_RATE, or a faster one when the watchdog= boot argument sets a bound
+ * shorter than NMI_SAMPLES periods of it, so that the bound holds there too.
+ */
+static uint8_t nmi_rate(void)
+{
+	uint64_t min = cells_watchdog_arg_min_ms();
+	uint8_t r = NMI_RATE;
+
+	while (min && r > NMI_RATE_FASTEST && (32768u >> (r - 1)) * min < NMI_SAMPLES * 1000u)
+		r--;
+	return r;
+}
+
 bool nmi_watchdog_init(void)
 {
 	uint32_t gsi;
-	uint8_t a, b;
+	uint8_t a, b, rate = nmi_rate();
 
 	if (!intc_route_nmi(NMI_IRQ, &gsi)) {
 		klog(LOG_WARN, "watchdog: no NMI watchdog (no IOAPIC pin for the RTC's IRQ 8); "
@@ -69,13 +85,13 @@ bool nmi_watchdog_init(void)
 		return false;
 	}
 	a = cmos_read_nmi_on(CMOS_RTC_A);
-	cmos_write_nmi_on(CMOS_RTC_A, (uint8_t)((a & ~CMOS_RTC_A_RATE) | NMI_RATE));
+	cmos_write_nmi_on(CMOS_RTC_A, (uint8_t)((a & ~CMOS_RTC_A_RATE) | rate));
 	b = cmos_read_nmi_on(CMOS_RTC_B);
 	cmos_write_nmi_on(CMOS_RTC_B, b | CMOS_RTC_B_PIE);
 	nw.on = true;
 	(void)cmos_read_nmi_on(CMOS_RTC_C);	/* a flag already up would hold the line high */
 	klog(LOG_INFO, "watchdog: NMI watchdog from the RTC at %u Hz (IRQ %u, GSI %u, as NMI "
-	     "through the IOAPIC); interrupts-off bound %u ms at most", NMI_HZ, NMI_IRQ, gsi,
+	     "through the IOAPIC); interrupts-off bound %u ms at most", 32768u >> (rate - 1), NMI_IRQ, gsi,
 	     FAULT_NMI_WATCHDOG_MAX_MS);
 	return true;
 }

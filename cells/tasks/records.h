@@ -178,6 +178,18 @@ TASKS_PRIVATE int tasks_switch(uint64_t state, uint64_t flags);
 TASKS_PRIVATE int tasks_make_ready(int64_t id);
 TASKS_PRIVATE int64_t tasks_current(void);
 
+/*
+ * policy.c: the calls of the scheduling policy (include/delos/sched.h), each
+ * contained; on a fault in the policy a pick falls back to the next ready
+ * task by id after `current`, the others return as if the policy refused.
+ */
+TASKS_PRIVATE int64_t policy_pick(statedb_handle q, int64_t current);
+TASKS_PRIVATE int policy_enqueue(statedb_handle q, int64_t id, int prio, bool requeue);
+TASKS_PRIVATE int policy_wake(statedb_handle q, int64_t id, int prio);
+TASKS_PRIVATE int policy_dequeue(statedb_handle q, int64_t id);
+TASKS_PRIVATE bool policy_should_preempt(statedb_handle q, uint64_t ran_ticks);
+TASKS_PRIVATE const char *policy_name(void);
+
 /* list.c: the holder of OPS_TASKS_INSIDE (include/delos/ops.h); global, so that the slot resolves it. */
 struct ops_inside_query;
 int tasks_inside(struct ops_inside_query *q);

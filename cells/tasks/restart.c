@@ -72,8 +72,8 @@ int tasks_restart(uint64_t id)
 			sdb_txn_abort_task(r.id);
 			stack_reclaim(r.stack_hi, r.stack_pages);
 		}
-		if (sched_enqueue(tasks_rq(), r.id, r.prio) < 0)
-			klog(LOG_ERR, "tasks: the %s policy refused restarted task %ld", sched_name(), r.id);
+		if (policy_enqueue(tasks_rq(), r.id, r.prio, false) < 0)
+			klog(LOG_ERR, "tasks: the %s policy refused restarted task %ld", policy_name(), r.id);
 		if (cpu_get(&cpu) == 0 && cpu.current == 0 && !cpu.need_resched) {
 			cpu.need_resched = 1;
 			cpu_put(&cpu);

@@ -120,7 +120,7 @@ static uint32_t state_of(int64_t id)
  */
 static int64_t choose_next(const struct tasks_cpu *cpu, uint32_t state)
 {
-	int64_t next = sched_pick(tasks_rq());
+	int64_t next = policy_pick(tasks_rq(), cpu->current);
 
 	if (next >= 0)
 		return next;
@@ -146,6 +146,10 @@ static uint64_t resume_rsp(int64_t id, int32_t *prio)
 		if (rec_get(id, &r))
 			return 0;
 		v = &r;
+	}
+	if (v->state != TASK_READY) {	/* a stale pick (policy.c) */
+		klog(LOG_WARN, "tasks: the %s policy picked task %ld, which is not ready", policy_name(), id);
+		return 0;
 	}
 	*prio = v->prio;
 	rsp = v->saved_rsp;
@@ -182,10 +186,9 @@ static uint64_t queue_self(const struct tasks_cpu *cpu, uint64_t state)
 	if (state != TASKS_SWITCH_PREEMPT && state != TASK_READY)
 		return state;
 	if (cpu->current != 0) {
-		err = early ? sched_requeue(tasks_rq(), cpu->current, cpu->current_prio)
-			    : sched_enqueue(tasks_rq(), cpu->current, cpu->current_prio);
+		err = policy_enqueue(tasks_rq(), cpu->current, cpu->current_prio, early);
 		if (err < 0)
-			klog(LOG_ERR, "tasks: the %s policy refused task %ld", sched_name(), cpu->current);
+			klog(LOG_ERR, "tasks: the %s policy refused task %ld", policy_name(), cpu->current);
 	}
 	return TASK_READY;
 }
@@ -246,7 +249,7 @@ uint64_t tasks_idle_next(void)
 
 	if (finish_into(&cpu) || cpu.current >= 0)
 		return 0;
-	next = sched_pick(tasks_rq());
+	next = policy_pick(tasks_rq(), -1);
 	if (next < 0 && state_of(0) == TASK_READY)
 		next = 0;
 	if (next < 0 || !(rsp = resume_rsp(next, &prio)))
@@ -274,9 +277,9 @@ int tasks_make_ready(int64_t id)
 	blocked_remove(id);
 	if ((err = rec_put(&r)) || id == 0)
 		return err;
-	wake = sched_wake(tasks_rq(), id, r.prio);
+	wake = policy_wake(tasks_rq(), id, r.prio);
 	if (wake < 0)
-		klog(LOG_ERR, "tasks: the %s policy refused to wake task %ld", sched_name(), id);
+		klog(LOG_ERR, "tasks: the %s policy refused to wake task %ld", policy_name(), id);
 	if ((err = cpu_get(&cpu)))
 		return err;
 	if ((wake > 0 || cpu.current == 0) && !cpu.need_resched) {
@@ -308,7 +311,7 @@ static void charge_tick(struct tasks_cpu *cpu)
 	if (!running || cpu->current == 0)
 		cpu->idle_ticks++;
 	if (running && !cpu->need_resched &&
-	    sched_should_preempt(tasks_rq(), cpu->current == 0 ? UINT64_MAX : cpu->ran_ticks))
+	    policy_should_preempt(tasks_rq(), cpu->current == 0 ? UINT64_MAX : cpu->ran_ticks))
 		cpu->need_resched = 1;
 	cpu_put(cpu);
 }

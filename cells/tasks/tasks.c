@@ -54,7 +54,7 @@ static int64_t publish(const char *name, const struct cellref *entry, uint64_t a
 	t.next_id++;
 	t.live++;
 	if ((err = table_add(&t, r.id, h)) == 0 && (err = table_put(&t)) == 0 &&
-	    (err = sched_enqueue(tasks_rq(), r.id, r.prio)) < 0)
+	    (err = policy_enqueue(tasks_rq(), r.id, r.prio, false)) < 0)
 		err = TASKS_E_SCHED;
 	if (err) {
 		rec_delete(r.id);
@@ -333,8 +333,8 @@ int task_set_prio(int64_t id, int prio)
 		r.prio = prio;
 		err = rec_put(&r);
 	}
-	if (err == 0 && r.state == TASK_READY && id != 0 && sched_dequeue(tasks_rq(), id) == 0)
-		sched_enqueue(tasks_rq(), id, prio);
+	if (err == 0 && r.state == TASK_READY && id != 0 && policy_dequeue(tasks_rq(), id) == 0)
+		policy_enqueue(tasks_rq(), id, prio, false);
 	if (err == 0)
 		set_current_prio(id, prio);
 	irq_restore(flags);

@@ -58,7 +58,7 @@ uint64_t cellref_resolve_cached(const struct cellref *r, struct cellref_cache *c
 
 /*
  * Calls r as `int fn(uint64_t arg)`. Returns 0 and stores the result, or
- * -1 when r does not resolve. The resolution comes from a small table in
+ * -1 when r does not resolve or is no readable cellref (a bad pointer). The resolution comes from a small table in
  * nano_core keyed by r's names and kept like a cellref_cache (valid for one
  * loader_generation), so a route followed on every interrupt costs a hash
  * of its names, not a name lookup. The call is direct: a fault in it is handled

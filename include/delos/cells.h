@@ -89,8 +89,11 @@ int cells_swap_timed(const char *old_ref, const char *new_ref, struct swap_resul
  */
 int cells_policy(const char *name, struct manifest_recovery *rec, uint32_t *version,
 		 uint64_t *window_ms);
-/* The hang watchdog's bound for the loaded cell `name` (watchdog=MS; 0: none). */
+/* The hang watchdog's bound for the loaded cell `name` (watchdog=CELL:MS boot argument, else
+ * the manifest's watchdog=MS; 0: none). */
 uint64_t cells_watchdog_ms(const char *name);
+/* The smallest nonzero bound the watchdog= boot argument sets (0: none), for the NMI watchdog's rate. */
+uint64_t cells_watchdog_arg_min_ms(void);
 /* The heartbeat period the manifest declares for the loaded cell `name` (heartbeat=MS; 0: none). */
 uint64_t cells_heartbeat_ms(const char *name);
 

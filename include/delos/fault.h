@@ -46,6 +46,7 @@ enum fault_context {
 	FAULT_CTX_HOOK,       /* a swap-in hook */
 	FAULT_CTX_COMMAND,    /* a console command */
 	FAULT_CTX_HEARTBEAT,  /* a missed heartbeat: nothing of the cell was running to abandon */
+	FAULT_CTX_CALL,       /* a call another cell contains (the tasks cell's calls of the policy) */
 };
 
 enum fault_kind {

@@ -108,12 +108,15 @@ def parse_duration(text, lineno):
 
 
 def substitute(text, variables, lineno):
+    """${NAME}, which must be set, and ${NAME:-DEFAULT}, DEFAULT (may be empty) when it is not."""
     def one(m):
         name = m.group(1)
         if name not in variables:
+            if m.group(2) is not None:
+                return m.group(2)[2:]
             raise ScriptError("line %d: ${%s} is not set (--set %s=VALUE)" % (lineno, name, name))
         return variables[name]
-    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", one, text)
+    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}", one, text)
 
 
 def options(words, lineno, allowed):
