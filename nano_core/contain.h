@@ -63,6 +63,8 @@ void fault_mark_hang(uint64_t ms);
  * bound; *ms says how long.
  */
 bool watchdog_check(const struct trap_frame *f, struct cells_where *w, uint64_t *ms);
+/* Whether f's code is nano_core's, called (within a few frames) from `cell`'s code. */
+bool watchdog_called_from(const struct trap_frame *f, const char *cell);
 /*
  * The NMI watchdog (nano_core/nmi_watchdog.c). nmi_watchdog_init routes the
  * RTC's periodic interrupt as an NMI; false (said why) where it cannot.

@@ -87,8 +87,9 @@ bool nmi_watchdog_init(void)
 	a = cmos_read_nmi_on(CMOS_RTC_A);
 	cmos_write_nmi_on(CMOS_RTC_A, (uint8_t)((a & ~CMOS_RTC_A_RATE) | rate));
 	b = cmos_read_nmi_on(CMOS_RTC_B);
-	cmos_write_nmi_on(CMOS_RTC_B, b | CMOS_RTC_B_PIE);
+	/* On before the interrupt is: a flag already up (likelier at a fast rate) sends an NMI at once. */
 	nw.on = true;
+	cmos_write_nmi_on(CMOS_RTC_B, b | CMOS_RTC_B_PIE);
 	(void)cmos_read_nmi_on(CMOS_RTC_C);	/* a flag already up would hold the line high */
 	klog(LOG_INFO, "watchdog: NMI watchdog from the RTC at %u Hz (IRQ %u, GSI %u, as NMI "
 	     "through the IOAPIC); interrupts-off bound %u ms at most", 32768u >> (rate - 1), NMI_IRQ, gsi,
@@ -158,6 +159,9 @@ bool nmi_watchdog(struct trap_frame *f)
 	}
 	nw.nmis++;
 	if ((f->rflags & RFLAGS_IF) || !cells_addr_owner(f->rip, &w)) {
+		/* nano_core code the tracked cell called, with interrupts still off: its time counts. */
+		if (!(f->rflags & RFLAGS_IF) && nw.tracking && watchdog_called_from(f, nw.cell))
+			return true;
 		nw.tracking = false;
 		return true;
 	}

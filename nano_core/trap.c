@@ -422,9 +422,14 @@ void trap_dispatch(struct trap_frame *f)
 	/* EOI first: the handler may switch tasks and not come back for a while. */
 	intc_eoi(irq);
 	irq_depth++;
+	/*
+	 * Not routed on top of a route still running: that happens only when its
+	 * code turned interrupts on (a fault), and each nested route would hang or
+	 * fault there again until the stack overflows; the watchdog ends it.
+	 */
 	if (irq_handlers[irq])
 		irq_handlers[irq](irq);
-	else
+	else if (route_line < 0)
 		route_irq(irq);
 	irq_depth--;
 	watch_for_hang(f);

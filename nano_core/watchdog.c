@@ -3,12 +3,15 @@
  * interrupt that lands on it, with no switch away from it other than
  * preemption, for longer than the cell's bound (watchdog=MS in
  * cells.manifest, FAULT_WATCHDOG_DEFAULT_MS otherwise) is a hang of that
- * cell. A task that blocks (sleeps, waits, yields) starts afresh. Samples
+ * cell. Time in nano_core code that the cell called (a loop of calls into
+ * nano_core) counts for the cell; the hang is raised at a sample in the
+ * cell's own code. A task that blocks (sleeps, waits, yields) starts afresh. Samples
  * are taken at every interrupt (the timer's at least), so only hangs with
  * interrupts on are seen here.
  */
 #include <delos/cells.h>
 #include <delos/fault.h>
+#include <delos/paging.h>
 #include <delos/string.h>
 #include <delos/time.h>
 #include "nano_core/contain.h"
@@ -16,6 +19,7 @@
 #define SAME_STACK_SPAN (32ull << 10)	/* two samples this close are on one stack */
 #define CTX_VOL_RING 8			/* ctx.S's CTX_VOL_RING_MASK + 1 */
 #define WATCHED 8			/* stacks followed at once */
+#define CALLED_FROM_FRAMES 3		/* frames of nano_core code looked through for the calling cell */
 
 /* Written by ctx.S: the stack pointers of the last switches that were not preemptions. */
 uint64_t ctx_vol_ring[CTX_VOL_RING];
@@ -67,6 +71,21 @@ static struct watched *slot_for(uint64_t rsp)
 	return free ? free : oldest;
 }
 
+bool watchdog_called_from(const struct trap_frame *f, const char *cell)
+{
+	struct cells_where w;
+	uint64_t rbp = f->rbp;
+
+	for (int i = 0; i < CALLED_FROM_FRAMES && rbp && !(rbp & 7) && paging_readable(rbp, 16); i++) {
+		uint64_t ret = ((uint64_t *)rbp)[1];
+
+		if (cells_addr_owner(ret - 1, &w))
+			return strcmp(w.cell, cell) == 0;
+		rbp = ((uint64_t *)rbp)[0];
+	}
+	return false;
+}
+
 bool watchdog_check(const struct trap_frame *f, struct cells_where *w, uint64_t *ms)
 {
 	struct watched *s;
@@ -75,7 +94,7 @@ bool watchdog_check(const struct trap_frame *f, struct cells_where *w, uint64_t 
 	forget_blocked();
 	s = slot_for(f->rsp);
 	if (!cells_addr_owner(f->rip, w)) {
-		if (s->used && near(s->rsp, f->rsp))
+		if (s->used && near(s->rsp, f->rsp) && !watchdog_called_from(f, s->cell))
 			s->used = false;
 		return false;
 	}
