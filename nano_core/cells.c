@@ -626,30 +626,30 @@ static const char *watchdog_arg_parse(const char *v, char *why, size_t cap)
 {
 	for (const char *p = v; *p; p += *p == ',') {
 		const char *colon = p, *q;
-		uint64_t ms = 0;
+		char *cell = wd_arg[wd_args < WATCHDOG_ARGS ? wd_args : 0].cell;
 		size_t len, i;
+		uint64_t ms = 0;
 
 		while (*colon && *colon != ':' && *colon != ',')
 			colon++;
 		len = (size_t)(colon - p);
-		if (*colon != ':' || !len || len >= sizeof(wd_arg[0].cell))
-			return snprintf(why, cap, "'%.*s' is not CELL:MS", (int)len, p), why;
-		for (q = colon + 1; *q >= '0' && *q <= '9' && ms <= WATCHDOG_ARG_MAX_MS; q++)
-			ms = ms * 10 + (uint64_t)(*q - '0');
-		if (q == colon + 1 || (*q && *q != ','))
-			return snprintf(why, cap, "%.*s: the bound is not a number of ms", (int)len, p), why;
-		if (ms > WATCHDOG_ARG_MAX_MS)
-			return snprintf(why, cap, "%.*s: the bound is above %u ms", (int)len, p,
-					WATCHDOG_ARG_MAX_MS), why;
 		if (wd_args == WATCHDOG_ARGS)
 			return snprintf(why, cap, "more than %d cells", WATCHDOG_ARGS), why;
-		memcpy(wd_arg[wd_args].cell, p, len);
-		wd_arg[wd_args].cell[len] = '\0';
-		if (!manifest_versions(&cs.manifest, wd_arg[wd_args].cell, NULL, 0))
-			return snprintf(why, cap, "no cell '%s' in the manifest", wd_arg[wd_args].cell), why;
+		memcpy(cell, p, len < sizeof(wd_arg[0].cell) ? len : sizeof(wd_arg[0].cell) - 1);
+		cell[len < sizeof(wd_arg[0].cell) ? len : sizeof(wd_arg[0].cell) - 1] = '\0';
+		if (*colon != ':' || !len || len >= sizeof(wd_arg[0].cell))
+			return snprintf(why, cap, "'%s' is not CELL:MS", cell), why;
+		for (q = colon + 1; *q >= '0' && *q <= '9'; q++)
+			ms = ms > WATCHDOG_ARG_MAX_MS ? ms : ms * 10 + (uint64_t)(*q - '0');
+		if (q == colon + 1 || (*q && *q != ','))
+			return snprintf(why, cap, "%s: the bound is not a number of ms", cell), why;
+		if (ms > WATCHDOG_ARG_MAX_MS)
+			return snprintf(why, cap, "%s: the bound is above %u ms", cell, WATCHDOG_ARG_MAX_MS), why;
+		if (!manifest_versions(&cs.manifest, cell, NULL, 0))
+			return snprintf(why, cap, "no cell '%s' in the manifest", cell), why;
 		for (i = 0; i < wd_args; i++)
-			if (strcmp(wd_arg[i].cell, wd_arg[wd_args].cell) == 0)
-				return snprintf(why, cap, "'%s' is named twice", wd_arg[i].cell), why;
+			if (strcmp(wd_arg[i].cell, cell) == 0)
+				return snprintf(why, cap, "'%s' is named twice", cell), why;
 		wd_arg[wd_args++].ms = ms;
 		p = q;
 	}

@@ -409,3 +409,64 @@ def test_fault_call_to_no_code_is_the_callers(machine):
     line = poll(m, "faults", r"^ +1 .*recovered in \d+ us$").group(0)
     check(re.search(r"#PF page fault at panicky:panicky_call_nowhere\+0x", line), "fault 1: %r" % line)
     healthy(m)
+
+
+def test_fault_watchdog_boot_argument_refused(machine):
+    """A bad watchdog=CELL:MS boot argument is reported, naming what is wrong, and
+    ignored whole: no bound of it is applied."""
+    for arg, why in (("ramfs:50,nosuch:10", "no cell 'nosuch' in the manifest"),
+                     ("ramfs:5x", "ramfs: the bound is not a number of ms"),
+                     ("ramfs", "'ramfs' is not CELL:MS"),
+                     ("ramfs:10,ramfs:20", "'ramfs' is named twice"),
+                     ("ramfs:600001", "ramfs: the bound is above 600000 ms")):
+        m = machine(args="watchdog=" + arg)
+        m.boot()
+        check(re.search(r"watchdog: watchdog=%s ignored: %s; want watchdog=CELL:MS" % (
+            re.escape(arg), re.escape(why)), m.transcript), "watchdog=%s not refused as %r" % (arg, why))
+        check("bound 10 ms" not in m.transcript and "bound 50 ms" not in m.transcript,
+              "watchdog=%s was applied in part" % arg)
+        m.close()
+
+
+@contained
+def test_fault_watchdog_boot_argument(machine):
+    """watchdog=CELL:MS replaces the manifest's bound (ramfs: 1000 ms): a loop at
+    ramfs_read is a hang after ~50 ms, and the NMI watchdog samples fast enough for it."""
+    m = machine(args="watchdog=ramfs:50,serial:0")
+    m.boot()
+    check("watchdog: ramfs's bound 50 ms (watchdog= on the command line)" in m.transcript, "bound not taken")
+    check(re.search(r"NMI watchdog from the RTC at 128 Hz", m.transcript), "NMI rate not raised for 50 ms")
+    check("loaded inject@1" in m.command("load inject@1"), "load inject@1")
+    check("loaded workload@1" in m.command("load workload@1"), "load workload@1")
+    check("started 2 workers" in m.command("work start"), "work start")
+    poll(m, "work status", r"work: [1-9]\d* operations")
+    check("loop at ramfs:ramfs_read" in m.command("inject ramfs ramfs_read loop"), "inject")
+    line = poll(m, "faults", r"^ +1 .*recovered in \d+ us$").group(0)
+    ms = int(re.search(r"hang: (\d+) ms in ramfs", line).group(1))
+    check(50 <= ms < 200, "hang found after %d ms, bound 50: %r" % (ms, line))
+    poll(m, "faults", r"^ +2 .*recovered in \d+ us$")
+    m.command("work stop")
+
+
+@contained
+def test_fault_in_the_scheduling_policy_is_contained(machine):
+    """ud2 at sched_rr's sched_pick, which every switch calls (at interrupt exit, and
+    ending a task): each pick is a contained call of the tasks cell, the fault charged
+    to sched_rr in 'call' context, the switch falls back to the next ready task until
+    sched_rr is reloaded, and the workload goes on clean."""
+    m = booted_with_injector(machine)
+    check("loaded workload@1" in m.command("load workload@1"), "load workload@1")
+    check("started 2 workers" in m.command("work start"), "work start")
+    poll(m, "work status", r"work: [1-9]\d* operations")
+    check("ud2 at sched_rr:sched_pick" in m.command("inject sched_rr sched_pick ud2"), "inject")
+    line = poll(m, "faults", r"^ +1 .*recovered in \d+ us$").group(0)
+    check(re.search(r"sched_rr task -?\d+ '[^']*' call: #UD invalid opcode at sched_rr:sched_pick\+0x0; "
+                    r"reload sched_rr@1 -> sched_rr@1", line), "fault 1: %r" % line)
+    before = operations(m)
+    deadline = time.monotonic() + 30
+    while operations(m) < before + 4:
+        check(time.monotonic() < deadline, "the workload does not go on after the policy's fault")
+    out = m.command("work stop")
+    check(re.search(r"stopped after \d+ operations, 0 errors", out), "work stop: %r" % out)
+    out = m.command("work verify")
+    check(re.search(r"work: verify: [1-9]\d* files checked, 0 mismatches", out), "verify: %r" % out)
