@@ -7,7 +7,9 @@
 # Opaque client-held tokens, and the SipHash-2-4 they are built on. A cell
 # that uses tokens compiles these with the kernel flags and links them in.
 TOKEN_SRCS := metamodules/token.c metamodules/token_msg.c metamodules/siphash.c
-METAMODULE_SRCS := $(TOKEN_SRCS)
+# The display cells' switch between VGA text and the VBE framebuffer.
+DISPLAY_SWITCH_SRCS := metamodules/display_switch.c
+METAMODULE_SRCS := $(TOKEN_SRCS) $(DISPLAY_SWITCH_SRCS)
 
 HOST_TESTS      += token
 test_token_SRCS := $(TOKEN_SRCS)
