@@ -91,7 +91,7 @@ $(KOUT)/nano_core.elf: $(KOBJS) $(KOUT)/ksyms.o nano_core/nano_core.ld
 
 # The test build: the same nano_core with the tests of tests/kernel/, which GRUB
 # boots instead when the kernel arguments hold test=NAME. Not the permanent image.
-TOBJS    := $(KOBJS) $(KOUT)/tests/kernel/selftest.c.o
+TOBJS    := $(KOBJS) $(KOUT)/tests/kernel/selftest.c.o $(KOUT)/metamodules/mm_audit.c.o
 $(KOUT)/test/pass1.elf: $(TOBJS) $(KOUT)/ksyms-empty.o nano_core/nano_core.ld
 	@mkdir -p $(@D)
 	$(LD) -T nano_core/nano_core.ld -nostdlib -z max-page-size=4096 -o $@ $(TOBJS) $(KOUT)/ksyms-empty.o

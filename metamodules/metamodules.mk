@@ -9,7 +9,7 @@
 TOKEN_SRCS := metamodules/token.c metamodules/token_msg.c metamodules/siphash.c
 # The display cells' switch between VGA text and the VBE framebuffer.
 DISPLAY_SWITCH_SRCS := metamodules/display_switch.c
-METAMODULE_SRCS := $(TOKEN_SRCS) $(DISPLAY_SWITCH_SRCS)
+METAMODULE_SRCS := $(TOKEN_SRCS) $(DISPLAY_SWITCH_SRCS) metamodules/mm_audit.c
 
 HOST_TESTS      += token
 test_token_SRCS := $(TOKEN_SRCS)
