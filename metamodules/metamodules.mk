@@ -9,7 +9,9 @@
 TOKEN_SRCS := metamodules/token.c metamodules/token_msg.c metamodules/siphash.c
 # The display cells' switch between VGA text and the VBE framebuffer.
 DISPLAY_SWITCH_SRCS := metamodules/display_switch.c
-METAMODULE_SRCS := $(TOKEN_SRCS) $(DISPLAY_SWITCH_SRCS) metamodules/mm_audit.c
+# The memory ownership audit, for kcmds@1 and nano_core's test build.
+MM_AUDIT_SRCS := metamodules/mm_audit.c metamodules/frame_audit.c
+METAMODULE_SRCS := $(TOKEN_SRCS) $(DISPLAY_SWITCH_SRCS) $(MM_AUDIT_SRCS)
 
 HOST_TESTS      += token
 test_token_SRCS := $(TOKEN_SRCS)
