@@ -34,7 +34,7 @@ HOST_TESTS    := mb2 acpi frame heap vrange random
 test_mb2_SRCS   := nano_core/mb2.c
 test_acpi_SRCS  := nano_core/acpi.c
 test_random_SRCS := nano_core/random_mix.c metamodules/siphash.c
-test_frame_SRCS := nano_core/frame.c tests/host/irq_host.c
+test_frame_SRCS := nano_core/frame.c metamodules/frame_audit.c tests/host/irq_host.c
 test_heap_SRCS  := nano_core/heap.c
 test_vrange_SRCS := nano_core/vrange.c
 ISO_EXTRA       := $(OUT)/manifest.ok
@@ -91,7 +91,8 @@ $(KOUT)/nano_core.elf: $(KOBJS) $(KOUT)/ksyms.o nano_core/nano_core.ld
 
 # The test build: the same nano_core with the tests of tests/kernel/, which GRUB
 # boots instead when the kernel arguments hold test=NAME. Not the permanent image.
-TOBJS    := $(KOBJS) $(KOUT)/tests/kernel/selftest.c.o
+TOBJS    := $(KOBJS) $(KOUT)/tests/kernel/selftest.c.o \
+            $(patsubst %,$(KOUT)/%.o,$(MM_AUDIT_SRCS))
 $(KOUT)/test/pass1.elf: $(TOBJS) $(KOUT)/ksyms-empty.o nano_core/nano_core.ld
 	@mkdir -p $(@D)
 	$(LD) -T nano_core/nano_core.ld -nostdlib -z max-page-size=4096 -o $@ $(TOBJS) $(KOUT)/ksyms-empty.o

@@ -20,23 +20,13 @@ void vga_putc(volatile uint16_t *screen, struct vga_cursor *cur, char c);
 void vga_sync_cursor(const struct vga_cursor *cur);
 
 /*
- * Programs the VGA registers for 80x25 colour text (BIOS mode 3: misc,
- * sequencer, CRTC, graphics and attribute controllers) and the 16 text
- * colours of the DAC. The font in plane 2 is the caller's to load: a
- * graphics mode has drawn over it.
- */
-void vga_set_text_mode(void);
-
-/*
  * The Bochs VBE interface (ports 0x1ce/0x1cf) of QEMU's -vga std, Bochs and
  * VirtualBox: the one way back from a VBE graphics mode to VGA text without
- * the video BIOS. bochs_dispi_present reads its ID register.
+ * the video BIOS. bochs_dispi_present reads its ID register. nano_core only
+ * reads it at boot; the display cells switch modes (metamodules/display_switch.c).
  */
 bool bochs_dispi_present(void);
 /* The mode it shows, or false when it is off (VGA modes). */
 bool bochs_dispi_mode(uint16_t *xres, uint16_t *yres, uint16_t *bpp);
-/* Turns it off (the VGA registers decide the mode again), or on at a mode with a linear framebuffer. */
-void bochs_dispi_off(void);
-void bochs_dispi_on(uint16_t xres, uint16_t yres, uint16_t bpp);
 
 #endif

@@ -7,7 +7,11 @@
 # Opaque client-held tokens, and the SipHash-2-4 they are built on. A cell
 # that uses tokens compiles these with the kernel flags and links them in.
 TOKEN_SRCS := metamodules/token.c metamodules/token_msg.c metamodules/siphash.c
-METAMODULE_SRCS := $(TOKEN_SRCS)
+# The display cells' switch between VGA text and the VBE framebuffer.
+DISPLAY_SWITCH_SRCS := metamodules/display_switch.c
+# The memory ownership audit, for kcmds@1 and nano_core's test build.
+MM_AUDIT_SRCS := metamodules/mm_audit.c metamodules/frame_audit.c
+METAMODULE_SRCS := $(TOKEN_SRCS) $(DISPLAY_SWITCH_SRCS) $(MM_AUDIT_SRCS)
 
 HOST_TESTS      += token
 test_token_SRCS := $(TOKEN_SRCS)

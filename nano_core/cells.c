@@ -13,6 +13,7 @@
 #include <delos/system.h>
 #include <delos/time.h>
 #include <delos/trap.h>
+#include "nano_core/ops_core.h"
 #include "nano_core/physmap.h"
 
 #define MAX_EXPORTS 256
@@ -313,6 +314,7 @@ static int unload_name(const char *name, bool quiet)
 	struct loader_cell *c = cs.ld ? loader_cell_find(cs.ld, name) : NULL;
 	struct loader_cell_info info;
 	struct trap_info ti;
+	char why[96];
 	uint64_t fn;
 	int result, err;
 
@@ -323,6 +325,11 @@ static int unload_name(const char *name, bool quiet)
 	loader_cell_info(c, &info);
 	if (info.core) {
 		kprintf("cells: nano_core cannot be unloaded\n");
+		return LOADER_EINVAL;
+	}
+	if (ops_unload_check(c, why, sizeof(why))) {
+		kprintf("cells: %s: not unloaded, nothing changed (swap it for a cell that serves "
+			"the slot)\n", why);
 		return LOADER_EINVAL;
 	}
 	/* cell_exit runs only once nothing stands in the way of the unload. */

@@ -8,14 +8,12 @@
 #include "nano_core/physmap.h"
 #include "hal/vga.h"
 
-/* What the loader gave (display_init) and which screen the adapter shows;
- * owned by nano_core, changed only by display_show. */
+/* What the loader gave; owned by nano_core, set once by display_init. */
 static struct {
 	bool text, fb;
 	struct boot_framebuffer info;
 	bool switchable;	/* a BIOS VBE framebuffer on a Bochs VBE adapter */
 	bool efi;
-	bool text_shown;	/* VGA text mode now, else the framebuffer (if any) */
 } disp;
 
 /*
@@ -66,7 +64,7 @@ void display_init(const struct mb2_info *boot)
 		return;
 	}
 	if ((tag && boot->fb.type == MB2_FB_EGA_TEXT) || (!tag && !efi)) {
-		disp.text = disp.text_shown = true;
+		disp.text = true;
 		log_enable_vga();
 		return;
 	}
@@ -103,65 +101,21 @@ const struct boot_framebuffer *boot_framebuffer(void)
 	return f;
 }
 
-/* Why the adapter cannot show VGA text (text) or the framebuffer now. */
-static const char *why_not(bool text)
+void display_facts(struct display_facts *f)
 {
-	if (!disp.text && !disp.fb)
-		return "this boot has no screen";
-	if (!text)
-		return "the loader gave no framebuffer (a text-mode boot)";
-	if (disp.efi)
-		return "UEFI firmware has no VGA text mode";
-	return "the adapter has no Bochs VBE interface, and only its video BIOS, which long "
-	       "mode cannot call, leaves a VBE mode";
+	*f = (struct display_facts){ disp.text, disp.fb, disp.efi, disp.switchable,
+				     disp.info.width, disp.info.height, disp.info.bpp };
 }
 
-/*
- * What display_show(what) would do: -1 (refused, logged why), 0 (the adapter
- * shows it already) or 1 (a switch, *text saying to which).
- */
-static int plan_show(const char *what, bool *text)
+int display_set_shown(bool text)
 {
-	if (strcmp(what, "text_screen") == 0)
-		*text = true;
-	else if (strcmp(what, "framebuffer") == 0)
-		*text = false;
-	else
-		return -1;
-	if (*text == disp.text_shown && (*text ? disp.text || disp.switchable : disp.fb))
-		return 0;
 	if (!disp.switchable) {
-		klog(LOG_ERR, "display: cannot show %s: %s", *text ? "VGA text" : "the framebuffer",
-		     why_not(*text));
+		klog(LOG_ERR, "display: this boot's adapter cannot change screens; refused");
 		return -1;
 	}
-	return 1;
-}
-
-int display_can_show(const char *what)
-{
-	bool text;
-
-	return plan_show(what, &text) < 0 ? -1 : 0;
-}
-
-int display_show(const char *what)
-{
-	bool text;
-	int plan = plan_show(what, &text);
-
-	if (plan <= 0)
-		return plan;
-	if (text) {
-		bochs_dispi_off();
-		vga_set_text_mode();
+	if (text)
 		log_enable_vga();
-	} else {
+	else
 		log_disable_vga();
-		bochs_dispi_on((uint16_t)disp.info.width, (uint16_t)disp.info.height, disp.info.bpp);
-	}
-	disp.text_shown = text;
-	klog(LOG_INFO, "display: the adapter shows %s now", text ? "VGA text (80x25)" :
-	     "the VBE framebuffer");
-	return 1;
+	return 0;
 }

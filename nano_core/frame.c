@@ -367,69 +367,10 @@ void frame_stats(struct frame_stats *s)
 	irq_restore(flags);
 }
 
-size_t frame_audit_bytes(void)
+void frame_get_view(struct frame_view *v)
 {
-	return fa.nwords * sizeof(uint64_t);
-}
-
-void frame_audit_start(struct frame_audit *a, uint64_t *scratch)
-{
-	*a = (struct frame_audit){ .seen = scratch };
-	for (uint64_t w = 0; w < fa.nwords; w++)
-		scratch[w] = 0;
-}
-
-/* Remembers the first physical address of each kind of fault, for the report. */
-static void note(uint64_t *count, uint64_t *first, uint64_t phys)
-{
-	if ((*count)++ == 0)
-		*first = phys;
-}
-
-void frame_audit_claim(struct frame_audit *a, uint64_t phys)
-{
-	uint64_t f = phys / FRAME_SIZE;
-
-	a->claims++;
-	if (f < fa.first || f - fa.first >= fa.nframes) {
-		a->unmanaged++;
-		return;
-	}
-	f -= fa.first;
-	if (bit_test(a->seen, f))
-		note(&a->twice, &a->first_twice, phys);
-	a->seen[f / WORD_BITS] |= 1ull << (f % WORD_BITS);
-	if (!bit_test(fa.used, f))
-		note(&a->free_claimed, &a->first_free_claimed, phys);
-}
-
-static uint64_t popcount(uint64_t w)
-{
-	return (uint64_t)__builtin_popcountll(w);
-}
-
-int frame_audit_finish(struct frame_audit *a)
-{
-	uint64_t free = 0, allocated = 0, usable = 0, reserved = 0, bad_bits = 0;
-
-	for (uint64_t w = 0; w < fa.nwords; w++) {
-		uint64_t held = fa.used[w] & fa.usable[w] & ~fa.reserved[w];
-		uint64_t lost = held & ~a->seen[w];
-
-		if (lost && a->leaked == 0)
-			a->first_leaked = (fa.first + w * WORD_BITS + (uint64_t)__builtin_ctzll(lost)) *
-					  FRAME_SIZE;
-		a->leaked += popcount(lost);
-		free += popcount(fa.usable[w] & ~fa.used[w]);
-		allocated += popcount(held);
-		usable += popcount(fa.usable[w]);
-		reserved += popcount(fa.reserved[w]);
-		/* Reserved frames and holes are never free. */
-		bad_bits |= (fa.reserved[w] | ~fa.usable[w]) & ~fa.used[w];
-	}
-	a->counters_ok = free == fa.free && allocated == fa.allocated && usable == fa.total &&
-			 reserved == fa.reserved_count && bad_bits == 0;
-	return a->twice || a->free_claimed || a->leaked || !a->counters_ok ? -1 : 0;
+	*v = (struct frame_view){ fa.usable, fa.reserved, fa.used, fa.first, fa.nframes, fa.nwords,
+				  fa.total, fa.free, fa.reserved_count, fa.allocated };
 }
 
 const char *frame_strerror(int err)

@@ -138,6 +138,21 @@ static bool held_by(uint64_t slot, const struct loader_cell *old)
 		addr == cellref_resolve(&ops.ref[slot]));
 }
 
+int ops_unload_check(const struct loader_cell *c, char *why, size_t cap)
+{
+	struct loader_cell_info ci;
+
+	for (uint64_t s = 0; s < OPS_SLOTS; s++) {
+		if (!ops.set[s] || !slot_info[s].required || !held_by(s, c))
+			continue;
+		loader_cell_info(c, &ci);
+		snprintf(why, cap, "%s holds the required ops slot %s (%s:%s)", ci.name,
+			 slot_info[s].name, ops.ref[s].cell, ops.ref[s].sym);
+		return -1;
+	}
+	return 0;
+}
+
 int ops_swap_check(const struct swap_pair *pairs, size_t n, char *why, size_t cap)
 {
 	uint64_t addr;

@@ -1,4 +1,4 @@
-/* nano_core's side of the ops slots (include/delos/ops.h) in a swap. */
+/* nano_core's side of the ops slots (include/delos/ops.h) in a swap or an unload. */
 #ifndef NANO_CORE_OPS_CORE_H
 #define NANO_CORE_OPS_CORE_H
 
@@ -11,6 +11,11 @@
  * export as a function.
  */
 int ops_swap_check(const struct swap_pair *pairs, size_t n, char *why, size_t cap);
+/*
+ * For an unload: refuses (non-zero, `why` naming the slot) when cell c holds
+ * a required slot, which the unload would leave empty.
+ */
+int ops_unload_check(const struct loader_cell *c, char *why, size_t cap);
 /* After a swap's commit, world stopped: slots held by old cells name their new cells. */
 void ops_swap_commit(const struct swap_pair *pairs, size_t n);
 

@@ -7,6 +7,7 @@
 #include <delos/sdb.h>
 #include <delos/string.h>
 #include "cells/fb/fb.h"
+#include "metamodules/display_switch.h"
 #include "fb_font.h"	/* generated from a PSF font by build/tools/psf2h.py */
 
 #define OWNER "fb"

@@ -9,7 +9,8 @@
  * It reaches the framebuffer, and no other memory, through grant
  * `framebuffer` (boot_framebuffer). Where the loader gave no RGB framebuffer
  * cell_init and the swap-in hook refuse, saying so. Where vga@1 had switched
- * the adapter to VGA text (display_show), they switch it back to the VBE mode
+ * the adapter to VGA text (display_show, metamodules/display_switch.c, grant
+ * `port_io`), they switch it back to the VBE mode
  * and start on a blank screen with the log's last lines.
  *
  * The cursor is the record "fb/cursor" (a struct fb_cursor); the picture

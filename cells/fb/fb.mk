@@ -11,3 +11,5 @@ $(FB_GEN)/fb_font.h: build/tools/psf2h.py
 
 $(KOUT)/cell/fb@1/cells/fb/fb.c.o: $(FB_GEN)/fb_font.h
 CELL_CFLAGS_fb@1 += -I$(FB_GEN)
+# Its switch back from VGA text to the VBE framebuffer, shared with vga@1.
+CELL_LIB_fb@1 := metamodules/display_switch.c

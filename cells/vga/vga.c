@@ -8,6 +8,7 @@
 #include <delos/sdb.h>
 #include <delos/vga.h>
 #include "hal/io.h"
+#include "metamodules/display_switch.h"
 #include "fb_font.h"	/* the fb cell's glyphs (build/tools/psf2h.py), for a VGA font */
 #include <delos/string.h>
 

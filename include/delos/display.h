@@ -44,22 +44,27 @@ bool display_has(const char *what, bool *known);
 const struct boot_framebuffer *boot_framebuffer(void);
 
 /*
- * Makes the adapter show "text_screen" (VGA text, 80x25) or "framebuffer"
- * (the loader's RGB framebuffer), for a display cell taking the screen.
- * Returns 0 when it already does, 1 when it switched (the screen is blank:
- * a VGA font must be loaded again, and the caller redraws), or -1, logging
- * why, when it cannot. It can switch only from a BIOS boot's VBE
- * framebuffer on an adapter with the Bochs VBE interface (QEMU's -vga std);
- * under UEFI there is no text mode to go to.
+ * What the boot gave, for the display cells' switch between screens
+ * (metamodules/display_switch.c, grant `console`): whether there is a VGA
+ * text screen, an RGB framebuffer (its mode), whether the boot was UEFI,
+ * and whether the adapter can change screens live (a BIOS boot's VBE
+ * framebuffer on an adapter with the Bochs VBE interface, showing the mode
+ * the loader reported when nano_core booted).
  */
-int display_show(const char *what);
+struct display_facts {
+	bool text, fb, efi, switchable;
+	uint32_t width, height;
+	uint8_t bpp;
+};
+void display_facts(struct display_facts *f);
 
 /*
- * 0 when display_show(what) would succeed now, else -1, logging why; changes
- * nothing. A display cell's swap-in hook checks with it, and switches only in
- * cell_swap_done, once the swap has committed: a swap refused later leaves
- * the screen as it was.
+ * A display cell that switched the adapter says which screen it shows now:
+ * VGA text (true: nano_core clears it and draws its log and fatal reports
+ * there again) or the framebuffer (false: nano_core stops drawing text; call
+ * it before the mode changes). Returns 0, or -1 (logged, nothing changed)
+ * when the adapter cannot change screens.
  */
-int display_can_show(const char *what);
+int display_set_shown(bool text);
 
 #endif

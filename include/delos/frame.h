@@ -99,7 +99,19 @@ bool frame_is_used(uint64_t phys);
 void frame_stats(struct frame_stats *s);
 
 /*
- * Ownership audit: checks that every frame someone holds is held exactly
+ * The allocator's bitmaps and counters as they are, read-only, for the
+ * ownership audit (grant `system`); read inside an irq_save() section.
+ */
+struct frame_view {
+	const uint64_t *usable, *reserved, *used;  /* bit i: frame first + i */
+	uint64_t first, nframes, nwords;
+	uint64_t total, free, reserved_count, allocated;
+};
+void frame_get_view(struct frame_view *v);
+
+/*
+ * Ownership audit (metamodules/frame_audit.c, over frame_get_view; not part
+ * of nano_core): checks that every frame someone holds is held exactly
  * once, given the list of holders. The caller claims, one by one, every frame
  * that something in the system owns (nano_core claims each page table and
  * each frame behind a 4 KiB mapping outside the physmap), between
@@ -115,6 +127,7 @@ struct frame_audit {
 	uint64_t free_claimed, first_free_claimed; /* claims of a frame the bitmap says is free */
 	uint64_t leaked, first_leaked;  /* allocated frames nobody claimed (frame_audit_finish) */
 	bool counters_ok;               /* free/allocated/reserved counters match the bits */
+	struct frame_view view;         /* the bitmaps, from frame_audit_start */
 };
 
 size_t frame_audit_bytes(void);

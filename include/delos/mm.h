@@ -77,8 +77,9 @@ void mm_stats(struct mm_stats *s);
 int mm_heap_check(void);
 
 /*
- * Audits who owns which frame, with interrupts off (nano_core/mm_audit.c
- * says what counts as an owner): no frame is owned twice, none is owned
+ * Audits who owns which frame, with interrupts off (metamodules/mm_audit.c
+ * says what counts as an owner; it is compiled into kcmds@1 and nano_core's
+ * test build, not into nano_core): no frame is owned twice, none is owned
  * while the bitmap says it is free, every allocated frame has an owner, the
  * frame counters match the bitmap, and the heap passes its check. Returns
  * MM_AUDIT_OK, MM_AUDIT_FAILED with *r naming the first frame of each kind

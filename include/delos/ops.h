@@ -16,7 +16,9 @@
  *
  * A required slot, once filled, may not be left empty by a swap: a swap
  * whose new cell does not export the symbol a required slot of its old cell
- * names is refused at its check step (nano_core/ops.c, ops_swap_check).
+ * names is refused at its check step (nano_core/ops.c, ops_swap_check), and
+ * an unload of a cell that holds a required slot is refused, naming the
+ * slot (ops_unload_check).
  *
  * Grant `ops`.
  */

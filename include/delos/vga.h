@@ -1,8 +1,9 @@
 /*
  * vga (cell vga@1): the 80x25 VGA text screen at physical 0xb8000, as a
  * console output. Present on BIOS boots in text mode; the manifest boots it
- * only there (boot_if=). On a BIOS VBE framebuffer that nano_core can switch
- * back to text (display_show: the Bochs VBE interface of QEMU's -vga std)
+ * only there (boot_if=). On a BIOS VBE framebuffer that can be switched
+ * back to text (display_show, metamodules/display_switch.c: the Bochs VBE
+ * interface of QEMU's -vga std)
  * cell_init and, in a swap, cell_swap_done (after the commit; the swap-in
  * hook only checks) switch it, load the 8x16 font into plane 2 and show the
  * log's last lines; elsewhere (UEFI, other adapters) they refuse.

@@ -73,3 +73,19 @@ def test_swap_console_commands_cell_live(machine):
           "a command of the unloaded cell did not say so")
     check("cells: loaded kcmds@1" in m.command("load kcmds@1"), "kcmds could not be loaded again")
     check(slot_line(m, "console_command") == before, "console_command is not filled again")
+
+
+def test_unload_refused_when_the_cell_holds_a_required_ops_slot(machine):
+    """state_db alone (no cell uses it, so only its slots stand in the way) may not be unloaded."""
+    m = machine(args="cells=none")
+    m.boot()
+    check("cells: loaded state_db@1" in m.command("load state_db@1"), "state_db did not load")
+    check("cells: loaded kcmds@1" in m.command("load kcmds@1"), "kcmds did not load")
+    before = m.command("ops")
+    out = m.command("unload state_db")
+    check("cells: state_db holds the required ops slot state_begin (state_db:sdb_txn_begin): "
+          "not unloaded, nothing changed" in out, "the unload was not refused naming the slot: %r" % out)
+    check(re.search(r"^state_db@1\s", m.command("cells"), re.M), "state_db@1 is no longer loaded")
+    check(m.command("ops") == before, "the refused unload changed the ops table")
+    # A cell that holds only an optional slot (console_command) still unloads.
+    check("cells: unloaded kcmds" in m.command("unload kcmds"), "kcmds could not be unloaded")

@@ -1,6 +1,9 @@
 /*
  * The memory ownership audit (delos/mm.h): every frame is held by at most one
- * owner, every allocated frame by exactly one, and the heap is sound.
+ * owner, every allocated frame by exactly one, and the heap is sound. Not
+ * part of nano_core: compiled into the console commands cell (`mem`) and
+ * into nano_core's test build, it reaches nano_core through the read-only
+ * views of grant `system` (frame_get_view, paging_walk, mm_heap_check).
  *
  * The owners of frames are the page tables. A frame is owned by the entry
  * that points at it: CR3 owns the PML4, each table entry the table below it,
