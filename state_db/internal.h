@@ -100,7 +100,9 @@ struct sdb_op {
 	struct sdb_op *next;
 	struct sdb_rec *base;
 	struct sdb_rec *rec;
-	struct sdb_slot *slot;      /* commit only: where rec was published, for undo */
+	struct sdb_slot *slot;      /* name's slot in `table` when first touched (NULL: none), then
+				     * where the commit published rec, for undo */
+	struct sdb_table *table;    /* the index that slot belongs to */
 	uint64_t base_seq;
 	uint32_t hash;
 	bool published;             /* commit only */
@@ -130,6 +132,7 @@ _Static_assert(sizeof(struct sdb_table) % 16 == 0, "slots must stay aligned");
 /* record.c: blocks, records and the retired list. */
 void *sdb_alloc(struct state_db *db, size_t size);
 void sdb_free(struct state_db *db, struct sdb_block *b);
+void sdb_spares_free(struct state_db *db);
 void sdb_retire(struct state_db *db, struct sdb_block *b);
 void sdb_free_retired(struct state_db *db);
 void sdb_reclaim(struct state_db *db);
@@ -161,10 +164,15 @@ int sdb_inplace(struct state_db *db, struct sdb_rec *r, size_t at, const void *d
 		size_t len, uint32_t type, uint32_t version);
 int sdb_rec_build(struct state_db *db, const struct sdb_rec *hdr, const void *data,
 		  struct sdb_rec **out);
+int sdb_rec_rebuild(struct state_db *db, const struct sdb_rec *from, const void *data,
+		    struct sdb_rec **out);
 
 /* store.c: shared by the plain writers and transactions. */
 int sdb_check_value(const char *name, const void *data, size_t len);
 struct sdb_rec *sdb_writer_find(struct state_db *db, const char *name, struct sdb_slot **slot);
+struct sdb_rec *sdb_writer_find_h(struct state_db *db, const char *name, uint32_t hash,
+				  struct sdb_slot **slot);
+int sdb_check_named_value(const char *name, const void *data, size_t len, uint32_t *hash);
 void sdb_make_header(struct sdb_rec *h, const char *name, uint32_t type, uint32_t version,
 		     const char *owner, size_t len);
 

@@ -33,11 +33,14 @@ static int store_init(void)
 		uint64_t flags = irq_save();
 		int bad = statedb_takeover(db, report_corrupt, NULL);
 
+		statedb_keep_spares(db, true);
 		irq_restore(flags);
 		klog(LOG_INFO, "state_db: taking over the store (%zu records, %d corrupt)", db->live, bad);
 		return 0;
 	}
 	err = statedb_init(db, sdb_kalloc, sdb_kfree, NULL);
+	if (!err)
+		statedb_keep_spares(db, true);	/* small writes and transactions skip the heap */
 	if (err)
 		klog(LOG_ERR, "state_db: cannot initialize the store: %s", statedb_strerror(err));
 	else
