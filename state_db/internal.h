@@ -122,6 +122,9 @@ struct statedb_txn {
 	uint64_t irq_flags;         /* the interrupt flag to restore at the end */
 };
 
+_Static_assert(offsetof(struct state_db, layout) == offsetof(struct state_db, magic) + 4,
+	       "sdb_root_ok reads magic and layout as one word");
+
 #define SDB_TOMB      ((struct sdb_rec *)(uintptr_t)1)
 #define SDB_MIN_SLOTS 16u
 
@@ -193,7 +196,12 @@ void sdb_index_free(struct state_db *db);
 
 static inline bool sdb_root_ok(const struct state_db *db)
 {
-	return db && db->magic == STATEDB_MAGIC && db->layout == STATEDB_LAYOUT;
+	uint64_t id;
+
+	if (!db)
+		return false;
+	__builtin_memcpy(&id, &db->magic, sizeof id);	/* magic and layout: one load */
+	return id == ((uint64_t)STATEDB_LAYOUT << 32 | STATEDB_MAGIC);
 }
 
 /* Data bytes the record's block has room for (0 if its size is too small to be a record). */

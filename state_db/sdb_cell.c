@@ -362,7 +362,7 @@ int sdb_hopen(const char *name, size_t capacity, statedb_handle *h)
 
 int sdb_hget(statedb_handle h, void *buf, size_t cap)
 {
-	return statedb_hget(statedb_root(), h, buf, cap, NULL);
+	return statedb_hread(statedb_root(), h, buf, cap);
 }
 
 int sdb_hview(statedb_handle h, const void **data, uint32_t *version)

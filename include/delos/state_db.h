@@ -486,6 +486,12 @@ int statedb_hget(struct state_db *db, statedb_handle h, void *buf, size_t cap,
 		 struct statedb_meta *meta);
 
 /*
+ * statedb_hget without meta: the same results, in the fewest instructions
+ * when the record is not being written (else it is statedb_hget). A reader.
+ */
+int statedb_hread(struct state_db *db, statedb_handle h, void *buf, size_t cap);
+
+/*
  * Points *data at the record's data in place, read-only, with no copy, no
  * lookup and no checksum pass; returns its size and (if version is not
  * NULL) its layout version, or E_ROOT, E_INVAL, E_STALE. The pointer stays
