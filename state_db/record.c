@@ -101,6 +101,10 @@ void sdb_reclaim(struct state_db *db)
 /* Takes b, already unpublished, out of use: freed now or once readers leave. */
 void sdb_retire(struct state_db *db, struct sdb_block *b)
 {
+	if (!db->retired && __atomic_load_n(&db->readers, __ATOMIC_SEQ_CST) == 0) {
+		sdb_free(db, b);	/* what sdb_reclaim would do at once, without the list */
+		return;
+	}
 	b->next = db->retired;
 	db->retired = b;
 	db->retired_count++;

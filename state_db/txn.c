@@ -173,8 +173,8 @@ static int txn_set(struct state_db *db, struct statedb_txn *txn, struct sdb_op *
 			sdb_free(db, &rec->block);
 		return txn->nops >= STATEDB_TXN_OPS_MAX ? STATEDB_E_TXN_FULL : STATEDB_E_NOMEM;
 	}
-	memset((char *)op + sizeof op->block, 0, sizeof *op - sizeof op->block);
-	memcpy(op->name, name, strlen(name) + 1);
+	op->published = op->reused_tomb = false;
+	memcpy(op->name, name, strlen(name) + 1);	/* the bytes past the NUL are never read */
 	op->hash = hash;
 	op->slot = slot;
 	op->table = db->table;

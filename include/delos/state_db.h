@@ -357,7 +357,13 @@ int statedb_reclaim(struct state_db *db);
  *   (the committed store overlaid with its earlier writes), and build the
  *   new value off to the side at once: a write that fails (E_NOMEM,
  *   E_ABORTED, E_EXISTS, ...) changes nothing, not even the transaction,
- *   which stays open. No reader outside sees any of it.
+ *   which stays open. No reader outside sees any of it. An update that
+ *   keeps the record's header (type, version and length) does not verify the
+ *   committed value first: its new value's checksum is the old one patched
+ *   over the data (see "The checksum rule"), so a corruption of the old
+ *   value is carried into the new one and refused by every verifying reader,
+ *   the scrub and takeover, never covered. Any other update verifies the
+ *   committed value and refuses a corrupt one (E_CORRUPT).
  * - statedb_txn_get reads through the transaction's view: its own writes
  *   first, then the committed store.
  * - statedb_txn_commit validates first: every record the transaction touched
@@ -451,9 +457,12 @@ struct statedb_txn *statedb_txn_of(struct state_db *db, uint64_t owner_id);
  *   changes the header (length, type, version) checks the old value first
  *   and refuses with E_CORRUPT, writing nothing: a write never covers a
  *   corruption with a fresh checksum;
+ * - a transaction's update that keeps the header patches the checksum the
+ *   same way (from the committed value's CRC and header CRC, over the data
+ *   only), so it carries a corruption rather than checking for it;
  * - statedb_list, _list_prefix, _verify_all (the console's `state`) and
- *   transactions verify every record they read, hot or not, from the header
- *   itself (not from the kept header CRC);
+ *   the transactions' other reads verify every record they read, hot or
+ *   not, from the header itself (not from the kept header CRC);
  * - statedb_scrub verifies `slots` index slots per call, going round the
  *   index: every record is verified within ceil(index_slots / slots) calls
  *   (plus one round when the index is rebuilt in between);
