@@ -111,13 +111,10 @@ void sdb_retire(struct state_db *db, struct sdb_block *b)
 	sdb_reclaim(db);
 }
 
-bool sdb_fail(struct state_db *db, int step)
+bool sdb_fail_at(struct state_db *db, int step)
 {
-	uint64_t fn;
+	uint64_t fn = cellref_resolve(&db->fail_point);
 
-	if (!db->fail_point.cell[0])
-		return false;
-	fn = cellref_resolve(&db->fail_point);
 	return fn && ((statedb_fail_fn *)(uintptr_t)fn)(db->fail_arg, step);
 }
 
