@@ -174,18 +174,29 @@ int ops_swap_check(const struct swap_pair *pairs, size_t n, char *why, size_t ca
 	return 0;
 }
 
+/* With the world stopped: every slot held by an old cell of the swap follows it to its new one. */
 void ops_swap_commit(const struct swap_pair *pairs, size_t n)
 {
-	for (uint64_t s = 0; s < OPS_SLOTS; s++)
-		for (size_t i = 0; ops.set[s] && i < n; i++) {
-			struct loader_cell_info oi, ni;
-			loader_cell_info(pairs[i].old, &oi);
-			loader_cell_info(pairs[i].new, &ni);
-			struct cellref r = ops.ref[s];
-			if (strcmp(r.cell, oi.name) == 0)
-				cellref_make(&ops.ref[s], ni.name, r.sym);
-			ops.cache[s].gen = 0;
-		}
+	const char *old_name[SWAP_MAX_PAIRS], *new_name[SWAP_MAX_PAIRS];
+	struct loader_cell_info ci;
+
+	n = n < SWAP_MAX_PAIRS ? n : SWAP_MAX_PAIRS;
+	for (size_t i = 0; i < n; i++) {
+		loader_cell_info(pairs[i].old, &ci);
+		old_name[i] = ci.name;
+		loader_cell_info(pairs[i].new, &ci);
+		new_name[i] = ci.name;
+	}
+	for (uint64_t s = 0; s < OPS_SLOTS; s++) {
+		if (!ops.set[s] || n == 0)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(ops.ref[s].cell, old_name[i]) == 0) {
+				struct cellref r = ops.ref[s];
+				cellref_make(&ops.ref[s], new_name[i], r.sym);
+			}
+		ops.cache[s].gen = 0;
+	}
 }
 
 int ops_set_data(uint64_t slot, const char *cell, uint64_t value)

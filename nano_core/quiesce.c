@@ -36,6 +36,8 @@ static struct {
 	bool restart_self;
 	const struct swap_pair *pairs;	/* the swap in progress, for the ops slots */
 	size_t npairs;
+	/* Each new cell's hooks, looked up at the check step, before the world stops (0: none). */
+	uint64_t swap_in_fn[SWAP_MAX_PAIRS], done_fn[SWAP_MAX_PAIRS];
 	bool txn_open;	/* the hooks' state transaction was begun (at the first hook) */
 } sw;
 
@@ -231,14 +233,23 @@ static uint64_t version_number(const char *v)
 
 static int txn_begin(char *why, size_t cap);
 
+/* The new cell's cell_swap_in as the check step found it, or 0. */
+static uint64_t swap_in_hook(const struct loader_cell *new)
+{
+	for (size_t i = 0; i < sw.npairs; i++)
+		if (sw.pairs[i].new == new)
+			return sw.swap_in_fn[i];
+	return 0;
+}
+
 static int swap_in(void *ctx, struct loader_cell *new, const char *old_version, char *why, size_t cap)
 {
 	struct trap_info ti;
-	uint64_t fn;
+	uint64_t fn = swap_in_hook(new);
 	int result;
 
 	(void)ctx;
-	if (loader_cell_lookup(new, "cell_swap_in", &fn))
+	if (!fn)
 		return 0;
 	if (txn_begin(why, cap))
 		return -1;
@@ -272,7 +283,7 @@ static void run_done_hooks(void)
 	int result;
 
 	for (size_t i = 0; i < sw.npairs; i++) {
-		if (loader_cell_lookup(sw.pairs[i].new, "cell_swap_done", &fn))
+		if (!(fn = sw.done_fn[i]))
 			continue;
 		loader_cell_info(sw.pairs[i].old, &oi);
 		loader_cell_info(sw.pairs[i].new, &ni);
@@ -300,10 +311,25 @@ static void committed(void *ctx)
 			klog(LOG_ERR, "swap: cannot restart task %ld", sw.restart_ids[i]);
 }
 
-/* The check step's last word: no required ops slot may end up empty. */
+/* The address of c's hook `name`, or 0 if it exports none. */
+static uint64_t hook_addr(const struct loader_cell *c, const char *name)
+{
+	uint64_t fn;
+
+	return loader_cell_lookup(c, name, &fn) ? 0 : fn;
+}
+
+/*
+ * The check step's last word: no required ops slot may end up empty. It
+ * also looks the new cells' hooks up, so that the pause only calls them.
+ */
 static int check_slots(void *ctx, const struct swap_pair *pairs, size_t n, char *why, size_t cap)
 {
 	(void)ctx;
+	for (size_t i = 0; i < n && i < SWAP_MAX_PAIRS; i++) {
+		sw.swap_in_fn[i] = hook_addr(pairs[i].new, "cell_swap_in");
+		sw.done_fn[i] = hook_addr(pairs[i].new, "cell_swap_done");
+	}
 	return ops_swap_check(pairs, n, why, cap);
 }
 
@@ -388,6 +414,8 @@ int cells_swap(struct swap_pair *pairs, const bool *restart, size_t n, const cha
 		sw.restartable[i] = i < n && restart[i];
 	sw.nrestart = 0, sw.restart_self = false;
 	sw.pairs = pairs, sw.npairs = n;
+	memset(sw.swap_in_fn, 0, sizeof(sw.swap_in_fn));
+	memset(sw.done_fn, 0, sizeof(sw.done_fn));
 	err = loader_swap(cells_loader(), pairs, n, &kernel_hooks, res);
 	log_swap(what, err, res);
 	if (!err)

@@ -21,6 +21,25 @@
 #define HDR_FROM offsetof(struct sdb_rec, type)
 #define HDR_LEN  (offsetof(struct sdb_rec, name) + sizeof(((struct sdb_rec *)0)->name) - HDR_FROM)
 
+/* Copies len bytes inline; 8 to 16 (the hot path's usual size) as two words that may overlap. */
+static inline void copy_value(unsigned char *dst, const unsigned char *src, size_t len)
+{
+	uint64_t head, tail;
+
+	if (len < 8 || len > 16) {
+		size_t q = len / 8, r = len % 8;
+
+		/* Inline, not a call: the caller then needs no registers saved. */
+		__asm__ volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(q) : : "memory");
+		__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(r) : : "memory");
+		return;
+	}
+	__builtin_memcpy(&head, src, 8);
+	__builtin_memcpy(&tail, src + len - 8, 8);
+	__builtin_memcpy(dst, &head, 8);
+	__builtin_memcpy(dst + len - 8, &tail, 8);
+}
+
 static inline statedb_handle make_handle(uint32_t idx1, uint32_t gen)
 {
 	return (uint64_t)gen << 32 | idx1;
@@ -164,24 +183,31 @@ static int inplace_watched(struct state_db *db, struct sdb_rec *r, size_t at, co
 	return STATEDB_OK;
 }
 
-int sdb_inplace(struct state_db *db, struct sdb_rec *r, size_t at, const void *data, size_t n,
-		size_t len, uint32_t type, uint32_t version)
+/* The in-place write of n bytes at `at` that keeps r's header: the checksum patched. */
+static inline int inplace_patch(struct state_db *db, struct sdb_rec *r, size_t at, const void *data,
+				size_t n)
 {
 	uint32_t w = r->wseq, crc;
 
-	if (len != r->len || type != r->type || version != r->version)
-		return inplace_header(db, r, at, data, n, len, type, version);
-	if (db->fail_point.cell[0] != '\0')
-		return inplace_watched(db, r, at, data, n);
 	crc = sdb_crc_patch(db, r->crc, r->data + at, data, n, r->len - at - n);
 	__atomic_store_n(&r->wseq, w + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	memcpy(r->data + at, data, n);
+	copy_value(r->data + at, data, n);
 	r->crc = crc;
 	r->seq = ++db->seq;
 	__atomic_store_n(&r->wseq, w + 2, __ATOMIC_RELEASE);
 	db->inplace++;
 	return STATEDB_OK;
+}
+
+int sdb_inplace(struct state_db *db, struct sdb_rec *r, size_t at, const void *data, size_t n,
+		size_t len, uint32_t type, uint32_t version)
+{
+	if (len != r->len || type != r->type || version != r->version)
+		return inplace_header(db, r, at, data, n, len, type, version);
+	if (db->fail_point.cell[0] != '\0')
+		return inplace_watched(db, r, at, data, n);
+	return inplace_patch(db, r, at, data, n);
 }
 
 /* Copies rec into a fresh block with room for cap data bytes; NULL if out of memory. */
@@ -255,11 +281,61 @@ int statedb_hopen(struct state_db *db, const char *name, size_t capacity, stated
 	return STATEDB_OK;
 }
 
+/* Fills *meta from hot record r, whose data is len bytes. */
+static void hot_meta(struct statedb_meta *meta, const struct sdb_rec *r, uint32_t len)
+{
+	memset(meta, 0, sizeof *meta);
+	memcpy(meta->name, r->name, STATEDB_NAME_MAX);
+	memcpy(meta->owner, r->owner, STATEDB_OWNER_MAX);
+	meta->type = r->type;
+	meta->version = r->version;
+	meta->size = len;
+	meta->checksum = r->crc;
+	meta->checksum_ok = true;
+}
+
+/*
+ * One try at copying the record entry e names (of generation gen) into buf:
+ * returns its size, E_NOSPACE or E_STALE, and sets *again when an in-place
+ * write was in progress, or began or ended under the copy (the result is
+ * then not to be used).
+ */
+static int hget_try(const struct sdb_hent *e, uint32_t gen, void *buf, size_t cap,
+		    struct statedb_meta *meta, bool *again)
+{
+	struct sdb_rec *r = __atomic_load_n(&e->rec, __ATOMIC_ACQUIRE);
+	uint32_t w, len;
+	int ret;
+
+	*again = false;
+	if (!r || __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) != gen)
+		return STATEDB_E_STALE;
+	if ((w = __atomic_load_n(&r->wseq, __ATOMIC_ACQUIRE)) & 1) {
+		*again = true;
+		return STATEDB_E_BUSY;
+	}
+	len = r->len;
+	if (len > sdb_rec_cap(r))
+		len = 0;                /* corrupt: the scrub will say so; copy nothing */
+	if (len > cap) {
+		ret = STATEDB_E_NOSPACE;
+	} else {
+		memcpy(buf, r->data, len);
+		ret = (int)len;
+	}
+	if (meta)
+		hot_meta(meta, r, len);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	*again = __atomic_load_n(&r->wseq, __ATOMIC_RELAXED) != w;
+	return ret;
+}
+
 int statedb_hget(struct state_db *db, statedb_handle h, void *buf, size_t cap,
 		 struct statedb_meta *meta)
 {
 	struct sdb_hent *e;
 	int ret = STATEDB_E_BUSY;
+	bool again = true;
 
 	if (!sdb_root_ok(db))
 		return STATEDB_E_ROOT;
@@ -268,42 +344,35 @@ int statedb_hget(struct state_db *db, statedb_handle h, void *buf, size_t cap,
 	if (!(e = hent_of(db, h)))
 		return STATEDB_E_STALE;
 	__atomic_add_fetch(&db->readers, 1, __ATOMIC_SEQ_CST);        /* a read section */
-	for (uint32_t tries = 0; tries < STATEDB_READ_TRIES; tries++) {
-		struct sdb_rec *r = __atomic_load_n(&e->rec, __ATOMIC_ACQUIRE);
-		uint32_t w, len;
-
-		if (!r || __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) != (uint32_t)(h >> 32)) {
-			ret = STATEDB_E_STALE;
-			break;
-		}
-		if ((w = __atomic_load_n(&r->wseq, __ATOMIC_ACQUIRE)) & 1)
-			continue;
-		len = r->len;
-		if (len > sdb_rec_cap(r))
-			len = 0;                /* corrupt: the scrub will say so; copy nothing */
-		if (len > cap) {
-			ret = STATEDB_E_NOSPACE;
-		} else {
-			memcpy(buf, r->data, len);
-			ret = (int)len;
-		}
-		if (meta) {
-			memset(meta, 0, sizeof *meta);
-			memcpy(meta->name, r->name, STATEDB_NAME_MAX);
-			memcpy(meta->owner, r->owner, STATEDB_OWNER_MAX);
-			meta->type = r->type;
-			meta->version = r->version;
-			meta->size = len;
-			meta->checksum = r->crc;
-			meta->checksum_ok = true;
-		}
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&r->wseq, __ATOMIC_RELAXED) == w)
-			break;
-		ret = STATEDB_E_BUSY;
-	}
+	for (uint32_t tries = 0; again && tries < STATEDB_READ_TRIES; tries++)
+		ret = hget_try(e, (uint32_t)(h >> 32), buf, cap, meta, &again);
 	__atomic_sub_fetch(&db->readers, 1, __ATOMIC_RELEASE);
-	return ret;
+	return again ? STATEDB_E_BUSY : ret;
+}
+
+int statedb_hread(struct state_db *db, statedb_handle h, void *buf, size_t cap)
+{
+	const struct sdb_hent *e;
+	const struct sdb_rec *r;
+	uint32_t w, len;
+
+	if (!sdb_root_ok(db) || !buf || !(e = hent_of(db, h)))
+		return statedb_hget(db, h, buf, cap, NULL);	/* it says what is wrong */
+	__atomic_add_fetch(&db->readers, 1, __ATOMIC_SEQ_CST);
+	r = __atomic_load_n(&e->rec, __ATOMIC_ACQUIRE);
+	if (!r || __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) != (uint32_t)(h >> 32) ||
+	    ((w = __atomic_load_n(&r->wseq, __ATOMIC_ACQUIRE)) & 1) || (len = r->len) > cap ||
+	    len > sdb_rec_cap(r))
+		goto slow;
+	copy_value(buf, r->data, len);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&r->wseq, __ATOMIC_RELAXED) != w)
+		goto slow;
+	__atomic_sub_fetch(&db->readers, 1, __ATOMIC_RELEASE);
+	return (int)len;
+slow:
+	__atomic_sub_fetch(&db->readers, 1, __ATOMIC_RELEASE);
+	return statedb_hget(db, h, buf, cap, NULL);
 }
 
 int statedb_hview(struct state_db *db, statedb_handle h, const void **data, uint32_t *version)
@@ -393,7 +462,9 @@ int statedb_hstore(struct state_db *db, statedb_handle h, const void *data, size
 			   r->version);
 }
 
-int statedb_hupdate(struct state_db *db, statedb_handle h, const void *data, size_t len)
+/* statedb_hupdate's other cases: a new length, a fail point, or a move to a bigger buffer. */
+static __attribute__((noinline)) int hupdate_slow(struct state_db *db, statedb_handle h,
+						  const void *data, size_t len)
 {
 	char name[STATEDB_NAME_MAX + 1], owner[STATEDB_OWNER_MAX + 1];
 	struct sdb_rec hdr, *r, *rec;
@@ -428,6 +499,18 @@ int statedb_hupdate(struct state_db *db, statedb_handle h, const void *data, siz
 	db->updates++;
 	replace(db, slot, r, rec);
 	return STATEDB_OK;
+}
+
+int statedb_hupdate(struct state_db *db, statedb_handle h, const void *data, size_t len)
+{
+	struct sdb_rec *r;
+
+	if (!sdb_root_ok(db) || (!data && len) || !(r = writer_rec(db, h)) || len != r->len ||
+	    len > sdb_rec_cap(r) || db->fail_point.cell[0] != '\0')
+		return hupdate_slow(db, h, data, len);
+	/* The same length, so the same header: the common case, patched in place. */
+	db->updates++;
+	return inplace_patch(db, r, 0, data, len);
 }
 
 int statedb_scrub(struct state_db *db, size_t slots, statedb_list_fn *fn, void *ctx)

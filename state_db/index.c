@@ -19,23 +19,30 @@ uint32_t sdb_hash(const char *name)
 	return h;
 }
 
-/* sdb_text_len(name, STATEDB_NAME_MAX) and sdb_hash(name) in one pass. */
+/*
+ * sdb_text_len(name, STATEDB_NAME_MAX) and sdb_hash(name) in one pass. One
+ * unsigned compare tells a byte in '!'..'~' from every other, NUL included,
+ * so the loop body has a single exit test besides the length bound.
+ */
 int sdb_name_hash(const char *name, uint32_t *hash)
 {
+	const unsigned char *p = (const unsigned char *)name;
 	uint32_t h = 2166136261u;
-	int n;
+	size_t n = 0;
 
 	if (!name)
 		return -1;
-	for (n = 0; name[n]; n++) {
-		unsigned char c = (unsigned char)name[n];
+	for (; n <= STATEDB_NAME_MAX; n++) {
+		unsigned c = p[n];
 
-		if (n == STATEDB_NAME_MAX || c < '!' || c > '~')
-			return -1;
+		if (c - '!' > (unsigned)('~' - '!'))
+			break;
 		h = (h ^ c) * 16777619u;
 	}
+	if (n > STATEDB_NAME_MAX || p[n] != '\0' || n == 0)
+		return -1;	/* a byte outside '!'..'~', empty, or too long */
 	*hash = h;
-	return n ? n : -1;
+	return (int)n;
 }
 
 /*

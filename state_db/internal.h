@@ -100,7 +100,9 @@ struct sdb_op {
 	struct sdb_op *next;
 	struct sdb_rec *base;
 	struct sdb_rec *rec;
-	struct sdb_slot *slot;      /* commit only: where rec was published, for undo */
+	struct sdb_slot *slot;      /* name's slot in `table` when first touched (NULL: none), then
+				     * where the commit published rec, for undo */
+	struct sdb_table *table;    /* the index that slot belongs to */
 	uint64_t base_seq;
 	uint32_t hash;
 	bool published;             /* commit only */
@@ -120,6 +122,9 @@ struct statedb_txn {
 	uint64_t irq_flags;         /* the interrupt flag to restore at the end */
 };
 
+_Static_assert(offsetof(struct state_db, layout) == offsetof(struct state_db, magic) + 4,
+	       "sdb_root_ok reads magic and layout as one word");
+
 #define SDB_TOMB      ((struct sdb_rec *)(uintptr_t)1)
 #define SDB_MIN_SLOTS 16u
 
@@ -130,10 +135,16 @@ _Static_assert(sizeof(struct sdb_table) % 16 == 0, "slots must stay aligned");
 /* record.c: blocks, records and the retired list. */
 void *sdb_alloc(struct state_db *db, size_t size);
 void sdb_free(struct state_db *db, struct sdb_block *b);
+void sdb_spares_free(struct state_db *db);
 void sdb_retire(struct state_db *db, struct sdb_block *b);
 void sdb_free_retired(struct state_db *db);
 void sdb_reclaim(struct state_db *db);
-bool sdb_fail(struct state_db *db, int step);
+/* Asks the fail point, if one is set (the check is inline: writers ask at every step). */
+bool sdb_fail_at(struct state_db *db, int step);
+static inline bool sdb_fail(struct state_db *db, int step)
+{
+	return db->fail_point.cell[0] != '\0' && sdb_fail_at(db, step);
+}
 int sdb_text_len(const char *s, size_t max);
 uint32_t sdb_rec_crc(const struct sdb_rec *r);
 bool sdb_rec_ok(const struct sdb_rec *r, const char *name);
@@ -161,10 +172,15 @@ int sdb_inplace(struct state_db *db, struct sdb_rec *r, size_t at, const void *d
 		size_t len, uint32_t type, uint32_t version);
 int sdb_rec_build(struct state_db *db, const struct sdb_rec *hdr, const void *data,
 		  struct sdb_rec **out);
+int sdb_rec_rebuild(struct state_db *db, const struct sdb_rec *from, const void *data,
+		    struct sdb_rec **out);
 
 /* store.c: shared by the plain writers and transactions. */
 int sdb_check_value(const char *name, const void *data, size_t len);
 struct sdb_rec *sdb_writer_find(struct state_db *db, const char *name, struct sdb_slot **slot);
+struct sdb_rec *sdb_writer_find_h(struct state_db *db, const char *name, uint32_t hash,
+				  struct sdb_slot **slot);
+int sdb_check_named_value(const char *name, const void *data, size_t len, uint32_t *hash);
 void sdb_make_header(struct sdb_rec *h, const char *name, uint32_t type, uint32_t version,
 		     const char *owner, size_t len);
 
@@ -185,7 +201,12 @@ void sdb_index_free(struct state_db *db);
 
 static inline bool sdb_root_ok(const struct state_db *db)
 {
-	return db && db->magic == STATEDB_MAGIC && db->layout == STATEDB_LAYOUT;
+	uint64_t id;
+
+	if (!db)
+		return false;
+	__builtin_memcpy(&id, &db->magic, sizeof id);	/* magic and layout: one load */
+	return id == ((uint64_t)STATEDB_LAYOUT << 32 | STATEDB_MAGIC);
 }
 
 /* Data bytes the record's block has room for (0 if its size is too small to be a record). */

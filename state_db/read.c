@@ -255,6 +255,7 @@ int statedb_stats(struct state_db *db, struct statedb_stats *st)
 		.scrub_cost = (t ? t->cap : 0) * STATEDB_SCRUB_SLOT_COST +
 			      db->live * sdb_rec_hdr_len() + db->data_bytes,
 		.hw_crc = db->hw_crc != 0,
+		.spares = db->spares,
 	};
 	return STATEDB_OK;
 }

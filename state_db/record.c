@@ -1,26 +1,77 @@
 /* Blocks, records and the retired list of state_db; see internal.h. */
 #include "state_db/internal.h"
 
-/* Returns size bytes from the root's allocator with a block header filled
- * in, or NULL. */
+/* The spare class of a block of size bytes, or -1 for a block too big to keep. */
+static int spare_class(size_t size)
+{
+	size_t c = (size + STATEDB_SPARE_CLASS - 1) / STATEDB_SPARE_CLASS;
+
+	return c && c <= STATEDB_SPARE_CLASSES ? (int)c - 1 : -1;
+}
+
+/*
+ * Returns size bytes with a block header filled in, or NULL: a spare block
+ * of its class if there is one, else from the root's allocator. A small
+ * block is always taken rounded up to its class, so that any block of a
+ * class can serve any size of it.
+ */
 void *sdb_alloc(struct state_db *db, size_t size)
 {
-	struct sdb_block *b = db->alloc(db->alloc_ctx, size);
+	int c = spare_class(size);
+	struct sdb_block *b;
 
-	if (!b)
-		return NULL;
+	if (c >= 0 && (b = db->spare[c])) {
+		db->spare[c] = b->next;
+		db->spare_n[c]--;
+		db->spares--;
+		db->mem_bytes = db->mem_bytes - b->size + size;
+	} else {
+		b = db->alloc(db->alloc_ctx, c >= 0 ? (size_t)(c + 1) * STATEDB_SPARE_CLASS : size);
+		if (!b)
+			return NULL;
+		db->mem_bytes += size;
+		db->blocks++;
+	}
 	b->next = NULL;
 	b->size = size;
-	db->mem_bytes += size;
-	db->blocks++;
 	return b;
 }
 
-void sdb_free(struct state_db *db, struct sdb_block *b)
+/* Gives b back to the allocator, whatever the spare lists hold. */
+static void free_block(struct state_db *db, struct sdb_block *b)
 {
 	db->mem_bytes -= b->size;
 	db->blocks--;
 	db->free(db->alloc_ctx, b);
+}
+
+void sdb_free(struct state_db *db, struct sdb_block *b)
+{
+	int c = spare_class(b->size);
+
+	if (!db->spares_on || c < 0 || db->spare_n[c] >= STATEDB_SPARE_DEPTH) {
+		free_block(db, b);
+		return;
+	}
+	b->next = db->spare[c];
+	db->spare[c] = b;
+	db->spare_n[c]++;
+	db->spares++;
+}
+
+/* Gives every spare block back to the allocator. */
+void sdb_spares_free(struct state_db *db)
+{
+	for (uint32_t c = 0; c < STATEDB_SPARE_CLASSES; c++) {
+		struct sdb_block *b;
+
+		while ((b = db->spare[c])) {
+			db->spare[c] = b->next;
+			free_block(db, b);
+		}
+		db->spare_n[c] = 0;
+	}
+	db->spares = 0;
 }
 
 /* Frees every retired block, whether or not a reader is inside. */
@@ -50,19 +101,20 @@ void sdb_reclaim(struct state_db *db)
 /* Takes b, already unpublished, out of use: freed now or once readers leave. */
 void sdb_retire(struct state_db *db, struct sdb_block *b)
 {
+	if (!db->retired && __atomic_load_n(&db->readers, __ATOMIC_SEQ_CST) == 0) {
+		sdb_free(db, b);	/* what sdb_reclaim would do at once, without the list */
+		return;
+	}
 	b->next = db->retired;
 	db->retired = b;
 	db->retired_count++;
 	sdb_reclaim(db);
 }
 
-bool sdb_fail(struct state_db *db, int step)
+bool sdb_fail_at(struct state_db *db, int step)
 {
-	uint64_t fn;
+	uint64_t fn = cellref_resolve(&db->fail_point);
 
-	if (!db->fail_point.cell[0])
-		return false;
-	fn = cellref_resolve(&db->fail_point);
 	return fn && ((statedb_fail_fn *)(uintptr_t)fn)(db->fail_arg, step);
 }
 
@@ -139,14 +191,18 @@ static void copy_part(unsigned char *dst, const void *src, size_t at, size_t n)
 }
 
 /*
- * Builds a record in a fresh block: hdr's fields from crc on (crc itself is
- * recomputed, seq is the store's next, the in-place fields start afresh), then
- * hdr->len bytes of data, then the checksum, asking the
- * fail point after each step. Sets *out and returns STATEDB_OK, or frees what
- * it allocated and returns STATEDB_E_NOMEM or STATEDB_E_ABORTED.
+ * Builds a record in a fresh block: hdr's fields from crc on (seq is the
+ * store's next, the in-place fields start afresh), then hdr->len bytes of
+ * data, then the checksum, asking the fail point after each step. With
+ * `from` (a record whose header hdr is, same length included), the header
+ * CRC is from's and the checksum is from's patched over the data that
+ * changes (sdb_crc_patch), so the cost is O(len) with no header pass, and a
+ * corruption of from is carried into the new value, never hidden. Sets
+ * *out and returns STATEDB_OK, or frees what it allocated and returns
+ * STATEDB_E_NOMEM or STATEDB_E_ABORTED.
  */
-int sdb_rec_build(struct state_db *db, const struct sdb_rec *hdr, const void *data,
-		  struct sdb_rec **out)
+static int build(struct state_db *db, const struct sdb_rec *hdr, const struct sdb_rec *from,
+		 const void *data, struct sdb_rec **out)
 {
 	const size_t fields = sizeof *hdr - offsetof(struct sdb_rec, crc);
 	size_t half = hdr->len / 2;
@@ -161,7 +217,7 @@ int sdb_rec_build(struct state_db *db, const struct sdb_rec *hdr, const void *da
 	r->seq = ++db->seq;
 	r->wseq = 0;
 	r->hidx = 0;
-	r->hcrc = sdb_crc(db, 0, (const char *)r + HDR_FROM, HDR_TO - HDR_FROM);
+	r->hcrc = from ? from->hcrc : sdb_crc(db, 0, (const char *)r + HDR_FROM, HDR_TO - HDR_FROM);
 	if (sdb_fail(db, STATEDB_STEP_HEADER))
 		goto abort;
 	copy_part(r->data, data, 0, half);
@@ -170,7 +226,8 @@ int sdb_rec_build(struct state_db *db, const struct sdb_rec *hdr, const void *da
 	copy_part(r->data, data, half, hdr->len - half);
 	if (sdb_fail(db, STATEDB_STEP_DATA))
 		goto abort;
-	r->crc = sdb_crc(db, r->hcrc, r->data, r->len);
+	r->crc = from ? sdb_crc_patch(db, from->crc, from->data, r->data, r->len, 0)
+		      : sdb_crc(db, r->hcrc, r->data, r->len);
 	if (sdb_fail(db, STATEDB_STEP_CHECKSUM))
 		goto abort;
 	*out = r;
@@ -178,4 +235,17 @@ int sdb_rec_build(struct state_db *db, const struct sdb_rec *hdr, const void *da
 abort:
 	sdb_free(db, &r->block);
 	return STATEDB_E_ABORTED;
+}
+
+int sdb_rec_build(struct state_db *db, const struct sdb_rec *hdr, const void *data,
+		  struct sdb_rec **out)
+{
+	return build(db, hdr, NULL, data, out);
+}
+
+/* A new value of from with the same header (length included) and new data. */
+int sdb_rec_rebuild(struct state_db *db, const struct sdb_rec *from, const void *data,
+		    struct sdb_rec **out)
+{
+	return build(db, from, from, data, out);
 }

@@ -33,11 +33,14 @@ static int store_init(void)
 		uint64_t flags = irq_save();
 		int bad = statedb_takeover(db, report_corrupt, NULL);
 
+		statedb_keep_spares(db, true);
 		irq_restore(flags);
 		klog(LOG_INFO, "state_db: taking over the store (%zu records, %d corrupt)", db->live, bad);
 		return 0;
 	}
 	err = statedb_init(db, sdb_kalloc, sdb_kfree, NULL);
+	if (!err)
+		statedb_keep_spares(db, true);	/* small writes and transactions skip the heap */
 	if (err)
 		klog(LOG_ERR, "state_db: cannot initialize the store: %s", statedb_strerror(err));
 	else
@@ -359,7 +362,7 @@ int sdb_hopen(const char *name, size_t capacity, statedb_handle *h)
 
 int sdb_hget(statedb_handle h, void *buf, size_t cap)
 {
-	return statedb_hget(statedb_root(), h, buf, cap, NULL);
+	return statedb_hread(statedb_root(), h, buf, cap);
 }
 
 int sdb_hview(statedb_handle h, const void **data, uint32_t *version)

@@ -29,6 +29,7 @@ int statedb_fini(struct state_db *db)
 	sdb_handles_free(db);
 	sdb_shift_free(db);
 	sdb_free_retired(db);
+	sdb_spares_free(db);
 	db->magic = 0;
 	return STATEDB_OK;
 }
@@ -42,6 +43,16 @@ int statedb_set_fail_point(struct state_db *db, const struct cellref *fn, uint64
 	else
 		memset(&db->fail_point, 0, sizeof(db->fail_point));
 	db->fail_arg = arg;
+	return STATEDB_OK;
+}
+
+int statedb_keep_spares(struct state_db *db, bool on)
+{
+	if (!sdb_root_ok(db))
+		return STATEDB_E_ROOT;
+	db->spares_on = on;
+	if (!on)
+		sdb_spares_free(db);
 	return STATEDB_OK;
 }
 
@@ -65,13 +76,31 @@ int sdb_check_value(const char *name, const void *data, size_t len)
 	return STATEDB_OK;
 }
 
-/* Returns name's live record, or NULL; *slot is its slot (or NULL). */
-struct sdb_rec *sdb_writer_find(struct state_db *db, const char *name, struct sdb_slot **slot)
+/* sdb_check_value, with the name checked and hashed in one pass into *hash. */
+int sdb_check_named_value(const char *name, const void *data, size_t len, uint32_t *hash)
+{
+	if (sdb_name_hash(name, hash) < 0)
+		return STATEDB_E_NAME;
+	if (len > STATEDB_DATA_MAX)
+		return STATEDB_E_TOO_BIG;
+	if (!data && len)
+		return STATEDB_E_INVAL;
+	return STATEDB_OK;
+}
+
+/* Returns name (of that hash)'s live record, or NULL; *slot is its slot (or NULL). */
+struct sdb_rec *sdb_writer_find_h(struct state_db *db, const char *name, uint32_t hash,
+				  struct sdb_slot **slot)
 {
 	struct sdb_rec *rec = NULL;
 
-	*slot = db->table ? sdb_find(db->table, name, sdb_hash(name), &rec, NULL) : NULL;
+	*slot = db->table ? sdb_find(db->table, name, hash, &rec, NULL) : NULL;
 	return sdb_live(rec) ? rec : NULL;
+}
+
+struct sdb_rec *sdb_writer_find(struct state_db *db, const char *name, struct sdb_slot **slot)
+{
+	return sdb_writer_find_h(db, name, sdb_hash(name), slot);
 }
 
 /* Fills the header template h; name and owner are valid, so they fit. */

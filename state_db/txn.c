@@ -133,14 +133,13 @@ void sdb_txn_free_all(struct state_db *db)
  * or NULL.
  */
 static struct sdb_rec *txn_view(struct state_db *db, struct statedb_txn *txn, const char *name,
-				uint32_t hash, struct sdb_op **op)
+				uint32_t hash, struct sdb_op **op, struct sdb_slot **slot)
 {
-	struct sdb_slot *slot;
-
+	*slot = NULL;
 	*op = find_op(txn, name, hash);
 	if (*op)
 		return (*op)->rec;
-	return sdb_writer_find(db, name, &slot);
+	return sdb_writer_find_h(db, name, hash, slot);
 }
 
 /* A committed value the transaction reads must verify; its own values do. */
@@ -155,11 +154,13 @@ static int check_seen(struct state_db *db, const struct sdb_op *op, const struct
 
 /*
  * Sets name's value in the transaction to rec (NULL: deleted), creating its
- * op if this is the first touch, with base the committed value `seen`.
- * Takes rec; on failure frees it and changes nothing.
+ * op if this is the first touch, with base the committed value `seen` and
+ * slot where the index holds name (NULL: nowhere). Takes rec; on failure
+ * frees it and changes nothing.
  */
 static int txn_set(struct state_db *db, struct statedb_txn *txn, struct sdb_op *op,
-		   const char *name, uint32_t hash, struct sdb_rec *seen, struct sdb_rec *rec)
+		   const char *name, uint32_t hash, struct sdb_rec *seen, struct sdb_slot *slot,
+		   struct sdb_rec *rec)
 {
 	if (op) {
 		if (op->rec)
@@ -172,9 +173,11 @@ static int txn_set(struct state_db *db, struct statedb_txn *txn, struct sdb_op *
 			sdb_free(db, &rec->block);
 		return txn->nops >= STATEDB_TXN_OPS_MAX ? STATEDB_E_TXN_FULL : STATEDB_E_NOMEM;
 	}
-	memset((char *)op + sizeof op->block, 0, sizeof *op - sizeof op->block);
-	memcpy(op->name, name, strlen(name) + 1);
+	op->published = op->reused_tomb = false;
+	memcpy(op->name, name, strlen(name) + 1);	/* the bytes past the NUL are never read */
 	op->hash = hash;
+	op->slot = slot;
+	op->table = db->table;
 	op->base = seen;
 	op->base_seq = seen ? seen->seq : 0;
 	op->rec = rec;
@@ -195,16 +198,16 @@ int statedb_txn_create(struct state_db *db, struct statedb_txn *txn, const char 
 		       size_t len)
 {
 	struct sdb_rec hdr, *cur, *rec;
+	struct sdb_slot *slot;
 	struct sdb_op *op;
 	uint32_t hash;
 	int err;
 
-	if ((err = check_txn(db, txn)) || (err = sdb_check_value(name, data, len)))
+	if ((err = check_txn(db, txn)) || (err = sdb_check_named_value(name, data, len, &hash)))
 		return err;
 	if (sdb_text_len(owner, STATEDB_OWNER_MAX) < 0)
 		return STATEDB_E_OWNER;
-	hash = sdb_hash(name);
-	if ((cur = txn_view(db, txn, name, hash, &op)))
+	if ((cur = txn_view(db, txn, name, hash, &op, &slot)))
 		return STATEDB_E_EXISTS;
 	if (!op && db->live >= STATEDB_RECORDS_MAX)
 		return STATEDB_E_FULL;
@@ -213,33 +216,42 @@ int statedb_txn_create(struct state_db *db, struct statedb_txn *txn, const char 
 	sdb_make_header(&hdr, name, type, version, owner, len);
 	if ((err = sdb_rec_build(db, &hdr, data, &rec)))
 		return err;
-	return txn_set(db, txn, op, name, hash, NULL, rec);
+	return txn_set(db, txn, op, name, hash, NULL, slot, rec);
 }
 
 int statedb_txn_update(struct state_db *db, struct statedb_txn *txn, const char *name,
 		       uint32_t type, uint32_t version, const void *data, size_t len)
 {
 	struct sdb_rec hdr, *cur, *rec;
+	struct sdb_slot *slot;
 	struct sdb_op *op;
 	uint32_t hash;
 	int err;
 
-	if ((err = check_txn(db, txn)) || (err = sdb_check_value(name, data, len)))
+	if ((err = check_txn(db, txn)) || (err = sdb_check_named_value(name, data, len, &hash)))
 		return err;
-	hash = sdb_hash(name);
-	if (!(cur = txn_view(db, txn, name, hash, &op)))
+	if (!(cur = txn_view(db, txn, name, hash, &op, &slot)))
 		return STATEDB_E_NOT_FOUND;
-	if ((err = check_seen(db, op, cur, name)) || (err = room_for(txn, op)))
+	if ((err = room_for(txn, op)))
 		return err;
-	sdb_make_header(&hdr, name, type == STATEDB_TYPE_KEEP ? cur->type : type, version,
-			cur->owner, len);
-	if ((err = sdb_rec_build(db, &hdr, data, &rec)))
+	if (type == STATEDB_TYPE_KEEP)
+		type = cur->type;
+	if (type == cur->type && version == cur->version && len == cur->len &&
+	    len <= sdb_rec_cap(cur)) {
+		/* The same header: the checksum is patched, carrying any corruption of cur. */
+		err = sdb_rec_rebuild(db, cur, data, &rec);
+	} else if (!(err = check_seen(db, op, cur, name))) {
+		sdb_make_header(&hdr, name, type, version, cur->owner, len);
+		err = sdb_rec_build(db, &hdr, data, &rec);
+	}
+	if (err)
 		return err;
-	return txn_set(db, txn, op, name, hash, cur, rec);
+	return txn_set(db, txn, op, name, hash, cur, slot, rec);
 }
 
 int statedb_txn_delete(struct state_db *db, struct statedb_txn *txn, const char *name)
 {
+	struct sdb_slot *slot;
 	struct sdb_rec *cur;
 	struct sdb_op *op;
 	uint32_t hash;
@@ -247,14 +259,13 @@ int statedb_txn_delete(struct state_db *db, struct statedb_txn *txn, const char 
 
 	if ((err = check_txn(db, txn)))
 		return err;
-	if (sdb_text_len(name, STATEDB_NAME_MAX) < 0)
+	if (sdb_name_hash(name, &hash) < 0)
 		return STATEDB_E_NAME;
-	hash = sdb_hash(name);
-	if (!(cur = txn_view(db, txn, name, hash, &op)))
+	if (!(cur = txn_view(db, txn, name, hash, &op, &slot)))
 		return STATEDB_E_NOT_FOUND;
 	if ((err = room_for(txn, op)))
 		return err;
-	return txn_set(db, txn, op, name, hash, cur, NULL);
+	return txn_set(db, txn, op, name, hash, cur, slot, NULL);
 }
 
 /* Fills *m from the transaction's own value r of name. */
@@ -365,11 +376,28 @@ int statedb_txn_list_prefix(struct state_db *db, struct statedb_txn *txn, const 
 	return n;
 }
 
+/*
+ * The slot of op's name in the current index, or NULL: the one found at the
+ * first touch while the index is the same table (a slot keeps its name for
+ * the life of a table), else looked up again.
+ */
+static struct sdb_slot *op_slot(struct state_db *db, const struct sdb_op *op)
+{
+	struct sdb_rec *unused;
+
+	if (op->slot && op->table == db->table)
+		return op->slot;
+	return db->table ? sdb_find(db->table, op->name, op->hash, &unused, NULL) : NULL;
+}
+
 /* True if the committed value of op's record is still the one it saw first. */
 static bool unchanged(struct state_db *db, const struct sdb_op *op)
 {
-	struct sdb_slot *slot;
-	struct sdb_rec *now = sdb_writer_find(db, op->name, &slot);
+	struct sdb_slot *slot = op_slot(db, op);
+	struct sdb_rec *now = slot ? __atomic_load_n(&slot->rec, __ATOMIC_ACQUIRE) : NULL;
+
+	if (!sdb_live(now))
+		now = NULL;
 
 	if (!op->base)
 		return now == NULL;
@@ -394,10 +422,8 @@ static int validate(struct state_db *db, const struct statedb_txn *txn)
 /* Publishes op's value; the index has room for it if it is a create. */
 static void publish(struct state_db *db, struct sdb_op *op)
 {
-	struct sdb_rec *cur;
-
 	if (op->base) {
-		op->slot = sdb_find(db->table, op->name, op->hash, &cur, NULL);
+		op->slot = op_slot(db, op);
 		__atomic_store_n(&op->slot->rec, op->rec ? op->rec : SDB_TOMB, __ATOMIC_RELEASE);
 	} else {
 		op->reused_tomb = sdb_index_put(db->table, op->name, op->hash, op->rec, &op->slot);

@@ -60,6 +60,9 @@
 #define STATEDB_HANDLE_PAGE 256u          /* handle entries per page of the handle table */
 #define STATEDB_HANDLE_PAGES (STATEDB_RECORDS_MAX / STATEDB_HANDLE_PAGE)
 #define STATEDB_READ_TRIES 64u            /* a handle read gives up (E_BUSY) after this many */
+#define STATEDB_SPARE_CLASS 32u           /* bytes per size class of spare blocks */
+#define STATEDB_SPARE_CLASSES 16u         /* classes: blocks of up to 512 bytes are kept */
+#define STATEDB_SPARE_DEPTH 8u            /* spare blocks kept per class */
 
 /* Passed as the type to statedb_update to keep the record's current type. */
 #define STATEDB_TYPE_KEEP 0xffffffffu
@@ -148,6 +151,7 @@ struct statedb_stats {
 	uint64_t scrub_rounds;  /* times the scrub went round the whole index */
 	size_t scrub_cost;      /* bytes statedb_scrub_bytes counts for one round */
 	bool hw_crc;            /* checksums use the crc32 instruction */
+	size_t spares;          /* blocks kept for reuse (statedb_keep_spares), counted in blocks */
 };
 
 struct sdb_table;
@@ -203,6 +207,15 @@ struct state_db {
 	uint32_t scrub_crc;             /* the CRC-32C of its header and those bytes */
 	/* Tables that advance a CRC over 16 << k zero bytes, built by the first statedb_hopen. */
 	struct sdb_shift *shift;
+	/*
+	 * Spare blocks (statedb_keep_spares): freed small blocks kept for reuse,
+	 * one list per STATEDB_SPARE_CLASS bytes of size, at most
+	 * STATEDB_SPARE_DEPTH each. Writer-only.
+	 */
+	struct sdb_block *spare[STATEDB_SPARE_CLASSES];
+	uint8_t spare_n[STATEDB_SPARE_CLASSES];
+	bool spares_on;
+	size_t spares;                  /* blocks on the lists */
 };
 
 /* Called by statedb_list and statedb_verify_all for each record; returns
@@ -215,6 +228,19 @@ typedef bool statedb_list_fn(void *ctx, const struct statedb_meta *meta);
  * Returns STATEDB_OK, or STATEDB_E_INVAL if db, alloc or free is NULL.
  */
 int statedb_init(struct state_db *db, statedb_alloc_fn *alloc, statedb_free_fn *free, void *ctx);
+
+/*
+ * With on, freed blocks of up to STATEDB_SPARE_CLASS * STATEDB_SPARE_CLASSES
+ * bytes are kept (at most STATEDB_SPARE_DEPTH per class of
+ * STATEDB_SPARE_CLASS bytes, so at most 68 KiB) and handed out again
+ * without asking the allocator: a write that replaces a small record, or a
+ * transaction, then costs no allocator call. Small blocks are then taken
+ * from the allocator rounded up to their class. Spare blocks stay counted
+ * in mem_bytes and blocks (they are held from the allocator) and in
+ * statedb_stats' spares. With off, the spare blocks are given back. Off
+ * after statedb_init. Returns STATEDB_OK or STATEDB_E_ROOT. A writer.
+ */
+int statedb_keep_spares(struct state_db *db, bool on);
 
 /*
  * Frees every record and the index and leaves *db uninitialized. No reader
@@ -331,7 +357,13 @@ int statedb_reclaim(struct state_db *db);
  *   (the committed store overlaid with its earlier writes), and build the
  *   new value off to the side at once: a write that fails (E_NOMEM,
  *   E_ABORTED, E_EXISTS, ...) changes nothing, not even the transaction,
- *   which stays open. No reader outside sees any of it.
+ *   which stays open. No reader outside sees any of it. An update that
+ *   keeps the record's header (type, version and length) does not verify the
+ *   committed value first: its new value's checksum is the old one patched
+ *   over the data (see "The checksum rule"), so a corruption of the old
+ *   value is carried into the new one and refused by every verifying reader,
+ *   the scrub and takeover, never covered. Any other update verifies the
+ *   committed value and refuses a corrupt one (E_CORRUPT).
  * - statedb_txn_get reads through the transaction's view: its own writes
  *   first, then the committed store.
  * - statedb_txn_commit validates first: every record the transaction touched
@@ -425,9 +457,12 @@ struct statedb_txn *statedb_txn_of(struct state_db *db, uint64_t owner_id);
  *   changes the header (length, type, version) checks the old value first
  *   and refuses with E_CORRUPT, writing nothing: a write never covers a
  *   corruption with a fresh checksum;
+ * - a transaction's update that keeps the header patches the checksum the
+ *   same way (from the committed value's CRC and header CRC, over the data
+ *   only), so it carries a corruption rather than checking for it;
  * - statedb_list, _list_prefix, _verify_all (the console's `state`) and
- *   transactions verify every record they read, hot or not, from the header
- *   itself (not from the kept header CRC);
+ *   the transactions' other reads verify every record they read, hot or
+ *   not, from the header itself (not from the kept header CRC);
  * - statedb_scrub verifies `slots` index slots per call, going round the
  *   index: every record is verified within ceil(index_slots / slots) calls
  *   (plus one round when the index is rebuilt in between);
@@ -458,6 +493,12 @@ int statedb_hopen(struct state_db *db, const char *name, size_t capacity, stated
  */
 int statedb_hget(struct state_db *db, statedb_handle h, void *buf, size_t cap,
 		 struct statedb_meta *meta);
+
+/*
+ * statedb_hget without meta: the same results, in the fewest instructions
+ * when the record is not being written (else it is statedb_hget). A reader.
+ */
+int statedb_hread(struct state_db *db, statedb_handle h, void *buf, size_t cap);
 
 /*
  * Points *data at the record's data in place, read-only, with no copy, no

@@ -574,3 +574,61 @@ Test(state_db_hot, hview_points_at_the_record)
 	cr_assert_eq(statedb_hview(&db, h, &p, NULL), STATEDB_E_STALE);
 	cr_assert_null(p);
 }
+
+/*
+ * Spare blocks: with them on, a record replaced again and again (copy on
+ * write) takes one block from the allocator, not one per write; they stay
+ * counted as held, and turning them off gives them back.
+ */
+Test(state_db_hot, spare_blocks_are_reused_and_given_back)
+{
+	struct val16 v = { 1, 2 };
+	struct statedb_stats st;
+	long calls;
+
+	cr_assert_eq(statedb_keep_spares(&db, true), STATEDB_OK);
+	cr_assert_eq(statedb_create(&db, "cow/a", 3, 1, "tester", &v, sizeof v), STATEDB_OK);
+	calls = alloc_calls;
+	for (int i = 0; i < 20; i++) {
+		v.a++;
+		cr_assert_eq(statedb_update(&db, "cow/a", 3, 1, &v, sizeof v), STATEDB_OK);
+	}
+	cr_assert_leq(alloc_calls - calls, 1, "%ld allocator calls for 20 updates", alloc_calls - calls);
+	cr_assert_eq(statedb_stats(&db, &st), STATEDB_OK);
+	cr_assert_geq(st.spares, 1);
+	cr_assert_eq(st.blocks, (size_t)live_blocks, "spare blocks are counted as held");
+	cr_assert_eq(statedb_keep_spares(&db, false), STATEDB_OK);
+	cr_assert_eq(statedb_stats(&db, &st), STATEDB_OK);
+	cr_assert_eq(st.spares, 0);
+	cr_assert_eq(st.blocks, (size_t)live_blocks);
+}
+
+/*
+ * A transaction's update that keeps the header patches the checksum: the
+ * corruption of the old value is carried into the committed new one, where
+ * every verifying reader still finds it.
+ */
+Test(state_db_hot, txn_update_carries_a_corruption)
+{
+	struct val16 v = { 5, 6 }, back;
+	struct statedb_txn *txn;
+
+	cr_assert_eq(statedb_create(&db, "cow/c", 3, 1, "tester", &v, sizeof v), STATEDB_OK);
+	corrupt("cow/c", 2);
+	cr_assert_eq(statedb_txn_begin(&db, 1, &txn), STATEDB_OK);
+	v.b = 7;
+	cr_assert_eq(statedb_txn_update(&db, txn, "cow/c", STATEDB_TYPE_KEEP, 1, &v, sizeof v),
+		     STATEDB_OK);
+	cr_assert_eq(statedb_txn_commit(&db, txn), STATEDB_OK);
+	cr_assert_eq(statedb_get(&db, "cow/c", &back, sizeof back, NULL), STATEDB_E_CORRUPT);
+	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 1);
+	/* An intact record patched the same way verifies. */
+	cr_assert_eq(statedb_create(&db, "cow/d", 3, 1, "tester", &v, sizeof v), STATEDB_OK);
+	cr_assert_eq(statedb_txn_begin(&db, 1, &txn), STATEDB_OK);
+	v.a = 9;
+	cr_assert_eq(statedb_txn_update(&db, txn, "cow/d", STATEDB_TYPE_KEEP, 1, &v, sizeof v),
+		     STATEDB_OK);
+	cr_assert_eq(statedb_txn_commit(&db, txn), STATEDB_OK);
+	cr_assert_eq(statedb_get(&db, "cow/d", &back, sizeof back, NULL), (int)sizeof back);
+	cr_assert_eq(memcmp(&back, &v, sizeof v), 0);
+}
