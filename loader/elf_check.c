@@ -1,8 +1,9 @@
 /*
  * Validation of an ELF64 x86-64 relocatable object. Reads only the object,
- * allocates nothing, and on success leaves struct load pointing at verified
- * tables: every later stage may index sections, symbols, names and
- * relocations without checking bounds again.
+ * allocates nothing (ldr_elf_check_links writes only the load's per-symbol
+ * scratch), and on success leaves struct load pointing at verified tables:
+ * every later stage may index sections, symbols, names and relocations
+ * without checking bounds again.
  */
 #include "loader/internal.h"
 
@@ -255,7 +256,8 @@ static int check_symbols(struct load *L)
 	return 0;
 }
 
-/* Checks one relocation of section r against its target t. */
+/* Names the fault of relocation j of section r (target t), which
+ * relocs_survey found wrong. */
 static int check_rela(struct load *L, uint32_t r, uint32_t t, uint32_t j)
 {
 	const Elf64_Rela *rel = (const Elf64_Rela *)(L->obj + L->sh[r].sh_offset) + j;
@@ -298,12 +300,9 @@ static int check_rela_section(struct load *L, uint32_t r)
 	if (L->sh[t].sh_type == SHT_NOBITS || L->sh[t].sh_type == SHT_RELA ||
 	    L->sh[t].sh_type == SHT_SYMTAB || L->sh[t].sh_type == SHT_STRTAB)
 		return load_sec_err(L, LOADER_EBADELF, r, "cannot relocate %s", load_sec_name(L, t));
-	for (uint32_t j = 0; j < s->sh_size / sizeof(Elf64_Rela); j++) {
-		int err = check_rela(L, r, t, j);
-		if (err)
-			return err;
-	}
-	return 0;
+	bool alloc = L->sh[t].sh_flags & SHF_ALLOC;
+	uint32_t j = relocs_survey(L, r, t, alloc, alloc && layout_classify(L, t) != SEG_NONE);
+	return j < s->sh_size / sizeof(Elf64_Rela) ? check_rela(L, r, t, j) : 0;
 }
 
 static int check_group(struct load *L, uint32_t g)
@@ -336,6 +335,15 @@ int ldr_elf_check(struct load *L)
 		err = check_symtab(L);
 	if (!err)
 		err = check_symbols(L);
+	return err;
+}
+
+/* The relocation and group sections, after ldr_elf_check: what relocs_survey
+ * notes goes into L->res. */
+int ldr_elf_check_links(struct load *L)
+{
+	int err = 0;
+
 	for (uint32_t i = 1; !err && i < L->shnum; i++) {
 		if (L->sh[i].sh_type == SHT_RELA)
 			err = check_rela_section(L, i);

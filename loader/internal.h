@@ -31,6 +31,7 @@ struct lsym {
 	uint64_t addr, size;
 	const char *grant;  /* needed to import it: nano_core exports, guarded cell exports */
 	uint32_t sec;       /* index in cell->secs, or NO_INDEX (absolute) */
+	uint32_t hash;      /* symbols_hash(name) if exported: the owner's export table's */
 	uint8_t bind, type; /* STB_*, STT_* */
 	bool exported;
 };
@@ -121,6 +122,8 @@ enum res_kind {
 	RES_ZERO,      /* undefined weak, resolved to 0 */
 };
 
+enum { VAL_S, VAL_GOT, VAL_SIZE, VAL_COUNT };
+
 /* How a load resolved one object symbol. */
 struct sym_res {
 	uint8_t kind;
@@ -128,6 +131,9 @@ struct sym_res {
 	uint32_t import; /* index in cell->imports, or NO_INDEX */
 	uint32_t hash;   /* of its name (symbols_resolve), for the namespace look-ups */
 	uint32_t got;    /* GOT slot, or NO_INDEX */
+	uint8_t refs;       /* K_* (reloc.c) of the relocations relocs_survey saw use it */
+	uint32_t ntracked;  /* relocations of placed sections re-linked at their place */
+	uint64_t val[VAL_COUNT]; /* once placed (relocs_apply): S, its GOT slot's address, Z */
 	struct loader_cell *owner;  /* RES_EXTERN */
 	const struct lsym *target;  /* RES_EXTERN */
 };
@@ -154,6 +160,7 @@ struct load {
 
 	struct sec_plan *plan; /* shnum entries */
 	struct sym_res *res;   /* nsyms entries */
+	bool scan_refuses;     /* relocs_survey saw a type relocs_scan refuses */
 	uint32_t ngot;
 	uint64_t got_off; /* in the rodata segment */
 	struct loader_cell *cell;
@@ -176,8 +183,9 @@ struct loader_cell *ldr_cell_named(const struct loader *ld, const char *name,
 				   struct loader_cell *const *skip, size_t nskip);
 const char *load_sym_name(const struct load *L, uint32_t symi);
 
-/* elf_check.c */
+/* elf_check.c: the tables, then (once L->res exists) relocations and groups. */
 int ldr_elf_check(struct load *L);
+int ldr_elf_check_links(struct load *L);
 
 /* policy.c */
 int ldr_policy_check(struct load *L);
@@ -211,6 +219,7 @@ int symbols_core_init(struct loader *ld, const struct loader_config *cfg);
 struct rkind;
 const struct rkind *reloc_kind(uint32_t type);
 unsigned reloc_width(uint32_t type); /* 0 if unknown */
+uint32_t relocs_survey(struct load *L, uint32_t r, uint32_t t, bool alloc, bool placed);
 int relocs_scan(struct load *L);
 int relocs_apply(struct load *L);
 int reloc_site_value(struct loader *ld, const struct loader_import *im,

@@ -169,22 +169,37 @@ int layout_place(struct load *L)
 	return 0;
 }
 
-/* Copies section contents into the mapping; padding in text is int3. */
+/* Fills [from, to) of the mapping: int3 in the text pages, zero after. */
+static void pad(struct loader_cell *c, size_t from, size_t to)
+{
+	size_t text_end = align_up(c->seg_size[SEG_TEXT], LOADER_PAGE_SIZE);
+	size_t mid = from > text_end ? from : to < text_end ? to : text_end;
+
+	memset((unsigned char *)c->mem + from, 0xcc, mid - from);
+	memset((unsigned char *)c->mem + mid, 0, to - mid);
+}
+
+/* Copies section contents into the mapping and pads the rest (int3 in text,
+ * zero elsewhere, so NOBITS sections and the GOT start zero): every byte is
+ * written once. c->secs is in address order. */
 static void copy_sections(struct load *L)
 {
 	struct loader_cell *c = L->cell;
 	unsigned char *mem = c->mem;
+	size_t done = 0;
 
-	memset(mem, 0xcc, align_up(c->seg_size[SEG_TEXT], LOADER_PAGE_SIZE));
-	memset(mem + c->seg_off[SEG_RODATA], 0, c->map_bytes - c->seg_off[SEG_RODATA]);
 	for (uint32_t i = 0; i < c->nsecs; i++) {
 		struct placed *p = &c->secs[i];
 		uint64_t off = c->seg_off[p->seg] +
 			       (p->shndx == NO_INDEX ? L->got_off : L->plan[p->shndx].off);
 		p->addr = c->base + off;
-		if (p->shndx != NO_INDEX && L->sh[p->shndx].sh_type != SHT_NOBITS)
+		if (p->shndx != NO_INDEX && L->sh[p->shndx].sh_type != SHT_NOBITS) {
+			pad(c, done, off);
 			memcpy(mem + off, L->obj + L->sh[p->shndx].sh_offset, p->size);
+			done = off + p->size;
+		}
 	}
+	pad(c, done, c->map_bytes);
 }
 
 int layout_map(struct load *L)

@@ -250,14 +250,15 @@ static int cell_new(struct load *L)
 }
 
 /*
- * The load sequence. The first CHECK_STEPS steps read the object and the
- * namespace and allocate only bookkeeping; the rest map, write, relocate and
+ * The load sequence, after load_begin has validated the object (with the
+ * per-section and per-symbol scratch, which the relocation checks fill). The
+ * first CHECK_STEPS steps read the object and the namespace and allocate
+ * only bookkeeping; the rest map, write, relocate and
  * protect. Any failure unwinds through cell_free and scratch_free, which undo
  * every step in reverse: unlink nothing (not linked yet), unmap, free.
  */
 static int (*const load_steps[])(struct load *) = {
 	check_name,      /* at most one loaded cell of each name */
-	scratch_alloc,   /* per-section and per-symbol scratch */
 	cell_new,        /* cell record, names, string tables */
 	layout_plan,     /* classify sections, COMDAT groups, rela targets */
 	symbols_resolve, /* namespace, duplicates, weak rules, grants */
@@ -270,7 +271,7 @@ static int (*const load_steps[])(struct load *) = {
 	relocs_apply,    /* patch every relocation, fill the GOT */
 	layout_protect,  /* final permissions: RX, R, RW */
 };
-#define CHECK_STEPS 9
+#define CHECK_STEPS 8
 #define ALL_STEPS (sizeof(load_steps) / sizeof(load_steps[0]))
 
 static int load_begin(struct load *L, struct loader *ld,
@@ -283,6 +284,10 @@ static int load_begin(struct load *L, struct loader *ld,
 	L->obj = a->obj;
 	L->size = a->size;
 	int err = ldr_elf_check(L);
+	if (!err)
+		err = scratch_alloc(L);
+	if (!err)
+		err = ldr_elf_check_links(L);
 	return err ? err : ldr_policy_check(L);
 }
 

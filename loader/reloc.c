@@ -21,28 +21,66 @@ enum rcheck { C_NONE, C_SIGNED, C_UNSIGNED, C_EITHER };
 
 #define NEEDS_GOT (NO_INDEX - 1) /* marked by relocs_scan, numbered after */
 
+/* What a row says of its relocations, for relocs_survey and relocs_scan. */
+#define K_KNOWN   1  /* validation knows its width (a TLS type, or any below) */
+#define K_REFUSED 2  /* known, but relocs_scan refuses it (TLS) */
+#define K_REF     4  /* computes with its symbol */
+#define K_GOT     8  /* ... through the symbol's GOT slot */
+#define K_TRACKED 16 /* address-dependent, not GOT: re-linked at its place */
+
+/*
+ * One row per type. A type the loader relocates has a width; a TLS type only
+ * its validation width (vlen, else the width), so that validation passes it
+ * and ldr_policy_check can name its symbol. A value v fits the row's range check
+ * if v - lo <= span (unsigned): lo and span follow from width and check.
+ */
 struct rkind {
-	uint8_t expr, width, check;
+	uint8_t expr, width, check, vlen, flags;
+	uint8_t src;     /* the symbol's value it starts from: VAL_* */
+	uint64_t pcmask; /* ~0 if it subtracts P, else 0 */
+	uint64_t lo, span;
 };
 
-static const struct rkind kinds[R_X86_64_NUM] = {
-	[R_X86_64_NONE]          = { X_NONE,  0, C_NONE },
-	[R_X86_64_64]            = { X_ABS,   8, C_NONE },
-	[R_X86_64_PC32]          = { X_PC,    4, C_SIGNED },
-	[R_X86_64_PLT32]         = { X_PC,    4, C_SIGNED },
-	[R_X86_64_GOTPCREL]      = { X_GOTPC, 4, C_SIGNED },
-	[R_X86_64_32]            = { X_ABS,   4, C_UNSIGNED },
-	[R_X86_64_32S]           = { X_ABS,   4, C_SIGNED },
-	[R_X86_64_16]            = { X_ABS,   2, C_EITHER },
-	[R_X86_64_PC16]          = { X_PC,    2, C_SIGNED },
-	[R_X86_64_8]             = { X_ABS,   1, C_EITHER },
-	[R_X86_64_PC8]           = { X_PC,    1, C_SIGNED },
-	[R_X86_64_PC64]          = { X_PC,    8, C_NONE },
-	[R_X86_64_SIZE32]        = { X_SIZE,  4, C_SIGNED },
-	[R_X86_64_SIZE64]        = { X_SIZE,  8, C_NONE },
-	[R_X86_64_GOTPCRELX]     = { X_GOTPC, 4, C_SIGNED },
-	[R_X86_64_REX_GOTPCRELX] = { X_GOTPC, 4, C_SIGNED },
+#define BITS(w) ((w) >= 8 || !(w) ? 63 : (w) * 8 - 1)
+#define HALF(w) ((uint64_t)1 << BITS(w)) /* 2^(8w-1) */
+#define LO(w, c) ((c) == C_SIGNED || (c) == C_EITHER ? (uint64_t)0 - HALF(w) : 0)
+#define SPAN(w, c) ((c) == C_NONE || (w) >= 8 ? ~(uint64_t)0 : \
+		    (c) == C_EITHER ? 3 * HALF(w) - 1 : 2 * HALF(w) - 1)
+#define FLAGS(e) (K_KNOWN | ((e) == X_NONE ? 0 : K_REF) | ((e) == X_GOTPC ? K_GOT : 0) | \
+		  ((e) == X_ABS || (e) == X_PC ? K_TRACKED : 0))
+#define SRC(e) ((e) == X_GOTPC ? VAL_GOT : (e) == X_SIZE ? VAL_SIZE : VAL_S)
+#define PCMASK(e) ((e) == X_PC || (e) == X_GOTPC ? ~(uint64_t)0 : 0)
+#define K(e, w, c) { (e), (w), (c), (w), FLAGS(e), SRC(e), PCMASK(e), LO(w, c), SPAN(w, c) }
+#define TLS(w) { X_NONE, 0, C_NONE, (w), K_KNOWN | K_REFUSED, VAL_S, 0, 0, 0 }
+
+/* Indexed by type; the row after the last is for unknown types. */
+static const struct rkind kinds[R_X86_64_NUM + 1] = {
+	[R_X86_64_NONE]          = K(X_NONE,  0, C_NONE),
+	[R_X86_64_64]            = K(X_ABS,   8, C_NONE),
+	[R_X86_64_PC32]          = K(X_PC,    4, C_SIGNED),
+	[R_X86_64_PLT32]         = K(X_PC,    4, C_SIGNED),
+	[R_X86_64_GOTPCREL]      = K(X_GOTPC, 4, C_SIGNED),
+	[R_X86_64_32]            = K(X_ABS,   4, C_UNSIGNED),
+	[R_X86_64_32S]           = K(X_ABS,   4, C_SIGNED),
+	[R_X86_64_16]            = K(X_ABS,   2, C_EITHER),
+	[R_X86_64_PC16]          = K(X_PC,    2, C_SIGNED),
+	[R_X86_64_8]             = K(X_ABS,   1, C_EITHER),
+	[R_X86_64_PC8]           = K(X_PC,    1, C_SIGNED),
+	[R_X86_64_PC64]          = K(X_PC,    8, C_NONE),
+	[R_X86_64_SIZE32]        = K(X_SIZE,  4, C_SIGNED),
+	[R_X86_64_SIZE64]        = K(X_SIZE,  8, C_NONE),
+	[R_X86_64_GOTPCRELX]     = K(X_GOTPC, 4, C_SIGNED),
+	[R_X86_64_REX_GOTPCRELX] = K(X_GOTPC, 4, C_SIGNED),
+	[R_X86_64_DTPMOD64] = TLS(8), [R_X86_64_DTPOFF64] = TLS(8), [R_X86_64_TPOFF64] = TLS(8),
+	[R_X86_64_TLSGD] = TLS(4), [R_X86_64_TLSLD] = TLS(4), [R_X86_64_DTPOFF32] = TLS(4),
+	[R_X86_64_GOTTPOFF] = TLS(4), [R_X86_64_TPOFF32] = TLS(4),
+	[R_X86_64_GOTPC32_TLSDESC] = TLS(4),
 };
+
+static const struct rkind *row(uint32_t type)
+{
+	return &kinds[type < R_X86_64_NUM ? type : R_X86_64_NUM];
+}
 
 static const char *const names[R_X86_64_NUM] = {
 	"R_X86_64_NONE", "R_X86_64_64", "R_X86_64_PC32", "R_X86_64_GOT32",
@@ -61,31 +99,51 @@ static const char *const names[R_X86_64_NUM] = {
 	"R_X86_64_REX_GOTPCRELX",
 };
 
-/* The inputs of the generic computations, named as in the psABI. */
-struct rinput {
-	uint64_t S, P, G, Z;
-	int64_t A;
-};
-
 const struct rkind *reloc_kind(uint32_t type)
 {
-	if (type >= R_X86_64_NUM || (type != R_X86_64_NONE && !kinds[type].width))
-		return NULL;
-	return &kinds[type];
+	const struct rkind *k = row(type);
+
+	return (k->flags & K_KNOWN) && !(k->flags & K_REFUSED) ? k : NULL;
 }
 
-/* The bytes a relocation type patches, for validation; 0 if unsupported.
- * TLS types are known here so that ldr_policy_check can name their symbols. */
+/* The bytes a relocation type patches, for validation; 0 if unknown. */
 unsigned reloc_width(uint32_t type)
 {
-	switch (type) {
-	case R_X86_64_DTPMOD64: case R_X86_64_DTPOFF64: case R_X86_64_TPOFF64:
-		return 8;
-	case R_X86_64_TLSGD: case R_X86_64_TLSLD: case R_X86_64_DTPOFF32:
-	case R_X86_64_GOTTPOFF: case R_X86_64_TPOFF32: case R_X86_64_GOTPC32_TLSDESC:
-		return 4;
+	const struct rkind *k = row(type);
+
+	return k->flags & K_KNOWN ? k->vlen : 0;
+}
+
+/*
+ * The per-entry checks of ldr_elf_check, for the relocations of section r
+ * (target t): symbol index in range, a known type wherever the target is
+ * allocated, and the patched bytes inside the target. Returns the index of
+ * the first entry that fails (ldr_elf_check names its fault), or the count.
+ * For a placed target, notes in L->res what relocs_scan needs of each entry,
+ * so the scan does not walk the relocations again.
+ */
+uint32_t relocs_survey(struct load *L, uint32_t r, uint32_t t, bool alloc, bool placed)
+{
+	const Elf64_Rela *rel = (const Elf64_Rela *)(L->obj + L->sh[r].sh_offset);
+	uint32_t n = L->sh[r].sh_size / sizeof(Elf64_Rela), nsyms = L->nsyms;
+	uint64_t size = L->sh[t].sh_size;
+	unsigned need = alloc ? K_KNOWN : 0, seen = 0;
+	struct sym_res *res = L->res;
+
+	for (uint32_t j = 0; j < n; j++) {
+		uint32_t symi = ELF_R_SYM(rel[j].r_info);
+		const struct rkind *k = row(ELF_R_TYPE(rel[j].r_info));
+		uint64_t off = rel[j].r_offset; /* at least one byte, vlen if known */
+		if (symi >= nsyms || (k->flags & need) != need || off >= size || k->vlen > size - off)
+			return j;
+		if (!placed)
+			continue;
+		res[symi].refs |= k->flags;
+		res[symi].ntracked += (k->flags & K_TRACKED) != 0;
+		seen |= k->flags;
 	}
-	return type < R_X86_64_NUM ? kinds[type].width : 0;
+	L->scan_refuses |= (seen & K_REFUSED) != 0;
+	return n;
 }
 
 const char *loader_reloc_name(uint32_t type)
@@ -93,36 +151,27 @@ const char *loader_reloc_name(uint32_t type)
 	return type < R_X86_64_NUM ? names[type] : "unknown relocation";
 }
 
-static uint64_t compute(const struct rkind *k, const struct rinput *in)
+/*
+ * The generic computation, without a branch on the kind: the value the row
+ * starts from (S, G + GOT or Z, in the psABI's names), plus A, minus P for
+ * PC-relative rows. X_NONE rows patch nothing (width 0).
+ */
+static uint64_t compute(const struct rkind *k, const uint64_t val[VAL_COUNT], uint64_t A,
+			uint64_t P)
 {
-	switch (k->expr) {
-	case X_ABS: return in->S + in->A;
-	case X_PC: return in->S + in->A - in->P;
-	case X_GOTPC: return in->G + in->A - in->P;
-	case X_SIZE: return in->Z + in->A;
-	}
-	return 0;
+	return val[k->src] + A - (P & k->pcmask);
 }
 
 static bool fits(uint64_t v, const struct rkind *k)
 {
-	unsigned bits = k->width * 8u;
-
-	if (bits >= 64 || k->check == C_NONE)
-		return true;
-	int64_t s = (int64_t)v, lim = (int64_t)1 << (bits - 1);
-	bool is_int = s >= -lim && s < lim, is_uint = v < (uint64_t)1 << bits;
-	switch (k->check) {
-	case C_SIGNED: return is_int;
-	case C_UNSIGNED: return is_uint;
-	default: return is_int || is_uint;
-	}
+	return v - k->lo <= k->span;
 }
 
 /* Computes, range-checks and encodes one relocation (little-endian). */
-static bool encode(const struct rkind *k, const struct rinput *in, unsigned char out[8])
+static bool encode(const struct rkind *k, const uint64_t val[VAL_COUNT], uint64_t A,
+		   uint64_t P, unsigned char out[8])
 {
-	uint64_t v = compute(k, in);
+	uint64_t v = compute(k, val, A, P);
 
 	for (unsigned i = 0; i < k->width; i++)
 		out[i] = (unsigned char)(v >> (8 * i));
@@ -152,7 +201,7 @@ static const Elf64_Rela *relas(const struct load *L, uint32_t t, uint32_t *n)
 /* Only address-dependent, non-GOT relocations are re-linked at their place. */
 static bool tracked(const struct rkind *k)
 {
-	return k->expr == X_ABS || k->expr == X_PC;
+	return k->flags & K_TRACKED;
 }
 
 static int scan_one(struct load *L, uint32_t t, const Elf64_Rela *rel)
@@ -207,11 +256,32 @@ static int for_each_rela(struct load *L, int (*fn)(struct load *, uint32_t, cons
 	return 0;
 }
 
+/* relocs_scan from what relocs_survey noted, if no relocation is refused:
+ * the same GOT marks and site counts as scan_one per relocation. Returns
+ * false, changing nothing, if some relocation is refused. */
+static bool scan_noted(struct load *L)
+{
+	if (L->scan_refuses)
+		return false;
+	for (uint32_t i = 0; i < L->nsyms; i++)
+		if ((L->res[i].refs & K_REF) && L->res[i].kind == RES_DISCARDED)
+			return false;
+	for (uint32_t i = 0; i < L->nsyms; i++) {
+		struct sym_res *r = &L->res[i];
+		if (r->refs & K_GOT)
+			r->got = NEEDS_GOT;
+		if (r->import != NO_INDEX)
+			L->cell->imports[r->import].nsites += r->ntracked;
+	}
+	return true;
+}
+
 /* Checks every relocation's type and symbol, counts cross-cell sites and
- * gives a GOT slot to every symbol a GOT-relative relocation references. */
+ * gives a GOT slot to every symbol a GOT-relative relocation references.
+ * When a relocation is refused, walks them all to name the first. */
 int relocs_scan(struct load *L)
 {
-	int err = for_each_rela(L, scan_one);
+	int err = scan_noted(L) ? 0 : for_each_rela(L, scan_one);
 
 	if (!err)
 		got_number(L);
@@ -265,45 +335,46 @@ static void store_le(unsigned char *p, uint64_t v, unsigned width)
 		p[i] = (unsigned char)(v >> (8 * i));
 }
 
-/* What every relocation of one target section shares. */
-struct apply_sec {
-	uint32_t t, placed;
-	uint64_t addr;      /* the section's run address */
-	unsigned char *mem; /* where the loader writes it */
-	uint64_t got;
-};
-
-static int apply_one(struct load *L, const struct apply_sec *as, const Elf64_Rela *rel)
+static int range_err(struct load *L, uint32_t t, const Elf64_Rela *rel)
 {
 	uint32_t type = ELF_R_TYPE(rel->r_info), symi = ELF_R_SYM(rel->r_info);
-	const struct rkind *k = &kinds[type]; /* relocs_scan refused the unsupported types */
-	const struct sym_res *r = &L->res[symi];
-	uint64_t P = as->addr + rel->r_offset, v;
 
-	switch (k->expr) {
-	case X_ABS: v = res_addr(L, symi) + (uint64_t)rel->r_addend; break;
-	case X_PC: v = res_addr(L, symi) + (uint64_t)rel->r_addend - P; break;
-	case X_GOTPC: v = as->got + (uint64_t)r->got * 8 + (uint64_t)rel->r_addend - P; break;
-	case X_SIZE: v = res_size(L, symi) + (uint64_t)rel->r_addend; break;
-	default: return 0; /* X_NONE */
+	return load_err(L, LOADER_ERANGE, "%s+0x%lx: %s to '%s' out of range",
+			load_sec_name(L, t), (unsigned long)rel->r_offset,
+			loader_reloc_name(type), target_name(L, symi));
+}
+
+/* Patches every relocation of placed section t (relocs_scan refused the
+ * unsupported types), recording the sites of imports. The loop keeps what
+ * every relocation shares in locals: its stores may alias anything. */
+static int apply_section(struct load *L, uint32_t t)
+{
+	uint32_t n, placed = L->plan[t].placed;
+	const Elf64_Rela *rel = relas(L, t, &n);
+	const struct sym_res *res = L->res;
+	uint64_t addr = sec_addr(L, t);
+	unsigned char *mem = host_ptr(L->cell, addr);
+
+	for (uint32_t j = 0; j < n; j++) {
+		uint64_t off = rel[j].r_offset, A = (uint64_t)rel[j].r_addend, P = addr + off;
+		uint32_t type = ELF_R_TYPE(rel[j].r_info), symi = ELF_R_SYM(rel[j].r_info);
+		const struct rkind *k = &kinds[type];
+		const struct sym_res *r = &res[symi];
+		uint64_t v = compute(k, r->val, A, P);
+		if (!fits(v, k))
+			return range_err(L, t, &rel[j]);
+		store_le(mem + off, v, k->width);
+		if (r->import != NO_INDEX && tracked(k))
+			site_record(L, r->import, P, type, (int64_t)A, placed);
 	}
-	if (!fits(v, k))
-		return load_err(L, LOADER_ERANGE, "%s+0x%lx: %s to '%s' out of range",
-				load_sec_name(L, as->t), (unsigned long)rel->r_offset,
-				loader_reloc_name(type), target_name(L, symi));
-	store_le(as->mem + rel->r_offset, v, k->width);
-	if (r->import != NO_INDEX && tracked(k))
-		site_record(L, r->import, P, type, rel->r_addend, as->placed);
 	return 0;
 }
 
 static void got_fill(struct load *L)
 {
-	uint64_t got = layout_got_addr(L);
-
 	for (uint32_t i = 0; i < L->nsyms; i++) {
 		const struct sym_res *r = &L->res[i];
-		uint64_t slot = got + (uint64_t)r->got * 8, v = res_addr(L, i);
+		uint64_t slot = r->val[VAL_GOT], v = r->val[VAL_S];
 		if (r->got == NO_INDEX)
 			continue;
 		for (unsigned b = 0; b < 8; b++)
@@ -318,20 +389,17 @@ int relocs_apply(struct load *L)
 {
 	uint64_t got = layout_got_addr(L);
 
+	for (uint32_t i = 0; i < L->nsyms; i++) { /* once per symbol, not per relocation */
+		struct sym_res *r = &L->res[i];
+		r->val[VAL_S] = res_addr(L, i);
+		r->val[VAL_GOT] = r->got == NO_INDEX ? 0 : got + (uint64_t)r->got * 8;
+		r->val[VAL_SIZE] = res_size(L, i);
+	}
+
 	for (uint32_t t = 1; t < L->shnum; t++) {
-		uint32_t n;
-		const Elf64_Rela *rel;
-		if (!L->plan[t].rela)
-			continue;
-		rel = relas(L, t, &n);
-		struct apply_sec as = { .t = t, .placed = L->plan[t].placed, .addr = sec_addr(L, t),
-					.got = got };
-		as.mem = host_ptr(L->cell, as.addr);
-		for (uint32_t j = 0; j < n; j++) {
-			int err = apply_one(L, &as, &rel[j]);
-			if (err)
-				return err;
-		}
+		int err = L->plan[t].rela ? apply_section(L, t) : 0;
+		if (err)
+			return err;
 	}
 	got_fill(L);
 	return 0;
@@ -343,11 +411,11 @@ int reloc_site_value(struct loader *ld, const struct loader_import *im,
 		     unsigned char out[8], unsigned *width)
 {
 	const struct rkind *k = reloc_kind(s->type);
-	struct rinput in = { .S = S, .A = s->addend, .P = s->place };
+	const uint64_t val[VAL_COUNT] = { [VAL_S] = S }; /* sites are X_ABS and X_PC */
 	const struct placed *sec = &im->user->secs[s->section];
 
 	*width = k->width;
-	if (encode(k, &in, out))
+	if (encode(k, val, (uint64_t)s->addend, s->place, out))
 		return 0;
 	return ldr_err(ld, LOADER_ERANGE, "%s: %s+0x%lx: %s to '%s' out of range",
 		       im->user->path, sec->name, (unsigned long)(s->place - sec->addr),

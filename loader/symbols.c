@@ -101,7 +101,7 @@ static void hash_build(struct loader_cell *c)
 {
 	memset(c->slot, 0, (size_t)(c->hmask + 1) * sizeof(uint32_t));
 	for (uint32_t k = 0; k < c->nexported; k++) {
-		uint32_t si = c->by_name[k], h = symbols_hash(c->syms[si].name), i = h & c->hmask;
+		uint32_t si = c->by_name[k], h = c->syms[si].hash, i = h & c->hmask;
 		while (c->slot[i])
 			i = (i + 1) & c->hmask;
 		c->slot[i] = si + 1;
@@ -119,72 +119,100 @@ void symbols_sort_by_name(struct loader_cell *c)
 	c->by_name_sorted = true;
 }
 
-/* Sorts c->syms by address and indexes its exports by name. */
-/* Merge sort of the indices idx[0..n) by cmp_lsym_addr, through tmp[0..n). */
-static void merge_sort_addr(const struct lsym *syms, uint32_t *idx, uint32_t *tmp, uint32_t n)
+/* A symbol's address and index, the key sort_by_addr sorts. */
+struct addr_key {
+	uint64_t addr;
+	uint32_t idx;
+};
+
+/*
+ * Stable LSD radix sort of keys by address, a byte of (address - lowest)
+ * per pass, through tmp; returns the array holding the result. Linear: a
+ * cell's addresses span a few MiB (three passes), at most 64 bits (eight).
+ */
+static struct addr_key *sort_keys(struct addr_key *k, struct addr_key *tmp, uint32_t n)
 {
-	for (uint32_t w = 1; w < n; w *= 2) {
-		for (uint32_t lo = 0; lo < n; lo += 2 * w) {
-			uint32_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
-			uint32_t a = lo, b = mid, k = lo;
-			while (a < mid && b < hi)
-				tmp[k++] = cmp_lsym_addr(&syms[idx[b]], &syms[idx[a]], NULL) < 0
-						   ? idx[b++] : idx[a++];
-			while (a < mid)
-				tmp[k++] = idx[a++];
-			while (b < hi)
-				tmp[k++] = idx[b++];
-		}
+	uint64_t lo = UINT64_MAX, span = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		lo = k[i].addr < lo ? k[i].addr : lo;
+	for (uint32_t i = 0; i < n; i++)
+		span |= k[i].addr - lo;
+	for (unsigned shift = 0; shift < 64 && span >> shift; shift += 8) {
+		uint32_t start[257] = { 0 };
 		for (uint32_t i = 0; i < n; i++)
-			idx[i] = tmp[i];
+			start[((k[i].addr - lo) >> shift & 255) + 1]++;
+		for (unsigned d = 0; d < 256; d++)
+			start[d + 1] += start[d];
+		for (uint32_t i = 0; i < n; i++)
+			tmp[start[(k[i].addr - lo) >> shift & 255]++] = k[i];
+		struct addr_key *t = k;
+		k = tmp;
+		tmp = t;
 	}
+	return k;
 }
 
-/* True if the sorted idx[] is the one order cmp_lsym_addr allows: no two
+/* Orders each run of keys of one address by cmp_lsym_addr (insertion sort:
+ * the runs are short, nearly always one symbol). */
+static void sort_ties(const struct lsym *syms, struct addr_key *k, uint32_t n)
+{
+	for (uint32_t i = 1; i < n; i++)
+		for (uint32_t j = i; j > 0 && k[j - 1].addr == k[j].addr &&
+				     cmp_lsym_addr(&syms[k[j - 1].idx], &syms[k[j].idx], NULL) > 0; j--) {
+			struct addr_key t = k[j - 1];
+			k[j - 1] = k[j];
+			k[j] = t;
+		}
+}
+
+/* True if the sorted keys are the one order cmp_lsym_addr allows: no two
  * symbols compare equal, and no address has non-local symbols of two
  * bindings (which cmp_lsym_addr leaves unordered). */
-static bool addr_order_unique(const struct lsym *syms, const uint32_t *idx, uint32_t n)
+static bool addr_order_unique(const struct lsym *syms, const struct addr_key *k, uint32_t n)
 {
 	for (uint32_t i = 1, run = 0; i < n; i++) {
-		const struct lsym *x = &syms[idx[i - 1]], *y = &syms[idx[i]];
+		const struct lsym *x = &syms[k[i - 1].idx], *y = &syms[k[i].idx];
 		if (x->addr != y->addr) {
 			run = i;
 			continue;
 		}
 		if (cmp_lsym_addr(x, y, NULL) == 0)
 			return false;
-		if (y->bind != STB_LOCAL && y->bind != syms[idx[run]].bind)
+		if (y->bind != STB_LOCAL && y->bind != syms[k[run].idx].bind)
 			return false;
 	}
 	return true;
 }
 
 /*
- * Sorts c->syms by address. A merge sort of indices, then one move of each
- * record, where the order it gives is the only one (nearly always); else the
- * heapsort, whose order among symbols that compare equal the loader has
- * always had.
+ * Sorts c->syms by address: the keys by address, then each address's
+ * symbols by cmp_lsym_addr, then one move of each record, where the order
+ * this gives is the only one (nearly always); else the heapsort, whose
+ * order among symbols that compare equal the loader has always had.
  */
 static void sort_by_addr(struct loader *ld, struct loader_cell *c)
 {
-	uint32_t n = c->nsyms, *idx = n > 1 ? ldr_alloc(ld, (size_t)n * 2 * sizeof(uint32_t)) : NULL;
-	struct lsym *sorted = idx ? ldr_alloc(ld, (size_t)n * sizeof(*sorted)) : NULL;
+	uint32_t n = c->nsyms;
+	struct addr_key *keys = n > 1 ? ldr_alloc(ld, (size_t)n * 2 * sizeof(*keys)) : NULL;
+	struct lsym *sorted = keys ? ldr_alloc(ld, (size_t)n * sizeof(*sorted)) : NULL;
 
 	if (sorted) {
 		for (uint32_t i = 0; i < n; i++)
-			idx[i] = i;
-		merge_sort_addr(c->syms, idx, idx + n, n);
-		if (addr_order_unique(c->syms, idx, n)) {
+			keys[i] = (struct addr_key){ .addr = c->syms[i].addr, .idx = i };
+		struct addr_key *k = sort_keys(keys, keys + n, n);
+		sort_ties(c->syms, k, n);
+		if (addr_order_unique(c->syms, k, n)) {
 			for (uint32_t i = 0; i < n; i++)
-				sorted[i] = c->syms[idx[i]];
+				sorted[i] = c->syms[k[i].idx];
 			ldr_free(ld, c->syms);
 			c->syms = sorted;
-			ldr_free(ld, idx);
+			ldr_free(ld, keys);
 			return;
 		}
 	}
 	ldr_free(ld, sorted);
-	ldr_free(ld, idx);
+	ldr_free(ld, keys);
 	ldr_sort(c->syms, n, sizeof(*c->syms), cmp_lsym_addr, NULL);
 }
 
@@ -242,7 +270,7 @@ int symbols_core_init(struct loader *ld, const struct loader_config *cfg)
 		const struct loader_export *e = &cfg->exports[i];
 		if (!e->name || !e->grant)
 			return ldr_err(ld, LOADER_EINVAL, "export %zu has no name or grant", i);
-		c->syms[i] = (struct lsym){ .name = e->name, .addr = e->addr,
+		c->syms[i] = (struct lsym){ .name = e->name, .hash = symbols_hash(e->name), .addr = e->addr,
 					    .grant = e->grant, .sec = NO_INDEX,
 					    .bind = STB_GLOBAL, .exported = true,
 					    .type = e->func ? STT_FUNC : STT_OBJECT };
@@ -518,6 +546,7 @@ int symbols_define(struct load *L)
 			.name = c->strtab + s->st_name, .addr = symbols_value(L, i),
 			.size = s->st_size, .bind = ELF_SYM_BIND(s->st_info),
 			.type = ELF_SYM_TYPE(s->st_info), .exported = L->res[i].exported,
+			.hash = L->res[i].hash, /* symbols_resolve hashed the globals, all it exports */
 			.grant = guard_grant(L, i),
 			.sec = s->st_shndx == SHN_ABS ? NO_INDEX : L->plan[s->st_shndx].placed,
 		};

@@ -195,7 +195,8 @@ def report(indir, outdir):
               "The same generated C (N functions calling each other and an import), linked by the "
               "loader from memory as a cell (`ld.lld -r`, kernel flags) and by "
               "`dlopen(RTLD_NOW)`+`dlclose` as a shared object from the file system, alternating "
-              "A/B in rounds of one run (medians). `check` is the loader's validation alone; "
+              "A/B in rounds of one run (medians of each thread's CPU time, user and system, so "
+              "the host's other load stays out). `check` is the loader's validation alone; "
               "`syscalls` replays the file and mapping system calls of one dlopen.", "",
               "| object | obj bytes | .so bytes | loader us | dlopen us | ratio | check us | syscalls us |",
               "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -206,8 +207,8 @@ def report(indir, outdir):
         L += ["", "Goal: ratio <= 0.5."]
         if prof.get("profile"):
             L += ["", "Where the time goes (perf record, %s; by object, then by symbol). The "
-                  "loader's side runs on the host's buffer environment (malloc'd memory: its page "
-                  "faults and memset are the host's, where nano_core maps frames); dlopen's "
+                  "loader's side maps resident memory that it zeroes, as nano_core maps RAM frames "
+                  "and zeroes them (no system call, no page fault); dlopen's "
                   "kernel share is its file and mapping system calls and page faults."
                   % prof.get("object", "")]
             for side, text in prof["profile"].items():
