@@ -166,17 +166,54 @@ static inline int rq_dequeue(statedb_handle q, int64_t id)
 	return rq_store(q, &rq, was);
 }
 
-/* Removes entry i (or none when i < 0) and records it as running; returns its id or -1. */
-static inline int64_t rq_take(statedb_handle q, struct rq_buf *rq, int i)
+/*
+ * Removes entry i (or none when i < 0), records it as running and stores
+ * the queue, loaded with `was` entries; returns its id or -1.
+ */
+static inline int64_t rq_take_store(statedb_handle q, struct rq_buf *rq, int i, uint32_t was)
 {
 	int64_t id = i < 0 ? -1 : rq->q[i].id;
-	uint32_t was = rq->count;
 
 	rq->running = id;
 	rq->running_prio = i < 0 ? SCHED_PRIO_UNSET : rq->q[i].prio;
 	if (i >= 0)
 		rq_remove_at(rq, (uint32_t)i);
 	return rq_store(q, rq, was) ? -1 : id;
+}
+
+static inline int64_t rq_take(statedb_handle q, struct rq_buf *rq, int i)
+{
+	return rq_take_store(q, rq, i, rq->count);
+}
+
+/* Where sched_switch's caller goes: nowhere (it blocks), or as sched_enqueue or _requeue would put it. */
+#define RQ_NONE (-3)
+
+/*
+ * sched_switch of a policy (include/delos/sched.h): queues id at `at`
+ * (RQ_NONE: not at all), then takes the entry pick() chooses, with one read
+ * and one write of the record. *err is 0 or the queueing's sched_error.
+ */
+static inline int64_t rq_switch(statedb_handle q, int64_t id, int prio, int at,
+				int (*pick)(const struct rq_buf *rq), int *err)
+{
+	struct rq_buf rq;
+	uint32_t was;
+
+	*err = 0;
+	if (rq_load(q, &rq)) {
+		*err = SCHED_E_RECORD;
+		return -1;
+	}
+	was = rq.count;
+	if (at != RQ_NONE && id <= 0)
+		*err = SCHED_E_INVAL;
+	else if (at != RQ_NONE && rq_find(&rq, id) < 0 && rq.count == SCHED_QUEUE_MAX)
+		*err = SCHED_E_FULL;
+	else if (at != RQ_NONE && rq_find(&rq, id) < 0)
+		rq_insert_at(&rq, at == RQ_TAIL ? rq.count : at == RQ_SECOND ? (rq.count ? 1 : 0)
+						    : (uint32_t)at, id, prio);
+	return rq_take_store(q, &rq, pick(&rq), was);
 }
 
 /*
