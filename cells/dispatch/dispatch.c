@@ -15,6 +15,7 @@
 #define ROUTE_TYPE 0x44495251u	/* "DIRQ" */
 #define EVENT_TYPE 0x44455654u	/* "DEVT" */
 #define LAYOUT 1
+#define ROUTE_LAYOUT 2
 
 struct subscribers {
 	uint32_t count;
@@ -61,21 +62,26 @@ static void make_hot(const char *name)
 	(void)sdb_hopen(name, 0, &h);
 }
 
-int dispatch_route(uint64_t irq, const char *cell, const char *sym)
+int dispatch_route_arg(uint64_t irq, const char *cell, const char *sym, uint64_t arg)
 {
-	struct cellref r;
+	struct dispatch_route r = { .arg = arg };
 	char name[32];
 	int err;
 
-	if (irq >= IRQ_LINES || !cellref_make(&r, cell, sym))
+	if (irq >= IRQ_LINES || !cellref_make(&r.ref, cell, sym))
 		return -1;
 	irq_record(irq, name);
-	err = sdb_put("dispatch", name, ROUTE_TYPE, LAYOUT, &r, sizeof(r));
+	err = sdb_put("dispatch", name, ROUTE_TYPE, ROUTE_LAYOUT, &r, sizeof(r));
 	if (err == 0) {
 		make_hot(name);
 		irq_unmask(irq);
 	}
 	return err;
+}
+
+int dispatch_route(uint64_t irq, const char *cell, const char *sym)
+{
+	return dispatch_route_arg(irq, cell, sym, irq);
 }
 
 int dispatch_unroute(uint64_t irq)
@@ -96,10 +102,10 @@ int dispatch_irq(uint64_t irq)
 	int result;
 
 	irq_record(irq, name);
-	if (sdb_view(name, &data, NULL) != (int)sizeof(struct cellref))
+	if (sdb_view(name, &data, NULL) != (int)sizeof(struct dispatch_route))
 		return -1;
-	struct cellref r = *(const struct cellref *)data;
-	if (cellref_call(&r, irq, &result))
+	struct dispatch_route r = *(const struct dispatch_route *)data;
+	if (cellref_call(&r.ref, r.arg, &result))
 		return -1;
 	return result;
 }

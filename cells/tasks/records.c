@@ -117,6 +117,26 @@ static int view_fixed(statedb_handle h, const void **p, size_t size)
 	return 0;
 }
 
+/*
+ * Writes in place the 8-byte words where now differs from was (n bytes each,
+ * the record's bytes from `at` on): the checksum is patched over whole words
+ * only, so its cost is a few table lookups per word and none for the bytes
+ * behind the span when it ends the record (the hot fields are last).
+ */
+static int write_changed(statedb_handle h, size_t at, const void *was, const void *now, size_t n)
+{
+	const uint64_t *a = was, *b = now;
+	size_t lo = 0, hi = n / 8;
+
+	while (lo < hi && a[lo] == b[lo])
+		lo++;
+	while (hi > lo && a[hi - 1] == b[hi - 1])
+		hi--;
+	if (lo == hi)
+		return 0;
+	return sdb_hwrite(h, at + lo * 8, b + lo, (hi - lo) * 8);
+}
+
 static const struct tasks_cpu *cpu_view(void)
 {
 	const void *p;
@@ -139,9 +159,11 @@ int cpu_get(struct tasks_cpu *c)
 
 int cpu_put(const struct tasks_cpu *c)
 {
+	_Static_assert(sizeof(*c) % 8 == 0, "tasks/current in whole words");
 	statedb_handle h = cpu_handle();
+	const struct tasks_cpu *v = cpu_view();
 
-	if (h && sdb_hstore(h, c, sizeof(*c)) == 0)
+	if (v && write_changed(h, 0, v, c, sizeof(*c)) == 0)
 		return 0;
 	return put(TASKS_CPU_RECORD, TASKS_CPU_TYPE, c, sizeof(*c));
 }
@@ -218,16 +240,8 @@ int rec_view(int64_t id, const struct task_rec **r, statedb_handle *h)
 
 int rec_put_hot(statedb_handle h, const struct task_hot *was, const struct task_hot *hot)
 {
-	const unsigned char *a = (const void *)was, *b = (const void *)hot;
-	size_t lo = 0, hi = sizeof(*hot);
-
-	while (lo < hi && a[lo] == b[lo])
-		lo++;
-	while (hi > lo && a[hi - 1] == b[hi - 1])
-		hi--;
-	if (lo == hi)
-		return 0;
-	return sdb_hwrite(h, TASK_HOT_AT + lo, b + lo, hi - lo) ? TASKS_E_STATE : 0;
+	_Static_assert(sizeof(*hot) % 8 == 0 && TASK_HOT_AT % 8 == 0, "hot fields in whole words");
+	return write_changed(h, TASK_HOT_AT, was, hot, sizeof(*hot)) ? TASKS_E_STATE : 0;
 }
 
 int rec_get(int64_t id, struct task_rec *r)
