@@ -14,6 +14,7 @@
 #include <delos/sdb.h>
 #include <delos/string.h>
 #include <delos/sched.h>
+#include "metamodules/hot_write.h"
 
 /* The record's header and the largest queue, as one buffer: the whole record (layout 2). */
 struct rq_buf {
@@ -70,15 +71,20 @@ static inline int rq_load(statedb_handle q, struct rq_buf *rq)
 }
 
 /*
- * Writes *rq back, loaded with `was` entries: only the bytes that changed,
+ * Writes *rq back, loaded with `was` entries: only the words that changed,
  * in place (the record never changes size, so its checksum is patched).
  */
 static inline int rq_store(statedb_handle q, const struct rq_buf *rq, uint32_t was)
 {
+	_Static_assert(sizeof(struct sched_runqueue) % 8 == 0 && sizeof(struct sched_entry) % 8 == 0,
+		       "the queue in whole words");
 	uint32_t n = rq->count > was ? rq->count : was;
+	const struct sched_runqueue *h;
 
-	return sdb_hstore(q, rq, sizeof(struct sched_runqueue) + n * sizeof(struct sched_entry))
-		       ? SCHED_E_RECORD : 0;
+	if (rq_view(q, &h))
+		return SCHED_E_RECORD;
+	return hot_write_changed(q, 0, h, rq, sizeof(struct sched_runqueue) +
+					      n * sizeof(struct sched_entry)) ? SCHED_E_RECORD : 0;
 }
 
 /* Index of id in the queue, or -1. */

@@ -4,6 +4,7 @@
 #include <delos/sched.h>
 #include <delos/sdb.h>
 #include <delos/string.h>
+#include "metamodules/hot_write.h"
 #include "cells/tasks/records.h"
 
 #define OWNER "tasks"
@@ -117,26 +118,6 @@ static int view_fixed(statedb_handle h, const void **p, size_t size)
 	return 0;
 }
 
-/*
- * Writes in place the 8-byte words where now differs from was (n bytes each,
- * the record's bytes from `at` on): the checksum is patched over whole words
- * only, so its cost is a few table lookups per word and none for the bytes
- * behind the span when it ends the record (the hot fields are last).
- */
-static int write_changed(statedb_handle h, size_t at, const void *was, const void *now, size_t n)
-{
-	const uint64_t *a = was, *b = now;
-	size_t lo = 0, hi = n / 8;
-
-	while (lo < hi && a[lo] == b[lo])
-		lo++;
-	while (hi > lo && a[hi - 1] == b[hi - 1])
-		hi--;
-	if (lo == hi)
-		return 0;
-	return sdb_hwrite(h, at + lo * 8, b + lo, (hi - lo) * 8);
-}
-
 static const struct tasks_cpu *cpu_view(void)
 {
 	const void *p;
@@ -146,9 +127,16 @@ static const struct tasks_cpu *cpu_view(void)
 
 int cpu_get(struct tasks_cpu *c)
 {
+	return cpu_get_view(c, NULL);
+}
+
+int cpu_get_view(struct tasks_cpu *c, const struct tasks_cpu **view)
+{
 	const struct tasks_cpu *v = cpu_view();
 	int err;
 
+	if (view)
+		*view = v;
 	if (v) {
 		memcpy(c, v, sizeof(*c));
 		return 0;
@@ -159,11 +147,14 @@ int cpu_get(struct tasks_cpu *c)
 
 int cpu_put(const struct tasks_cpu *c)
 {
-	_Static_assert(sizeof(*c) % 8 == 0, "tasks/current in whole words");
-	statedb_handle h = cpu_handle();
-	const struct tasks_cpu *v = cpu_view();
+	return cpu_put_over(cpu_view(), c);
+}
 
-	if (v && write_changed(h, 0, v, c, sizeof(*c)) == 0)
+int cpu_put_over(const struct tasks_cpu *v, const struct tasks_cpu *c)
+{
+	_Static_assert(sizeof(*c) % 8 == 0, "tasks/current in whole words");
+
+	if (v && hot_write_changed(cpu_handle(), 0, v, c, sizeof(*c)) == 0)
 		return 0;
 	return put(TASKS_CPU_RECORD, TASKS_CPU_TYPE, c, sizeof(*c));
 }
@@ -241,7 +232,7 @@ int rec_view(int64_t id, const struct task_rec **r, statedb_handle *h)
 int rec_put_hot(statedb_handle h, const struct task_hot *was, const struct task_hot *hot)
 {
 	_Static_assert(sizeof(*hot) % 8 == 0 && TASK_HOT_AT % 8 == 0, "hot fields in whole words");
-	return write_changed(h, TASK_HOT_AT, was, hot, sizeof(*hot)) ? TASKS_E_STATE : 0;
+	return hot_write_changed(h, TASK_HOT_AT, was, hot, sizeof(*hot)) ? TASKS_E_STATE : 0;
 }
 
 int rec_get(int64_t id, struct task_rec *r)

@@ -160,6 +160,13 @@ TASKS_PRIVATE int rec_hget(statedb_handle h, int64_t id, struct task_rec *r);
 TASKS_PRIVATE int rec_delete(int64_t id);
 TASKS_PRIVATE int cpu_get(struct tasks_cpu *c);
 TASKS_PRIVATE int cpu_put(const struct tasks_cpu *c);
+/*
+ * The same, where *view is the record in place (NULL when it was read by
+ * name), as cpu_get_view gave it earlier in the caller's call: cpu_put_over
+ * writes the words of c that differ from it, with no second look-up.
+ */
+TASKS_PRIVATE int cpu_get_view(struct tasks_cpu *c, const struct tasks_cpu **view);
+TASKS_PRIVATE int cpu_put_over(const struct tasks_cpu *view, const struct tasks_cpu *c);
 TASKS_PRIVATE int table_get(struct tasks_table *t);
 TASKS_PRIVATE int table_put(const struct tasks_table *t);
 /* An empty table: no task, next id 0. */

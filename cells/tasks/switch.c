@@ -66,6 +66,9 @@ static bool record_hot(const struct tasks_cpu *cpu, const struct tasks_table *t)
 	return rec_put_hot(h, hot_of(v), &hot) == 0;
 }
 
+static int record_pending_view(struct tasks_cpu *cpu, const struct tasks_cpu **v,
+			       const struct tasks_table **t, bool *changed);
+
 /*
  * Reads the CPU record into *cpu and records the pending switch-out in its
  * task's record, if there is one; returns whether *cpu changed (then the
@@ -76,8 +79,15 @@ static bool record_hot(const struct tasks_cpu *cpu, const struct tasks_table *t)
  */
 static int record_pending(struct tasks_cpu *cpu, const struct tasks_table **t, bool *changed)
 {
+	return record_pending_view(cpu, NULL, t, changed);
+}
+
+/* record_pending, with the CPU record's place (*v) for cpu_put_over. */
+static int record_pending_view(struct tasks_cpu *cpu, const struct tasks_cpu **v,
+			       const struct tasks_table **t, bool *changed)
+{
 	struct task_rec r;
-	int err = cpu_get(cpu);
+	int err = cpu_get_view(cpu, v);
 
 	*changed = false;
 	*t = err ? NULL : table_view_of(cpu);
@@ -209,6 +219,7 @@ static void hand_over(struct tasks_cpu *cpu, int64_t next, int32_t next_prio, ui
 /* The CPU record is written once, at the end, whichever way it goes. */
 int tasks_switch(uint64_t state, uint64_t flags)
 {
+	const struct tasks_cpu *view;
 	const struct tasks_table *t;
 	struct tasks_cpu cpu;
 	int32_t next_prio = SCHED_PRIO_UNSET;
@@ -217,7 +228,7 @@ int tasks_switch(uint64_t state, uint64_t flags)
 	bool changed;
 	int err, how;
 
-	if ((err = record_pending(&cpu, &t, &changed))) {
+	if ((err = record_pending_view(&cpu, &view, &t, &changed))) {
 		irq_restore(flags);
 		return err;
 	}
@@ -241,7 +252,7 @@ int tasks_switch(uint64_t state, uint64_t flags)
 		goto out;
 	}
 	hand_over(&cpu, next, next_prio, (uint32_t)state);
-	if (cpu_put(&cpu)) {
+	if (cpu_put_over(view, &cpu)) {
 		err = TASKS_E_STATE;
 		changed = false;	/* no half-written switch */
 		goto out;
