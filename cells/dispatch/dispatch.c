@@ -98,9 +98,14 @@ static void make_hot(const char *name, uint64_t irq, const char *event)
 	if (!event) {
 		hot.line[irq] = h;
 	} else {
-		for (int i = HOT_EVENTS - 1; i >= 0; i--)
-			if (!strcmp(hot.ev[i].name, event) || (at < 0 && !hot.ev[i].name[0]))
+		for (int i = 0; i < HOT_EVENTS; i++) {
+			if (!strcmp(hot.ev[i].name, event)) {
 				at = i;
+				break;
+			}
+			if (at < 0 && !hot.ev[i].name[0])
+				at = i;	/* the first free one, unless event has one further on */
+		}
 		if (at < 0)
 			return;	/* more events than room: this one goes by name */
 		memcpy(hot.ev[at].name, event, strlen(event) + 1);
@@ -254,10 +259,52 @@ int dispatch_post(const char *event, uint64_t arg)
 
 /* nano_core routes every IRQ it has no handler for here (ops slot irq_route). */
 /*
- * Takes the hot record over (opening verifies it) or makes an empty one, and
- * keeps its handle in the slot. Without it everything goes by name.
+ * Opens name again (which verifies it, as a new version of this cell takes
+ * it over) into *h; a record gone leaves 0. Returns 0, or the error of a
+ * record that cannot be opened, having logged it.
  */
-static void open_hot(void)
+static int reopen(const char *name, statedb_handle *h)
+{
+	int err = sdb_hopen(name, 0, h);
+
+	if (err == STATEDB_E_NOT_FOUND)
+		return 0;
+	if (err)
+		klog(LOG_ERR, "dispatch: record '%s': %s; refusing to start", name, sdb_strerror(err));
+	return err;
+}
+
+/* Verifies every route and subscriber record the hot record names, refreshing their handles. */
+static int take_over_hot(statedb_handle hot_h)
+{
+	const struct hot *v = hot_view();
+	struct hot hot;
+	char name[48];
+	int err = 0;
+
+	if (!v)
+		return STATEDB_E_CORRUPT;
+	hot = *v;
+	for (uint64_t i = 0; i < IRQ_LINES && !err; i++) {
+		hot.line[i] = 0;
+		irq_record(i, name);
+		err = reopen(name, &hot.line[i]);
+	}
+	for (int i = 0; i < HOT_EVENTS && !err; i++) {
+		hot.ev[i].h = 0;
+		if (hot.ev[i].name[0] && event_record(hot.ev[i].name, name))
+			err = reopen(name, &hot.ev[i].h);
+	}
+	return err ? err : sdb_hstore(hot_h, &hot, sizeof(hot));
+}
+
+/*
+ * Takes the hot record over (opening verifies it, and every record it
+ * names) or makes an empty one, and keeps its handle in the slot. Returns 0,
+ * or the error of a corrupt record (then this version refuses to start).
+ * Without the hot record everything goes by name.
+ */
+static int open_hot(void)
 {
 	struct hot empty;
 	statedb_handle h;
@@ -271,22 +318,30 @@ static void open_hot(void)
 	}
 	if (err == 0 && ops_set_data(OPS_IRQ_ROUTE, "dispatch", h))
 		err = STATEDB_E_INVAL;
-	if (err == 0 && !hot_view())
-		err = STATEDB_E_CORRUPT;
-	if (err)
-		klog(LOG_ERR, "dispatch: record '%s': %s; routing by name only", HOT_RECORD,
-		     err == STATEDB_E_CORRUPT ? "wrong size or layout" : sdb_strerror(err));
+	if (err == 0)
+		return take_over_hot(h);
+	klog(LOG_ERR, "dispatch: record '%s': %s; refusing to start", HOT_RECORD, sdb_strerror(err));
+	return err;
 }
 
 int cell_init(void)
 {
 	int err = ops_register(OPS_IRQ_ROUTE, "dispatch", "dispatch_irq", OPS_TYPE_IRQ_ROUTE);
 
-	if (!err)
-		open_hot();
+	if (!err && (err = open_hot()))
+		ops_unregister(OPS_IRQ_ROUTE, "dispatch");
 	if (!err)
 		klog(LOG_INFO, "dispatch: routing IRQs and events through state_db");
 	return err;
+}
+
+int cell_swap_in(uint64_t old_version);
+
+/* A new version takes the routes over: verified, as cell_init does. */
+int cell_swap_in(uint64_t old_version)
+{
+	(void)old_version;
+	return open_hot();
 }
 
 void cell_exit(void)

@@ -73,7 +73,8 @@ static int record_pending_view(struct tasks_cpu *cpu, const struct tasks_cpu **v
  * Reads the CPU record into *cpu and records the pending switch-out in its
  * task's record, if there is one; returns whether *cpu changed (then the
  * caller must write it back). *t is a view of tasks/table for the rest of
- * the caller's call (NULL if it has none). An exited task stays pending
+ * the caller's call when a switch-out was recorded, else NULL (see
+ * table_of). An exited task stays pending
  * while no task runs: the CPU may be halting on its stack, which is freed
  * once another task runs.
  */
@@ -90,9 +91,10 @@ static int record_pending_view(struct tasks_cpu *cpu, const struct tasks_cpu **v
 	int err = cpu_get_view(cpu, v);
 
 	*changed = false;
-	*t = err ? NULL : table_view_of(cpu);
+	*t = NULL;
 	if (err || cpu->pending < 0 || (cpu->pending_state == TASK_EXITED && cpu->current < 0))
 		return err;
+	*t = table_view_of(cpu);
 	if (!record_hot(cpu, *t) && rec_get(cpu->pending, &r) == 0) {
 		r.state = cpu->pending_state;
 		r.cpu_ticks += cpu->pending_ticks;
@@ -106,6 +108,12 @@ static int record_pending_view(struct tasks_cpu *cpu, const struct tasks_cpu **v
 	cpu->pending = -1;
 	*changed = true;
 	return 0;
+}
+
+/* The view of tasks/table record_pending gave, or one taken now. */
+static const struct tasks_table *table_of(const struct tasks_cpu *cpu, const struct tasks_table *t)
+{
+	return t ? t : table_view_of(cpu);
 }
 
 /* Records the pending switch-out, if any; leaves the CPU record in *cpu. */
@@ -247,7 +255,7 @@ int tasks_switch(uint64_t state, uint64_t flags)
 		err = TASKS_AGAIN;
 		goto out;
 	}
-	if (next >= 0 && !(rsp = resume_rsp(t, next, &next_prio))) {
+	if (next >= 0 && !(rsp = resume_rsp(table_of(&cpu, t), next, &next_prio))) {
 		err = TASKS_E_STATE;
 		goto out;
 	}
@@ -280,7 +288,7 @@ uint64_t tasks_idle_next(void)
 	next = sched_pick(tasks_rq_of(&cpu, false));
 	if (next < 0 && state_of(0) == TASK_READY)
 		next = 0;
-	if (next < 0 || !(rsp = resume_rsp(t, next, &prio)))
+	if (next < 0 || !(rsp = resume_rsp(table_of(&cpu, t), next, &prio)))
 		return 0;
 	cpu.current = next;
 	cpu.current_prio = prio;
@@ -319,25 +327,27 @@ int tasks_make_ready(int64_t id)
 
 /*
  * Wakes the sleepers due at now_ns, given the caller's copy of the CPU
- * record (*cpu, changed if *changed), which the wake-ups write too: it is
- * written first and read again after. Returns 0, or -1 if *cpu is lost.
+ * record (*cpu, changed if `changed`; *view the record in place), which the
+ * wake-ups write too: it is written first and read again after. Returns 0,
+ * or -1 if *cpu is lost.
  */
-static int wake_sleepers(struct tasks_cpu *cpu, bool changed, uint64_t now_ns)
+static int wake_sleepers(struct tasks_cpu *cpu, const struct tasks_cpu **view, bool changed,
+			 uint64_t now_ns)
 {
 	int64_t ids[TASKS_MAX];
 	int n = blocked_due(cpu, now_ns, NULL, ids, TASKS_MAX);
 
 	if (n <= 0)
 		return 0;
-	if (changed && cpu_put(cpu))
+	if (changed && cpu_put_over(*view, cpu))
 		return -1;
 	for (int i = 0; i < n; i++)
 		tasks_make_ready(ids[i]);
-	return cpu_get(cpu) ? -1 : 0;
+	return cpu_get_view(cpu, view) ? -1 : 0;
 }
 
 /* Charges the tick to the running task (if any) and asks for a preemption if the policy says so. */
-static void charge_tick(struct tasks_cpu *cpu)
+static void charge_tick(const struct tasks_cpu *view, struct tasks_cpu *cpu)
 {
 	bool running = cpu->current >= 0;
 
@@ -350,20 +360,22 @@ static void charge_tick(struct tasks_cpu *cpu)
 	    sched_should_preempt(tasks_rq_of(cpu, false),
 				 cpu->current == 0 ? UINT64_MAX : cpu->ran_ticks))
 		cpu->need_resched = 1;
-	cpu_put(cpu);
+	cpu_put_over(view, cpu);
 }
 
 /* One read and one write of the CPU record when nothing wakes. */
 int tasks_tick(uint64_t tick)
 {
+	const struct tasks_cpu *view;
 	const struct tasks_table *t;
 	struct tasks_cpu cpu;
 	bool changed;
 
 	(void)tick;
-	if (record_pending(&cpu, &t, &changed) || wake_sleepers(&cpu, changed, time_ns()))
+	if (record_pending_view(&cpu, &view, &t, &changed) ||
+	    wake_sleepers(&cpu, &view, changed, time_ns()))
 		return 0;
-	charge_tick(&cpu);
+	charge_tick(view, &cpu);
 	return 0;
 }
 
