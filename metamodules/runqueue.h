@@ -14,6 +14,7 @@
 #include <delos/sdb.h>
 #include <delos/string.h>
 #include <delos/sched.h>
+#include "metamodules/hot_write.h"
 
 /* The record's header and the largest queue, as one buffer: the whole record (layout 2). */
 struct rq_buf {
@@ -70,15 +71,20 @@ static inline int rq_load(statedb_handle q, struct rq_buf *rq)
 }
 
 /*
- * Writes *rq back, loaded with `was` entries: only the bytes that changed,
+ * Writes *rq back, loaded with `was` entries: only the words that changed,
  * in place (the record never changes size, so its checksum is patched).
  */
 static inline int rq_store(statedb_handle q, const struct rq_buf *rq, uint32_t was)
 {
+	_Static_assert(sizeof(struct sched_runqueue) % 8 == 0 && sizeof(struct sched_entry) % 8 == 0,
+		       "the queue in whole words");
 	uint32_t n = rq->count > was ? rq->count : was;
+	const struct sched_runqueue *h;
 
-	return sdb_hstore(q, rq, sizeof(struct sched_runqueue) + n * sizeof(struct sched_entry))
-		       ? SCHED_E_RECORD : 0;
+	if (rq_view(q, &h))
+		return SCHED_E_RECORD;
+	return hot_write_changed(q, 0, h, rq, sizeof(struct sched_runqueue) +
+					      n * sizeof(struct sched_entry)) ? SCHED_E_RECORD : 0;
 }
 
 /* Index of id in the queue, or -1. */
@@ -166,17 +172,54 @@ static inline int rq_dequeue(statedb_handle q, int64_t id)
 	return rq_store(q, &rq, was);
 }
 
-/* Removes entry i (or none when i < 0) and records it as running; returns its id or -1. */
-static inline int64_t rq_take(statedb_handle q, struct rq_buf *rq, int i)
+/*
+ * Removes entry i (or none when i < 0), records it as running and stores
+ * the queue, loaded with `was` entries; returns its id or -1.
+ */
+static inline int64_t rq_take_store(statedb_handle q, struct rq_buf *rq, int i, uint32_t was)
 {
 	int64_t id = i < 0 ? -1 : rq->q[i].id;
-	uint32_t was = rq->count;
 
 	rq->running = id;
 	rq->running_prio = i < 0 ? SCHED_PRIO_UNSET : rq->q[i].prio;
 	if (i >= 0)
 		rq_remove_at(rq, (uint32_t)i);
 	return rq_store(q, rq, was) ? -1 : id;
+}
+
+static inline int64_t rq_take(statedb_handle q, struct rq_buf *rq, int i)
+{
+	return rq_take_store(q, rq, i, rq->count);
+}
+
+/* Where sched_switch's caller goes: nowhere (it blocks), or as sched_enqueue or _requeue would put it. */
+#define RQ_NONE (-3)
+
+/*
+ * sched_switch of a policy (include/delos/sched.h): queues id at `at`
+ * (RQ_NONE: not at all), then takes the entry pick() chooses, with one read
+ * and one write of the record. *err is 0 or the queueing's sched_error.
+ */
+static inline int64_t rq_switch(statedb_handle q, int64_t id, int prio, int at,
+				int (*pick)(const struct rq_buf *rq), int *err)
+{
+	struct rq_buf rq;
+	uint32_t was;
+
+	*err = 0;
+	if (rq_load(q, &rq)) {
+		*err = SCHED_E_RECORD;
+		return -1;
+	}
+	was = rq.count;
+	if (at != RQ_NONE && id <= 0)
+		*err = SCHED_E_INVAL;
+	else if (at != RQ_NONE && rq_find(&rq, id) < 0 && rq.count == SCHED_QUEUE_MAX)
+		*err = SCHED_E_FULL;
+	else if (at != RQ_NONE && rq_find(&rq, id) < 0)
+		rq_insert_at(&rq, at == RQ_TAIL ? rq.count : at == RQ_SECOND ? (rq.count ? 1 : 0)
+						    : (uint32_t)at, id, prio);
+	return rq_take_store(q, &rq, pick(&rq), was);
 }
 
 /*

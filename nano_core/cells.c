@@ -444,6 +444,17 @@ bool cells_print_addr(uint64_t addr)
 	return true;
 }
 
+/* snprintf(dst, size, "%s", src) without the formatting: the watchdog asks on every tick. */
+static void copy_bounded(char *dst, size_t size, const char *src)
+{
+	size_t n = 0;
+
+	while (n + 1 < size && src[n])
+		n++;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 bool cells_addr_owner(uint64_t addr, struct cells_where *w)
 {
 	struct loader_addr_info ai;
@@ -456,9 +467,9 @@ bool cells_addr_owner(uint64_t addr, struct cells_where *w)
 	if (ci.core)
 		return false;
 	sym = ai.symbol ? ai.symbol : ai.section ? ai.section : "?";
-	snprintf(w->cell, sizeof(w->cell), "%s", ci.name);
-	snprintf(w->version, sizeof(w->version), "%s", ci.version);
-	snprintf(w->symbol, sizeof(w->symbol), "%s", sym);
+	copy_bounded(w->cell, sizeof(w->cell), ci.name);
+	copy_bounded(w->version, sizeof(w->version), ci.version);
+	copy_bounded(w->symbol, sizeof(w->symbol), sym);
 	w->offset = ai.offset;
 	return true;
 }

@@ -56,13 +56,25 @@ int sched_dequeue(statedb_handle q, int64_t id)
 	return rq_dequeue(q, id);
 }
 
+static int pick(const struct rq_buf *rq)
+{
+	return most_urgent(rq->q, rq->count);
+}
+
 int64_t sched_pick(statedb_handle q)
 {
 	struct rq_buf rq;
 
 	if (rq_load(q, &rq))
 		return -1;
-	return rq_take(q, &rq, most_urgent(rq.q, rq.count));
+	return rq_take(q, &rq, pick(&rq));
+}
+
+int64_t sched_switch(statedb_handle q, int64_t id, int prio, int how, int *err)
+{
+	int at = how == SCHED_SWITCH_ENQUEUE ? RQ_TAIL : how == SCHED_SWITCH_REQUEUE ? 0 : RQ_NONE;
+
+	return rq_switch(q, id, prio, at, pick, err);
 }
 
 bool sched_should_preempt(statedb_handle q, uint64_t ran_ticks)

@@ -43,13 +43,26 @@ int sched_dequeue(statedb_handle q, int64_t id)
 	return rq_dequeue(q, id);
 }
 
+/* The head of the queue, or -1 when it is empty. */
+static int head(const struct rq_buf *rq)
+{
+	return rq->count ? 0 : -1;
+}
+
 int64_t sched_pick(statedb_handle q)
 {
 	struct rq_buf rq;
 
 	if (rq_load(q, &rq))
 		return -1;
-	return rq_take(q, &rq, rq.count ? 0 : -1);
+	return rq_take(q, &rq, head(&rq));
+}
+
+int64_t sched_switch(statedb_handle q, int64_t id, int prio, int how, int *err)
+{
+	int at = how == SCHED_SWITCH_ENQUEUE ? RQ_TAIL : how == SCHED_SWITCH_REQUEUE ? RQ_SECOND : RQ_NONE;
+
+	return rq_switch(q, id, prio, at, head, err);
 }
 
 bool sched_should_preempt(statedb_handle q, uint64_t ran_ticks)

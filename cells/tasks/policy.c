@@ -20,15 +20,16 @@
 #include <delos/sdb.h>
 #include "cells/tasks/records.h"
 
-enum policy_op { OP_PICK, OP_ENQUEUE, OP_REQUEUE, OP_WAKE, OP_DEQUEUE, OP_PREEMPT, OP_NAME };
+enum policy_op { OP_SWITCH, OP_PICK, OP_ENQUEUE, OP_REQUEUE, OP_WAKE, OP_DEQUEUE, OP_PREEMPT, OP_NAME };
 
 struct policy_call {
 	enum policy_op op;
 	statedb_handle q;
 	int64_t id;
 	int prio;
-	uint64_t ran_ticks;
+	uint64_t ran_ticks;	/* OP_PREEMPT; OP_SWITCH: how */
 	int64_t ret;
+	int err;		/* OP_SWITCH */
 };
 
 static void run_call(void *arg)
@@ -36,6 +37,9 @@ static void run_call(void *arg)
 	struct policy_call *c = arg;
 
 	switch (c->op) {
+	case OP_SWITCH:
+		c->ret = sched_switch(c->q, c->id, c->prio, (int)c->ran_ticks, &c->err);
+		break;
 	case OP_PICK:
 		c->ret = sched_pick(c->q);
 		break;
@@ -63,7 +67,7 @@ static void run_call(void *arg)
 /* Runs c contained; its result, or on_fault when the policy's code faulted. */
 static int64_t call(enum policy_op op, statedb_handle q, int64_t id, int prio, int64_t on_fault)
 {
-	struct policy_call c = { op, q, id, prio, 0, on_fault };
+	struct policy_call c = { op, q, id, prio, 0, on_fault, 0 };
 
 	if (op == OP_PREEMPT)
 		c.ran_ticks = (uint64_t)id;
@@ -107,6 +111,18 @@ static int64_t fallback_pick(statedb_handle q, int64_t current)
 	if (id > 0)
 		call(OP_DEQUEUE, q, id, 0, 0);	/* if the policy can still take it off its queue */
 	return id;
+}
+
+int64_t policy_switch(statedb_handle q, int64_t current, int prio, int how, int *err)
+{
+	struct policy_call c = { OP_SWITCH, q, current, prio, (uint64_t)how, INT64_MIN, 0 };
+
+	if (trap_contain(run_call, &c, FAULT_CTX_CALL, NULL)) {
+		*err = 0;	/* the caller stays ready by its record: the fallback may pick it */
+		return fallback_pick(q, current);
+	}
+	*err = c.err;
+	return c.ret;
 }
 
 int64_t policy_pick(statedb_handle q, int64_t current)

@@ -4,6 +4,7 @@
 #include <delos/sched.h>
 #include <delos/sdb.h>
 #include <delos/string.h>
+#include "metamodules/hot_write.h"
 #include "cells/tasks/records.h"
 
 #define OWNER "tasks"
@@ -126,9 +127,16 @@ static const struct tasks_cpu *cpu_view(void)
 
 int cpu_get(struct tasks_cpu *c)
 {
+	return cpu_get_view(c, NULL);
+}
+
+int cpu_get_view(struct tasks_cpu *c, const struct tasks_cpu **view)
+{
 	const struct tasks_cpu *v = cpu_view();
 	int err;
 
+	if (view)
+		*view = v;
 	if (v) {
 		memcpy(c, v, sizeof(*c));
 		return 0;
@@ -139,19 +147,28 @@ int cpu_get(struct tasks_cpu *c)
 
 int cpu_put(const struct tasks_cpu *c)
 {
-	statedb_handle h = cpu_handle();
+	return cpu_put_over(cpu_view(), c);
+}
 
-	if (h && sdb_hstore(h, c, sizeof(*c)) == 0)
+int cpu_put_over(const struct tasks_cpu *v, const struct tasks_cpu *c)
+{
+	_Static_assert(sizeof(*c) % 8 == 0, "tasks/current in whole words");
+
+	if (v && hot_write_changed(cpu_handle(), 0, v, c, sizeof(*c)) == 0)
 		return 0;
 	return put(TASKS_CPU_RECORD, TASKS_CPU_TYPE, c, sizeof(*c));
 }
 
-static const struct tasks_table *table_view(void)
+const struct tasks_table *table_view_of(const struct tasks_cpu *c)
 {
-	const struct tasks_cpu *c = cpu_view();
 	const void *p;
 
 	return c && !view_fixed(c->table_h, &p, sizeof(struct tasks_table)) ? p : NULL;
+}
+
+static const struct tasks_table *table_view(void)
+{
+	return table_view_of(cpu_view());
 }
 
 int table_get(struct tasks_table *t)
@@ -176,11 +193,9 @@ int table_put(const struct tasks_table *t)
 	return put(TASKS_TABLE_RECORD, TASKS_TABLE_TYPE, t, sizeof(*t));
 }
 
-/* The handle of task id's record from tasks/table, or 0. */
-static statedb_handle task_handle(int64_t id)
+/* The handle of task id's record from tasks/table (t), or 0. */
+static statedb_handle handle_in(const struct tasks_table *t, int64_t id)
 {
-	const struct tasks_table *t = table_view();
-
 	if (!t || id < 0)
 		return 0;
 	for (int k = 0; k < TASKS_MAX; k++) {
@@ -192,20 +207,32 @@ static statedb_handle task_handle(int64_t id)
 	return 0;
 }
 
-int rec_view(int64_t id, const struct task_rec **r, statedb_handle *h)
+static statedb_handle task_handle(int64_t id)
+{
+	return handle_in(table_view(), id);
+}
+
+int rec_view_in(const struct tasks_table *t, int64_t id, const struct task_rec **r,
+		statedb_handle *h)
 {
 	const void *p;
 
-	*h = task_handle(id);
+	*h = handle_in(t, id);
 	if (view_fixed(*h, &p, sizeof(**r)) || ((const struct task_rec *)p)->id != id)
 		return TASKS_E_NOT_FOUND;
 	*r = p;
 	return 0;
 }
 
-int rec_put_hot(statedb_handle h, const struct task_hot *hot)
+int rec_view(int64_t id, const struct task_rec **r, statedb_handle *h)
 {
-	return sdb_hwrite(h, TASK_HOT_AT, hot, sizeof(*hot)) ? TASKS_E_STATE : 0;
+	return rec_view_in(table_view(), id, r, h);
+}
+
+int rec_put_hot(statedb_handle h, const struct task_hot *was, const struct task_hot *hot)
+{
+	_Static_assert(sizeof(*hot) % 8 == 0 && TASK_HOT_AT % 8 == 0, "hot fields in whole words");
+	return hot_write_changed(h, TASK_HOT_AT, was, hot, sizeof(*hot)) ? TASKS_E_STATE : 0;
 }
 
 int rec_get(int64_t id, struct task_rec *r)
@@ -228,6 +255,18 @@ int rec_put(const struct task_rec *r)
 	return rec_put_named(r);
 }
 
+/* c->rq_h, opened again (in c and in the record) if it went stale. */
+static statedb_handle rq_reopen(struct tasks_cpu *c)
+{
+	statedb_handle h;
+
+	if (sdb_hopen(SCHED_RQ_RECORD, 0, &h))
+		return c->rq_h;
+	c->rq_h = h;
+	cpu_put(c);
+	return h;
+}
+
 statedb_handle tasks_rq(void)
 {
 	const struct tasks_cpu *c = cpu_view();
@@ -240,9 +279,12 @@ statedb_handle tasks_rq(void)
 	if (sdb_hview(c->rq_h, &p, &version) >= 0)
 		return c->rq_h;
 	cpu = *c;	/* the policy made its record again: open it again */
-	if (sdb_hopen(SCHED_RQ_RECORD, 0, &cpu.rq_h) == 0)
-		cpu_put(&cpu);
-	return cpu.rq_h;
+	return rq_reopen(&cpu);
+}
+
+statedb_handle tasks_rq_of(struct tasks_cpu *c, bool stale)
+{
+	return stale || !c->rq_h ? rq_reopen(c) : c->rq_h;
 }
 
 int tasks_open_handles(void)
@@ -318,9 +360,10 @@ void table_remove(struct tasks_table *t, int64_t id)
 }
 
 /* The blocked list in place (read-only) and its length; 0 entries if absent. */
-static int blocked_view(const struct tasks_blocked_entry **e, int *n)
+static int blocked_view(const struct tasks_cpu *c, const struct tasks_blocked_entry **e, int *n)
 {
-	const struct tasks_cpu *c = cpu_view();
+	if (!c)
+		c = cpu_view();
 	struct statedb_meta m;
 	const void *data;
 	int size = c ? sdb_hview(c->blocked_h, &data, &m.version) : STATEDB_E_STALE;
@@ -363,7 +406,7 @@ int blocked_add(int64_t id, uint64_t wake_ns, const char *channel)
 {
 	struct tasks_blocked_entry add = { .id = id, .wake_ns = wake_ns };
 	const struct tasks_blocked_entry *e;
-	int n, err = blocked_view(&e, &n);
+	int n, err = blocked_view(NULL, &e, &n);
 
 	if (err)
 		return err;
@@ -377,7 +420,7 @@ int blocked_add(int64_t id, uint64_t wake_ns, const char *channel)
 int blocked_remove(int64_t id)
 {
 	const struct tasks_blocked_entry *e;
-	int n, err = blocked_view(&e, &n);
+	int n, err = blocked_view(NULL, &e, &n);
 
 	if (err)
 		return err;
@@ -387,10 +430,11 @@ int blocked_remove(int64_t id)
 	return TASKS_E_NOT_FOUND;
 }
 
-int blocked_due(uint64_t now_ns, const char *channel, int64_t *ids, int max)
+int blocked_due(const struct tasks_cpu *c, uint64_t now_ns, const char *channel, int64_t *ids,
+		int max)
 {
 	const struct tasks_blocked_entry *e;
-	int n, found = 0, err = blocked_view(&e, &n);
+	int n, found = 0, err = blocked_view(c, &e, &n);
 
 	if (err)
 		return err;

@@ -7,6 +7,7 @@
 #ifndef CELLS_TASKS_RECORDS_H
 #define CELLS_TASKS_RECORDS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,7 +18,7 @@
 
 #define TASKS_PRIVATE __attribute__((visibility("hidden")))
 
-#define TASKS_LAYOUT       2u
+#define TASKS_LAYOUT       3u
 #define TASK_TYPE          0x5441534bu   /* "TASK": "task/ID" */
 #define TASKS_CPU_TYPE     0x54435055u   /* "TCPU": "tasks/current" */
 #define TASKS_TABLE_TYPE   0x5454424cu   /* "TTBL": "tasks/table" */
@@ -56,41 +57,34 @@ struct task_rec {
 	uint32_t stack_pages;      /* 0: not allocated by tasks (task 0), or already freed */
 	int64_t exit_code;
 	uint64_t stack_lo, stack_hi;
-	/* Last, so that the in-place write of a switch-out patches the checksum over them only. */
+	/*
+	 * Last, and in this order (the field every switch-out changes at the
+	 * very end), so that the in-place write of a switch-out patches the
+	 * checksum over the bytes that changed only, with none behind them.
+	 */
 	uint32_t state;            /* enum task_state */
 	uint32_t reserved;
-	uint64_t runs;             /* turns completed (switch-outs) */
 	uint64_t cpu_ticks;        /* ticks charged, up to its last switch-out */
 	uint64_t saved_rsp;        /* stack pointer of its last switch-out, from ctx_prepare, or 0 */
+	uint64_t runs;             /* turns completed (switch-outs) */
 };
 
 /* The fields of struct task_rec a switch-out writes, as they lie at its end. */
 struct task_hot {
 	uint32_t state;
 	uint32_t reserved;
-	uint64_t runs, cpu_ticks, saved_rsp;
+	uint64_t cpu_ticks, saved_rsp, runs;
 };
 #define TASK_HOT_AT offsetof(struct task_rec, state)
 _Static_assert(TASK_HOT_AT + sizeof(struct task_hot) == sizeof(struct task_rec), "hot fields last");
 
-/* "tasks/current": the CPU's side. */
+/*
+ * "tasks/current": the CPU's side. The fields are ordered by how often they
+ * change, the most often last, so that an in-place write (which patches the
+ * checksum over the changed span and the bytes behind it) stays short: a
+ * switch changes the last three words, a tick the ones before them.
+ */
 struct tasks_cpu {
-	/*
-	 * The task whose code runs, 0 for idle; -1 while no task runs: the CPU
-	 * halts in nano_core (ctx_block with nothing to run) until
-	 * tasks_idle_next names the next one.
-	 */
-	int64_t current;
-	/* The last switch-out, until tasks_finish_switch records it in the task's record. */
-	int64_t pending;           /* the task switched away from; -1 when none is pending */
-	uint32_t pending_state;    /* the state it left in */
-	uint32_t reserved0;        /* 0 */
-	uint64_t pending_ticks;    /* ticks to charge it */
-	uint64_t ran_ticks;        /* ticks charged to current since it was switched in */
-	uint64_t switches, ticks, idle_ticks;
-	uint32_t need_resched;     /* preempt current at the next tasks_irq_exit (a tick or a wake-up asked) */
-	int32_t current_prio;      /* current's priority, to queue it again without reading its record */
-	uint32_t reserved1, reserved2;  /* 0 */
 	/*
 	 * Handles of the other hot records (opened by cell_init), so that the
 	 * switch and the tick look no record up by name. This record's own
@@ -98,8 +92,24 @@ struct tasks_cpu {
 	 * swaps of this cell.
 	 */
 	statedb_handle table_h, blocked_h, rq_h;
+	uint64_t ticks, idle_ticks;
+	uint64_t ran_ticks;        /* ticks charged to current since it was switched in */
+	uint32_t need_resched;     /* preempt current at the next tasks_irq_exit (a tick or a wake-up asked) */
+	int32_t current_prio;      /* current's priority, to queue it again without reading its record */
+	/* The last switch-out, until tasks_finish_switch records it in the task's record. */
+	uint32_t pending_state;    /* the state it left in */
+	uint32_t reserved0;        /* 0 */
+	uint64_t pending_ticks;    /* ticks to charge it */
+	int64_t pending;           /* the task switched away from; -1 when none is pending */
+	/*
+	 * The task whose code runs, 0 for idle; -1 while no task runs: the CPU
+	 * halts in nano_core (ctx_block with nothing to run) until
+	 * tasks_idle_next names the next one.
+	 */
+	int64_t current;
+	uint64_t switches;
 };
-_Static_assert(sizeof(struct tasks_cpu) == 104, "tasks layout 2");
+_Static_assert(sizeof(struct tasks_cpu) == 96, "tasks layout 3");
 
 /* A task's place in "tasks/table": its id (-1: free) and its record's handle. */
 struct tasks_slot {
@@ -135,13 +145,28 @@ TASKS_PRIVATE int rec_create(const struct task_rec *r, statedb_handle *h);
  * handle; 0, or TASKS_E_NOT_FOUND when it has no handle (then use rec_get).
  */
 TASKS_PRIVATE int rec_view(int64_t id, const struct task_rec **r, statedb_handle *h);
-/* Writes the hot fields of the record h names, in place. */
-TASKS_PRIVATE int rec_put_hot(statedb_handle h, const struct task_hot *hot);
+/* The same, from a view of tasks/table the caller took (table_view_of). */
+TASKS_PRIVATE int rec_view_in(const struct tasks_table *t, int64_t id, const struct task_rec **r,
+			      statedb_handle *h);
+/* tasks/table in place through c's handle (read-only, for the caller's call only), or NULL. */
+TASKS_PRIVATE const struct tasks_table *table_view_of(const struct tasks_cpu *c);
+/*
+ * Writes the hot fields of the record h names, in place: only the span
+ * where *hot differs from *was (the record's current hot fields).
+ */
+TASKS_PRIVATE int rec_put_hot(statedb_handle h, const struct task_hot *was, const struct task_hot *hot);
 /* The record through its handle, by name if the handle went stale. */
 TASKS_PRIVATE int rec_hget(statedb_handle h, int64_t id, struct task_rec *r);
 TASKS_PRIVATE int rec_delete(int64_t id);
 TASKS_PRIVATE int cpu_get(struct tasks_cpu *c);
 TASKS_PRIVATE int cpu_put(const struct tasks_cpu *c);
+/*
+ * The same, where *view is the record in place (NULL when it was read by
+ * name), as cpu_get_view gave it earlier in the caller's call: cpu_put_over
+ * writes the words of c that differ from it, with no second look-up.
+ */
+TASKS_PRIVATE int cpu_get_view(struct tasks_cpu *c, const struct tasks_cpu **view);
+TASKS_PRIVATE int cpu_put_over(const struct tasks_cpu *view, const struct tasks_cpu *c);
 TASKS_PRIVATE int table_get(struct tasks_table *t);
 TASKS_PRIVATE int table_put(const struct tasks_table *t);
 /* An empty table: no task, next id 0. */
@@ -151,11 +176,22 @@ TASKS_PRIVATE int table_add(struct tasks_table *t, int64_t id, statedb_handle h)
 TASKS_PRIVATE void table_remove(struct tasks_table *t, int64_t id);
 TASKS_PRIVATE int blocked_add(int64_t id, uint64_t wake_ns, const char *channel);
 TASKS_PRIVATE int blocked_remove(int64_t id);
-/* Copies up to max ids of blocked tasks due at now_ns (or waiting on channel if not NULL). */
-TASKS_PRIVATE int blocked_due(uint64_t now_ns, const char *channel, int64_t *ids, int max);
+/*
+ * Copies up to max ids of blocked tasks due at now_ns (or waiting on channel
+ * if not NULL). c is the caller's copy of tasks/current, for its handles,
+ * or NULL to read it.
+ */
+TASKS_PRIVATE int blocked_due(const struct tasks_cpu *c, uint64_t now_ns, const char *channel,
+			      int64_t *ids, int max);
 TASKS_PRIVATE const char *task_state_name(uint32_t state);
 /* The run queue's handle for the policy calls (include/delos/sched.h), opened again if it went stale. */
 TASKS_PRIVATE statedb_handle tasks_rq(void);
+/*
+ * The same on the hot path, from the caller's copy c of tasks/current:
+ * c->rq_h as it is, or (when `stale`, after a policy call refused it)
+ * opened again, in c and in the record.
+ */
+TASKS_PRIVATE statedb_handle tasks_rq_of(struct tasks_cpu *c, bool stale);
 /* Opens the hot records' handles and keeps them (cell_init); 0 or a tasks_error. */
 TASKS_PRIVATE int tasks_open_handles(void);
 
@@ -183,6 +219,7 @@ TASKS_PRIVATE int64_t tasks_current(void);
  * contained; on a fault in the policy a pick falls back to the next ready
  * task by id after `current`, the others return as if the policy refused.
  */
+TASKS_PRIVATE int64_t policy_switch(statedb_handle q, int64_t current, int prio, int how, int *err);
 TASKS_PRIVATE int64_t policy_pick(statedb_handle q, int64_t current);
 TASKS_PRIVATE int policy_enqueue(statedb_handle q, int64_t id, int prio, bool requeue);
 TASKS_PRIVATE int policy_wake(statedb_handle q, int64_t id, int prio);

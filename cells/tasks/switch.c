@@ -44,38 +44,58 @@ static void free_stack(struct task_rec *r)
 	r->stack_lo = r->stack_hi = r->saved_rsp = 0;
 }
 
-/*
- * Reads the CPU record into *cpu and records the pending switch-out in its
- * task's record, if there is one; returns whether *cpu changed (then the
- * caller must write it back). An exited task stays pending while no task
- * runs: the CPU may be halting on its stack, which is freed once another
- * task runs.
- */
-/* A switch-out of a task that stays alive: only its hot fields, in place. */
-static bool record_hot(const struct tasks_cpu *cpu)
+/* The hot fields of a record, as they lie at its end. */
+static const struct task_hot *hot_of(const struct task_rec *r)
+{
+	return (const struct task_hot *)((const char *)r + TASK_HOT_AT);
+}
+
+/* A switch-out of a task that stays alive: only its hot fields that changed, in place. */
+static bool record_hot(const struct tasks_cpu *cpu, const struct tasks_table *t)
 {
 	const struct task_rec *v;
 	struct task_hot hot;
 	statedb_handle h;
 
-	if (cpu->pending_state == TASK_EXITED || rec_view(cpu->pending, &v, &h))
+	if (cpu->pending_state == TASK_EXITED || rec_view_in(t, cpu->pending, &v, &h))
 		return false;
 	hot = (struct task_hot){
 		.state = cpu->pending_state, .runs = v->runs + 1,
 		.cpu_ticks = v->cpu_ticks + cpu->pending_ticks, .saved_rsp = ctx_last_saved(),
 	};
-	return rec_put_hot(h, &hot) == 0;
+	return rec_put_hot(h, hot_of(v), &hot) == 0;
 }
 
-static int record_pending(struct tasks_cpu *cpu, bool *changed)
+static int record_pending_view(struct tasks_cpu *cpu, const struct tasks_cpu **v,
+			       const struct tasks_table **t, bool *changed);
+
+/*
+ * Reads the CPU record into *cpu and records the pending switch-out in its
+ * task's record, if there is one; returns whether *cpu changed (then the
+ * caller must write it back). *t is a view of tasks/table for the rest of
+ * the caller's call when a switch-out was recorded, else NULL (see
+ * table_of). An exited task stays pending
+ * while no task runs: the CPU may be halting on its stack, which is freed
+ * once another task runs.
+ */
+static int record_pending(struct tasks_cpu *cpu, const struct tasks_table **t, bool *changed)
+{
+	return record_pending_view(cpu, NULL, t, changed);
+}
+
+/* record_pending, with the CPU record's place (*v) for cpu_put_over. */
+static int record_pending_view(struct tasks_cpu *cpu, const struct tasks_cpu **v,
+			       const struct tasks_table **t, bool *changed)
 {
 	struct task_rec r;
-	int err = cpu_get(cpu);
+	int err = cpu_get_view(cpu, v);
 
 	*changed = false;
+	*t = NULL;
 	if (err || cpu->pending < 0 || (cpu->pending_state == TASK_EXITED && cpu->current < 0))
 		return err;
-	if (!record_hot(cpu) && rec_get(cpu->pending, &r) == 0) {
+	*t = table_view_of(cpu);
+	if (!record_hot(cpu, *t) && rec_get(cpu->pending, &r) == 0) {
 		r.state = cpu->pending_state;
 		r.cpu_ticks += cpu->pending_ticks;
 		r.runs++;
@@ -90,20 +110,27 @@ static int record_pending(struct tasks_cpu *cpu, bool *changed)
 	return 0;
 }
 
+/* The view of tasks/table record_pending gave, or one taken now. */
+static const struct tasks_table *table_of(const struct tasks_cpu *cpu, const struct tasks_table *t)
+{
+	return t ? t : table_view_of(cpu);
+}
+
 /* Records the pending switch-out, if any; leaves the CPU record in *cpu. */
-static int finish_into(struct tasks_cpu *cpu)
+static int finish_into(struct tasks_cpu *cpu, const struct tasks_table **t)
 {
 	bool changed;
-	int err = record_pending(cpu, &changed);
+	int err = record_pending(cpu, t, &changed);
 
 	return err || !changed ? err : cpu_put(cpu);
 }
 
 void tasks_finish_switch(void)
 {
+	const struct tasks_table *t;
 	struct tasks_cpu cpu;
 
-	finish_into(&cpu);
+	finish_into(&cpu, &t);
 }
 
 static uint32_t state_of(int64_t id)
@@ -114,13 +141,44 @@ static uint32_t state_of(int64_t id)
 }
 
 /*
- * The task to run next when the caller leaves in `state`: the policy's
- * pick, else idle if it is ready (the caller itself, when it is idle and
- * stays ready), else the caller if it stays ready, else -1: nothing can run.
+ * How the caller, leaving in `state`, goes back into the queue: not at all
+ * when it blocks (or is idle, never queued); at the tail; or keeping its
+ * turn when a wake-up preempted it before its slice ran out.
  */
-static int64_t choose_next(const struct tasks_cpu *cpu, uint32_t state)
+static int queue_how(const struct tasks_cpu *cpu, uint64_t state)
 {
-	int64_t next = policy_pick(tasks_rq(), cpu->current);
+	if ((state != TASKS_SWITCH_PREEMPT && state != TASK_READY) || cpu->current == 0)
+		return SCHED_SWITCH_BLOCK;
+	if (state == TASKS_SWITCH_PREEMPT && cpu->ran_ticks < SCHED_SLICE_TICKS)
+		return SCHED_SWITCH_REQUEUE;
+	return SCHED_SWITCH_ENQUEUE;
+}
+
+/*
+ * The policy's pick after queueing the caller as `how` says (contained,
+ * policy.c), with the run queue opened again if it went stale.
+ */
+static int64_t queue_and_pick(struct tasks_cpu *cpu, int how)
+{
+	int err;
+	int64_t next = policy_switch(tasks_rq_of(cpu, false), cpu->current, cpu->current_prio, how, &err);
+
+	if (err == SCHED_E_RECORD)
+		next = policy_switch(tasks_rq_of(cpu, true), cpu->current, cpu->current_prio, how, &err);
+	if (err < 0 && how != SCHED_SWITCH_BLOCK)
+		klog(LOG_ERR, "tasks: the %s policy refused task %ld", policy_name(), cpu->current);
+	return next;
+}
+
+/*
+ * The task to run next when the caller leaves in `state` (queued first if
+ * it stays ready): the policy's pick, else idle if it is ready (the caller
+ * itself, when it is idle and stays ready), else the caller if it stays
+ * ready, else -1: nothing can run.
+ */
+static int64_t choose_next(struct tasks_cpu *cpu, uint32_t state, int how)
+{
+	int64_t next = queue_and_pick(cpu, how);
 
 	if (next >= 0)
 		return next;
@@ -135,14 +193,14 @@ static int64_t choose_next(const struct tasks_cpu *cpu, uint32_t state)
  * The stack pointer to resume task id at: its saved one, or a fresh start
  * at its entry (a new or restarted task). 0 if it has no context to run.
  */
-static uint64_t resume_rsp(int64_t id, int32_t *prio)
+static uint64_t resume_rsp(const struct tasks_table *t, int64_t id, int32_t *prio)
 {
 	const struct task_rec *v;
 	struct task_rec r;
 	statedb_handle h;
 	uint64_t rsp;
 
-	if (rec_view(id, &v, &h)) {
+	if (rec_view_in(t, id, &v, &h)) {
 		if (rec_get(id, &r))
 			return 0;
 		v = &r;
@@ -173,37 +231,19 @@ static void hand_over(struct tasks_cpu *cpu, int64_t next, int32_t next_prio, ui
 	cpu->switches += next >= 0;
 }
 
-/*
- * Queues the caller again if it stays ready: at the tail, or keeping its
- * turn when a wake-up preempted it before its slice ran out. Task 0 is
- * never queued. Returns the state it leaves in.
- */
-static uint64_t queue_self(const struct tasks_cpu *cpu, uint64_t state)
-{
-	bool early = state == TASKS_SWITCH_PREEMPT && cpu->ran_ticks < SCHED_SLICE_TICKS;
-	int err;
-
-	if (state != TASKS_SWITCH_PREEMPT && state != TASK_READY)
-		return state;
-	if (cpu->current != 0) {
-		err = policy_enqueue(tasks_rq(), cpu->current, cpu->current_prio, early);
-		if (err < 0)
-			klog(LOG_ERR, "tasks: the %s policy refused task %ld", policy_name(), cpu->current);
-	}
-	return TASK_READY;
-}
-
 /* The CPU record is written once, at the end, whichever way it goes. */
 int tasks_switch(uint64_t state, uint64_t flags)
 {
+	const struct tasks_cpu *view;
+	const struct tasks_table *t;
 	struct tasks_cpu cpu;
 	int32_t next_prio = SCHED_PRIO_UNSET;
 	uint64_t rsp = 0;
 	int64_t self, next;
 	bool changed;
-	int err;
+	int err, how;
 
-	if ((err = record_pending(&cpu, &changed))) {
+	if ((err = record_pending_view(&cpu, &view, &t, &changed))) {
 		irq_restore(flags);
 		return err;
 	}
@@ -211,8 +251,10 @@ int tasks_switch(uint64_t state, uint64_t flags)
 		err = TASKS_E_STATE;
 		goto out;
 	}
-	state = queue_self(&cpu, state);
-	next = choose_next(&cpu, (uint32_t)state);
+	how = queue_how(&cpu, state);
+	if (state == TASKS_SWITCH_PREEMPT)
+		state = TASK_READY;
+	next = choose_next(&cpu, (uint32_t)state, how);
 	if (next == self) {
 		cpu.need_resched = 0;	/* the caller goes on: a new turn */
 		cpu.ran_ticks = 0;
@@ -220,12 +262,12 @@ int tasks_switch(uint64_t state, uint64_t flags)
 		err = TASKS_AGAIN;
 		goto out;
 	}
-	if (next >= 0 && !(rsp = resume_rsp(next, &next_prio))) {
+	if (next >= 0 && !(rsp = resume_rsp(table_of(&cpu, t), next, &next_prio))) {
 		err = TASKS_E_STATE;
 		goto out;
 	}
 	hand_over(&cpu, next, next_prio, (uint32_t)state);
-	if (cpu_put(&cpu)) {
+	if (cpu_put_over(view, &cpu)) {
 		err = TASKS_E_STATE;
 		changed = false;	/* no half-written switch */
 		goto out;
@@ -242,17 +284,18 @@ out:
 
 uint64_t tasks_idle_next(void)
 {
+	const struct tasks_table *t;
 	struct tasks_cpu cpu;
 	int32_t prio = SCHED_PRIO_UNSET;
 	uint64_t rsp;
 	int64_t next;
 
-	if (finish_into(&cpu) || cpu.current >= 0)
+	if (finish_into(&cpu, &t) || cpu.current >= 0)
 		return 0;
-	next = policy_pick(tasks_rq(), -1);
+	next = policy_pick(tasks_rq_of(&cpu, false), -1);
 	if (next < 0 && state_of(0) == TASK_READY)
 		next = 0;
-	if (next < 0 || !(rsp = resume_rsp(next, &prio)))
+	if (next < 0 || !(rsp = resume_rsp(table_of(&cpu, t), next, &prio)))
 		return 0;
 	cpu.current = next;
 	cpu.current_prio = prio;
@@ -289,19 +332,29 @@ int tasks_make_ready(int64_t id)
 	return 0;
 }
 
-/* Wakes the sleepers due at now_ns; returns how many. */
-static int wake_sleepers(uint64_t now_ns)
+/*
+ * Wakes the sleepers due at now_ns, given the caller's copy of the CPU
+ * record (*cpu, changed if `changed`; *view the record in place), which the
+ * wake-ups write too: it is written first and read again after. Returns 0,
+ * or -1 if *cpu is lost.
+ */
+static int wake_sleepers(struct tasks_cpu *cpu, const struct tasks_cpu **view, bool changed,
+			 uint64_t now_ns)
 {
 	int64_t ids[TASKS_MAX];
-	int n = blocked_due(now_ns, NULL, ids, TASKS_MAX);
+	int n = blocked_due(cpu, now_ns, NULL, ids, TASKS_MAX);
 
+	if (n <= 0)
+		return 0;
+	if (changed && cpu_put_over(*view, cpu))
+		return -1;
 	for (int i = 0; i < n; i++)
 		tasks_make_ready(ids[i]);
-	return n;
+	return cpu_get_view(cpu, view) ? -1 : 0;
 }
 
 /* Charges the tick to the running task (if any) and asks for a preemption if the policy says so. */
-static void charge_tick(struct tasks_cpu *cpu)
+static void charge_tick(const struct tasks_cpu *view, struct tasks_cpu *cpu)
 {
 	bool running = cpu->current >= 0;
 
@@ -311,31 +364,35 @@ static void charge_tick(struct tasks_cpu *cpu)
 	if (!running || cpu->current == 0)
 		cpu->idle_ticks++;
 	if (running && !cpu->need_resched &&
-	    policy_should_preempt(tasks_rq(), cpu->current == 0 ? UINT64_MAX : cpu->ran_ticks))
+	    policy_should_preempt(tasks_rq_of(cpu, false),
+				  cpu->current == 0 ? UINT64_MAX : cpu->ran_ticks))
 		cpu->need_resched = 1;
-	cpu_put(cpu);
+	cpu_put_over(view, cpu);
 }
 
+/* One read and one write of the CPU record when nothing wakes. */
 int tasks_tick(uint64_t tick)
 {
+	const struct tasks_cpu *view;
+	const struct tasks_table *t;
 	struct tasks_cpu cpu;
+	bool changed;
 
 	(void)tick;
-	if (finish_into(&cpu))
+	if (record_pending_view(&cpu, &view, &t, &changed) ||
+	    wake_sleepers(&cpu, &view, changed, time_ns()))
 		return 0;
-	/* A wake-up may have asked for a preemption in the CPU record: read it again. */
-	if (wake_sleepers(time_ns()) > 0 && cpu_get(&cpu))
-		return 0;
-	charge_tick(&cpu);
+	charge_tick(view, &cpu);
 	return 0;
 }
 
 int tasks_irq_exit(uint64_t irq, uint64_t unused)
 {
+	const struct tasks_table *t;
 	struct tasks_cpu cpu;
 
 	(void)irq, (void)unused;
-	if (finish_into(&cpu) || cpu.current < 0 || !cpu.need_resched)
+	if (finish_into(&cpu, &t) || cpu.current < 0 || !cpu.need_resched)
 		return 0;
 	__attribute__((musttail)) return tasks_switch(TASKS_SWITCH_PREEMPT, 0);
 }

@@ -100,6 +100,22 @@ int sched_dequeue(statedb_handle q, int64_t id);
 /* Removes and returns the task to run next and records it as running, or -1 for idle. */
 int64_t sched_pick(statedb_handle q);
 
+/*
+ * The switch's one call: queues id (the running task, which is leaving) as
+ * `how` says, then picks as sched_pick, reading and writing the queue once.
+ * SCHED_SWITCH_BLOCK: not queued (it blocks or ends); SCHED_SWITCH_ENQUEUE
+ * and SCHED_SWITCH_REQUEUE: as sched_enqueue and sched_requeue would queue
+ * it. Returns what sched_pick does (which may be id itself); *err is 0 or
+ * the sched_error that kept id out of the queue (the pick is made all the
+ * same), SCHED_E_RECORD if the queue could not be read.
+ */
+enum sched_switch_how {
+	SCHED_SWITCH_BLOCK,
+	SCHED_SWITCH_ENQUEUE,
+	SCHED_SWITCH_REQUEUE,
+};
+int64_t sched_switch(statedb_handle q, int64_t id, int prio, int how, int *err);
+
 /* Whether the running task, after ran_ticks ticks in this turn, should give way now. */
 bool sched_should_preempt(statedb_handle q, uint64_t ran_ticks);
 

@@ -80,3 +80,21 @@ Test(sched_prio, takes_over_a_round_robin_queue)
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		cr_assert_eq(sched_pick(rq()), want[i], "pick %zu", i);
 }
+
+/* sched_switch queues the caller in its level, then picks the most urgent. */
+Test(sched_prio, switch_queues_the_caller_then_picks_the_most_urgent)
+{
+	int err = 1;
+
+	sched_enqueue(rq(), 2, 4);
+	cr_assert_eq(sched_switch(rq(), 1, 10, SCHED_SWITCH_ENQUEUE, &err), 1,
+		     "the caller is still the most urgent: it goes on");
+	cr_assert_eq(err, 0);
+	sched_enqueue(rq(), 3, 10);
+	cr_assert_eq(sched_switch(rq(), 1, 10, SCHED_SWITCH_ENQUEUE, &err), 3, "round robin in a level");
+	cr_assert_eq(sched_switch(rq(), 3, 10, SCHED_SWITCH_REQUEUE, &err), 3,
+		     "requeued at the head of its level, it keeps its turn");
+	cr_assert_eq(sched_switch(rq(), 3, 10, SCHED_SWITCH_BLOCK, &err), 1);
+	cr_assert_eq(sched_switch(rq(), 1, 10, SCHED_SWITCH_BLOCK, &err), 2);
+	cr_assert_eq(sched_switch(rq(), 2, 4, SCHED_SWITCH_BLOCK, &err), -1);
+}

@@ -114,3 +114,45 @@ Test(sched_rr, takes_over_an_existing_queue)
 	cr_assert_eq(sched_pick(rq()), 7, "arrival order kept across a restart");
 	cr_assert_eq(sched_pick(rq()), 5);
 }
+
+/* sched_switch is sched_enqueue / _requeue / nothing, then sched_pick, in one write. */
+Test(sched_rr, switch_queues_the_caller_then_picks)
+{
+	int err = 1;
+
+	sched_enqueue(rq(), 2, SCHED_PRIO_DEFAULT);
+	cr_assert_eq(sched_switch(rq(), 1, SCHED_PRIO_DEFAULT, SCHED_SWITCH_ENQUEUE, &err), 2);
+	cr_assert_eq(err, 0);
+	cr_assert_eq(queue().count, 1);
+	cr_assert_eq(queue().q[0].id, 1, "the caller went to the tail");
+	cr_assert_eq(queue().running, 2);
+	cr_assert_eq(sched_switch(rq(), 2, SCHED_PRIO_DEFAULT, SCHED_SWITCH_ENQUEUE, &err), 1);
+	sched_enqueue(rq(), 3, SCHED_PRIO_DEFAULT);
+	sched_enqueue(rq(), 4, SCHED_PRIO_DEFAULT);
+	/* Queue [2 3 4], 1 running and preempted early: it keeps its turn, second. */
+	cr_assert_eq(sched_switch(rq(), 1, SCHED_PRIO_DEFAULT, SCHED_SWITCH_REQUEUE, &err), 2);
+	cr_assert_eq(queue().q[0].id, 1);
+	cr_assert_eq(queue().q[1].id, 3);
+	cr_assert_eq(sched_switch(rq(), 2, SCHED_PRIO_DEFAULT, SCHED_SWITCH_BLOCK, &err), 1);
+	cr_assert_eq(queue().count, 2, "a blocking caller is not queued");
+	cr_assert_eq(sched_switch(rq(), 1, SCHED_PRIO_DEFAULT, SCHED_SWITCH_ENQUEUE, &err), 3);
+	cr_assert_eq(sched_switch(rq(), 3, SCHED_PRIO_DEFAULT, SCHED_SWITCH_BLOCK, &err), 4);
+	cr_assert_eq(sched_switch(rq(), 4, SCHED_PRIO_DEFAULT, SCHED_SWITCH_ENQUEUE, &err), 1);
+	cr_assert_eq(sched_switch(rq(), 1, SCHED_PRIO_DEFAULT, SCHED_SWITCH_ENQUEUE, &err), 4);
+	cr_assert_eq(sched_switch(rq(), 4, SCHED_PRIO_DEFAULT, SCHED_SWITCH_BLOCK, &err), 1);
+	cr_assert_eq(sched_switch(rq(), 1, SCHED_PRIO_DEFAULT, SCHED_SWITCH_BLOCK, &err), -1);
+	cr_assert_eq(queue().running, -1, "idle");
+}
+
+Test(sched_rr, switch_with_a_full_queue_still_picks)
+{
+	int err = 0;
+
+	for (int64_t id = 1; id <= SCHED_QUEUE_MAX; id++)
+		cr_assert_eq(sched_enqueue(rq(), id, SCHED_PRIO_DEFAULT), 0);
+	cr_assert_eq(sched_switch(rq(), 1000, SCHED_PRIO_DEFAULT, SCHED_SWITCH_ENQUEUE, &err), 1);
+	cr_assert_eq(err, SCHED_E_FULL, "the caller is refused, the pick made");
+	cr_assert_eq(queue().count, SCHED_QUEUE_MAX - 1);
+	cr_assert_eq(sched_switch(rq(), 0, SCHED_PRIO_DEFAULT, SCHED_SWITCH_ENQUEUE, &err), 2);
+	cr_assert_eq(err, SCHED_E_INVAL, "task 0 is never queued");
+}
