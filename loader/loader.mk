@@ -147,6 +147,7 @@ TEST_SCRIPTS += loader_bench_stops_on_failed_load=loader-bench-check
 # Live swap and cellrefs on the host, over the same test objects.
 HOST_TESTS      += swap
 test_swap_SRCS  := $(LOADER_HOST_SRCS) tests/loader/testlib.c metamodules/cellref.c \
+                   tests/host/paging_host.c \
                    tests/host/irq_host.c
 $(HOUT)/tests/test_swap: HCFLAGS += -DLOADER_TEST_DIR='"$(abspath $(LT))"'
 $(HOUT)/tests/test_swap: | $(LT_OBJS)

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <delos/cellref.h>
 #include <delos/swap.h>
@@ -253,6 +255,23 @@ Test(swap, cellref_of_an_unloaded_cell_resolves_to_nothing)
 	cr_assert_eq(cellref_resolve(&r), 0);
 	cr_assert(!cellref_make(&r, "", "x"));
 	cr_assert(!cellref_make(&r, "a_cell_name_that_is_far_too_long_x", "x"));
+}
+
+/* A call through a cellref a cell's bad pointer names is refused, not a fault of the caller. */
+Test(swap, cellref_call_through_an_unmapped_cellref_is_refused)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *gone = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct cellref r;
+	int result = 7;
+
+	cr_assert_neq(gone, MAP_FAILED);
+	cr_assert_eq(munmap(gone, (size_t)page), 0);
+	cr_assert_eq(cellref_call(gone, 0, &result), -1);
+	cr_assert_eq(cellref_call(NULL, 0, &result), -1);
+	cr_assert_eq(result, 7, "nothing was called");
+	cr_assert(cellref_make(&r, "user", "user_calc"));
+	cr_assert_eq(cellref_call(&r, 0, &result), 0, "a good cellref still calls");
 }
 
 /* A cellref reaches only global functions, and a cell's name never leads into nano_core. */
