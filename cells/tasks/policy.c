@@ -118,8 +118,14 @@ int64_t policy_switch(statedb_handle q, int64_t current, int prio, int how, int 
 	struct policy_call c = { OP_SWITCH, q, current, prio, (uint64_t)how, INT64_MIN, 0 };
 
 	if (trap_contain(run_call, &c, FAULT_CTX_CALL, NULL)) {
-		*err = 0;	/* the caller stays ready by its record: the fallback may pick it */
-		return fallback_pick(q, current);
+		/*
+		 * The queue is as the policy left it, without the caller: a caller
+		 * that stays ready goes on (a fallback pick of another task would
+		 * leave it out of the queue for good); one that blocks or ends
+		 * leaves to the next ready task by id.
+		 */
+		*err = 0;
+		return how == SCHED_SWITCH_BLOCK ? fallback_pick(q, current) : current;
 	}
 	*err = c.err;
 	return c.ret;

@@ -450,17 +450,17 @@ def test_fault_watchdog_boot_argument(machine):
 
 @contained
 def test_fault_in_the_scheduling_policy_is_contained(machine):
-    """ud2 at sched_rr's sched_pick, which every switch calls (at interrupt exit, and
-    ending a task): each pick is a contained call of the tasks cell, the fault charged
+    """ud2 at sched_rr's sched_switch, which every switch calls (at interrupt exit, and
+    ending a task): each such call is a contained call of the tasks cell, the fault charged
     to sched_rr in 'call' context, the switch falls back to the next ready task until
     sched_rr is reloaded, and the workload goes on clean."""
     m = booted_with_injector(machine)
     check("loaded workload@1" in m.command("load workload@1"), "load workload@1")
     check("started 2 workers" in m.command("work start"), "work start")
     poll(m, "work status", r"work: [1-9]\d* operations")
-    check("ud2 at sched_rr:sched_pick" in m.command("inject sched_rr sched_pick ud2"), "inject")
+    check("ud2 at sched_rr:sched_switch" in m.command("inject sched_rr sched_switch ud2"), "inject")
     line = poll(m, "faults", r"^ +1 .*recovered in \d+ us$").group(0)
-    check(re.search(r"sched_rr task -?\d+ '[^']*' call: #UD invalid opcode at sched_rr:sched_pick\+0x0; "
+    check(re.search(r"sched_rr task -?\d+ '[^']*' call: #UD invalid opcode at sched_rr:sched_switch\+0x0; "
                     r"reload sched_rr@1 -> sched_rr@1", line), "fault 1: %r" % line)
     before = operations(m)
     deadline = time.monotonic() + 30
