@@ -64,11 +64,9 @@ int statedb_reclaim(struct state_db *db)
 	return (int)db->retired_count;
 }
 
-/* Checks the name and value arguments shared by create and update. */
-int sdb_check_value(const char *name, const void *data, size_t len)
+/* Checks the value arguments shared by create and update. */
+static int check_data(const void *data, size_t len)
 {
-	if (sdb_text_len(name, STATEDB_NAME_MAX) < 0)
-		return STATEDB_E_NAME;
 	if (len > STATEDB_DATA_MAX)
 		return STATEDB_E_TOO_BIG;
 	if (!data && len)
@@ -76,16 +74,20 @@ int sdb_check_value(const char *name, const void *data, size_t len)
 	return STATEDB_OK;
 }
 
+/* Checks the name and value arguments shared by create and update. */
+int sdb_check_value(const char *name, const void *data, size_t len)
+{
+	if (sdb_text_len(name, STATEDB_NAME_MAX) < 0)
+		return STATEDB_E_NAME;
+	return check_data(data, len);
+}
+
 /* sdb_check_value, with the name checked and hashed in one pass into *hash. */
 int sdb_check_named_value(const char *name, const void *data, size_t len, uint32_t *hash)
 {
 	if (sdb_name_hash(name, hash) < 0)
 		return STATEDB_E_NAME;
-	if (len > STATEDB_DATA_MAX)
-		return STATEDB_E_TOO_BIG;
-	if (!data && len)
-		return STATEDB_E_INVAL;
-	return STATEDB_OK;
+	return check_data(data, len);
 }
 
 /* Returns name (of that hash)'s live record, or NULL; *slot is its slot (or NULL). */

@@ -125,6 +125,19 @@ def operations(m):
     return int(poll(m, "work status", r"work: (\d+) operations").group(1))
 
 
+def workload_goes_on_clean(m, after):
+    """The workload does four more operations after `after`, then stops with no error and
+    verifies every file."""
+    before = operations(m)
+    deadline = time.monotonic() + 30
+    while operations(m) < before + 4:
+        check(time.monotonic() < deadline, "the workload does not go on after %s" % after)
+    out = m.command("work stop")
+    check(re.search(r"stopped after \d+ operations, 0 errors", out), "work stop: %r" % out)
+    out = m.command("work verify")
+    check(re.search(r"work: verify: [1-9]\d* files checked, 0 mismatches", out), "verify: %r" % out)
+
+
 @contained
 def test_fault_ramfs_read_under_workload(machine):
     """ud2 at ramfs_read while the workload runs: ramfs is charged and reloaded, the
@@ -140,14 +153,7 @@ def test_fault_ramfs_read_under_workload(machine):
           "fault 1 not charged to ramfs in task context: %r" % line)
     line = poll(m, "faults", r"^ +1 .*recovered in \d+ us$").group(0)
     check("reload ramfs@1 -> ramfs@1" in line and "restarted" in line, "fault 1: %r" % line)
-    before = operations(m)
-    deadline = time.monotonic() + 30
-    while operations(m) < before + 4:
-        check(time.monotonic() < deadline, "the workload does not go on after the reload")
-    out = m.command("work stop")
-    check(re.search(r"stopped after \d+ operations, 0 errors", out), "work stop: %r" % out)
-    out = m.command("work verify")
-    check(re.search(r"work: verify: [1-9]\d* files checked, 0 mismatches", out), "verify: %r" % out)
+    workload_goes_on_clean(m, "the reload")
     check("MISMATCH" not in m.transcript, "the workload saw a mismatch")
     # The ended workers' I/O buffers went with their frames: none is left held.
     live, freed = task_blocks(m)
@@ -271,14 +277,7 @@ def test_fault_hang_with_interrupts_on(machine):
                     r"ramfs:ramfs_read\+0x0; reload ramfs@1 -> ramfs@1; task \d+ restarted", line),
           "fault 1: %r" % line)
     poll(m, "faults", r"^ +2 .*recovered in \d+ us$")   # the other worker, same incident
-    before = operations(m)
-    deadline = time.monotonic() + 30
-    while operations(m) < before + 4:
-        check(time.monotonic() < deadline, "the workload does not go on after the hang")
-    out = m.command("work stop")
-    check(re.search(r"stopped after \d+ operations, 0 errors", out), "work stop: %r" % out)
-    out = m.command("work verify")
-    check(re.search(r"work: verify: [1-9]\d* files checked, 0 mismatches", out), "verify: %r" % out)
+    workload_goes_on_clean(m, "the hang")
 
 
 @contained
@@ -314,14 +313,7 @@ def test_fault_hang_with_interrupts_off_in_a_task(machine):
     out = m.command("faults -v 1")
     check(re.search(r"^vector 2,", out, re.M) and re.search(r"RFLAGS [0-9a-f]{13}[0-7][0-9a-f]{2} ", out),
           "fault 1 is not the NMI's, with interrupts off, in its register dump: %r" % out)
-    before = operations(m)
-    deadline = time.monotonic() + 30
-    while operations(m) < before + 4:
-        check(time.monotonic() < deadline, "the workload does not go on after the hang")
-    out = m.command("work stop")
-    check(re.search(r"stopped after \d+ operations, 0 errors", out), "work stop: %r" % out)
-    out = m.command("work verify")
-    check(re.search(r"work: verify: [1-9]\d* files checked, 0 mismatches", out), "verify: %r" % out)
+    workload_goes_on_clean(m, "the hang")
 
 
 @contained
@@ -462,11 +454,4 @@ def test_fault_in_the_scheduling_policy_is_contained(machine):
     line = poll(m, "faults", r"^ +1 .*recovered in \d+ us$").group(0)
     check(re.search(r"sched_rr task -?\d+ '[^']*' call: #UD invalid opcode at sched_rr:sched_switch\+0x0; "
                     r"reload sched_rr@1 -> sched_rr@1", line), "fault 1: %r" % line)
-    before = operations(m)
-    deadline = time.monotonic() + 30
-    while operations(m) < before + 4:
-        check(time.monotonic() < deadline, "the workload does not go on after the policy's fault")
-    out = m.command("work stop")
-    check(re.search(r"stopped after \d+ operations, 0 errors", out), "work stop: %r" % out)
-    out = m.command("work verify")
-    check(re.search(r"work: verify: [1-9]\d* files checked, 0 mismatches", out), "verify: %r" % out)
+    workload_goes_on_clean(m, "the policy's fault")
