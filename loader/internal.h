@@ -131,11 +131,24 @@ struct sym_res {
 	uint32_t import; /* index in cell->imports, or NO_INDEX */
 	uint32_t hash;   /* of its name (symbols_resolve), for the namespace look-ups */
 	uint32_t got;    /* GOT slot, or NO_INDEX */
-	uint8_t refs;       /* K_* (reloc.c) of the relocations relocs_survey saw use it */
-	uint32_t ntracked;  /* relocations of placed sections re-linked at their place */
-	uint64_t val[VAL_COUNT]; /* once placed (relocs_apply): S, its GOT slot's address, Z */
 	struct loader_cell *owner;  /* RES_EXTERN */
 	const struct lsym *target;  /* RES_EXTERN */
+};
+
+/* What relocs_survey notes of one symbol's relocations in placed sections:
+ * the K_* flags (reloc.c) of their types above USE_SHIFT, the count of those
+ * re-linked at their place below (one word, so the survey's loop updates it
+ * with one load and one store). */
+#define USE_SHIFT 40
+#define USE_COUNT(u) ((u) & (((uint64_t)1 << USE_SHIFT) - 1))
+#define USE_FLAGS(u) ((unsigned)((u) >> USE_SHIFT))
+
+/* What relocs_apply computes once per symbol, packed for its loop: the values
+ * a relocation starts from (S, its GOT slot's address, Z) and its import. */
+struct symval {
+	uint64_t v[VAL_COUNT];
+	uint32_t import; /* index in cell->imports, or NO_INDEX */
+	uint32_t pad;
 };
 
 /* One load in progress: the validated object, scratch, and the new cell. */
@@ -160,6 +173,8 @@ struct load {
 
 	struct sec_plan *plan; /* shnum entries */
 	struct sym_res *res;   /* nsyms entries */
+	uint64_t *use;         /* nsyms entries: relocs_survey's notes (USE_*) */
+	struct symval *val;    /* nsyms entries, filled by relocs_apply */
 	bool scan_refuses;     /* relocs_survey saw a type relocs_scan refuses */
 	uint32_t ngot;
 	uint64_t got_off; /* in the rodata segment */

@@ -223,7 +223,8 @@ static int scratch_alloc(struct load *L)
 {
 	L->plan = ldr_alloc(L->ld, (size_t)L->shnum * sizeof(*L->plan));
 	L->res = ldr_alloc(L->ld, (size_t)L->nsyms * sizeof(*L->res));
-	if (!L->plan || !L->res)
+	L->use = ldr_alloc(L->ld, (size_t)L->nsyms * sizeof(*L->use));
+	if (!L->plan || !L->res || !L->use)
 		return load_err(L, LOADER_ENOMEM, "out of memory");
 	return 0;
 }
@@ -232,6 +233,8 @@ static void scratch_free(struct load *L)
 {
 	ldr_free(L->ld, L->plan);
 	ldr_free(L->ld, L->res);
+	ldr_free(L->ld, L->use);
+	ldr_free(L->ld, L->val);
 }
 
 /* Allocates the cell record with copies of its names and string tables. */

@@ -126,20 +126,28 @@ uint32_t relocs_survey(struct load *L, uint32_t r, uint32_t t, bool alloc, bool 
 {
 	const Elf64_Rela *rel = (const Elf64_Rela *)(L->obj + L->sh[r].sh_offset);
 	uint32_t n = L->sh[r].sh_size / sizeof(Elf64_Rela), nsyms = L->nsyms;
-	uint64_t size = L->sh[t].sh_size;
+	uint64_t size = L->sh[t].sh_size, *use = L->use;
 	unsigned need = alloc ? K_KNOWN : 0, seen = 0;
-	struct sym_res *res = L->res;
 
+	if (!placed) {
+		for (uint32_t j = 0; j < n; j++) {
+			const struct rkind *k = row(ELF_R_TYPE(rel[j].r_info));
+			uint64_t off = rel[j].r_offset; /* at least one byte, vlen if known */
+			if (ELF_R_SYM(rel[j].r_info) >= nsyms || (k->flags & need) != need ||
+			    off >= size || k->vlen > size - off)
+				return j;
+		}
+		return n;
+	}
+	/* One load and one store of the symbol's note per entry: consecutive
+	 * entries often name one symbol (a section's), and chain through it. */
 	for (uint32_t j = 0; j < n; j++) {
 		uint32_t symi = ELF_R_SYM(rel[j].r_info);
 		const struct rkind *k = row(ELF_R_TYPE(rel[j].r_info));
-		uint64_t off = rel[j].r_offset; /* at least one byte, vlen if known */
+		uint64_t off = rel[j].r_offset;
 		if (symi >= nsyms || (k->flags & need) != need || off >= size || k->vlen > size - off)
 			return j;
-		if (!placed)
-			continue;
-		res[symi].refs |= k->flags;
-		res[symi].ntracked += (k->flags & K_TRACKED) != 0;
+		use[symi] = (use[symi] | (uint64_t)k->flags << USE_SHIFT) + ((k->flags & K_TRACKED) != 0);
 		seen |= k->flags;
 	}
 	L->scan_refuses |= (seen & K_REFUSED) != 0;
@@ -264,14 +272,14 @@ static bool scan_noted(struct load *L)
 	if (L->scan_refuses)
 		return false;
 	for (uint32_t i = 0; i < L->nsyms; i++)
-		if ((L->res[i].refs & K_REF) && L->res[i].kind == RES_DISCARDED)
+		if ((USE_FLAGS(L->use[i]) & K_REF) && L->res[i].kind == RES_DISCARDED)
 			return false;
 	for (uint32_t i = 0; i < L->nsyms; i++) {
 		struct sym_res *r = &L->res[i];
-		if (r->refs & K_GOT)
+		if (USE_FLAGS(L->use[i]) & K_GOT)
 			r->got = NEEDS_GOT;
 		if (r->import != NO_INDEX)
-			L->cell->imports[r->import].nsites += r->ntracked;
+			L->cell->imports[r->import].nsites += (uint32_t)USE_COUNT(L->use[i]);
 	}
 	return true;
 }
@@ -345,27 +353,34 @@ static int range_err(struct load *L, uint32_t t, const Elf64_Rela *rel)
 }
 
 /* Patches every relocation of placed section t (relocs_scan refused the
- * unsupported types), recording the sites of imports. The loop keeps what
- * every relocation shares in locals: its stores may alias anything. */
+ * unsupported types, validation the symbols and offsets out of range),
+ * recording the sites of imports. The loop keeps what every relocation
+ * shares in locals (its stores may alias anything) and reads each symbol's
+ * values from one packed record. */
 static int apply_section(struct load *L, uint32_t t)
 {
 	uint32_t n, placed = L->plan[t].placed;
 	const Elf64_Rela *rel = relas(L, t, &n);
-	const struct sym_res *res = L->res;
+	const struct symval *val = L->val;
+	struct loader_import *imports = L->cell->imports;
 	uint64_t addr = sec_addr(L, t);
 	unsigned char *mem = host_ptr(L->cell, addr);
 
 	for (uint32_t j = 0; j < n; j++) {
 		uint64_t off = rel[j].r_offset, A = (uint64_t)rel[j].r_addend, P = addr + off;
-		uint32_t type = ELF_R_TYPE(rel[j].r_info), symi = ELF_R_SYM(rel[j].r_info);
+		uint32_t type = ELF_R_TYPE(rel[j].r_info);
 		const struct rkind *k = &kinds[type];
-		const struct sym_res *r = &res[symi];
-		uint64_t v = compute(k, r->val, A, P);
+		const struct symval *sv = &val[ELF_R_SYM(rel[j].r_info)];
+		uint64_t v = compute(k, sv->v, A, P);
 		if (!fits(v, k))
 			return range_err(L, t, &rel[j]);
 		store_le(mem + off, v, k->width);
-		if (r->import != NO_INDEX && tracked(k))
-			site_record(L, r->import, P, type, (int64_t)A, placed);
+		if (sv->import != NO_INDEX && tracked(k)) {
+			struct loader_import *im = &imports[sv->import];
+			im->sites[im->nsites++] = (struct loader_site){
+				.place = P, .addend = (int64_t)A, .type = type, .section = placed,
+			};
+		}
 	}
 	return 0;
 }
@@ -374,11 +389,10 @@ static void got_fill(struct load *L)
 {
 	for (uint32_t i = 0; i < L->nsyms; i++) {
 		const struct sym_res *r = &L->res[i];
-		uint64_t slot = r->val[VAL_GOT], v = r->val[VAL_S];
+		uint64_t slot = L->val[i].v[VAL_GOT], v = L->val[i].v[VAL_S];
 		if (r->got == NO_INDEX)
 			continue;
-		for (unsigned b = 0; b < 8; b++)
-			((unsigned char *)host_ptr(L->cell, slot))[b] = (unsigned char)(v >> (8 * b));
+		store_le(host_ptr(L->cell, slot), v, 8);
 		if (r->import != NO_INDEX)
 			site_record(L, r->import, slot, R_X86_64_64, 0, L->cell->got_sec);
 	}
@@ -389,11 +403,17 @@ int relocs_apply(struct load *L)
 {
 	uint64_t got = layout_got_addr(L);
 
+	L->val = L->ld->env.alloc(L->ld->env.ctx, (size_t)(L->nsyms ? L->nsyms : 1) * sizeof(*L->val));
+	if (!L->val)
+		return load_err(L, LOADER_ENOMEM, "out of memory for relocation");
 	for (uint32_t i = 0; i < L->nsyms; i++) { /* once per symbol, not per relocation */
-		struct sym_res *r = &L->res[i];
-		r->val[VAL_S] = res_addr(L, i);
-		r->val[VAL_GOT] = r->got == NO_INDEX ? 0 : got + (uint64_t)r->got * 8;
-		r->val[VAL_SIZE] = res_size(L, i);
+		const struct sym_res *r = &L->res[i];
+		L->val[i] = (struct symval){
+			.v = { [VAL_S] = res_addr(L, i),
+			       [VAL_GOT] = r->got == NO_INDEX ? 0 : got + (uint64_t)r->got * 8,
+			       [VAL_SIZE] = res_size(L, i) },
+			.import = r->import,
+		};
 	}
 
 	for (uint32_t t = 1; t < L->shnum; t++) {
