@@ -183,6 +183,7 @@ struct load {
 
 /* loader.c: allocation and errors. */
 void *ldr_alloc(struct loader *ld, size_t bytes); /* zeroed */
+void *ldr_alloc_raw(struct loader *ld, size_t bytes); /* not zeroed: the caller writes it all */
 void ldr_free(struct loader *ld, void *p);
 int ldr_err(struct loader *ld, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -197,6 +198,11 @@ const char *ldr_args_name(const struct loader_load_args *a);
 struct loader_cell *ldr_cell_named(const struct loader *ld, const char *name,
 				   struct loader_cell *const *skip, size_t nskip);
 const char *load_sym_name(const struct load *L, uint32_t symi);
+/* The name of symbol symi < nsyms once ldr_elf_check has checked every name's offset. */
+static inline const char *load_sym_name_ok(const struct load *L, uint32_t symi)
+{
+	return L->str + L->syms[symi].st_name;
+}
 
 /* elf_check.c: the tables, then (once L->res exists) relocations and groups. */
 int ldr_elf_check(struct load *L);

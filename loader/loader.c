@@ -14,6 +14,11 @@ void *ldr_alloc(struct loader *ld, size_t bytes)
 	return p;
 }
 
+void *ldr_alloc_raw(struct loader *ld, size_t bytes)
+{
+	return ld->env.alloc(ld->env.ctx, bytes ? bytes : 1);
+}
+
 void ldr_free(struct loader *ld, void *p)
 {
 	if (p)

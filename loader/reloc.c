@@ -328,15 +328,19 @@ static void *host_ptr(const struct loader_cell *c, uint64_t addr)
 	return (char *)c->mem + (addr - c->base);
 }
 
-/* Stores the low `width` bytes of v at p, little-endian. */
+/* Stores the low `width` bytes of v at p, little-endian. Tests, not a
+ * switch: a jump table would be an indirect branch per relocation. */
 static void store_le(unsigned char *p, uint64_t v, unsigned width)
 {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	switch (width) {
-	case 8: __builtin_memcpy(p, &v, 8); return;
-	case 4: { uint32_t w = (uint32_t)v; __builtin_memcpy(p, &w, 4); return; }
-	case 2: { uint16_t w = (uint16_t)v; __builtin_memcpy(p, &w, 2); return; }
-	case 1: *p = (unsigned char)v; return;
+	if (width == 4) {
+		uint32_t w = (uint32_t)v;
+		__builtin_memcpy(p, &w, 4);
+		return;
+	}
+	if (width == 8) {
+		__builtin_memcpy(p, &v, 8);
+		return;
 	}
 #endif
 	for (unsigned i = 0; i < width; i++)
@@ -403,7 +407,7 @@ int relocs_apply(struct load *L)
 {
 	uint64_t got = layout_got_addr(L);
 
-	L->val = L->ld->env.alloc(L->ld->env.ctx, (size_t)(L->nsyms ? L->nsyms : 1) * sizeof(*L->val));
+	L->val = ldr_alloc_raw(L->ld, (size_t)L->nsyms * sizeof(*L->val));
 	if (!L->val)
 		return load_err(L, LOADER_ENOMEM, "out of memory for relocation");
 	for (uint32_t i = 0; i < L->nsyms; i++) { /* once per symbol, not per relocation */

@@ -25,14 +25,30 @@ static int cmp_lsym_addr(const void *a, const void *b, const void *ctx)
 	return strcmp(x->name, y->name);
 }
 
-/* FNV-1a, 32 bits: one pass over the name; equal hashes are then compared. */
+/*
+ * A name's hash: its length, then eight bytes at a time (the last up to
+ * seven byte by byte), each word mixed in with one multiply, and a final
+ * avalanche so the low bits (the table index) depend on every byte. Equal
+ * hashes are then compared by name.
+ */
 uint32_t symbols_hash(const char *name)
 {
-	uint32_t h = 2166136261u;
+	const unsigned char *p = (const unsigned char *)name;
+	size_t n = strlen(name);
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
 
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	return h;
+	for (; n >= 8; p += 8, n -= 8) {
+		__builtin_memcpy(&w, p, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	w = 0;
+	for (size_t i = 0; i < n; i++)
+		w |= (uint64_t)p[i] << (8 * i);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 29;
+	h *= 0xff51afd7ed558ccdull;
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 static const struct lsym *find_hashed(const struct loader_cell *c, const char *name,
@@ -191,11 +207,24 @@ static bool addr_order_unique(const struct lsym *syms, const struct addr_key *k,
  * this gives is the only one (nearly always); else the heapsort, whose
  * order among symbols that compare equal the loader has always had.
  */
+static bool addr_increasing(const struct lsym *syms, uint32_t n)
+{
+	for (uint32_t i = 1; i < n; i++)
+		if (syms[i - 1].addr >= syms[i].addr)
+			return false;
+	return true;
+}
+
 static void sort_by_addr(struct loader *ld, struct loader_cell *c)
 {
 	uint32_t n = c->nsyms;
-	struct addr_key *keys = n > 1 ? ldr_alloc(ld, (size_t)n * 2 * sizeof(*keys)) : NULL;
-	struct lsym *sorted = keys ? ldr_alloc(ld, (size_t)n * sizeof(*sorted)) : NULL;
+
+	/* Symbols at strictly increasing addresses have the one order already
+	 * (an object often lists its globals so). */
+	if (addr_increasing(c->syms, n))
+		return;
+	struct addr_key *keys = n > 1 ? ldr_alloc_raw(ld, (size_t)n * 2 * sizeof(*keys)) : NULL;
+	struct lsym *sorted = keys ? ldr_alloc_raw(ld, (size_t)n * sizeof(*sorted)) : NULL;
 
 	if (sorted) {
 		for (uint32_t i = 0; i < n; i++)
@@ -223,7 +252,7 @@ static int index_syms(struct loader *ld, struct loader_cell *c)
 	for (uint32_t i = 0; i < c->nsyms; i++)
 		c->nexported += c->syms[i].exported;
 	uint32_t cap = table_slots(c->nexported);
-	c->by_name = ldr_alloc(ld, ((size_t)c->nexported + 2 * (size_t)cap) * sizeof(uint32_t));
+	c->by_name = ldr_alloc_raw(ld, ((size_t)c->nexported + 2 * (size_t)cap) * sizeof(uint32_t));
 	if (!c->by_name)
 		return LOADER_ENOMEM;
 	c->slot = c->by_name + c->nexported;
@@ -307,13 +336,13 @@ static int check_unique_globals(struct load *L)
 	if (!slot)
 		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");
 	for (uint32_t k = 0; k < n; k++) {
-		uint32_t si = L->first_global + k, h = symbols_hash(load_sym_name(L, si));
-		const char *name = load_sym_name(L, si);
-		uint32_t i = h & mask;
+		uint32_t si = L->first_global + k;
+		const char *name = load_sym_name_ok(L, si);
+		uint32_t h = symbols_hash(name), i = h & mask;
 		L->res[si].hash = h;
 		for (; slot[i]; i = (i + 1) & mask) {
 			uint32_t o = slot[i] - 1;
-			if (L->res[o].hash == h && strcmp(load_sym_name(L, o), name) == 0)
+			if (L->res[o].hash == h && strcmp(load_sym_name_ok(L, o), name) == 0)
 				break;
 		}
 		if (!slot[i])
@@ -338,7 +367,7 @@ static bool exportable(const struct load *L, uint32_t i)
 		return false;
 	if (s->st_shndx != SHN_ABS && L->plan[s->st_shndx].comdat)
 		return false;
-	return !is_private_name(L->ld, load_sym_name(L, i));
+	return !is_private_name(L->ld, load_sym_name_ok(L, i));
 }
 
 static void bind_extern(struct sym_res *r, struct loader_cell *owner,
@@ -353,7 +382,7 @@ static void bind_extern(struct sym_res *r, struct loader_cell *owner,
 static int resolve_export(struct load *L, uint32_t i)
 {
 	struct sym_res *r = &L->res[i];
-	const char *name = load_sym_name(L, i);
+	const char *name = load_sym_name_ok(L, i);
 	bool weak = ELF_SYM_BIND(L->syms[i].st_info) == STB_WEAK;
 	struct loader_cell *owner;
 	const struct lsym *old;
@@ -385,7 +414,7 @@ static void undefined_add(struct lmsg *m, unsigned *n, const char *name)
 static int resolve_undef(struct load *L, uint32_t i, struct lmsg *m, unsigned *n)
 {
 	const Elf64_Sym *s = &L->syms[i];
-	const char *name = load_sym_name(L, i);
+	const char *name = load_sym_name_ok(L, i);
 	unsigned vis = ELF_SYM_VIS(s->st_other);
 	struct loader_cell *owner;
 	const struct lsym *t = NULL;
@@ -444,7 +473,7 @@ static int check_guards(struct load *L)
 		if (!gd->symbol || !gd->symbol[0] || !gd->grant || !gd->grant[0])
 			return load_err(L, LOADER_EINVAL, "guard %zu has no symbol or no grant", g);
 		for (uint32_t i = L->first_global; !found && i < L->nsyms; i++)
-			found = L->res[i].exported && strcmp(load_sym_name(L, i), gd->symbol) == 0;
+			found = L->res[i].exported && strcmp(load_sym_name_ok(L, i), gd->symbol) == 0;
 		if (!found)
 			return load_err(L, LOADER_ENOENT,
 					"guard '%s' (grant '%s') names no symbol that %s exports",
@@ -519,7 +548,7 @@ static int copy_guards(struct load *L)
 /* The copy of the grant that guards export i, or NULL. */
 static const char *guard_grant(const struct load *L, uint32_t i)
 {
-	long g = L->res[i].exported ? guard_index(L, load_sym_name(L, i)) : -1;
+	long g = L->res[i].exported ? guard_index(L, load_sym_name_ok(L, i)) : -1;
 	const char *p = L->cell->guards;
 
 	for (long k = 0; p && k < g; k++)
@@ -535,7 +564,7 @@ int symbols_define(struct load *L)
 
 	for (uint32_t i = 1; i < L->nsyms; i++)
 		n += defined_here(L, i);
-	c->syms = ldr_alloc(L->ld, (size_t)n * sizeof(*c->syms));
+	c->syms = ldr_alloc_raw(L->ld, (size_t)n * sizeof(*c->syms));
 	if (!c->syms || copy_guards(L))
 		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");
 	for (uint32_t i = 1; i < L->nsyms; i++) {

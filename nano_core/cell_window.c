@@ -71,7 +71,9 @@ void cell_window_stats(struct vrange_stats *s)
 
 /*
  * Each mapping gets a range of the cell window with an unmapped guard page on
- * either side, and fresh zeroed frames.
+ * either side, and fresh frames, not zeroed: the loader writes every byte of
+ * a mapping (section contents, int3 and zero padding) before anything reads
+ * it (struct loader_env's map).
  */
 void *cell_window_map(uint64_t size, uint64_t *addr)
 {
@@ -86,7 +88,7 @@ void *cell_window_map(uint64_t size, uint64_t *addr)
 			st.free_bytes, st.free_spans, st.largest_free, st.live);
 		return NULL;
 	}
-	if (!mm_map_fresh(va, size)) {
+	if (!mm_map_unzeroed(va, size)) {
 		vrange_free(&window, va, size);
 		return NULL;
 	}

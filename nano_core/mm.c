@@ -45,7 +45,7 @@ static bool map_fresh_page(uint64_t va)
 	return ok;
 }
 
-bool mm_map_fresh(uint64_t va, uint64_t size)
+static bool map_pages(uint64_t va, uint64_t size, bool zero)
 {
 	for (uint64_t off = 0; off < size; off += PAGE_SIZE) {
 		if (!map_fresh_page(va + off)) {
@@ -53,9 +53,20 @@ bool mm_map_fresh(uint64_t va, uint64_t size)
 				paging_unmap(va, off, free_frame);
 			return false;
 		}
-		memset((void *)(va + off), 0, PAGE_SIZE);
+		if (zero)
+			memset((void *)(va + off), 0, PAGE_SIZE);
 	}
 	return true;
+}
+
+bool mm_map_fresh(uint64_t va, uint64_t size)
+{
+	return map_pages(va, size, true);
+}
+
+bool mm_map_unzeroed(uint64_t va, uint64_t size)
+{
+	return map_pages(va, size, false);
 }
 
 bool mm_unmap_free(uint64_t va, uint64_t size)

@@ -114,8 +114,9 @@ bool cells_addr_owner(uint64_t addr, struct cells_where *w);
 /*
  * The cell window (nano_core/cell_window.c), where cells are mapped; set up
  * from CELL_WINDOW_SIZE and the cell_window= argument before the loader.
- * cell_window_map maps `size` bytes (whole pages) of fresh zeroed frames
- * read-write with an unmapped guard page on either side, or prints why not
+ * cell_window_map maps `size` bytes (whole pages) of fresh frames, not
+ * zeroed (the loader writes every byte of its mappings before anything reads
+ * them), read-write with an unmapped guard page on either side, or prints why not
  * and returns NULL. cell_window_unmap unmaps such a mapping and only then
  * gives its range back for reuse.
  */

@@ -64,7 +64,9 @@ enum loader_perm {
  *
  * map:     Returns `bytes` (a multiple of LOADER_PAGE_SIZE) of fresh, page
  *          aligned memory the loader can write, with unmapped guard pages
- *          before and after, or NULL. Sets *addr to the address at which the
+ *          before and after, or NULL. It need not be zeroed: the loader
+ *          writes every byte (section contents, then int3 in text pages and
+ *          zero elsewhere) before the mapping is used or returned. Sets *addr to the address at which the
  *          bytes will execute: in the kernel the same as the pointer; in
  *          cell-link a chosen base. Cells must sit within +-2 GiB of nano_core
  *          and of each other.

@@ -36,6 +36,9 @@ uint64_t stack_alloc(size_t pages);
 
 /* Maps fresh zeroed frames read-write at [va, va+size); on failure maps nothing. */
 bool mm_map_fresh(uint64_t va, uint64_t size);
+/* The same without zeroing, for a caller that writes every byte before
+ * anything else can read it (the loader's cell mappings). */
+bool mm_map_unzeroed(uint64_t va, uint64_t size);
 /*
  * Unmaps [va, va+size) and frees the frames behind it. Returns false, having
  * changed nothing, if the range is not wholly mapped.

@@ -138,23 +138,20 @@ struct side {
 
 /*
  * The loader's env->map as nano_core's (cells.c: cell_window_map, which
- * takes RAM frames and zeroes each page, mm_map_fresh): the host env's
- * buffer, zeroed. Its memory stays resident (main's mallopt), as RAM does:
- * no system call and no page fault, which Delos never takes to load a cell.
- * Run addresses start again at RUN_BASE whenever nothing is mapped, as the
- * cell window reuses its ranges, so they stay within the kernel code model.
+ * maps RAM frames it does not zero, mm_map_unzeroed: the loader writes every
+ * byte): the host env's buffer. Its memory stays resident (main's mallopt),
+ * as RAM does: no system call and no page fault, which Delos never takes to
+ * load a cell. Run addresses start again at RUN_BASE whenever nothing is
+ * mapped, as the cell window reuses its ranges, so they stay within the
+ * kernel code model.
  */
 static void *kernel_like_map(void *ctx, size_t bytes, uint64_t *addr)
 {
 	struct side *s = (struct side *)((char *)ctx - offsetof(struct side, env));
-	void *mem;
 
 	if (!s->env.nmaps)
 		s->env.next_addr = RUN_BASE;
-	mem = s->buffer_map(ctx, bytes, addr);
-	if (mem)
-		memset(mem, 0, bytes);
-	return mem;
+	return s->buffer_map(ctx, bytes, addr);
 }
 
 static void loader_side_init(struct side *s, const char *obj_path)
