@@ -329,26 +329,29 @@ static bool granted(const struct load *L, const char *grant)
  * smallest such name), and hashes every global's name for the look-ups. */
 static int check_unique_globals(struct load *L)
 {
-	uint32_t n = L->nsyms - L->first_global, cap = table_slots(n), mask = cap - 1, *slot;
+	uint32_t n = L->nsyms - L->first_global, cap = table_slots(n), mask = cap - 1;
 	const char *dup = NULL;
+	/* slot[i]: symbol index + 1 (0: empty); hash[i] its name's hash, beside
+	 * it, so probing past other names reads no symbol. */
+	uint32_t *slot = ldr_alloc(L->ld, (size_t)cap * 2 * sizeof(uint32_t)), *hash;
 
-	slot = ldr_alloc(L->ld, (size_t)cap * sizeof(uint32_t));
 	if (!slot)
 		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");
+	hash = slot + cap;
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t si = L->first_global + k;
 		const char *name = load_sym_name_ok(L, si);
 		uint32_t h = symbols_hash(name), i = h & mask;
 		L->res[si].hash = h;
-		for (; slot[i]; i = (i + 1) & mask) {
-			uint32_t o = slot[i] - 1;
-			if (L->res[o].hash == h && strcmp(load_sym_name_ok(L, o), name) == 0)
+		for (; slot[i]; i = (i + 1) & mask)
+			if (hash[i] == h && strcmp(load_sym_name_ok(L, slot[i] - 1), name) == 0)
 				break;
-		}
-		if (!slot[i])
+		if (!slot[i]) {
 			slot[i] = si + 1;
-		else if (!dup || strcmp(name, dup) < 0)
+			hash[i] = h;
+		} else if (!dup || strcmp(name, dup) < 0) {
 			dup = name;
+		}
 	}
 	ldr_free(L->ld, slot);
 	if (dup)
@@ -556,6 +559,74 @@ static const char *guard_grant(const struct load *L, uint32_t i)
 	return g < 0 ? NULL : p;
 }
 
+static void define_one(struct load *L, uint32_t i, struct lsym *out)
+{
+	const Elf64_Sym *s = &L->syms[i];
+
+	*out = (struct lsym){
+		.name = L->cell->strtab + s->st_name, .addr = symbols_value(L, i),
+		.size = s->st_size, .bind = ELF_SYM_BIND(s->st_info),
+		.type = ELF_SYM_TYPE(s->st_info), .exported = L->res[i].exported,
+		.hash = L->res[i].hash, /* symbols_resolve hashed the globals, all it exports */
+		.grant = guard_grant(L, i),
+		.sec = s->st_shndx == SHN_ABS ? NO_INDEX : L->plan[s->st_shndx].placed,
+	};
+}
+
+#define KEY_IDX_BITS 24 /* LOADER_MAX_SYMS */
+
+/*
+ * The common case of symbols_define, in one pass over the records: every
+ * symbol lies in the mapping (none is SHN_ABS) at its own address. Each is
+ * keyed by (offset in the mapping << 24 | symbol index), the keys sorted by
+ * radix (the offset's bits only, 11 at a time) and the records written once,
+ * in address order. Returns false, writing nothing, when the case does not
+ * hold (index_syms then sorts the records as they come).
+ */
+static bool define_sorted(struct load *L, uint32_t n)
+{
+	struct loader_cell *c = L->cell;
+	uint64_t *k = n > 1 ? ldr_alloc_raw(L->ld, (size_t)n * 2 * sizeof(*k)) : NULL, *tmp;
+	uint64_t span = 0;
+
+	if (!k)
+		return false;
+	tmp = k + n;
+	for (uint32_t i = 1, m = 0; i < L->nsyms; i++) {
+		if (!defined_here(L, i))
+			continue;
+		if (L->syms[i].st_shndx == SHN_ABS) {
+			ldr_free(L->ld, k);
+			return false;
+		}
+		/* Placed: below base + LOADER_MAX_CELL_BYTES * SEG_COUNT, far below 2^40. */
+		k[m] = (symbols_value(L, i) - c->base) << KEY_IDX_BITS | i;
+		span |= k[m++];
+	}
+	for (unsigned shift = KEY_IDX_BITS; shift < 64 && span >> shift; shift += 11) {
+		uint32_t start[2049] = { 0 };
+		for (uint32_t i = 0; i < n; i++)
+			start[(k[i] >> shift & 2047) + 1]++;
+		for (unsigned d = 0; d < 2048; d++)
+			start[d + 1] += start[d];
+		for (uint32_t i = 0; i < n; i++)
+			tmp[start[k[i] >> shift & 2047]++] = k[i];
+		uint64_t *t = k;
+		k = tmp;
+		tmp = t;
+	}
+	for (uint32_t i = 1; i < n; i++)
+		if (k[i - 1] >> KEY_IDX_BITS == k[i] >> KEY_IDX_BITS) { /* two at one address */
+			ldr_free(L->ld, k < tmp ? k : tmp);
+			return false;
+		}
+	for (uint32_t i = 0; i < n; i++)
+		define_one(L, (uint32_t)(k[i] & ((1u << KEY_IDX_BITS) - 1)), &c->syms[i]);
+	c->nsyms = n;
+	ldr_free(L->ld, k < tmp ? k : tmp);
+	return true;
+}
+
 /* Builds the new cell's symbol table once its sections have addresses. */
 int symbols_define(struct load *L)
 {
@@ -567,19 +638,10 @@ int symbols_define(struct load *L)
 	c->syms = ldr_alloc_raw(L->ld, (size_t)n * sizeof(*c->syms));
 	if (!c->syms || copy_guards(L))
 		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");
-	for (uint32_t i = 1; i < L->nsyms; i++) {
-		const Elf64_Sym *s = &L->syms[i];
-		if (!defined_here(L, i))
-			continue;
-		c->syms[c->nsyms++] = (struct lsym){
-			.name = c->strtab + s->st_name, .addr = symbols_value(L, i),
-			.size = s->st_size, .bind = ELF_SYM_BIND(s->st_info),
-			.type = ELF_SYM_TYPE(s->st_info), .exported = L->res[i].exported,
-			.hash = L->res[i].hash, /* symbols_resolve hashed the globals, all it exports */
-			.grant = guard_grant(L, i),
-			.sec = s->st_shndx == SHN_ABS ? NO_INDEX : L->plan[s->st_shndx].placed,
-		};
-	}
+	if (!define_sorted(L, n))
+		for (uint32_t i = 1; i < L->nsyms; i++)
+			if (defined_here(L, i))
+				define_one(L, i, &c->syms[c->nsyms++]);
 	if (index_syms(L->ld, c))
 		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");
 	return 0;
