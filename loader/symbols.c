@@ -579,7 +579,7 @@ static void define_one(struct load *L, uint32_t i, struct lsym *out)
  * The common case of symbols_define, in one pass over the records: every
  * symbol lies in the mapping (none is SHN_ABS) at its own address. Each is
  * keyed by (offset in the mapping << 24 | symbol index), the keys sorted by
- * radix (the offset's bits only, 11 at a time) and the records written once,
+ * radix (the offset's bits only) and the records written once,
  * in address order. Returns false, writing nothing, when the case does not
  * hold (index_syms then sorts the records as they come).
  */
@@ -603,14 +603,17 @@ static bool define_sorted(struct load *L, uint32_t n)
 		k[m] = (symbols_value(L, i) - c->base) << KEY_IDX_BITS | i;
 		span |= k[m++];
 	}
-	for (unsigned shift = KEY_IDX_BITS; shift < 64 && span >> shift; shift += 11) {
-		uint32_t start[2049] = { 0 };
+	/* Digits of 11 bits, or 8 for few symbols, whose buckets cost more than they sort. */
+	unsigned bits = n < 1024 ? 8 : 11, digits = 1u << bits;
+	for (unsigned shift = KEY_IDX_BITS; shift < 64 && span >> shift; shift += bits) {
+		uint32_t start[2049];
+		memset(start, 0, (digits + 1) * sizeof(uint32_t));
 		for (uint32_t i = 0; i < n; i++)
-			start[(k[i] >> shift & 2047) + 1]++;
-		for (unsigned d = 0; d < 2048; d++)
+			start[(k[i] >> shift & (digits - 1)) + 1]++;
+		for (unsigned d = 0; d < digits; d++)
 			start[d + 1] += start[d];
 		for (uint32_t i = 0; i < n; i++)
-			tmp[start[k[i] >> shift & 2047]++] = k[i];
+			tmp[start[k[i] >> shift & (digits - 1)]++] = k[i];
 		uint64_t *t = k;
 		k = tmp;
 		tmp = t;
