@@ -586,7 +586,8 @@ static void define_one(struct load *L, uint32_t i, struct lsym *out)
 static bool define_sorted(struct load *L, uint32_t n)
 {
 	struct loader_cell *c = L->cell;
-	uint64_t *k = n > 1 ? ldr_alloc_raw(L->ld, (size_t)n * 2 * sizeof(*k)) : NULL, *tmp;
+	/* Below 64 symbols, sorting as they come costs less than the keys. */
+	uint64_t *k = n >= 64 ? ldr_alloc_raw(L->ld, (size_t)n * 2 * sizeof(*k)) : NULL, *tmp;
 	uint64_t span = 0;
 
 	if (!k)

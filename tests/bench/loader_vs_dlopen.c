@@ -12,12 +12,15 @@
  * --only runs one side alone (for a profiler: perf record -- loader-vs-dlopen
  * --only loader ...), and prints its time per load only.
  * Prints one CSV row per pair on stdout:
- *   name,obj_bytes,so_bytes,loader_us,dlopen_us,ratio,check_us,syscall_us
+ *   name,obj_bytes,so_bytes,loader_us,dlopen_us,ratio,check_us,syscall_us,
+ *   obj_relocs,so_relocs
  * where check_us is the loader's validation alone (loader_check: what a load
- * costs before it places and relocates anything) and syscall_us is the file
+ * costs before it places and relocates anything), syscall_us is the file
  * and mapping system calls a dlopen of SO makes (open, fstat, read of the
  * headers, one mmap per PT_LOAD, mprotect, munmap, close), replayed alone:
- * what dlopen pays that the loader does not. Every call is checked; the
+ * what dlopen pays that the loader does not; obj_relocs counts the
+ * relocations of OBJ's allocated sections (what the loader patches) and
+ * so_relocs those of SO (.rela.dyn and .rela.plt: what ld.so applies). Every call is checked; the
  * first failure ends the run with status 1, naming it.
  */
 #define _GNU_SOURCE
@@ -101,6 +104,25 @@ static double median(double *x, int n)
 {
 	qsort(x, (size_t)n, sizeof(*x), cmp);
 	return x[n / 2];
+}
+
+/* The relocations of an ELF file's SHT_RELA sections: for a relocatable
+ * object those whose target is allocated, for a shared object all. */
+static long count_relocs(const unsigned char *elf, size_t size, const char *path)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)elf;
+	const Elf64_Shdr *sh = (const Elf64_Shdr *)(elf + eh->e_shoff);
+	long n = 0;
+
+	if (size < sizeof(*eh) || eh->e_shoff > size ||
+	    (size - eh->e_shoff) / sizeof(*sh) < eh->e_shnum)
+		die("count relocations", path, "no section table");
+	for (int i = 0; i < eh->e_shnum; i++)
+		if (sh[i].sh_type == SHT_RELA &&
+		    (eh->e_type != ET_REL ||
+		     (sh[i].sh_info < eh->e_shnum && (sh[sh[i].sh_info].sh_flags & SHF_ALLOC))))
+			n += (long)(sh[i].sh_size / sizeof(Elf64_Rela));
+	return n;
 }
 
 /* The system calls dlopen makes for SO's file, without the linking. */
@@ -259,8 +281,12 @@ static void pair(const char *obj, const char *so, int rounds)
 	}
 	double la = median(a, rounds), db = median(b, rounds);
 	const char *name = strrchr(obj, '/') ? strrchr(obj, '/') + 1 : obj;
-	printf("%s,%zu,%lld,%.2f,%.2f,%.3f,%.2f,%.2f\n", name, s.a.size, (long long)st.st_size, la, db,
-	       la / db, median(c, rounds), median(y, rounds));
+	size_t so_size;
+	void *so_elf = read_file(so, &so_size);
+	printf("%s,%zu,%lld,%.2f,%.2f,%.3f,%.2f,%.2f,%ld,%ld\n", name, s.a.size,
+	       (long long)st.st_size, la, db, la / db, median(c, rounds), median(y, rounds),
+	       count_relocs(s.a.obj, s.a.size, obj), count_relocs(so_elf, so_size, so));
+	free(so_elf);
 	fflush(stdout);
 	loader_destroy(s.ld);
 	host_env_fini(&s.env);
@@ -296,7 +322,8 @@ int main(int argc, char **argv)
 			one_side(argv[i], argv[i + 1], rounds);
 		return 0;
 	}
-	printf("name,obj_bytes,so_bytes,loader_us,dlopen_us,ratio,check_us,syscall_us\n");
+	printf("name,obj_bytes,so_bytes,loader_us,dlopen_us,ratio,check_us,syscall_us,"
+	       "obj_relocs,so_relocs\n");
 	for (; i < argc; i += 2)
 		pair(argv[i], argv[i + 1], rounds);
 	return 0;
