@@ -124,29 +124,30 @@ unsigned reloc_width(uint32_t type)
  */
 uint32_t relocs_survey(struct load *L, uint32_t r, uint32_t t, bool alloc, bool placed)
 {
-	const Elf64_Rela *rel = (const Elf64_Rela *)(L->obj + L->sh[r].sh_offset);
+	const Elf64_Rela *rel = (const Elf64_Rela *)(L->obj + L->sh[r].sh_offset), *e;
 	uint32_t n = L->sh[r].sh_size / sizeof(Elf64_Rela), nsyms = L->nsyms;
 	uint64_t size = L->sh[t].sh_size, *use = L->use;
 	unsigned need = alloc ? K_KNOWN : 0, seen = 0;
 
 	if (!placed) {
-		for (uint32_t j = 0; j < n; j++) {
-			const struct rkind *k = row(ELF_R_TYPE(rel[j].r_info));
-			uint64_t off = rel[j].r_offset; /* at least one byte, vlen if known */
-			if (ELF_R_SYM(rel[j].r_info) >= nsyms || (k->flags & need) != need ||
+		for (e = rel; e < rel + n; e++) {
+			const struct rkind *k = row(ELF_R_TYPE(e->r_info));
+			uint64_t off = e->r_offset; /* at least one byte, vlen if known */
+			if (ELF_R_SYM(e->r_info) >= nsyms || (k->flags & need) != need ||
 			    off >= size || k->vlen > size - off)
-				return j;
+				return (uint32_t)(e - rel);
 		}
 		return n;
 	}
 	/* One load and one store of the symbol's note per entry: consecutive
 	 * entries often name one symbol (a section's), and chain through it. */
-	for (uint32_t j = 0; j < n; j++) {
-		uint32_t symi = ELF_R_SYM(rel[j].r_info);
-		const struct rkind *k = row(ELF_R_TYPE(rel[j].r_info));
-		uint64_t off = rel[j].r_offset;
-		if (symi >= nsyms || (k->flags & need) != need || off >= size || k->vlen > size - off)
-			return j;
+	for (e = rel; e < rel + n; e++) {
+		uint64_t info = e->r_info, off = e->r_offset;
+		const struct rkind *k = row(ELF_R_TYPE(info));
+		uint32_t symi = ELF_R_SYM(info);
+		if (__builtin_expect(symi >= nsyms || (k->flags & need) != need || off >= size ||
+				     k->vlen > size - off, 0))
+			return (uint32_t)(e - rel);
 		use[symi] = (use[symi] | (uint64_t)k->flags << USE_SHIFT) + ((k->flags & K_TRACKED) != 0);
 		seen |= k->flags;
 	}
@@ -364,25 +365,25 @@ static int range_err(struct load *L, uint32_t t, const Elf64_Rela *rel)
 static int apply_section(struct load *L, uint32_t t)
 {
 	uint32_t n, placed = L->plan[t].placed;
-	const Elf64_Rela *rel = relas(L, t, &n);
+	const Elf64_Rela *rel = relas(L, t, &n), *end = rel + n;
 	const struct symval *val = L->val;
 	struct loader_import *imports = L->cell->imports;
 	uint64_t addr = sec_addr(L, t);
 	unsigned char *mem = host_ptr(L->cell, addr);
 
-	for (uint32_t j = 0; j < n; j++) {
-		uint64_t off = rel[j].r_offset, A = (uint64_t)rel[j].r_addend, P = addr + off;
-		uint32_t type = ELF_R_TYPE(rel[j].r_info);
-		const struct rkind *k = &kinds[type];
-		const struct symval *sv = &val[ELF_R_SYM(rel[j].r_info)];
-		uint64_t v = compute(k, sv->v, A, P);
-		if (!fits(v, k))
-			return range_err(L, t, &rel[j]);
+	for (const Elf64_Rela *r = rel; r < end; r++) {
+		uint64_t off = r->r_offset, info = r->r_info, P = addr + off;
+		const struct rkind *k = &kinds[ELF_R_TYPE(info)];
+		const struct symval *sv = &val[ELF_R_SYM(info)];
+		uint64_t v = compute(k, sv->v, (uint64_t)r->r_addend, P);
+		if (__builtin_expect(!fits(v, k), 0))
+			return range_err(L, t, r);
 		store_le(mem + off, v, k->width);
-		if (sv->import != NO_INDEX && tracked(k)) {
+		if (__builtin_expect(sv->import != NO_INDEX, 0) && tracked(k)) {
 			struct loader_import *im = &imports[sv->import];
 			im->sites[im->nsites++] = (struct loader_site){
-				.place = P, .addend = (int64_t)A, .type = type, .section = placed,
+				.place = P, .addend = r->r_addend, .type = ELF_R_TYPE(info),
+				.section = placed,
 			};
 		}
 	}
