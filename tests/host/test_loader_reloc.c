@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tests/loader/testlib.h"
@@ -385,4 +386,75 @@ Test(loader_reloc, reapply_with_a_new_target)
 	cr_assert_eq(loader_reloc_apply(f.ld, im, 0, EXT + 0x100), 0);
 	cr_assert_eq((int32_t)rd32(t + 3), (int64_t)(EXT + 0x100 - (text + 7)));
 	cr_assert_eq(f.env.pokes, 1);
+}
+
+static const struct loader_export fill_exports[] = {
+	{ "ext", "core", EXT, true },
+	{ "ext2", "core", EXT2, true },
+	{ "kprintf", "core", EXT + 0x100, true },
+};
+
+/* The host env's map, returning its buffer filled with `fill_byte`. */
+static void *(*plain_map)(void *ctx, size_t bytes, uint64_t *addr);
+static int fill_byte;
+
+static void *filled_map(void *ctx, size_t bytes, uint64_t *addr)
+{
+	void *mem = plain_map(ctx, bytes, addr);
+
+	if (mem)
+		memset(mem, fill_byte, bytes);
+	return mem;
+}
+
+/* The mapping of `file` loaded at `base` into memory first filled with `fill`,
+ * copied out (*bytes long). */
+static unsigned char *mapping_after_load(const char *file, int fill, unsigned flags, size_t *bytes)
+{
+	struct loader_cell *c;
+	struct loader_cell_info info;
+
+	obj_read(&o, file);
+	fixture_buffer(&f, HIGH, fill_exports, 3);
+	started = true;
+	/* The loader keeps a copy of its env: make it again over the filling map. */
+	loader_destroy(f.ld);
+	plain_map = f.env.env.map;
+	fill_byte = fill;
+	f.env.env.map = filled_map;
+	struct loader_config cfg = { .env = &f.env.env, .exports = fill_exports, .nexports = 3 };
+	cr_assert_eq(loader_create(&cfg, &f.ld), 0);
+	cr_assert_eq(load_obj(&f, &o, grants, 1, flags, &c), 0, "%s", loader_error(f.ld));
+	loader_cell_info(c, &info);
+	*bytes = info.end - info.start;
+	unsigned char *copy = malloc(*bytes);
+	cr_assert_not_null(copy);
+	memcpy(copy, host_env_ptr(&f.env, info.start), *bytes);
+	teardown();
+	return copy;
+}
+
+/* nano_core maps a cell's frames without zeroing them: the loader writes
+ * every byte of the mapping (contents, .bss, the GOT, int3 and zero padding),
+ * so what the frames held before never shows. */
+Test(loader_reloc, every_byte_of_the_mapping_is_written)
+{
+	static const struct { const char *file; unsigned flags; } cells[] = {
+		{ "r_gotpcrel.o", LOADER_NO_CTORS },              /* a GOT */
+		{ "k_spill.o", LOADER_NO_CTORS | LOADER_ALLOW_STATE }, /* .data and .bss */
+		{ "k_multi.o", LOADER_NO_CTORS },                 /* many sections, padding */
+	};
+
+	for (size_t i = 0; i < sizeof(cells) / sizeof(cells[0]); i++) {
+		size_t n0, n1;
+		unsigned char *zero = mapping_after_load(cells[i].file, 0, cells[i].flags, &n0);
+		unsigned char *junk = mapping_after_load(cells[i].file, 0xa5, cells[i].flags, &n1);
+		cr_assert_eq(n0, n1);
+		cr_assert_gt(n0, 0);
+		for (size_t k = 0; k < n0; k++)
+			cr_assert_eq(zero[k], junk[k], "%s: byte 0x%zx of the mapping is 0x%02x "
+				     "over 0xa5 but 0x%02x over zero", cells[i].file, k, junk[k], zero[k]);
+		free(zero);
+		free(junk);
+	}
 }
