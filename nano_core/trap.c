@@ -26,6 +26,7 @@ struct catch_point {
 	uint64_t rsp;		/* stack pointer inside trap_catch_enter */
 	uint64_t flags;		/* the caller's RFLAGS at trap_catch entry */
 	uint64_t context;	/* enum fault_context for trap_contain; 0 for trap_catch */
+	uint32_t deferred;	/* IRQ lines that arrived inside it with interrupts wrongly on (in_irqs_off_call) */
 	struct trap_info info;
 	struct catch_point *next;
 };
@@ -198,6 +199,26 @@ static void catch_unlink(struct catch_point *cp)
 
 static _Noreturn void fatal(struct trap_frame *f);
 
+/*
+ * The interrupts that arrived inside a call made with interrupts off, whose
+ * code turned them on (in_irqs_off_call), raised again now that it is over:
+ * taken when its caller turns interrupts on again, as they would have been.
+ * Without a local APIC (8259 mode) they cannot be, and are lost.
+ */
+static void reraise(struct catch_point *cp)
+{
+	uint64_t flags;
+
+	if (!cp->deferred)
+		return;
+	flags = irq_save();
+	for (uint8_t line = 0; line < IRQ_LINES; line++)
+		if ((cp->deferred & (1u << line)) && !intc_reraise(line))
+			klog(LOG_WARN, "irq: IRQ %u, held back during a faulty call, is lost (no local APIC)", line);
+	cp->deferred = 0;
+	irq_restore(flags);
+}
+
 static int catch_run(void (*fn)(void *), void *arg, uint64_t context, struct trap_info *info)
 {
 	int r;
@@ -212,6 +233,7 @@ static int catch_run(void (*fn)(void *), void *arg, uint64_t context, struct tra
 	irq_restore(flags);
 	r = trap_catch_enter(fn, arg, &cp.rsp);
 	catch_unlink(&cp);
+	reraise(&cp);
 	if (r)
 		irq_restore(flags);	/* resume_at left interrupts off */
 	if (info)
@@ -401,6 +423,26 @@ static void watch_for_hang(struct trap_frame *f)
 	klog(LOG_ERR, "watchdog: %s hangs (%lu ms) and nothing can be abandoned; left running", w.cell, ms);
 }
 
+/*
+ * The contained call the interrupt landed in, if its caller made it with
+ * interrupts off (the tasks cell's calls of the scheduling policy): the code
+ * there turned interrupts on, which it must not (a fault, or a hang that
+ * loops with them on). Such an interrupt is not routed and preempts nothing:
+ * a tick or a wake-up would re-enter whatever made the call half-way through
+ * it (the tasks cell's switch, inside its own policy call). It is held back,
+ * raised again when the call is over (reraise), and the watchdog still looks
+ * at it. The list is walked past its cheap range check only when a catch
+ * point lies just above the interrupted stack pointer.
+ */
+static struct catch_point *in_irqs_off_call(const struct trap_frame *f)
+{
+	for (struct catch_point *c = catch_list; c; c = c->next)
+		if (c->context == FAULT_CTX_CALL && !(c->flags & RFLAGS_IF) && c->rsp >= f->rsp &&
+		    c->rsp - f->rsp < CATCH_STACK_SPAN && catch_for(f) == c)
+			return c;
+	return NULL;
+}
+
 uint64_t trap_irqs_taken(void)
 {
 	return irqs_taken;
@@ -418,9 +460,16 @@ void trap_dispatch(struct trap_frame *f)
 	if (f->vector == SPURIOUS_VECTOR || f->vector - IRQ_VECTOR_BASE >= IRQ_LINES)
 		return;
 	uint8_t irq = (uint8_t)(f->vector - IRQ_VECTOR_BASE);
+	struct catch_point *held;
+
 	irqs_taken++;
 	/* EOI first: the handler may switch tasks and not come back for a while. */
 	intc_eoi(irq);
+	if (catch_list && (held = in_irqs_off_call(f))) {
+		held->deferred |= 1u << irq;
+		watch_for_hang(f);
+		return;
+	}
 	irq_depth++;
 	/*
 	 * Not routed on top of a route still running: that happens only when its
