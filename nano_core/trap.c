@@ -443,6 +443,11 @@ static struct catch_point *in_irqs_off_call(const struct trap_frame *f)
 	return NULL;
 }
 
+bool trap_in_interrupt(void)
+{
+	return irq_depth > 0;
+}
+
 uint64_t trap_irqs_taken(void)
 {
 	return irqs_taken;
