@@ -234,6 +234,9 @@ TASKS_PRIVATE const char *policy_name(void);
 struct ops_inside_query;
 int tasks_inside(struct ops_inside_query *q);
 
+/* tasks.c: aborts a transaction task id left open, contained (a fault there is state_db's). */
+TASKS_PRIVATE void tasks_abort_txn(int64_t id);
+
 /* tasks.c: the cellrefs every task's stack is prepared with. */
 TASKS_PRIVATE extern const struct cellref tasks_start_ref, tasks_exit_ref;
 
