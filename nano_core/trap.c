@@ -233,6 +233,8 @@ static int catch_run(void (*fn)(void *), void *arg, uint64_t context, struct tra
 	irq_restore(flags);
 	r = trap_catch_enter(fn, arg, &cp.rsp);
 	catch_unlink(&cp);
+	if (r && context == FAULT_CTX_IRQ && route_line >= 0)
+		cp.deferred &= ~(1u << route_line);	/* its line stays masked until the recovery */
 	reraise(&cp);
 	if (r)
 		irq_restore(flags);	/* resume_at left interrupts off */
@@ -425,19 +427,22 @@ static void watch_for_hang(struct trap_frame *f)
 
 /*
  * The contained call the interrupt landed in, if its caller made it with
- * interrupts off (the tasks cell's calls of the scheduling policy): the code
- * there turned interrupts on, which it must not (a fault, or a hang that
- * loops with them on). Such an interrupt is not routed and preempts nothing:
- * a tick or a wake-up would re-enter whatever made the call half-way through
- * it (the tasks cell's switch, inside its own policy call). It is held back,
- * raised again when the call is over (reraise), and the watchdog still looks
- * at it. The list is walked past its cheap range check only when a catch
+ * interrupts off (the tasks cell's calls of the scheduling policy, an IRQ
+ * route): the code there turned interrupts on, which it must not (a fault,
+ * or a hang that loops with them on). Such an interrupt is not routed and
+ * preempts nothing: a tick or a wake-up would re-enter whatever made the
+ * call half-way through it (the tasks cell's switch, inside its own policy
+ * call), and a switch away from inside an IRQ route would leave the route
+ * running in the switched-out task, every other interrupt unrouted. It is
+ * held back, raised again when the call is over (reraise), and the watchdog
+ * still looks at it. The list is walked past its cheap range check only when a catch
  * point lies just above the interrupted stack pointer.
  */
 static struct catch_point *in_irqs_off_call(const struct trap_frame *f)
 {
 	for (struct catch_point *c = catch_list; c; c = c->next)
-		if (c->context == FAULT_CTX_CALL && !(c->flags & RFLAGS_IF) && c->rsp >= f->rsp &&
+		if ((c->context == FAULT_CTX_CALL || c->context == FAULT_CTX_IRQ) && !(c->flags & RFLAGS_IF) &&
+		    c->rsp >= f->rsp &&
 		    c->rsp - f->rsp < CATCH_STACK_SPAN && catch_for(f) == c)
 			return c;
 	return NULL;
