@@ -1,4 +1,5 @@
 /* Containing faults in cells: the report, the handler slot and its fallback. */
+#include <delos/cellref.h>
 #include <delos/fault.h>
 #include <delos/irqflags.h>
 #include <delos/kernel.h>
@@ -16,6 +17,8 @@
  * in (ctx.S clears it on every resume): a fault in the task end itself halts.
  */
 uint8_t fault_ending;
+/* fault_end_task found the task end itself faulting: trap.c parks the task (fault_park). */
+bool fault_park_wanted;
 /* Set while the handler runs, so a fault it raises cannot call it again; owned by contain.c. */
 static bool in_handler;
 /* The report being handed over; one at a time, interrupts off. */
@@ -395,8 +398,15 @@ void fault_end_task(const struct trap_frame *f, const struct cells_where *w)
 	int err;
 
 	if (fault_ending) {
-		kprintf("fault: %s in %s:%s+0x%lx while ending a faulted task\n", trap_name(f->vector),
-			w->cell, w->symbol, w->offset);
+		/*
+		 * The task end itself faulted, in a cell (the tasks cell's own exit
+		 * path): the fault is reported, so that the cell is recovered, and
+		 * the task is parked (fault_park) to be ended once it is.
+		 */
+		fill_report(&report, f, w, FAULT_CTX_TASK);
+		report.irq = -1;
+		notify(&report);
+		fault_park_wanted = true;
 		return;
 	}
 	if (!end) {
@@ -412,4 +422,30 @@ void fault_end_task(const struct trap_frame *f, const struct cells_where *w)
 	fault_ending = 0;
 	kprintf("fault: %s in %s:%s+0x%lx, and the running task cannot be ended (%d)\n",
 		trap_name(f->vector), w->cell, w->symbol, w->offset, err);
+}
+
+/*
+ * A task whose end faulted in a cell (the cell that ends tasks is broken):
+ * it waits here, as the running task, interrupts on, so that the others and
+ * the recovery run; each time the set of loaded cells changes (the broken
+ * cell reloaded) it asks the task end slot again. nano_core holds nothing
+ * while it waits.
+ */
+_Noreturn void fault_park(uint64_t gen)
+{
+	klog(LOG_ERR, "fault: the running task's end faulted; parked until the cells change");
+	for (;;) {
+		cpu_sti_hlt();
+		if (loader_generation() != gen) {
+			uint64_t end;
+
+			irq_save();
+			gen = loader_generation();
+			if ((end = ops_resolve(OPS_TASK_END))) {
+				fault_ending = 1;
+				((int (*)(uint64_t))end)((uint64_t)(int64_t)FAULT_EXIT_CODE);
+				fault_ending = 0;
+			}
+		}
+	}
 }

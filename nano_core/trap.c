@@ -46,6 +46,15 @@ static irq_handler_fn *irq_handlers[IRQ_LINES];
 static int report_depth;
 static int irq_depth;		/* interrupt handlers running (nested) */
 static int64_t route_line = -1;	/* the IRQ whose route runs now, or -1 */
+/*
+ * The holder of the irq_route slot faulted in a route while loader_generation
+ * was route_down_gen: no interrupt is routed through it until the generation
+ * moves (its reload); the lines that came meanwhile are held and raised again
+ * then. Owned by trap.c, interrupts off.
+ */
+static bool route_down;
+static uint64_t route_down_gen;
+static uint32_t route_held;
 extern uint8_t ctx_preempting;
 static uint32_t unrouted_seen;
 static uint64_t irqs_taken;	/* for the NMI watchdog: an interrupt taken ends a run of samples */
@@ -219,6 +228,21 @@ static void reraise(struct catch_point *cp)
 	irq_restore(flags);
 }
 
+/*
+ * A fault abandoned an IRQ route: when it is charged to the router itself
+ * (the irq_route slot's holder, through which every line goes), the router is
+ * down until the loader generation moves. A driver's fault masks its line only.
+ */
+static void route_fault(const struct cells_where *w)
+{
+	const char *router = ops_holder(OPS_IRQ_ROUTE);
+
+	if (router[0] && strcmp(router, w->cell) == 0) {
+		route_down = true;
+		route_down_gen = loader_generation();
+	}
+}
+
 static int catch_run(void (*fn)(void *), void *arg, uint64_t context, struct trap_info *info)
 {
 	int r;
@@ -304,6 +328,31 @@ static void redo_on_overflow_stack(struct trap_frame *f)
 	trap_redo(g);
 }
 
+extern uint8_t fault_ending;
+
+/*
+ * The task end faulted while ending a faulted task: the task is resumed in
+ * fault_park instead (a fresh frame below the faulting stack pointer, on the
+ * task's own stack), which ends it once the broken cell is reloaded. Not for
+ * a stack overflow (no room below).
+ */
+static bool park_task(struct trap_frame *f)
+{
+	uint64_t sp = ((f->rsp - 256) & ~15ull) - 8;
+
+	fault_park_wanted = false;
+	if (f->vector == 8 || !paging_readable(sp - 512, 520))
+		return false;
+	*(uint64_t *)sp = 0;	/* no return */
+	f->rsp = sp;
+	f->rbp = 0;
+	f->rip = (uint64_t)fault_park;
+	f->rdi = loader_generation();
+	f->rflags = 0x2;	/* interrupts off: fault_park turns them on */
+	fault_ending = 0;
+	return true;
+}
+
 static void exception(struct trap_frame *f)
 {
 	struct catch_point *cp;
@@ -331,14 +380,19 @@ static void exception(struct trap_frame *f)
 	f->vector = fault_raised_vector(f->vector);	/* the NMI watchdog's hang says NMI */
 
 	if (cp && (!cp->context || in_cell)) {
+		if (cp->context == FAULT_CTX_IRQ)
+			route_fault(&w);
 		if (cp->context)
 			fault_contain(f, &w, cp->context,
 				      cp->context == FAULT_CTX_IRQ ? route_line : -1);
 		resume_at(cp, f);
 		return;
 	}
-	if (in_cell && !irq_depth && !report_depth)
+	if (in_cell && !irq_depth && !report_depth) {
 		fault_end_task(f, &w);	/* returns only if there is no task to end */
+		if (fault_park_wanted && park_task(f))
+			return;
+	}
 	fatal(f);
 }
 
@@ -392,6 +446,19 @@ static void route_irq(uint8_t irq)
 	struct irq_route r = { irq, 0 };
 	int depth = irq_depth;
 
+	if (route_down) {
+		if (loader_generation() == route_down_gen) {
+			route_held |= 1u << irq;	/* the router faulted and is not yet reloaded */
+			return;
+		}
+		route_down = false;
+		for (uint8_t line = 0; line < IRQ_LINES; line++)
+			if ((route_held & (1u << line)) && line != irq && !intc_reraise(line))
+				klog(LOG_WARN, "irq: IRQ %u, held while the router was down, is lost (no local APIC)",
+				     line);
+		route_held = 0;
+	}
+
 	route_line = irq;
 	if (trap_contain(run_route, &r, FAULT_CTX_IRQ, NULL))
 		irq_depth = depth;
@@ -416,6 +483,8 @@ static void watch_for_hang(struct trap_frame *f)
 		return;
 	fault_mark_hang(ms);
 	if ((cp = catch_for(f))) {
+		if (cp->context == FAULT_CTX_IRQ)
+			route_fault(&w);
 		if (cp->context)
 			fault_contain(f, &w, cp->context, -1);
 		resume_at(cp, f);
