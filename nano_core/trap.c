@@ -332,16 +332,22 @@ extern uint8_t fault_ending;
 
 /*
  * The task end faulted while ending a faulted task: the task is resumed in
- * fault_park instead (a fresh frame below the faulting stack pointer, on the
- * task's own stack), which ends it once the broken cell is reloaded. Not for
- * a stack overflow (no room below).
+ * fault_park instead, on a fresh frame near the top of the task's own stack
+ * (nothing of it is live: it is being ended), which ends it once the broken
+ * cell is reloaded. For a stack overflow, the task's stack is the one that
+ * overflowed first (the second is on the overflow stack).
  */
+static uint64_t overflowed_sp;	/* a task stack's first mapped page above its guard, at its overflow */
+
 static bool park_task(struct trap_frame *f)
 {
-	uint64_t sp = ((f->rsp - 256) & ~15ull) - 8;
+	uint64_t top = (on_overflow_stack(f->rsp) ? overflowed_sp : f->rsp) & ~0xfffull, sp;
 
 	fault_park_wanted = false;
-	if (f->vector == 8 || !paging_readable(sp - 512, 520))
+	for (int n = 0; top && n < 64 && paging_readable(top, PAGE_SIZE); n++)
+		top += PAGE_SIZE;	/* up to the guard page above the task's stack */
+	sp = ((top - 1024) & ~15ull) - 8;	/* below its task_start block */
+	if (!top || !paging_readable(sp - 4096, 4104))
 		return false;
 	*(uint64_t *)sp = 0;	/* no return */
 	f->rsp = sp;
@@ -367,6 +373,8 @@ static void exception(struct trap_frame *f)
 	in_cell = cells_addr_owner(f->rip, &w) || fault_charge_caller(f, &w) ||
 		  fault_charge_no_code(f, &w);
 	if (in_cell && stack_overflow(f, &probe)) {
+		if (!on_overflow_stack(f->rsp))
+			overflowed_sp = probe;
 		redo_on_overflow_stack(f);	/* returns only where it is to be handled */
 		struct trap_frame g = *f;
 
