@@ -119,6 +119,24 @@ static uint32_t stored_mark(void)
 	return cpu_get(&cpu) ? 0 : cpu.policy_down;
 }
 
+/*
+ * A call without a copy of tasks/current that faulted marks the policy down
+ * in the record itself: a policy whose enqueue or wake-up faults while its
+ * pick still works would otherwise never be given up, and a task it failed to
+ * queue (the recovery task, woken) never picked. Its callers read tasks/current
+ * again after the call, or hold no copy of it across it.
+ */
+static int64_t cold(uint32_t was, uint32_t down, int64_t ret)
+{
+	struct tasks_cpu cpu;
+
+	if (down != was && cpu_get(&cpu) == 0) {
+		cpu.policy_down = down;
+		cpu_put(&cpu);
+	}
+	return ret;
+}
+
 /* Collects the ids of the ready tasks (task 0 aside) after `after`, wrapping around. */
 struct next_ready {
 	int64_t after, first, next;
@@ -234,26 +252,31 @@ int64_t policy_pick(statedb_handle q, uint32_t *down, int64_t current)
 
 int policy_enqueue(statedb_handle q, int64_t id, int prio, bool requeue)
 {
-	uint32_t down = stored_mark();
-
+	uint32_t was = stored_mark(), down = was;
 	/* Down or faulting: the fallback pick runs it (its record says ready), queued when the policy is back. */
-	return (int)call(&down, requeue ? OP_REQUEUE : OP_ENQUEUE, q, id, prio, 0);
+	int64_t r = call(&down, requeue ? OP_REQUEUE : OP_ENQUEUE, q, id, prio, 0);
+
+	return (int)cold(was, down, r);
 }
 
 int policy_wake(statedb_handle q, int64_t id, int prio)
 {
-	uint32_t down = stored_mark();
-
+	uint32_t was = stored_mark(), down = was;
 	/* Down or faulting: run soon, by a fallback pick (the task's record says ready). */
-	return (int)call(&down, OP_WAKE, q, id, prio, 1);
+	int64_t r = call(&down, OP_WAKE, q, id, prio, 1);
+
+	return (int)cold(was, down, r);
 }
 
 int policy_dequeue(statedb_handle q, int64_t id)
 {
-	uint32_t down = stored_mark();
+	uint32_t was = stored_mark(), down = was;
+	int64_t r;
 
-	/* Down: a stale entry left in the queue is dropped at the switch. */
-	return down ? 0 : (int)call(&down, OP_DEQUEUE, q, id, 0, SCHED_E_RECORD);
+	if (down)
+		return 0;	/* a stale entry left in the queue is dropped at the switch */
+	r = call(&down, OP_DEQUEUE, q, id, 0, SCHED_E_RECORD);
+	return (int)cold(was, down, r);
 }
 
 bool policy_should_preempt(statedb_handle q, uint32_t *down, uint64_t ran_ticks)
@@ -265,7 +288,8 @@ bool policy_should_preempt(statedb_handle q, uint32_t *down, uint64_t ran_ticks)
 const char *policy_name(void)
 {
 	static const char unknown[] = "(faulted)";
-	uint32_t down = stored_mark();
+	uint32_t was = stored_mark(), down = was;
+	int64_t r = call(&down, OP_NAME, 0, 0, 0, (int64_t)(uintptr_t)unknown);
 
-	return (const char *)(uintptr_t)call(&down, OP_NAME, 0, 0, 0, (int64_t)(uintptr_t)unknown);
+	return (const char *)(uintptr_t)cold(was, down, r);
 }
