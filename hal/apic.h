@@ -13,6 +13,7 @@
 #define LAPIC_TPR         0x080
 #define LAPIC_EOI         0x0b0
 #define LAPIC_SVR         0x0f0
+#define LAPIC_ICR_LO      0x300
 #define LAPIC_LVT_TIMER   0x320
 #define LAPIC_LVT_LINT0   0x350
 #define LAPIC_LVT_LINT1   0x360
@@ -21,6 +22,7 @@
 #define LAPIC_TIMER_DIV   0x3e0
 
 #define LAPIC_SVR_ENABLE   (1u << 8)
+#define LAPIC_ICR_SELF     (1u << 18)  /* destination shorthand: self */
 #define LAPIC_LVT_MASKED   (1u << 16)
 #define LAPIC_TIMER_PERIODIC (1u << 17)
 #define LAPIC_TIMER_DEADLINE (2u << 17)

@@ -2,6 +2,7 @@
 #include <delos/display.h>
 #include <delos/fault.h>
 #include <delos/cells.h>
+#include <delos/irqflags.h>
 #include <delos/kernel.h>
 #include "nano_core/ksyms.h"
 #include <delos/log.h>
@@ -532,6 +533,34 @@ static void print_result(int err, const struct swap_result *res, bool verbose)
 		swap_print_steps(res);
 }
 
+/*
+ * One swap at a time: a swap whose quiescence step lets the other tasks run
+ * can meet another one started by one of them (the console's swap and the
+ * recovery task's reload of a cell that faulted meanwhile), and the stopped
+ * world's state (quiesce.c) is the first one's. The second is refused,
+ * changing nothing; the recovery task tries again. Owned by cells.c, one
+ * swap's caller at a time (the flag is taken with interrupts off).
+ */
+static bool swap_running;
+
+static int swap_one_at_a_time(struct swap_pair *pairs, const bool *restart, size_t n, const char *what,
+			      struct swap_result *res)
+{
+	uint64_t flags = irq_save();
+	int err;
+
+	if (swap_running) {
+		irq_restore(flags);
+		klog(LOG_WARN, "swap: %s refused: another swap is in progress", what);
+		return LOADER_EBUSY;
+	}
+	swap_running = true;
+	irq_restore(flags);
+	err = cells_swap(pairs, restart, n, what, res);
+	swap_running = false;
+	return err;
+}
+
 static int swap_refs(const char *const *refs, size_t npairs, bool verbose, struct swap_result *res)
 {
 	struct swap_pair pairs[SWAP_MAX_PAIRS];
@@ -548,7 +577,7 @@ static int swap_refs(const char *const *refs, size_t npairs, bool verbose, struc
 		snprintf(what + len, sizeof(what) - len, "%s%s -> %s", i ? ", " : "", refs[2 * i],
 			 refs[2 * i + 1]);
 	}
-	err = cells_swap(pairs, restart, npairs, what, res);
+	err = swap_one_at_a_time(pairs, restart, npairs, what, res);
 	print_result(err, res, verbose);
 	return err;
 }
@@ -601,7 +630,7 @@ int cells_swap_timed(const char *old_ref, const char *new_ref, struct swap_resul
 	memset(res, 0, sizeof(*res));
 	if (parse_pair(old_ref, new_ref, &pair, &keep, &restart)) {
 		snprintf(what, sizeof(what), "%s -> %s", old_ref, new_ref);
-		if ((err = cells_swap(&pair, &restart, 1, what, res)))
+		if ((err = swap_one_at_a_time(&pair, &restart, 1, what, res)))
 			print_result(err, res, false);
 	}
 	return err;

@@ -1,4 +1,5 @@
 /* Containing faults in cells: the report, the handler slot and its fallback. */
+#include <delos/cellref.h>
 #include <delos/fault.h>
 #include <delos/irqflags.h>
 #include <delos/kernel.h>
@@ -16,6 +17,8 @@
  * in (ctx.S clears it on every resume): a fault in the task end itself halts.
  */
 uint8_t fault_ending;
+/* fault_end_task found the task end itself faulting: trap.c parks the task (fault_park). */
+bool fault_park_wanted;
 /* Set while the handler runs, so a fault it raises cannot call it again; owned by contain.c. */
 static bool in_handler;
 /* The report being handed over; one at a time, interrupts off. */
@@ -172,30 +175,81 @@ static bool nano_core_text(uint64_t addr)
 	return addr >= (uint64_t)__text_start && addr < (uint64_t)__text_end;
 }
 
+/* Whether v looks like a return address: the instruction before it is a call. */
+static bool after_call(uint64_t v)
+{
+	static const uint8_t back[] = { 2, 3, 6, 7 };	/* lengths of call r/m64 (ff /2) */
+	const uint8_t *p = (const uint8_t *)v;
+
+	if (v < 8 || !paging_readable(v - 7, 7))
+		return false;
+	if (p[-5] == 0xe8)
+		return true;
+	for (size_t i = 0; i < sizeof(back); i++)
+		if (p[-back[i]] == 0xff && ((p[-back[i] + 1] >> 3) & 7) == 2)
+			return true;
+	return false;
+}
+
 /*
  * A fault at an address that is no code: a call, jump or return through a
  * corrupted pointer. When the nearest code address above the stack pointer
  * (within 64 words) is a return address into a cell, the innermost frame
  * still live is that cell's, and no nano_core code is half-way through on
- * that stack: the fault is the cell's (a nano_core return address, or none,
- * leaves it nano_core's).
+ * that stack: the fault is the cell's (a nano_core return address leaves it
+ * nano_core's).
+ *
+ * A corrupted return or stack adjustment in a cell can move the stack
+ * pointer up past the frames of the code that ran (the frames of its task's
+ * entry, say). When the nearest code address above is further than
+ * NO_CODE_NEAR words (still a cell's, with no nano_core return address
+ * before it: the innermost frame still live is a cell's, as above), or there
+ * is no code address at all up to the end of the mapped stack (nothing is
+ * live on it), the fault is charged to the cell that ran last there: the
+ * first return address into a cell below the stack pointer (within
+ * NO_CODE_BELOW words: the frames just abandoned), else to the live cell
+ * frame above. With neither, it stays nano_core's.
  */
+#define NO_CODE_NEAR 64		/* words above rsp within which a cell's return address is its frame's */
+#define NO_CODE_ABOVE 1024	/* words looked at above rsp for the end of its stack */
+#define NO_CODE_BELOW 256	/* words looked at below rsp for the cell that ran last */
+
+static bool charge_last_below(const struct trap_frame *f, struct cells_where *w)
+{
+	for (uint64_t sp = f->rsp - 8, n = 0; n < NO_CODE_BELOW; n++, sp -= 8) {
+		uint64_t v;
+
+		if (!paging_readable(sp, 8))
+			return false;
+		v = *(const uint64_t *)sp;
+		if (cells_addr_owner(v - 1, w) && after_call(v))
+			return true;
+	}
+	return false;
+}
+
 bool fault_charge_no_code(const struct trap_frame *f, struct cells_where *w)
 {
 	struct cells_where at_rip;
 
-	if (nano_core_text(f->rip) || cells_addr_owner(f->rip, &at_rip))
+	if (nano_core_text(f->rip) || cells_addr_owner(f->rip, &at_rip) || (f->rsp & 7))
 		return false;
-	for (uint64_t sp = f->rsp, n = 0; n < 64; n++, sp += 8) {
+	for (uint64_t sp = f->rsp, n = 0; n < NO_CODE_ABOVE; n++, sp += 8) {
 		uint64_t v;
 
-		if ((sp & 7) || !paging_readable(sp, 8))
-			return false;
+		if (!paging_readable(sp, 8))
+			return n > 0 && charge_last_below(f, w);	/* the end of the stack: nothing live */
 		v = *(const uint64_t *)sp;
 		if (nano_core_text(v))
 			return false;
-		if (cells_addr_owner(v - 1, w))
+		if (cells_addr_owner(v - 1, w)) {
+			struct cells_where above = *w;
+
+			if (n < NO_CODE_NEAR || charge_last_below(f, w))
+				return true;
+			*w = above;
 			return true;
+		}	/* the nearest frame; further up, it may not be this stack's */
 	}
 	return false;
 }
@@ -344,8 +398,15 @@ void fault_end_task(const struct trap_frame *f, const struct cells_where *w)
 	int err;
 
 	if (fault_ending) {
-		kprintf("fault: %s in %s:%s+0x%lx while ending a faulted task\n", trap_name(f->vector),
-			w->cell, w->symbol, w->offset);
+		/*
+		 * The task end itself faulted, in a cell (the tasks cell's own exit
+		 * path): the fault is reported, so that the cell is recovered, and
+		 * the task is parked (fault_park) to be ended once it is.
+		 */
+		fill_report(&report, f, w, FAULT_CTX_TASK);
+		report.irq = -1;
+		notify(&report);
+		fault_park_wanted = true;
 		return;
 	}
 	if (!end) {
@@ -361,4 +422,30 @@ void fault_end_task(const struct trap_frame *f, const struct cells_where *w)
 	fault_ending = 0;
 	kprintf("fault: %s in %s:%s+0x%lx, and the running task cannot be ended (%d)\n",
 		trap_name(f->vector), w->cell, w->symbol, w->offset, err);
+}
+
+/*
+ * A task whose end faulted in a cell (the cell that ends tasks is broken):
+ * it waits here, as the running task, interrupts on, so that the others and
+ * the recovery run; each time the set of loaded cells changes (the broken
+ * cell reloaded) it asks the task end slot again. nano_core holds nothing
+ * while it waits.
+ */
+_Noreturn void fault_park(uint64_t gen)
+{
+	klog(LOG_ERR, "fault: the running task's end faulted; parked until the cells change");
+	for (;;) {
+		cpu_sti_hlt();
+		if (loader_generation() != gen) {
+			uint64_t end;
+
+			irq_save();
+			gen = loader_generation();
+			if ((end = ops_resolve(OPS_TASK_END))) {
+				fault_ending = 1;
+				((int (*)(uint64_t))end)((uint64_t)(int64_t)FAULT_EXIT_CODE);
+				fault_ending = 0;
+			}
+		}
+	}
 }

@@ -23,6 +23,10 @@ void heartbeat_check(void);
  * ended (empty slot, task 0), having said why.
  */
 void fault_end_task(const struct trap_frame *f, const struct cells_where *w);
+/* Set by fault_end_task when the task end itself faulted in a cell: park the task instead of halting. */
+extern bool fault_park_wanted;
+/* Where a parked task waits (with the loader generation it faulted in) until the cells change. */
+_Noreturn void fault_park(uint64_t gen);
 
 /*
  * A fault raised by code, not the CPU (cell_panic, a stack-protector

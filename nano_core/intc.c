@@ -136,6 +136,15 @@ void irq_mask(uint64_t line)
 		pic_mask((uint8_t)line);
 }
 
+bool intc_reraise(uint8_t line)
+{
+	if (!lapic)
+		return false;
+	/* Fixed delivery, edge, destination shorthand "self": pended until interrupts are on. */
+	lapic_reg_write(lapic, LAPIC_ICR_LO, LAPIC_ICR_SELF | (IRQ_VECTOR_BASE + line));
+	return true;
+}
+
 void intc_eoi(uint8_t line)
 {
 	if (lapic)

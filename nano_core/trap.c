@@ -26,6 +26,7 @@ struct catch_point {
 	uint64_t rsp;		/* stack pointer inside trap_catch_enter */
 	uint64_t flags;		/* the caller's RFLAGS at trap_catch entry */
 	uint64_t context;	/* enum fault_context for trap_contain; 0 for trap_catch */
+	uint32_t deferred;	/* IRQ lines that arrived inside it with interrupts wrongly on (in_irqs_off_call) */
 	struct trap_info info;
 	struct catch_point *next;
 };
@@ -45,6 +46,15 @@ static irq_handler_fn *irq_handlers[IRQ_LINES];
 static int report_depth;
 static int irq_depth;		/* interrupt handlers running (nested) */
 static int64_t route_line = -1;	/* the IRQ whose route runs now, or -1 */
+/*
+ * The holder of the irq_route slot faulted in a route while loader_generation
+ * was route_down_gen: no interrupt is routed through it until the generation
+ * moves (its reload); the lines that came meanwhile are held and raised again
+ * then. Owned by trap.c, interrupts off.
+ */
+static bool route_down;
+static uint64_t route_down_gen;
+static uint32_t route_held;
 extern uint8_t ctx_preempting;
 static uint32_t unrouted_seen;
 static uint64_t irqs_taken;	/* for the NMI watchdog: an interrupt taken ends a run of samples */
@@ -198,6 +208,41 @@ static void catch_unlink(struct catch_point *cp)
 
 static _Noreturn void fatal(struct trap_frame *f);
 
+/*
+ * The interrupts that arrived inside a call made with interrupts off, whose
+ * code turned them on (in_irqs_off_call), raised again now that it is over:
+ * taken when its caller turns interrupts on again, as they would have been.
+ * Without a local APIC (8259 mode) they cannot be, and are lost.
+ */
+static void reraise(struct catch_point *cp)
+{
+	uint64_t flags;
+
+	if (!cp->deferred)
+		return;
+	flags = irq_save();
+	for (uint8_t line = 0; line < IRQ_LINES; line++)
+		if ((cp->deferred & (1u << line)) && !intc_reraise(line))
+			klog(LOG_WARN, "irq: IRQ %u, held back during a faulty call, is lost (no local APIC)", line);
+	cp->deferred = 0;
+	irq_restore(flags);
+}
+
+/*
+ * A fault abandoned an IRQ route: when it is charged to the router itself
+ * (the irq_route slot's holder, through which every line goes), the router is
+ * down until the loader generation moves. A driver's fault masks its line only.
+ */
+static void route_fault(const struct cells_where *w)
+{
+	const char *router = ops_holder(OPS_IRQ_ROUTE);
+
+	if (router[0] && strcmp(router, w->cell) == 0) {
+		route_down = true;
+		route_down_gen = loader_generation();
+	}
+}
+
 static int catch_run(void (*fn)(void *), void *arg, uint64_t context, struct trap_info *info)
 {
 	int r;
@@ -212,6 +257,9 @@ static int catch_run(void (*fn)(void *), void *arg, uint64_t context, struct tra
 	irq_restore(flags);
 	r = trap_catch_enter(fn, arg, &cp.rsp);
 	catch_unlink(&cp);
+	if (r && context == FAULT_CTX_IRQ && route_line >= 0)
+		cp.deferred &= ~(1u << route_line);	/* its line stays masked until the recovery */
+	reraise(&cp);
 	if (r)
 		irq_restore(flags);	/* resume_at left interrupts off */
 	if (info)
@@ -280,6 +328,37 @@ static void redo_on_overflow_stack(struct trap_frame *f)
 	trap_redo(g);
 }
 
+extern uint8_t fault_ending;
+
+/*
+ * The task end faulted while ending a faulted task: the task is resumed in
+ * fault_park instead, on a fresh frame near the top of the task's own stack
+ * (nothing of it is live: it is being ended), which ends it once the broken
+ * cell is reloaded. For a stack overflow, the task's stack is the one that
+ * overflowed first (the second is on the overflow stack).
+ */
+static uint64_t overflowed_sp;	/* a task stack's first mapped page above its guard, at its overflow */
+
+static bool park_task(struct trap_frame *f)
+{
+	uint64_t top = (on_overflow_stack(f->rsp) ? overflowed_sp : f->rsp) & ~0xfffull, sp;
+
+	fault_park_wanted = false;
+	for (int n = 0; top && n < 64 && paging_readable(top, PAGE_SIZE); n++)
+		top += PAGE_SIZE;	/* up to the guard page above the task's stack */
+	sp = ((top - 1024) & ~15ull) - 8;	/* below its task_start block */
+	if (!top || !paging_readable(sp - 4096, 4104))
+		return false;
+	*(uint64_t *)sp = 0;	/* no return */
+	f->rsp = sp;
+	f->rbp = 0;
+	f->rip = (uint64_t)fault_park;
+	f->rdi = loader_generation();
+	f->rflags = 0x2;	/* interrupts off: fault_park turns them on */
+	fault_ending = 0;
+	return true;
+}
+
 static void exception(struct trap_frame *f)
 {
 	struct catch_point *cp;
@@ -294,6 +373,8 @@ static void exception(struct trap_frame *f)
 	in_cell = cells_addr_owner(f->rip, &w) || fault_charge_caller(f, &w) ||
 		  fault_charge_no_code(f, &w);
 	if (in_cell && stack_overflow(f, &probe)) {
+		if (!on_overflow_stack(f->rsp))
+			overflowed_sp = probe;
 		redo_on_overflow_stack(f);	/* returns only where it is to be handled */
 		struct trap_frame g = *f;
 
@@ -307,14 +388,19 @@ static void exception(struct trap_frame *f)
 	f->vector = fault_raised_vector(f->vector);	/* the NMI watchdog's hang says NMI */
 
 	if (cp && (!cp->context || in_cell)) {
+		if (cp->context == FAULT_CTX_IRQ)
+			route_fault(&w);
 		if (cp->context)
 			fault_contain(f, &w, cp->context,
 				      cp->context == FAULT_CTX_IRQ ? route_line : -1);
 		resume_at(cp, f);
 		return;
 	}
-	if (in_cell && !irq_depth && !report_depth)
+	if (in_cell && !irq_depth && !report_depth) {
 		fault_end_task(f, &w);	/* returns only if there is no task to end */
+		if (fault_park_wanted && park_task(f))
+			return;
+	}
 	fatal(f);
 }
 
@@ -368,6 +454,19 @@ static void route_irq(uint8_t irq)
 	struct irq_route r = { irq, 0 };
 	int depth = irq_depth;
 
+	if (route_down) {
+		if (loader_generation() == route_down_gen) {
+			route_held |= 1u << irq;	/* the router faulted and is not yet reloaded */
+			return;
+		}
+		route_down = false;
+		for (uint8_t line = 0; line < IRQ_LINES; line++)
+			if ((route_held & (1u << line)) && line != irq && !intc_reraise(line))
+				klog(LOG_WARN, "irq: IRQ %u, held while the router was down, is lost (no local APIC)",
+				     line);
+		route_held = 0;
+	}
+
 	route_line = irq;
 	if (trap_contain(run_route, &r, FAULT_CTX_IRQ, NULL))
 		irq_depth = depth;
@@ -392,6 +491,8 @@ static void watch_for_hang(struct trap_frame *f)
 		return;
 	fault_mark_hang(ms);
 	if ((cp = catch_for(f))) {
+		if (cp->context == FAULT_CTX_IRQ)
+			route_fault(&w);
 		if (cp->context)
 			fault_contain(f, &w, cp->context, -1);
 		resume_at(cp, f);
@@ -399,6 +500,34 @@ static void watch_for_hang(struct trap_frame *f)
 	}
 	fault_end_task(f, &w);
 	klog(LOG_ERR, "watchdog: %s hangs (%lu ms) and nothing can be abandoned; left running", w.cell, ms);
+}
+
+/*
+ * The contained call the interrupt landed in, if its caller made it with
+ * interrupts off (the tasks cell's calls of the scheduling policy, an IRQ
+ * route): the code there turned interrupts on, which it must not (a fault,
+ * or a hang that loops with them on). Such an interrupt is not routed and
+ * preempts nothing: a tick or a wake-up would re-enter whatever made the
+ * call half-way through it (the tasks cell's switch, inside its own policy
+ * call), and a switch away from inside an IRQ route would leave the route
+ * running in the switched-out task, every other interrupt unrouted. It is
+ * held back, raised again when the call is over (reraise), and the watchdog
+ * still looks at it. The list is walked past its cheap range check only when a catch
+ * point lies just above the interrupted stack pointer.
+ */
+static struct catch_point *in_irqs_off_call(const struct trap_frame *f)
+{
+	for (struct catch_point *c = catch_list; c; c = c->next)
+		if ((c->context == FAULT_CTX_CALL || c->context == FAULT_CTX_IRQ) && !(c->flags & RFLAGS_IF) &&
+		    c->rsp >= f->rsp &&
+		    c->rsp - f->rsp < CATCH_STACK_SPAN && catch_for(f) == c)
+			return c;
+	return NULL;
+}
+
+bool trap_in_interrupt(void)
+{
+	return irq_depth > 0;
 }
 
 uint64_t trap_irqs_taken(void)
@@ -418,9 +547,16 @@ void trap_dispatch(struct trap_frame *f)
 	if (f->vector == SPURIOUS_VECTOR || f->vector - IRQ_VECTOR_BASE >= IRQ_LINES)
 		return;
 	uint8_t irq = (uint8_t)(f->vector - IRQ_VECTOR_BASE);
+	struct catch_point *held;
+
 	irqs_taken++;
 	/* EOI first: the handler may switch tasks and not come back for a while. */
 	intc_eoi(irq);
+	if (catch_list && (held = in_irqs_off_call(f))) {
+		held->deferred |= 1u << irq;
+		watch_for_hang(f);
+		return;
+	}
 	irq_depth++;
 	/*
 	 * Not routed on top of a route still running: that happens only when its

@@ -7,7 +7,10 @@
  * nano_core) counts for the cell; the hang is raised at a sample in the
  * cell's own code. A task that blocks (sleeps, waits, yields) starts afresh. Samples
  * are taken at every interrupt (the timer's at least), so only hangs with
- * interrupts on are seen here.
+ * interrupts on are seen here. Only time the stack ran counts: a gap between
+ * two samples of one stack longer than WATCH_GAP_NS (it was preempted, and
+ * something else ran, or hung, meanwhile) counts as WATCH_GAP_NS, so a task
+ * preempted inside a cell is not charged the time of another's hang.
  */
 #include <delos/cells.h>
 #include <delos/fault.h>
@@ -20,6 +23,7 @@
 #define CTX_VOL_RING 8			/* ctx.S's CTX_VOL_RING_MASK + 1 */
 #define WATCHED 8			/* stacks followed at once */
 #define CALLED_FROM_FRAMES 3		/* frames of nano_core code looked through for the calling cell */
+#define WATCH_GAP_NS (20ull * 1000000)	/* two ticks at 100 Hz: longer between samples, the stack did not run */
 
 /* Written by ctx.S: the stack pointers of the last switches that were not preemptions. */
 uint64_t ctx_vol_ring[CTX_VOL_RING];
@@ -30,7 +34,7 @@ uint8_t ctx_preempting;	/* set by trap.c around the preemption call; cleared on 
 struct watched {
 	bool used;
 	char cell[32];
-	uint64_t rsp, since_ns, bound_ns, last_ns;
+	uint64_t rsp, ran_ns, bound_ns, last_ns;
 };
 static struct watched watched[WATCHED];
 static uint64_t vol_seen;
@@ -103,13 +107,15 @@ bool watchdog_check(const struct trap_frame *f, struct cells_where *w, uint64_t 
 		s->used = true;
 		memcpy(s->cell, w->cell, sizeof(s->cell));
 		s->rsp = f->rsp;
-		s->since_ns = now;
+		s->ran_ns = 0;
 		s->bound_ns = cells_watchdog_ms(w->cell) * 1000000ull;
+	} else {
+		s->ran_ns += now - s->last_ns < WATCH_GAP_NS ? now - s->last_ns : WATCH_GAP_NS;
 	}
 	s->last_ns = now;
-	if (!s->bound_ns || now - s->since_ns < s->bound_ns)
+	if (!s->bound_ns || s->ran_ns < s->bound_ns)
 		return false;
-	*ms = (now - s->since_ns) / 1000000ull;
+	*ms = s->ran_ns / 1000000ull;
 	s->used = false;
 	return true;
 }

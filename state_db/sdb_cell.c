@@ -9,6 +9,7 @@
 #include <delos/log.h>
 #include <delos/ops.h>
 #include <delos/sdb.h>
+#include <delos/trap.h>
 #include "state_db/internal.h"
 
 
@@ -93,12 +94,17 @@ static void abandon(struct state_db *db, struct statedb_txn *t, const char *why)
  * With interrupts off (`flags` as they were at the call): the caller's open
  * transaction, or NULL. A live transaction keeps interrupts off and never
  * leaves its task, so one found otherwise was abandoned and is aborted.
+ * An interrupt handler is never inside the interrupted task's transaction:
+ * an interrupt lands in one only when the code there turned interrupts on (a
+ * fault), and a handler's writes (the serial cell queueing a key for the
+ * shell) joined to it would be lost with it when it is aborted; they go to
+ * the committed store, and the transaction is left to its task.
  */
 static struct statedb_txn *caller_txn(struct state_db *db, uint64_t flags)
 {
 	struct statedb_txn *t = db->ambient;
 
-	if (!t || db->asking_task || db->outside)
+	if (!t || db->asking_task || db->outside || trap_in_interrupt())
 		return NULL;	/* the tasks cell reading its own records for task_self */
 	if (flags & RFLAGS_IF) {
 		abandon(db, t, "found with interrupts on");

@@ -115,6 +115,19 @@ static void say(char *buf, size_t cap, const char *fmt, const char *a, uint32_t 
 	snprintf(buf, cap, fmt, a, v);
 }
 
+#define SWAP_BUSY_TRIES 50
+#define SWAP_BUSY_WAIT_MS 10
+
+/* Whether another version of `cell` than `version` is loaded now. */
+static bool swapped_out(const char *cell, uint32_t version)
+{
+	struct manifest_recovery rec;
+	uint64_t window;
+	uint32_t now;
+
+	return cells_policy(cell, &rec, &now, &window) == 0 && now != version;
+}
+
 /* Applies policy p to the charged cell; fills action and outcome. */
 static void apply(struct faults_entry *e, enum manifest_policy p, const struct manifest_recovery *rec,
 		  uint32_t version)
@@ -143,11 +156,20 @@ static void apply(struct faults_entry *e, enum manifest_policy p, const struct m
 		snprintf(new_ref, sizeof(new_ref), "%s", old_ref);
 	snprintf(e->action, sizeof(e->action), "%s %s -> %s",
 		 p == MANIFEST_RECOVERY_FALLBACK ? "fallback" : "reload", old_ref, new_ref);
-	err = cells_swap_to(old_ref, new_ref);
+	/* Another swap in progress (the console's) refuses this one: it is tried again after it. */
+	for (int i = 0; (err = cells_swap_to(old_ref, new_ref)) == LOADER_EBUSY && i < SWAP_BUSY_TRIES; i++)
+		task_sleep_ms(SWAP_BUSY_WAIT_MS);
+	if (err && swapped_out(cell, version)) {
+		/* That swap put another version in the faulted one's place: its code no longer runs. */
+		snprintf(e->action, sizeof(e->action), "none: %s swapped out by another swap", old_ref);
+		snprintf(e->outcome, sizeof(e->outcome), "recovered");
+		goto restart;
+	}
 	if (err) {
 		snprintf(e->outcome, sizeof(e->outcome), "failed: the swap was refused (%d)", err);
 		return;
 	}
+restart:
 	/* The swap restarted the cell's blocked tasks itself (swap=restart); not the ended one. */
 	if (ended > 0) {
 		struct restart_scan s = { cell, ended, 0, 0 };

@@ -12,7 +12,24 @@
  * change that faulted is reported as the policy refusing it. A task a
  * fallback pick ran may be left in the queue; the switch checks that a
  * picked task is ready (resume_rsp), so a stale entry is dropped there.
+ *
+ * A policy call that faulted marks the policy down (tasks_cpu.policy_down,
+ * with the loader generation it faulted in), and no call of it is made again
+ * until the set of loaded cells changes (loader_generation moves: the
+ * policy's reload or fallback, or any other load, unload or swap): a policy
+ * that hangs would otherwise cost every switch its watchdog bound. While it
+ * is down every switch, preemption or not, is the fallback pick, a queue
+ * change is left to it (the task records say who is ready), and preemption is
+ * asked at every tick, so the ready tasks share the CPU round robin. The
+ * first switch or pick after the generation moved calls the policy again,
+ * queueing every ready task but the running one first (an enqueue of a task
+ * already queued keeps its place) and taking every other task off the queue,
+ * so no task the fallback ran is left out of the policy's queue, or in it
+ * after it blocked; if that faults, the policy is down again. The switch,
+ * the pick and the tick mark it in their copy of tasks/current, which they
+ * write; the other calls only read the mark.
  */
+#include <delos/cellref.h>
 #include <delos/fault.h>
 #include <delos/irqflags.h>
 #include <delos/log.h>
@@ -64,14 +81,60 @@ static void run_call(void *arg)
 	}
 }
 
-/* Runs c contained; its result, or on_fault when the policy's code faulted. */
-static int64_t call(enum policy_op op, statedb_handle q, int64_t id, int prio, int64_t on_fault)
+/* tasks_cpu.policy_down: 0, or DOWN_MARK | the loader generation the policy faulted in. */
+#define DOWN_MARK 0x80000000u
+
+static uint32_t down_mark(void)
+{
+	return DOWN_MARK | ((uint32_t)loader_generation() & ~DOWN_MARK);
+}
+
+/* Runs c contained; true when the policy's code faulted (then *down is marked). */
+static bool contained(struct policy_call *c, uint32_t *down)
+{
+	if (!trap_contain(run_call, c, FAULT_CTX_CALL, NULL))
+		return false;
+	*down = down_mark();	/* the recovery runs later, in its own task */
+	return true;
+}
+
+/* Runs the call contained; its result, or on_fault when the policy is down or faults now. */
+static int64_t call(uint32_t *down, enum policy_op op, statedb_handle q, int64_t id, int prio,
+		    int64_t on_fault)
 {
 	struct policy_call c = { op, q, id, prio, 0, on_fault, 0 };
 
+	if (*down)
+		return on_fault;
 	if (op == OP_PREEMPT)
 		c.ran_ticks = (uint64_t)id;
-	return trap_contain(run_call, &c, FAULT_CTX_CALL, NULL) ? on_fault : c.ret;
+	return contained(&c, down) ? on_fault : c.ret;
+}
+
+/* The mark as tasks/current holds it, for the calls that have no copy of it (0 if unreadable). */
+static uint32_t stored_mark(void)
+{
+	struct tasks_cpu cpu;
+
+	return cpu_get(&cpu) ? 0 : cpu.policy_down;
+}
+
+/*
+ * A call without a copy of tasks/current that faulted marks the policy down
+ * in the record itself: a policy whose enqueue or wake-up faults while its
+ * pick still works would otherwise never be given up, and a task it failed to
+ * queue (the recovery task, woken) never picked. Its callers read tasks/current
+ * again after the call, or hold no copy of it across it.
+ */
+static int64_t cold(uint32_t was, uint32_t down, int64_t ret)
+{
+	struct tasks_cpu cpu;
+
+	if (down != was && cpu_get(&cpu) == 0) {
+		cpu.policy_down = down;
+		cpu_put(&cpu);
+	}
+	return ret;
 }
 
 /* Collects the ids of the ready tasks (task 0 aside) after `after`, wrapping around. */
@@ -97,8 +160,55 @@ static bool look_at(void *ctx, const struct statedb_meta *m)
 	return true;
 }
 
+/*
+ * Makes the policy's queue hold exactly the ready tasks (task 0 and `current`
+ * aside) as it comes back up.
+ */
+struct requeue {
+	statedb_handle q;
+	int64_t current;
+	uint32_t *down;
+};
+
+static bool requeue_one(void *ctx, const struct statedb_meta *m)
+{
+	struct requeue *rq = ctx;
+	const char *p = m->name + sizeof(TASK_RECORD_PREFIX) - 1;
+	struct task_rec r;
+	int64_t id = 0;
+
+	for (; *p >= '0' && *p <= '9'; p++)
+		id = id * 10 + (*p - '0');
+	if (*p || id <= 0 || rec_get(id, &r))
+		return true;
+	if (id == rq->current || r.state != TASK_READY)
+		call(rq->down, OP_DEQUEUE, rq->q, id, 0, 0);	/* one the fallback ran, left queued */
+	else
+		call(rq->down, OP_ENQUEUE, rq->q, id, r.prio, 0);
+	return !*rq->down;
+}
+
+/*
+ * Whether the policy may be called: not while it is down in the generation it
+ * faulted in; the first time after, with every ready task queued again.
+ */
+static bool policy_up(statedb_handle q, uint32_t *down, int64_t current)
+{
+	struct requeue rq = { q, current, down };
+
+	if (!*down)
+		return true;
+	if (*down == down_mark())
+		return false;
+	*down = 0;
+	klog(LOG_INFO, "tasks: calling the scheduling policy again after its fault, with every ready task queued");
+	if (sdb_list(TASK_RECORD_PREFIX, requeue_one, &rq) < 0)
+		*down = down_mark();	/* tried again at the next change */
+	return !*down;
+}
+
 /* The policy's pick failed: the next ready task by id after `current` (-1: none). */
-static int64_t fallback_pick(statedb_handle q, int64_t current)
+static int64_t fallback_pick(statedb_handle q, uint32_t *down, int64_t current)
 {
 	struct next_ready n = { current, -1, -1 };
 	int64_t id;
@@ -109,59 +219,77 @@ static int64_t fallback_pick(statedb_handle q, int64_t current)
 	if (id == current)
 		return -1;	/* choose_next keeps the caller running */
 	if (id > 0)
-		call(OP_DEQUEUE, q, id, 0, 0);	/* if the policy can still take it off its queue */
+		call(down, OP_DEQUEUE, q, id, 0, 0);	/* if the policy can still take it off its queue */
 	return id;
 }
 
-int64_t policy_switch(statedb_handle q, int64_t current, int prio, int how, int *err)
+int64_t policy_switch(statedb_handle q, uint32_t *down, int64_t current, int prio, int how, int *err)
 {
 	struct policy_call c = { OP_SWITCH, q, current, prio, (uint64_t)how, INT64_MIN, 0 };
 
-	if (trap_contain(run_call, &c, FAULT_CTX_CALL, NULL)) {
+	*err = 0;
+	if (!policy_up(q, down, current))
+		return fallback_pick(q, down, current);	/* -1 when current is the only one: it goes on */
+	if (contained(&c, down)) {
 		/*
 		 * The queue is as the policy left it, without the caller: a caller
-		 * that stays ready goes on (a fallback pick of another task would
-		 * leave it out of the queue for good); one that blocks or ends
-		 * leaves to the next ready task by id.
+		 * that stays ready goes on now (it is queued again when the policy
+		 * is back, policy_up); one that blocks or ends leaves to the next
+		 * ready task by id.
 		 */
-		*err = 0;
-		return how == SCHED_SWITCH_BLOCK ? fallback_pick(q, current) : current;
+		return how == SCHED_SWITCH_BLOCK ? fallback_pick(q, down, current) : current;
 	}
 	*err = c.err;
 	return c.ret;
 }
 
-int64_t policy_pick(statedb_handle q, int64_t current)
+int64_t policy_pick(statedb_handle q, uint32_t *down, int64_t current)
 {
-	int64_t next = call(OP_PICK, q, 0, 0, INT64_MIN);
+	int64_t next = policy_up(q, down, current) ? call(down, OP_PICK, q, 0, 0, INT64_MIN) : INT64_MIN;
 
-	return next == INT64_MIN ? fallback_pick(q, current) : next;
+	return next == INT64_MIN ? fallback_pick(q, down, current) : next;
 }
 
 int policy_enqueue(statedb_handle q, int64_t id, int prio, bool requeue)
 {
-	return (int)call(requeue ? OP_REQUEUE : OP_ENQUEUE, q, id, prio, SCHED_E_RECORD);
+	uint32_t was = stored_mark(), down = was;
+	/* Down or faulting: the fallback pick runs it (its record says ready), queued when the policy is back. */
+	int64_t r = call(&down, requeue ? OP_REQUEUE : OP_ENQUEUE, q, id, prio, 0);
+
+	return (int)cold(was, down, r);
 }
 
 int policy_wake(statedb_handle q, int64_t id, int prio)
 {
-	/* On a fault: run soon, by a fallback pick (the task's record says ready). */
-	return (int)call(OP_WAKE, q, id, prio, 1);
+	uint32_t was = stored_mark(), down = was;
+	/* Down or faulting: run soon, by a fallback pick (the task's record says ready). */
+	int64_t r = call(&down, OP_WAKE, q, id, prio, 1);
+
+	return (int)cold(was, down, r);
 }
 
 int policy_dequeue(statedb_handle q, int64_t id)
 {
-	return (int)call(OP_DEQUEUE, q, id, 0, SCHED_E_RECORD);
+	uint32_t was = stored_mark(), down = was;
+	int64_t r;
+
+	if (down)
+		return 0;	/* a stale entry left in the queue is dropped at the switch */
+	r = call(&down, OP_DEQUEUE, q, id, 0, SCHED_E_RECORD);
+	return (int)cold(was, down, r);
 }
 
-bool policy_should_preempt(statedb_handle q, uint64_t ran_ticks)
+bool policy_should_preempt(statedb_handle q, uint32_t *down, uint64_t ran_ticks)
 {
-	return call(OP_PREEMPT, q, (int64_t)ran_ticks, 0, 1) != 0;
+	/* Down: every tick, so that the fallback pick shares the CPU round robin. */
+	return call(down, OP_PREEMPT, q, (int64_t)ran_ticks, 0, 1) != 0;
 }
 
 const char *policy_name(void)
 {
 	static const char unknown[] = "(faulted)";
+	uint32_t was = stored_mark(), down = was;
+	int64_t r = call(&down, OP_NAME, 0, 0, 0, (int64_t)(uintptr_t)unknown);
 
-	return (const char *)(uintptr_t)call(OP_NAME, 0, 0, 0, (int64_t)(uintptr_t)unknown);
+	return (const char *)(uintptr_t)cold(was, down, r);
 }

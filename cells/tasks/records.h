@@ -98,7 +98,7 @@ struct tasks_cpu {
 	int32_t current_prio;      /* current's priority, to queue it again without reading its record */
 	/* The last switch-out, until tasks_finish_switch records it in the task's record. */
 	uint32_t pending_state;    /* the state it left in */
-	uint32_t reserved0;        /* 0 */
+	uint32_t policy_down;      /* 0, or the policy faulted: policy.c's mark (0 in older records) */
 	uint64_t pending_ticks;    /* ticks to charge it */
 	int64_t pending;           /* the task switched away from; -1 when none is pending */
 	/*
@@ -218,18 +218,24 @@ TASKS_PRIVATE int64_t tasks_current(void);
  * policy.c: the calls of the scheduling policy (include/delos/sched.h), each
  * contained; on a fault in the policy a pick falls back to the next ready
  * task by id after `current`, the others return as if the policy refused.
+ * *down is the caller's copy of tasks_cpu.policy_down, marked on a fault:
+ * the policy is not called again until the loader generation moves.
  */
-TASKS_PRIVATE int64_t policy_switch(statedb_handle q, int64_t current, int prio, int how, int *err);
-TASKS_PRIVATE int64_t policy_pick(statedb_handle q, int64_t current);
+TASKS_PRIVATE int64_t policy_switch(statedb_handle q, uint32_t *down, int64_t current, int prio, int how,
+				    int *err);
+TASKS_PRIVATE int64_t policy_pick(statedb_handle q, uint32_t *down, int64_t current);
 TASKS_PRIVATE int policy_enqueue(statedb_handle q, int64_t id, int prio, bool requeue);
 TASKS_PRIVATE int policy_wake(statedb_handle q, int64_t id, int prio);
 TASKS_PRIVATE int policy_dequeue(statedb_handle q, int64_t id);
-TASKS_PRIVATE bool policy_should_preempt(statedb_handle q, uint64_t ran_ticks);
+TASKS_PRIVATE bool policy_should_preempt(statedb_handle q, uint32_t *down, uint64_t ran_ticks);
 TASKS_PRIVATE const char *policy_name(void);
 
 /* list.c: the holder of OPS_TASKS_INSIDE (include/delos/ops.h); global, so that the slot resolves it. */
 struct ops_inside_query;
 int tasks_inside(struct ops_inside_query *q);
+
+/* tasks.c: aborts a transaction task id left open, contained (a fault there is state_db's). */
+TASKS_PRIVATE void tasks_abort_txn(int64_t id);
 
 /* tasks.c: the cellrefs every task's stack is prepared with. */
 TASKS_PRIVATE extern const struct cellref tasks_start_ref, tasks_exit_ref;

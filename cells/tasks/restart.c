@@ -69,7 +69,7 @@ int tasks_restart(uint64_t id)
 		if (was_blocked) {
 			blocked_remove(r.id);
 			/* Its frames go: so do a transaction they left open and the blocks they held. */
-			sdb_txn_abort_task(r.id);
+			tasks_abort_txn(r.id);
 			stack_reclaim(r.stack_hi, r.stack_pages);
 		}
 		if (policy_enqueue(tasks_rq(), r.id, r.prio, false) < 0)
@@ -116,7 +116,7 @@ int tasks_restart_self(uint64_t unused)
 	}
 	klog(LOG_INFO, "tasks: task %ld '%s' starts over at %s:%s", r.id, r.name, r.entry.cell,
 	     r.entry.sym);
-	sdb_txn_abort_task(self);	/* its frames go, and a transaction they left open */
+	tasks_abort_txn(self);	/* its frames go, and a transaction they left open */
 	stack_reclaim(r.stack_hi, r.stack_pages);	/* and the heap blocks they held */
 	ctx_restart(ctx_prepare(r.stack_hi, &tasks_start_ref, (uint64_t)self, &tasks_exit_ref));
 }

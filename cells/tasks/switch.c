@@ -161,10 +161,12 @@ static int queue_how(const struct tasks_cpu *cpu, uint64_t state)
 static int64_t queue_and_pick(struct tasks_cpu *cpu, int how)
 {
 	int err;
-	int64_t next = policy_switch(tasks_rq_of(cpu, false), cpu->current, cpu->current_prio, how, &err);
+	int64_t next = policy_switch(tasks_rq_of(cpu, false), &cpu->policy_down, cpu->current, cpu->current_prio,
+				     how, &err);
 
 	if (err == SCHED_E_RECORD)
-		next = policy_switch(tasks_rq_of(cpu, true), cpu->current, cpu->current_prio, how, &err);
+		next = policy_switch(tasks_rq_of(cpu, true), &cpu->policy_down, cpu->current, cpu->current_prio,
+				     how, &err);
 	if (err < 0 && how != SCHED_SWITCH_BLOCK)
 		klog(LOG_ERR, "tasks: the %s policy refused task %ld", policy_name(), cpu->current);
 	return next;
@@ -292,7 +294,7 @@ uint64_t tasks_idle_next(void)
 
 	if (finish_into(&cpu, &t) || cpu.current >= 0)
 		return 0;
-	next = policy_pick(tasks_rq_of(&cpu, false), -1);
+	next = policy_pick(tasks_rq_of(&cpu, false), &cpu.policy_down, -1);
 	if (next < 0 && state_of(0) == TASK_READY)
 		next = 0;
 	if (next < 0 || !(rsp = resume_rsp(table_of(&cpu, t), next, &prio)))
@@ -364,7 +366,7 @@ static void charge_tick(const struct tasks_cpu *view, struct tasks_cpu *cpu)
 	if (!running || cpu->current == 0)
 		cpu->idle_ticks++;
 	if (running && !cpu->need_resched &&
-	    policy_should_preempt(tasks_rq_of(cpu, false),
+	    policy_should_preempt(tasks_rq_of(cpu, false), &cpu->policy_down,
 				  cpu->current == 0 ? UINT64_MAX : cpu->ran_ticks))
 		cpu->need_resched = 1;
 	cpu_put_over(view, cpu);

@@ -1,5 +1,6 @@
 /* The tasks API (include/delos/tasks.h): creating, ending, joining and blocking tasks. */
 #include <delos/ctx.h>
+#include <delos/fault.h>
 #include <delos/log.h>
 #include <delos/sdb.h>
 #include <delos/string.h>
@@ -128,6 +129,28 @@ static void exit_channel(int64_t id, char ch[TASK_CHANNEL_MAX + 1])
 	snprintf(ch, TASK_CHANNEL_MAX + 1, TASK_EXIT_CHANNEL "%ld", id);
 }
 
+struct abort_call {
+	int64_t id;
+};
+
+static void run_abort(void *arg)
+{
+	sdb_txn_abort_task(((struct abort_call *)arg)->id);
+}
+
+/*
+ * Aborts a transaction task id left open, as a contained call: a task is
+ * often ended because state_db's own code faulted under it, and a fault of
+ * that code again here is state_db's (its recovery reloads it), not a fault
+ * while ending a faulted task, which nano_core cannot survive.
+ */
+void tasks_abort_txn(int64_t id)
+{
+	struct abort_call c = { id };
+
+	trap_contain(run_abort, &c, FAULT_CTX_CALL, NULL);
+}
+
 static _Noreturn void park(void)
 {
 	for (;;)
@@ -144,7 +167,7 @@ _Noreturn void task_exit(int64_t code)
 	irq_save();
 	tasks_finish_switch();
 	self = tasks_current();
-	sdb_txn_abort_task(self);	/* a transaction it left open goes with it */
+	tasks_abort_txn(self);	/* a transaction it left open goes with it */
 	if (self <= 0 || rec_get(self, &r)) {
 		klog(LOG_ERR, "tasks: task_exit(%ld) from %s; idling instead", code,
 		     self == 0 ? "task 0 (idle), which cannot exit" : "no task");

@@ -37,6 +37,12 @@ void intc_init(void);
 bool intc_apic(void);
 void intc_eoi(uint8_t line);
 /*
+ * Raises IRQ `line`'s vector again on this CPU (a local APIC self-IPI), taken
+ * once interrupts are on; false in 8259 mode, where it cannot be (trap.c's
+ * deferred interrupts).
+ */
+bool intc_reraise(uint8_t line);
+/*
  * Delivers ISA IRQ `irq` as an NMI to this CPU (edge-triggered, unmasked)
  * instead of as its vector; *gsi says where it arrives. False without an
  * IOAPIC pin for it (8259 mode). For nano_core's NMI watchdog only.

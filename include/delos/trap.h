@@ -50,6 +50,11 @@ void irq_unmask(uint64_t irq);
 void irq_mask(uint64_t irq);
 
 const char *trap_name(uint64_t vector);
+/*
+ * True while an interrupt handler (an IRQ route, nano_core's own handlers)
+ * runs on this CPU, on top of whatever it interrupted (grant `core`).
+ */
+bool trap_in_interrupt(void);
 
 /* Prints a full report of the exception in `f`: registers, CR2, symbolized RIP, backtrace. */
 void trap_report(const struct trap_frame *f);
