@@ -165,6 +165,23 @@ static void counter_name(char *rec, size_t cap, int n)
 	snprintf(rec, cap, "%s%d", WORKLOAD_CTR_PREFIX, n);
 }
 
+/*
+ * A restarted worker redoes from its start the round a fault interrupted
+ * (the counter marks it busy). If that round was inside rename_round, the
+ * file may still be under its moved name, and the redone round's rename
+ * would find it there: the half-done rename is undone first.
+ */
+static void undo_rename(struct worker *w)
+{
+	char moved[RAMFS_NAME_MAX + 1];
+	int n;
+
+	snprintf(moved, sizeof(moved), "work-%d-moved", w->n);
+	n = ramfs_remove(moved);
+	if (n && n != RAMFS_E_NOT_FOUND)
+		mismatch(w, "remove of the half-renamed %s gave %d (%s)", moved, n, ramfs_strerror(n));
+}
+
 /* Starts from what the record holds (creating it at 0). */
 static int counter_init(struct worker *w)
 {
@@ -182,6 +199,8 @@ static int counter_init(struct worker *w)
 		klog(LOG_ERR, "workload: worker %d: counter %s unusable: %s", w->n, rec, sdb_strerror(n));
 	w->counter = c.value;
 	w->round = c.value;	/* a restarted worker goes on where its counter is */
+	if (!n && c.busy)
+		undo_rename(w);
 	return n;
 }
 
