@@ -462,6 +462,31 @@ int statedb_hstore(struct state_db *db, statedb_handle h, const void *data, size
 			   r->version);
 }
 
+/*
+ * inplace_patch of a whole value of r's length (len bytes), writing only the
+ * 8-byte words of the data where it differs from the record (the last one
+ * cut at len), so that the copy and the checksum patch cost what changed;
+ * a value equal to the record's is still a write (a new seq), of no bytes.
+ * Values of up to SPAN_MIN bytes are patched whole: the zeros behind a
+ * span would cost more than the bytes saved.
+ */
+#define SPAN_MIN 64u
+static inline int inplace_span(struct state_db *db, struct sdb_rec *r, const void *data, size_t len)
+{
+	const unsigned char *a = r->data, *b = data;
+	size_t lo = 0, hi = (len + 7) & ~(size_t)7;
+	uint64_t x, y;
+
+	if (len % 8 || len <= SPAN_MIN)
+		return inplace_patch(db, r, 0, data, len);	/* a short value: patched whole, cheaper */
+	while (lo < hi && (__builtin_memcpy(&x, a + lo, 8), __builtin_memcpy(&y, b + lo, 8), x == y))
+		lo += 8;
+	while (hi > lo &&
+	       (__builtin_memcpy(&x, a + hi - 8, 8), __builtin_memcpy(&y, b + hi - 8, 8), x == y))
+		hi -= 8;
+	return inplace_patch(db, r, lo, b + lo, hi - lo);
+}
+
 /* statedb_hupdate's other cases: a new length, a fail point, or a move to a bigger buffer. */
 static __attribute__((noinline)) int hupdate_slow(struct state_db *db, statedb_handle h,
 						  const void *data, size_t len)
@@ -508,9 +533,13 @@ int statedb_hupdate(struct state_db *db, statedb_handle h, const void *data, siz
 	if (!sdb_root_ok(db) || (!data && len) || !(r = writer_rec(db, h)) || len != r->len ||
 	    len > sdb_rec_cap(r) || db->fail_point.cell[0] != '\0')
 		return hupdate_slow(db, h, data, len);
-	/* The same length, so the same header: the common case, patched in place. */
+	/*
+	 * The same length, so the same header: the common case, patched in place
+	 * over the span of words that differ only (an update usually changes a
+	 * few fields), so the checksum patch and the copy cost what changed.
+	 */
 	db->updates++;
-	return inplace_patch(db, r, 0, data, len);
+	return inplace_span(db, r, data, len);
 }
 
 int statedb_scrub(struct state_db *db, size_t slots, statedb_list_fn *fn, void *ctx)
