@@ -71,7 +71,7 @@ static uint32_t hent_alloc(struct state_db *db)
 	struct sdb_hent *page;
 
 	if (idx1) {
-		db->hfree = hent_at(db, idx1)->next_free;
+		db->hfree = hent_at(db, idx1)->link;
 		return idx1;
 	}
 	if (db->hused >= STATEDB_RECORDS_MAX)
@@ -109,7 +109,7 @@ void sdb_handle_drop(struct state_db *db, struct sdb_rec *rec)
 		return;
 	__atomic_store_n(&e->gen, e->gen + 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&e->rec, NULL, __ATOMIC_RELEASE);
-	e->next_free = db->hfree;
+	e->link = db->hfree;
 	db->hfree = rec->hidx;
 	db->handles--;
 }
@@ -259,7 +259,7 @@ int statedb_hopen(struct state_db *db, const char *name, size_t capacity, stated
 	if (capacity > sdb_rec_cap(rec)) {
 		if (!(grown = regrow(db, rec, capacity))) {
 			if (!rec->hidx) {       /* give the fresh entry back */
-				hent_at(db, idx1)->next_free = db->hfree;
+				hent_at(db, idx1)->link = db->hfree;
 				db->hfree = idx1;
 			}
 			return STATEDB_E_NOMEM;
@@ -269,6 +269,7 @@ int statedb_hopen(struct state_db *db, const char *name, size_t capacity, stated
 	}
 	if (!rec->hidx) {
 		rec->hidx = idx1;
+		hent_at(db, idx1)->link = slot->hash;
 		__atomic_store_n(&hent_at(db, idx1)->rec, rec, __ATOMIC_RELEASE);
 		db->handles++;
 	}
@@ -389,6 +390,16 @@ int statedb_hview(struct state_db *db, statedb_handle h, const void **data, uint
 		*version = r->version;
 	*data = r->data;
 	return r->len <= sdb_rec_cap(r) ? (int)r->len : 0;
+}
+
+struct sdb_rec *sdb_handle_rec(const struct state_db *db, statedb_handle h, uint32_t *hash)
+{
+	struct sdb_hent *e = hent_of(db, h);
+
+	if (!e || !e->rec)
+		return NULL;
+	*hash = e->link;
+	return e->rec;
 }
 
 /* The live record h names, for a writer; NULL if h is stale. */

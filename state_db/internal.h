@@ -57,11 +57,16 @@ struct sdb_rec {
 	unsigned char data[];
 };
 
-/* A slot of the handle table: the record it names (NULL: free) and its generation. */
+/*
+ * A slot of the handle table: the record it names (NULL: free) and its
+ * generation. While free, `link` is the free list's next index + 1; while
+ * in use, the hash of its record's name (sdb_hash), for transactions by
+ * handle, which then hash nothing.
+ */
 struct sdb_hent {
 	struct sdb_rec *rec;
 	uint32_t gen;               /* bumped when its record is deleted */
-	uint32_t next_free;         /* free list: next free index + 1 */
+	uint32_t link;              /* free: next free index + 1; in use: the name's hash */
 };
 
 /*
@@ -107,8 +112,37 @@ struct sdb_op {
 	uint32_t hash;
 	bool published;             /* commit only */
 	bool reused_tomb;           /* commit only: a create that took a tombstone slot */
+	bool inplace;               /* an sdb_inline_op whose rec is its own value: the commit
+				     * writes it into base */
 	char name[STATEDB_NAME_MAX + 1];
 };
+
+/*
+ * An update by handle of a small value (statedb_txn_hupdate): one block
+ * small enough for the spare lists (no heap allocation once the store is
+ * warm), op and value together. `op` is an ordinary op on the ops list (so
+ * every by-name read and write of the transaction finds it) whose rec is
+ * `value`, a whole record (the base's header, the new data and its patched
+ * checksum); the commit copies data and checksum into the base record in
+ * place, keeping the old ones in `old` for an undo.
+ */
+#define SDB_TXN_INLINE_BYTES 64u
+struct sdb_inline_op {
+	struct sdb_op op;
+	_Alignas(16) unsigned char value[sizeof(struct sdb_rec) + SDB_TXN_INLINE_BYTES];
+	unsigned char old[SDB_TXN_INLINE_BYTES];
+	statedb_handle h;           /* the handle it was written through: base while it is current */
+	uint32_t old_crc;
+	uint32_t old_wseq;
+};
+_Static_assert(sizeof(struct sdb_inline_op) <= STATEDB_SPARE_CLASS * STATEDB_SPARE_CLASSES,
+	       "an inline op is a spare block");
+
+/* The record an inline op's value buffer holds. */
+static inline struct sdb_rec *sdb_inline_value(struct sdb_inline_op *in)
+{
+	return (struct sdb_rec *)(void *)in->value;
+}
 
 struct statedb_txn {
 	struct sdb_block block;
@@ -168,6 +202,8 @@ uint32_t sdb_crc_patch(const struct state_db *db, uint32_t crc, const void *old,
 void sdb_handle_move(struct state_db *db, struct sdb_rec *from, struct sdb_rec *to);
 void sdb_handle_drop(struct state_db *db, struct sdb_rec *rec);
 void sdb_handles_free(struct state_db *db);
+/* The live record h names and its name's hash; NULL if h is stale. */
+struct sdb_rec *sdb_handle_rec(const struct state_db *db, statedb_handle h, uint32_t *hash);
 int sdb_inplace(struct state_db *db, struct sdb_rec *r, size_t at, const void *data, size_t n,
 		size_t len, uint32_t type, uint32_t version);
 int sdb_rec_build(struct state_db *db, const struct sdb_rec *hdr, const void *data,
