@@ -45,25 +45,6 @@ static inline statedb_handle make_handle(uint32_t idx1, uint32_t gen)
 	return (uint64_t)gen << 32 | idx1;
 }
 
-static struct sdb_hent *hent_at(const struct state_db *db, uint32_t idx1)
-{
-	uint32_t i = idx1 - 1;
-	struct sdb_hent *page;
-
-	if (idx1 == 0 || i >= STATEDB_RECORDS_MAX)
-		return NULL;
-	page = __atomic_load_n(&db->hpages[i / STATEDB_HANDLE_PAGE], __ATOMIC_ACQUIRE);
-	return page ? &page[i % STATEDB_HANDLE_PAGE] : NULL;
-}
-
-/* The entry h names if it is current, else NULL. */
-static struct sdb_hent *hent_of(const struct state_db *db, statedb_handle h)
-{
-	struct sdb_hent *e = hent_at(db, (uint32_t)h);
-
-	return e && __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) == (uint32_t)(h >> 32) ? e : NULL;
-}
-
 /* A free entry's index + 1, allocating a page if needed; 0 if out of memory. */
 static uint32_t hent_alloc(struct state_db *db)
 {
@@ -378,18 +359,7 @@ slow:
 
 int statedb_hview(struct state_db *db, statedb_handle h, const void **data, uint32_t *version)
 {
-	struct sdb_hent *e;
-	struct sdb_rec *r;
-
-	if (!sdb_root_ok(db) || !data)
-		return !data ? STATEDB_E_INVAL : STATEDB_E_ROOT;
-	*data = NULL;
-	if (!(e = hent_of(db, h)) || !(r = __atomic_load_n(&e->rec, __ATOMIC_ACQUIRE)))
-		return STATEDB_E_STALE;
-	if (version)
-		*version = r->version;
-	*data = r->data;
-	return r->len <= sdb_rec_cap(r) ? (int)r->len : 0;
+	return sdb_hview_inline(db, h, data, version);
 }
 
 struct sdb_rec *sdb_handle_rec(const struct state_db *db, statedb_handle h, uint32_t *hash)

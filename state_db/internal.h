@@ -263,4 +263,42 @@ static inline bool sdb_live(const struct sdb_rec *r)
 	return r && r != SDB_TOMB;
 }
 
+/* handle.c's entries, inline for the hot readers (sdb_cell.c's sdb_hview too). */
+static inline struct sdb_hent *hent_at(const struct state_db *db, uint32_t idx1)
+{
+	uint32_t i = idx1 - 1;
+	struct sdb_hent *page;
+
+	if (idx1 == 0 || i >= STATEDB_RECORDS_MAX)
+		return NULL;
+	page = __atomic_load_n(&db->hpages[i / STATEDB_HANDLE_PAGE], __ATOMIC_ACQUIRE);
+	return page ? &page[i % STATEDB_HANDLE_PAGE] : NULL;
+}
+
+/* The entry h names if it is current, else NULL. */
+static inline struct sdb_hent *hent_of(const struct state_db *db, statedb_handle h)
+{
+	struct sdb_hent *e = hent_at(db, (uint32_t)h);
+
+	return e && __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) == (uint32_t)(h >> 32) ? e : NULL;
+}
+
+/* statedb_hview's body (include/delos/state_db.h), inline where the cell layer calls it. */
+static inline __attribute__((always_inline)) int sdb_hview_inline(struct state_db *db, statedb_handle h,
+								  const void **data, uint32_t *version)
+{
+	struct sdb_hent *e;
+	struct sdb_rec *r;
+
+	if (!sdb_root_ok(db) || !data)
+		return !data ? STATEDB_E_INVAL : STATEDB_E_ROOT;
+	*data = NULL;
+	if (!(e = hent_of(db, h)) || !(r = __atomic_load_n(&e->rec, __ATOMIC_ACQUIRE)))
+		return STATEDB_E_STALE;
+	if (version)
+		*version = r->version;
+	*data = r->data;
+	return r->len <= sdb_rec_cap(r) ? (int)r->len : 0;
+}
+
 #endif
