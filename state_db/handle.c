@@ -362,15 +362,6 @@ int statedb_hview(struct state_db *db, statedb_handle h, const void **data, uint
 	return sdb_hview_inline(db, h, data, version);
 }
 
-struct sdb_rec *sdb_handle_rec(const struct state_db *db, statedb_handle h, uint32_t *hash)
-{
-	struct sdb_hent *e = hent_of(db, h);
-
-	if (!e || !e->rec)
-		return NULL;
-	*hash = e->link;
-	return e->rec;
-}
 
 /* The live record h names, for a writer; NULL if h is stale. */
 static struct sdb_rec *writer_rec(struct state_db *db, statedb_handle h)

@@ -202,8 +202,6 @@ uint32_t sdb_crc_patch(const struct state_db *db, uint32_t crc, const void *old,
 void sdb_handle_move(struct state_db *db, struct sdb_rec *from, struct sdb_rec *to);
 void sdb_handle_drop(struct state_db *db, struct sdb_rec *rec);
 void sdb_handles_free(struct state_db *db);
-/* The live record h names and its name's hash; NULL if h is stale. */
-struct sdb_rec *sdb_handle_rec(const struct state_db *db, statedb_handle h, uint32_t *hash);
 int sdb_inplace(struct state_db *db, struct sdb_rec *r, size_t at, const void *data, size_t n,
 		size_t len, uint32_t type, uint32_t version);
 int sdb_rec_build(struct state_db *db, const struct sdb_rec *hdr, const void *data,
@@ -281,6 +279,18 @@ static inline struct sdb_hent *hent_of(const struct state_db *db, statedb_handle
 	struct sdb_hent *e = hent_at(db, (uint32_t)h);
 
 	return e && __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) == (uint32_t)(h >> 32) ? e : NULL;
+}
+
+/* The live record h names and its name's hash; NULL if h is stale. */
+static inline struct sdb_rec *sdb_handle_rec(const struct state_db *db, statedb_handle h,
+					     uint32_t *hash)
+{
+	struct sdb_hent *e = hent_of(db, h);
+
+	if (!e || !e->rec)
+		return NULL;
+	*hash = e->link;
+	return e->rec;
 }
 
 /* statedb_hview's body (include/delos/state_db.h), inline where the cell layer calls it. */
