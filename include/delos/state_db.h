@@ -474,7 +474,9 @@ struct statedb_txn *statedb_txn_of(struct state_db *db, uint64_t owner_id);
  *   corruption with a fresh checksum;
  * - a transaction's update that keeps the header patches the checksum the
  *   same way (from the committed value's CRC and header CRC, over the data
- *   only), so it carries a corruption rather than checking for it;
+ *   only), so it carries a corruption rather than checking for it; an update
+ *   by handle (statedb_txn_hupdate) too, and its commit stores that
+ *   checksum with the data it writes in place;
  * - statedb_list, _list_prefix, _verify_all (the console's `state`) and
  *   the transactions' other reads verify every record they read, hot or
  *   not, from the header itself (not from the kept header CRC);
