@@ -56,35 +56,54 @@ static inline int rq_view(statedb_handle q, const struct sched_runqueue **h)
 	return 0;
 }
 
-/* Copies the entries in use into *rq; the ones after them read as zero. */
-static inline int rq_load(statedb_handle q, struct rq_buf *rq)
+/*
+ * Copies the entries in use into *rq; the ones after them read as zero. *h
+ * is the record in place, for rq_store_over in the same call (the caller
+ * runs with interrupts off: nothing writes it in between).
+ */
+static inline int rq_load_view(statedb_handle q, struct rq_buf *rq, const struct sched_runqueue **h)
 {
-	const struct sched_runqueue *h;
-	int err = rq_view(q, &h);
+	int err = rq_view(q, h);
 
 	if (err)
 		return err;
-	memcpy(rq, h, sizeof(*h) + h->count * sizeof(struct sched_entry));
-	if (h->count < SCHED_QUEUE_MAX)
-		memset(&rq->q[h->count], 0, sizeof(rq->q[0]));
+	memcpy(rq, *h, sizeof(**h) + (*h)->count * sizeof(struct sched_entry));
+	if ((*h)->count < SCHED_QUEUE_MAX)
+		memset(&rq->q[(*h)->count], 0, sizeof(rq->q[0]));
 	return 0;
 }
 
+static inline int rq_load(statedb_handle q, struct rq_buf *rq)
+{
+	const struct sched_runqueue *h;
+
+	return rq_load_view(q, rq, &h);
+}
+
 /*
- * Writes *rq back, loaded with `was` entries: only the words that changed,
- * in place (the record never changes size, so its checksum is patched).
+ * Writes *rq back over the record in place h (from rq_load_view), loaded
+ * with `was` entries: only the words that changed, in place (the record
+ * never changes size, so its checksum is patched).
  */
-static inline int rq_store(statedb_handle q, const struct rq_buf *rq, uint32_t was)
+static inline int rq_store_over(statedb_handle q, const struct sched_runqueue *h,
+				const struct rq_buf *rq, uint32_t was)
 {
 	_Static_assert(sizeof(struct sched_runqueue) % 8 == 0 && sizeof(struct sched_entry) % 8 == 0,
 		       "the queue in whole words");
 	uint32_t n = rq->count > was ? rq->count : was;
+
+	return hot_write_changed(q, 0, h, rq, sizeof(struct sched_runqueue) +
+					      n * sizeof(struct sched_entry)) ? SCHED_E_RECORD : 0;
+}
+
+/* rq_store_over, viewing the record again. */
+static inline int rq_store(statedb_handle q, const struct rq_buf *rq, uint32_t was)
+{
 	const struct sched_runqueue *h;
 
 	if (rq_view(q, &h))
 		return SCHED_E_RECORD;
-	return hot_write_changed(q, 0, h, rq, sizeof(struct sched_runqueue) +
-					      n * sizeof(struct sched_entry)) ? SCHED_E_RECORD : 0;
+	return rq_store_over(q, h, rq, was);
 }
 
 /* Index of id in the queue, or -1. */
@@ -176,7 +195,8 @@ static inline int rq_dequeue(statedb_handle q, int64_t id)
  * Removes entry i (or none when i < 0), records it as running and stores
  * the queue, loaded with `was` entries; returns its id or -1.
  */
-static inline int64_t rq_take_store(statedb_handle q, struct rq_buf *rq, int i, uint32_t was)
+static inline int64_t rq_take_over(statedb_handle q, const struct sched_runqueue *h,
+				   struct rq_buf *rq, int i, uint32_t was)
 {
 	int64_t id = i < 0 ? -1 : rq->q[i].id;
 
@@ -184,7 +204,12 @@ static inline int64_t rq_take_store(statedb_handle q, struct rq_buf *rq, int i, 
 	rq->running_prio = i < 0 ? SCHED_PRIO_UNSET : rq->q[i].prio;
 	if (i >= 0)
 		rq_remove_at(rq, (uint32_t)i);
-	return rq_store(q, rq, was) ? -1 : id;
+	return (h ? rq_store_over(q, h, rq, was) : rq_store(q, rq, was)) ? -1 : id;
+}
+
+static inline int64_t rq_take_store(statedb_handle q, struct rq_buf *rq, int i, uint32_t was)
+{
+	return rq_take_over(q, NULL, rq, i, was);
 }
 
 static inline int64_t rq_take(statedb_handle q, struct rq_buf *rq, int i)
@@ -203,11 +228,12 @@ static inline int64_t rq_take(statedb_handle q, struct rq_buf *rq, int i)
 static inline int64_t rq_switch(statedb_handle q, int64_t id, int prio, int at,
 				int (*pick)(const struct rq_buf *rq), int *err)
 {
+	const struct sched_runqueue *h;
 	struct rq_buf rq;
 	uint32_t was;
 
 	*err = 0;
-	if (rq_load(q, &rq)) {
+	if (rq_load_view(q, &rq, &h)) {
 		*err = SCHED_E_RECORD;
 		return -1;
 	}
@@ -219,7 +245,7 @@ static inline int64_t rq_switch(statedb_handle q, int64_t id, int prio, int at,
 	else if (at != RQ_NONE && rq_find(&rq, id) < 0)
 		rq_insert_at(&rq, at == RQ_TAIL ? rq.count : at == RQ_SECOND ? (rq.count ? 1 : 0)
 						    : (uint32_t)at, id, prio);
-	return rq_take_store(q, &rq, pick(&rq), was);
+	return rq_take_over(q, h, &rq, pick(&rq), was);
 }
 
 /*

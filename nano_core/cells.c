@@ -475,6 +475,42 @@ bool cells_addr_owner(uint64_t addr, struct cells_where *w)
 	return true;
 }
 
+/*
+ * The cell whose range held the last address cells_addr_cell found, for the
+ * loader generation it was found in: the watchdog asks on every interrupt,
+ * mostly about the same cell, and a load, unload or swap moves the
+ * generation on. Interrupts off (it is asked from interrupt handlers only).
+ */
+static struct {
+	uint64_t gen;               /* loader_generation() + 1 when filled; 0: empty */
+	uint64_t start, end;
+	char cell[32];
+} owner_cache;
+
+bool cells_addr_cell(uint64_t addr, char cell[32])
+{
+	struct loader_addr_info ai;
+	struct loader_cell_info ci;
+
+	if (owner_cache.gen == cs.generation + 1 && addr >= owner_cache.start && addr < owner_cache.end) {
+		memcpy(cell, owner_cache.cell, sizeof(owner_cache.cell));
+		return true;
+	}
+	if (!cs.ld || !loader_addr_lookup(cs.ld, addr, &ai))
+		return false;
+	loader_cell_info(ai.cell, &ci);
+	if (ci.core)
+		return false;
+	copy_bounded(cell, sizeof(owner_cache.cell), ci.name);
+	if (addr >= ci.start && addr < ci.end) {
+		memcpy(owner_cache.cell, cell, sizeof(owner_cache.cell));
+		owner_cache.start = ci.start;
+		owner_cache.end = ci.end;
+		owner_cache.gen = cs.generation + 1;
+	}
+	return true;
+}
+
 /* Resolves "OLD@V NEW@W": OLD must be loaded at version V, NEW in the manifest and the ISO. */
 static bool parse_pair(const char *old_ref, const char *new_ref, struct swap_pair *p,
 		       struct entry_args *keep, bool *restart)

@@ -206,11 +206,28 @@ int paging_protect(uint64_t va, uint64_t size, unsigned perm)
 	return err || unchanged ? err : for_each_pte(va, size, set_perm, &perm);
 }
 
+/*
+ * Counts the pages made not present (unmaps and the poke window), before
+ * each one goes: paging_readable remembers the last page it found mapped
+ * with this count, and believes it only while the count stays the same.
+ */
+static uint64_t unmapped;
+static struct {
+	uint64_t page, at;          /* at: unmapped when page was found mapped; UINT64_MAX: none */
+} readable_seen = { 0, UINT64_MAX };
+
+static void note_unmap(void)
+{
+	__atomic_store_n(&unmapped, unmapped + 1, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
 static void clear_pte(uint64_t va, uint64_t *e, void *arg)
 {
 	void (*free_frame)(uint64_t) = (void (*)(uint64_t))arg;
 	uint64_t pa = *e & PTE_ADDR;
 
+	note_unmap();
 	*e = 0;
 	invlpg(va);
 	if (free_frame)
@@ -247,6 +264,7 @@ void paging_poke_window(uint64_t pa)
 	if (pa) {
 		*poke_pte = (pa & PTE_ADDR) | perm_bits(PERM_RW);
 	} else {
+		note_unmap();
 		*poke_pte = 0;
 		invlpg(POKE_VA);
 	}
@@ -264,12 +282,27 @@ bool paging_readable(uint64_t va, uint64_t len)
 	 * Canonical (bits 63-47 alike) and in one half, or the walk below, which
 	 * reads bits 47-12 only, would call an address readable that takes a #GP.
 	 */
-	uint64_t last = va + len - 1;
+	uint64_t last = va + len - 1, page = PAGE_ALIGN_DOWN(va);
 	if ((uint64_t)((int64_t)(va << 16) >> 16) != va || ((va ^ last) >> 47))
 		return false;
-	for (uint64_t p = PAGE_ALIGN_DOWN(va); p < va + len; p += PAGE_SIZE)
+	/* One page, the one found mapped last, with nothing unmapped since: no walk. */
+	uint64_t at = __atomic_load_n(&unmapped, __ATOMIC_RELAXED);
+	bool one = PAGE_ALIGN_DOWN(last) == page;
+	if (one && __atomic_load_n(&readable_seen.at, __ATOMIC_RELAXED) == at &&
+	    __atomic_load_n(&readable_seen.page, __ATOMIC_RELAXED) == page)
+		return true;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	for (uint64_t p = page; p < va + len; p += PAGE_SIZE)
 		if (!paging_translate(p, &pa))
 			return false;
+	if (one) {
+		/* Interrupts may look in between: never a page with a count it was not found at. */
+		__atomic_store_n(&readable_seen.at, UINT64_MAX, __ATOMIC_RELAXED);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		__atomic_store_n(&readable_seen.page, page, __ATOMIC_RELAXED);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		__atomic_store_n(&readable_seen.at, at, __ATOMIC_RELAXED);
+	}
 	return true;
 }
 

@@ -185,8 +185,8 @@ static uint32_t zeros(const struct state_db *db, uint32_t c, size_t n)
 	const struct sdb_shift *s = db->shift;
 	const size_t top = (size_t)16 << (SDB_SHIFT_LEVELS - 1);
 
-	if (n == 0)
-		return c;	/* the change ends the message: nothing to advance over */
+	if (n == 0 || c == 0)
+		return c;	/* the change ends the message, or changed nothing: zeros stay zero */
 	if (!s)
 		return db->hw_crc ? zeros_hw(c, n) : zeros_sw(c, n);
 	for (; n >= top; n -= top)

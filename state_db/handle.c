@@ -45,25 +45,6 @@ static inline statedb_handle make_handle(uint32_t idx1, uint32_t gen)
 	return (uint64_t)gen << 32 | idx1;
 }
 
-static struct sdb_hent *hent_at(const struct state_db *db, uint32_t idx1)
-{
-	uint32_t i = idx1 - 1;
-	struct sdb_hent *page;
-
-	if (idx1 == 0 || i >= STATEDB_RECORDS_MAX)
-		return NULL;
-	page = __atomic_load_n(&db->hpages[i / STATEDB_HANDLE_PAGE], __ATOMIC_ACQUIRE);
-	return page ? &page[i % STATEDB_HANDLE_PAGE] : NULL;
-}
-
-/* The entry h names if it is current, else NULL. */
-static struct sdb_hent *hent_of(const struct state_db *db, statedb_handle h)
-{
-	struct sdb_hent *e = hent_at(db, (uint32_t)h);
-
-	return e && __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) == (uint32_t)(h >> 32) ? e : NULL;
-}
-
 /* A free entry's index + 1, allocating a page if needed; 0 if out of memory. */
 static uint32_t hent_alloc(struct state_db *db)
 {
@@ -71,7 +52,7 @@ static uint32_t hent_alloc(struct state_db *db)
 	struct sdb_hent *page;
 
 	if (idx1) {
-		db->hfree = hent_at(db, idx1)->next_free;
+		db->hfree = hent_at(db, idx1)->link;
 		return idx1;
 	}
 	if (db->hused >= STATEDB_RECORDS_MAX)
@@ -109,7 +90,7 @@ void sdb_handle_drop(struct state_db *db, struct sdb_rec *rec)
 		return;
 	__atomic_store_n(&e->gen, e->gen + 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&e->rec, NULL, __ATOMIC_RELEASE);
-	e->next_free = db->hfree;
+	e->link = db->hfree;
 	db->hfree = rec->hidx;
 	db->handles--;
 }
@@ -184,7 +165,7 @@ static int inplace_watched(struct state_db *db, struct sdb_rec *r, size_t at, co
 }
 
 /* The in-place write of n bytes at `at` that keeps r's header: the checksum patched. */
-static inline int inplace_patch(struct state_db *db, struct sdb_rec *r, size_t at, const void *data,
+static inline __attribute__((always_inline)) int inplace_patch(struct state_db *db, struct sdb_rec *r, size_t at, const void *data,
 				size_t n)
 {
 	uint32_t w = r->wseq, crc;
@@ -259,7 +240,7 @@ int statedb_hopen(struct state_db *db, const char *name, size_t capacity, stated
 	if (capacity > sdb_rec_cap(rec)) {
 		if (!(grown = regrow(db, rec, capacity))) {
 			if (!rec->hidx) {       /* give the fresh entry back */
-				hent_at(db, idx1)->next_free = db->hfree;
+				hent_at(db, idx1)->link = db->hfree;
 				db->hfree = idx1;
 			}
 			return STATEDB_E_NOMEM;
@@ -269,6 +250,7 @@ int statedb_hopen(struct state_db *db, const char *name, size_t capacity, stated
 	}
 	if (!rec->hidx) {
 		rec->hidx = idx1;
+		hent_at(db, idx1)->link = slot->hash;
 		__atomic_store_n(&hent_at(db, idx1)->rec, rec, __ATOMIC_RELEASE);
 		db->handles++;
 	}
@@ -377,19 +359,9 @@ slow:
 
 int statedb_hview(struct state_db *db, statedb_handle h, const void **data, uint32_t *version)
 {
-	struct sdb_hent *e;
-	struct sdb_rec *r;
-
-	if (!sdb_root_ok(db) || !data)
-		return !data ? STATEDB_E_INVAL : STATEDB_E_ROOT;
-	*data = NULL;
-	if (!(e = hent_of(db, h)) || !(r = __atomic_load_n(&e->rec, __ATOMIC_ACQUIRE)))
-		return STATEDB_E_STALE;
-	if (version)
-		*version = r->version;
-	*data = r->data;
-	return r->len <= sdb_rec_cap(r) ? (int)r->len : 0;
+	return sdb_hview_inline(db, h, data, version);
 }
+
 
 /* The live record h names, for a writer; NULL if h is stale. */
 static struct sdb_rec *writer_rec(struct state_db *db, statedb_handle h)
@@ -411,7 +383,9 @@ int statedb_hwrite(struct state_db *db, statedb_handle h, size_t at, const void 
 		return STATEDB_E_STALE;
 	if (at > r->len || n > r->len - at || r->len > sdb_rec_cap(r))
 		return STATEDB_E_RANGE;
-	return sdb_inplace(db, r, at, data, n, r->len, r->type, r->version);
+	if (db->fail_point.cell[0] != '\0')
+		return sdb_inplace(db, r, at, data, n, r->len, r->type, r->version);
+	return inplace_patch(db, r, at, data, n);	/* the header stays: patched, no checks to repeat */
 }
 
 /* The span [*lo, *hi) of the n bytes where a and b differ, by 8-byte words; false if none. */
@@ -462,6 +436,31 @@ int statedb_hstore(struct state_db *db, statedb_handle h, const void *data, size
 			   r->version);
 }
 
+/*
+ * inplace_patch of a whole value of r's length (len bytes), writing only the
+ * 8-byte words of the data where it differs from the record (the last one
+ * cut at len), so that the copy and the checksum patch cost what changed;
+ * a value equal to the record's is still a write (a new seq), of no bytes.
+ * Values of up to SPAN_MIN bytes are patched whole: the zeros behind a
+ * span would cost more than the bytes saved.
+ */
+#define SPAN_MIN 64u
+static inline int inplace_span(struct state_db *db, struct sdb_rec *r, const void *data, size_t len)
+{
+	const unsigned char *a = r->data, *b = data;
+	size_t lo = 0, hi = (len + 7) & ~(size_t)7;
+	uint64_t x, y;
+
+	if (len % 8 || len <= SPAN_MIN)
+		return inplace_patch(db, r, 0, data, len);	/* a short value: patched whole, cheaper */
+	while (lo < hi && (__builtin_memcpy(&x, a + lo, 8), __builtin_memcpy(&y, b + lo, 8), x == y))
+		lo += 8;
+	while (hi > lo &&
+	       (__builtin_memcpy(&x, a + hi - 8, 8), __builtin_memcpy(&y, b + hi - 8, 8), x == y))
+		hi -= 8;
+	return inplace_patch(db, r, lo, b + lo, hi - lo);
+}
+
 /* statedb_hupdate's other cases: a new length, a fail point, or a move to a bigger buffer. */
 static __attribute__((noinline)) int hupdate_slow(struct state_db *db, statedb_handle h,
 						  const void *data, size_t len)
@@ -508,9 +507,13 @@ int statedb_hupdate(struct state_db *db, statedb_handle h, const void *data, siz
 	if (!sdb_root_ok(db) || (!data && len) || !(r = writer_rec(db, h)) || len != r->len ||
 	    len > sdb_rec_cap(r) || db->fail_point.cell[0] != '\0')
 		return hupdate_slow(db, h, data, len);
-	/* The same length, so the same header: the common case, patched in place. */
+	/*
+	 * The same length, so the same header: the common case, patched in place
+	 * over the span of words that differ only (an update usually changes a
+	 * few fields), so the checksum patch and the copy cost what changed.
+	 */
 	db->updates++;
-	return inplace_patch(db, r, 0, data, len);
+	return inplace_span(db, r, data, len);
 }
 
 int statedb_scrub(struct state_db *db, size_t slots, statedb_list_fn *fn, void *ctx)

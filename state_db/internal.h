@@ -57,11 +57,16 @@ struct sdb_rec {
 	unsigned char data[];
 };
 
-/* A slot of the handle table: the record it names (NULL: free) and its generation. */
+/*
+ * A slot of the handle table: the record it names (NULL: free) and its
+ * generation. While free, `link` is the free list's next index + 1; while
+ * in use, the hash of its record's name (sdb_hash), for transactions by
+ * handle, which then hash nothing.
+ */
 struct sdb_hent {
 	struct sdb_rec *rec;
 	uint32_t gen;               /* bumped when its record is deleted */
-	uint32_t next_free;         /* free list: next free index + 1 */
+	uint32_t link;              /* free: next free index + 1; in use: the name's hash */
 };
 
 /*
@@ -107,8 +112,37 @@ struct sdb_op {
 	uint32_t hash;
 	bool published;             /* commit only */
 	bool reused_tomb;           /* commit only: a create that took a tombstone slot */
+	bool inplace;               /* an sdb_inline_op whose rec is its own value: the commit
+				     * writes it into base */
 	char name[STATEDB_NAME_MAX + 1];
 };
+
+/*
+ * An update by handle of a small value (statedb_txn_hupdate): one block
+ * small enough for the spare lists (no heap allocation once the store is
+ * warm), op and value together. `op` is an ordinary op on the ops list (so
+ * every by-name read and write of the transaction finds it) whose rec is
+ * `value`, a whole record (the base's header, the new data and its patched
+ * checksum); the commit copies data and checksum into the base record in
+ * place, keeping the old ones in `old` for an undo.
+ */
+#define SDB_TXN_INLINE_BYTES 64u
+struct sdb_inline_op {
+	struct sdb_op op;
+	_Alignas(16) unsigned char value[sizeof(struct sdb_rec) + SDB_TXN_INLINE_BYTES];
+	unsigned char old[SDB_TXN_INLINE_BYTES];
+	statedb_handle h;           /* the handle it was written through: base while it is current */
+	uint32_t old_crc;
+	uint32_t old_wseq;
+};
+_Static_assert(sizeof(struct sdb_inline_op) <= STATEDB_SPARE_CLASS * STATEDB_SPARE_CLASSES,
+	       "an inline op is a spare block");
+
+/* The record an inline op's value buffer holds. */
+static inline struct sdb_rec *sdb_inline_value(struct sdb_inline_op *in)
+{
+	return (struct sdb_rec *)(void *)in->value;
+}
 
 struct statedb_txn {
 	struct sdb_block block;
@@ -225,6 +259,56 @@ static inline size_t sdb_rec_hdr_len(void)
 static inline bool sdb_live(const struct sdb_rec *r)
 {
 	return r && r != SDB_TOMB;
+}
+
+/* handle.c's entries, inline for the hot readers (sdb_cell.c's sdb_hview too). */
+static inline struct sdb_hent *hent_at(const struct state_db *db, uint32_t idx1)
+{
+	uint32_t i = idx1 - 1;
+	struct sdb_hent *page;
+
+	if (idx1 == 0 || i >= STATEDB_RECORDS_MAX)
+		return NULL;
+	page = __atomic_load_n(&db->hpages[i / STATEDB_HANDLE_PAGE], __ATOMIC_ACQUIRE);
+	return page ? &page[i % STATEDB_HANDLE_PAGE] : NULL;
+}
+
+/* The entry h names if it is current, else NULL. */
+static inline struct sdb_hent *hent_of(const struct state_db *db, statedb_handle h)
+{
+	struct sdb_hent *e = hent_at(db, (uint32_t)h);
+
+	return e && __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) == (uint32_t)(h >> 32) ? e : NULL;
+}
+
+/* The live record h names and its name's hash; NULL if h is stale. */
+static inline struct sdb_rec *sdb_handle_rec(const struct state_db *db, statedb_handle h,
+					     uint32_t *hash)
+{
+	struct sdb_hent *e = hent_of(db, h);
+
+	if (!e || !e->rec)
+		return NULL;
+	*hash = e->link;
+	return e->rec;
+}
+
+/* statedb_hview's body (include/delos/state_db.h), inline where the cell layer calls it. */
+static inline __attribute__((always_inline)) int sdb_hview_inline(struct state_db *db, statedb_handle h,
+								  const void **data, uint32_t *version)
+{
+	struct sdb_hent *e;
+	struct sdb_rec *r;
+
+	if (!sdb_root_ok(db) || !data)
+		return !data ? STATEDB_E_INVAL : STATEDB_E_ROOT;
+	*data = NULL;
+	if (!(e = hent_of(db, h)) || !(r = __atomic_load_n(&e->rec, __ATOMIC_ACQUIRE)))
+		return STATEDB_E_STALE;
+	if (version)
+		*version = r->version;
+	*data = r->data;
+	return r->len <= sdb_rec_cap(r) ? (int)r->len : 0;
 }
 
 #endif

@@ -373,7 +373,7 @@ int sdb_hget(statedb_handle h, void *buf, size_t cap)
 
 int sdb_hview(statedb_handle h, const void **data, uint32_t *version)
 {
-	return statedb_hview(statedb_root(), h, data, version);
+	return sdb_hview_inline(statedb_root(), h, data, version);
 }
 
 int sdb_hwrite(statedb_handle h, size_t at, const void *data, size_t n)

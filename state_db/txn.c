@@ -73,7 +73,7 @@ static void txn_end(struct state_db *db, struct statedb_txn *txn, bool committed
 
 	for (op = txn->ops; op; op = next) {
 		next = op->next;
-		if (!committed && op->rec)
+		if (!committed && op->rec && !op->inplace)
 			sdb_free(db, &op->rec->block);
 		sdb_retire(db, &op->block);
 	}
@@ -163,9 +163,10 @@ static int txn_set(struct state_db *db, struct statedb_txn *txn, struct sdb_op *
 		   struct sdb_rec *rec)
 {
 	if (op) {
-		if (op->rec)
+		if (op->rec && !op->inplace)
 			sdb_free(db, &op->rec->block);
 		op->rec = rec;
+		op->inplace = false;    /* a by-name write: published as any other */
 		return STATEDB_OK;
 	}
 	if (txn->nops >= STATEDB_TXN_OPS_MAX || !(op = sdb_alloc(db, sizeof *op))) {
@@ -173,7 +174,7 @@ static int txn_set(struct state_db *db, struct statedb_txn *txn, struct sdb_op *
 			sdb_free(db, &rec->block);
 		return txn->nops >= STATEDB_TXN_OPS_MAX ? STATEDB_E_TXN_FULL : STATEDB_E_NOMEM;
 	}
-	op->published = op->reused_tomb = false;
+	op->published = op->reused_tomb = op->inplace = false;
 	memcpy(op->name, name, strlen(name) + 1);	/* the bytes past the NUL are never read */
 	op->hash = hash;
 	op->slot = slot;
@@ -266,6 +267,82 @@ int statedb_txn_delete(struct state_db *db, struct statedb_txn *txn, const char 
 	if ((err = room_for(txn, op)))
 		return err;
 	return txn_set(db, txn, op, name, hash, cur, slot, NULL);
+}
+
+/*
+ * The transaction's own value of a record it updated by handle, rewritten:
+ * the checksum patched from the value it had (a corruption of the
+ * committed value stays carried).
+ */
+static int inline_rewrite(struct state_db *db, struct sdb_inline_op *in, const void *data,
+			  size_t len)
+{
+	struct sdb_rec *v = sdb_inline_value(in);
+
+	v->crc = sdb_crc_patch(db, v->crc, v->data, data, len, 0);
+	memcpy(v->data, data, len);
+	return STATEDB_OK;
+}
+
+/* A new inline op for committed record cur (h's, name hash `hash`): its value built, on the ops list. */
+static int inline_new(struct state_db *db, struct statedb_txn *txn, statedb_handle h,
+		      struct sdb_rec *cur, uint32_t hash, const void *data, size_t len)
+{
+	struct sdb_inline_op *in = sdb_alloc(db, sizeof *in);
+	struct sdb_rec *v;
+	struct sdb_op *op;
+
+	if (!in)
+		return STATEDB_E_NOMEM;
+	v = sdb_inline_value(in);
+	op = &in->op;
+	memcpy(v, cur, sizeof *v);
+	v->block.size = sizeof in->value;
+	v->hidx = 0;
+	v->crc = sdb_crc_patch(db, cur->crc, cur->data, data, len, 0);
+	memcpy(v->data, data, len);
+	op->published = op->reused_tomb = false;
+	op->inplace = true;
+	memcpy(op->name, cur->name, sizeof op->name);
+	op->hash = hash;
+	op->slot = NULL;
+	op->table = NULL;
+	op->base = cur;
+	op->base_seq = cur->seq;
+	op->rec = v;
+	in->h = h;
+	op->next = txn->ops;
+	txn->ops = op;
+	txn->nops++;
+	return STATEDB_OK;
+}
+
+int statedb_txn_hupdate(struct state_db *db, struct statedb_txn *txn, statedb_handle h,
+			const void *data, size_t len)
+{
+	char name[STATEDB_NAME_MAX + 1];
+	struct sdb_rec *cur;
+	struct sdb_op *op;
+	uint32_t hash;
+	int err;
+
+	if ((err = check_txn(db, txn)))
+		return err;
+	if (!data && len)
+		return STATEDB_E_INVAL;
+	if (!(cur = sdb_handle_rec(db, h, &hash)))
+		return STATEDB_E_STALE;
+	if ((op = find_op(txn, cur->name, hash)) && op->inplace && len == op->rec->len)
+		return inline_rewrite(db, (struct sdb_inline_op *)op, data, len);
+	if (op || len != cur->len || len > SDB_TXN_INLINE_BYTES || len > sdb_rec_cap(cur) ||
+	    txn->nops >= STATEDB_TXN_OPS_MAX) {
+		/* Anything else is statedb_txn_update of its name, header kept. */
+		memcpy(name, cur->name, STATEDB_NAME_MAX);
+		name[STATEDB_NAME_MAX] = '\0';
+		return statedb_txn_update(db, txn, name, STATEDB_TYPE_KEEP,
+					  op && op->rec ? op->rec->version : cur->version, data, len);
+	}
+	return inline_new(db, txn, h, cur, hash, data, len);
 }
 
 /* Fills *m from the transaction's own value r of name. */
@@ -393,6 +470,12 @@ static struct sdb_slot *op_slot(struct state_db *db, const struct sdb_op *op)
 /* True if the committed value of op's record is still the one it saw first. */
 static bool unchanged(struct state_db *db, const struct sdb_op *op)
 {
+	if (op->inplace) {	/* still the record's buffer (not moved or deleted), and its value */
+		uint32_t unused;
+
+		return sdb_handle_rec(db, ((const struct sdb_inline_op *)op)->h, &unused) == op->base &&
+		       op->base->seq == op->base_seq && !(op->base->wseq & 1);
+	}
 	struct sdb_slot *slot = op_slot(db, op);
 	struct sdb_rec *now = slot ? __atomic_load_n(&slot->rec, __ATOMIC_ACQUIRE) : NULL;
 
@@ -419,10 +502,31 @@ static int validate(struct state_db *db, const struct statedb_txn *txn)
 	return creates;
 }
 
+/*
+ * An inline op's value written into its base record in place, the old data
+ * and checksum kept for unpublish; the base's sequence counter is odd from
+ * here until settle (readers retry, never seeing it half written).
+ */
+static void publish_inplace(struct sdb_op *op)
+{
+	struct sdb_inline_op *in = (struct sdb_inline_op *)op;
+	struct sdb_rec *r = op->base;
+
+	in->old_wseq = r->wseq;
+	__atomic_store_n(&r->wseq, r->wseq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	in->old_crc = r->crc;
+	memcpy(in->old, r->data, r->len);
+	memcpy(r->data, sdb_inline_value(in)->data, r->len);
+	r->crc = sdb_inline_value(in)->crc;
+}
+
 /* Publishes op's value; the index has room for it if it is a create. */
 static void publish(struct state_db *db, struct sdb_op *op)
 {
-	if (op->base) {
+	if (op->inplace) {
+		publish_inplace(op);
+	} else if (op->base) {
 		op->slot = op_slot(db, op);
 		__atomic_store_n(&op->slot->rec, op->rec ? op->rec : SDB_TOMB, __ATOMIC_RELEASE);
 	} else {
@@ -437,6 +541,15 @@ static void unpublish(struct state_db *db, struct statedb_txn *txn)
 	for (struct sdb_op *op = txn->ops; op; op = op->next) {
 		if (!op->published)
 			continue;
+		if (op->inplace) {
+			struct sdb_inline_op *in = (struct sdb_inline_op *)op;
+
+			memcpy(op->base->data, in->old, op->base->len);
+			op->base->crc = in->old_crc;
+			__atomic_store_n(&op->base->wseq, in->old_wseq, __ATOMIC_RELEASE);
+			op->published = false;
+			continue;
+		}
 		__atomic_store_n(&op->slot->rec, op->base ? op->base : SDB_TOMB, __ATOMIC_RELEASE);
 		if (!op->base && !op->reused_tomb)
 			db->tombs++;        /* the create took an empty slot, now a tombstone */
@@ -450,6 +563,16 @@ static void settle(struct state_db *db, struct statedb_txn *txn)
 	for (struct sdb_op *op = txn->ops; op; op = op->next) {
 		if (!op->published)
 			continue;
+		if (op->inplace) {	/* a new value in the same buffer: a new seq, the counter even */
+			struct sdb_inline_op *in = (struct sdb_inline_op *)op;
+
+			op->base->seq = ++db->seq;
+			__atomic_store_n(&op->base->wseq, in->old_wseq + 2, __ATOMIC_RELEASE);
+			db->updates++;
+			db->inplace++;
+			op->rec = NULL;
+			continue;
+		}
 		if (op->base && op->rec)
 			sdb_handle_move(db, op->base, op->rec);    /* handles follow the record */
 		else if (op->base)

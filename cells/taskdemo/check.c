@@ -4,6 +4,7 @@
  * ("check NAME: ok" or "check NAME: FAILED ...") and returns the number of
  * failures.
  */
+#include <delos/irqflags.h>
 #include <delos/log.h>
 #include <delos/sdb.h>
 #include <delos/string.h>
@@ -147,7 +148,7 @@ static int restart_one(const char *name, uint64_t how)
 /* Restarts are refused for task 0, unknown, running and ready tasks, changing nothing. */
 static int check_restart(void)
 {
-	uint64_t before = live_tasks();
+	uint64_t before = live_tasks(), flags;
 	int64_t r, id;
 	int bad = 0;
 
@@ -157,8 +158,16 @@ static int check_restart(void)
 	bad += verdict("restart-unknown", r == TASKS_E_NOT_FOUND, r);
 	r = tasks_restart((uint64_t)task_self());	/* task 0 when run from nano_core's console */
 	bad += verdict("restart-running", r == (task_self() ? TASKS_E_BUSY : TASKS_E_SELF), r);
-	if ((id = task_spawn("restartee", "taskdemo", "taskdemo_restartee", 3)) > 0) {
-		r = tasks_restart((uint64_t)id);	/* ready: it has not run yet */
+	/*
+	 * Ready: it has not run yet. Interrupts stay off from the spawn to the
+	 * restart, or a tick in between could preempt the caller (its slice run
+	 * out) and let the restartee run to its end first.
+	 */
+	flags = irq_save();
+	if ((id = task_spawn("restartee", "taskdemo", "taskdemo_restartee", 3)) > 0)
+		r = tasks_restart((uint64_t)id);
+	irq_restore(flags);
+	if (id > 0) {
 		bad += verdict("restart-ready", r == TASKS_E_BUSY, r);
 		task_join(id, NULL);
 	}

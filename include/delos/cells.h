@@ -110,6 +110,12 @@ struct cells_where {
 };
 /* Fills *w for an address in a loaded cell's range; false (w untouched) otherwise. */
 bool cells_addr_owner(uint64_t addr, struct cells_where *w);
+/*
+ * Only the cell's name (as w->cell), from a one-entry cache of the cell
+ * range it was last found in while the loaded cells stay the same: for what
+ * asks on every interrupt (the watchdog). Interrupts off.
+ */
+bool cells_addr_cell(uint64_t addr, char cell[32]);
 
 /*
  * The cell window (nano_core/cell_window.c), where cells are mapped; set up

@@ -392,6 +392,21 @@ int statedb_txn_create(struct state_db *db, struct statedb_txn *txn, const char 
 int statedb_txn_update(struct state_db *db, struct statedb_txn *txn, const char *name,
 		       uint32_t type, uint32_t version, const void *data, size_t len);
 int statedb_txn_delete(struct state_db *db, struct statedb_txn *txn, const char *name);
+/*
+ * statedb_txn_update of the record h names, its type and version kept, with
+ * no name lookup: a value of the record's length and at most 64 bytes is
+ * kept in the transaction's op (one spare block: no heap allocation once
+ * the store is warm) and written into the record's buffer in place by the
+ * commit, under its
+ * sequence counter (readers retry while the commit runs, then see the new
+ * values of all its records), with the checksum patched as any update
+ * that keeps the header. Every other case (another length, a bigger
+ * value) is statedb_txn_update by the record's name. Reads
+ * and by-name writes of the transaction see it as any of its writes.
+ * Returns as statedb_txn_update, or E_STALE for a stale handle.
+ */
+int statedb_txn_hupdate(struct state_db *db, struct statedb_txn *txn, statedb_handle h,
+			const void *data, size_t len);
 int statedb_txn_get(struct state_db *db, struct statedb_txn *txn, const char *name, void *buf,
 		    size_t cap, struct statedb_meta *meta);
 /* statedb_view through the transaction's view: the pointer stays valid until
@@ -459,7 +474,9 @@ struct statedb_txn *statedb_txn_of(struct state_db *db, uint64_t owner_id);
  *   corruption with a fresh checksum;
  * - a transaction's update that keeps the header patches the checksum the
  *   same way (from the committed value's CRC and header CRC, over the data
- *   only), so it carries a corruption rather than checking for it;
+ *   only), so it carries a corruption rather than checking for it; an update
+ *   by handle (statedb_txn_hupdate) too, and its commit stores that
+ *   checksum with the data it writes in place;
  * - statedb_list, _list_prefix, _verify_all (the console's `state`) and
  *   the transactions' other reads verify every record they read, hot or
  *   not, from the header itself (not from the kept header CRC);

@@ -222,10 +222,14 @@ static bool read_between(uint64_t arg, int step);
 
 /* The stand-in for nano_core's cellref resolution: test:read_between is the
  * fail point below, and nothing else resolves. */
+static bool commit_stop(uint64_t arg, int step);
+
 uint64_t cellref_resolve(const struct cellref *ref)
 {
 	if (strcmp(ref->cell, "test") == 0 && strcmp(ref->sym, "read_between") == 0)
 		return (uint64_t)(uintptr_t)read_between;
+	if (strcmp(ref->cell, "test") == 0 && strcmp(ref->sym, "commit_stop") == 0)
+		return (uint64_t)(uintptr_t)commit_stop;
 	return 0;
 }
 
@@ -631,4 +635,190 @@ Test(state_db_hot, txn_update_carries_a_corruption)
 	cr_assert_eq(statedb_txn_commit(&db, txn), STATEDB_OK);
 	cr_assert_eq(statedb_get(&db, "cow/d", &back, sizeof back, NULL), (int)sizeof back);
 	cr_assert_eq(memcmp(&back, &v, sizeof v), 0);
+}
+
+/*
+ * Transactions by handle (statedb_txn_hupdate): four 16-byte records
+ * hot/x0..3, each { k, base + k }, with handles.
+ */
+static statedb_handle hx[4];
+static const char *const hx_names[4] = { "hot/x0", "hot/x1", "hot/x2", "hot/x3" };
+
+static void hx_setup(uint64_t base)
+{
+	for (int k = 0; k < 4; k++)
+		hx[k] = open16(hx_names[k], (uint64_t)k, base + (uint64_t)k);
+}
+
+/* Every record holds { k, base + k } (by handle and by name), its checksum exact. */
+static void hx_assert(uint64_t base)
+{
+	for (int k = 0; k < 4; k++) {
+		struct val16 v;
+
+		cr_assert_eq(statedb_hget(&db, hx[k], &v, sizeof v, NULL), (int)sizeof v);
+		cr_assert(v.a == (uint64_t)k && v.b == base + (uint64_t)k, "%s: %lu %lu, want %lu",
+			  hx_names[k], v.a, v.b, base + (uint64_t)k);
+		cr_assert_eq(statedb_get(&db, hx_names[k], &v, sizeof v, NULL), (int)sizeof v);
+		cr_assert_eq(v.b, base + (uint64_t)k);
+		assert_crc_exact(hx_names[k]);
+	}
+}
+
+static struct statedb_txn *hx_txn(uint64_t base)
+{
+	struct statedb_txn *t;
+
+	cr_assert_eq(statedb_txn_begin(&db, 1, &t), STATEDB_OK);
+	for (int k = 0; k < 4; k++) {
+		struct val16 v = { (uint64_t)k, base + (uint64_t)k };
+
+		cr_assert_eq(statedb_txn_hupdate(&db, t, hx[k], &v, sizeof v), STATEDB_OK);
+	}
+	return t;
+}
+
+Test(state_db_hot, txn_by_handle_commits_all_together)
+{
+	struct statedb_txn *t;
+	struct val16 v;
+
+	hx_setup(100);
+	t = hx_txn(200);
+	/* Inside, its own writes; outside, the committed values. */
+	cr_assert_eq(statedb_txn_get(&db, t, "hot/x2", &v, sizeof v, NULL), (int)sizeof v);
+	cr_assert_eq(v.b, 202);
+	hx_assert(100);
+	cr_assert_eq(statedb_txn_commit(&db, t), STATEDB_OK);
+	hx_assert(200);
+	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 0);
+	/* An abort leaves nothing. */
+	t = hx_txn(300);
+	cr_assert_eq(statedb_txn_abort(&db, t), STATEDB_OK);
+	hx_assert(200);
+}
+
+/* The commit's fail point: stops at publish number `at`, reading every record there. */
+struct commit_stop_ctx {
+	int at, publishes, busy;
+	uint64_t old_base, new_base;
+};
+
+static bool commit_stop(uint64_t arg, int step)
+{
+	struct commit_stop_ctx *c = (void *)(uintptr_t)arg;
+
+	if (step != STATEDB_STEP_PUBLISH)
+		return false;
+	c->publishes++;
+	for (int k = 0; k < 4; k++) {
+		struct val16 v;
+		int n = statedb_get(&db, hx_names[k], &v, sizeof v, NULL);
+
+		if (n == STATEDB_E_BUSY) {
+			c->busy++;
+			continue;
+		}
+		cr_assert_eq(n, (int)sizeof v);
+		cr_assert_eq(v.b, c->old_base + (uint64_t)k, "a reader saw a new value mid-commit");
+	}
+	return c->publishes == c->at;
+}
+
+static const struct cellref commit_stop_ref = { "test", "commit_stop" };
+
+Test(state_db_hot, txn_by_handle_fails_at_every_publish_and_changes_nothing)
+{
+	hx_setup(100);
+	for (int at = 1; at <= 4; at++) {
+		struct commit_stop_ctx c = { .at = at, .old_base = 100, .new_base = 200 };
+		struct statedb_txn *t = hx_txn(200);
+		struct statedb_stats before, after;
+
+		cr_assert_eq(statedb_stats(&db, &before), STATEDB_OK);
+		cr_assert_eq(statedb_set_fail_point(&db, &commit_stop_ref, (uint64_t)(uintptr_t)&c),
+			     STATEDB_OK);
+		cr_assert_eq(statedb_txn_commit(&db, t), STATEDB_E_ABORTED, "stop at %d", at);
+		statedb_set_fail_point(&db, NULL, 0);
+		cr_assert_eq(c.publishes, at);
+		cr_assert_gt(c.busy, 0, "readers of a record being written were told to retry");
+		hx_assert(100);
+		cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 0);
+		cr_assert_eq(statedb_stats(&db, &after), STATEDB_OK);
+		cr_assert_eq(after.updates, before.updates);
+		cr_assert_eq(after.open_txns, 0);
+	}
+	/* Without the fail point the same commit goes through, past 4 publishes. */
+	cr_assert_eq(statedb_txn_commit(&db, hx_txn(200)), STATEDB_OK);
+	hx_assert(200);
+}
+
+Test(state_db_hot, txn_by_handle_conflicts_with_a_write_in_between)
+{
+	struct statedb_txn *t;
+	struct val16 v = { 0, 999 };
+
+	hx_setup(100);
+	t = hx_txn(200);
+	cr_assert_eq(statedb_hupdate(&db, hx[0], &v, sizeof v), STATEDB_OK);
+	cr_assert_eq(statedb_txn_commit(&db, t), STATEDB_E_CONFLICT);
+	cr_assert_eq(statedb_hget(&db, hx[0], &v, sizeof v, NULL), (int)sizeof v);
+	cr_assert_eq(v.b, 999, "the write in between stands");
+	for (int k = 1; k < 4; k++) {
+		cr_assert_eq(statedb_hget(&db, hx[k], &v, sizeof v, NULL), (int)sizeof v);
+		cr_assert_eq(v.b, 100 + (uint64_t)k, "nothing of the transaction was committed");
+	}
+	/* A record deleted in between: the commit conflicts, nothing is touched. */
+	t = hx_txn(300);
+	cr_assert_eq(statedb_delete(&db, "hot/x3"), STATEDB_OK);
+	cr_assert_eq(statedb_txn_commit(&db, t), STATEDB_E_CONFLICT);
+	cr_assert_eq(statedb_hget(&db, hx[1], &v, sizeof v, NULL), (int)sizeof v);
+	cr_assert_eq(v.b, 101);
+}
+
+Test(state_db_hot, txn_by_handle_mixes_with_writes_by_name)
+{
+	struct statedb_txn *t;
+	struct val16 v = { 1, 1 }, big[8] = { { 0, 0 } };
+
+	hx_setup(100);
+	cr_assert_eq(statedb_txn_begin(&db, 1, &t), STATEDB_OK);
+	cr_assert_eq(statedb_txn_hupdate(&db, t, hx[1], &v, sizeof v), STATEDB_OK);
+	v = (struct val16){ 1, 2 };
+	cr_assert_eq(statedb_txn_update(&db, t, "hot/x1", STATEDB_TYPE_KEEP, 1, &v, sizeof v),
+		     STATEDB_OK);
+	v = (struct val16){ 1, 3 };
+	cr_assert_eq(statedb_txn_hupdate(&db, t, hx[1], &v, sizeof v), STATEDB_OK);
+	/* Another length goes by name; a delete after an update by handle deletes. */
+	big[0].b = 77;
+	cr_assert_eq(statedb_txn_hupdate(&db, t, hx[2], big, sizeof big), STATEDB_OK);
+	v = (struct val16){ 3, 3 };
+	cr_assert_eq(statedb_txn_hupdate(&db, t, hx[3], &v, sizeof v), STATEDB_OK);
+	cr_assert_eq(statedb_txn_delete(&db, t, "hot/x3"), STATEDB_OK);
+	cr_assert_eq(statedb_txn_get(&db, t, "hot/x3", &v, sizeof v, NULL), STATEDB_E_NOT_FOUND);
+	cr_assert_eq(statedb_txn_commit(&db, t), STATEDB_OK);
+	cr_assert_eq(statedb_hget(&db, hx[1], &v, sizeof v, NULL), (int)sizeof v);
+	cr_assert(v.a == 1 && v.b == 3);
+	assert_crc_exact("hot/x1");
+	cr_assert_eq(statedb_hget(&db, hx[2], big, sizeof big, NULL), (int)sizeof big);
+	cr_assert_eq(big[0].b, 77);
+	assert_crc_exact("hot/x2");
+	cr_assert_eq(statedb_hget(&db, hx[3], &v, sizeof v, NULL), STATEDB_E_STALE);
+	cr_assert_eq(statedb_get(&db, "hot/x3", &v, sizeof v, NULL), STATEDB_E_NOT_FOUND);
+	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 0);
+}
+
+Test(state_db_hot, txn_by_handle_carries_a_corruption)
+{
+	struct statedb_txn *t;
+	struct val16 v;
+
+	hx_setup(100);
+	corrupt("hot/x0", 5);
+	t = hx_txn(200);
+	cr_assert_eq(statedb_txn_commit(&db, t), STATEDB_OK);
+	/* A hot record's get checks bounds only; every verifying reader refuses it. */
+	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 1, "x0 is refused, the other three verify");
+	cr_assert_eq(statedb_hopen(&db, "hot/x0", 0, &hx[0]), STATEDB_E_CORRUPT);
+	cr_assert_eq(statedb_txn_hupdate(&db, NULL, hx[1], &v, sizeof v), STATEDB_E_TXN);
 }
