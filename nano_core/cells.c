@@ -76,6 +76,12 @@ static int env_poke(void *ctx, void *mem, const void *src, size_t len)
 	return text_poke(mem, src, len);
 }
 
+static int env_poke_batch(void *ctx, const struct loader_poke *p, size_t n)
+{
+	(void)ctx;
+	return text_poke_batch(p, n);
+}
+
 static void *env_alloc(void *ctx, size_t bytes)
 {
 	(void)ctx;
@@ -89,7 +95,7 @@ static void env_free(void *ctx, void *p)
 }
 
 static const struct loader_env kernel_env = {
-	env_map, env_protect, env_unmap, env_poke, env_alloc, env_free, NULL,
+	env_map, env_protect, env_unmap, env_poke, env_alloc, env_free, NULL, env_poke_batch,
 };
 
 static const struct mb2_module *find_module(const char *name)
