@@ -262,7 +262,15 @@ static int plan_build(struct swap *S)
 			}
 		}
 	}
-	ldr_sort(P->pokes, P->npokes, sizeof(*P->pokes), cmp_poke, NULL);
+	for (size_t a = 1; a < P->npokes; a++) {	/* insertion: sites come mostly in order */
+		struct loader_poke w = P->pokes[a];
+		size_t b = a;
+		for (; b > 0 && cmp_poke(&P->pokes[b - 1], &w, NULL) > 0; b--)
+			P->pokes[b] = P->pokes[b - 1];
+		P->pokes[b] = w;
+	}
+	if (S->ld->env.poke_plan)
+		S->ld->env.poke_plan(S->ld->env.ctx, P->pokes, P->npokes);
 	P->link_at = loader_link_changes(S->ld);
 	P->ready = true;
 	return 0;

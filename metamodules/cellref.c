@@ -122,6 +122,13 @@ static uint64_t resolve_for_call(const struct cellref *r)
 	return addr;
 }
 
+uint64_t cellref_resolve_fast(const struct cellref *r)
+{
+	if (!r || !paging_readable((uint64_t)r, sizeof(*r)))
+		return 0;
+	return resolve_for_call(r);
+}
+
 int cellref_call(const struct cellref *r, uint64_t arg, int *result)
 {
 	uint64_t fn;

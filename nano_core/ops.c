@@ -179,18 +179,20 @@ void ops_swap_commit(const struct swap_pair *pairs, size_t n)
 {
 	const char *old_name[SWAP_MAX_PAIRS], *new_name[SWAP_MAX_PAIRS];
 	struct loader_cell_info ci;
+	size_t renamed = 0;
 
 	n = n < SWAP_MAX_PAIRS ? n : SWAP_MAX_PAIRS;
 	for (size_t i = 0; i < n; i++) {
 		loader_cell_info(pairs[i].old, &ci);
-		old_name[i] = ci.name;
+		old_name[renamed] = ci.name;
 		loader_cell_info(pairs[i].new, &ci);
-		new_name[i] = ci.name;
+		new_name[renamed] = ci.name;
+		renamed += strcmp(old_name[renamed], ci.name) != 0;	/* a same-name slot stays */
 	}
 	for (uint64_t s = 0; s < OPS_SLOTS; s++) {
 		if (!ops.set[s] || n == 0)
 			continue;
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < renamed; i++)
 			if (strcmp(ops.ref[s].cell, old_name[i]) == 0) {
 				struct cellref r = ops.ref[s];
 				cellref_make(&ops.ref[s], new_name[i], r.sym);

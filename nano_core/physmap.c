@@ -93,6 +93,14 @@ int text_poke(void *dst, const void *src, size_t len)
 	return 0;
 }
 
+void text_poke_plan(struct loader_poke *p, size_t n)
+{
+	uint64_t pa;
+
+	for (size_t k = 0; k < n; k++)
+		p[k].where = paging_translate((uint64_t)p[k].mem, &pa) ? PAGE_ALIGN_DOWN(pa) : 0;
+}
+
 int text_poke_batch(const struct loader_poke *p, size_t n)
 {
 	uint64_t page = ~0ull, flags = irq_save(), pa;
@@ -113,7 +121,9 @@ int text_poke_batch(const struct loader_poke *p, size_t n)
 				if (page != ~0ull)
 					paging_poke_window(0);
 				page = ~0ull;
-				if (!paging_translate(va, &pa)) {
+				if (va == (uint64_t)p[k].mem && p[k].where)
+					pa = p[k].where;	/* text_poke_plan's */
+				else if (!paging_translate(va, &pa)) {
 					err = -1;
 					break;
 				}

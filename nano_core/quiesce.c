@@ -37,7 +37,12 @@ static struct {
 	const struct swap_pair *pairs;	/* the swap in progress, for the ops slots */
 	size_t npairs;
 	/* Each new cell's hooks, looked up at the check step, before the world stops (0: none). */
-	uint64_t swap_in_fn[SWAP_MAX_PAIRS], done_fn[SWAP_MAX_PAIRS];
+	uint64_t swap_in_fn[SWAP_MAX_PAIRS], done_fn[SWAP_MAX_PAIRS], prepare_fn[SWAP_MAX_PAIRS];
+	/* The word each new cell's cell_swap_prepare kept for its cell_swap_in (cell_swap_keep). */
+	uint64_t kept[SWAP_MAX_PAIRS];
+	bool has_kept[SWAP_MAX_PAIRS];
+	enum { HOOK_NONE, HOOK_PREPARE, HOOK_SWAP_IN } hook;	/* which hook runs, of pair hook_pair */
+	size_t hook_pair;
 	bool txn_open;	/* the hooks' state transaction was begun (at the first hook) */
 } sw;
 
@@ -233,33 +238,62 @@ static uint64_t version_number(const char *v)
 
 static int txn_begin(char *why, size_t cap);
 
-/* The new cell's cell_swap_in as the check step found it, or 0. */
-static uint64_t swap_in_hook(const struct loader_cell *new)
+/* The pair whose new cell is `new` (sw.npairs if none). */
+static size_t pair_of(const struct loader_cell *new)
 {
-	for (size_t i = 0; i < sw.npairs; i++)
-		if (sw.pairs[i].new == new)
-			return sw.swap_in_fn[i];
+	size_t i = 0;
+
+	while (i < sw.npairs && sw.pairs[i].new != new)
+		i++;
+	return i;
+}
+
+/* Runs hook fn of pair i as `kind`, with arg; 0, or -1 with the reason in why. */
+static int run_hook(int kind, size_t i, uint64_t fn, uint64_t arg, char *why, size_t cap)
+{
+	struct trap_info ti;
+	int result, err;
+
+	sw.hook = kind, sw.hook_pair = i;
+	err = cells_call_in(FAULT_CTX_HOOK, fn, arg, &result, &ti);
+	sw.hook = HOOK_NONE;
+	if (err) {
+		snprintf(why, cap, "raised %s at %016lx", trap_name(ti.vector), ti.rip);
+		return -1;
+	}
+	if (result)
+		snprintf(why, cap, "returned %d", result);
+	return result ? -1 : 0;
+}
+
+int cell_swap_keep(uint64_t word)
+{
+	if (sw.hook != HOOK_PREPARE || sw.hook_pair >= SWAP_MAX_PAIRS)
+		return -1;
+	sw.kept[sw.hook_pair] = word;
+	sw.has_kept[sw.hook_pair] = true;
 	return 0;
+}
+
+bool cell_swap_kept(uint64_t *word)
+{
+	if (sw.hook != HOOK_SWAP_IN || sw.hook_pair >= SWAP_MAX_PAIRS || !sw.has_kept[sw.hook_pair])
+		return false;
+	*word = sw.kept[sw.hook_pair];
+	return true;
 }
 
 static int swap_in(void *ctx, struct loader_cell *new, const char *old_version, char *why, size_t cap)
 {
-	struct trap_info ti;
-	uint64_t fn = swap_in_hook(new);
-	int result;
+	size_t i = pair_of(new);
+	uint64_t fn = i < SWAP_MAX_PAIRS ? sw.swap_in_fn[i] : 0;
 
 	(void)ctx;
 	if (!fn)
 		return 0;
 	if (txn_begin(why, cap))
 		return -1;
-	if (cells_call_in(FAULT_CTX_HOOK, fn, version_number(old_version), &result, &ti)) {
-		snprintf(why, cap, "raised %s at %016lx", trap_name(ti.vector), ti.rip);
-		return -1;
-	}
-	if (result)
-		snprintf(why, cap, "returned %d", result);
-	return result;
+	return run_hook(HOOK_SWAP_IN, i, fn, version_number(old_version), why, cap);
 }
 
 static uint64_t now_ns(void *ctx)
@@ -305,7 +339,7 @@ static void committed(void *ctx)
 	ops_swap_commit(sw.pairs, sw.npairs);
 	cells_changed();	/* before the world resumes: trap.c's remembered addresses go stale */
 	run_done_hooks();
-	restart = ops_resolve(OPS_TASK_RESTART);
+	restart = sw.nrestart ? ops_resolve(OPS_TASK_RESTART) : 0;
 	for (size_t i = 0; i < sw.nrestart; i++)
 		if (!restart || ((int (*)(uint64_t))restart)((uint64_t)sw.restart_ids[i]))
 			klog(LOG_ERR, "swap: cannot restart task %ld", sw.restart_ids[i]);
@@ -321,16 +355,40 @@ static uint64_t hook_addr(const struct loader_cell *c, const char *name)
 
 /*
  * The check step's last word: no required ops slot may end up empty. It
- * also looks the new cells' hooks up, so that the pause only calls them.
+ * also looks the new cells' hooks up, so that the pause only calls them,
+ * resolves the ops slots the pause calls (their cache holds until the
+ * commit changes the cells), and runs each new cell's cell_swap_prepare,
+ * with the world running: what a swap-in hook would verify is verified
+ * here, and the hook only confirms it in the pause (include/delos/cell.h).
  */
 static int check_slots(void *ctx, const struct swap_pair *pairs, size_t n, char *why, size_t cap)
 {
+	struct loader_cell_info oi, ni;
+	char hwhy[160];
+
 	(void)ctx;
 	for (size_t i = 0; i < n && i < SWAP_MAX_PAIRS; i++) {
 		sw.swap_in_fn[i] = hook_addr(pairs[i].new, "cell_swap_in");
 		sw.done_fn[i] = hook_addr(pairs[i].new, "cell_swap_done");
+		sw.prepare_fn[i] = hook_addr(pairs[i].new, "cell_swap_prepare");
 	}
-	return ops_swap_check(pairs, n, why, cap);
+	if (ops_swap_check(pairs, n, why, cap))
+		return -1;
+	ops_resolve(OPS_STATE_BEGIN);
+	ops_resolve(OPS_STATE_END);
+	for (size_t i = 0; i < n && i < SWAP_MAX_PAIRS; i++) {
+		if (!sw.prepare_fn[i])
+			continue;
+		loader_cell_info(pairs[i].old, &oi);
+		hwhy[0] = '\0';
+		if (run_hook(HOOK_PREPARE, i, sw.prepare_fn[i], version_number(oi.version), hwhy,
+			     sizeof(hwhy))) {
+			loader_cell_info(pairs[i].new, &ni);
+			snprintf(why, cap, "%s@%s's cell_swap_prepare %s", ni.name, ni.version, hwhy);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -416,6 +474,9 @@ int cells_swap(struct swap_pair *pairs, const bool *restart, size_t n, const cha
 	sw.pairs = pairs, sw.npairs = n;
 	memset(sw.swap_in_fn, 0, sizeof(sw.swap_in_fn));
 	memset(sw.done_fn, 0, sizeof(sw.done_fn));
+	memset(sw.prepare_fn, 0, sizeof(sw.prepare_fn));
+	memset(sw.has_kept, 0, sizeof(sw.has_kept));
+	sw.hook = HOOK_NONE;
 	err = loader_swap(cells_loader(), pairs, n, &kernel_hooks, res);
 	log_swap(what, err, res);
 	if (!err)

@@ -71,7 +71,7 @@ int cell_init(void)
 static int64_t current_task(struct state_db *db)
 {
 	static const struct cellref self = { "tasks", "task_self" };
-	uint64_t fn = cellref_resolve(&self);
+	uint64_t fn = cellref_resolve_fast(&self);
 	int64_t id;
 
 	db->asking_task = true;
@@ -409,4 +409,9 @@ int sdb_scrub(size_t bytes)
 int sdb_stats(struct statedb_stats *st)
 {
 	return statedb_stats(statedb_root(), st);
+}
+
+uint64_t sdb_changes(void)
+{
+	return statedb_changes(statedb_root());
 }

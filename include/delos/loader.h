@@ -81,6 +81,7 @@ enum loader_perm {
 /* One write of a relocation site's new bytes (loader_env.poke_batch). */
 struct loader_poke {
 	void *mem;
+	uint64_t where;		/* the env's (poke_plan): where mem's page is; 0 if unknown */
 	uint32_t len;
 	unsigned char bytes[8];
 };
@@ -100,6 +101,11 @@ struct loader_env {
 	 * not be made (the caller then rewrites every site it meant to change).
 	 */
 	int (*poke_batch)(void *ctx, const struct loader_poke *p, size_t n);
+	/*
+	 * May be NULL: fills each poke's `where` ahead of poke_batch, for as
+	 * long as the cells written stay loaded (0 leaves one to poke_batch).
+	 */
+	void (*poke_plan)(void *ctx, struct loader_poke *p, size_t n);
 };
 
 #define LOADER_PAGE_SIZE 4096u

@@ -123,5 +123,12 @@ int sdb_hstore(statedb_handle h, const void *data, size_t n);
 int sdb_scrub(size_t bytes);
 /* The store's figures (statedb_stats); 0 or a negative error. */
 int sdb_stats(struct statedb_stats *st);
+/*
+ * statedb_changes of the kernel store: unchanged between two calls, no
+ * record was written, created or deleted in between. A swap-in hook
+ * confirms with it, in the pause, what its cell_swap_prepare read and
+ * verified before the world stopped (include/delos/cell.h).
+ */
+uint64_t sdb_changes(void);
 
 #endif

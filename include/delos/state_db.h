@@ -331,6 +331,16 @@ int statedb_verify_all(struct state_db *db, statedb_list_fn *fn, void *ctx);
 int statedb_stats(struct state_db *db, struct statedb_stats *st);
 
 /*
+ * A number that moves at every change of the committed store: every write
+ * gives a value a new seq (in place too), every delete and every commit is
+ * counted. What a reader saw at one value of it is still so while it holds
+ * (for work done ahead of a swap's pause and only confirmed in it). It
+ * does not see bytes changed behind state_db's back: the checksums do. A
+ * reader; 0 for a root that is not a store.
+ */
+uint64_t statedb_changes(const struct state_db *db);
+
+/*
  * Opens and closes a read section. Sections nest. Inside one, no buffer a
  * reader can reach is freed, so views taken inside stay valid until the end.
  * The readers above open their own; callers need these only to keep views.
