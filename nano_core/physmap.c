@@ -130,7 +130,12 @@ int text_poke_batch(const struct loader_poke *p, size_t n)
 				paging_poke_window(PAGE_ALIGN_DOWN(pa));
 				page = PAGE_ALIGN_DOWN(va);
 			}
-			memcpy((void *)(POKE_VA + off), s, chunk);
+			if (chunk == 8)		/* an absolute site: one store */
+				__builtin_memcpy((void *)(POKE_VA + off), s, 8);
+			else if (chunk == 4)	/* a PC-relative one */
+				__builtin_memcpy((void *)(POKE_VA + off), s, 4);
+			else
+				memcpy((void *)(POKE_VA + off), s, chunk);
 			va += chunk, s += chunk, len -= chunk;
 		}
 	}

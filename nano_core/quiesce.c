@@ -374,6 +374,7 @@ static int check_slots(void *ctx, const struct swap_pair *pairs, size_t n, char 
 	}
 	if (ops_swap_check(pairs, n, why, cap))
 		return -1;
+	ops_resolve(OPS_TASKS_INSIDE);
 	ops_resolve(OPS_STATE_BEGIN);
 	ops_resolve(OPS_STATE_END);
 	for (size_t i = 0; i < n && i < SWAP_MAX_PAIRS; i++) {
