@@ -129,13 +129,12 @@ int ops_required(uint64_t slot)
 static bool held_by(uint64_t slot, const struct loader_cell *old)
 {
 	struct loader_cell_info ci;
-	uint64_t addr;
+	uint64_t addr, held;
 
 	loader_cell_info(old, &ci);
 	return strcmp(ops.ref[slot].cell, ci.name) == 0 ||
-	       (cellref_resolve(&ops.ref[slot]) &&
-		loader_cell_lookup(old, ops.ref[slot].sym, &addr) == 0 &&
-		addr == cellref_resolve(&ops.ref[slot]));
+	       ((held = ops_resolve(slot)) && loader_cell_lookup(old, ops.ref[slot].sym, &addr) == 0 &&
+		addr == held);
 }
 
 int ops_unload_check(const struct loader_cell *c, char *why, size_t cap)

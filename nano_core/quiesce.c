@@ -345,12 +345,28 @@ static void committed(void *ctx)
 			klog(LOG_ERR, "swap: cannot restart task %ld", sw.restart_ids[i]);
 }
 
-/* The address of c's hook `name`, or 0 if it exports none. */
-static uint64_t hook_addr(const struct loader_cell *c, const char *name)
+/*
+ * New cell c's swap hooks (pair i), in one pass over its symbols: each the
+ * global function of that name, as loader_cell_lookup finds it, or 0.
+ */
+static void find_hooks(const struct loader_cell *c, size_t i)
 {
-	uint64_t fn;
+	static const char pfx[] = "cell_swap_";
+	size_t n = loader_cell_nsyms(c);
+	struct loader_sym s;
 
-	return loader_cell_lookup(c, name, &fn) ? 0 : fn;
+	sw.swap_in_fn[i] = sw.done_fn[i] = sw.prepare_fn[i] = 0;
+	for (size_t k = 0; k < n; k++) {
+		loader_cell_sym(c, k, &s);
+		if (!s.func || s.bind == LOADER_LOCAL || strncmp(s.name, pfx, sizeof(pfx) - 1))
+			continue;
+		const char *rest = s.name + sizeof(pfx) - 1;
+		uint64_t *slot = !strcmp(rest, "in")        ? &sw.swap_in_fn[i]
+			       : !strcmp(rest, "done")    ? &sw.done_fn[i]
+			       : !strcmp(rest, "prepare") ? &sw.prepare_fn[i] : NULL;
+		if (slot && !*slot)
+			*slot = s.addr;
+	}
 }
 
 /*
@@ -367,11 +383,8 @@ static int check_slots(void *ctx, const struct swap_pair *pairs, size_t n, char 
 	char hwhy[160];
 
 	(void)ctx;
-	for (size_t i = 0; i < n && i < SWAP_MAX_PAIRS; i++) {
-		sw.swap_in_fn[i] = hook_addr(pairs[i].new, "cell_swap_in");
-		sw.done_fn[i] = hook_addr(pairs[i].new, "cell_swap_done");
-		sw.prepare_fn[i] = hook_addr(pairs[i].new, "cell_swap_prepare");
-	}
+	for (size_t i = 0; i < n && i < SWAP_MAX_PAIRS; i++)
+		find_hooks(pairs[i].new, i);
 	if (ops_swap_check(pairs, n, why, cap))
 		return -1;
 	ops_resolve(OPS_TASKS_INSIDE);
