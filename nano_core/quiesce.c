@@ -11,6 +11,7 @@
 #include <delos/log.h>
 #include <delos/ops.h>
 #include <delos/paging.h>
+#include <delos/sdb.h>
 #include <delos/string.h>
 #include <delos/swap.h>
 #include <delos/system.h>
@@ -44,6 +45,7 @@ static struct {
 	enum { HOOK_NONE, HOOK_PREPARE, HOOK_SWAP_IN } hook;	/* which hook runs, of pair hook_pair */
 	size_t hook_pair;
 	bool txn_open;	/* the hooks' state transaction was begun (at the first hook) */
+	bool prep_txn;	/* the prepare hooks' background transaction is open, not yet adopted */
 } sw;
 
 struct quiesce {
@@ -345,6 +347,9 @@ static void committed(void *ctx)
 			klog(LOG_ERR, "swap: cannot restart task %ld", sw.restart_ids[i]);
 }
 
+static int prep_txn_begin(char *why, size_t cap);
+static void prep_txn_abort(void);
+
 /*
  * New cell c's swap hooks (pair i), in one pass over its symbols: each the
  * global function of that name, as loader_cell_lookup finds it, or 0.
@@ -385,11 +390,17 @@ static int check_slots(void *ctx, const struct swap_pair *pairs, size_t n, char 
 	(void)ctx;
 	for (size_t i = 0; i < n && i < SWAP_MAX_PAIRS; i++)
 		find_hooks(pairs[i].new, i);
+	bool any = false;
+
 	if (ops_swap_check(pairs, n, why, cap))
 		return -1;
 	ops_resolve(OPS_TASKS_INSIDE);
 	ops_resolve(OPS_STATE_BEGIN);
 	ops_resolve(OPS_STATE_END);
+	for (size_t i = 0; i < n && i < SWAP_MAX_PAIRS; i++)
+		any |= sw.prepare_fn[i] != 0;
+	if (any && prep_txn_begin(why, cap))
+		return -1;
 	for (size_t i = 0; i < n && i < SWAP_MAX_PAIRS; i++) {
 		if (!sw.prepare_fn[i])
 			continue;
@@ -399,9 +410,13 @@ static int check_slots(void *ctx, const struct swap_pair *pairs, size_t n, char 
 			     sizeof(hwhy))) {
 			loader_cell_info(pairs[i].new, &ni);
 			snprintf(why, cap, "%s@%s's cell_swap_prepare %s", ni.name, ni.version, hwhy);
+			prep_txn_abort();
 			return -1;
 		}
 	}
+	/* Until the pause adopts it, the swap's own task writes around it (and makes it stale). */
+	if (sw.prep_txn)
+		((int (*)(uint64_t))ops_resolve(OPS_STATE_BEGIN))(SDB_TXN_SUSPEND);
 	return 0;
 }
 
@@ -418,7 +433,7 @@ static int txn_begin(char *why, size_t cap)
 
 	if (sw.txn_open || !begin)
 		return 0;	/* no state store: the hooks cannot write records either */
-	if ((err = ((int (*)(uint64_t))begin)(0))) {
+	if ((err = ((int (*)(uint64_t))begin)(SDB_TXN_ADOPT)) < 0) {
 		snprintf(why, cap, "the state transaction's begin (%s:%s) returned %d",
 			 ops_holder(OPS_STATE_BEGIN), ops_symbol(OPS_STATE_BEGIN), err);
 		return -1;
@@ -427,10 +442,61 @@ static int txn_begin(char *why, size_t cap)
 	return 0;
 }
 
+/*
+ * The prepare hooks write into a background transaction (include/delos/sdb.h),
+ * begun here at the check step with the world running: a refused swap
+ * aborts it, and the pause adopts it if nothing outside it changed since.
+ */
+static int prep_txn_begin(char *why, size_t cap)
+{
+	uint64_t begin = ops_resolve(OPS_STATE_BEGIN);
+	int err;
+
+	sw.prep_txn = false;
+	if (!begin)
+		return 0;	/* no state store: the hooks cannot write records either */
+	if ((err = ((int (*)(uint64_t))begin)(SDB_TXN_BACKGROUND))) {
+		snprintf(why, cap, "the prepare hooks' state transaction (%s:%s) returned %d",
+			 ops_holder(OPS_STATE_BEGIN), ops_symbol(OPS_STATE_BEGIN), err);
+		return -1;
+	}
+	sw.prep_txn = true;
+	return 0;
+}
+
+static void prep_txn_abort(void)
+{
+	uint64_t end = ops_resolve(OPS_STATE_END);
+
+	if (sw.prep_txn && end)
+		((int (*)(uint64_t))end)(0);
+	sw.prep_txn = false;
+}
+
+/*
+ * Before the first hook in the pause: the prepare hooks' transaction
+ * becomes the swap's, or, when the store changed since they ran, it is
+ * dropped with what they kept, and the swap-in hooks redo their work in a
+ * fresh one.
+ */
 static int state_begin(void *ctx, char *why, size_t cap)
 {
-	(void)ctx, (void)why, (void)cap;
+	uint64_t begin = ops_resolve(OPS_STATE_BEGIN);
+	int got;
+
+	(void)ctx;
 	sw.txn_open = false;
+	if (!sw.prep_txn)
+		return 0;
+	sw.prep_txn = false;
+	if (!begin || (got = ((int (*)(uint64_t))begin)(SDB_TXN_ADOPT)) < 0) {
+		snprintf(why, cap, "the state transaction's begin (%s:%s) failed", ops_holder(OPS_STATE_BEGIN),
+			 ops_symbol(OPS_STATE_BEGIN));
+		return -1;
+	}
+	sw.txn_open = true;
+	if (got == 0)
+		memset(sw.has_kept, 0, sizeof(sw.has_kept));
 	return 0;
 }
 
@@ -491,7 +557,9 @@ int cells_swap(struct swap_pair *pairs, const bool *restart, size_t n, const cha
 	memset(sw.prepare_fn, 0, sizeof(sw.prepare_fn));
 	memset(sw.has_kept, 0, sizeof(sw.has_kept));
 	sw.hook = HOOK_NONE;
+	sw.prep_txn = false;
 	err = loader_swap(cells_loader(), pairs, n, &kernel_hooks, res);
+	prep_txn_abort();	/* refused after the prepare hooks: nothing of theirs stays */
 	log_swap(what, err, res);
 	if (!err)
 		cells_changed();

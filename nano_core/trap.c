@@ -438,6 +438,11 @@ void trap_dispatch(struct trap_frame *f)
 	trap_preempt_point(irq);
 }
 
+bool trap_in_interrupt(void)
+{
+	return irq_depth > 0;
+}
+
 void trap_preempt_point(uint64_t irq)
 {
 	uint64_t exit_fn = ops_resolve(OPS_IRQ_EXIT);

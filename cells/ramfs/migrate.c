@@ -30,23 +30,66 @@ static uint32_t inode_id(const char *rec)
 	return id <= RAMFS_FILES_MAX ? (uint32_t)id : 0;
 }
 
+/* Rewrites inode id in fs->layout: 1 if it was, 0 if it is damaged, or an error. */
+static int migrate_id(const struct rfs *fs, uint32_t id)
+{
+	struct rfs_inode ino;
+	int err = rfs_inode_load(fs, id, &ino);
+
+	if (!err)
+		err = rfs_inode_save(fs, &ino);
+	return err == RAMFS_E_CORRUPT ? 0 : err ? err : 1;
+}
+
+static bool needs_migration(const struct rfs *fs, const struct statedb_meta *meta, uint32_t *id)
+{
+	*id = inode_id(meta->name);
+	return meta->checksum_ok && *id && meta->version < fs->layout;
+}
+
 static bool migrate_one(void *ctx, const struct statedb_meta *meta)
 {
 	struct migration *m = ctx;
-	struct rfs_inode ino;
-	uint32_t id = inode_id(meta->name);
-	int err;
+	uint32_t id;
+	int got;
 
-	if (!meta->checksum_ok || !id || meta->version >= m->fs->layout)
+	if (!needs_migration(m->fs, meta, &id))
 		return true;
-	err = rfs_inode_load(m->fs, id, &ino);
-	if (!err)
-		err = rfs_inode_save(m->fs, &ino);
-	if (!err)
+	got = migrate_id(m->fs, id);
+	if (got > 0)
 		m->rewritten++;
-	else if (err != RAMFS_E_CORRUPT && !m->err)
-		m->err = err;
+	else if (got < 0 && !m->err)
+		m->err = got;
 	return true;
+}
+
+struct pending {
+	const struct rfs *fs;
+	uint32_t *ids;
+	size_t n, cap;
+};
+
+static bool pending_one(void *ctx, const struct statedb_meta *meta)
+{
+	struct pending *p = ctx;
+	uint32_t id;
+
+	if (needs_migration(p->fs, meta, &id) && p->n < p->cap)
+		p->ids[p->n++] = id;
+	return p->n < p->cap;
+}
+
+int rfs_migrate_pending(const struct rfs *fs, uint32_t *ids, size_t cap)
+{
+	struct pending p = { fs, ids, 0, cap };
+	int n = rfs_store_list(RAMFS_PFX_INODE, pending_one, &p);
+
+	return n < 0 ? rfs_store_error(n) : (int)p.n;
+}
+
+int rfs_migrate_inode(const struct rfs *fs, uint32_t id)
+{
+	return migrate_id(fs, id);
 }
 
 int rfs_migrate(const struct rfs *fs)

@@ -181,6 +181,7 @@ struct state_db {
 	struct statedb_txn *committing; /* set while a commit publishes: readers see its pre-images */
 	struct statedb_txn *ambient;    /* the kernel's open transaction (include/delos/sdb.h) */
 	bool asking_task;               /* the kernel's cell layer is asking whose task runs */
+	bool background;                /* the kernel's background transaction is open (in txns) */
 	uint32_t outside;               /* the kernel's calls bypass its open transaction */
 	/* Written by readers with atomic operations. */
 	uint32_t readers;               /* open read sections */

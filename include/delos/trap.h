@@ -71,6 +71,8 @@ int trap_catch(void (*fn)(void *), void *arg, struct trap_info *info);
  * buf, or "<?>"; returns whether it was found. Grant `core`.
  */
 bool addr_symbolize(uint64_t addr, char *buf, size_t cap);
+/* True while an interrupt handler runs (not the task it interrupted). */
+bool trap_in_interrupt(void);
 
 /* Prints "  #N ADDR <symbol+off>" for each frame of the rbp chain. */
 void backtrace_from(uint64_t rip, uint64_t rbp);
