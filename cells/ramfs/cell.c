@@ -197,6 +197,7 @@ int ramfs_migrate(void)
 	return (int)leave(&c, n);
 }
 
+#if RAMFS_CELL_LAYOUT >= 2
 int ramfs_migrate_stepwise(void)
 {
 	uint32_t *ids = kmalloc(RAMFS_FILES_MAX * sizeof(*ids));
@@ -215,6 +216,7 @@ int ramfs_migrate_stepwise(void)
 	kfree(ids);
 	return n < 0 ? n : got < 0 ? got : done;
 }
+#endif
 
 uint32_t ramfs_layout(void)
 {

@@ -30,39 +30,37 @@ static uint32_t inode_id(const char *rec)
 	return id <= RAMFS_FILES_MAX ? (uint32_t)id : 0;
 }
 
-/* Rewrites inode id in fs->layout: 1 if it was, 0 if it is damaged, or an error. */
-static int migrate_id(const struct rfs *fs, uint32_t id)
-{
-	struct rfs_inode ino;
-	int err = rfs_inode_load(fs, id, &ino);
-
-	if (!err)
-		err = rfs_inode_save(fs, &ino);
-	return err == RAMFS_E_CORRUPT ? 0 : err ? err : 1;
-}
-
-static bool needs_migration(const struct rfs *fs, const struct statedb_meta *meta, uint32_t *id)
-{
-	*id = inode_id(meta->name);
-	return meta->checksum_ok && *id && meta->version < fs->layout;
-}
-
 static bool migrate_one(void *ctx, const struct statedb_meta *meta)
 {
 	struct migration *m = ctx;
-	uint32_t id;
-	int got;
+	struct rfs_inode ino;
+	uint32_t id = inode_id(meta->name);
+	int err;
 
-	if (!needs_migration(m->fs, meta, &id))
+	if (!meta->checksum_ok || !id || meta->version >= m->fs->layout)
 		return true;
-	got = migrate_id(m->fs, id);
-	if (got > 0)
+	err = rfs_inode_load(m->fs, id, &ino);
+	if (!err)
+		err = rfs_inode_save(m->fs, &ino);
+	if (!err)
 		m->rewritten++;
-	else if (got < 0 && !m->err)
-		m->err = got;
+	else if (err != RAMFS_E_CORRUPT && !m->err)
+		m->err = err;
 	return true;
 }
 
+int rfs_migrate(const struct rfs *fs)
+{
+	struct migration m = { fs, 0, 0 };
+	int n = rfs_store_list(RAMFS_PFX_INODE, migrate_one, &m);
+
+	if (n < 0)
+		return rfs_store_error(n);
+	return m.err ? m.err : m.rewritten;
+}
+
+#if RAMFS_CELL_LAYOUT >= 2
+/* ramfs@2 only (ramfs@1 has nothing older, and keeps its code as it was). */
 struct pending {
 	const struct rfs *fs;
 	uint32_t *ids;
@@ -72,9 +70,9 @@ struct pending {
 static bool pending_one(void *ctx, const struct statedb_meta *meta)
 {
 	struct pending *p = ctx;
-	uint32_t id;
+	uint32_t id = inode_id(meta->name);
 
-	if (needs_migration(p->fs, meta, &id) && p->n < p->cap)
+	if (meta->checksum_ok && id && meta->version < p->fs->layout && p->n < p->cap)
 		p->ids[p->n++] = id;
 	return p->n < p->cap;
 }
@@ -89,15 +87,11 @@ int rfs_migrate_pending(const struct rfs *fs, uint32_t *ids, size_t cap)
 
 int rfs_migrate_inode(const struct rfs *fs, uint32_t id)
 {
-	return migrate_id(fs, id);
-}
+	struct rfs_inode ino;
+	int err = rfs_inode_load(fs, id, &ino);
 
-int rfs_migrate(const struct rfs *fs)
-{
-	struct migration m = { fs, 0, 0 };
-	int n = rfs_store_list(RAMFS_PFX_INODE, migrate_one, &m);
-
-	if (n < 0)
-		return rfs_store_error(n);
-	return m.err ? m.err : m.rewritten;
+	if (!err)
+		err = rfs_inode_save(fs, &ino);
+	return err == RAMFS_E_CORRUPT ? 0 : err ? err : 1;
 }
+#endif

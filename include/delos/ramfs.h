@@ -157,7 +157,7 @@ int ramfs_migrate(void);
  * ramfs_migrate with one inode to each critical section (every ramfs call
  * runs with interrupts off): the same records rewritten, with interrupts on
  * between two, for a migration run ahead of a swap's pause inside its
- * background transaction (cells/ramfs_v2/swap.c).
+ * background transaction (cells/ramfs_v2/swap.c). ramfs@2 only.
  */
 int ramfs_migrate_stepwise(void);
 
