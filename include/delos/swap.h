@@ -10,7 +10,10 @@
  *               the old one's current users import, and its exports will be
  *               free in the namespace once the old cells are gone; the
  *               relink is planned (every site's new bytes, range-checked and
- *               sorted by address), and the host's check runs
+ *               sorted by address), and the host's check runs (nano_core's
+ *               runs each new cell's cell_swap_prepare there, with the
+ *               world running, in a background state transaction the
+ *               handover adopts if the store did not change since)
  *   2 quiesce   the world is stopped and no task runs in, or will return
  *               into, an old cell (the host's check; retried by the host)
  *   3 relink    every relocation into an old cell is rewritten to the new
