@@ -220,8 +220,20 @@ int loader_import_retarget(struct loader *ld, struct loader_import *im,
 			return err;
 		}
 	}
-	user_unlink(im);
-	user_link(im, new_owner);
-	im->target = t;
+	import_moved(ld, im, new_owner, t);
 	return 0;
+}
+
+void import_moved(struct loader *ld, struct loader_import *im, struct loader_cell *to,
+		  const struct lsym *t)
+{
+	user_unlink(im);
+	user_link(im, to);
+	im->target = t;
+	ld->link_changes++;
+}
+
+uint64_t loader_link_changes(const struct loader *ld)
+{
+	return ld->link_changes;
 }

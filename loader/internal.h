@@ -101,6 +101,7 @@ struct loader {
 	struct loader_cell *last;
 	unsigned next_id;
 	uint64_t ns_changes;     /* counts changes of the namespace: publish, detach */
+	uint64_t link_changes;   /* counts changes of the link graph: load, detach, retarget */
 	char err[LOADER_ERR_MAX];
 };
 
@@ -254,5 +255,8 @@ void site_record(struct load *L, uint32_t import, uint64_t place,
 		 uint32_t type, int64_t addend, uint32_t placed);
 void imports_link(struct loader_cell *c);
 void imports_unlink(struct loader_cell *c);
+/* Makes im an import of t in to, whose sites already hold t's address. */
+void import_moved(struct loader *ld, struct loader_import *im, struct loader_cell *to,
+		  const struct lsym *t);
 
 #endif

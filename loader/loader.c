@@ -128,6 +128,7 @@ static void cell_free(struct loader *ld, struct loader_cell *c)
 	if (!c)
 		return;
 	imports_unlink(c);
+	ld->link_changes++;
 	if (c->mem)
 		ld->env.unmap(ld->env.ctx, c->mem, c->map_bytes);
 	ldr_free(ld, c->names);
@@ -360,6 +361,7 @@ static void commit(struct loader *ld, struct loader_cell *c, unsigned flags)
 	c->published = !(flags & LOADER_UNPUBLISHED);
 	ld->ns_changes += c->published;
 	imports_link(c);
+	ld->link_changes++;
 	loader_debug_changed(ld);
 }
 
@@ -461,6 +463,7 @@ int loader_detach(struct loader *ld, struct loader_cell *c)
 		ld->last = prev;
 	ld->ns_changes += c->published;
 	imports_unlink(c);
+	ld->link_changes++;
 	loader_debug_changed(ld);
 	return 0;
 }

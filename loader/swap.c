@@ -2,6 +2,27 @@
 #include "loader/internal.h"
 #include <delos/swap.h>
 
+/* One import the relink moves: to `to`'s export t. */
+struct plan_move {
+	struct loader_import *im;
+	struct loader_cell *to;
+	const struct lsym *t;
+};
+
+/*
+ * The relink, prepared at the check step with the world running: every
+ * import to move and every site's new bytes, sorted by address. It holds
+ * while the link graph is as it was (loader_link_changes); the pause then
+ * only writes the bytes.
+ */
+struct plan {
+	struct plan_move *moves;
+	struct loader_poke *pokes;
+	size_t nmoves, npokes;
+	uint64_t link_at;
+	bool ready;
+};
+
 struct swap {
 	struct loader *ld;
 	struct swap_pair *pairs;
@@ -10,6 +31,7 @@ struct swap {
 	struct swap_result *res;
 	uint64_t t_step;
 	uint64_t ns_checked;	/* loader_ns_changes after the check step */
+	struct plan plan;
 };
 
 static const char *const step_names[SWAP_STEPS] = {
@@ -178,9 +200,137 @@ static void relink_back(struct swap *S)
 	}
 }
 
+static void plan_free(struct swap *S)
+{
+	ldr_free(S->ld, S->plan.moves);
+	ldr_free(S->ld, S->plan.pokes);
+	S->plan = (struct plan){ 0 };
+}
+
+static int cmp_poke(const void *a, const void *b, const void *ctx)
+{
+	uintptr_t x = (uintptr_t)((const struct loader_poke *)a)->mem;
+	uintptr_t y = (uintptr_t)((const struct loader_poke *)b)->mem;
+
+	(void)ctx;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Step 1's last part: the relink's plan, each site's new value computed
+ * and range-checked as loader_import_retarget does. A site that cannot
+ * take its new value refuses the swap here, before the world stops.
+ */
+static int plan_build(struct swap *S)
+{
+	struct plan *P = &S->plan;
+	size_t nm = 0, np = 0;
+	int err;
+
+	for (size_t i = 0; i < S->n; i++)
+		for (struct loader_import *im = S->pairs[i].old->users; im; im = im->next_user)
+			nm++, np += im->nsites;
+	P->moves = ldr_alloc(S->ld, (nm ? nm : 1) * sizeof(*P->moves));
+	P->pokes = ldr_alloc(S->ld, (np ? np : 1) * sizeof(*P->pokes));
+	if (!P->moves || !P->pokes) {
+		plan_free(S);
+		return fail(S, SWAP_CHECK, LOADER_ENOMEM, "swap: out of memory for the relink");
+	}
+	for (size_t i = 0; i < S->n; i++) {
+		struct swap_pair *p = &S->pairs[i];
+		for (struct loader_import *im = p->old->users; im; im = im->next_user) {
+			const struct lsym *t = symbols_find_in(p->new, im->target->name);
+			if (!t || im->user == p->new) {
+				plan_free(S);
+				return fail(S, SWAP_CHECK, t ? LOADER_EINVAL : LOADER_ENOENT,
+					    "swap: relinking %s: %s %s '%s'", p->old->name,
+					    p->new->name, t ? "cannot import from itself:"
+							    : "does not export", im->target->name);
+			}
+			P->moves[P->nmoves++] = (struct plan_move){ im, p->new, t };
+			for (uint32_t k = 0; k < im->nsites; k++) {
+				const struct loader_site *st = &im->sites[k];
+				struct loader_poke *w = &P->pokes[P->npokes++];
+				unsigned width;
+				if ((err = reloc_site_value(S->ld, im, st, t->addr, w->bytes, &width))) {
+					plan_free(S);
+					return fail(S, SWAP_CHECK, err, "swap: relinking %s: %s",
+						    p->old->name, loader_error(S->ld));
+				}
+				w->len = width;
+				w->mem = (char *)im->user->mem + (st->place - im->user->base);
+			}
+		}
+	}
+	for (size_t a = 1; a < P->npokes; a++) {	/* insertion: sites come mostly in order */
+		struct loader_poke w = P->pokes[a];
+		size_t b = a;
+		for (; b > 0 && cmp_poke(&P->pokes[b - 1], &w, NULL) > 0; b--)
+			P->pokes[b] = P->pokes[b - 1];
+		P->pokes[b] = w;
+	}
+	if (S->ld->env.poke_plan)
+		S->ld->env.poke_plan(S->ld->env.ctx, P->pokes, P->npokes);
+	P->link_at = loader_link_changes(S->ld);
+	P->ready = true;
+	return 0;
+}
+
+/* Every site of the plan's imports back to the value it had (their targets are unchanged). */
+static void plan_restore(struct swap *S)
+{
+	for (size_t m = 0; m < S->plan.nmoves; m++) {
+		const struct loader_import *im = S->plan.moves[m].im;
+		for (size_t k = 0; k < im->nsites; k++)
+			loader_reloc_apply(S->ld, im, k, im->target->addr);
+	}
+}
+
+static int plan_write(struct swap *S)
+{
+	const struct loader_env *e = &S->ld->env;
+	const struct plan *P = &S->plan;
+
+	if (e->poke_batch)
+		return e->poke_batch(e->ctx, P->pokes, P->npokes);
+	for (size_t k = 0; k < P->npokes; k++)
+		if (!e->poke || e->poke(e->ctx, P->pokes[k].mem, P->pokes[k].bytes, P->pokes[k].len))
+			return -1;
+	return 0;
+}
+
+/*
+ * Step 3 from the plan: its bytes written, its imports moved. Returns 1
+ * when the link graph changed since the plan was made (it is stale: the
+ * caller relinks the slow way), else 0 or an error with nothing changed.
+ */
+static int relink_planned(struct swap *S)
+{
+	struct plan *P = &S->plan;
+
+	if (!P->ready || loader_link_changes(S->ld) != P->link_at)
+		return 1;
+	if (plan_write(S)) {
+		plan_restore(S);
+		return fail(S, SWAP_RELINK, LOADER_EPOKE, "swap: relinking %s: cannot patch a site",
+			    S->pairs[0].old->name);
+	}
+	for (size_t m = 0; m < P->nmoves; m++) {
+		struct plan_move *mv = &P->moves[m];
+		import_moved(S->ld, mv->im, mv->to, mv->t);
+		S->res->imports_moved++;
+		S->res->relocs_rewritten += mv->im->nsites;
+	}
+	return 0;
+}
+
 /* Step 3: every relocation into an old cell now points into its new version. */
 static int relink(struct swap *S)
 {
+	int err = relink_planned(S);
+
+	if (err <= 0)
+		return err;
 	for (size_t i = 0; i < S->n; i++) {
 		struct swap_pair *p = &S->pairs[i];
 		struct loader_import *im;
@@ -267,7 +417,7 @@ static bool valid_pairs(struct swap *S)
 int loader_swap(struct loader *ld, struct swap_pair *pairs, size_t n, const struct swap_hooks *h,
 		struct swap_result *res)
 {
-	struct swap S = { ld, pairs, n, h, res, 0, 0 };
+	struct swap S = { ld, pairs, n, h, res, 0, 0, { 0 } };
 	char why[SWAP_MSG_MAX - 64];
 	uint64_t start, stopped;
 	int err;
@@ -279,13 +429,19 @@ int loader_swap(struct loader *ld, struct swap_pair *pairs, size_t n, const stru
 	start = S.t_step = h->now_ns(h->ctx);
 	if ((err = load_new(&S)))
 		return err;
+	if ((err = plan_build(&S))) {
+		unload_new(&S, n);
+		return err;
+	}
 	if (h->check && h->check(h->ctx, pairs, n, why, sizeof(why))) {
+		plan_free(&S);
 		unload_new(&S, n);
 		return fail(&S, SWAP_CHECK, LOADER_EINVAL, "swap refused: %s", why);
 	}
 	S.ns_checked = loader_ns_changes(ld);
 	step_done(&S, SWAP_CHECK);
 	if (h->stop_and_check(h->ctx, pairs, n, why, sizeof(why), &stopped)) {
+		plan_free(&S);
 		unload_new(&S, n);
 		return fail(&S, SWAP_QUIESCE, LOADER_EBUSY, "swap: not quiescent: %s", why);
 	}
@@ -297,6 +453,7 @@ int loader_swap(struct loader *ld, struct swap_pair *pairs, size_t n, const stru
 	}
 	if (err) {
 		h->resume(h->ctx);
+		plan_free(&S);
 		unload_new(&S, n);
 		return err;
 	}
@@ -308,6 +465,7 @@ int loader_swap(struct loader *ld, struct swap_pair *pairs, size_t n, const stru
 	res->pause_ns = h->now_ns(h->ctx) - stopped;
 	h->resume(h->ctx);
 	S.t_step = h->now_ns(h->ctx);
+	plan_free(&S);
 	reap_old(&S);
 	res->reap_ns = h->now_ns(h->ctx) - S.t_step;
 	res->total_ns = h->now_ns(h->ctx) - start;

@@ -168,14 +168,19 @@ static uint64_t resolve_by_words(const struct cellref *r)
 	return addr;
 }
 
+uint64_t cellref_resolve_fast(const struct cellref *r)
+{
+	if (!r || !paging_readable((uint64_t)r, sizeof(*r)))
+		return 0;
+	return resolve_by_words(r);
+}
+
 int cellref_call(const struct cellref *r, uint64_t arg, int *result)
 {
 	uint64_t fn;
 
 	/* A cell's bad pointer (a corrupted table or loop) is its error, not a fault in nano_core. */
-	if (!r || !paging_readable((uint64_t)r, sizeof(*r)))
-		return -1;
-	if (!(fn = resolve_by_words(r)))
+	if (!(fn = cellref_resolve_fast(r)))
 		return -1;
 	int v = ((int (*)(uint64_t))fn)(arg);
 	if (result)

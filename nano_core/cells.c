@@ -36,7 +36,8 @@ uint64_t loader_generation(void)
 	return cs.generation;
 }
 
-static const char *const private_names[] = { "cell_init", "cell_exit", "cell_swap_in", NULL };
+static const char *const private_names[] = { "cell_init", "cell_exit", "cell_swap_in",
+					      "cell_swap_prepare", NULL };
 
 struct loader *cells_loader(void)
 {
@@ -77,6 +78,18 @@ static int env_poke(void *ctx, void *mem, const void *src, size_t len)
 	return text_poke(mem, src, len);
 }
 
+static int env_poke_batch(void *ctx, const struct loader_poke *p, size_t n)
+{
+	(void)ctx;
+	return text_poke_batch(p, n);
+}
+
+static void env_poke_plan(void *ctx, struct loader_poke *p, size_t n)
+{
+	(void)ctx;
+	text_poke_plan(p, n);
+}
+
 static void *env_alloc(void *ctx, size_t bytes)
 {
 	(void)ctx;
@@ -90,7 +103,8 @@ static void env_free(void *ctx, void *p)
 }
 
 static const struct loader_env kernel_env = {
-	env_map, env_protect, env_unmap, env_poke, env_alloc, env_free, NULL,
+	env_map, env_protect, env_unmap, env_poke, env_alloc, env_free, NULL, env_poke_batch,
+	env_poke_plan,
 };
 
 static const struct mb2_module *find_module(const char *name)

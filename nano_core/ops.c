@@ -129,13 +129,12 @@ int ops_required(uint64_t slot)
 static bool held_by(uint64_t slot, const struct loader_cell *old)
 {
 	struct loader_cell_info ci;
-	uint64_t addr;
+	uint64_t addr, held;
 
 	loader_cell_info(old, &ci);
 	return strcmp(ops.ref[slot].cell, ci.name) == 0 ||
-	       (cellref_resolve(&ops.ref[slot]) &&
-		loader_cell_lookup(old, ops.ref[slot].sym, &addr) == 0 &&
-		addr == cellref_resolve(&ops.ref[slot]));
+	       ((held = ops_resolve(slot)) && loader_cell_lookup(old, ops.ref[slot].sym, &addr) == 0 &&
+		addr == held);
 }
 
 int ops_unload_check(const struct loader_cell *c, char *why, size_t cap)
@@ -179,18 +178,20 @@ void ops_swap_commit(const struct swap_pair *pairs, size_t n)
 {
 	const char *old_name[SWAP_MAX_PAIRS], *new_name[SWAP_MAX_PAIRS];
 	struct loader_cell_info ci;
+	size_t renamed = 0;
 
 	n = n < SWAP_MAX_PAIRS ? n : SWAP_MAX_PAIRS;
 	for (size_t i = 0; i < n; i++) {
 		loader_cell_info(pairs[i].old, &ci);
-		old_name[i] = ci.name;
+		old_name[renamed] = ci.name;
 		loader_cell_info(pairs[i].new, &ci);
-		new_name[i] = ci.name;
+		new_name[renamed] = ci.name;
+		renamed += strcmp(old_name[renamed], ci.name) != 0;	/* a same-name slot stays */
 	}
 	for (uint64_t s = 0; s < OPS_SLOTS; s++) {
 		if (!ops.set[s] || n == 0)
 			continue;
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < renamed; i++)
 			if (strcmp(ops.ref[s].cell, old_name[i]) == 0) {
 				struct cellref r = ops.ref[s];
 				cellref_make(&ops.ref[s], new_name[i], r.sym);

@@ -1,6 +1,7 @@
 /* The physmap's permissions, and text_poke: see nano_core/physmap.h. */
 #include <delos/ctx.h>
 #include <delos/kernel.h>
+#include <delos/loader.h>
 #include <delos/log.h>
 #include <delos/mm.h>
 #include <delos/paging.h>
@@ -90,4 +91,57 @@ int text_poke(void *dst, const void *src, size_t len)
 	uint32_t regs[4];
 	cpuid(0, 0, regs);
 	return 0;
+}
+
+void text_poke_plan(struct loader_poke *p, size_t n)
+{
+	uint64_t pa;
+
+	for (size_t k = 0; k < n; k++)
+		p[k].where = paging_translate((uint64_t)p[k].mem, &pa) ? PAGE_ALIGN_DOWN(pa) : 0;
+}
+
+int text_poke_batch(const struct loader_poke *p, size_t n)
+{
+	uint64_t page = ~0ull, flags = irq_save(), pa;
+	uint32_t regs[4];
+	int err = 0;
+
+	for (size_t k = 0; k < n && !err; k++) {
+		uint64_t va = (uint64_t)p[k].mem;
+		const uint8_t *s = p[k].bytes;
+		size_t len = p[k].len <= sizeof(p[k].bytes) ? p[k].len : 0;
+
+		if (!len || va + len < va)
+			err = -1;
+		while (len && !err) {
+			uint64_t off = va & (PAGE_SIZE - 1);
+			size_t chunk = PAGE_SIZE - off < len ? PAGE_SIZE - off : len;
+			if (PAGE_ALIGN_DOWN(va) != page) {
+				if (page != ~0ull)
+					paging_poke_window(0);
+				page = ~0ull;
+				if (va == (uint64_t)p[k].mem && p[k].where)
+					pa = p[k].where;	/* text_poke_plan's */
+				else if (!paging_translate(va, &pa)) {
+					err = -1;
+					break;
+				}
+				paging_poke_window(PAGE_ALIGN_DOWN(pa));
+				page = PAGE_ALIGN_DOWN(va);
+			}
+			if (chunk == 8)		/* an absolute site: one store */
+				__builtin_memcpy((void *)(POKE_VA + off), s, 8);
+			else if (chunk == 4)	/* a PC-relative one */
+				__builtin_memcpy((void *)(POKE_VA + off), s, 4);
+			else
+				memcpy((void *)(POKE_VA + off), s, chunk);
+			va += chunk, s += chunk, len -= chunk;
+		}
+	}
+	if (page != ~0ull)
+		paging_poke_window(0);
+	irq_restore(flags);
+	cpuid(0, 0, regs);	/* as in text_poke */
+	return err;
 }

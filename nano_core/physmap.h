@@ -43,6 +43,20 @@ bool physmap_unmap_free(uint64_t va, uint64_t size);
  */
 int text_poke(void *dst, const void *src, size_t len);
 /*
+ * text_poke of n writes sorted by address (loader_env.poke_batch): each
+ * page reached once, one serialization at the end. Returns 0, or -1 at the
+ * first write into a range that is not mapped (the writes before it made).
+ */
+struct loader_poke;
+int text_poke_batch(const struct loader_poke *p, size_t n);
+/*
+ * Fills each poke's `where` with the frame of its first byte (0 where none
+ * is mapped), so that text_poke_batch walks no page table for it: valid
+ * while the memory stays mapped, as a loaded cell's does (loader/swap.c
+ * plans a relink this way while the link graph stands still).
+ */
+void text_poke_plan(struct loader_poke *p, size_t n);
+/*
  * For text_poke only, with interrupts off: maps the frame at pa writable at
  * POKE_VA through the window's page-table entry, kept since paging_init (no
  * walk), or (pa 0) unmaps it and drops its TLB entry.

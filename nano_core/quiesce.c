@@ -11,6 +11,7 @@
 #include <delos/log.h>
 #include <delos/ops.h>
 #include <delos/paging.h>
+#include <delos/sdb.h>
 #include <delos/string.h>
 #include <delos/swap.h>
 #include <delos/system.h>
@@ -37,8 +38,14 @@ static struct {
 	const struct swap_pair *pairs;	/* the swap in progress, for the ops slots */
 	size_t npairs;
 	/* Each new cell's hooks, looked up at the check step, before the world stops (0: none). */
-	uint64_t swap_in_fn[SWAP_MAX_PAIRS], done_fn[SWAP_MAX_PAIRS];
+	uint64_t swap_in_fn[SWAP_MAX_PAIRS], done_fn[SWAP_MAX_PAIRS], prepare_fn[SWAP_MAX_PAIRS];
+	/* The word each new cell's cell_swap_prepare kept for its cell_swap_in (cell_swap_keep). */
+	uint64_t kept[SWAP_MAX_PAIRS];
+	bool has_kept[SWAP_MAX_PAIRS];
+	enum { HOOK_NONE, HOOK_PREPARE, HOOK_SWAP_IN } hook;	/* which hook runs, of pair hook_pair */
+	size_t hook_pair;
 	bool txn_open;	/* the hooks' state transaction was begun (at the first hook) */
+	bool prep_txn;	/* the prepare hooks' background transaction is open, not yet adopted */
 } sw;
 
 struct quiesce {
@@ -233,33 +240,62 @@ static uint64_t version_number(const char *v)
 
 static int txn_begin(char *why, size_t cap);
 
-/* The new cell's cell_swap_in as the check step found it, or 0. */
-static uint64_t swap_in_hook(const struct loader_cell *new)
+/* The pair whose new cell is `new` (sw.npairs if none). */
+static size_t pair_of(const struct loader_cell *new)
 {
-	for (size_t i = 0; i < sw.npairs; i++)
-		if (sw.pairs[i].new == new)
-			return sw.swap_in_fn[i];
+	size_t i = 0;
+
+	while (i < sw.npairs && sw.pairs[i].new != new)
+		i++;
+	return i;
+}
+
+/* Runs hook fn of pair i as `kind`, with arg; 0, or -1 with the reason in why. */
+static int run_hook(int kind, size_t i, uint64_t fn, uint64_t arg, char *why, size_t cap)
+{
+	struct trap_info ti;
+	int result, err;
+
+	sw.hook = kind, sw.hook_pair = i;
+	err = cells_call_in(FAULT_CTX_HOOK, fn, arg, &result, &ti);
+	sw.hook = HOOK_NONE;
+	if (err) {
+		snprintf(why, cap, "raised %s at %016lx", trap_name(ti.vector), ti.rip);
+		return -1;
+	}
+	if (result)
+		snprintf(why, cap, "returned %d", result);
+	return result ? -1 : 0;
+}
+
+int cell_swap_keep(uint64_t word)
+{
+	if (sw.hook != HOOK_PREPARE || sw.hook_pair >= SWAP_MAX_PAIRS)
+		return -1;
+	sw.kept[sw.hook_pair] = word;
+	sw.has_kept[sw.hook_pair] = true;
 	return 0;
+}
+
+bool cell_swap_kept(uint64_t *word)
+{
+	if (sw.hook != HOOK_SWAP_IN || sw.hook_pair >= SWAP_MAX_PAIRS || !sw.has_kept[sw.hook_pair])
+		return false;
+	*word = sw.kept[sw.hook_pair];
+	return true;
 }
 
 static int swap_in(void *ctx, struct loader_cell *new, const char *old_version, char *why, size_t cap)
 {
-	struct trap_info ti;
-	uint64_t fn = swap_in_hook(new);
-	int result;
+	size_t i = pair_of(new);
+	uint64_t fn = i < SWAP_MAX_PAIRS ? sw.swap_in_fn[i] : 0;
 
 	(void)ctx;
 	if (!fn)
 		return 0;
 	if (txn_begin(why, cap))
 		return -1;
-	if (cells_call_in(FAULT_CTX_HOOK, fn, version_number(old_version), &result, &ti)) {
-		snprintf(why, cap, "raised %s at %016lx", trap_name(ti.vector), ti.rip);
-		return -1;
-	}
-	if (result)
-		snprintf(why, cap, "returned %d", result);
-	return result;
+	return run_hook(HOOK_SWAP_IN, i, fn, version_number(old_version), why, cap);
 }
 
 static uint64_t now_ns(void *ctx)
@@ -305,32 +341,83 @@ static void committed(void *ctx)
 	ops_swap_commit(sw.pairs, sw.npairs);
 	cells_changed();	/* before the world resumes: trap.c's remembered addresses go stale */
 	run_done_hooks();
-	restart = ops_resolve(OPS_TASK_RESTART);
+	restart = sw.nrestart ? ops_resolve(OPS_TASK_RESTART) : 0;
 	for (size_t i = 0; i < sw.nrestart; i++)
 		if (!restart || ((int (*)(uint64_t))restart)((uint64_t)sw.restart_ids[i]))
 			klog(LOG_ERR, "swap: cannot restart task %ld", sw.restart_ids[i]);
 }
 
-/* The address of c's hook `name`, or 0 if it exports none. */
-static uint64_t hook_addr(const struct loader_cell *c, const char *name)
-{
-	uint64_t fn;
+static int prep_txn_begin(char *why, size_t cap);
+static void prep_txn_abort(void);
 
-	return loader_cell_lookup(c, name, &fn) ? 0 : fn;
+/*
+ * New cell c's swap hooks (pair i), in one pass over its symbols: each the
+ * global function of that name, as loader_cell_lookup finds it, or 0.
+ */
+static void find_hooks(const struct loader_cell *c, size_t i)
+{
+	static const char pfx[] = "cell_swap_";
+	size_t n = loader_cell_nsyms(c);
+	struct loader_sym s;
+
+	sw.swap_in_fn[i] = sw.done_fn[i] = sw.prepare_fn[i] = 0;
+	for (size_t k = 0; k < n; k++) {
+		loader_cell_sym(c, k, &s);
+		if (!s.func || s.bind == LOADER_LOCAL || strncmp(s.name, pfx, sizeof(pfx) - 1))
+			continue;
+		const char *rest = s.name + sizeof(pfx) - 1;
+		uint64_t *slot = !strcmp(rest, "in")        ? &sw.swap_in_fn[i]
+			       : !strcmp(rest, "done")    ? &sw.done_fn[i]
+			       : !strcmp(rest, "prepare") ? &sw.prepare_fn[i] : NULL;
+		if (slot && !*slot)
+			*slot = s.addr;
+	}
 }
 
 /*
  * The check step's last word: no required ops slot may end up empty. It
- * also looks the new cells' hooks up, so that the pause only calls them.
+ * also looks the new cells' hooks up, so that the pause only calls them,
+ * resolves the ops slots the pause calls (their cache holds until the
+ * commit changes the cells), and runs each new cell's cell_swap_prepare,
+ * with the world running: what a swap-in hook would verify is verified
+ * here, and the hook only confirms it in the pause (include/delos/cell.h).
  */
 static int check_slots(void *ctx, const struct swap_pair *pairs, size_t n, char *why, size_t cap)
 {
+	struct loader_cell_info oi, ni;
+	char hwhy[160];
+
 	(void)ctx;
+	for (size_t i = 0; i < n && i < SWAP_MAX_PAIRS; i++)
+		find_hooks(pairs[i].new, i);
+	bool any = false;
+
+	if (ops_swap_check(pairs, n, why, cap))
+		return -1;
+	ops_resolve(OPS_TASKS_INSIDE);
+	ops_resolve(OPS_STATE_BEGIN);
+	ops_resolve(OPS_STATE_END);
+	for (size_t i = 0; i < n && i < SWAP_MAX_PAIRS; i++)
+		any |= sw.prepare_fn[i] != 0;
+	if (any && prep_txn_begin(why, cap))
+		return -1;
 	for (size_t i = 0; i < n && i < SWAP_MAX_PAIRS; i++) {
-		sw.swap_in_fn[i] = hook_addr(pairs[i].new, "cell_swap_in");
-		sw.done_fn[i] = hook_addr(pairs[i].new, "cell_swap_done");
+		if (!sw.prepare_fn[i])
+			continue;
+		loader_cell_info(pairs[i].old, &oi);
+		hwhy[0] = '\0';
+		if (run_hook(HOOK_PREPARE, i, sw.prepare_fn[i], version_number(oi.version), hwhy,
+			     sizeof(hwhy))) {
+			loader_cell_info(pairs[i].new, &ni);
+			snprintf(why, cap, "%s@%s's cell_swap_prepare %s", ni.name, ni.version, hwhy);
+			prep_txn_abort();
+			return -1;
+		}
 	}
-	return ops_swap_check(pairs, n, why, cap);
+	/* Until the pause adopts it, the swap's own task writes around it (and makes it stale). */
+	if (sw.prep_txn)
+		((int (*)(uint64_t))ops_resolve(OPS_STATE_BEGIN))(SDB_TXN_SUSPEND);
+	return 0;
 }
 
 /*
@@ -346,7 +433,7 @@ static int txn_begin(char *why, size_t cap)
 
 	if (sw.txn_open || !begin)
 		return 0;	/* no state store: the hooks cannot write records either */
-	if ((err = ((int (*)(uint64_t))begin)(0))) {
+	if ((err = ((int (*)(uint64_t))begin)(SDB_TXN_ADOPT)) < 0) {
 		snprintf(why, cap, "the state transaction's begin (%s:%s) returned %d",
 			 ops_holder(OPS_STATE_BEGIN), ops_symbol(OPS_STATE_BEGIN), err);
 		return -1;
@@ -355,10 +442,61 @@ static int txn_begin(char *why, size_t cap)
 	return 0;
 }
 
+/*
+ * The prepare hooks write into a background transaction (include/delos/sdb.h),
+ * begun here at the check step with the world running: a refused swap
+ * aborts it, and the pause adopts it if nothing outside it changed since.
+ */
+static int prep_txn_begin(char *why, size_t cap)
+{
+	uint64_t begin = ops_resolve(OPS_STATE_BEGIN);
+	int err;
+
+	sw.prep_txn = false;
+	if (!begin)
+		return 0;	/* no state store: the hooks cannot write records either */
+	if ((err = ((int (*)(uint64_t))begin)(SDB_TXN_BACKGROUND))) {
+		snprintf(why, cap, "the prepare hooks' state transaction (%s:%s) returned %d",
+			 ops_holder(OPS_STATE_BEGIN), ops_symbol(OPS_STATE_BEGIN), err);
+		return -1;
+	}
+	sw.prep_txn = true;
+	return 0;
+}
+
+static void prep_txn_abort(void)
+{
+	uint64_t end = ops_resolve(OPS_STATE_END);
+
+	if (sw.prep_txn && end)
+		((int (*)(uint64_t))end)(0);
+	sw.prep_txn = false;
+}
+
+/*
+ * Before the first hook in the pause: the prepare hooks' transaction
+ * becomes the swap's, or, when the store changed since they ran, it is
+ * dropped with what they kept, and the swap-in hooks redo their work in a
+ * fresh one.
+ */
 static int state_begin(void *ctx, char *why, size_t cap)
 {
-	(void)ctx, (void)why, (void)cap;
+	uint64_t begin = ops_resolve(OPS_STATE_BEGIN);
+	int got;
+
+	(void)ctx;
 	sw.txn_open = false;
+	if (!sw.prep_txn)
+		return 0;
+	sw.prep_txn = false;
+	if (!begin || (got = ((int (*)(uint64_t))begin)(SDB_TXN_ADOPT)) < 0) {
+		snprintf(why, cap, "the state transaction's begin (%s:%s) failed", ops_holder(OPS_STATE_BEGIN),
+			 ops_symbol(OPS_STATE_BEGIN));
+		return -1;
+	}
+	sw.txn_open = true;
+	if (got == 0)
+		memset(sw.has_kept, 0, sizeof(sw.has_kept));
 	return 0;
 }
 
@@ -416,7 +554,12 @@ int cells_swap(struct swap_pair *pairs, const bool *restart, size_t n, const cha
 	sw.pairs = pairs, sw.npairs = n;
 	memset(sw.swap_in_fn, 0, sizeof(sw.swap_in_fn));
 	memset(sw.done_fn, 0, sizeof(sw.done_fn));
+	memset(sw.prepare_fn, 0, sizeof(sw.prepare_fn));
+	memset(sw.has_kept, 0, sizeof(sw.has_kept));
+	sw.hook = HOOK_NONE;
+	sw.prep_txn = false;
 	err = loader_swap(cells_loader(), pairs, n, &kernel_hooks, res);
+	prep_txn_abort();	/* refused after the prepare hooks: nothing of theirs stays */
 	log_swap(what, err, res);
 	if (!err)
 		cells_changed();

@@ -154,6 +154,10 @@ struct statedb_txn {
 	uint32_t nest;              /* sdb_txn_begin calls not yet ended */
 	bool doomed;                /* a nested level aborted: the outermost end aborts */
 	uint64_t irq_flags;         /* the interrupt flag to restore at the end */
+	/* A background transaction (sdb_txn_begin_swap): interrupts stay on while it is open. */
+	bool background, bg_active; /* active: the owner task's calls go into it */
+	bool bg_stale;              /* the store changed outside it since it began */
+	uint64_t bg_changes;        /* statedb_changes after its last write */
 };
 
 _Static_assert(offsetof(struct state_db, layout) == offsetof(struct state_db, magic) + 4,

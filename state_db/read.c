@@ -259,3 +259,10 @@ int statedb_stats(struct state_db *db, struct statedb_stats *st)
 	};
 	return STATEDB_OK;
 }
+
+uint64_t statedb_changes(const struct state_db *db)
+{
+	if (!sdb_root_ok(db))
+		return 0;
+	return __atomic_load_n(&db->seq, __ATOMIC_ACQUIRE) + db->deletes + db->commits;
+}

@@ -58,7 +58,7 @@ int cell_init(void)
 {
 	int err = store_init();
 
-	if (!err && (ops_register(OPS_STATE_BEGIN, "state_db", "sdb_txn_begin", OPS_TYPE_STATE_BEGIN) ||
+	if (!err && (ops_register(OPS_STATE_BEGIN, "state_db", "sdb_txn_begin_swap", OPS_TYPE_STATE_BEGIN) ||
 		     ops_register(OPS_STATE_END, "state_db", "sdb_txn_end", OPS_TYPE_STATE_END)))
 		klog(LOG_WARN, "state_db: a swap's hooks will run outside a transaction");
 	return err;
@@ -72,7 +72,7 @@ int cell_init(void)
 static int64_t current_task(struct state_db *db)
 {
 	static const struct cellref self = { "tasks", "task_self" };
-	uint64_t fn = cellref_resolve(&self);
+	uint64_t fn = cellref_resolve_fast(&self);
 	int64_t id;
 
 	db->asking_task = true;
@@ -91,6 +91,60 @@ static void abandon(struct state_db *db, struct statedb_txn *t, const char *why)
 }
 
 /*
+ * The background transaction (sdb_txn_begin_swap) is not the ambient one:
+ * it stays open with interrupts on while other tasks begin and end theirs,
+ * so it is kept in the root's list of open transactions, flagged, and
+ * db->background says one is open. It is the calling task's when that task
+ * owns it and the caller is not an interrupt handler. NULL otherwise.
+ */
+static struct statedb_txn *background_txn(struct state_db *db)
+{
+	if (!db->background)
+		return NULL;
+	for (struct statedb_txn *t = db->txns; t; t = t->next)
+		if (t->background)
+			return t;
+	return NULL;
+}
+
+static struct statedb_txn *own_background(struct state_db *db)
+{
+	struct statedb_txn *t = background_txn(db);
+
+	if (!t || db->asking_task || db->outside || trap_in_interrupt() ||
+	    t->owner_id != (uint64_t)current_task(db))
+		return NULL;
+	return t;
+}
+
+static void background_end(struct state_db *db, struct statedb_txn *t, bool commit, int *err)
+{
+	db->background = false;
+	t->background = false;
+	if (commit)
+		*err = statedb_txn_commit(db, t);
+	else
+		statedb_txn_abort(db, t);
+}
+
+/*
+ * A write into background transaction t: stale once anything outside it
+ * changed the store since its last write (a write of the owner's that
+ * bypasses it included), so that adopting it later only needs the count.
+ */
+static void bg_write_begin(struct state_db *db, struct statedb_txn *t)
+{
+	if (t && t->background && statedb_changes(db) != t->bg_changes)
+		t->bg_stale = true;
+}
+
+static void bg_write_end(struct state_db *db, struct statedb_txn *t)
+{
+	if (t && t->background)
+		t->bg_changes = statedb_changes(db);
+}
+
+/*
  * With interrupts off (`flags` as they were at the call): the caller's open
  * transaction, or NULL. A live transaction keeps interrupts off and never
  * leaves its task, so one found otherwise was abandoned and is aborted.
@@ -104,8 +158,12 @@ static struct statedb_txn *caller_txn(struct state_db *db, uint64_t flags)
 {
 	struct statedb_txn *t = db->ambient;
 
-	if (!t || db->asking_task || db->outside || trap_in_interrupt())
+	if (db->asking_task || db->outside || trap_in_interrupt())
 		return NULL;	/* the tasks cell reading its own records for task_self */
+	if (!t) {		/* the owner's active background transaction, if any */
+		t = own_background(db);
+		return t && t->bg_active ? t : NULL;
+	}
 	if (flags & RFLAGS_IF) {
 		abandon(db, t, "found with interrupts on");
 		return NULL;
@@ -125,11 +183,13 @@ int sdb_create(const char *owner, const char *name, uint32_t type, uint32_t vers
 	struct statedb_txn *t = caller_txn(db, flags);
 	int err;
 
+	bg_write_begin(db, t);
 	if (t)
 		err = t->doomed ? STATEDB_E_ABORTED
 				: statedb_txn_create(db, t, name, type, version, owner, data, len);
 	else
 		err = statedb_create(db, name, type, version, owner, data, len);
+	bg_write_end(db, t);
 	irq_restore(flags);
 	return err;
 }
@@ -141,11 +201,13 @@ int sdb_update(const char *name, uint32_t version, const void *data, size_t len)
 	struct statedb_txn *t = caller_txn(db, flags);
 	int err;
 
+	bg_write_begin(db, t);
 	if (t)
 		err = t->doomed ? STATEDB_E_ABORTED
 				: statedb_txn_update(db, t, name, STATEDB_TYPE_KEEP, version, data, len);
 	else
 		err = statedb_update(db, name, STATEDB_TYPE_KEEP, version, data, len);
+	bg_write_end(db, t);
 	irq_restore(flags);
 	return err;
 }
@@ -183,6 +245,7 @@ int sdb_put(const char *owner, const char *name, uint32_t type, uint32_t version
 	struct statedb_txn *t = caller_txn(db, flags);
 	int err;
 
+	bg_write_begin(db, t);
 	if (t && t->doomed) {
 		err = STATEDB_E_ABORTED;
 	} else if (t) {
@@ -192,6 +255,7 @@ int sdb_put(const char *owner, const char *name, uint32_t type, uint32_t version
 	} else {
 		err = put_committed(db, owner, name, type, version, data, len);
 	}
+	bg_write_end(db, t);
 	irq_restore(flags);
 	return err;
 }
@@ -203,10 +267,12 @@ int sdb_delete(const char *name)
 	struct statedb_txn *t = caller_txn(db, flags);
 	int err;
 
+	bg_write_begin(db, t);
 	if (t)
 		err = t->doomed ? STATEDB_E_ABORTED : statedb_txn_delete(db, t, name);
 	else
 		err = statedb_delete(db, name);
+	bg_write_end(db, t);
 	irq_restore(flags);
 	return err;
 }
@@ -219,7 +285,7 @@ int sdb_get(const char *name, void *buf, size_t cap, struct statedb_meta *meta)
 	uint64_t flags;
 	int ret;
 
-	if (!__atomic_load_n(&db->ambient, __ATOMIC_ACQUIRE))
+	if (!__atomic_load_n(&db->ambient, __ATOMIC_ACQUIRE) && !db->background)
 		return statedb_get(db, name, buf, cap, meta);
 	flags = irq_save();
 	t = caller_txn(db, flags);
@@ -235,7 +301,7 @@ int sdb_view(const char *name, const void **data, struct statedb_meta *meta)
 	uint64_t flags;
 	int ret;
 
-	if (!__atomic_load_n(&db->ambient, __ATOMIC_ACQUIRE))
+	if (!__atomic_load_n(&db->ambient, __ATOMIC_ACQUIRE) && !db->background)
 		return statedb_view(db, name, data, meta);
 	flags = irq_save();
 	t = caller_txn(db, flags);
@@ -262,7 +328,7 @@ int sdb_list(const char *prefix, statedb_list_fn *fn, void *ctx)
 
 	if (!prefix)
 		prefix = "";
-	if (!__atomic_load_n(&db->ambient, __ATOMIC_ACQUIRE))
+	if (!__atomic_load_n(&db->ambient, __ATOMIC_ACQUIRE) && !db->background)
 		return statedb_list_prefix(db, prefix, fn, ctx);
 	flags = irq_save();
 	t = caller_txn(db, flags);
@@ -286,6 +352,8 @@ int sdb_txn_begin(void)
 
 	if (t) {
 		t->nest++;      /* interrupts were already off: nothing to restore */
+		if (t->background)
+			irq_restore(flags);	/* ...unless the transaction is a background one */
 		return STATEDB_OK;
 	}
 	err = statedb_txn_begin(db, (uint64_t)current_task(db), &t);
@@ -296,8 +364,54 @@ int sdb_txn_begin(void)
 	t->nest = 1;
 	t->doomed = false;
 	t->irq_flags = flags;
+	t->background = t->bg_active = t->bg_stale = false;
 	db->ambient = t;
 	return STATEDB_OK;
+}
+
+
+int sdb_txn_begin_swap(uint64_t mode)
+{
+	struct state_db *db = statedb_root();
+	uint64_t flags = irq_save();
+	struct statedb_txn *t;
+	int err;
+
+	if (mode == SDB_TXN_BACKGROUND || mode == SDB_TXN_SUSPEND) {
+		if (mode == SDB_TXN_SUSPEND) {
+			err = (t = own_background(db)) ? STATEDB_OK : STATEDB_E_TXN;
+			if (t)
+				t->bg_active = false;
+		} else if (caller_txn(db, flags) || db->ambient || db->background) {
+			err = STATEDB_E_BUSY;	/* one at a time */
+		} else if (!(err = statedb_txn_begin(db, (uint64_t)current_task(db), &t))) {
+			t->nest = 1;
+			t->doomed = false;
+			t->irq_flags = flags;
+			t->background = t->bg_active = true;
+			t->bg_stale = false;
+			t->bg_changes = statedb_changes(db);
+			db->background = true;
+		}
+		irq_restore(flags);
+		return err;
+	}
+	if (mode != SDB_TXN_ADOPT) {
+		irq_restore(flags);
+		return STATEDB_E_INVAL;
+	}
+	if (!db->ambient && (t = own_background(db))) {
+		if (!t->doomed && !t->bg_stale && statedb_changes(db) == t->bg_changes) {
+			db->background = false;	/* now the caller's ambient one, as a begin's */
+			t->background = t->bg_active = false;
+			t->irq_flags = flags;
+			db->ambient = t;
+			return 1;
+		}
+		background_end(db, t, false, &err);
+	}
+	irq_restore(flags);
+	return sdb_txn_begin();
 }
 
 int sdb_txn_end(uint64_t commit)
@@ -307,14 +421,27 @@ int sdb_txn_end(uint64_t commit)
 	struct statedb_txn *t = caller_txn(db, flags);
 	int err;
 
+	if (!t)
+		t = own_background(db);	/* a suspended one */
 	if (!t) {
 		irq_restore(flags);
 		return STATEDB_E_TXN;
 	}
 	if (!commit)
 		t->doomed = true;
-	if (--t->nest)
+	if (--t->nest) {
+		if (t->background)
+			irq_restore(flags);
 		return commit && t->doomed ? STATEDB_E_ABORTED : STATEDB_OK;
+	}
+	if (t->background) {	/* ended before any pause adopted it; commits only if still current */
+		bool ok = commit && !t->doomed && !t->bg_stale && statedb_changes(db) == t->bg_changes;
+
+		err = STATEDB_OK;
+		background_end(db, t, ok, &err);
+		irq_restore(flags);
+		return commit && !ok ? STATEDB_E_ABORTED : err;
+	}
 	db->ambient = NULL;
 	flags = t->irq_flags;
 	if (t->doomed) {
@@ -329,7 +456,9 @@ int sdb_txn_end(uint64_t commit)
 
 bool sdb_txn_open(void)
 {
-	return __atomic_load_n(&statedb_root()->ambient, __ATOMIC_ACQUIRE) != NULL;
+	struct state_db *db = statedb_root();
+
+	return __atomic_load_n(&db->ambient, __ATOMIC_ACQUIRE) != NULL || db->background;
 }
 
 int sdb_txn_commit(void)
@@ -351,6 +480,11 @@ int sdb_txn_abort_task(int64_t task_id)
 
 	if (t && t->owner_id == (uint64_t)task_id) {
 		abandon(db, t, "the task ended");
+		n = 1;
+	} else if ((t = background_txn(db)) && t->owner_id == (uint64_t)task_id) {
+		klog(LOG_WARN, "state_db: task %ld left a background transaction of %u records open "
+		     "(the task ended); aborted", task_id, t->nops);
+		background_end(db, t, false, &n);
 		n = 1;
 	}
 	irq_restore(flags);
@@ -415,4 +549,9 @@ int sdb_scrub(size_t bytes)
 int sdb_stats(struct statedb_stats *st)
 {
 	return statedb_stats(statedb_root(), st);
+}
+
+uint64_t sdb_changes(void)
+{
+	return statedb_changes(statedb_root());
 }

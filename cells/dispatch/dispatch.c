@@ -308,27 +308,34 @@ static int reopen(const char *name, statedb_handle *h)
 	return err;
 }
 
-/* Verifies every route and subscriber record the hot record names, refreshing their handles. */
-static int take_over_hot(statedb_handle hot_h)
+/* Verifies every route and subscriber record hot view v names, into *hot with their handles. */
+static int hot_reopened(const struct hot *v, struct hot *hot)
 {
-	const struct hot *v = hot_view();
-	struct hot hot;
 	char name[48];
 	int err = 0;
 
 	if (!v)
 		return STATEDB_E_CORRUPT;
-	hot = *v;
+	*hot = *v;
 	for (uint64_t i = 0; i < IRQ_LINES && !err; i++) {
-		hot.line[i] = 0;
+		hot->line[i] = 0;
 		irq_record(i, name);
-		err = reopen(name, &hot.line[i]);
+		err = reopen(name, &hot->line[i]);
 	}
 	for (int i = 0; i < HOT_EVENTS && !err; i++) {
-		hot.ev[i].h = 0;
-		if (hot.ev[i].name[0] && event_record(hot.ev[i].name, name))
-			err = reopen(name, &hot.ev[i].h);
+		hot->ev[i].h = 0;
+		if (hot->ev[i].name[0] && event_record(hot->ev[i].name, name))
+			err = reopen(name, &hot->ev[i].h);
 	}
+	return err;
+}
+
+/* Verifies every route and subscriber record the hot record names, refreshing their handles. */
+static int take_over_hot(statedb_handle hot_h)
+{
+	struct hot hot;
+	int err = hot_reopened(hot_view(), &hot);
+
 	return err ? err : sdb_hstore(hot_h, &hot, sizeof(hot));
 }
 
@@ -369,12 +376,50 @@ int cell_init(void)
 	return err;
 }
 
+int cell_swap_prepare(uint64_t old_version);
 int cell_swap_in(uint64_t old_version);
 
-/* A new version takes the routes over: verified, as cell_init does. */
+/*
+ * Before the world stops: the hot record and every record it names are
+ * verified (opened again), as the swap-in hook would. When that leaves the
+ * hot record as it is, in the slot the old version keeps, the store's
+ * change count is kept: unchanged in the pause, there is nothing to redo.
+ * Writes nothing.
+ */
+int cell_swap_prepare(uint64_t old_version)
+{
+	uint64_t before = sdb_changes();
+	const struct hot *v;
+	statedb_handle h;
+	struct hot hot;
+	int err;
+
+	(void)old_version;
+	if ((err = sdb_hopen(HOT_RECORD, 0, &h)) == STATEDB_E_NOT_FOUND)
+		return 0;	/* the swap-in hook makes it */
+	if (err) {
+		klog(LOG_ERR, "dispatch: record '%s': %s; refusing to start", HOT_RECORD,
+		     sdb_strerror(err));
+		return err;
+	}
+	if ((err = hot_reopened(v = hot_view(), &hot)))
+		return err;
+	if (h == ops_data(OPS_IRQ_ROUTE) && !memcmp(&hot, v, sizeof(hot)) && sdb_changes() == before)
+		cell_swap_keep(before);
+	return 0;
+}
+
+/*
+ * A new version takes the routes over: verified, as cell_init does, unless
+ * its cell_swap_prepare did that and nothing in the store changed since.
+ */
 int cell_swap_in(uint64_t old_version)
 {
+	uint64_t at;
+
 	(void)old_version;
+	if (cell_swap_kept(&at) && at == sdb_changes())
+		return ops_set_data(OPS_IRQ_ROUTE, "dispatch", ops_data(OPS_IRQ_ROUTE)) ? -1 : 0;
 	return open_hot();
 }
 

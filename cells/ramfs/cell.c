@@ -197,6 +197,27 @@ int ramfs_migrate(void)
 	return (int)leave(&c, n);
 }
 
+#if RAMFS_CELL_LAYOUT >= 2
+int ramfs_migrate_stepwise(void)
+{
+	uint32_t *ids = kmalloc(RAMFS_FILES_MAX * sizeof(*ids));
+	struct call c;
+	int n, got = 0, done = 0;
+
+	if (!ids)
+		return RAMFS_E_NOMEM;
+	n = enter(&c) ?: rfs_migrate_pending(&c.fs, ids, RAMFS_FILES_MAX);
+	n = (int)leave(&c, n);
+	for (int i = 0; i < n && got >= 0; i++) {	/* interrupts on between two */
+		got = enter(&c) ?: rfs_migrate_inode(&c.fs, ids[i]);
+		got = (int)leave(&c, got);
+		done += got > 0;
+	}
+	kfree(ids);
+	return n < 0 ? n : got < 0 ? got : done;
+}
+#endif
+
 uint32_t ramfs_layout(void)
 {
 	return RAMFS_CELL_LAYOUT;

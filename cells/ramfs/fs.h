@@ -40,6 +40,10 @@ int rfs_list(const struct rfs *fs, ramfs_list_fn *fn, void *ctx);
 int rfs_remove(const struct rfs *fs, const char *name);
 int rfs_rename(const struct rfs *fs, const char *from, const char *to);
 int rfs_migrate(const struct rfs *fs);
+/* ramfs@2 only. The ids of up to cap inodes rfs_migrate would rewrite, into ids: how many, or an error. */
+int rfs_migrate_pending(const struct rfs *fs, uint32_t *ids, size_t cap);
+/* Rewrites inode id in fs->layout: 1, 0 if it is damaged (left as it is), or an error. */
+int rfs_migrate_inode(const struct rfs *fs, uint32_t id);
 
 /* names.c: record names and errors. */
 #define RFS_RECNAME_MAX (STATEDB_NAME_MAX + 1)

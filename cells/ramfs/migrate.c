@@ -58,3 +58,40 @@ int rfs_migrate(const struct rfs *fs)
 		return rfs_store_error(n);
 	return m.err ? m.err : m.rewritten;
 }
+
+#if RAMFS_CELL_LAYOUT >= 2
+/* ramfs@2 only (ramfs@1 has nothing older, and keeps its code as it was). */
+struct pending {
+	const struct rfs *fs;
+	uint32_t *ids;
+	size_t n, cap;
+};
+
+static bool pending_one(void *ctx, const struct statedb_meta *meta)
+{
+	struct pending *p = ctx;
+	uint32_t id = inode_id(meta->name);
+
+	if (meta->checksum_ok && id && meta->version < p->fs->layout && p->n < p->cap)
+		p->ids[p->n++] = id;
+	return p->n < p->cap;
+}
+
+int rfs_migrate_pending(const struct rfs *fs, uint32_t *ids, size_t cap)
+{
+	struct pending p = { fs, ids, 0, cap };
+	int n = rfs_store_list(RAMFS_PFX_INODE, pending_one, &p);
+
+	return n < 0 ? rfs_store_error(n) : (int)p.n;
+}
+
+int rfs_migrate_inode(const struct rfs *fs, uint32_t id)
+{
+	struct rfs_inode ino;
+	int err = rfs_inode_load(fs, id, &ino);
+
+	if (!err)
+		err = rfs_inode_save(fs, &ino);
+	return err == RAMFS_E_CORRUPT ? 0 : err ? err : 1;
+}
+#endif

@@ -22,10 +22,10 @@ ramfs_exports = readelf -sW $(1) | awk '$$5 != "LOCAL" && $$6 == "DEFAULT" && $$
 ramfs_missing = readelf -sW $(1) | awk '$$6 == "HIDDEN" && $$7 == "UND" { print $$8 }' | sort
 
 ramfs-v2-check: $(OUT)/cells/ramfs@1.o $(OUT)/cells/ramfs@2.o
-	@{ $(call ramfs_exports,$(OUT)/cells/ramfs@1.o); echo cell_swap_in; } | sort > $(OUT)/ramfs@1.exports
+	@{ $(call ramfs_exports,$(OUT)/cells/ramfs@1.o); echo cell_swap_in; echo cell_swap_prepare; echo ramfs_migrate_stepwise; } | sort > $(OUT)/ramfs@1.exports
 	@$(call ramfs_exports,$(OUT)/cells/ramfs@2.o) > $(OUT)/ramfs@2.exports
 	@diff -u $(OUT)/ramfs@1.exports $(OUT)/ramfs@2.exports || \
-		{ echo "ramfs-v2-check: ramfs@2 does not export what ramfs@1 does (+ cell_swap_in)"; exit 1; }
+		{ echo "ramfs-v2-check: ramfs@2 does not export what ramfs@1 does (+ cell_swap_in, cell_swap_prepare, ramfs_migrate_stepwise)"; exit 1; }
 	@missing="$$($(call ramfs_missing,$(OUT)/cells/ramfs@2.o))"; \
 	if [ -n "$$missing" ]; then \
 		echo "ramfs-v2-check: ramfs@2 lacks these ramfs@1 functions (see cells/ramfs_v2/ramfs_v2.mk):"; \

@@ -19,3 +19,10 @@ CELL_EXTRA_swifi@1 := $(KOUT)/swifi/sites.o
 HOST_TESTS += swifi
 test_swifi_SRCS := cells/swifi/sites.c
 $(HOUT)/tests/test_swifi: $(KOUT)/swifi/sites.bin
+
+# The first seed that picks a given instruction (build/tools/swifi_seed.c): the tests
+# that need one site (nano_core's known-bad case) ask it, so they follow the build.
+$(HOUT)/swifi-seed: build/tools/swifi_seed.c cells/swifi/sites.c cells/swifi/sites.h
+	@mkdir -p $(@D)
+	$(HOSTCC) $(HCFLAGS) build/tools/swifi_seed.c cells/swifi/sites.c -o $@
+host-tests: $(HOUT)/swifi-seed

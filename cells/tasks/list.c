@@ -154,9 +154,13 @@ static int check_one(const struct ops_inside_query *q, const struct task_rec *r,
 /*
  * OPS_TASKS_INSIDE (include/delos/ops.h), with the world stopped: every
  * task through the handles in tasks/table, no record looked up by name.
+ * Nothing writes while the world is stopped, so the table is read in
+ * place (a copy only when it has no handle).
  */
 int tasks_inside(struct ops_inside_query *q)
 {
+	const struct tasks_cpu *cv;
+	const struct tasks_table *tv;
 	struct tasks_table t;
 	struct tasks_cpu cpu;
 	const struct task_rec *v;
@@ -167,13 +171,18 @@ int tasks_inside(struct ops_inside_query *q)
 	if (!q || !q->found)
 		return TASKS_E_INVAL;
 	tasks_finish_switch();	/* the last task switched away gets its rsp */
-	if (cpu_get(&cpu) || table_get(&t))
+	if (cpu_get_view(&cpu, &cv))
 		return TASKS_E_STATE;
+	if (!(tv = table_view_of(cv))) {
+		if (table_get(&t))
+			return TASKS_E_STATE;
+		tv = &t;
+	}
 	for (int i = 0; i < TASKS_MAX; i++) {
-		if (t.slot[i].id < 0)
+		if (tv->slot[i].id < 0)
 			continue;
-		if (rec_view(t.slot[i].id, &v, &h)) {	/* no handle: by name */
-			if (rec_hget(t.slot[i].h, t.slot[i].id, &r))
+		if (rec_view_in(tv, tv->slot[i].id, &v, &h)) {	/* no handle: by name */
+			if (rec_hget(tv->slot[i].h, tv->slot[i].id, &r))
 				continue;
 			v = &r;
 		}

@@ -66,4 +66,12 @@ uint64_t cellref_resolve_cached(const struct cellref *r, struct cellref_cache *c
  */
 int cellref_call(const struct cellref *r, uint64_t arg, int *result);
 
+/*
+ * cellref_resolve(r) through cellref_call's table: a hash of r's names
+ * while the generation holds, for a cell that follows one cellref often
+ * and has nowhere to keep a cellref_cache (state_db asking the tasks cell
+ * whose task runs, at every call inside a transaction). 0 as cellref_resolve.
+ */
+uint64_t cellref_resolve_fast(const struct cellref *r);
+
 #endif

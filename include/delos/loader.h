@@ -80,6 +80,14 @@ enum loader_perm {
  * alloc:   Returns `bytes` of heap memory aligned to 16, or NULL.
  * free:    Frees what alloc returned; free(NULL) is not called.
  */
+/* One write of a relocation site's new bytes (loader_env.poke_batch). */
+struct loader_poke {
+	void *mem;
+	uint64_t where;		/* the env's (poke_plan): where mem's page is; 0 if unknown */
+	uint32_t len;
+	unsigned char bytes[8];
+};
+
 struct loader_env {
 	void *(*map)(void *ctx, size_t bytes, uint64_t *addr);
 	int (*protect)(void *ctx, void *mem, size_t bytes, int perm);
@@ -88,6 +96,18 @@ struct loader_env {
 	void *(*alloc)(void *ctx, size_t bytes);
 	void (*free)(void *ctx, void *p);
 	void *ctx;
+	/*
+	 * May be NULL (then poke is called once per write): writes n pokes,
+	 * sorted by address, as poke would, so that writes into one page share
+	 * the work of reaching it. Returns 0, or non-zero when some write could
+	 * not be made (the caller then rewrites every site it meant to change).
+	 */
+	int (*poke_batch)(void *ctx, const struct loader_poke *p, size_t n);
+	/*
+	 * May be NULL: fills each poke's `where` ahead of poke_batch, for as
+	 * long as the cells written stay loaded (0 leaves one to poke_batch).
+	 */
+	void (*poke_plan)(void *ctx, struct loader_poke *p, size_t n);
 };
 
 #define LOADER_PAGE_SIZE 4096u
@@ -315,5 +335,11 @@ int loader_reloc_apply(struct loader *ld, const struct loader_import *im,
 		       size_t site, uint64_t new_addr);
 int loader_import_retarget(struct loader *ld, struct loader_import *im,
 			   struct loader_cell *new_owner);
+/*
+ * Counts every change of the link graph: a load, a detach, an import
+ * retargeted. A plan of relocation writes made while it read c stays exact
+ * while it reads c (loader/swap.c prepares a swap's relink this way).
+ */
+uint64_t loader_link_changes(const struct loader *ld);
 
 #endif

@@ -73,9 +73,12 @@ enum ops_slot {
 	 */
 	OPS_TASK_RESTART_SELF,
 	/*
-	 * int fn(uint64_t unused) / int fn(uint64_t commit): opens / ends the
-	 * state transaction a swap's hooks write into. Required. Fallback: the
-	 * hooks run with no transaction.
+	 * int fn(uint64_t mode) / int fn(uint64_t commit): opens / ends the
+	 * state transaction a swap's hooks write into (mode 0: begins it, or
+	 * takes over, returning 1, the one the prepare hooks wrote into ahead
+	 * of the pause when it still holds; 1: begins that background one; 2:
+	 * suspends it; include/delos/sdb.h, sdb_txn_begin_swap). Required.
+	 * Fallback: the hooks run with no transaction.
 	 */
 	OPS_STATE_BEGIN,
 	OPS_STATE_END,
@@ -160,7 +163,7 @@ struct ops_inside_query {
 #define OPS_TYPE_IDLE_NEXT     OPS_TAG(0x49444cu) /* uint64_t (void) */
 #define OPS_TYPE_TASK_RESTART  OPS_TAG(0x525354u) /* int (uint64_t id) */
 #define OPS_TYPE_RESTART_SELF  OPS_TAG(0x525346u) /* int (uint64_t unused), no return */
-#define OPS_TYPE_STATE_BEGIN   OPS_TAG(0x534242u) /* int (uint64_t unused) */
+#define OPS_TYPE_STATE_BEGIN   OPS_TAG(0x534242u) /* int (uint64_t mode) */
 #define OPS_TYPE_STATE_END     OPS_TAG(0x534245u) /* int (uint64_t commit) */
 #define OPS_TYPE_SCREEN_WRITE  OPS_TAG(0x534352u) /* int (const char *, uint64_t len) */
 #define OPS_TYPE_CONSOLE_OWNER OPS_TAG(0x434f4eu) /* int (uint64_t unused) */

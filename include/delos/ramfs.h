@@ -153,6 +153,13 @@ int ramfs_rename(const char *from, const char *to);
  * as they are (they stay RAMFS_E_CORRUPT). Returns how many records it
  * rewrote, or the first error other than a damaged record (out of memory). */
 int ramfs_migrate(void);
+/*
+ * ramfs_migrate with one inode to each critical section (every ramfs call
+ * runs with interrupts off): the same records rewritten, with interrupts on
+ * between two, for a migration run ahead of a swap's pause inside its
+ * background transaction (cells/ramfs_v2/swap.c). ramfs@2 only.
+ */
+int ramfs_migrate_stepwise(void);
 
 /* The layout this cell writes: 1 for ramfs@1, 2 for ramfs@2. */
 uint32_t ramfs_layout(void);

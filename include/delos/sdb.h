@@ -73,7 +73,7 @@ int sdb_txn_commit(void);
 int sdb_txn_abort(void);
 /* Aborts the transaction a task left open; returns how many (0 or 1). */
 int sdb_txn_abort_task(int64_t task_id);
-/* True while a transaction is open (the kernel has at most one at a time). */
+/* True while a transaction is open (the kernel has at most one at a time, and a background one). */
 bool sdb_txn_open(void);
 /*
  * Between sdb_outside_begin and sdb_outside_end (which takes what begin
@@ -86,6 +86,30 @@ uint64_t sdb_outside_begin(void);
 void sdb_outside_end(uint64_t flags);
 /* As sdb_txn_commit and sdb_txn_abort, for hooks that pass a flag. */
 int sdb_txn_end(uint64_t commit);
+/*
+ * A swap's transaction, begun ahead of its pause (the ops slot state_begin;
+ * include/delos/cell.h, cell_swap_prepare):
+ * - SDB_TXN_BACKGROUND opens a background transaction for the calling task
+ *   with interrupts left as they are. While it is active, that task's sdb_*
+ *   calls outside interrupts go into it (nested begins join it and give the
+ *   interrupt flag back at once); interrupt handlers and every other task
+ *   act on the committed store, and do not see it. E_BUSY if a transaction
+ *   is open.
+ * - SDB_TXN_SUSPEND stops it taking the owner's calls (they act on the
+ *   committed store, and make it stale) until it is adopted or ended.
+ * - SDB_TXN_ADOPT (0, as sdb_txn_begin's unused argument) is sdb_txn_begin,
+ *   except that it first takes over the caller's background transaction,
+ *   returning 1, when nothing outside it changed the store since it began
+ *   (statedb_changes, checked at each of its writes and here): everything
+ *   it read is still so, and it is now an ordinary transaction. A stale one
+ *   is aborted instead, and a fresh transaction begun (0).
+ * sdb_txn_end ends a background transaction as any other (it then restores
+ * no interrupt flag); a stale one never commits (E_ABORTED).
+ */
+#define SDB_TXN_ADOPT      0u
+#define SDB_TXN_BACKGROUND 1u
+#define SDB_TXN_SUSPEND    2u
+int sdb_txn_begin_swap(uint64_t mode);
 
 /*
  * The hot path (include/delos/state_db.h, "The hot path"): a handle is
@@ -123,5 +147,12 @@ int sdb_hstore(statedb_handle h, const void *data, size_t n);
 int sdb_scrub(size_t bytes);
 /* The store's figures (statedb_stats); 0 or a negative error. */
 int sdb_stats(struct statedb_stats *st);
+/*
+ * statedb_changes of the kernel store: unchanged between two calls, no
+ * record was written, created or deleted in between. A swap-in hook
+ * confirms with it, in the pause, what its cell_swap_prepare read and
+ * verified before the world stopped (include/delos/cell.h).
+ */
+uint64_t sdb_changes(void);
 
 #endif

@@ -181,6 +181,7 @@ struct state_db {
 	struct statedb_txn *committing; /* set while a commit publishes: readers see its pre-images */
 	struct statedb_txn *ambient;    /* the kernel's open transaction (include/delos/sdb.h) */
 	bool asking_task;               /* the kernel's cell layer is asking whose task runs */
+	bool background;                /* the kernel's background transaction is open (in txns) */
 	uint32_t outside;               /* the kernel's calls bypass its open transaction */
 	/* Written by readers with atomic operations. */
 	uint32_t readers;               /* open read sections */
@@ -329,6 +330,16 @@ int statedb_verify_all(struct state_db *db, statedb_list_fn *fn, void *ctx);
 
 /* Fills *st; see struct statedb_stats. Returns STATEDB_OK, E_ROOT or E_INVAL. */
 int statedb_stats(struct state_db *db, struct statedb_stats *st);
+
+/*
+ * A number that moves at every change of the committed store: every write
+ * gives a value a new seq (in place too), every delete and every commit is
+ * counted. What a reader saw at one value of it is still so while it holds
+ * (for work done ahead of a swap's pause and only confirmed in it). It
+ * does not see bytes changed behind state_db's back: the checksums do. A
+ * reader; 0 for a root that is not a store.
+ */
+uint64_t statedb_changes(const struct state_db *db);
 
 /*
  * Opens and closes a read section. Sections nest. Inside one, no buffer a

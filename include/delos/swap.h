@@ -8,10 +8,18 @@
  *               loads (valid, spill-free, within its grants, its imports
  *               resolve) beside the old one, unpublished, exports every symbol
  *               the old one's current users import, and its exports will be
- *               free in the namespace once the old cells are gone
+ *               free in the namespace once the old cells are gone; the
+ *               relink is planned (every site's new bytes, range-checked and
+ *               sorted by address), and the host's check runs (nano_core's
+ *               runs each new cell's cell_swap_prepare there, with the
+ *               world running, in a background state transaction the
+ *               handover adopts if the store did not change since)
  *   2 quiesce   the world is stopped and no task runs in, or will return
  *               into, an old cell (the host's check; retried by the host)
- *   3 relink    every relocation into an old cell is rewritten to the new one
+ *   3 relink    every relocation into an old cell is rewritten to the new
+ *               one: the plan's bytes, in one batch (env.poke_batch), or,
+ *               when the link graph changed since the plan (a load or an
+ *               unload while the world ran), import by import
  *   4 handover  each new cell's swap-in hook runs, learning the old version
  *   5 commit    the old cells are unloaded (a stale pointer faults) and the
  *               new ones take their names in the namespace

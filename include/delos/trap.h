@@ -76,7 +76,6 @@ int trap_catch(void (*fn)(void *), void *arg, struct trap_info *info);
  * buf, or "<?>"; returns whether it was found. Grant `core`.
  */
 bool addr_symbolize(uint64_t addr, char *buf, size_t cap);
-
 /* Prints "  #N ADDR <symbol+off>" for each frame of the rbp chain. */
 void backtrace_from(uint64_t rip, uint64_t rbp);
 

@@ -2,6 +2,7 @@
 """make bench: Delos's benchmark suite, and the report.
 
     tests/bench/bench.py [--kvm]
+    tests/bench/bench.py --only "swap sdb_get"   (those suites only: the table, no files)
 
 Boots the real ISO under QEMU with -icount shift=0 (one instruction = 1 ns of
 guest time; the TSC runs at 1 GHz), so the figures do not depend on the
@@ -183,10 +184,20 @@ def qemu_version():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kvm", action="store_true", help="run on KVM with the host's CPU, not -icount")
+    ap.add_argument("--only", metavar="SUITES",
+                    help="run only these bench suites (bench@1's names, e.g. \"swap\") and print "
+                         "their table; writes no file")
     opt = ap.parse_args()
     if opt.kvm and not os.access("/dev/kvm", os.R_OK | os.W_OK):
         print("bench: KVM=1 needs /dev/kvm (readable and writable); it is not here", file=sys.stderr)
         return 2
+    if opt.only:
+        with machine(opt.kvm) as m:
+            m.boot(timeout=120)
+            if "loaded bench@1" not in m.command("load bench@1", timeout=120):
+                raise delos.TestFailure("load bench@1 failed")
+            print(run_suite(m, "bench " + opt.only)[4], end="")
+        return 0
     os.makedirs(OUT, exist_ok=True)
     with machine(opt.kvm) as m:
         m.boot(timeout=120)

@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -76,13 +77,24 @@ def parse_config(path):
             continue
         if line.startswith("run "):
             run = {}
-            for w in line[4:].split():
+            try:
+                words = shlex.split(line[4:])
+            except ValueError as e:
+                raise ConfigError("line %d: %s" % (n, e))
+            for w in words:
                 k, eq, v = w.partition("=")
-                if not eq or k not in ("cell", "kind", "seed", "swap"):
-                    raise ConfigError("line %d: run cell=C kind=K seed=N [swap=I]" % n)
+                if not eq or k not in ("cell", "kind", "seed", "site", "swap"):
+                    raise ConfigError("line %d: run cell=C kind=K seed=N|site=\"FUNCTION:INSN\" [swap=I]" % n)
                 run[k] = v
+            if "site" in run and "seed" not in run:
+                # The seed that picks this instruction on this build (delos.swifi_seed).
+                fn, colon, insn = run.pop("site").partition(":")
+                try:
+                    run["seed"] = str(exp.delos.swifi_seed(run.get("cell", ""), run.get("kind", ""), fn, insn))
+                except exp.delos.TestFailure as e:
+                    raise ConfigError("line %d: %s" % (n, e))
             if not {"cell", "kind", "seed"} <= set(run) or not run["seed"].isdigit():
-                raise ConfigError("line %d: run needs cell=, kind= and seed=N" % n)
+                raise ConfigError("line %d: run needs cell=, kind= and seed=N or site=" % n)
             cfg["runs"].append(run)
             continue
         k, eq, v = line.partition("=")

@@ -40,6 +40,7 @@ static struct {
 	int begins, commits, aborts, commit_result;
 	int hooks_at_commit;         /* swap_in calls made when the transaction committed */
 	int checks, check_result;
+	bool unload_user_at_stop;    /* the world ran after the check: user went away */
 	char old_version[16];
 } hk;
 
@@ -48,6 +49,11 @@ static int t_stop(void *ctx, const struct swap_pair *p, size_t n, char *why, siz
 {
 	(void)ctx, (void)p, (void)n;
 	*stopped = 0;
+	if (hk.unload_user_at_stop) {
+		hk.unload_user_at_stop = false;
+		cr_assert_eq(loader_unload(f.ld, loader_cell_find(f.ld, "user")), 0, "%s",
+			     loader_error(f.ld));
+	}
 	if (hk.quiesce_result)
 		snprintf(why, cap, "task 'busy' is in math");
 	return hk.quiesce_result;
@@ -195,6 +201,49 @@ Test(swap, fresh_copy_relinks_users_and_unmaps_the_old)
 	cr_assert_eq(hk.commits, 1, "the hooks' transaction committed");
 	cr_assert_eq(hk.hooks_at_commit, 1, "after the last hook");
 	cr_assert_eq(hk.aborts, 0);
+}
+
+/*
+ * The relink is prepared at the check step; a user unloaded before the
+ * world stops makes that plan stale, and nothing is written into the memory
+ * it left (the arena unmaps it: a write would fault).
+ */
+Test(swap, a_user_gone_after_the_check_is_not_patched)
+{
+	struct swap_pair p = pair_to(&math2, "math");
+	struct swap_result r;
+	long pokes = f.env.pokes;
+
+	hk.unload_user_at_stop = true;
+	cr_assert_eq(loader_swap(f.ld, &p, 1, &hooks, &r), 0, "%s", r.message);
+	cr_assert_null(loader_cell_find(f.ld, "user"));
+	cr_assert_eq(loader_cell_find(f.ld, "math"), p.new);
+	cr_assert_eq(r.imports_moved, 0, "the plan's import left with its cell");
+	cr_assert_eq(r.relocs_rewritten, 0);
+	cr_assert_eq(f.env.pokes, pokes, "a site of the unloaded user was written");
+	cr_assert_null(loader_users_next(p.new, NULL));
+}
+
+/* With nothing changed after the check, the planned relink reaches the new cell. */
+Test(swap, the_planned_relink_rewrites_every_site_once)
+{
+	struct swap_pair p = pair_to(&math2, "math");
+	struct loader_import *im = loader_users_next(p.old, NULL);
+	struct swap_result r;
+	long pokes = f.env.pokes;
+	struct loader_import_info ii;
+	uint64_t addr;
+
+	cr_assert_not_null(im);
+	loader_import_info(im, &ii);
+	cr_assert_eq(loader_swap(f.ld, &p, 1, &hooks, &r), 0, "%s", r.message);
+	cr_assert_eq(r.relocs_rewritten, ii.nsites);
+	cr_assert_eq(f.env.pokes - pokes, (long)ii.nsites, "one write a site, no rollback");
+	cr_assert_eq(loader_users_next(p.new, NULL), im, "the import moved to the new math");
+	loader_import_info(im, &ii);
+	cr_assert_eq(loader_cell_lookup(p.new, "math_add", &addr), 0);
+	cr_assert_eq(ii.addr, addr, "the import's target is the new math's export");
+	cr_assert_eq(user_calc(), (4 + 1) * 2 + 5, "user_calc through the new math");
 }
 
 Test(swap, host_check_refuses_at_the_check_step_and_changes_nothing)

@@ -41,6 +41,21 @@ class TestFailure(Exception):
     pass
 
 
+SWIFI_SITES = os.path.join(ROOT, "build", "out", "kernel", "swifi", "sites.bin")
+SWIFI_SEED = os.path.join(ROOT, "build", "out", "host", "swifi-seed")
+
+
+def swifi_seed(cell, kind, function, insn):
+    """The first seed with which `fault inject CELL KIND seed=N` picks instruction insn of
+    function on this build (build/tools/swifi_seed.c, the injector's own choice code)."""
+    p = subprocess.run([SWIFI_SEED, SWIFI_SITES, cell, kind, function, insn],
+                       capture_output=True, text=True)
+    if p.returncode != 0 or not p.stdout.strip().isdigit():
+        raise TestFailure("no seed picks %s in %s of %s for %s on this build: %s"
+                          % (insn, function, cell, kind, p.stderr.strip()))
+    return int(p.stdout)
+
+
 def check(cond, message):
     if not cond:
         raise TestFailure(message)

@@ -62,16 +62,17 @@ def test_sdb_ramfs_swap_alone_migrates_every_file(machine):
 
 
 def test_sdb_migration_stopped_halfway_leaves_nothing_migrated(machine):
-    """The store refuses the second inode ramfs@2's hook rewrites: the hook
-    fails halfway through its migration, the swap is refused, and not even
-    the inode rewritten before the failure stays migrated."""
+    """The store refuses the second inode ramfs@2's migration rewrites (it runs
+    at the check step, in the swap's background transaction): the migration
+    fails halfway, the swap is refused, and not even the inode rewritten
+    before the failure stays migrated."""
     m = booted_with_files(machine)
     before = ramfs_records(m)
     check("loaded hook_user@1" in m.command("load hook_user@1"), "load hook_user@1")
     out = m.command("call hook_user hook_user_fail_second_txn_write")
     check("returned 0" in out, "arming the fail point: %r" % out)
     out = m.command("swap ramfs@1 ramfs@2")
-    check("swap refused at step 'handover'; nothing changed" in out, "swap: %r" % out)
+    check("swap refused at step 'check'; nothing changed" in out, "swap: %r" % out)
     check(re.search(r"ramfs: cannot migrate the files of ramfs@1 to layout 2", m.transcript),
           "the hook did not fail in its migration")
     check("returned 0" in m.command("call hook_user hook_user_disarm"), "disarm")

@@ -3,7 +3,7 @@
 target's own instructions; the same seed on the same build gives the same site and mutation;
 each kind manifests on a cell the workload uses (ramfs@1); refusals change nothing."""
 import re
-from delos import check, TestFailure, until
+from delos import check, swifi_seed, TestFailure, until
 
 ARMED = (r"swifi: armed id=(?P<id>\d+) kind=(?P<kind>\S+) cell=(?P<cell>\S+) site=(?P<site>\S+\+0x[0-9a-f]+) "
          r"addr=0x(?P<addr>[0-9a-f]+) old=(?P<old>\S+) new=(?P<new>\S+) insn=\"(?P<insn>[^\"]*)\" "
@@ -215,24 +215,26 @@ def test_swifi_hang_irqoff_spins_with_interrupts_off(machine):
 HANG_IRQOFF_SEED = 1
 
 
-# On this build, text seed 293 picks the `popq %rbp` on trap_dispatch's return path: a
-# bit flipped there makes the next trap return through a wrong frame and nano_core
-# panics. A change to trap_dispatch moves its sites; the test says so (seeds of a build
-# are listed by swifi_pick over build/out/kernel/swifi/sites.bin, cells/swifi/sites.h).
-CORE_TEXT_SEED = 293
+# The known-bad site: the `popq %rbp` before trap_dispatch's `retq` (its return path;
+# the other one goes on to a tail call). Deleted (kind nop: a bit flip's effect would
+# depend on the bit), the next trap returns through a wrong frame and nano_core panics. The seed
+# that picks it is asked of this build's site table (delos.swifi_seed), so a change to
+# nano_core's code moves the seed, not the site.
+CORE_SITE = ("trap_dispatch", "popq %rbp;retq")
 
 
-def test_swifi_nano_core_text_takes_it_down(machine):
-    """CI's known-bad case: a bit flip in nano_core's hot path, through the test grant, takes
-    nano_core down (panic=exit ends QEMU with 125)."""
+def test_swifi_nano_core_code_fault_takes_it_down(machine):
+    """CI's known-bad case: an instruction of nano_core's hot path deleted, through the test
+    grant, takes nano_core down (panic=exit ends QEMU with 125)."""
+    seed = swifi_seed("nano_core", "nop", *CORE_SITE)
     m = booted(machine, "inject@1", "swifi@1", args="panic=exit")
-    m.send("fault inject nano_core text seed=%d\r" % CORE_TEXT_SEED)
+    m.send("fault inject nano_core nop seed=%d\r" % seed)
     a = m.expect(ARMED, 30)
     check(a.group("cell") == "nano_core", "armed: %r" % a.group(0))
-    check(a.group("insn") == "popq %rbp" and a.group("site").startswith("trap_dispatch+"),
-          "seed %d no longer picks trap_dispatch's return path on this build (pick a new one): %r"
-          % (CORE_TEXT_SEED, a.group(0)))
+    check(a.group("insn") == CORE_SITE[1].split(";")[0] and a.group("site").startswith(CORE_SITE[0] + "+"),
+          "seed %d, which the site table gives for %s, armed another site: %r"
+          % (seed, CORE_SITE, a.group(0)))
     m._pos = a.start()
-    m.expect(r"swifi: fired id=%s kind=text cell=nano_core site=%s" % (a.group("id"), re.escape(a.group("site"))), 30)
+    m.expect(r"swifi: fired id=%s kind=nop cell=nano_core site=%s" % (a.group("id"), re.escape(a.group("site"))), 30)
     code = m.wait_exit(60)
     check(code == 125, "QEMU ended with %r, not nano_core's panic (125)" % code)

@@ -1,0 +1,113 @@
+/*
+ * swifi-seed: the first seed whose choice, on this build's site table, is a
+ * given instruction of a given function, as `fault inject CELL KIND seed=N`
+ * would choose it (cells/swifi/sites.c, the injector's own code).
+ *
+ *   swifi-seed [--all] SITES.bin CELL KIND FUNCTION INSN [MAX_SEED]
+ *
+ * Prints the seed and exits 0, or names what was not found and exits 1.
+ * With --all, prints every such seed up to MAX_SEED with its site
+ * (FUNCTION+0xOFF), one a line. INSN may name the instructions that follow
+ * the site too, split by ';' ("popq %rbp;retq": a popq %rbp that a retq
+ * follows), to tell apart two sites of one function with the same text. The
+ * tests that need one particular site (nano_core's known-bad case) ask for it
+ * here, so a change to nano_core's code moves the seed, not the test's meaning.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cells/swifi/sites.h"
+
+/* Whether the sites from s on, within cell c, have the texts of want ("A;B;..."). */
+static bool texts_match(const struct swifi_table *t, const struct swifi_tcell *c,
+			const struct swifi_tsite *s, const char *want)
+{
+	const struct swifi_tsite *end = t->sites + c->first_site + c->nsites;
+
+	for (; s < end; s++) {
+		const char *have = swifi_table_str(t, s->insn), *semi = strchr(want, ';');
+		size_t n = semi ? (size_t)(semi - want) : strlen(want);
+
+		if (strlen(have) != n || memcmp(have, want, n) != 0)
+			return false;
+		if (!semi)
+			return true;
+		want = semi + 1;
+	}
+	return false;
+}
+
+static void *read_all(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (buf = malloc((size_t)n)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+		*len = (size_t)n;
+	} else {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+int main(int argc, char **argv)
+{
+	struct swifi_table t;
+	const struct swifi_tcell *c;
+	bool all = argc > 1 && strcmp(argv[1], "--all") == 0;
+	unsigned long max, found = 0;
+	size_t len = 0;
+	void *blob;
+	int kind;
+
+	argc -= all;
+	argv += all;
+	max = argc > 6 ? strtoul(argv[6], NULL, 0) : 100000;
+	if (argc < 6 || argc > 7) {
+		fprintf(stderr, "usage: swifi-seed [--all] SITES.bin CELL KIND FUNCTION INSN [MAX_SEED]\n");
+		return 2;
+	}
+	if (!(blob = read_all(argv[1], &len)) || !swifi_table_open(&t, blob, len)) {
+		fprintf(stderr, "swifi-seed: %s: not a readable site table\n", argv[1]);
+		return 2;
+	}
+	if ((kind = swifi_kind_parse(argv[3])) < 0) {
+		fprintf(stderr, "swifi-seed: unknown kind '%s'\n", argv[3]);
+		return 2;
+	}
+	if (!(c = swifi_table_cell(&t, argv[2]))) {
+		fprintf(stderr, "swifi-seed: no cell '%s' in the table (NAME@VERSION, or nano_core)\n", argv[2]);
+		return 2;
+	}
+	for (unsigned long seed = 0; seed <= max; seed++) {
+		uint64_t rng;
+		const struct swifi_tsite *s = swifi_pick(&t, c, kind, seed, &rng);
+		const struct swifi_tfunc *fn;
+
+		if (!s)
+			break;
+		fn = &t.funcs[c->first_func + s->func];
+		if (strcmp(swifi_table_str(&t, fn->name), argv[4]) != 0 ||
+		    !texts_match(&t, c, s, argv[5]))
+			continue;
+		found++;
+		if (!all) {
+			printf("%lu\n", seed);
+			return 0;
+		}
+		printf("%lu %s+0x%x\n", seed, argv[4], s->off - fn->start);
+	}
+	if (found)
+		return 0;
+	fprintf(stderr, "swifi-seed: no seed up to %lu picks '%s' in %s of %s for %s\n", max, argv[5],
+		argv[4], argv[2], argv[3]);
+	return 1;
+}
