@@ -1,3 +1,4 @@
+#include <delos/irqflags.h>
 #include <delos/kernel.h>
 #include <delos/log.h>
 #include <delos/ops.h>
@@ -96,10 +97,16 @@ void log_screen_replay(size_t lines)
 		console_screen_write(&lg.ring[i % RING_SIZE], 1);
 }
 
+/*
+ * The serial line takes each write whole, with interrupts off (as Linux's 8250
+ * console does): a task preempted inside a log line would otherwise let other
+ * output, a shell's echo, land in the middle of it.
+ */
 void console_write(const char *s, size_t n)
 {
 	uint16_t port;
 	uint8_t irq;
+	uint64_t flags = irq_save();
 
 	console_uart(&port, &irq);
 	for (size_t i = 0; i < n; i++) {
@@ -107,6 +114,7 @@ void console_write(const char *s, size_t n)
 			uart_putc(port, '\r');
 		uart_putc(port, s[i]);
 	}
+	irq_restore(flags);
 	if (lg.vga || screen_taken())
 		screen_write(s, n);
 }
@@ -130,8 +138,11 @@ void kprintf(const char *fmt, ...)
 
 static void ring_append(const char *s, size_t n)
 {
+	uint64_t flags = irq_save();
+
 	for (size_t i = 0; i < n; i++)
 		lg.ring[lg.head++ % RING_SIZE] = s[i];
+	irq_restore(flags);
 }
 
 void kvlog(int level, const char *fmt, va_list ap)

@@ -500,8 +500,22 @@ class Campaign:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
+            self.end_runs()
         self.log("campaign %s: interrupted; rerun to go on (finished runs are kept)" % self.name)
         sys.exit(130)
+
+    def end_runs(self):
+        """Ends every run still going in this campaign's directory. GNU parallel runs each
+        job in a process group of its own, and one it could not end in time (SIGKILLed
+        itself) would write its result after the campaign had said what was finished."""
+        pattern = "--out %s " % self.runs_dir
+        for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+            subprocess.run(["pkill", "-%d" % sig, "-f", "--", pattern], capture_output=True)
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                if subprocess.run(["pgrep", "-f", "--", pattern], capture_output=True).returncode:
+                    return
+                time.sleep(0.1)
 
     def speed(self, rows, goldens):
         """Runs per minute with and without the snapshot, over the same sample of runs."""

@@ -16,7 +16,7 @@ def test_ops_table_lists_every_slot_and_holder(machine):
     out = m.command("ops")
     for slot, holder in (("irq_route", "dispatch:dispatch_irq"), ("irq_exit", "tasks:tasks_irq_exit"),
                          ("idle_next", "tasks:tasks_idle_next"), ("task_end", "tasks:tasks_end_faulted"),
-                         ("state_begin", "state_db:sdb_txn_begin"), ("fault_handler", "faults:faults_on_fault"),
+                         ("state_begin", "state_db:sdb_txn_begin_swap"), ("fault_handler", "faults:faults_on_fault"),
                          ("console_owner", "shell:shell_main"), ("console_command", "kcmds:kcmds_run")):
         check(re.search(r"^%s\s.*%s$" % (slot, re.escape(holder)), out, re.M),
               "slot %s is not held by %s: %r" % (slot, holder, out))
@@ -83,7 +83,7 @@ def test_unload_refused_when_the_cell_holds_a_required_ops_slot(machine):
     check("cells: loaded kcmds@1" in m.command("load kcmds@1"), "kcmds did not load")
     before = m.command("ops")
     out = m.command("unload state_db")
-    check("cells: state_db holds the required ops slot state_begin (state_db:sdb_txn_begin): "
+    check("cells: state_db holds the required ops slot state_begin (state_db:sdb_txn_begin_swap): "
           "not unloaded, nothing changed" in out, "the unload was not refused naming the slot: %r" % out)
     check(re.search(r"^state_db@1\s", m.command("cells"), re.M), "state_db@1 is no longer loaded")
     check(m.command("ops") == before, "the refused unload changed the ops table")
