@@ -256,19 +256,24 @@ void faults_recover(struct faults_entry *e)
 	reopen_line(e);
 }
 
+/*
+ * A fault in cell_init or a swap-in hook is its caller's to undo: the load is
+ * refused, the swap rolled back; the cell is not live to recover. Says so.
+ */
+static bool not_live(struct faults_entry *e)
+{
+	if (e->r.context != FAULT_CTX_INIT && e->r.context != FAULT_CTX_HOOK)
+		return false;
+	snprintf(e->action, sizeof(e->action), "none: %s@%s was not live", e->r.cell, e->r.cell_version);
+	snprintf(e->outcome, sizeof(e->outcome), "%s",
+		 e->r.context == FAULT_CTX_INIT ? "load refused" : "swap rolled back");
+	return true;
+}
+
 static void recover_cell(struct faults_entry *e)
 {
-	/*
-	 * A fault in cell_init or a swap-in hook is its caller's to undo: the
-	 * load is refused, the swap rolled back; the cell is not live to recover.
-	 */
-	if (e->r.context == FAULT_CTX_INIT || e->r.context == FAULT_CTX_HOOK) {
-		snprintf(e->action, sizeof(e->action), "none: %s@%s was not live", e->r.cell,
-			 e->r.cell_version);
-		snprintf(e->outcome, sizeof(e->outcome), "%s",
-			 e->r.context == FAULT_CTX_INIT ? "load refused" : "swap rolled back");
+	if (not_live(e))
 		return;
-	}
 	struct manifest_recovery rec;
 	struct faults_cell c;
 	char rec_name[64];
