@@ -107,8 +107,11 @@ static int tx_send_some(bool wait)
 		return 0;
 	for (int i = 0; i < n; i++)
 		hal_outb(PORT + UART_DATA, (uint8_t)buf[i]);
-	byteq_drop(SERIAL_TX_RECORD, (size_t)n);
-	cell_paid(LANE_TX, (uint64_t)n);
+	/* Paid only for what left the queue: bytes sent again and again from a queue
+	 * that does not drain pay nothing. */
+	int dropped = byteq_drop(SERIAL_TX_RECORD, (size_t)n);
+	if (dropped > 0)
+		cell_paid(LANE_TX, (uint64_t)dropped);
 	return n;
 }
 
