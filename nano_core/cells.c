@@ -795,6 +795,11 @@ uint64_t cells_heartbeat_ms(const char *name)
 	return manifest_ms(name, "heartbeat", 0);
 }
 
+uint64_t cells_progress_ms(const char *name)
+{
+	return manifest_ms(name, "progress", 0);
+}
+
 /*
  * recovery=NAME:POLICY,... on the kernel command line (restart, reload or
  * none) replaces the manifest's policy of those cells, for experiments that

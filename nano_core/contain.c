@@ -374,21 +374,26 @@ void fault_contain(const struct trap_frame *f, const struct cells_where *w, uint
 	notify(&report);
 }
 
-void fault_heartbeat(const char *cell, const char *version, uint64_t ms, uint64_t period_ms)
+void fault_heartbeat(const char *cell, const char *version, uint64_t ms, uint64_t period_ms,
+		     bool progress)
 {
 	struct trap_frame none = { 0 };
 	struct cells_where w = { 0 };
 
 	snprintf(w.cell, sizeof(w.cell), "%s", cell);
 	snprintf(w.version, sizeof(w.version), "%s", version);
-	snprintf(w.symbol, sizeof(w.symbol), "(no heartbeat)");
+	snprintf(w.symbol, sizeof(w.symbol), progress ? "(no progress)" : "(no heartbeat)");
 	fill_report(&report, &none, &w, FAULT_CTX_HEARTBEAT);
 	report.kind = FAULT_KIND_HANG;
 	report.irq = -1;
 	report.cr2 = 0;
 	report.nframes = 0;
-	snprintf(report.message, sizeof(report.message), "hang: no heartbeat for %lu ms (period %lu ms)",
-		 ms, period_ms);
+	if (progress)
+		snprintf(report.message, sizeof(report.message),
+			 "hang: no progress on owed work for %lu ms (bound %lu ms)", ms, period_ms);
+	else
+		snprintf(report.message, sizeof(report.message), "hang: no heartbeat for %lu ms (period %lu ms)",
+			 ms, period_ms);
 	notify(&report);
 }
 

@@ -12,8 +12,10 @@
 void fault_contain(const struct trap_frame *f, const struct cells_where *w, uint64_t context,
 		   int64_t irq);
 
-/* Reports a missed heartbeat of `cell` (nano_core/heartbeat.c): a hang, nothing abandoned. */
-void fault_heartbeat(const char *cell, const char *version, uint64_t ms, uint64_t period_ms);
+/* Reports a missed heartbeat of `cell` (nano_core/heartbeat.c), or with progress no
+ * progress on the work it owes: a hang, nothing abandoned. */
+void fault_heartbeat(const char *cell, const char *version, uint64_t ms, uint64_t period_ms,
+		     bool progress);
 /* Looks for cells that missed their heartbeat; at the end of every interrupt, interrupts off. */
 void heartbeat_check(void);
 

@@ -11,6 +11,16 @@
  * starts again, so a cell that stays silent faults again one period later
  * and its recovery escalates.
  *
+ * A cell whose manifest line says progress=MS instead is held to progress,
+ * not to a clock: it says what work it owes (cell_owe: bytes it took to
+ * send, input it has to deliver) and what it has done (cell_paid), in up to
+ * CELL_LANES independent lanes, and must pay something at least every MS
+ * while it owes anything. An idle driver owes nothing and is never late; one
+ * whose fault loses its output or input without faulting or looping (a
+ * branch inverted, a buffer pointer changed) owes forever and is hung, in
+ * context "heartbeat" as a missed beat. cell_forgive clears a lane whose work
+ * waits on someone else (a consumer that takes no more input).
+ *
  * Checked at the end of every interrupt (the timer's at least), so a miss
  * is seen within one tick of the period.
  */
@@ -32,6 +42,8 @@ struct beating {
 	char cell[32], version[12];
 	uint64_t start;			/* the copy's address: a reload is a new copy */
 	uint64_t period_ns, last_ns;
+	bool progress;			/* progress=MS: late only while it owes work */
+	uint64_t owed[CELL_LANES];
 };
 static struct beating beating[BEATING];
 /* The loaded cells are looked at again when loader_generation moves (after a load completes). */
@@ -63,6 +75,7 @@ static void sync(uint64_t now)
 	struct loader *ld = cells_loader();
 	struct loader_cell_info ci;
 	uint64_t ms;
+	bool progress;
 
 	synced_gen = loader_generation();
 	for (int i = 0; i < BEATING; i++)
@@ -70,11 +83,17 @@ static void sync(uint64_t now)
 			beating[i].used = false;
 	for (struct loader_cell *c = ld ? loader_cell_next(ld, NULL) : NULL; c; c = loader_cell_next(ld, c)) {
 		loader_cell_info(c, &ci);
-		if (ci.core || !ci.published || find(ci.name, ci.start) || !(ms = cells_heartbeat_ms(ci.name)))
+		if (ci.core || !ci.published || find(ci.name, ci.start))
+			continue;
+		progress = false;
+		if (!(ms = cells_heartbeat_ms(ci.name)) && (ms = cells_progress_ms(ci.name)))
+			progress = true;
+		if (!ms)
 			continue;
 		for (int i = 0; i < BEATING; i++)
 			if (!beating[i].used) {
-				beating[i] = (struct beating){ true, "", "", ci.start, ms * 1000000ull, now };
+				beating[i] = (struct beating){ true, "", "", ci.start, ms * 1000000ull, now,
+							       progress, { 0 } };
 				snprintf(beating[i].cell, sizeof(beating[i].cell), "%s", ci.name);
 				snprintf(beating[i].version, sizeof(beating[i].version), "%s", ci.version);
 				break;
@@ -82,18 +101,16 @@ static void sync(uint64_t now)
 	}
 }
 
-int cell_heartbeat(void)
+/* The entry of the loaded copy of the cell that holds code address `ra`, or NULL. Interrupts off. */
+static struct beating *caller_entry(uint64_t ra, uint64_t now)
 {
 	struct cells_where w;
 	struct loader_cell *c;
 	struct loader_cell_info ci;
 	struct beating *b = NULL;
-	uint64_t flags, now;
 
-	if (!cells_addr_owner((uint64_t)__builtin_return_address(0), &w))
-		return -1;
-	flags = irq_save();
-	now = time_ns();
+	if (!cells_addr_owner(ra, &w))
+		return NULL;
 	if ((c = loader_cell_find(cells_loader(), w.cell))) {
 		loader_cell_info(c, &ci);
 		if (!(b = find(w.cell, ci.start))) {
@@ -101,10 +118,70 @@ int cell_heartbeat(void)
 			b = find(w.cell, ci.start);
 		}
 	}
+	return b;
+}
+
+int cell_heartbeat(void)
+{
+	uint64_t flags = irq_save(), now = time_ns();
+	struct beating *b = caller_entry((uint64_t)__builtin_return_address(0), now);
+
 	if (b)
 		b->last_ns = now;
 	irq_restore(flags);
 	return b ? 0 : -1;
+}
+
+static bool owes(const struct beating *b)
+{
+	for (int i = 0; i < CELL_LANES; i++)
+		if (b->owed[i])
+			return true;
+	return false;
+}
+
+/* What cell_owe, cell_paid and cell_forgive share: op 0 owes n, 1 pays n, 2 forgives. */
+static int progress_op(uint64_t ra, unsigned lane, uint64_t n, int op)
+{
+	uint64_t flags, now;
+	struct beating *b;
+
+	if (lane >= CELL_LANES)
+		return -1;
+	flags = irq_save();
+	now = time_ns();
+	b = caller_entry(ra, now);
+	if (b && b->progress) {
+		if (op == 0) {
+			if (!owes(b))
+				b->last_ns = now;	/* the clock starts with the first debt */
+			b->owed[lane] = b->owed[lane] + n < b->owed[lane] ? UINT64_MAX : b->owed[lane] + n;
+		} else if (op == 1) {
+			if (n)
+				b->last_ns = now;
+			b->owed[lane] = n >= b->owed[lane] ? 0 : b->owed[lane] - n;
+		} else {
+			b->owed[lane] = 0;
+			b->last_ns = now;
+		}
+	}
+	irq_restore(flags);
+	return b && b->progress ? 0 : -1;
+}
+
+int cell_owe(unsigned lane, uint64_t n)
+{
+	return progress_op((uint64_t)__builtin_return_address(0), lane, n, 0);
+}
+
+int cell_paid(unsigned lane, uint64_t n)
+{
+	return progress_op((uint64_t)__builtin_return_address(0), lane, n, 1);
+}
+
+int cell_forgive(unsigned lane)
+{
+	return progress_op((uint64_t)__builtin_return_address(0), lane, 0, 2);
 }
 
 void heartbeat_check(void)
@@ -116,13 +193,14 @@ void heartbeat_check(void)
 	for (int i = 0; i < BEATING; i++) {
 		struct beating *b = &beating[i];
 
-		if (!b->used || now - b->last_ns <= b->period_ns)
+		if (!b->used || now - b->last_ns <= b->period_ns || (b->progress && !owes(b)))
 			continue;
 		if (!still_loaded(b)) {
 			b->used = false;
 			continue;
 		}
-		fault_heartbeat(b->cell, b->version, (now - b->last_ns) / 1000000ull, b->period_ns / 1000000ull);
+		fault_heartbeat(b->cell, b->version, (now - b->last_ns) / 1000000ull, b->period_ns / 1000000ull,
+				b->progress);
 		b->last_ns = time_ns();
 	}
 }

@@ -10,6 +10,7 @@
 #include <delos/platform.h>
 #include <delos/serial.h>
 #include "hal/io.h"
+#include <delos/fault.h>
 
 /* nano_core chose the console UART at boot; it is asked each time, never kept. */
 #define PORT uart_port()
@@ -52,6 +53,16 @@ enum { UART_DATA = 0, UART_IER = 1, UART_IIR = 2, UART_MCR = 4, UART_LSR = 5, UA
 #define SPIN_MAX    100000
 #define IRQ_ROUNDS  64
 
+/*
+ * The work this cell owes, for its progress heartbeat (progress= in
+ * cells.manifest, cell_owe in fault.h): bytes serial_write took that have not
+ * reached the UART, and bytes taken from the UART that have not been posted
+ * to the subscriber. A fault that loses either without faulting or looping
+ * leaves a debt that is never paid, and nano_core reports the cell hung.
+ */
+#define LANE_TX 0
+#define LANE_RX 1
+
 static void irq_enable(uint8_t bit, bool on)
 {
 	uint8_t ier = hal_inb(PORT + UART_IER);
@@ -82,8 +93,10 @@ static int tx_send_some(bool wait)
 	int n = byteq_peek(SERIAL_TX_RECORD, buf, fifo ? sizeof(buf) : 1);
 
 	if (n < 0) {
-		/* A corrupt queue cannot be trusted; start again empty. */
+		/* A corrupt queue cannot be trusted; start again empty (what it held is lost). */
+		klog(LOG_ERR, "serial: transmit queue unreadable (%s); emptied", sdb_strerror(n));
 		sdb_delete(SERIAL_TX_RECORD);
+		cell_forgive(LANE_TX);
 		return -1;
 	}
 	if (n == 0)
@@ -94,7 +107,11 @@ static int tx_send_some(bool wait)
 		return 0;
 	for (int i = 0; i < n; i++)
 		hal_outb(PORT + UART_DATA, (uint8_t)buf[i]);
-	byteq_drop(SERIAL_TX_RECORD, (size_t)n);
+	/* Paid only for what left the queue: bytes sent again and again from a queue
+	 * that does not drain pay nothing. */
+	int dropped = byteq_drop(SERIAL_TX_RECORD, (size_t)n);
+	if (dropped > 0)
+		cell_paid(LANE_TX, (uint64_t)dropped);
 	return n;
 }
 
@@ -112,6 +129,7 @@ static void tx_queue(const char *s, size_t n)
 					;
 				hal_outb(PORT + UART_DATA, (uint8_t)s[i]);
 			}
+			cell_paid(LANE_TX, n);
 			return;
 		}
 		if (put == 0)
@@ -128,6 +146,15 @@ int serial_write(const char *buf, uint64_t len)
 
 	if (!buf && len)
 		return -1;
+	/* What must reach the UART: every byte, and a '\r' before each '\n'. An
+	 * absent UART (its registers read 0xff; IER's top bits are always 0) takes
+	 * nothing, and nothing is owed to it. */
+	if (len && hal_inb(PORT + UART_IER) != 0xff) {
+		uint64_t out = len;
+		for (uint64_t j = 0; j < len; j++)
+			out += buf[j] == '\n';
+		cell_owe(LANE_TX, out);
+	}
 	while (i < len) {
 		size_t n = 0;
 		for (; i < len && n + 2 <= sizeof(chunk); i++) {
@@ -164,9 +191,14 @@ static void rx_deliver(void)
 	for (unsigned i = 0; i < SERIAL_RX_MAX; i++) {
 		if (byteq_peek(SERIAL_RX_RECORD, &c, 1) != 1)
 			return;
-		if (dispatch_post(SERIAL_EVENT, c ? c : SERIAL_INPUT_LOST) <= 0)
+		if (dispatch_post(SERIAL_EVENT, c ? c : SERIAL_INPUT_LOST) <= 0) {
+			/* The subscriber takes no more: the rest waits on it, not on this cell
+			 * (serial_rx_room brings it). */
+			cell_forgive(LANE_RX);
 			return;
+		}
 		byteq_drop(SERIAL_RX_RECORD, 1);
+		cell_paid(LANE_RX, 1);
 	}
 }
 
@@ -178,6 +210,7 @@ static size_t rx_room(void)
 	if (have < 0) {
 		klog(LOG_ERR, "serial: receive queue unreadable (%s); emptied", sdb_strerror(have));
 		sdb_delete(SERIAL_RX_RECORD);
+		cell_forgive(LANE_RX);
 		have = 0;
 	}
 	return (size_t)have >= SERIAL_RX_MAX ? 0 : SERIAL_RX_MAX - (size_t)have;
@@ -212,7 +245,9 @@ static void rx_drain(void)
 			irq_enable(IER_RX, false);
 		if (n == 0)
 			return;
-		byteq_push(OWNER, SERIAL_RX_RECORD, buf, n, SERIAL_RX_MAX);
+		int put = byteq_push(OWNER, SERIAL_RX_RECORD, buf, n, SERIAL_RX_MAX);
+		if (put > 0)
+			cell_owe(LANE_RX, (uint64_t)put);
 		rx_deliver();
 	}
 }
@@ -289,6 +324,27 @@ int cell_init(void)
 		klog(LOG_INFO, "serial: UART 0x%x on IRQ %d, %u-byte transmit queue in state_db",
 		     PORT, PORT_IRQ, SERIAL_TX_MAX);
 	return err;
+}
+
+/*
+ * After a swap or a reload (recovery reloads as a swap) has committed: the
+ * old copy may have left the receive interrupt off with its queue full, or
+ * output queued with the transmit interrupt off (a fault that stopped it
+ * draining them does both), and no interrupt will come to take them up. Run
+ * them once, as cell_init does: what the queues hold goes on.
+ */
+int cell_swap_done(uint64_t old_version);
+int cell_swap_done(uint64_t old_version)
+{
+	(void)old_version;
+	if (!uart_present())
+		return 0;
+	uint64_t flags = irq_save();
+	if (byteq_len(SERIAL_TX_RECORD) > 0)
+		tx_irq_enable(true);
+	serial_rx_room(0);
+	irq_restore(flags);
+	return 0;
 }
 
 void cell_exit(void)

@@ -96,6 +96,8 @@ uint64_t cells_watchdog_ms(const char *name);
 uint64_t cells_watchdog_arg_min_ms(void);
 /* The heartbeat period the manifest declares for the loaded cell `name` (heartbeat=MS; 0: none). */
 uint64_t cells_heartbeat_ms(const char *name);
+/* The progress bound the manifest declares for the loaded cell `name` (progress=MS; 0: none). */
+uint64_t cells_progress_ms(const char *name);
 
 /* The manifest entry of "NAME@VERSION", or NULL. */
 const struct manifest_entry *cells_manifest_find(const char *ref);

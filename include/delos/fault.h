@@ -99,6 +99,23 @@ _Noreturn void cell_panic(const char *msg);
 int cell_heartbeat(void);
 
 /*
+ * Progress heartbeats (grant `core`). A cell whose manifest line has
+ * progress=MS says what work it owes, in lane 0..CELL_LANES-1 (units of its
+ * choosing: bytes to send, bytes to deliver), with cell_owe, and what it has
+ * done with cell_paid (never below zero); while any lane owes, it must pay
+ * something at least every MS, or it is hung (context FAULT_CTX_HEARTBEAT,
+ * symbol "(no progress)") and its recovery policy runs. A cell that owes
+ * nothing is never late. cell_forgive clears a lane whose work now waits on
+ * someone else, and counts as progress. A reloaded copy starts owing nothing.
+ * Each returns 0, or -1 when the caller declares no progress= (or the lane
+ * is out of range).
+ */
+#define CELL_LANES 2
+int cell_owe(unsigned lane, uint64_t n);
+int cell_paid(unsigned lane, uint64_t n);
+int cell_forgive(unsigned lane);
+
+/*
  * Runs fn(arg) as a contained call in `context` (enum fault_context): a CPU
  * exception with RIP in a cell is charged to that cell and reported to the
  * fault handler, and the call is abandoned: returns the vector + 1 with

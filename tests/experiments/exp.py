@@ -66,7 +66,9 @@ def parse_faults(t):
     time to the service answering again, the backoff the policy waited included)."""
     faults = []
     for m in LOG_RX.finditer(t):
-        d = re.match(r"faults: #(\d+) (.*) in (\S+) \((\S+), task", m.group(4))
+        # The site is CELL:SYMBOL+0xOFF; a missed heartbeat's symbol is "(no heartbeat)"
+        # or "(no progress)", with a space.
+        d = re.match(r"faults: #(\d+) (.*) in (\S+(?: [^ ()]+\)\S*)?) \((\S+), task", m.group(4))
         if d:
             faults.append({"seq": int(d.group(1)), "what": d.group(2), "site": d.group(3),
                            "context": d.group(4),

@@ -2,7 +2,9 @@
 [after=Nms|Ncalls]`, `fault list`, `fault clear`. Sites come from a build-time table of the
 target's own instructions; the same seed on the same build gives the same site and mutation;
 each kind manifests on a cell the workload uses (ramfs@1); refusals change nothing."""
+import os
 import re
+import subprocess
 from delos import check, swifi_seed, TestFailure, until
 
 ARMED = (r"swifi: armed id=(?P<id>\d+) kind=(?P<kind>\S+) cell=(?P<cell>\S+) site=(?P<site>\S+\+0x[0-9a-f]+) "
@@ -238,3 +240,47 @@ def test_swifi_nano_core_code_fault_takes_it_down(machine):
     m.expect(r"swifi: fired id=%s kind=nop cell=nano_core site=%s" % (a.group("id"), re.escape(a.group("site"))), 30)
     code = m.wait_exit(60)
     check(code == 125, "QEMU ended with %r, not nano_core's panic (125)" % code)
+
+
+def rx_deliver_empty_test():
+    """(function, insns) for swifi_seed: the branch in serial's rx_deliver that ends it when
+    its queue is empty (a je followed by the load of the byte that was peeked), read from
+    this build's object."""
+    obj = os.path.join(os.path.dirname(__file__), "..", "..", "build", "out", "kernel", "cell",
+                       "serial@1", "cells", "serial", "serial.c.o")
+    out = subprocess.run(["llvm-objdump", "-d", "--no-show-raw-insn", "--disassemble-symbols=rx_deliver",
+                          obj], capture_output=True, text=True).stdout
+    insns = [re.sub(r"\s+", " ", m.group(1)).strip()
+             for m in re.finditer(r"^\s*[0-9a-f]+:\s+(.*)$", out, re.M)]
+    for a, b in zip(insns, insns[1:]):
+        if a.startswith("je ") and b.startswith("movzbl "):
+            return "rx_deliver", "%s;%s" % (a, b)
+    raise TestFailure("no je before a movzbl in serial's rx_deliver: %r" % insns)
+
+
+def test_swifi_serial_input_lost_without_a_fault_is_found_by_progress(machine):
+    """A branch of serial's rx_deliver inverted: input the UART gave is never posted to the
+    shell, and nothing faults or loops. serial's progress heartbeat (progress=100) sees the
+    debt unpaid: the hang is charged to serial in context heartbeat, serial is reloaded, its
+    cell_swap_done takes the queue up again, and the console answers again."""
+    seed = swifi_seed("serial@1", "branch", *rx_deliver_empty_test())
+    m = booted(machine, "swifi@1", icount=True)
+    a = arm(m, "fault inject serial branch seed=%d" % seed)
+    check(a.group("site").startswith("rx_deliver+"), "armed another site: %r" % a.group(0))
+    mark = m.mark()
+    m.send("uptime\r")
+    m.expect(r"swifi: fired id=%s kind=branch cell=serial" % a.group("id"), 30, since=mark)
+    m.expect(r"faults: #\d+ hang: no progress on owed work for \d+ ms \(bound 100 ms\) in "
+             r"serial:\(no progress\)\+0x0 \(heartbeat, task -1 '-'\)", 60, since=mark)
+    m.expect(r"faults: #\d+ reload serial@1 -> serial@1: recovered after \d+ us", 60, since=mark)
+    def answers():
+        m.send("\r")  # a line the lost input left half typed ends here
+        try:
+            return "ticks at" in m.command("uptime", 10)
+        except TestFailure:
+            return False
+    until(answers, "the console never answered after serial's reload")
+    out = m.command("faults")
+    check(re.search(r"serial task -1 '-' heartbeat: hang: no progress on owed work .*"
+                    r"reload serial@1 -> serial@1; recovered", out), "faults: %r" % out)
+    check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
