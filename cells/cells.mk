@@ -1,6 +1,9 @@
 # Cells: one relocatable object per manifest entry, built from its src= folder
 # (and the shared sources its .mk names, below) with the kernel flags, merged
-# with `ld.lld -r`, and checked by celltool. Per-cell fragments (tests of a
+# with `ld.lld -r`, prelinked (`celltool prelink`: the relocations between the
+# cell's own sections applied for the layout the loader gives it, the
+# absolute ones left as a list of fields; loader/prelink.h) and checked by
+# celltool. Per-cell fragments (tests of a
 # cell live beside it) are included before the rules.
 # An entry with expect=refused must be refused by celltool (a test of the check).
 
@@ -45,7 +48,9 @@ $(KOUT)/cell/$(1)/%.c.o: %.c
 
 $(OUT)/cells/$(1).o: $$(CELL_PARTS_$(1)) $(HOUT)/celltool
 	@mkdir -p $$(@D)
-	$(LD) -r -o $$@ $$(filter %.o,$$^)
+	$(LD) -r -o $$@.part $$(filter %.o,$$^)
+	$(HOUT)/celltool prelink --output $$@ $$@.part
+	@rm -f $$@.part
 	$(if $(filter refused,$(3)),! $(CELLTOOL_CHECK) $$@,$(CELLTOOL_CHECK) $$@)
 
 # The boot module is the object without its debug sections (gdb reads the one

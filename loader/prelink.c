@@ -1,0 +1,151 @@
+/*
+ * A prelinked object at load time (the format: loader/prelink.h). Its record
+ * must describe the layout this load gave the object, section by section,
+ * and every field it lists must lie wholly inside a placed section with
+ * contents; then each field gets the run address added, range-checked as
+ * its relocation would have been. An object without a record loads as any
+ * other: every relocation is applied here.
+ */
+#include "loader/internal.h"
+#include "loader/prelink.h"
+
+static const char *const field_kind[3] = { "R_X86_64_64", "R_X86_64_32S", "R_X86_64_32" };
+static const unsigned field_width[3] = { 8, 4, 4 };
+
+/* The offset in the mapping of placed section p (the GOT has no shndx). */
+static uint64_t placed_off(const struct load *L, const struct placed *p)
+{
+	const struct loader_cell *c = L->cell;
+
+	return c->seg_off[p->seg] + (p->shndx == NO_INDEX ? L->got_off : L->plan[p->shndx].off);
+}
+
+static int layout_err(struct load *L, const char *what, uint64_t rec, uint64_t here)
+{
+	return load_sec_err(L, LOADER_EBADELF, L->prelink,
+			    "prelinked for another layout: %s 0x%lx in the record, 0x%lx here",
+			    what, (unsigned long)rec, (unsigned long)here);
+}
+
+static int check_layout(struct load *L, const struct prelink_hdr *h, const struct prelink_sec *sec)
+{
+	const struct loader_cell *c = L->cell;
+	uint32_t nplaced = c->nsecs - (c->got_size ? 1 : 0);
+
+	if (h->nsecs != nplaced)
+		return layout_err(L, "placed sections", h->nsecs, nplaced);
+	if (h->ngot != L->ngot)
+		return layout_err(L, "GOT slots", h->ngot, L->ngot);
+	if (h->map_bytes != c->map_bytes)
+		return layout_err(L, "mapping size", h->map_bytes, c->map_bytes);
+	for (int s = 0; s < SEG_COUNT; s++)
+		if (h->seg_off[s] != c->seg_off[s] || h->seg_size[s] != c->seg_size[s])
+			return layout_err(L, "segment offset", h->seg_off[s], c->seg_off[s]);
+	for (uint32_t i = 0, k = 0; i < c->nsecs; i++) {
+		const struct placed *p = &c->secs[i];
+		if (p->shndx == NO_INDEX)
+			continue;
+		if (sec[k].off != placed_off(L, p) || sec[k].size != p->size)
+			return load_sec_err(L, LOADER_EBADELF, L->prelink,
+					    "prelinked for another layout: %s at 0x%lx (0x%lx bytes) "
+					    "in the record, 0x%lx (0x%lx bytes) here", p->name,
+					    (unsigned long)sec[k].off, (unsigned long)sec[k].size,
+					    (unsigned long)placed_off(L, p), (unsigned long)p->size);
+		k++;
+	}
+	return 0;
+}
+
+/* Every field of one list inside a placed section with contents, in
+ * increasing order, none overlapping the one before. c->secs is in address
+ * order, so one walk of both suffices. */
+static int check_fields(struct load *L, int kind, const uint32_t *off, uint32_t n)
+{
+	const struct loader_cell *c = L->cell;
+	unsigned w = field_width[kind];
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t o = off[i];
+		if (i && o < (uint64_t)off[i - 1] + w)
+			return load_sec_err(L, LOADER_EBADELF, L->prelink,
+					    "%s field at 0x%lx not after the one at 0x%lx",
+					    field_kind[kind], (unsigned long)o,
+					    (unsigned long)off[i - 1]);
+		while (k < c->nsecs && placed_off(L, &c->secs[k]) + c->secs[k].size <= o)
+			k++;
+		const struct placed *p = k < c->nsecs ? &c->secs[k] : NULL;
+		if (!p || p->shndx == NO_INDEX || p->type == SHT_NOBITS ||
+		    o < placed_off(L, p) || o + w > placed_off(L, p) + p->size)
+			return load_sec_err(L, LOADER_EBADELF, L->prelink,
+					    "%s field at 0x%lx is not inside a placed section "
+					    "with contents", field_kind[kind], (unsigned long)o);
+	}
+	return 0;
+}
+
+int prelink_check(struct load *L)
+{
+	if (!L->prelink)
+		return 0;
+	const Elf64_Shdr *s = &L->sh[L->prelink];
+	const unsigned char *rec = L->obj + s->sh_offset;
+	const struct prelink_hdr *h = (const struct prelink_hdr *)rec;
+
+	if (s->sh_size < sizeof(*h) || memcmp(h->magic, PRELINK_MAGIC, sizeof(h->magic)) != 0)
+		return load_sec_err(L, LOADER_EBADELF, L->prelink, "not a prelink record");
+	uint64_t need = sizeof(*h) + (uint64_t)h->nsecs * sizeof(struct prelink_sec) +
+			((uint64_t)h->n64 + h->n32s + h->n32) * sizeof(uint32_t);
+	if (s->sh_size != need)
+		return load_sec_err(L, LOADER_EBADELF, L->prelink,
+				    "prelink record of 0x%lx bytes, its counts need 0x%lx",
+				    (unsigned long)s->sh_size, (unsigned long)need);
+	const struct prelink_sec *sec = (const struct prelink_sec *)(h + 1);
+	int err = check_layout(L, h, sec);
+	if (err)
+		return err;
+	const uint32_t *off = (const uint32_t *)(sec + h->nsecs);
+	const uint32_t n[3] = { h->n64, h->n32s, h->n32 };
+	for (int kind = 0; kind < 3; kind++) {
+		err = check_fields(L, kind, off, n[kind]);
+		if (err)
+			return err;
+		L->pl_off[kind] = off;
+		L->pl_n[kind] = n[kind];
+		off += n[kind];
+	}
+	return 0;
+}
+
+static int field_range_err(struct load *L, int kind, uint32_t off)
+{
+	return load_err(L, LOADER_ERANGE, "prelinked %s field at 0x%lx out of range at 0x%lx",
+			field_kind[kind], (unsigned long)off, (unsigned long)L->cell->base);
+}
+
+int prelink_apply(struct load *L)
+{
+	unsigned char *mem = L->cell->mem;
+	uint64_t base = L->cell->base;
+
+	for (uint32_t i = 0; i < L->pl_n[0]; i++) {
+		uint64_t v;
+		__builtin_memcpy(&v, mem + L->pl_off[0][i], 8);
+		v += base;
+		__builtin_memcpy(mem + L->pl_off[0][i], &v, 8);
+	}
+	for (int kind = 1; kind < 3; kind++) {
+		const uint32_t *off = L->pl_off[kind];
+		for (uint32_t i = 0; i < L->pl_n[kind]; i++) {
+			int32_t f;
+			__builtin_memcpy(&f, mem + off[i], 4);
+			uint64_t v = base + (uint64_t)(int64_t)f;
+			bool ok = kind == 1 ? (int64_t)v == (int32_t)v : v >> 32 == 0;
+			if (__builtin_expect(!ok, 0))
+				return field_range_err(L, kind, off[i]);
+			uint32_t w = (uint32_t)v;
+			__builtin_memcpy(mem + off[i], &w, 4);
+		}
+	}
+	return 0;
+}
