@@ -187,6 +187,9 @@ struct load {
 	uint32_t prelink;
 	const uint32_t *pl_off[3];
 	uint32_t pl_n[3];
+	/* Its order of the defined symbols, checked (0 if none). */
+	const uint32_t *pl_order;
+	uint32_t pl_nsorted;
 };
 
 /* loader.c: allocation and errors. */
@@ -237,7 +240,10 @@ int layout_plan(struct load *L);
 int layout_place(struct load *L);
 int layout_map(struct load *L);
 int layout_protect(struct load *L);
-uint64_t layout_sec_addr(const struct load *L, uint32_t shndx);
+static inline uint64_t layout_sec_addr(const struct load *L, uint32_t shndx)
+{
+	return L->cell->secs[L->plan[shndx].placed].addr;
+}
 uint64_t layout_got_addr(const struct load *L);
 
 /* symbols.c */
@@ -247,6 +253,9 @@ int symbols_publish_check(struct loader *ld, struct loader_cell *c,
 			  struct loader_cell *const *gone, size_t ngone);
 void symbols_publish(struct loader *ld, struct loader_cell *c);
 uint64_t symbols_value(const struct load *L, uint32_t symi);
+/* Whether symbol symi enters the cell's symbol table (named, not a section
+ * or file symbol, absolute or in a placed section). */
+bool symbols_defined_here(const struct load *L, uint32_t symi);
 const struct lsym *symbols_find(const struct loader *ld, const char *name,
 			   struct loader_cell **owner);
 const struct lsym *symbols_find_in(const struct loader_cell *c,

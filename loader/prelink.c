@@ -56,31 +56,84 @@ static int check_layout(struct load *L, const struct prelink_hdr *h, const struc
 	return 0;
 }
 
-/* Every field of one list inside a placed section with contents, in
- * increasing order, none overlapping the one before. c->secs is in address
- * order, so one walk of both suffices. */
-static int check_fields(struct load *L, int kind, const uint32_t *off, uint32_t n)
+/* The ranges of the mapping that fields may patch: each placed section with
+ * contents, in address order (c->secs's), as [start, end) pairs. */
+static uint32_t field_ranges(const struct load *L, uint64_t *r)
 {
 	const struct loader_cell *c = L->cell;
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < c->nsecs; i++) {
+		const struct placed *p = &c->secs[i];
+		if (p->shndx == NO_INDEX || p->type == SHT_NOBITS || !p->size)
+			continue;
+		r[2 * n] = placed_off(L, p);
+		r[2 * n + 1] = r[2 * n] + p->size;
+		n++;
+	}
+	return n;
+}
+
+/* Every field of one list inside one range, in increasing order, none
+ * overlapping the one before: one walk of the fields and the ranges. */
+static int check_fields(struct load *L, int kind, const uint32_t *off, uint32_t n,
+			const uint64_t *r, uint32_t nr)
+{
 	unsigned w = field_width[kind];
+	uint64_t next = 0; /* the first offset the next field may have */
 	uint32_t k = 0;
 
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t o = off[i];
-		if (i && o < (uint64_t)off[i - 1] + w)
+		if (__builtin_expect(o < next, 0))
 			return load_sec_err(L, LOADER_EBADELF, L->prelink,
 					    "%s field at 0x%lx not after the one at 0x%lx",
 					    field_kind[kind], (unsigned long)o,
 					    (unsigned long)off[i - 1]);
-		while (k < c->nsecs && placed_off(L, &c->secs[k]) + c->secs[k].size <= o)
+		while (k < nr && r[2 * k + 1] < o + w)
 			k++;
-		const struct placed *p = k < c->nsecs ? &c->secs[k] : NULL;
-		if (!p || p->shndx == NO_INDEX || p->type == SHT_NOBITS ||
-		    o < placed_off(L, p) || o + w > placed_off(L, p) + p->size)
+		if (__builtin_expect(k == nr || o < r[2 * k], 0))
 			return load_sec_err(L, LOADER_EBADELF, L->prelink,
 					    "%s field at 0x%lx is not inside a placed section "
 					    "with contents", field_kind[kind], (unsigned long)o);
+		next = o + w;
 	}
+	return 0;
+}
+
+/* The order of the cell's symbols: every symbol it defines in its sections,
+ * at strictly increasing offsets in the mapping (so each once). */
+static int check_order(struct load *L, const uint32_t *order, uint32_t n)
+{
+	const struct loader_cell *c = L->cell;
+	uint32_t ndef = 0;
+	uint64_t prev = 0;
+
+	if (!n)
+		return 0;
+	for (uint32_t i = 1; i < L->nsyms; i++)
+		ndef += symbols_defined_here(L, i);
+	if (n != ndef)
+		return load_sec_err(L, LOADER_EBADELF, L->prelink,
+				    "symbol order of %u symbols; the cell defines %u", n, ndef);
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t i = order[k];
+		const Elf64_Sym *s = i < L->nsyms ? &L->syms[i] : NULL;
+		if (!s || !symbols_defined_here(L, i) || s->st_shndx == SHN_ABS)
+			return load_sec_err(L, LOADER_EBADELF, L->prelink,
+					    "symbol order entry %u: symbol %u is not one the cell "
+					    "defines in its sections", k, i);
+		uint64_t off = c->seg_off[L->plan[s->st_shndx].seg] + L->plan[s->st_shndx].off +
+			       s->st_value;
+		if (k && off <= prev)
+			return load_sec_err(L, LOADER_EBADELF, L->prelink,
+					    "symbol order: '%s' at 0x%lx not after 0x%lx",
+					    load_sym_name_ok(L, i), (unsigned long)off,
+					    (unsigned long)prev);
+		prev = off;
+	}
+	L->pl_order = order;
+	L->pl_nsorted = n;
 	return 0;
 }
 
@@ -95,7 +148,7 @@ int prelink_check(struct load *L)
 	if (s->sh_size < sizeof(*h) || memcmp(h->magic, PRELINK_MAGIC, sizeof(h->magic)) != 0)
 		return load_sec_err(L, LOADER_EBADELF, L->prelink, "not a prelink record");
 	uint64_t need = sizeof(*h) + (uint64_t)h->nsecs * sizeof(struct prelink_sec) +
-			((uint64_t)h->n64 + h->n32s + h->n32) * sizeof(uint32_t);
+			((uint64_t)h->n64 + h->n32s + h->n32 + h->nsorted) * sizeof(uint32_t);
 	if (s->sh_size != need)
 		return load_sec_err(L, LOADER_EBADELF, L->prelink,
 				    "prelink record of 0x%lx bytes, its counts need 0x%lx",
@@ -106,15 +159,22 @@ int prelink_check(struct load *L)
 		return err;
 	const uint32_t *off = (const uint32_t *)(sec + h->nsecs);
 	const uint32_t n[3] = { h->n64, h->n32s, h->n32 };
+	uint64_t *r = ldr_alloc_raw(L->ld, (size_t)L->cell->nsecs * 2 * sizeof(*r));
+	if (!r)
+		return load_err(L, LOADER_ENOMEM, "out of memory");
+	uint32_t nr = field_ranges(L, r);
 	for (int kind = 0; kind < 3; kind++) {
-		err = check_fields(L, kind, off, n[kind]);
-		if (err)
+		err = check_fields(L, kind, off, n[kind], r, nr);
+		if (err) {
+			ldr_free(L->ld, r);
 			return err;
+		}
 		L->pl_off[kind] = off;
 		L->pl_n[kind] = n[kind];
 		off += n[kind];
 	}
-	return 0;
+	ldr_free(L->ld, r);
+	return check_order(L, off, h->nsorted);
 }
 
 static int field_range_err(struct load *L, int kind, uint32_t off)

@@ -23,11 +23,18 @@
  *   uint32_t off64[n64]         fields of 8 bytes, mapping offsets, increasing
  *   uint32_t off32s[n32s]       fields of 4 bytes, signed (R_X86_64_32S)
  *   uint32_t off32[n32]         fields of 4 bytes, unsigned (R_X86_64_32)
+ *   uint32_t order[nsorted]     the symbols the cell defines (indices in the
+ *                               object's symbol table), in address order:
+ *                               the order of the cell's symbol table, which
+ *                               the loader then checks instead of sorting;
+ *                               none where two share an address or one is
+ *                               absolute
  *
  * The loader refuses an object whose layout is not the one recorded (every
  * section's offset and size, the GOT, the segments), and any field that is
  * not wholly inside a placed section with contents, or that overlaps the one
- * before it in its list. The record holds no section index, so stripping the
+ * before it in its list, and an order that does not list every symbol the
+ * cell defines, each once, at strictly increasing addresses. The record holds no section index, so stripping the
  * debug sections (which renumbers the others) keeps it valid.
  */
 #ifndef LOADER_PRELINK_H
@@ -46,6 +53,8 @@ struct prelink_hdr {
 	uint64_t seg_off[3], seg_size[3]; /* text, rodata, data */
 	uint32_t n64, n32s, n32;
 	uint32_t resolved;  /* relocations the build applied and dropped */
+	uint32_t nsorted;   /* symbols in the order, 0 if none */
+	uint32_t pad;
 };
 
 struct prelink_sec {

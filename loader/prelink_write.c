@@ -22,6 +22,8 @@ struct fields {
 
 struct pl {
 	struct load *L;
+	uint32_t *order;      /* the defined symbols in address order, or NULL */
+	uint32_t nsorted;
 	unsigned char **data; /* new contents of each section, or NULL: as it was */
 	uint64_t *size;       /* each section's new size */
 	struct fields f[3];   /* 64, 32S, 32 */
@@ -150,7 +152,50 @@ static int resolve_all(struct pl *pl)
 	return 0;
 }
 
-/* The record: the layout, then the three lists of fields. */
+static int cmp_u64(const void *a, const void *b, const void *ctx)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	(void)ctx;
+	return x < y ? -1 : x > y;
+}
+
+/* The symbols the cell defines, in address order, unless one is absolute
+ * or two share an address (the loader's tie rules then sort them). */
+static int symbol_order(struct pl *pl)
+{
+	struct load *L = pl->L;
+	uint32_t n = 0;
+	uint64_t *k = ldr_alloc(L->ld, (size_t)L->nsyms * sizeof(*k));
+
+	if (!k)
+		return load_err(L, LOADER_ENOMEM, "out of memory");
+	for (uint32_t i = 1; i < L->nsyms; i++) {
+		const Elf64_Sym *s = &L->syms[i];
+		if (!symbols_defined_here(L, i))
+			continue;
+		if (s->st_shndx == SHN_ABS)
+			goto none;
+		k[n++] = (sec_off(L, s->st_shndx) + s->st_value) << 24 | i;
+	}
+	ldr_sort(k, n, sizeof(*k), cmp_u64, NULL);
+	for (uint32_t i = 1; i < n; i++)
+		if (k[i - 1] >> 24 == k[i] >> 24)
+			goto none;
+	pl->order = ldr_alloc(L->ld, (size_t)n * sizeof(uint32_t));
+	if (!pl->order) {
+		ldr_free(L->ld, k);
+		return load_err(L, LOADER_ENOMEM, "out of memory");
+	}
+	for (uint32_t i = 0; i < n; i++)
+		pl->order[i] = (uint32_t)(k[i] & 0xffffff);
+	pl->nsorted = n;
+none:
+	ldr_free(L->ld, k);
+	return 0;
+}
+
+/* The record: the layout, the three lists of fields, the symbol order. */
 static unsigned char *make_record(struct pl *pl, uint64_t *size)
 {
 	struct load *L = pl->L;
@@ -159,10 +204,10 @@ static unsigned char *make_record(struct pl *pl, uint64_t *size)
 	struct prelink_hdr h = {
 		.magic = PRELINK_MAGIC, .nsecs = nsecs, .ngot = L->ngot, .map_bytes = c->map_bytes,
 		.n64 = pl->f[0].n, .n32s = pl->f[1].n, .n32 = pl->f[2].n,
-		.resolved = pl->st.resolved,
+		.resolved = pl->st.resolved, .nsorted = pl->nsorted,
 	};
 	*size = sizeof(h) + (uint64_t)nsecs * sizeof(struct prelink_sec) +
-		(uint64_t)pl->st.fields * sizeof(uint32_t);
+		((uint64_t)pl->st.fields + pl->nsorted) * sizeof(uint32_t);
 	unsigned char *rec = ldr_alloc(L->ld, *size), *p = rec;
 
 	if (!rec)
@@ -184,6 +229,8 @@ static unsigned char *make_record(struct pl *pl, uint64_t *size)
 		memcpy(p, pl->f[k].off, (size_t)pl->f[k].n * sizeof(uint32_t));
 		p += (size_t)pl->f[k].n * sizeof(uint32_t);
 	}
+	if (pl->nsorted)
+		memcpy(p, pl->order, (size_t)pl->nsorted * sizeof(uint32_t));
 	return rec;
 }
 
@@ -278,6 +325,8 @@ int loader_prelink(struct loader *ld, const char *path, const void *obj, size_t 
 		err = resolve_all(&pl);
 	}
 	if (!err)
+		err = symbol_order(&pl);
+	if (!err)
 		err = write_object(&pl, out, out_size);
 	if (!err && st)
 		*st = pl.st;
@@ -287,6 +336,7 @@ int loader_prelink(struct loader *ld, const char *path, const void *obj, size_t 
 	ldr_free(ld, pl.size);
 	for (int k = 0; k < 3; k++)
 		ldr_free(ld, pl.f[k].off);
+	ldr_free(ld, pl.order);
 	ldr_layout_end(&L);
 	return err;
 }

@@ -232,6 +232,7 @@ static void refused_with(int code, const char *msg, uint64_t base,
 	cr_assert(strstr(loader_error(f.ld), msg), "message: %s", loader_error(f.ld));
 	cr_assert_eq(host_env_live(&f.env), f.live0);
 	cr_assert_null(loader_cell_find(f.ld, "k_hello"), "a refused load left a cell");
+	cr_assert_null(loader_cell_find(f.ld, "k_multi"), "a refused load left a cell");
 }
 
 static void refused(int code, const char *msg, uint64_t base)
@@ -329,4 +330,15 @@ Test(loader_prelink, prelink_refuses_what_the_loader_refuses)
 	cr_assert_str_eq(loader_error(t.ld), "loader: k_tls.o: bad ELF magic");
 	obj_free(&q);
 	fixture_fini(&t);
+}
+
+/* The symbol order must list each symbol the cell defines once, by address. */
+Test(loader_prelink, a_wrong_symbol_order_is_refused)
+{
+	struct prelink_hdr *h = record("k_multi.o");
+
+	cr_assert_gt(h->nsorted, 1);
+	uint32_t *order = fields(h) + h->n64 + h->n32s + h->n32;
+	order[1] = order[0];
+	refused_with(LOADER_EBADELF, "symbol order: '", HIGH, kernel_ex);
 }
