@@ -4,10 +4,14 @@
 #   make celltool-tests   build tiny cells with the kernel flags and check
 #                         what celltool says about each
 
+# celltool prelink runs the loader's own code (loader/prelink_write.c), so
+# celltool links every loader source: the manifest parser and the loader's
+# host build (loader/loader.mk's LOADER_HOST_SRCS, included after this file).
 CELLTOOL_SRCS := build/tools/celltool.c build/tools/celltool_elf.c \
                  build/tools/celltool_exports.c build/tools/celltool_check.c \
                  build/tools/celltool_info.c build/tools/celltool_table.c \
-                 loader/manifest.c loader/manifest_table.c loader/manifest_table_write.c
+                 build/tools/celltool_prelink.c \
+                 $(wildcard loader/*.c)
 
 # The build's celltool uses the plain tool flags; its tests run a copy built
 # with the sanitizers (HCFLAGS, through the top Makefile's $(HOUT)/obj rule).

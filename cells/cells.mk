@@ -1,6 +1,9 @@
 # Cells: one relocatable object per manifest entry, built from its src= folder
 # (and the shared sources its .mk names, below) with the kernel flags, merged
-# with `ld.lld -r`, and checked by celltool. Per-cell fragments (tests of a
+# with `ld.lld -r` and checked by celltool; the ISO's copy is then stripped
+# of DWARF and prelinked (`celltool prelink`: the relocations between the
+# cell's own sections applied for the layout the loader gives it, the
+# absolute ones left as a list of fields; loader/prelink.h). Per-cell fragments (tests of a
 # cell live beside it) are included before the rules.
 # An entry with expect=refused must be refused by celltool (a test of the check).
 
@@ -51,9 +54,13 @@ $(OUT)/cells/$(1).o: $$(CELL_PARTS_$(1)) $(HOUT)/celltool
 # The boot module is the object without its debug sections (gdb reads the one
 # above): the loader never applies their relocations, but checks each one,
 # which was a third of a reload's link time. Without an objcopy, a plain copy.
-$(OUT)/iso/cells/$(1).o: $(OUT)/cells/$(1).o
+# Then it is prelinked: after the strip, which renumbers sections and
+# symbols, so that the record names the symbols of the object GRUB loads.
+$(OUT)/iso/cells/$(1).o: $(OUT)/cells/$(1).o $(HOUT)/celltool
 	@mkdir -p $$(@D)
-	$(if $(CELL_OBJCOPY),$(CELL_OBJCOPY) --strip-debug $$< $$@,cp $$< $$@)
+	$(if $(CELL_OBJCOPY),$(CELL_OBJCOPY) --strip-debug $$< $$@.part,cp $$< $$@.part)
+	$(HOUT)/celltool prelink --output $$@ $$@.part
+	@rm -f $$@.part
 endef
 .DELETE_ON_ERROR:
 $(foreach c,$(CELL_ENTRIES),$(eval $(call cell_rule,$(word 1,$(subst :, ,$(c))),$(word 2,$(subst :, ,$(c))),$(word 3,$(subst :, ,$(c))))))

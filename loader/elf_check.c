@@ -6,6 +6,7 @@
  * without checking bounds again.
  */
 #include "loader/internal.h"
+#include "loader/prelink.h"
 
 /* True if [off, off+len) lies inside a buffer of `size` bytes. */
 static bool in_bounds(uint64_t off, uint64_t len, uint64_t size)
@@ -125,6 +126,17 @@ static int check_section_type(struct load *L, uint32_t i)
 	case SHT_SYMTAB_SHNDX:
 		return load_sec_err(L, LOADER_EUNSUPPORTED, i,
 			       "extended section numbering not supported");
+	case SHT_PROGBITS:
+		if (strcmp(load_sec_name(L, i), PRELINK_SECTION) != 0)
+			break;
+		if (L->prelink)
+			return load_sec_err(L, LOADER_EBADELF, i, "more than one prelink record");
+		if (s->sh_flags & SHF_ALLOC)
+			return load_sec_err(L, LOADER_EBADELF, i, "prelink record is allocated");
+		if (s->sh_offset % 8)
+			return load_sec_err(L, LOADER_EBADELF, i, "prelink record not 8-byte aligned");
+		L->prelink = i;
+		return 0;
 	case SHT_SYMTAB:
 		if (L->symtab)
 			return load_sec_err(L, LOADER_EBADELF, i, "more than one symbol table");

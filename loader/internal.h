@@ -180,6 +180,16 @@ struct load {
 	uint32_t ngot;
 	uint64_t got_off; /* in the rodata segment */
 	struct loader_cell *cell;
+
+	/* A prelinked object (loader/prelink.h): its record section, and once
+	 * prelink_check has checked them, the fields the run address is added
+	 * to (mapping offsets): 8-byte, 4-byte signed, 4-byte unsigned. */
+	uint32_t prelink;
+	const uint32_t *pl_off[3];
+	uint32_t pl_n[3];
+	/* Its order of the defined symbols, checked (0 if none). */
+	const uint32_t *pl_order;
+	uint32_t pl_nsorted;
 };
 
 /* loader.c: allocation and errors. */
@@ -205,6 +215,17 @@ static inline const char *load_sym_name_ok(const struct load *L, uint32_t symi)
 	return L->str + L->syms[symi].st_name;
 }
 
+/* loader.c: the layout a load would give the object, without the namespace
+ * (for celltool prelink); ldr_layout_end frees what it made, on success or
+ * failure. */
+int ldr_layout(struct load *L, struct loader *ld, const struct loader_load_args *a);
+void ldr_layout_end(struct load *L);
+
+/* prelink.c: the prelink record, checked against the layout once placed, and
+ * its fields relocated once copied. */
+int prelink_check(struct load *L);
+int prelink_apply(struct load *L);
+
 /* elf_check.c: the tables, then (once L->res exists) relocations and groups. */
 int ldr_elf_check(struct load *L);
 int ldr_elf_check_links(struct load *L);
@@ -219,7 +240,10 @@ int layout_plan(struct load *L);
 int layout_place(struct load *L);
 int layout_map(struct load *L);
 int layout_protect(struct load *L);
-uint64_t layout_sec_addr(const struct load *L, uint32_t shndx);
+static inline uint64_t layout_sec_addr(const struct load *L, uint32_t shndx)
+{
+	return L->cell->secs[L->plan[shndx].placed].addr;
+}
 uint64_t layout_got_addr(const struct load *L);
 
 /* symbols.c */
@@ -229,6 +253,9 @@ int symbols_publish_check(struct loader *ld, struct loader_cell *c,
 			  struct loader_cell *const *gone, size_t ngone);
 void symbols_publish(struct loader *ld, struct loader_cell *c);
 uint64_t symbols_value(const struct load *L, uint32_t symi);
+/* Whether symbol symi enters the cell's symbol table (named, not a section
+ * or file symbol, absolute or in a placed section). */
+bool symbols_defined_here(const struct load *L, uint32_t symi);
 const struct lsym *symbols_find(const struct loader *ld, const char *name,
 			   struct loader_cell **owner);
 const struct lsym *symbols_find_in(const struct loader_cell *c,
@@ -243,6 +270,9 @@ const struct rkind *reloc_kind(uint32_t type);
 unsigned reloc_width(uint32_t type); /* 0 if unknown */
 uint32_t relocs_survey(struct load *L, uint32_t r, uint32_t t, bool alloc, bool placed);
 int relocs_scan(struct load *L);
+/* L->ngot from what relocs_survey noted, for ldr_layout; refuses an object
+ * relocs_scan would refuse for a relocation type. */
+int relocs_count_got(struct load *L);
 int relocs_apply(struct load *L);
 int reloc_site_value(struct loader *ld, const struct loader_import *im,
 		     const struct loader_site *s, uint64_t S,

@@ -233,11 +233,6 @@ int layout_protect(struct load *L)
 	return 0;
 }
 
-uint64_t layout_sec_addr(const struct load *L, uint32_t shndx)
-{
-	return L->cell->secs[L->plan[shndx].placed].addr;
-}
-
 uint64_t layout_got_addr(const struct load *L)
 {
 	const struct loader_cell *c = L->cell;

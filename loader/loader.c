@@ -275,12 +275,13 @@ static int (*const load_steps[])(struct load *) = {
 	relocs_scan,     /* types, discarded targets, GOT slots, site counts */
 	sites_alloc,     /* dependency records */
 	layout_place,    /* segment offsets and sizes */
+	prelink_check,   /* a prelinked object's layout and fields */
 	layout_map,      /* fresh pages; copy sections */
 	symbols_define,  /* the cell's symbol table, with addresses */
 	relocs_apply,    /* patch every relocation, fill the GOT */
 	layout_protect,  /* final permissions: RX, R, RW */
 };
-#define CHECK_STEPS 8
+#define CHECK_STEPS 9
 #define ALL_STEPS (sizeof(load_steps) / sizeof(load_steps[0]))
 
 static int load_begin(struct load *L, struct loader *ld,
@@ -315,6 +316,24 @@ static void load_end(struct load *L, bool keep)
 	if (!keep)
 		cell_free(L->ld, L->cell);
 	scratch_free(L);
+}
+
+int ldr_layout(struct load *L, struct loader *ld, const struct loader_load_args *a)
+{
+	int err = load_begin(L, ld, a);
+
+	if (!err)
+		err = cell_new(L);
+	if (!err)
+		err = layout_plan(L);
+	if (!err)
+		err = relocs_count_got(L);
+	return err ? err : layout_place(L);
+}
+
+void ldr_layout_end(struct load *L)
+{
+	load_end(L, false);
 }
 
 int loader_check(struct loader *ld, const struct loader_load_args *a)

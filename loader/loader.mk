@@ -12,8 +12,8 @@
 # The loader proper: freestanding, built for the kernel and the host alike.
 LOADER_SRCS      := loader/deps.c loader/elf_check.c loader/layout.c loader/lib.c \
                     loader/loader.c loader/policy.c loader/query.c loader/reloc.c \
-                    loader/symbols.c loader/swap.c
-LOADER_HOST_SRCS := $(LOADER_SRCS) loader/host_env.c
+                    loader/symbols.c loader/swap.c loader/prelink.c
+LOADER_HOST_SRCS := $(LOADER_SRCS) loader/host_env.c loader/prelink_write.c
 
 LOADER_KOBJS     := $(patsubst %,$(KOUT)/%.o,$(LOADER_SRCS))
 
@@ -69,7 +69,7 @@ $(LT)/%.o: $(LT)/%.part.o
             $(patsubst %.c,$(HOUT)/obj/%.o,$(LOADER_HOST_SRCS) tests/loader/testlib.c)
 
 # Host unit tests (Criterion). They read the test objects at run time.
-LOADER_TESTS := loader_elf loader_reloc loader_link
+LOADER_TESTS := loader_elf loader_reloc loader_link loader_prelink
 HOST_TESTS   += $(LOADER_TESTS)
 $(foreach t,$(LOADER_TESTS),$(eval test_$(t)_SRCS := $(LOADER_HOST_SRCS) tests/loader/testlib.c))
 

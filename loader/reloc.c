@@ -297,6 +297,17 @@ int relocs_scan(struct load *L)
 	return err;
 }
 
+int relocs_count_got(struct load *L)
+{
+	if (L->scan_refuses)
+		return load_err(L, LOADER_EUNSUPPORTED,
+				"a relocation type the loader refuses (thread-local storage)");
+	L->ngot = 0;
+	for (uint32_t i = 0; i < L->nsyms; i++)
+		L->ngot += (USE_FLAGS(L->use[i]) & K_GOT) != 0;
+	return 0;
+}
+
 /* The address of placed section shndx (layout_sec_addr, inlined: it runs per relocation). */
 static uint64_t sec_addr(const struct load *L, uint32_t shndx)
 {
@@ -427,7 +438,7 @@ int relocs_apply(struct load *L)
 			return err;
 	}
 	got_fill(L);
-	return 0;
+	return prelink_apply(L);
 }
 
 /* Encodes a recorded site for target address S, as loading would have. */

@@ -512,7 +512,7 @@ uint64_t symbols_value(const struct load *L, uint32_t i)
 	return layout_sec_addr(L, s->st_shndx) + s->st_value;
 }
 
-static bool defined_here(const struct load *L, uint32_t i)
+bool symbols_defined_here(const struct load *L, uint32_t i)
 {
 	const Elf64_Sym *s = &L->syms[i];
 	unsigned type = ELF_SYM_TYPE(s->st_info);
@@ -594,7 +594,7 @@ static bool define_sorted(struct load *L, uint32_t n)
 		return false;
 	tmp = k + n;
 	for (uint32_t i = 1, m = 0; i < L->nsyms; i++) {
-		if (!defined_here(L, i))
+		if (!symbols_defined_here(L, i))
 			continue;
 		if (L->syms[i].st_shndx == SHN_ABS) {
 			ldr_free(L->ld, k);
@@ -637,14 +637,21 @@ int symbols_define(struct load *L)
 	struct loader_cell *c = L->cell;
 	uint32_t n = 0;
 
-	for (uint32_t i = 1; i < L->nsyms; i++)
-		n += defined_here(L, i);
+	if (L->pl_nsorted) /* prelink_check checked it is every symbol defined here */
+		n = L->pl_nsorted;
+	else
+		for (uint32_t i = 1; i < L->nsyms; i++)
+			n += symbols_defined_here(L, i);
 	c->syms = ldr_alloc_raw(L->ld, (size_t)n * sizeof(*c->syms));
 	if (!c->syms || copy_guards(L))
 		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");
-	if (!define_sorted(L, n))
+	if (L->pl_nsorted) {
+		for (uint32_t k = 0; k < n; k++)
+			define_one(L, L->pl_order[k], &c->syms[k]);
+		c->nsyms = n;
+	} else if (!define_sorted(L, n))
 		for (uint32_t i = 1; i < L->nsyms; i++)
-			if (defined_here(L, i))
+			if (symbols_defined_here(L, i))
 				define_one(L, i, &c->syms[c->nsyms++]);
 	if (index_syms(L->ld, c))
 		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");

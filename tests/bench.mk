@@ -6,8 +6,9 @@
 #   make bench-report-check   report.md builds from a fixture CSV
 
 # The same generated source (tests/loader/gen_bench_cell.py, N functions) built
-# twice: as a cell is built (kernel flags, ld.lld -r) for the loader, and as a
-# shared object for dlopen. Both without jump tables (-fno-jump-tables, as
+# twice: as a cell is built (kernel flags, ld.lld -r, celltool prelink) for the
+# loader, and as a shared object for dlopen (whose static link resolves its
+# own references as the prelink does the cell's). Both without jump tables (-fno-jump-tables, as
 # Linux builds its kernel for retpolines): every generated function has a
 # dense switch, inlined into its callers, whose absolute jump tables gave the
 # cell object 15 of its 26 relocations per function (in Delos's own cells,
@@ -23,9 +24,10 @@ $(DL)/gen_%.c: tests/loader/gen_bench_cell.py
 	@mkdir -p $(@D)
 	python3 $< $* > $@
 
-$(DL)/gen_%.o: $(DL)/gen_%.c tests/bench.mk
+$(DL)/gen_%.o: $(DL)/gen_%.c tests/bench.mk $(HOUT)/celltool
 	$(CC) $(LT_KFLAGS) $(DL_FLAGS) -c $< -o $@.part
-	$(LD) -r -o $@ $@.part
+	$(LD) -r -o $@.rel $@.part
+	$(HOUT)/celltool prelink --output $@ $@.rel
 
 $(DL)/gen_%.so: $(DL)/gen_%.c tests/bench.mk
 	$(HOSTCC) -O2 $(DL_FLAGS) -fPIC -shared $< -o $@

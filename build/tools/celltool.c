@@ -18,6 +18,11 @@
  *       imports from; refuses a dependency cycle, naming it, and an import
  *       nobody exports. Writes the binary table nano_core reads
  *       (include/delos/manifest_table.h).
+ *   celltool prelink [--stats] --output OUT OBJ
+ *       Applies OBJ's relocations between its own sections for the layout
+ *       the loader will give it, and writes OUT: OBJ with those relocations
+ *       dropped and the prelink record added (loader/prelink.h). --stats
+ *       prints how many were resolved, left as fields, and kept.
  *   celltool info [--exports LIST] OBJ...
  *       Sections, exports, imports and the grants the imports need. LIST
  *       defaults to nano_core/exports.list when that file exists.
@@ -42,6 +47,7 @@ static const char usage[] =
 	"usage: celltool manifest [--exports LIST] [--list] MANIFEST\n"
 	"       celltool check [--exports LIST] [--grants G1,G2 | --manifest MANIFEST] OBJ...\n"
 	"       celltool table --exports LIST --objects DIR --output TABLE MANIFEST\n"
+	"       celltool prelink [--stats] --output OUT OBJ\n"
 	"       celltool info [--exports LIST] OBJ...\n";
 
 enum {
@@ -51,6 +57,7 @@ enum {
 	OPT_LIST = 1 << 3,
 	OPT_OBJECTS = 1 << 4,
 	OPT_OUTPUT = 1 << 5,
+	OPT_STATS = 1 << 6,
 };
 
 struct options {
@@ -58,6 +65,7 @@ struct options {
 	const char *grants;   /* --grants */
 	const char *manifest; /* --manifest */
 	bool list;            /* --list */
+	bool stats;           /* --stats */
 	const char *objects;  /* --objects */
 	const char *output;   /* --output */
 	char **operands;
@@ -102,6 +110,10 @@ static int parse_options(int argc, char **argv, unsigned allowed,
 		}
 		if ((allowed & OPT_LIST) && strcmp(argv[i], "--list") == 0) {
 			opt->list = true;
+			continue;
+		}
+		if ((allowed & OPT_STATS) && strcmp(argv[i], "--stats") == 0) {
+			opt->stats = true;
 			continue;
 		}
 		slot = option_slot(opt, argv[i], allowed);
@@ -457,6 +469,24 @@ static int cmd_check(int argc, char **argv)
 	return rc ? rc : bad ? 1 : 0;
 }
 
+static int cmd_prelink(int argc, char **argv)
+{
+	struct options opt;
+	char *obj;
+	size_t len;
+	int rc = parse_options(argc, argv, OPT_OUTPUT | OPT_STATS, &opt);
+
+	if (rc)
+		return rc;
+	if (opt.operand_count != 1 || !opt.output)
+		return usage_error("prelink takes --output and one OBJ", NULL);
+	if (read_file(opt.operands[0], &obj, &len))
+		return 1;
+	rc = ct_prelink(opt.operands[0], obj, len, opt.output, opt.stats, write_file);
+	free(obj);
+	return rc;
+}
+
 static int cmd_info(int argc, char **argv)
 {
 	struct ct_exports x = { 0 };
@@ -499,6 +529,8 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 2, argv + 2);
 	if (strcmp(argv[1], "table") == 0)
 		return cmd_table(argc - 2, argv + 2);
+	if (strcmp(argv[1], "prelink") == 0)
+		return cmd_prelink(argc - 2, argv + 2);
 	if (strcmp(argv[1], "info") == 0)
 		return cmd_info(argc - 2, argv + 2);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {

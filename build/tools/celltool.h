@@ -127,4 +127,10 @@ void ct_info(const struct ct_object *o, const struct ct_exports *x);
 int ct_boot_order(const struct manifest *m, const char *path, const struct ct_exports *x,
 		  const char *objdir, uint32_t *order, size_t *boot_count);
 
+/* celltool prelink (celltool_prelink.c): prelinks obj (read from in) and
+ * writes it to out with write_file; with stats, prints the counts. Returns
+ * 0, or 1 after printing the loader's refusal. */
+int ct_prelink(const char *in, const void *obj, size_t size, const char *out, bool stats,
+	       int (*write_file)(const char *, const void *, size_t));
+
 #endif /* CELLTOOL_H */

@@ -85,6 +85,9 @@ int rfs_migrate_pending(const struct rfs *fs, uint32_t *ids, size_t cap)
 	return n < 0 ? rfs_store_error(n) : (int)p.n;
 }
 
+/* Migrates one inode of rfs_migrate_pending's list; 0 if there is nothing
+ * left to migrate: unreadable, or removed since the list was made (the
+ * world runs between the two, and the removal needs no rewrite). */
 int rfs_migrate_inode(const struct rfs *fs, uint32_t id)
 {
 	struct rfs_inode ino;
@@ -92,6 +95,6 @@ int rfs_migrate_inode(const struct rfs *fs, uint32_t id)
 
 	if (!err)
 		err = rfs_inode_save(fs, &ino);
-	return err == RAMFS_E_CORRUPT ? 0 : err ? err : 1;
+	return err == RAMFS_E_CORRUPT || err == RAMFS_E_NOT_FOUND ? 0 : err ? err : 1;
 }
 #endif

@@ -1,7 +1,7 @@
 /*
  * Delos's loader against glibc's dynamic linker, on the host, on the same
  * generated code (tests/loader/gen_bench_cell.py): the loader links the
- * kernel-model object OBJ (ld.lld -r, as a cell) from memory, as nano_core
+ * kernel-model object OBJ (ld.lld -r and celltool prelink, as a cell) from memory, as nano_core
  * links a cell GRUB already loaded; dlopen(RTLD_NOW) loads SO, the same
  * source built as a shared object, from the file system; each is undone
  * again (loader_unload, dlclose). The two alternate, A then B, in rounds of
@@ -19,7 +19,8 @@
  * and mapping system calls a dlopen of SO makes (open, fstat, read of the
  * headers, one mmap per PT_LOAD, mprotect, munmap, close), replayed alone:
  * what dlopen pays that the loader does not; obj_relocs counts the
- * relocations of OBJ's allocated sections (what the loader patches) and
+ * relocations of OBJ's allocated sections and the fields of its prelink
+ * record (what the loader patches: celltool prelink resolved the rest) and
  * so_relocs those of SO (.rela.dyn and .rela.plt: what ld.so applies). Every call is checked; the
  * first failure ends the run with status 1, naming it.
  */
@@ -41,6 +42,7 @@
 #include <delos/loader.h>
 
 #include "loader/host_env.h"
+#include "loader/prelink.h"
 
 /* The generated code's one import: the shared objects bind it here (-rdynamic). */
 int kprintf(const char *fmt, ...)
@@ -117,11 +119,21 @@ static long count_relocs(const unsigned char *elf, size_t size, const char *path
 	if (size < sizeof(*eh) || eh->e_shoff > size ||
 	    (size - eh->e_shoff) / sizeof(*sh) < eh->e_shnum)
 		die("count relocations", path, "no section table");
-	for (int i = 0; i < eh->e_shnum; i++)
+	const char *names = eh->e_shstrndx < eh->e_shnum ? (const char *)elf + sh[eh->e_shstrndx].sh_offset
+							  : NULL;
+	for (int i = 0; i < eh->e_shnum; i++) {
+		/* A prelinked cell's fields: the absolute references the loader
+		 * still relocates (loader/prelink.h). */
+		if (names && eh->e_type == ET_REL && strcmp(names + sh[i].sh_name, PRELINK_SECTION) == 0 &&
+		    sh[i].sh_size >= sizeof(struct prelink_hdr)) {
+			const struct prelink_hdr *h = (const void *)(elf + sh[i].sh_offset);
+			n += (long)h->n64 + h->n32s + h->n32;
+		}
 		if (sh[i].sh_type == SHT_RELA &&
 		    (eh->e_type != ET_REL ||
 		     (sh[i].sh_info < eh->e_shnum && (sh[sh[i].sh_info].sh_flags & SHF_ALLOC))))
 			n += (long)(sh[i].sh_size / sizeof(Elf64_Rela));
+	}
 	return n;
 }
 
