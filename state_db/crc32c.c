@@ -187,6 +187,8 @@ static uint32_t zeros(const struct state_db *db, uint32_t c, size_t n)
 
 	if (n == 0 || c == 0)
 		return c;	/* the change ends the message, or changed nothing: zeros stay zero */
+	if (n < 16)
+		return zeros_sw(c, n);	/* below the first level: a few lookups */
 	if (!s)
 		return db->hw_crc ? zeros_hw(c, n) : zeros_sw(c, n);
 	for (; n >= top; n -= top)
@@ -210,4 +212,27 @@ uint32_t sdb_crc_patch(const struct state_db *db, uint32_t crc, const void *old,
 		       size_t n, size_t after)
 {
 	return crc ^ zeros(db, db->hw_crc ? xor_hw(old, new, n) : xor_sw(old, new, n), after);
+}
+
+/*
+ * The same for a whole value: only the span of 8-byte words where old and
+ * new differ is patched, with the bytes behind it as `after` (a value whose
+ * length is not a multiple of 8 is patched whole). An update that changes
+ * one field of a small record then costs the lookups of that field's words.
+ */
+uint32_t sdb_crc_patch_words(const struct state_db *db, uint32_t crc, const void *old,
+			     const void *new, size_t len)
+{
+	const unsigned char *a = old, *b = new;
+	size_t lo = 0, hi = len;
+
+	if (len % 8 || len <= 16)
+		return sdb_crc_patch(db, crc, a, b, len, 0);	/* two words: patched whole, cheaper */
+	while (lo < hi && load64(a + lo) == load64(b + lo))
+		lo += 8;
+	while (hi > lo && load64(a + hi - 8) == load64(b + hi - 8))
+		hi -= 8;
+	if (lo == hi)
+		return crc;
+	return sdb_crc_patch(db, crc, a + lo, b + lo, hi - lo, len - hi);
 }

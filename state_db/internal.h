@@ -114,6 +114,7 @@ struct sdb_op {
 	bool reused_tomb;           /* commit only: a create that took a tombstone slot */
 	bool inplace;               /* an sdb_inline_op whose rec is its own value: the commit
 				     * writes it into base */
+	bool embedded;              /* part of its transaction's block (statedb_txn.inl): not freed alone */
 	char name[STATEDB_NAME_MAX + 1];
 };
 
@@ -127,6 +128,7 @@ struct sdb_op {
  * place, keeping the old ones in `old` for an undo.
  */
 #define SDB_TXN_INLINE_BYTES 64u
+#define SDB_TXN_INLINE_OPS   4u
 struct sdb_inline_op {
 	struct sdb_op op;
 	_Alignas(16) unsigned char value[sizeof(struct sdb_rec) + SDB_TXN_INLINE_BYTES];
@@ -158,6 +160,12 @@ struct statedb_txn {
 	bool background, bg_active; /* active: the owner task's calls go into it */
 	bool bg_stale;              /* the store changed outside it since it began */
 	uint64_t bg_changes;        /* statedb_changes after its last write */
+	/*
+	 * The first SDB_TXN_INLINE_OPS updates by handle use these, in the
+	 * transaction's own block: no allocation and no free per record.
+	 */
+	uint32_t ninline;
+	struct sdb_inline_op inl[SDB_TXN_INLINE_OPS];
 };
 
 _Static_assert(offsetof(struct state_db, layout) == offsetof(struct state_db, magic) + 4,
@@ -201,6 +209,9 @@ void sdb_shift_build(struct state_db *db);
 void sdb_shift_free(struct state_db *db);
 uint32_t sdb_crc_patch(const struct state_db *db, uint32_t crc, const void *old, const void *new,
 		       size_t n, size_t after);
+/* sdb_crc_patch of a whole value of len bytes (old to new) over the 8-byte words that differ only. */
+uint32_t sdb_crc_patch_words(const struct state_db *db, uint32_t crc, const void *old,
+			     const void *new, size_t len);
 
 /* handle.c: keeping the handle table in step with the writers. */
 void sdb_handle_move(struct state_db *db, struct sdb_rec *from, struct sdb_rec *to);

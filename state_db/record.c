@@ -71,6 +71,9 @@ void sdb_spares_free(struct state_db *db)
 		}
 		db->spare_n[c] = 0;
 	}
+	if (db->txn_spare)
+		free_block(db, &db->txn_spare->block);
+	db->txn_spare = NULL;
 	db->spares = 0;
 }
 

@@ -52,10 +52,16 @@ int statedb_txn_begin(struct state_db *db, uint64_t owner_id, struct statedb_txn
 		return STATEDB_E_INVAL;
 	*out = NULL;
 	sdb_reclaim(db);
-	txn = sdb_alloc(db, sizeof *txn);
-	if (!txn)
+	if ((txn = db->txn_spare)) {	/* the last one's block, kept (txn_end) */
+		db->txn_spare = NULL;
+		db->spares--;
+	} else if (!(txn = sdb_alloc(db, sizeof *txn))) {
 		return STATEDB_E_NOMEM;
+	}
 	txn->ops = NULL;
+	txn->ninline = 0;
+	txn->nest = 0;
+	txn->doomed = txn->background = txn->bg_active = txn->bg_stale = false;
 	txn->owner_id = owner_id;
 	txn->nops = 0;
 	txn->next = db->txns;
@@ -75,7 +81,8 @@ static void txn_end(struct state_db *db, struct statedb_txn *txn, bool committed
 		next = op->next;
 		if (!committed && op->rec && !op->inplace)
 			sdb_free(db, &op->rec->block);
-		sdb_retire(db, &op->block);
+		if (!op->embedded)
+			sdb_retire(db, &op->block);
 	}
 	while (*pp != txn)
 		pp = &(*pp)->next;
@@ -85,6 +92,15 @@ static void txn_end(struct state_db *db, struct statedb_txn *txn, bool committed
 		db->commits++;
 	else
 		db->aborts++;
+	/*
+	 * Kept for the next transaction while no reader is inside (one that
+	 * looked at `committing` may still be reading the ops), else retired.
+	 */
+	if (db->spares_on && !db->txn_spare && __atomic_load_n(&db->readers, __ATOMIC_ACQUIRE) == 0) {
+		db->txn_spare = txn;
+		db->spares++;
+		return;
+	}
 	sdb_retire(db, &txn->block);
 }
 
@@ -174,7 +190,7 @@ static int txn_set(struct state_db *db, struct statedb_txn *txn, struct sdb_op *
 			sdb_free(db, &rec->block);
 		return txn->nops >= STATEDB_TXN_OPS_MAX ? STATEDB_E_TXN_FULL : STATEDB_E_NOMEM;
 	}
-	op->published = op->reused_tomb = op->inplace = false;
+	op->published = op->reused_tomb = op->inplace = op->embedded = false;
 	memcpy(op->name, name, strlen(name) + 1);	/* the bytes past the NUL are never read */
 	op->hash = hash;
 	op->slot = slot;
@@ -279,7 +295,7 @@ static int inline_rewrite(struct state_db *db, struct sdb_inline_op *in, const v
 {
 	struct sdb_rec *v = sdb_inline_value(in);
 
-	v->crc = sdb_crc_patch(db, v->crc, v->data, data, len, 0);
+	v->crc = sdb_crc_patch_words(db, v->crc, v->data, data, len);
 	memcpy(v->data, data, len);
 	return STATEDB_OK;
 }
@@ -288,21 +304,24 @@ static int inline_rewrite(struct state_db *db, struct sdb_inline_op *in, const v
 static int inline_new(struct state_db *db, struct statedb_txn *txn, statedb_handle h,
 		      struct sdb_rec *cur, uint32_t hash, const void *data, size_t len)
 {
-	struct sdb_inline_op *in = sdb_alloc(db, sizeof *in);
+	bool embedded = txn->ninline < SDB_TXN_INLINE_OPS;
+	struct sdb_inline_op *in = embedded ? &txn->inl[txn->ninline] : sdb_alloc(db, sizeof *in);
 	struct sdb_rec *v;
 	struct sdb_op *op;
 
 	if (!in)
 		return STATEDB_E_NOMEM;
+	txn->ninline += embedded;
 	v = sdb_inline_value(in);
 	op = &in->op;
 	memcpy(v, cur, sizeof *v);
 	v->block.size = sizeof in->value;
 	v->hidx = 0;
-	v->crc = sdb_crc_patch(db, cur->crc, cur->data, data, len, 0);
+	v->crc = sdb_crc_patch_words(db, cur->crc, cur->data, data, len);
 	memcpy(v->data, data, len);
 	op->published = op->reused_tomb = false;
 	op->inplace = true;
+	op->embedded = embedded;
 	memcpy(op->name, cur->name, sizeof op->name);
 	op->hash = hash;
 	op->slot = NULL;
@@ -502,6 +521,17 @@ static int validate(struct state_db *db, const struct statedb_txn *txn)
 	return creates;
 }
 
+/* Copies an inline op's value (at most SDB_TXN_INLINE_BYTES): by words, no call. */
+static inline void copy_small(unsigned char *dst, const unsigned char *src, size_t len)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8)
+		__builtin_memcpy(dst + i, src + i, 8);
+	for (; i < len; i++)
+		dst[i] = src[i];
+}
+
 /*
  * An inline op's value written into its base record in place, the old data
  * and checksum kept for unpublish; the base's sequence counter is odd from
@@ -516,8 +546,8 @@ static void publish_inplace(struct sdb_op *op)
 	__atomic_store_n(&r->wseq, r->wseq + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	in->old_crc = r->crc;
-	memcpy(in->old, r->data, r->len);
-	memcpy(r->data, sdb_inline_value(in)->data, r->len);
+	copy_small(in->old, r->data, r->len);
+	copy_small(r->data, sdb_inline_value(in)->data, r->len);
 	r->crc = sdb_inline_value(in)->crc;
 }
 

@@ -216,7 +216,8 @@ struct state_db {
 	struct sdb_block *spare[STATEDB_SPARE_CLASSES];
 	uint8_t spare_n[STATEDB_SPARE_CLASSES];
 	bool spares_on;
-	size_t spares;                  /* blocks on the lists */
+	size_t spares;                  /* blocks on the lists, and txn_spare */
+	struct statedb_txn *txn_spare;  /* an ended transaction's block, kept for the next (spares on) */
 };
 
 /* Called by statedb_list and statedb_verify_all for each record; returns
