@@ -260,6 +260,8 @@ const struct lsym *symbols_find(const struct loader *ld, const char *name,
 			   struct loader_cell **owner);
 const struct lsym *symbols_find_in(const struct loader_cell *c,
 				    const char *name);
+/* c's export of s's name, with the hash s carries (s is an export of some cell). */
+const struct lsym *symbols_find_sym(const struct loader_cell *c, const struct lsym *s);
 uint32_t symbols_hash(const char *name);
 void symbols_sort_by_name(struct loader_cell *c);
 int symbols_core_init(struct loader *ld, const struct loader_config *cfg);

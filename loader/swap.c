@@ -80,7 +80,7 @@ static int check_exports(struct swap *S, const struct swap_pair *p)
 
 	lmsg_init(&m, list, sizeof(list));
 	for (struct loader_import *im = p->old->users; im; im = im->next_user) {
-		if (im->user == p->new || symbols_find_in(p->new, im->target->name))
+		if (im->user == p->new || symbols_find_sym(p->new, im->target))
 			continue;
 		lmsg_printf(&m, "%s'%s' (used by %s)", missing++ ? ", " : "", im->target->name,
 			    im->user->name);
@@ -139,7 +139,7 @@ static int check_publish(struct swap *S, size_t i)
 	for (uint32_t k = 0; k < c->nexported; k++) {
 		const struct lsym *s = &c->syms[c->by_name[k]];
 		for (size_t j = 0; j < i && s->bind != STB_WEAK; j++)
-			if (symbols_find_in(S->pairs[j].new, s->name))
+			if (symbols_find_sym(S->pairs[j].new, s))
 				return fail(S, SWAP_CHECK, LOADER_EDUP,
 					    "swap: %s and %s both define '%s'", S->pairs[j].new->name,
 					    c->name, s->name);
@@ -239,7 +239,7 @@ static int plan_build(struct swap *S)
 	for (size_t i = 0; i < S->n; i++) {
 		struct swap_pair *p = &S->pairs[i];
 		for (struct loader_import *im = p->old->users; im; im = im->next_user) {
-			const struct lsym *t = symbols_find_in(p->new, im->target->name);
+			const struct lsym *t = symbols_find_sym(p->new, im->target);
 			if (!t || im->user == p->new) {
 				plan_free(S);
 				return fail(S, SWAP_CHECK, t ? LOADER_EINVAL : LOADER_ENOENT,

@@ -125,16 +125,21 @@ int ops_required(uint64_t slot)
 	return slot < OPS_SLOTS && slot_info[slot].required;
 }
 
-/* Whether slot is held by the old cell of a pair: by its name, or by the symbol it exports. */
-static bool held_by(uint64_t slot, const struct loader_cell *old)
+/*
+ * Whether slot is held by cell c: by its name, or by the symbol it exports
+ * (the slot's function resolves into c's range: cells do not overlap, and
+ * a cellref lands only on a cell's own function of that name). No symbol
+ * look-up: a cell that does not define the name would cost a walk of its
+ * whole symbol table, once per slot.
+ */
+static bool held_by(uint64_t slot, const struct loader_cell *c)
 {
 	struct loader_cell_info ci;
-	uint64_t addr, held;
+	uint64_t held;
 
-	loader_cell_info(old, &ci);
+	loader_cell_info(c, &ci);
 	return strcmp(ops.ref[slot].cell, ci.name) == 0 ||
-	       ((held = ops_resolve(slot)) && loader_cell_lookup(old, ops.ref[slot].sym, &addr) == 0 &&
-		addr == held);
+	       ((held = ops_resolve(slot)) && held >= ci.start && held < ci.end);
 }
 
 int ops_unload_check(const struct loader_cell *c, char *why, size_t cap)

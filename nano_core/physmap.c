@@ -93,12 +93,20 @@ int text_poke(void *dst, const void *src, size_t len)
 	return 0;
 }
 
+/* The writes come sorted by address, many to one page: each page is translated once. */
 void text_poke_plan(struct loader_poke *p, size_t n)
 {
-	uint64_t pa;
+	uint64_t page = ~0ull, where = 0, pa;
 
-	for (size_t k = 0; k < n; k++)
-		p[k].where = paging_translate((uint64_t)p[k].mem, &pa) ? PAGE_ALIGN_DOWN(pa) : 0;
+	for (size_t k = 0; k < n; k++) {
+		uint64_t va = PAGE_ALIGN_DOWN((uint64_t)p[k].mem);
+
+		if (va != page) {
+			page = va;
+			where = paging_translate(va, &pa) ? PAGE_ALIGN_DOWN(pa) : 0;
+		}
+		p[k].where = where;
+	}
 }
 
 int text_poke_batch(const struct loader_poke *p, size_t n)
