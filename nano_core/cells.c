@@ -37,7 +37,7 @@ uint64_t loader_generation(void)
 }
 
 static const char *const private_names[] = { "cell_init", "cell_exit", "cell_swap_in",
-					      "cell_swap_prepare", NULL };
+					      "cell_swap_prepare", "cell_swap_done", NULL };
 
 struct loader *cells_loader(void)
 {
