@@ -140,8 +140,10 @@ static bool owes(const struct beating *b)
 	return false;
 }
 
-/* What cell_owe, cell_paid and cell_forgive share: op 0 owes n, 1 pays n, 2 forgives. */
-static int progress_op(uint64_t ra, unsigned lane, uint64_t n, int op)
+enum progress_op { OWE, PAY, FORGIVE };
+
+/* What cell_owe, cell_paid and cell_forgive share, for the caller at code address ra. */
+static int progress_op(uint64_t ra, unsigned lane, uint64_t n, enum progress_op op)
 {
 	uint64_t flags, now;
 	struct beating *b;
@@ -152,11 +154,11 @@ static int progress_op(uint64_t ra, unsigned lane, uint64_t n, int op)
 	now = time_ns();
 	b = caller_entry(ra, now);
 	if (b && b->progress) {
-		if (op == 0) {
+		if (op == OWE) {
 			if (!owes(b))
 				b->last_ns = now;	/* the clock starts with the first debt */
 			b->owed[lane] = b->owed[lane] + n < b->owed[lane] ? UINT64_MAX : b->owed[lane] + n;
-		} else if (op == 1) {
+		} else if (op == PAY) {
 			if (n)
 				b->last_ns = now;
 			b->owed[lane] = n >= b->owed[lane] ? 0 : b->owed[lane] - n;
@@ -171,17 +173,17 @@ static int progress_op(uint64_t ra, unsigned lane, uint64_t n, int op)
 
 int cell_owe(unsigned lane, uint64_t n)
 {
-	return progress_op((uint64_t)__builtin_return_address(0), lane, n, 0);
+	return progress_op((uint64_t)__builtin_return_address(0), lane, n, OWE);
 }
 
 int cell_paid(unsigned lane, uint64_t n)
 {
-	return progress_op((uint64_t)__builtin_return_address(0), lane, n, 1);
+	return progress_op((uint64_t)__builtin_return_address(0), lane, n, PAY);
 }
 
 int cell_forgive(unsigned lane)
 {
-	return progress_op((uint64_t)__builtin_return_address(0), lane, 0, 2);
+	return progress_op((uint64_t)__builtin_return_address(0), lane, 0, FORGIVE);
 }
 
 void heartbeat_check(void)

@@ -21,25 +21,6 @@
 #define HDR_FROM offsetof(struct sdb_rec, type)
 #define HDR_LEN  (offsetof(struct sdb_rec, name) + sizeof(((struct sdb_rec *)0)->name) - HDR_FROM)
 
-/* Copies len bytes inline; 8 to 16 (the hot path's usual size) as two words that may overlap. */
-static inline void copy_value(unsigned char *dst, const unsigned char *src, size_t len)
-{
-	uint64_t head, tail;
-
-	if (len < 8 || len > 16) {
-		size_t q = len / 8, r = len % 8;
-
-		/* Inline, not a call: the caller then needs no registers saved. */
-		__asm__ volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(q) : : "memory");
-		__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(r) : : "memory");
-		return;
-	}
-	__builtin_memcpy(&head, src, 8);
-	__builtin_memcpy(&tail, src + len - 8, 8);
-	__builtin_memcpy(dst, &head, 8);
-	__builtin_memcpy(dst + len - 8, &tail, 8);
-}
-
 static inline statedb_handle make_handle(uint32_t idx1, uint32_t gen)
 {
 	return (uint64_t)gen << 32 | idx1;
@@ -173,7 +154,7 @@ static inline __attribute__((always_inline)) int inplace_patch(struct state_db *
 	crc = sdb_crc_patch(db, r->crc, r->data + at, data, n, r->len - at - n);
 	__atomic_store_n(&r->wseq, w + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	copy_value(r->data + at, data, n);
+	sdb_copy_value(r->data + at, data, n);
 	r->crc = crc;
 	r->seq = ++db->seq;
 	__atomic_store_n(&r->wseq, w + 2, __ATOMIC_RELEASE);
@@ -346,7 +327,7 @@ int statedb_hread(struct state_db *db, statedb_handle h, void *buf, size_t cap)
 	    ((w = __atomic_load_n(&r->wseq, __ATOMIC_ACQUIRE)) & 1) || (len = r->len) > cap ||
 	    len > sdb_rec_cap(r))
 		goto slow;
-	copy_value(buf, r->data, len);
+	sdb_copy_value(buf, r->data, len);
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	if (__atomic_load_n(&r->wseq, __ATOMIC_RELAXED) != w)
 		goto slow;

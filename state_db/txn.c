@@ -521,17 +521,6 @@ static int validate(struct state_db *db, const struct statedb_txn *txn)
 	return creates;
 }
 
-/* Copies an inline op's value (at most SDB_TXN_INLINE_BYTES): by words, no call. */
-static inline void copy_small(unsigned char *dst, const unsigned char *src, size_t len)
-{
-	size_t i = 0;
-
-	for (; i + 8 <= len; i += 8)
-		__builtin_memcpy(dst + i, src + i, 8);
-	for (; i < len; i++)
-		dst[i] = src[i];
-}
-
 /*
  * An inline op's value written into its base record in place, the old data
  * and checksum kept for unpublish; the base's sequence counter is odd from
@@ -546,8 +535,8 @@ static void publish_inplace(struct sdb_op *op)
 	__atomic_store_n(&r->wseq, r->wseq + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	in->old_crc = r->crc;
-	copy_small(in->old, r->data, r->len);
-	copy_small(r->data, sdb_inline_value(in)->data, r->len);
+	sdb_copy_value(in->old, r->data, r->len);
+	sdb_copy_value(r->data, sdb_inline_value(in)->data, r->len);
 	r->crc = sdb_inline_value(in)->crc;
 }
 

@@ -146,15 +146,10 @@ int serial_write(const char *buf, uint64_t len)
 
 	if (!buf && len)
 		return -1;
-	/* What must reach the UART: every byte, and a '\r' before each '\n'. An
-	 * absent UART (its registers read 0xff; IER's top bits are always 0) takes
+	/* Each chunk is owed as it is queued, until it reaches the UART. An absent
+	 * UART (its registers read 0xff; IER's top bits are always 0) takes
 	 * nothing, and nothing is owed to it. */
-	if (len && hal_inb(PORT + UART_IER) != 0xff) {
-		uint64_t out = len;
-		for (uint64_t j = 0; j < len; j++)
-			out += buf[j] == '\n';
-		cell_owe(LANE_TX, out);
-	}
+	bool owed = len && hal_inb(PORT + UART_IER) != 0xff;
 	while (i < len) {
 		size_t n = 0;
 		for (; i < len && n + 2 <= sizeof(chunk); i++) {
@@ -163,6 +158,8 @@ int serial_write(const char *buf, uint64_t len)
 			chunk[n++] = buf[i];
 		}
 		uint64_t flags = irq_save();
+		if (owed)
+			cell_owe(LANE_TX, n);
 		tx_queue(chunk, n);
 		tx_irq_enable(true);
 		irq_restore(flags);
@@ -187,19 +184,22 @@ void serial_flush(void)
 static void rx_deliver(void)
 {
 	unsigned char c;
+	unsigned i;
+	bool refused = false;
 
-	for (unsigned i = 0; i < SERIAL_RX_MAX; i++) {
+	for (i = 0; i < SERIAL_RX_MAX; i++) {
 		if (byteq_peek(SERIAL_RX_RECORD, &c, 1) != 1)
-			return;
-		if (dispatch_post(SERIAL_EVENT, c ? c : SERIAL_INPUT_LOST) <= 0) {
-			/* The subscriber takes no more: the rest waits on it, not on this cell
-			 * (serial_rx_room brings it). */
-			cell_forgive(LANE_RX);
-			return;
-		}
+			break;
+		if ((refused = dispatch_post(SERIAL_EVENT, c ? c : SERIAL_INPUT_LOST) <= 0))
+			break;
 		byteq_drop(SERIAL_RX_RECORD, 1);
-		cell_paid(LANE_RX, 1);
 	}
+	if (i)
+		cell_paid(LANE_RX, i);	/* once for the round: each call looks the caller up */
+	/* The subscriber takes no more: the rest waits on it, not on this cell
+	 * (serial_rx_room brings it). */
+	if (refused)
+		cell_forgive(LANE_RX);
 }
 
 /* Free places in "serial/rx"; a corrupt queue is emptied first. */
