@@ -40,7 +40,7 @@
 struct beating {
 	bool used;
 	char cell[32], version[12];
-	uint64_t start;			/* the copy's address: a reload is a new copy */
+	uint64_t start, end;		/* the copy's mapped range: a reload is a new copy */
 	uint64_t period_ns, last_ns;
 	bool progress;			/* progress=MS: late only while it owes work */
 	uint64_t owed[CELL_LANES];
@@ -92,8 +92,8 @@ static void sync(uint64_t now)
 			continue;
 		for (int i = 0; i < BEATING; i++)
 			if (!beating[i].used) {
-				beating[i] = (struct beating){ true, "", "", ci.start, ms * 1000000ull, now,
-							       progress, { 0 } };
+				beating[i] = (struct beating){ true, "", "", ci.start, ci.end, ms * 1000000ull,
+							       now, progress, { 0 } };
 				snprintf(beating[i].cell, sizeof(beating[i].cell), "%s", ci.name);
 				snprintf(beating[i].version, sizeof(beating[i].version), "%s", ci.version);
 				break;
@@ -101,22 +101,32 @@ static void sync(uint64_t now)
 	}
 }
 
-/* The entry of the loaded copy of the cell that holds code address `ra`, or NULL. Interrupts off. */
+/* The entry whose copy's range holds code address `ra`, or NULL. Interrupts off. */
+static struct beating *holding(uint64_t ra)
+{
+	for (int i = 0; i < BEATING; i++)
+		if (beating[i].used && ra >= beating[i].start && ra < beating[i].end)
+			return &beating[i];
+	return NULL;
+}
+
+/*
+ * The entry of the loaded copy of the cell that holds code address `ra`, or
+ * NULL. The entries are synced first if a load, unload or swap happened since
+ * (a range may now hold another copy), and once more if a copy loaded since
+ * is not found. Interrupts off.
+ */
 static struct beating *caller_entry(uint64_t ra, uint64_t now)
 {
-	struct cells_where w;
-	struct loader_cell *c;
-	struct loader_cell_info ci;
-	struct beating *b = NULL;
+	struct beating *b;
 
-	if (!cells_addr_owner(ra, &w))
-		return NULL;
-	if ((c = loader_cell_find(cells_loader(), w.cell))) {
-		loader_cell_info(c, &ci);
-		if (!(b = find(w.cell, ci.start))) {
-			sync(now);
-			b = find(w.cell, ci.start);
-		}
+	if (loader_generation() != synced_gen)
+		sync(now);
+	b = holding(ra);
+
+	if (!b) {
+		sync(now);
+		b = holding(ra);
 	}
 	return b;
 }
