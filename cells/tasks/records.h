@@ -18,7 +18,7 @@
 
 #define TASKS_PRIVATE __attribute__((visibility("hidden")))
 
-#define TASKS_LAYOUT       3u
+#define TASKS_LAYOUT       4u
 #define TASK_TYPE          0x5441534bu   /* "TASK": "task/ID" */
 #define TASKS_CPU_TYPE     0x54435055u   /* "TCPU": "tasks/current" */
 #define TASKS_TABLE_TYPE   0x5454424cu   /* "TTBL": "tasks/table" */
@@ -82,7 +82,9 @@ _Static_assert(TASK_HOT_AT + sizeof(struct task_hot) == sizeof(struct task_rec),
  * "tasks/current": the CPU's side. The fields are ordered by how often they
  * change, the most often last, so that an in-place write (which patches the
  * checksum over the changed span and the bytes behind it) stays short: a
- * switch changes the last three words, a tick the ones before them.
+ * tick changes the last word only (its count), a switch the words before it.
+ * A turn's ticks are not counted as they come: they are ticks - turn_tick,
+ * charged when the turn ends (hand_over).
  */
 struct tasks_cpu {
 	/*
@@ -92,8 +94,8 @@ struct tasks_cpu {
 	 * swaps of this cell.
 	 */
 	statedb_handle table_h, blocked_h, rq_h;
-	uint64_t ticks, idle_ticks;
-	uint64_t ran_ticks;        /* ticks charged to current since it was switched in */
+	uint64_t idle_ticks;       /* ticks of the idle turns (task 0, or no task) that ended */
+	uint64_t turn_tick;        /* `ticks` when current's turn began */
 	uint32_t need_resched;     /* preempt current at the next tasks_irq_exit (a tick or a wake-up asked) */
 	int32_t current_prio;      /* current's priority, to queue it again without reading its record */
 	/* The last switch-out, until tasks_finish_switch records it in the task's record. */
@@ -108,8 +110,21 @@ struct tasks_cpu {
 	 */
 	int64_t current;
 	uint64_t switches;
+	uint64_t ticks;            /* timer ticks seen */
 };
-_Static_assert(sizeof(struct tasks_cpu) == 96, "tasks layout 3");
+_Static_assert(sizeof(struct tasks_cpu) == 96, "tasks layout 4");
+
+/* Ticks of current's turn so far. */
+static inline uint64_t turn_ticks(const struct tasks_cpu *c)
+{
+	return c->ticks - c->turn_tick;
+}
+
+/* Idle ticks, the idle turn under way included. */
+static inline uint64_t idle_ticks(const struct tasks_cpu *c)
+{
+	return c->idle_ticks + (c->current <= 0 ? turn_ticks(c) : 0);
+}
 
 /* A task's place in "tasks/table": its id (-1: free) and its record's handle. */
 struct tasks_slot {

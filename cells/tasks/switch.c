@@ -149,7 +149,7 @@ static int queue_how(const struct tasks_cpu *cpu, uint64_t state)
 {
 	if ((state != TASKS_SWITCH_PREEMPT && state != TASK_READY) || cpu->current == 0)
 		return SCHED_SWITCH_BLOCK;
-	if (state == TASKS_SWITCH_PREEMPT && cpu->ran_ticks < SCHED_SLICE_TICKS)
+	if (state == TASKS_SWITCH_PREEMPT && turn_ticks(cpu) < SCHED_SLICE_TICKS)
 		return SCHED_SWITCH_REQUEUE;
 	return SCHED_SWITCH_ENQUEUE;
 }
@@ -220,15 +220,23 @@ static uint64_t resume_rsp(const struct tasks_table *t, int64_t id, int32_t *pri
 	return rsp;
 }
 
+/* Begins a new turn of current at this tick, adding an idle turn that ends to the idle ticks. */
+static void new_turn(struct tasks_cpu *cpu)
+{
+	if (cpu->current <= 0)
+		cpu->idle_ticks += turn_ticks(cpu);
+	cpu->turn_tick = cpu->ticks;
+}
+
 /* Makes next (-1: none) current, the caller pending in `state`. */
 static void hand_over(struct tasks_cpu *cpu, int64_t next, int32_t next_prio, uint32_t state)
 {
 	cpu->pending = cpu->current;
 	cpu->pending_state = state;
-	cpu->pending_ticks = cpu->ran_ticks;
+	cpu->pending_ticks = turn_ticks(cpu);
+	new_turn(cpu);
 	cpu->current = next;
 	cpu->current_prio = next_prio;
-	cpu->ran_ticks = 0;
 	cpu->need_resched = 0;
 	cpu->switches += next >= 0;
 }
@@ -259,7 +267,7 @@ int tasks_switch(uint64_t state, uint64_t flags)
 	next = choose_next(&cpu, (uint32_t)state, how);
 	if (next == self) {
 		cpu.need_resched = 0;	/* the caller goes on: a new turn */
-		cpu.ran_ticks = 0;
+		new_turn(&cpu);
 		changed = true;
 		err = TASKS_AGAIN;
 		goto out;
@@ -299,9 +307,9 @@ uint64_t tasks_idle_next(void)
 		next = 0;
 	if (next < 0 || !(rsp = resume_rsp(table_of(&cpu, t), next, &prio)))
 		return 0;
+	new_turn(&cpu);
 	cpu.current = next;
 	cpu.current_prio = prio;
-	cpu.ran_ticks = 0;
 	cpu.need_resched = 0;
 	cpu.switches++;
 	return cpu_put(&cpu) ? 0 : rsp;
@@ -355,24 +363,21 @@ static int wake_sleepers(struct tasks_cpu *cpu, const struct tasks_cpu **view, b
 	return cpu_get_view(cpu, view) ? -1 : 0;
 }
 
-/* Charges the tick to the running task (if any) and asks for a preemption if the policy says so. */
+/*
+ * Counts the tick (the turn under way is charged when it ends: hand_over)
+ * and asks for a preemption if the policy says so.
+ */
 static void charge_tick(const struct tasks_cpu *view, struct tasks_cpu *cpu)
 {
-	bool running = cpu->current >= 0;
-
 	cpu->ticks++;
-	if (running)
-		cpu->ran_ticks++;
-	if (!running || cpu->current == 0)
-		cpu->idle_ticks++;
-	if (running && !cpu->need_resched &&
+	if (cpu->current >= 0 && !cpu->need_resched &&
 	    policy_should_preempt(tasks_rq_of(cpu, false), &cpu->policy_down,
-				  cpu->current == 0 ? UINT64_MAX : cpu->ran_ticks))
+				  cpu->current == 0 ? UINT64_MAX : turn_ticks(cpu)))
 		cpu->need_resched = 1;
 	cpu_put_over(view, cpu);
 }
 
-/* One read and one write of the CPU record when nothing wakes. */
+/* One read of the CPU record, and a write of its tick count, when nothing wakes. */
 int tasks_tick(uint64_t tick)
 {
 	const struct tasks_cpu *view;
