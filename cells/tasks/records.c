@@ -282,6 +282,16 @@ statedb_handle tasks_rq(void)
 	return rq_reopen(&cpu);
 }
 
+bool tasks_rq_empty(const struct tasks_cpu *c)
+{
+	const void *p;
+	uint32_t version = 0;
+	int n = sdb_hview(c->rq_h, &p, &version);
+
+	return n >= (int)sizeof(struct sched_runqueue) && version == SCHED_RQ_LAYOUT &&
+	       ((const struct sched_runqueue *)p)->count == 0;
+}
+
 statedb_handle tasks_rq_of(struct tasks_cpu *c, bool stale)
 {
 	return stale || !c->rq_h ? rq_reopen(c) : c->rq_h;
@@ -402,6 +412,18 @@ static int blocked_rewrite(const struct tasks_blocked_entry *e, int n, int skip,
 	return put(TASKS_BLOCKED_RECORD, TASKS_BLOCKED_TYPE, out, (size_t)m * sizeof(out[0]));
 }
 
+/* Lowers tasks_cpu.wake_ns to a new sleeper's deadline. */
+static int wake_by(uint64_t wake_ns)
+{
+	struct tasks_cpu cpu;
+	int err = cpu_get(&cpu);
+
+	if (err || wake_ns >= cpu.wake_ns)
+		return err;
+	cpu.wake_ns = wake_ns;
+	return cpu_put(&cpu);
+}
+
 int blocked_add(int64_t id, uint64_t wake_ns, const char *channel)
 {
 	struct tasks_blocked_entry add = { .id = id, .wake_ns = wake_ns };
@@ -414,6 +436,8 @@ int blocked_add(int64_t id, uint64_t wake_ns, const char *channel)
 		return TASKS_E_FULL;
 	if (channel)
 		memcpy(add.channel, channel, strlen(channel) + 1);
+	if (wake_ns && (err = wake_by(wake_ns)))
+		return err;
 	return blocked_rewrite(e, n, -1, &add);
 }
 
@@ -431,18 +455,22 @@ int blocked_remove(int64_t id)
 }
 
 int blocked_due(const struct tasks_cpu *c, uint64_t now_ns, const char *channel, int64_t *ids,
-		int max)
+		int max, uint64_t *later)
 {
 	const struct tasks_blocked_entry *e;
 	int n, found = 0, err = blocked_view(c, &e, &n);
 
+	if (later)
+		*later = UINT64_MAX;
 	if (err)
 		return err;
-	for (int i = 0; i < n && found < max; i++) {
+	for (int i = 0; i < n; i++) {
 		bool due = channel ? !e[i].wake_ns && !strcmp(e[i].channel, channel)
 				   : e[i].wake_ns && e[i].wake_ns <= now_ns;
-		if (due)
+		if (due && found < max)
 			ids[found++] = e[i].id;
+		else if (later && e[i].wake_ns && e[i].wake_ns < *later)
+			*later = e[i].wake_ns;
 	}
 	return found;
 }

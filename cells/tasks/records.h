@@ -94,6 +94,12 @@ struct tasks_cpu {
 	 * swaps of this cell.
 	 */
 	statedb_handle table_h, blocked_h, rq_h;
+	/*
+	 * No sleeper is due before this time_ns(): at most the earliest
+	 * deadline in tasks/blocked (lowered by blocked_add, raised by the tick
+	 * that looks), so that a tick with nothing due reads no other record.
+	 */
+	uint64_t wake_ns;
 	uint64_t idle_ticks;       /* ticks of the idle turns (task 0, or no task) that ended */
 	uint64_t turn_tick;        /* `ticks` when current's turn began */
 	uint32_t need_resched;     /* preempt current at the next tasks_irq_exit (a tick or a wake-up asked) */
@@ -112,7 +118,7 @@ struct tasks_cpu {
 	uint64_t switches;
 	uint64_t ticks;            /* timer ticks seen */
 };
-_Static_assert(sizeof(struct tasks_cpu) == 96, "tasks layout 4");
+_Static_assert(sizeof(struct tasks_cpu) == 104, "tasks layout 4");
 
 /* Ticks of current's turn so far. */
 static inline uint64_t turn_ticks(const struct tasks_cpu *c)
@@ -194,10 +200,11 @@ TASKS_PRIVATE int blocked_remove(int64_t id);
 /*
  * Copies up to max ids of blocked tasks due at now_ns (or waiting on channel
  * if not NULL). c is the caller's copy of tasks/current, for its handles,
- * or NULL to read it.
+ * or NULL to read it. *later (if not NULL) becomes the earliest deadline of
+ * the sleepers not due, UINT64_MAX if none.
  */
 TASKS_PRIVATE int blocked_due(const struct tasks_cpu *c, uint64_t now_ns, const char *channel,
-			      int64_t *ids, int max);
+			      int64_t *ids, int max, uint64_t *later);
 TASKS_PRIVATE const char *task_state_name(uint32_t state);
 /* The run queue's handle for the policy calls (include/delos/sched.h), opened again if it went stale. */
 TASKS_PRIVATE statedb_handle tasks_rq(void);
@@ -207,6 +214,8 @@ TASKS_PRIVATE statedb_handle tasks_rq(void);
  * opened again, in c and in the record.
  */
 TASKS_PRIVATE statedb_handle tasks_rq_of(struct tasks_cpu *c, bool stale);
+/* Whether the run queue (through c->rq_h) reads as one that holds no task. */
+TASKS_PRIVATE bool tasks_rq_empty(const struct tasks_cpu *c);
 /* Opens the hot records' handles and keeps them (cell_init); 0 or a tasks_error. */
 TASKS_PRIVATE int tasks_open_handles(void);
 

@@ -344,19 +344,24 @@ int tasks_make_ready(int64_t id)
 
 /*
  * Wakes the sleepers due at now_ns, given the caller's copy of the CPU
- * record (*cpu, changed if `changed`; *view the record in place), which the
- * wake-ups write too: it is written first and read again after. Returns 0,
- * or -1 if *cpu is lost.
+ * record (*cpu; *view the record in place), which the
+ * wake-ups write too: it is written first and read again after. Before the
+ * earliest deadline (cpu->wake_ns) it reads nothing; after it, it raises
+ * cpu->wake_ns to the next deadline, in *cpu (written with the tick).
+ * Returns 0, or -1 if *cpu is lost.
  */
-static int wake_sleepers(struct tasks_cpu *cpu, const struct tasks_cpu **view, bool changed,
-			 uint64_t now_ns)
+static int wake_sleepers(struct tasks_cpu *cpu, const struct tasks_cpu **view, uint64_t now_ns)
 {
 	int64_t ids[TASKS_MAX];
-	int n = blocked_due(cpu, now_ns, NULL, ids, TASKS_MAX);
+	uint64_t later;
+	int n;
 
-	if (n <= 0)
+	if (now_ns < cpu->wake_ns || (n = blocked_due(cpu, now_ns, NULL, ids, TASKS_MAX, &later)) < 0)
 		return 0;
-	if (changed && cpu_put_over(*view, cpu))
+	cpu->wake_ns = later;
+	if (n == 0)
+		return 0;
+	if (cpu_put_over(*view, cpu))
 		return -1;
 	for (int i = 0; i < n; i++)
 		tasks_make_ready(ids[i]);
@@ -365,12 +370,14 @@ static int wake_sleepers(struct tasks_cpu *cpu, const struct tasks_cpu **view, b
 
 /*
  * Counts the tick (the turn under way is charged when it ends: hand_over)
- * and asks for a preemption if the policy says so.
+ * and asks for a preemption if the policy says so. With nothing queued
+ * there is nothing to give way to, and the policy is not asked (unless it
+ * is down: then the fallback pick shares the CPU, at every tick).
  */
 static void charge_tick(const struct tasks_cpu *view, struct tasks_cpu *cpu)
 {
 	cpu->ticks++;
-	if (cpu->current >= 0 && !cpu->need_resched &&
+	if (cpu->current >= 0 && !cpu->need_resched && (cpu->policy_down || !tasks_rq_empty(cpu)) &&
 	    policy_should_preempt(tasks_rq_of(cpu, false), &cpu->policy_down,
 				  cpu->current == 0 ? UINT64_MAX : turn_ticks(cpu)))
 		cpu->need_resched = 1;
@@ -387,7 +394,7 @@ int tasks_tick(uint64_t tick)
 
 	(void)tick;
 	if (record_pending_view(&cpu, &view, &t, &changed) ||
-	    wake_sleepers(&cpu, &view, changed, time_ns()))
+	    wake_sleepers(&cpu, &view, time_ns()))
 		return 0;
 	charge_tick(view, &cpu);
 	return 0;
