@@ -118,7 +118,7 @@ static int view_fixed(statedb_handle h, const void **p, size_t size)
 	return 0;
 }
 
-static const struct tasks_cpu *cpu_view(void)
+const struct tasks_cpu *cpu_view(void)
 {
 	const void *p;
 
@@ -148,6 +148,11 @@ int cpu_get_view(struct tasks_cpu *c, const struct tasks_cpu **view)
 int cpu_put(const struct tasks_cpu *c)
 {
 	return cpu_put_over(cpu_view(), c);
+}
+
+int cpu_put_ticks(uint64_t ticks)
+{
+	return sdb_hwrite(cpu_handle(), offsetof(struct tasks_cpu, ticks), &ticks, sizeof(ticks)) ? TASKS_E_STATE : 0;
 }
 
 int cpu_put_over(const struct tasks_cpu *v, const struct tasks_cpu *c)

@@ -180,6 +180,10 @@ TASKS_PRIVATE int rec_put_hot(statedb_handle h, const struct task_hot *was, cons
 TASKS_PRIVATE int rec_hget(statedb_handle h, int64_t id, struct task_rec *r);
 TASKS_PRIVATE int rec_delete(int64_t id);
 TASKS_PRIVATE int cpu_get(struct tasks_cpu *c);
+/* tasks/current in place (read-only, for the caller's call only), or NULL: then use cpu_get. */
+TASKS_PRIVATE const struct tasks_cpu *cpu_view(void);
+/* Writes tasks/current's tick count alone, in place. */
+TASKS_PRIVATE int cpu_put_ticks(uint64_t ticks);
 TASKS_PRIVATE int cpu_put(const struct tasks_cpu *c);
 /*
  * The same, where *view is the record in place (NULL when it was read by

@@ -369,32 +369,48 @@ static int wake_sleepers(struct tasks_cpu *cpu, const struct tasks_cpu **view, u
 }
 
 /*
+ * Whether a tick should ask the policy to preempt the running task: not
+ * when none runs or one is asked for already, nor with nothing queued:
+ * there is nothing to give way to (unless the policy is down: then the
+ * fallback pick shares the CPU, at every tick).
+ */
+static bool ask_preempt(const struct tasks_cpu *cpu)
+{
+	return cpu->current >= 0 && !cpu->need_resched && (cpu->policy_down || !tasks_rq_empty(cpu));
+}
+
+/*
  * Counts the tick (the turn under way is charged when it ends: hand_over)
- * and asks for a preemption if the policy says so. With nothing queued
- * there is nothing to give way to, and the policy is not asked (unless it
- * is down: then the fallback pick shares the CPU, at every tick).
+ * and asks for a preemption if the policy says so.
  */
 static void charge_tick(const struct tasks_cpu *view, struct tasks_cpu *cpu)
 {
 	cpu->ticks++;
-	if (cpu->current >= 0 && !cpu->need_resched && (cpu->policy_down || !tasks_rq_empty(cpu)) &&
+	if (ask_preempt(cpu) &&
 	    policy_should_preempt(tasks_rq_of(cpu, false), &cpu->policy_down,
 				  cpu->current == 0 ? UINT64_MAX : turn_ticks(cpu)))
 		cpu->need_resched = 1;
 	cpu_put_over(view, cpu);
 }
 
-/* One read of the CPU record, and a write of its tick count, when nothing wakes. */
+/*
+ * With nothing pending, nothing due and nothing to ask, a tick reads
+ * tasks/current in place and writes its count alone; otherwise one read
+ * (a copy) and one write of the words that changed.
+ */
 int tasks_tick(uint64_t tick)
 {
-	const struct tasks_cpu *view;
+	const struct tasks_cpu *view = cpu_view();
 	const struct tasks_table *t;
 	struct tasks_cpu cpu;
+	uint64_t now = time_ns();
 	bool changed;
 
 	(void)tick;
-	if (record_pending_view(&cpu, &view, &t, &changed) ||
-	    wake_sleepers(&cpu, &view, time_ns()))
+	if (view && view->pending < 0 && now < view->wake_ns && !ask_preempt(view) &&
+	    cpu_put_ticks(view->ticks + 1) == 0)
+		return 0;
+	if (record_pending_view(&cpu, &view, &t, &changed) || wake_sleepers(&cpu, &view, now))
 		return 0;
 	charge_tick(view, &cpu);
 	return 0;
@@ -402,10 +418,13 @@ int tasks_tick(uint64_t tick)
 
 int tasks_irq_exit(uint64_t irq, uint64_t unused)
 {
+	const struct tasks_cpu *v;
 	const struct tasks_table *t;
 	struct tasks_cpu cpu;
 
 	(void)irq, (void)unused;
+	if ((v = cpu_view()) && v->pending < 0 && !v->need_resched)
+		return 0;	/* nothing to record, nothing to preempt: no copy */
 	if (finish_into(&cpu, &t) || cpu.current < 0 || !cpu.need_resched)
 		return 0;
 	__attribute__((musttail)) return tasks_switch(TASKS_SWITCH_PREEMPT, 0);
