@@ -28,6 +28,21 @@ struct rq_buf {
 _Static_assert(offsetof(struct rq_buf, q) == sizeof(struct sched_runqueue), "rq_buf mirrors layout 2");
 _Static_assert(sizeof(struct rq_buf) == SCHED_RQ_SIZE, "the record is the whole buffer");
 
+/*
+ * Copies n 8-byte words forward (dst below src, or apart), inline: a queue
+ * is a few entries long, and a library call costs more than the copy.
+ */
+static inline void rq_copy_words(void *dst, const void *src, size_t n)
+{
+	__asm__ volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+}
+
+/* Entry i made zero, as every entry past `count` is. */
+static inline void rq_clear(struct rq_buf *rq, uint32_t i)
+{
+	rq->q[i] = (struct sched_entry){ 0 };
+}
+
 /* Bytes of the record in use: the header and `count` entries. */
 static inline size_t rq_size(const struct rq_buf *rq)
 {
@@ -67,9 +82,9 @@ static inline int rq_load_view(statedb_handle q, struct rq_buf *rq, const struct
 
 	if (err)
 		return err;
-	memcpy(rq, *h, sizeof(**h) + (*h)->count * sizeof(struct sched_entry));
+	rq_copy_words(rq, *h, (sizeof(**h) + (*h)->count * sizeof(struct sched_entry)) / 8);
 	if ((*h)->count < SCHED_QUEUE_MAX)
-		memset(&rq->q[(*h)->count], 0, sizeof(rq->q[0]));
+		rq_clear(rq, (*h)->count);
 	return 0;
 }
 
@@ -118,15 +133,16 @@ static inline int rq_find(const struct rq_buf *rq, int64_t id)
 /* Removes entry i; the entry vacated at the end reads as zero. */
 static inline void rq_remove_at(struct rq_buf *rq, uint32_t i)
 {
-	memmove(&rq->q[i], &rq->q[i + 1], (rq->count - i - 1) * sizeof(rq->q[0]));
+	rq_copy_words(&rq->q[i], &rq->q[i + 1], (rq->count - i - 1) * sizeof(rq->q[0]) / 8);
 	rq->count--;
-	memset(&rq->q[rq->count], 0, sizeof(rq->q[0]));
+	rq_clear(rq, rq->count);
 }
 
 /* Inserts at position i (0: head, count: tail); the caller checked for room. */
 static inline void rq_insert_at(struct rq_buf *rq, uint32_t i, int64_t id, int prio)
 {
-	memmove(&rq->q[i + 1], &rq->q[i], (rq->count - i) * sizeof(rq->q[0]));
+	if (i < rq->count)	/* at the tail (the usual case) nothing moves */
+		memmove(&rq->q[i + 1], &rq->q[i], (rq->count - i) * sizeof(rq->q[0]));
 	rq->q[i] = (struct sched_entry){ .id = id, .prio = prio };
 	rq->count++;
 }
@@ -240,9 +256,11 @@ static inline int64_t rq_switch(statedb_handle q, int64_t id, int prio, int at,
 	was = rq.count;
 	if (at != RQ_NONE && id <= 0)
 		*err = SCHED_E_INVAL;
-	else if (at != RQ_NONE && rq_find(&rq, id) < 0 && rq.count == SCHED_QUEUE_MAX)
+	else if (at != RQ_NONE && rq_find(&rq, id) >= 0)
+		;	/* queued already: it keeps its place */
+	else if (at != RQ_NONE && rq.count == SCHED_QUEUE_MAX)
 		*err = SCHED_E_FULL;
-	else if (at != RQ_NONE && rq_find(&rq, id) < 0)
+	else if (at != RQ_NONE)
 		rq_insert_at(&rq, at == RQ_TAIL ? rq.count : at == RQ_SECOND ? (rq.count ? 1 : 0)
 						    : (uint32_t)at, id, prio);
 	return rq_take_over(q, h, &rq, pick(&rq), was);

@@ -426,7 +426,8 @@ int statedb_hstore(struct state_db *db, statedb_handle h, const void *data, size
  * span would cost more than the bytes saved.
  */
 #define SPAN_MIN 64u
-static inline int inplace_span(struct state_db *db, struct sdb_rec *r, const void *data, size_t len)
+static inline __attribute__((always_inline)) int inplace_span(struct state_db *db, struct sdb_rec *r,
+								 const void *data, size_t len)
 {
 	const unsigned char *a = r->data, *b = data;
 	size_t lo = 0, hi = (len + 7) & ~(size_t)7;

@@ -235,11 +235,11 @@ static void state_scrub_line(void)
 
 	if (sdb_stats(&st))
 		return;
-	round = (st.scrub_cost + SDB_SCRUB_BYTES - 1) / SDB_SCRUB_BYTES;
-	shell_printf("scrub: %lu records verified, %lu rounds of %zu index slots, %u bytes per tick:"
+	round = (st.scrub_cost + SDB_SCRUB_BYTES - 1) / SDB_SCRUB_BYTES * SDB_SCRUB_EVERY;
+	shell_printf("scrub: %lu records verified, %lu rounds of %zu index slots, %u bytes every %u ticks:"
 		     " a round is %zu bytes, %zu ticks; a corrupt record found within %zu ticks;"
 		     " checksums by %s\n", st.scrubbed, st.scrub_rounds, st.index_slots,
-		     SDB_SCRUB_BYTES, st.scrub_cost, round, 2 * round,
+		     SDB_SCRUB_BYTES, SDB_SCRUB_EVERY, st.scrub_cost, round, 2 * round,
 		     st.hw_crc ? "the crc32 instruction" : "slicing-by-8");
 }
 

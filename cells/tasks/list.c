@@ -56,7 +56,7 @@ static bool info_of(int64_t id, struct task_info *t)
 	copy_str(t->cell, sizeof(t->cell), r.entry.cell);
 	copy_str(t->sym, sizeof(t->sym), r.entry.sym);
 	t->runs = r.runs + running;
-	t->cpu_ticks = r.cpu_ticks + (running ? cpu.ran_ticks : 0);
+	t->cpu_ticks = r.cpu_ticks + (running ? turn_ticks(&cpu) : 0);
 	if (!running && r.saved_rsp) {	/* the running task's rsp is live, not saved */
 		t->saved_rsp = r.saved_rsp;
 		t->saved_rip = *(const uint64_t *)(r.saved_rsp + CTX_FRAME_RET_OFFSET);
@@ -117,7 +117,7 @@ int tasks_stats(struct tasks_stats *st)
 	if ((err = cpu_get(&cpu)) == 0 && (err = table_get(&t)) == 0) {
 		st->switches = cpu.switches;
 		st->ticks = cpu.ticks;
-		st->idle_ticks = cpu.idle_ticks;
+		st->idle_ticks = idle_ticks(&cpu);
 		st->live = t.live;
 		st->current = cpu.current;
 	}

@@ -118,7 +118,7 @@ static int view_fixed(statedb_handle h, const void **p, size_t size)
 	return 0;
 }
 
-static const struct tasks_cpu *cpu_view(void)
+const struct tasks_cpu *cpu_view(void)
 {
 	const void *p;
 
@@ -148,6 +148,11 @@ int cpu_get_view(struct tasks_cpu *c, const struct tasks_cpu **view)
 int cpu_put(const struct tasks_cpu *c)
 {
 	return cpu_put_over(cpu_view(), c);
+}
+
+int cpu_put_ticks(uint64_t ticks)
+{
+	return sdb_hwrite(cpu_handle(), offsetof(struct tasks_cpu, ticks), &ticks, sizeof(ticks)) ? TASKS_E_STATE : 0;
 }
 
 int cpu_put_over(const struct tasks_cpu *v, const struct tasks_cpu *c)
@@ -282,6 +287,16 @@ statedb_handle tasks_rq(void)
 	return rq_reopen(&cpu);
 }
 
+bool tasks_rq_empty(const struct tasks_cpu *c)
+{
+	const void *p;
+	uint32_t version = 0;
+	int n = sdb_hview(c->rq_h, &p, &version);
+
+	return n >= (int)sizeof(struct sched_runqueue) && version == SCHED_RQ_LAYOUT &&
+	       ((const struct sched_runqueue *)p)->count == 0;
+}
+
 statedb_handle tasks_rq_of(struct tasks_cpu *c, bool stale)
 {
 	return stale || !c->rq_h ? rq_reopen(c) : c->rq_h;
@@ -402,6 +417,18 @@ static int blocked_rewrite(const struct tasks_blocked_entry *e, int n, int skip,
 	return put(TASKS_BLOCKED_RECORD, TASKS_BLOCKED_TYPE, out, (size_t)m * sizeof(out[0]));
 }
 
+/* Lowers tasks_cpu.wake_ns to a new sleeper's deadline. */
+static int wake_by(uint64_t wake_ns)
+{
+	struct tasks_cpu cpu;
+	int err = cpu_get(&cpu);
+
+	if (err || wake_ns >= cpu.wake_ns)
+		return err;
+	cpu.wake_ns = wake_ns;
+	return cpu_put(&cpu);
+}
+
 int blocked_add(int64_t id, uint64_t wake_ns, const char *channel)
 {
 	struct tasks_blocked_entry add = { .id = id, .wake_ns = wake_ns };
@@ -414,6 +441,8 @@ int blocked_add(int64_t id, uint64_t wake_ns, const char *channel)
 		return TASKS_E_FULL;
 	if (channel)
 		memcpy(add.channel, channel, strlen(channel) + 1);
+	if (wake_ns && (err = wake_by(wake_ns)))
+		return err;
 	return blocked_rewrite(e, n, -1, &add);
 }
 
@@ -431,18 +460,22 @@ int blocked_remove(int64_t id)
 }
 
 int blocked_due(const struct tasks_cpu *c, uint64_t now_ns, const char *channel, int64_t *ids,
-		int max)
+		int max, uint64_t *later)
 {
 	const struct tasks_blocked_entry *e;
 	int n, found = 0, err = blocked_view(c, &e, &n);
 
+	if (later)
+		*later = UINT64_MAX;
 	if (err)
 		return err;
-	for (int i = 0; i < n && found < max; i++) {
+	for (int i = 0; i < n; i++) {
 		bool due = channel ? !e[i].wake_ns && !strcmp(e[i].channel, channel)
 				   : e[i].wake_ns && e[i].wake_ns <= now_ns;
-		if (due)
+		if (due && found < max)
 			ids[found++] = e[i].id;
+		else if (later && e[i].wake_ns && e[i].wake_ns < *later)
+			*later = e[i].wake_ns;
 	}
 	return found;
 }

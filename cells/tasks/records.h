@@ -18,7 +18,7 @@
 
 #define TASKS_PRIVATE __attribute__((visibility("hidden")))
 
-#define TASKS_LAYOUT       3u
+#define TASKS_LAYOUT       4u
 #define TASK_TYPE          0x5441534bu   /* "TASK": "task/ID" */
 #define TASKS_CPU_TYPE     0x54435055u   /* "TCPU": "tasks/current" */
 #define TASKS_TABLE_TYPE   0x5454424cu   /* "TTBL": "tasks/table" */
@@ -82,7 +82,9 @@ _Static_assert(TASK_HOT_AT + sizeof(struct task_hot) == sizeof(struct task_rec),
  * "tasks/current": the CPU's side. The fields are ordered by how often they
  * change, the most often last, so that an in-place write (which patches the
  * checksum over the changed span and the bytes behind it) stays short: a
- * switch changes the last three words, a tick the ones before them.
+ * tick changes the last word only (its count), a switch the words before it.
+ * A turn's ticks are not counted as they come: they are ticks - turn_tick,
+ * charged when the turn ends (hand_over).
  */
 struct tasks_cpu {
 	/*
@@ -92,8 +94,14 @@ struct tasks_cpu {
 	 * swaps of this cell.
 	 */
 	statedb_handle table_h, blocked_h, rq_h;
-	uint64_t ticks, idle_ticks;
-	uint64_t ran_ticks;        /* ticks charged to current since it was switched in */
+	/*
+	 * No sleeper is due before this time_ns(): at most the earliest
+	 * deadline in tasks/blocked (lowered by blocked_add, raised by the tick
+	 * that looks), so that a tick with nothing due reads no other record.
+	 */
+	uint64_t wake_ns;
+	uint64_t idle_ticks;       /* ticks of the idle turns (task 0, or no task) that ended */
+	uint64_t turn_tick;        /* `ticks` when current's turn began */
 	uint32_t need_resched;     /* preempt current at the next tasks_irq_exit (a tick or a wake-up asked) */
 	int32_t current_prio;      /* current's priority, to queue it again without reading its record */
 	/* The last switch-out, until tasks_finish_switch records it in the task's record. */
@@ -108,8 +116,21 @@ struct tasks_cpu {
 	 */
 	int64_t current;
 	uint64_t switches;
+	uint64_t ticks;            /* timer ticks seen */
 };
-_Static_assert(sizeof(struct tasks_cpu) == 96, "tasks layout 3");
+_Static_assert(sizeof(struct tasks_cpu) == 104, "tasks layout 4");
+
+/* Ticks of current's turn so far. */
+static inline uint64_t turn_ticks(const struct tasks_cpu *c)
+{
+	return c->ticks - c->turn_tick;
+}
+
+/* Idle ticks, the idle turn under way included. */
+static inline uint64_t idle_ticks(const struct tasks_cpu *c)
+{
+	return c->idle_ticks + (c->current <= 0 ? turn_ticks(c) : 0);
+}
 
 /* A task's place in "tasks/table": its id (-1: free) and its record's handle. */
 struct tasks_slot {
@@ -159,6 +180,10 @@ TASKS_PRIVATE int rec_put_hot(statedb_handle h, const struct task_hot *was, cons
 TASKS_PRIVATE int rec_hget(statedb_handle h, int64_t id, struct task_rec *r);
 TASKS_PRIVATE int rec_delete(int64_t id);
 TASKS_PRIVATE int cpu_get(struct tasks_cpu *c);
+/* tasks/current in place (read-only, for the caller's call only), or NULL: then use cpu_get. */
+TASKS_PRIVATE const struct tasks_cpu *cpu_view(void);
+/* Writes tasks/current's tick count alone, in place. */
+TASKS_PRIVATE int cpu_put_ticks(uint64_t ticks);
 TASKS_PRIVATE int cpu_put(const struct tasks_cpu *c);
 /*
  * The same, where *view is the record in place (NULL when it was read by
@@ -179,10 +204,11 @@ TASKS_PRIVATE int blocked_remove(int64_t id);
 /*
  * Copies up to max ids of blocked tasks due at now_ns (or waiting on channel
  * if not NULL). c is the caller's copy of tasks/current, for its handles,
- * or NULL to read it.
+ * or NULL to read it. *later (if not NULL) becomes the earliest deadline of
+ * the sleepers not due, UINT64_MAX if none.
  */
 TASKS_PRIVATE int blocked_due(const struct tasks_cpu *c, uint64_t now_ns, const char *channel,
-			      int64_t *ids, int max);
+			      int64_t *ids, int max, uint64_t *later);
 TASKS_PRIVATE const char *task_state_name(uint32_t state);
 /* The run queue's handle for the policy calls (include/delos/sched.h), opened again if it went stale. */
 TASKS_PRIVATE statedb_handle tasks_rq(void);
@@ -192,6 +218,8 @@ TASKS_PRIVATE statedb_handle tasks_rq(void);
  * opened again, in c and in the record.
  */
 TASKS_PRIVATE statedb_handle tasks_rq_of(struct tasks_cpu *c, bool stale);
+/* Whether the run queue (through c->rq_h) reads as one that holds no task. */
+TASKS_PRIVATE bool tasks_rq_empty(const struct tasks_cpu *c);
 /* Opens the hot records' handles and keeps them (cell_init); 0 or a tasks_error. */
 TASKS_PRIVATE int tasks_open_handles(void);
 

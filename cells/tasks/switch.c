@@ -149,7 +149,7 @@ static int queue_how(const struct tasks_cpu *cpu, uint64_t state)
 {
 	if ((state != TASKS_SWITCH_PREEMPT && state != TASK_READY) || cpu->current == 0)
 		return SCHED_SWITCH_BLOCK;
-	if (state == TASKS_SWITCH_PREEMPT && cpu->ran_ticks < SCHED_SLICE_TICKS)
+	if (state == TASKS_SWITCH_PREEMPT && turn_ticks(cpu) < SCHED_SLICE_TICKS)
 		return SCHED_SWITCH_REQUEUE;
 	return SCHED_SWITCH_ENQUEUE;
 }
@@ -220,15 +220,23 @@ static uint64_t resume_rsp(const struct tasks_table *t, int64_t id, int32_t *pri
 	return rsp;
 }
 
+/* Begins a new turn of current at this tick, adding an idle turn that ends to the idle ticks. */
+static void new_turn(struct tasks_cpu *cpu)
+{
+	if (cpu->current <= 0)
+		cpu->idle_ticks += turn_ticks(cpu);
+	cpu->turn_tick = cpu->ticks;
+}
+
 /* Makes next (-1: none) current, the caller pending in `state`. */
 static void hand_over(struct tasks_cpu *cpu, int64_t next, int32_t next_prio, uint32_t state)
 {
 	cpu->pending = cpu->current;
 	cpu->pending_state = state;
-	cpu->pending_ticks = cpu->ran_ticks;
+	cpu->pending_ticks = turn_ticks(cpu);
+	new_turn(cpu);
 	cpu->current = next;
 	cpu->current_prio = next_prio;
-	cpu->ran_ticks = 0;
 	cpu->need_resched = 0;
 	cpu->switches += next >= 0;
 }
@@ -259,7 +267,7 @@ int tasks_switch(uint64_t state, uint64_t flags)
 	next = choose_next(&cpu, (uint32_t)state, how);
 	if (next == self) {
 		cpu.need_resched = 0;	/* the caller goes on: a new turn */
-		cpu.ran_ticks = 0;
+		new_turn(&cpu);
 		changed = true;
 		err = TASKS_AGAIN;
 		goto out;
@@ -299,9 +307,9 @@ uint64_t tasks_idle_next(void)
 		next = 0;
 	if (next < 0 || !(rsp = resume_rsp(table_of(&cpu, t), next, &prio)))
 		return 0;
+	new_turn(&cpu);
 	cpu.current = next;
 	cpu.current_prio = prio;
-	cpu.ran_ticks = 0;
 	cpu.need_resched = 0;
 	cpu.switches++;
 	return cpu_put(&cpu) ? 0 : rsp;
@@ -336,53 +344,73 @@ int tasks_make_ready(int64_t id)
 
 /*
  * Wakes the sleepers due at now_ns, given the caller's copy of the CPU
- * record (*cpu, changed if `changed`; *view the record in place), which the
- * wake-ups write too: it is written first and read again after. Returns 0,
- * or -1 if *cpu is lost.
+ * record (*cpu; *view the record in place), which the
+ * wake-ups write too: it is written first and read again after. Before the
+ * earliest deadline (cpu->wake_ns) it reads nothing; after it, it raises
+ * cpu->wake_ns to the next deadline, in *cpu (written with the tick).
+ * Returns 0, or -1 if *cpu is lost.
  */
-static int wake_sleepers(struct tasks_cpu *cpu, const struct tasks_cpu **view, bool changed,
-			 uint64_t now_ns)
+static int wake_sleepers(struct tasks_cpu *cpu, const struct tasks_cpu **view, uint64_t now_ns)
 {
 	int64_t ids[TASKS_MAX];
-	int n = blocked_due(cpu, now_ns, NULL, ids, TASKS_MAX);
+	uint64_t later;
+	int n;
 
-	if (n <= 0)
+	if (now_ns < cpu->wake_ns || (n = blocked_due(cpu, now_ns, NULL, ids, TASKS_MAX, &later)) < 0)
 		return 0;
-	if (changed && cpu_put_over(*view, cpu))
+	cpu->wake_ns = later;
+	if (n == 0)
+		return 0;
+	if (cpu_put_over(*view, cpu))
 		return -1;
 	for (int i = 0; i < n; i++)
 		tasks_make_ready(ids[i]);
 	return cpu_get_view(cpu, view) ? -1 : 0;
 }
 
-/* Charges the tick to the running task (if any) and asks for a preemption if the policy says so. */
+/*
+ * Whether a tick should ask the policy to preempt the running task: not
+ * when none runs or one is asked for already, nor with nothing queued:
+ * there is nothing to give way to (unless the policy is down: then the
+ * fallback pick shares the CPU, at every tick).
+ */
+static bool ask_preempt(const struct tasks_cpu *cpu)
+{
+	return cpu->current >= 0 && !cpu->need_resched && (cpu->policy_down || !tasks_rq_empty(cpu));
+}
+
+/*
+ * Counts the tick (the turn under way is charged when it ends: hand_over)
+ * and asks for a preemption if the policy says so.
+ */
 static void charge_tick(const struct tasks_cpu *view, struct tasks_cpu *cpu)
 {
-	bool running = cpu->current >= 0;
-
 	cpu->ticks++;
-	if (running)
-		cpu->ran_ticks++;
-	if (!running || cpu->current == 0)
-		cpu->idle_ticks++;
-	if (running && !cpu->need_resched &&
+	if (ask_preempt(cpu) &&
 	    policy_should_preempt(tasks_rq_of(cpu, false), &cpu->policy_down,
-				  cpu->current == 0 ? UINT64_MAX : cpu->ran_ticks))
+				  cpu->current == 0 ? UINT64_MAX : turn_ticks(cpu)))
 		cpu->need_resched = 1;
 	cpu_put_over(view, cpu);
 }
 
-/* One read and one write of the CPU record when nothing wakes. */
+/*
+ * With nothing pending, nothing due and nothing to ask, a tick reads
+ * tasks/current in place and writes its count alone; otherwise one read
+ * (a copy) and one write of the words that changed.
+ */
 int tasks_tick(uint64_t tick)
 {
-	const struct tasks_cpu *view;
+	const struct tasks_cpu *view = cpu_view();
 	const struct tasks_table *t;
 	struct tasks_cpu cpu;
+	uint64_t now = time_ns();
 	bool changed;
 
 	(void)tick;
-	if (record_pending_view(&cpu, &view, &t, &changed) ||
-	    wake_sleepers(&cpu, &view, changed, time_ns()))
+	if (view && view->pending < 0 && now < view->wake_ns && !ask_preempt(view) &&
+	    cpu_put_ticks(view->ticks + 1) == 0)
+		return 0;
+	if (record_pending_view(&cpu, &view, &t, &changed) || wake_sleepers(&cpu, &view, now))
 		return 0;
 	charge_tick(view, &cpu);
 	return 0;
@@ -390,10 +418,13 @@ int tasks_tick(uint64_t tick)
 
 int tasks_irq_exit(uint64_t irq, uint64_t unused)
 {
+	const struct tasks_cpu *v;
 	const struct tasks_table *t;
 	struct tasks_cpu cpu;
 
 	(void)irq, (void)unused;
+	if ((v = cpu_view()) && v->pending < 0 && !v->need_resched)
+		return 0;	/* nothing to record, nothing to preempt: no copy */
 	if (finish_into(&cpu, &t) || cpu.current < 0 || !cpu.need_resched)
 		return 0;
 	__attribute__((musttail)) return tasks_switch(TASKS_SWITCH_PREEMPT, 0);

@@ -325,7 +325,7 @@ int task_notify(const char *channel)
 		return TASKS_E_NAME;
 	flags = irq_save();
 	tasks_finish_switch();
-	n = blocked_due(NULL, 0, channel, ids, TASKS_MAX);
+	n = blocked_due(NULL, 0, channel, ids, TASKS_MAX, NULL);
 	for (int i = 0; i < n; i++)
 		tasks_make_ready(ids[i]);
 	irq_restore(flags);

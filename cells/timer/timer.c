@@ -66,7 +66,8 @@ int timer_irq(uint64_t h)
 		if (sdb_update(TIMER_RECORD, TIMER_LAYOUT, &st, sizeof(st)))
 			return -1;
 	}
-	sdb_scrub(SDB_SCRUB_BYTES);	/* state_db's background check (include/delos/sdb.h) */
+	if (st.ticks % SDB_SCRUB_EVERY == 0)
+		sdb_scrub(SDB_SCRUB_BYTES);	/* state_db's background check (include/delos/sdb.h) */
 	dispatch_post(TIMER_EVENT, st.ticks);
 	return 0;
 }

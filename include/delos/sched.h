@@ -116,7 +116,11 @@ enum sched_switch_how {
 };
 int64_t sched_switch(statedb_handle q, int64_t id, int prio, int how, int *err);
 
-/* Whether the running task, after ran_ticks ticks in this turn, should give way now. */
+/*
+ * Whether the running task, after ran_ticks ticks in this turn, should give
+ * way now. Never asked while the queue is empty (count 0): there is nothing
+ * to give way to.
+ */
 bool sched_should_preempt(statedb_handle q, uint64_t ran_ticks);
 
 /* The policy's name: "rr", "prio". */

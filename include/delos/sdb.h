@@ -134,16 +134,19 @@ int sdb_hstore(statedb_handle h, const void *data, size_t n);
 /*
  * The background scrub (statedb_scrub_bytes): checksums about `bytes`
  * bytes, resuming inside a record where the last call stopped, and logs
- * each corrupt record. The timer calls it on every tick with
- * SDB_SCRUB_BYTES, so its cost per tick is fixed (a few hundred
- * instructions) whatever the records' sizes, and a round over the whole
- * store takes R = ceil(scrub_cost / SDB_SCRUB_BYTES) ticks, scrub_cost
- * being 16 bytes per index slot plus every live record's header (92
- * bytes) and data (statedb_stats). A record corrupted at some tick is
+ * each corrupt record. The timer calls it on every SDB_SCRUB_EVERY-th tick
+ * with SDB_SCRUB_BYTES: the call's fixed cost (the calls down to the store,
+ * a read section, the interrupt flag) is paid once for that many ticks'
+ * bytes, and the other ticks do no scrub work. Its cost per scrubbing tick
+ * is fixed whatever the records' sizes, and a round over the whole store
+ * takes R = ceil(scrub_cost / SDB_SCRUB_BYTES) * SDB_SCRUB_EVERY ticks,
+ * scrub_cost being 16 bytes per index slot plus every live record's header
+ * (92 bytes) and data (statedb_stats). A record corrupted at some tick is
  * reported within 2R ticks. `state` prints R and 2R for the store as it
  * stands. Returns how many were corrupt.
  */
-#define SDB_SCRUB_BYTES 64u
+#define SDB_SCRUB_BYTES 512u
+#define SDB_SCRUB_EVERY 8u
 int sdb_scrub(size_t bytes);
 /* The store's figures (statedb_stats); 0 or a negative error. */
 int sdb_stats(struct statedb_stats *st);
