@@ -155,6 +155,7 @@ struct statedb_txn {
 	/* Kept for the kernel's cell layer (state_db/sdb_cell.c), unused by the store. */
 	uint32_t nest;              /* sdb_txn_begin calls not yet ended */
 	bool doomed;                /* a nested level aborted: the outermost end aborts */
+	bool free_later;            /* its commit frees nothing itself (statedb_txn_free_later) */
 	uint64_t irq_flags;         /* the interrupt flag to restore at the end */
 	/* A background transaction (sdb_txn_begin_swap): interrupts stay on while it is open. */
 	bool background, bg_active; /* active: the owner task's calls go into it */
@@ -183,6 +184,7 @@ void *sdb_alloc(struct state_db *db, size_t size);
 void sdb_free(struct state_db *db, struct sdb_block *b);
 void sdb_spares_free(struct state_db *db);
 void sdb_retire(struct state_db *db, struct sdb_block *b);
+void sdb_retire_later(struct state_db *db, struct sdb_block *b);
 void sdb_free_retired(struct state_db *db);
 void sdb_reclaim(struct state_db *db);
 /* Asks the fail point, if one is set (the check is inline: writers ask at every step). */

@@ -61,7 +61,7 @@ int statedb_txn_begin(struct state_db *db, uint64_t owner_id, struct statedb_txn
 	txn->ops = NULL;
 	txn->ninline = 0;
 	txn->nest = 0;
-	txn->doomed = txn->background = txn->bg_active = txn->bg_stale = false;
+	txn->doomed = txn->background = txn->bg_active = txn->bg_stale = txn->free_later = false;
 	txn->owner_id = owner_id;
 	txn->nops = 0;
 	txn->next = db->txns;
@@ -69,6 +69,15 @@ int statedb_txn_begin(struct state_db *db, uint64_t owner_id, struct statedb_txn
 	db->open_txns++;
 	*out = txn;
 	return STATEDB_OK;
+}
+
+/* Takes b out of use: at once, or at the next reclaim for a free_later commit. */
+static void txn_retire(struct state_db *db, const struct statedb_txn *txn, struct sdb_block *b)
+{
+	if (txn->free_later)
+		sdb_retire_later(db, b);
+	else
+		sdb_retire(db, b);
 }
 
 /* Frees txn's ops and unpublished values, unlinks and frees txn itself. */
@@ -82,7 +91,7 @@ static void txn_end(struct state_db *db, struct statedb_txn *txn, bool committed
 		if (!committed && op->rec && !op->inplace)
 			sdb_free(db, &op->rec->block);
 		if (!op->embedded)
-			sdb_retire(db, &op->block);
+			txn_retire(db, txn, &op->block);
 	}
 	while (*pp != txn)
 		pp = &(*pp)->next;
@@ -102,6 +111,15 @@ static void txn_end(struct state_db *db, struct statedb_txn *txn, bool committed
 		return;
 	}
 	sdb_retire(db, &txn->block);
+}
+
+int statedb_txn_free_later(struct state_db *db, struct statedb_txn *txn)
+{
+	int err = check_txn(db, txn);
+
+	if (!err)
+		txn->free_later = true;
+	return err;
 }
 
 int statedb_txn_abort(struct state_db *db, struct statedb_txn *txn)
@@ -598,7 +616,7 @@ static void settle(struct state_db *db, struct statedb_txn *txn)
 			sdb_handle_drop(db, op->base);
 		if (op->base) {
 			db->data_bytes -= sdb_rec_size(op->base);
-			sdb_retire(db, &op->base->block);
+			txn_retire(db, txn, &op->base->block);
 		}
 		if (op->rec)
 			db->data_bytes += op->rec->len;
