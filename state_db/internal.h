@@ -184,7 +184,6 @@ void *sdb_alloc(struct state_db *db, size_t size);
 void sdb_free(struct state_db *db, struct sdb_block *b);
 void sdb_spares_free(struct state_db *db);
 void sdb_retire(struct state_db *db, struct sdb_block *b);
-void sdb_retire_later(struct state_db *db, struct sdb_block *b);
 void sdb_free_retired(struct state_db *db);
 void sdb_reclaim(struct state_db *db);
 /* Asks the fail point, if one is set (the check is inline: writers ask at every step). */
@@ -295,6 +294,14 @@ static inline size_t sdb_rec_hdr_len(void)
 static inline bool sdb_live(const struct sdb_rec *r)
 {
 	return r && r != SDB_TOMB;
+}
+
+/* Takes b, already unpublished, out of use, to be freed by the next sdb_reclaim. */
+static inline void sdb_retire_later(struct state_db *db, struct sdb_block *b)
+{
+	b->next = db->retired;
+	db->retired = b;
+	db->retired_count++;
 }
 
 /* handle.c's entries, inline for the hot readers (sdb_cell.c's sdb_hview too). */

@@ -101,14 +101,6 @@ void sdb_reclaim(struct state_db *db)
 		sdb_free_retired(db);
 }
 
-/* Takes b, already unpublished, out of use, to be freed by the next sdb_reclaim. */
-void sdb_retire_later(struct state_db *db, struct sdb_block *b)
-{
-	b->next = db->retired;
-	db->retired = b;
-	db->retired_count++;
-}
-
 /* Takes b, already unpublished, out of use: freed now or once readers leave. */
 void sdb_retire(struct state_db *db, struct sdb_block *b)
 {

@@ -504,8 +504,11 @@ static struct sdb_slot *op_slot(struct state_db *db, const struct sdb_op *op)
 	return db->table ? sdb_find(db->table, op->name, op->hash, &unused, NULL) : NULL;
 }
 
-/* True if the committed value of op's record is still the one it saw first. */
-static bool unchanged(struct state_db *db, const struct sdb_op *op)
+/*
+ * True if the committed value of op's record is still the one it saw first.
+ * Keeps the slot it found in op (op_slot: valid while the table is).
+ */
+static bool unchanged(struct state_db *db, struct sdb_op *op)
 {
 	if (op->inplace) {	/* still the record's buffer (not moved or deleted), and its value */
 		uint32_t unused;
@@ -516,6 +519,8 @@ static bool unchanged(struct state_db *db, const struct sdb_op *op)
 	struct sdb_slot *slot = op_slot(db, op);
 	struct sdb_rec *now = slot ? __atomic_load_n(&slot->rec, __ATOMIC_ACQUIRE) : NULL;
 
+	op->slot = slot;
+	op->table = db->table;
 	if (!sdb_live(now))
 		now = NULL;
 
@@ -529,7 +534,7 @@ static int validate(struct state_db *db, const struct statedb_txn *txn)
 {
 	int creates = 0;
 
-	for (const struct sdb_op *op = txn->ops; op; op = op->next) {
+	for (struct sdb_op *op = txn->ops; op; op = op->next) {
 		if (!unchanged(db, op))
 			return STATEDB_E_CONFLICT;
 		creates += !op->base && op->rec;
@@ -563,7 +568,7 @@ static void publish(struct state_db *db, struct sdb_op *op)
 {
 	if (op->inplace) {
 		publish_inplace(op);
-	} else if (op->base) {
+	} else if (op->base) {	/* the slot validate found, unless the index grew since */
 		op->slot = op_slot(db, op);
 		__atomic_store_n(&op->slot->rec, op->rec ? op->rec : SDB_TOMB, __ATOMIC_RELEASE);
 	} else {
@@ -610,9 +615,9 @@ static void settle(struct state_db *db, struct statedb_txn *txn)
 			op->rec = NULL;
 			continue;
 		}
-		if (op->base && op->rec)
+		if (op->base && op->base->hidx && op->rec)
 			sdb_handle_move(db, op->base, op->rec);    /* handles follow the record */
-		else if (op->base)
+		else if (op->base && op->base->hidx)
 			sdb_handle_drop(db, op->base);
 		if (op->base) {
 			db->data_bytes -= sdb_rec_size(op->base);
