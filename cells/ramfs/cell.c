@@ -36,27 +36,19 @@ struct call {
 };
 
 /*
- * A call that opens no file and makes no token (a migration): fs.key stays
- * zero. Returns 0, or RAMFS_E_NOMEM if no transaction could be opened (then
- * the call must do nothing but leave).
+ * Without a key, fs.key stays zero and calls that need it say RAMFS_E_NO_KEY.
+ * Returns 0, or RAMFS_E_NOMEM if no transaction could be opened (then the
+ * call must do nothing but leave).
  */
-static int enter_keyless(struct call *c)
+static int enter(struct call *c)
 {
 	memset(&c->fs, 0, sizeof(c->fs));
 	c->irq = irq_save();
 	c->fs.layout = RAMFS_CELL_LAYOUT;
 	c->fs.now_ns = time_ns();
 	c->txn = sdb_txn_begin();
-	return c->txn ? RAMFS_E_NOMEM : 0;
-}
-
-/* enter_keyless, with this boot's token key; without one, calls that need it say RAMFS_E_NO_KEY. */
-static int enter(struct call *c)
-{
-	int err = enter_keyless(c);
-
 	tokens_key(&c->fs.key);
-	return err;
+	return c->txn ? RAMFS_E_NOMEM : 0;
 }
 
 /*
@@ -201,7 +193,7 @@ int ramfs_migrate(void)
 {
 	struct call c;
 
-	int n = enter_keyless(&c) ?: rfs_migrate(&c.fs);
+	int n = enter(&c) ?: rfs_migrate(&c.fs);
 	return (int)leave(&c, n);
 }
 
@@ -214,10 +206,10 @@ int ramfs_migrate_stepwise(void)
 
 	if (!ids)
 		return RAMFS_E_NOMEM;
-	n = enter_keyless(&c) ?: rfs_migrate_pending(&c.fs, ids, RAMFS_FILES_MAX);
+	n = enter(&c) ?: rfs_migrate_pending(&c.fs, ids, RAMFS_FILES_MAX);
 	n = (int)leave(&c, n);
 	for (int i = 0; i < n && got >= 0; i++) {	/* interrupts on between two */
-		got = enter_keyless(&c) ?: rfs_migrate_inode(&c.fs, ids[i]);
+		got = enter(&c) ?: rfs_migrate_inode(&c.fs, ids[i]);
 		got = (int)leave(&c, got);
 		done += got > 0;
 	}
