@@ -207,38 +207,13 @@ static void plan_free(struct swap *S)
 	S->plan = (struct plan){ 0 };
 }
 
-static inline bool poke_before(const struct loader_poke *a, const struct loader_poke *b)
+static int cmp_poke(const void *a, const void *b, const void *ctx)
 {
-	return (uintptr_t)a->mem < (uintptr_t)b->mem;
-}
+	uintptr_t x = (uintptr_t)((const struct loader_poke *)a)->mem;
+	uintptr_t y = (uintptr_t)((const struct loader_poke *)b)->mem;
 
-/*
- * Sorts p[0..n) by address, with tmp[0..n): a bottom-up merge sort in
- * which two runs already in order are copied, not merged (the sites come
- * in runs, one per import, each mostly in order).
- */
-static void pokes_sort(struct loader_poke *p, struct loader_poke *tmp, size_t n)
-{
-	struct loader_poke *from = p, *to = tmp, *t;
-
-	for (size_t w = 1; w < n; w *= 2, t = from, from = to, to = t) {
-		for (size_t lo = 0; lo < n; lo += 2 * w) {
-			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
-			size_t a = lo, b = mid, k = lo;
-			if (mid == hi || !poke_before(&from[mid], &from[mid - 1])) {
-				memcpy(&to[lo], &from[lo], (hi - lo) * sizeof(*p));
-				continue;
-			}
-			while (a < mid && b < hi)
-				to[k++] = poke_before(&from[b], &from[a]) ? from[b++] : from[a++];
-			while (a < mid)
-				to[k++] = from[a++];
-			while (b < hi)
-				to[k++] = from[b++];
-		}
-	}
-	if (from != p)
-		memcpy(p, from, n * sizeof(*p));
+	(void)ctx;
+	return x < y ? -1 : x > y;
 }
 
 /*
@@ -256,7 +231,7 @@ static int plan_build(struct swap *S)
 		for (struct loader_import *im = S->pairs[i].old->users; im; im = im->next_user)
 			nm++, np += im->nsites;
 	P->moves = ldr_alloc(S->ld, (nm ? nm : 1) * sizeof(*P->moves));
-	P->pokes = ldr_alloc(S->ld, (np ? np : 1) * 2 * sizeof(*P->pokes));	/* and the sort's */
+	P->pokes = ldr_alloc(S->ld, (np ? np : 1) * sizeof(*P->pokes));
 	if (!P->moves || !P->pokes) {
 		plan_free(S);
 		return fail(S, SWAP_CHECK, LOADER_ENOMEM, "swap: out of memory for the relink");
@@ -287,7 +262,13 @@ static int plan_build(struct swap *S)
 			}
 		}
 	}
-	pokes_sort(P->pokes, P->pokes + np, P->npokes);
+	for (size_t a = 1; a < P->npokes; a++) {	/* insertion: sites come mostly in order */
+		struct loader_poke w = P->pokes[a];
+		size_t b = a;
+		for (; b > 0 && cmp_poke(&P->pokes[b - 1], &w, NULL) > 0; b--)
+			P->pokes[b] = P->pokes[b - 1];
+		P->pokes[b] = w;
+	}
 	if (S->ld->env.poke_plan)
 		S->ld->env.poke_plan(S->ld->env.ctx, P->pokes, P->npokes);
 	P->link_at = loader_link_changes(S->ld);
