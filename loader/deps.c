@@ -6,22 +6,69 @@
  */
 #include "loader/internal.h"
 
-static int cmp_import(const void *a, const void *b, const void *ctx)
-{
-	const struct sym_res *x = &((const struct load *)ctx)->res[*(const uint32_t *)a];
-	const struct sym_res *y = &((const struct load *)ctx)->res[*(const uint32_t *)b];
+/*
+ * An import's place in the order: its owner's load order, then its name,
+ * whose first eight bytes (big-endian, zero past the NUL) compare as one
+ * integer; only names that share them are compared as strings.
+ */
+struct import_key {
+	uint64_t owner, prefix;
+	const char *name;
+	uint32_t sym;	/* the symbol's index in the object */
+};
 
-	if (x->owner->id != y->owner->id)
-		return x->owner->id < y->owner->id ? -1 : 1;
-	return strcmp(x->target->name, y->target->name);
+static uint64_t name_prefix(const char *name)
+{
+	uint64_t v = 0;
+	int i = 0;
+
+	for (; i < 8 && name[i]; i++)
+		v = v << 8 | (unsigned char)name[i];
+	return i ? v << (8 * (8 - i)) : 0;
 }
 
-static void imports_fill(struct load *L, const uint32_t *idx, uint32_t n)
+static inline bool key_before(const struct import_key *x, const struct import_key *y)
+{
+	if (x->owner != y->owner)
+		return x->owner < y->owner;
+	if (x->prefix != y->prefix)
+		return x->prefix < y->prefix;
+	return strcmp(x->name, y->name) < 0;
+}
+
+/*
+ * Bottom-up merge sort of the positions in idx[0..n) by their keys, with
+ * tmp[0..n) (the comparison inline: a call per comparison cost more than
+ * the comparison). Returns the array that holds the result.
+ */
+static uint32_t *keys_sort(const struct import_key *k, uint32_t *idx, uint32_t *tmp, uint32_t n)
+{
+	for (uint32_t w = 1; w < n; w *= 2) {
+		for (uint32_t lo = 0; lo < n; lo += 2 * w) {
+			uint32_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+			uint32_t a = lo, b = mid, o = lo;
+			while (a < mid && b < hi)
+				tmp[o++] = key_before(&k[idx[b]], &k[idx[a]]) ? idx[b++] : idx[a++];
+			while (a < mid)
+				tmp[o++] = idx[a++];
+			while (b < hi)
+				tmp[o++] = idx[b++];
+		}
+		uint32_t *t = idx;
+		idx = tmp;
+		tmp = t;
+	}
+	return idx;
+}
+
+/* Fills the cell's imports from the keys, in the order of idx. */
+static void imports_fill(struct load *L, const struct import_key *key, const uint32_t *idx,
+			 uint32_t n)
 {
 	struct loader_cell *c = L->cell;
 
 	for (uint32_t k = 0; k < n; k++) {
-		struct sym_res *r = &L->res[idx[k]];
+		struct sym_res *r = &L->res[key[idx[k]].sym];
 		r->import = k;
 		c->imports[k] = (struct loader_import){
 			.user = c, .owner = r->owner, .target = r->target,
@@ -30,29 +77,36 @@ static void imports_fill(struct load *L, const uint32_t *idx, uint32_t n)
 	c->nimports = n;
 }
 
-/* Creates one import per externally resolved symbol, sorted by owner. */
+/* Creates one import per externally resolved symbol, sorted by owner, then name. */
 int imports_build(struct load *L)
 {
+	struct import_key *key;
 	uint32_t n = 0, *idx;
 
 	for (uint32_t i = 0; i < L->nsyms; i++)
 		n += L->res[i].kind == RES_EXTERN;
 	if (!n)
 		return 0;
-	idx = ldr_alloc(L->ld, (size_t)n * 2 * sizeof(uint32_t));
+	key = ldr_alloc_raw(L->ld, (size_t)n * (sizeof(*key) + 2 * sizeof(uint32_t)));
 	L->cell->imports = ldr_alloc(L->ld, (size_t)n * sizeof(struct loader_import));
-	if (!idx || !L->cell->imports) {
-		ldr_free(L->ld, idx);
+	if (!key || !L->cell->imports) {
+		ldr_free(L->ld, key);
 		return load_err(L, LOADER_ENOMEM, "out of memory for imports");
 	}
-	for (uint32_t i = 0, k = 0; i < L->nsyms; i++)
-		if (L->res[i].kind == RES_EXTERN)
-			idx[k++] = i;
+	idx = (uint32_t *)(key + n);
+	for (uint32_t i = 0, k = 0; i < L->nsyms; i++) {
+		const struct sym_res *r = &L->res[i];
+		if (r->kind != RES_EXTERN)
+			continue;
+		key[k] = (struct import_key){ r->owner->id, name_prefix(r->target->name),
+					      r->target->name, i };
+		idx[k] = k;
+		k++;
+	}
 	/* Each import names another global of the object: no two compare equal,
-	 * so the merge sort gives the one order. */
-	ldr_msort_u32(idx, idx + n, n, cmp_import, L);
-	imports_fill(L, idx, n);
-	ldr_free(L->ld, idx);
+	 * so the sort gives the one order. */
+	imports_fill(L, key, keys_sort(key, idx, idx + n, n), n);
+	ldr_free(L->ld, key);
 	return 0;
 }
 

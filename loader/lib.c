@@ -187,27 +187,3 @@ void ldr_sort(void *base, size_t n, size_t size, ldr_sort_cmp cmp, const void *c
 	}
 }
 
-/* Bottom-up merge sort. Two runs already in order (the right one's first
- * element not below the left one's last) merge by copying, as the merge
- * loop would: a sorted input costs n comparisons, not n log n. */
-void ldr_msort_u32(uint32_t *idx, uint32_t *tmp, size_t n, ldr_sort_cmp cmp, const void *ctx)
-{
-	for (size_t w = 1; w < n; w *= 2) {
-		for (size_t lo = 0; lo < n; lo += 2 * w) {
-			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
-			size_t a = lo, b = mid, k = lo;
-			if (mid < hi && cmp(&idx[mid], &idx[mid - 1], ctx) >= 0) {
-				memcpy(tmp + lo, idx + lo, (hi - lo) * sizeof(*idx));
-				continue;
-			}
-			while (a < mid && b < hi)
-				tmp[k++] = cmp(&idx[b], &idx[a], ctx) < 0 ? idx[b++] : idx[a++];
-			while (a < mid)
-				tmp[k++] = idx[a++];
-			while (b < hi)
-				tmp[k++] = idx[b++];
-		}
-		for (size_t i = 0; i < n; i++)
-			idx[i] = tmp[i];
-	}
-}

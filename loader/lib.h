@@ -36,10 +36,6 @@ void lmsg_printf(struct lmsg *m, const char *fmt, ...)
 /* Sorts n elements of `size` bytes in place (heapsort: no recursion, no heap). */
 typedef int (*ldr_sort_cmp)(const void *a, const void *b, const void *ctx);
 void ldr_sort(void *base, size_t n, size_t size, ldr_sort_cmp cmp, const void *ctx);
-/* Stable merge sort of n indices through tmp[0..n); cmp gets pointers to
- * elements of idx, as ldr_sort's does. Where no two elements compare equal,
- * the order is ldr_sort's, in about half the comparisons. */
-void ldr_msort_u32(uint32_t *idx, uint32_t *tmp, size_t n, ldr_sort_cmp cmp, const void *ctx);
 
 static inline bool is_pow2(uint64_t x)
 {

@@ -45,6 +45,7 @@ static struct {
 	enum { HOOK_NONE, HOOK_PREPARE, HOOK_SWAP_IN } hook;	/* which hook runs, of pair hook_pair */
 	size_t hook_pair;
 	bool txn_open;	/* the hooks' state transaction was begun (at the first hook) */
+	bool txn_used;	/* ...in this swap: resume lets it free what it replaced */
 	bool prep_txn;	/* the prepare hooks' background transaction is open, not yet adopted */
 } sw;
 
@@ -223,10 +224,19 @@ static int stop_and_check(void *ctx, const struct swap_pair *pairs, size_t n, ch
 	}
 }
 
+/*
+ * The world runs again; the state store frees what the hooks' transaction
+ * replaced (its commit, in the pause, only retired it).
+ */
 static void resume(void *ctx)
 {
+	uint64_t begin = sw.txn_used ? ops_resolve(OPS_STATE_BEGIN) : 0;
+
 	(void)ctx;
 	irq_restore(sw.irq_flags);
+	if (begin)
+		((int (*)(uint64_t))begin)(SDB_TXN_RESUMED);
+	sw.txn_used = false;
 }
 
 static uint64_t version_number(const char *v)
@@ -438,7 +448,7 @@ static int txn_begin(char *why, size_t cap)
 			 ops_holder(OPS_STATE_BEGIN), ops_symbol(OPS_STATE_BEGIN), err);
 		return -1;
 	}
-	sw.txn_open = true;
+	sw.txn_open = sw.txn_used = true;
 	return 0;
 }
 
@@ -494,7 +504,7 @@ static int state_begin(void *ctx, char *why, size_t cap)
 			 ops_symbol(OPS_STATE_BEGIN));
 		return -1;
 	}
-	sw.txn_open = true;
+	sw.txn_open = sw.txn_used = true;
 	if (got == 0)
 		memset(sw.has_kept, 0, sizeof(sw.has_kept));
 	return 0;
@@ -557,7 +567,7 @@ int cells_swap(struct swap_pair *pairs, const bool *restart, size_t n, const cha
 	memset(sw.prepare_fn, 0, sizeof(sw.prepare_fn));
 	memset(sw.has_kept, 0, sizeof(sw.has_kept));
 	sw.hook = HOOK_NONE;
-	sw.prep_txn = false;
+	sw.prep_txn = sw.txn_used = false;
 	err = loader_swap(cells_loader(), pairs, n, &kernel_hooks, res);
 	prep_txn_abort();	/* refused after the prepare hooks: nothing of theirs stays */
 	log_swap(what, err, res);

@@ -155,6 +155,7 @@ struct statedb_txn {
 	/* Kept for the kernel's cell layer (state_db/sdb_cell.c), unused by the store. */
 	uint32_t nest;              /* sdb_txn_begin calls not yet ended */
 	bool doomed;                /* a nested level aborted: the outermost end aborts */
+	bool free_later;            /* its commit frees nothing itself (statedb_txn_free_later) */
 	uint64_t irq_flags;         /* the interrupt flag to restore at the end */
 	/* A background transaction (sdb_txn_begin_swap): interrupts stay on while it is open. */
 	bool background, bg_active; /* active: the owner task's calls go into it */
@@ -293,6 +294,14 @@ static inline size_t sdb_rec_hdr_len(void)
 static inline bool sdb_live(const struct sdb_rec *r)
 {
 	return r && r != SDB_TOMB;
+}
+
+/* Takes b, already unpublished, out of use, to be freed by the next sdb_reclaim. */
+static inline void sdb_retire_later(struct state_db *db, struct sdb_block *b)
+{
+	b->next = db->retired;
+	db->retired = b;
+	db->retired_count++;
 }
 
 /* handle.c's entries, inline for the hot readers (sdb_cell.c's sdb_hview too). */

@@ -108,9 +108,7 @@ void sdb_retire(struct state_db *db, struct sdb_block *b)
 		sdb_free(db, b);	/* what sdb_reclaim would do at once, without the list */
 		return;
 	}
-	b->next = db->retired;
-	db->retired = b;
-	db->retired_count++;
+	sdb_retire_later(db, b);
 	sdb_reclaim(db);
 }
 

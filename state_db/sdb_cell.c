@@ -396,6 +396,11 @@ int sdb_txn_begin_swap(uint64_t mode)
 		irq_restore(flags);
 		return err;
 	}
+	if (mode == SDB_TXN_RESUMED) {
+		sdb_reclaim(db);
+		irq_restore(flags);
+		return STATEDB_OK;
+	}
 	if (mode != SDB_TXN_ADOPT) {
 		irq_restore(flags);
 		return STATEDB_E_INVAL;
@@ -405,13 +410,16 @@ int sdb_txn_begin_swap(uint64_t mode)
 			db->background = false;	/* now the caller's ambient one, as a begin's */
 			t->background = t->bg_active = false;
 			t->irq_flags = flags;
+			t->free_later = true;
 			db->ambient = t;
 			return 1;
 		}
 		background_end(db, t, false, &err);
 	}
 	irq_restore(flags);
-	return sdb_txn_begin();
+	if ((err = sdb_txn_begin()) == STATEDB_OK)
+		db->ambient->free_later = true;
+	return err;
 }
 
 int sdb_txn_end(uint64_t commit)

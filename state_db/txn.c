@@ -61,7 +61,7 @@ int statedb_txn_begin(struct state_db *db, uint64_t owner_id, struct statedb_txn
 	txn->ops = NULL;
 	txn->ninline = 0;
 	txn->nest = 0;
-	txn->doomed = txn->background = txn->bg_active = txn->bg_stale = false;
+	txn->doomed = txn->background = txn->bg_active = txn->bg_stale = txn->free_later = false;
 	txn->owner_id = owner_id;
 	txn->nops = 0;
 	txn->next = db->txns;
@@ -69,6 +69,15 @@ int statedb_txn_begin(struct state_db *db, uint64_t owner_id, struct statedb_txn
 	db->open_txns++;
 	*out = txn;
 	return STATEDB_OK;
+}
+
+/* Takes b out of use: at once, or at the next reclaim for a free_later commit. */
+static void txn_retire(struct state_db *db, const struct statedb_txn *txn, struct sdb_block *b)
+{
+	if (txn->free_later)
+		sdb_retire_later(db, b);
+	else
+		sdb_retire(db, b);
 }
 
 /* Frees txn's ops and unpublished values, unlinks and frees txn itself. */
@@ -82,7 +91,7 @@ static void txn_end(struct state_db *db, struct statedb_txn *txn, bool committed
 		if (!committed && op->rec && !op->inplace)
 			sdb_free(db, &op->rec->block);
 		if (!op->embedded)
-			sdb_retire(db, &op->block);
+			txn_retire(db, txn, &op->block);
 	}
 	while (*pp != txn)
 		pp = &(*pp)->next;
@@ -102,6 +111,15 @@ static void txn_end(struct state_db *db, struct statedb_txn *txn, bool committed
 		return;
 	}
 	sdb_retire(db, &txn->block);
+}
+
+int statedb_txn_free_later(struct state_db *db, struct statedb_txn *txn)
+{
+	int err = check_txn(db, txn);
+
+	if (!err)
+		txn->free_later = true;
+	return err;
 }
 
 int statedb_txn_abort(struct state_db *db, struct statedb_txn *txn)
@@ -486,8 +504,11 @@ static struct sdb_slot *op_slot(struct state_db *db, const struct sdb_op *op)
 	return db->table ? sdb_find(db->table, op->name, op->hash, &unused, NULL) : NULL;
 }
 
-/* True if the committed value of op's record is still the one it saw first. */
-static bool unchanged(struct state_db *db, const struct sdb_op *op)
+/*
+ * True if the committed value of op's record is still the one it saw first.
+ * Keeps the slot it found in op (op_slot: valid while the table is).
+ */
+static bool unchanged(struct state_db *db, struct sdb_op *op)
 {
 	if (op->inplace) {	/* still the record's buffer (not moved or deleted), and its value */
 		uint32_t unused;
@@ -498,6 +519,8 @@ static bool unchanged(struct state_db *db, const struct sdb_op *op)
 	struct sdb_slot *slot = op_slot(db, op);
 	struct sdb_rec *now = slot ? __atomic_load_n(&slot->rec, __ATOMIC_ACQUIRE) : NULL;
 
+	op->slot = slot;
+	op->table = db->table;
 	if (!sdb_live(now))
 		now = NULL;
 
@@ -511,7 +534,7 @@ static int validate(struct state_db *db, const struct statedb_txn *txn)
 {
 	int creates = 0;
 
-	for (const struct sdb_op *op = txn->ops; op; op = op->next) {
+	for (struct sdb_op *op = txn->ops; op; op = op->next) {
 		if (!unchanged(db, op))
 			return STATEDB_E_CONFLICT;
 		creates += !op->base && op->rec;
@@ -545,7 +568,7 @@ static void publish(struct state_db *db, struct sdb_op *op)
 {
 	if (op->inplace) {
 		publish_inplace(op);
-	} else if (op->base) {
+	} else if (op->base) {	/* the slot validate found, unless the index grew since */
 		op->slot = op_slot(db, op);
 		__atomic_store_n(&op->slot->rec, op->rec ? op->rec : SDB_TOMB, __ATOMIC_RELEASE);
 	} else {
@@ -592,13 +615,13 @@ static void settle(struct state_db *db, struct statedb_txn *txn)
 			op->rec = NULL;
 			continue;
 		}
-		if (op->base && op->rec)
+		if (op->base && op->base->hidx && op->rec)
 			sdb_handle_move(db, op->base, op->rec);    /* handles follow the record */
-		else if (op->base)
+		else if (op->base && op->base->hidx)
 			sdb_handle_drop(db, op->base);
 		if (op->base) {
 			db->data_bytes -= sdb_rec_size(op->base);
-			sdb_retire(db, &op->base->block);
+			txn_retire(db, txn, &op->base->block);
 		}
 		if (op->rec)
 			db->data_bytes += op->rec->len;

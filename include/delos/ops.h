@@ -77,7 +77,8 @@ enum ops_slot {
 	 * state transaction a swap's hooks write into (mode 0: begins it, or
 	 * takes over, returning 1, the one the prepare hooks wrote into ahead
 	 * of the pause when it still holds; 1: begins that background one; 2:
-	 * suspends it; include/delos/sdb.h, sdb_txn_begin_swap). Required.
+	 * suspends it; 3: frees, once the world runs, what its commit replaced;
+	 * include/delos/sdb.h, sdb_txn_begin_swap). Required.
 	 * Fallback: the hooks run with no transaction.
 	 */
 	OPS_STATE_BEGIN,

@@ -103,12 +103,18 @@ int sdb_txn_end(uint64_t commit);
  *   (statedb_changes, checked at each of its writes and here): everything
  *   it read is still so, and it is now an ordinary transaction. A stale one
  *   is aborted instead, and a fresh transaction begun (0).
+ *   The transaction it gives frees nothing at its commit
+ *   (statedb_txn_free_later): the pause commits it, and what it replaced
+ *   waits for SDB_TXN_RESUMED.
+ * - SDB_TXN_RESUMED, once the world runs again, frees what the swap's
+ *   transaction left retired (its replaced values and its own blocks).
  * sdb_txn_end ends a background transaction as any other (it then restores
  * no interrupt flag); a stale one never commits (E_ABORTED).
  */
 #define SDB_TXN_ADOPT      0u
 #define SDB_TXN_BACKGROUND 1u
 #define SDB_TXN_SUSPEND    2u
+#define SDB_TXN_RESUMED    3u
 int sdb_txn_begin_swap(uint64_t mode);
 
 /*

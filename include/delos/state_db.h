@@ -430,6 +430,14 @@ int statedb_txn_view(struct state_db *db, struct statedb_txn *txn, const char *n
 int statedb_txn_list_prefix(struct state_db *db, struct statedb_txn *txn, const char *prefix,
 			    statedb_list_fn *fn, void *ctx);
 int statedb_txn_commit(struct state_db *db, struct statedb_txn *txn);
+/*
+ * Makes txn's commit free nothing itself: the values it replaces and the
+ * transaction's own blocks go to the retired list, which the next writer
+ * call (or statedb_reclaim) frees. For a commit that must be short (a
+ * swap's, with the world stopped): the allocator's work waits until the
+ * world runs. 0, or E_TXN if txn is not open.
+ */
+int statedb_txn_free_later(struct state_db *db, struct statedb_txn *txn);
 int statedb_txn_abort(struct state_db *db, struct statedb_txn *txn);
 /* Aborts every open transaction tagged owner_id; returns how many. */
 int statedb_txn_abort_owner(struct state_db *db, uint64_t owner_id);
