@@ -284,3 +284,38 @@ def test_swifi_serial_input_lost_without_a_fault_is_found_by_progress(machine):
     check(re.search(r"serial task -1 '-' heartbeat: hang: no progress on owed work .*"
                     r"reload serial@1 -> serial@1; recovered", out), "faults: %r" % out)
     check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
+
+
+def shell_write_tail_jump():
+    """(function, insns) for swifi_seed: the jmp in shell_write that skips its `xorl
+    %ebx, %ebx` to reach the epilogue, read from this build's object."""
+    obj = os.path.join(os.path.dirname(__file__), "..", "..", "build", "out", "cells", "shell@1.o")
+    out = subprocess.run(["llvm-objdump", "-d", "--no-show-raw-insn", "--disassemble-symbols=shell_write",
+                          obj], capture_output=True, text=True).stdout
+    insns = [re.sub(r"\s+", " ", m.group(1)).strip()
+             for m in re.finditer(r"^\s*[0-9a-f]+:\s+(.*)$", out, re.M)]
+    for a, b in zip(insns, insns[1:]):
+        if a.startswith("jmp ") and b == "xorl %ebx, %ebx":
+            return "shell_write", a
+    raise TestFailure("no jmp before a xorl %%ebx, %%ebx in shell_write: %r" % insns)
+
+
+def test_swifi_jump_past_the_task_entry_is_the_cells(machine):
+    """One bit of shell_write's jmp flipped (eb02 -> eb42) lands it in the middle of
+    shell_printf, whose epilogue moves the stack pointer up past every frame of the shell
+    task's entry and returns to 0. The nearest return address above is nano_core's
+    cellref_call (which called the entry and holds nothing): the fault is the shell's,
+    charged to it from the return addresses just abandoned below, and the shell restarts;
+    nano_core stays up."""
+    seed = swifi_seed("shell@1", "text", *shell_write_tail_jump())
+    m = booted(machine, "swifi@1", icount=True)
+    mark = m.mark()
+    m.send("fault inject shell text seed=%d\r" % seed)
+    a = m.expect(ARMED, 30, since=mark)
+    check(a.group("site").startswith("shell_write+") and (a.group("old"), a.group("new")) == ("eb02", "eb42"),
+          "seed %d armed another site or bit on this build: %r" % (seed, a.group(0)))
+    m.expect(r"faults: #1 #PF page fault in shell:\w+\+0x[0-9a-f]+ \(task, task 1 'shell'\); recovering",
+             60, since=mark)
+    m.expect(r"faults: #1 restart shell@1 \(1 tasks\): recovered after \d+ us", 60, since=mark)
+    check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
+    until(lambda: "returned 42" in m.command("call hello hello_main"), "the shell never answered again")
