@@ -206,6 +206,21 @@ static void catch_unlink(struct catch_point *cp)
 	irq_restore(flags);
 }
 
+void trap_forget_stack(uint64_t top)
+{
+	uint64_t flags = irq_save();
+
+	for (struct catch_point **pp = &catch_list; *pp;) {
+		uint64_t rsp = (*pp)->rsp;
+
+		if (rsp && rsp < top && top - rsp < CATCH_STACK_SPAN && paging_readable(rsp, top - rsp))
+			*pp = (*pp)->next;
+		else
+			pp = &(*pp)->next;
+	}
+	irq_restore(flags);
+}
+
 static _Noreturn void fatal(struct trap_frame *f);
 
 /*
@@ -349,6 +364,7 @@ static bool park_task(struct trap_frame *f)
 	sp = ((top - 1024) & ~15ull) - 8;	/* below its task_start block */
 	if (!top || !paging_readable(sp - 4096, 4104))
 		return false;
+	trap_forget_stack(top);	/* fault_park's frame overwrites them */
 	*(uint64_t *)sp = 0;	/* no return */
 	f->rsp = sp;
 	f->rbp = 0;
@@ -574,18 +590,36 @@ void trap_dispatch(struct trap_frame *f)
 	trap_preempt_point(irq);
 }
 
+struct irq_exit {
+	uint64_t fn, irq;
+};
+
+static void run_irq_exit(void *arg)
+{
+	struct irq_exit *x = arg;
+
+	((int (*)(uint64_t, uint64_t))x->fn)(x->irq, 0);
+}
+
+/*
+ * The interrupt-exit call is a contained call in context irq: a fault in it
+ * (the tasks cell's switch) abandons it, and the interrupted code resumes
+ * as if nothing had been switched. Its catch point stays on the task's stack
+ * while the task is switched out; ctx_prepare and stack_free forget it when
+ * the task is restarted or freed there instead of switched back in.
+ */
 void trap_preempt_point(uint64_t irq)
 {
-	uint64_t exit_fn = ops_resolve(OPS_IRQ_EXIT);
+	struct irq_exit x = { ops_resolve(OPS_IRQ_EXIT), irq };
 
 	/*
 	 * Not from inside a preemption call that has not switched yet: that only
 	 * happens when the scheduler's code turned interrupts on (a fault), and
 	 * each nested interrupt would call it again until the stack overflows.
 	 */
-	if (exit_fn && !ctx_preempting) {
+	if (x.fn && !ctx_preempting) {
 		ctx_preempting = 1;	/* a switch in here is a preemption (watchdog.c) */
-		((int (*)(uint64_t, uint64_t))exit_fn)(irq, 0);
+		trap_contain(run_irq_exit, &x, FAULT_CTX_IRQ, NULL);
 		ctx_preempting = 0;
 	}
 }

@@ -319,3 +319,25 @@ def test_swifi_jump_past_the_task_entry_is_the_cells(machine):
     m.expect(r"faults: #1 restart shell@1 \(1 tasks\): recovered after \d+ us", 60, since=mark)
     check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
     until(lambda: "returned 42" in m.command("call hello hello_main"), "the shell never answered again")
+
+
+def test_swifi_fault_in_the_interrupt_exit_switch_is_contained(machine):
+    """tasks' cpu_put_over loses its `movq %rsi, %r14` (kind nop): every switch of the
+    tasks cell faults. The running task's end faults too and it is parked; then the
+    switch that the end of an interrupt calls (the ops slot irq_exit) faults, in
+    interrupt context. That call is contained (context irq): each such fault is charged
+    to tasks and abandoned, the interrupted code resumes, and nano_core stays up to take
+    the next interrupt and contain the next one."""
+    seed = swifi_seed("tasks@1", "nop", "cpu_put_over", "movq %rsi, %r14")
+    m = booted(machine, "swifi@1", icount=True)
+    mark = m.mark()
+    m.send("fault inject tasks nop seed=%d\r" % seed)
+    a = m.expect(ARMED, 30, since=mark)
+    check(a.group("site").startswith("cpu_put_over+"), "armed another site: %r" % a.group(0))
+    irq_fault = r"faults: #(\d+) #PF page fault in tasks:cpu_put_over\+0x[0-9a-f]+ \(irq, task "
+    first = m.expect(irq_fault, 120, since=mark)
+    m.expect(r"fault: #PF page fault in tasks@1 at cpu_put_over\+0x[0-9a-f]+ \(irq context\); abandoned",
+             60, since=first.start())
+    second = m.expect(irq_fault, 120, since=first.end())
+    check(int(second.group(1)) > int(first.group(1)), "fault numbers: %r, %r" % (first.group(0), second.group(0)))
+    check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
