@@ -341,3 +341,25 @@ def test_swifi_fault_in_the_interrupt_exit_switch_is_contained(machine):
     second = m.expect(irq_fault, 120, since=first.end())
     check(int(second.group(1)) > int(first.group(1)), "fault numbers: %r, %r" % (first.group(0), second.group(0)))
     check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
+
+
+def test_swifi_return_to_no_code_in_a_swap_hook_is_the_hooks(machine):
+    """state_db's statedb_txn_list_prefix loses its `pushq %r14` (kind nop), so its
+    epilogue pops one word too many and returns to 0, with the stack pointer inside the
+    frame of ramfs@2's migration (cell_swap_prepare, a contained hook call). Above it
+    lie a nano_core function pointer kept in a frame (not a return address) and the
+    hook's return into ramfs: the fault is charged to the hook's cell, and the swap is
+    refused with nothing changed; nano_core stays up."""
+    seed = swifi_seed("state_db@1", "nop", "statedb_txn_list_prefix", "pushq %r14")
+    m = booted(machine, "swifi@1", icount=True)
+    a = arm(m, "fault inject state_db nop seed=%d" % seed)
+    check(a.group("site") == "statedb_txn_list_prefix+0x6", "armed another site: %r" % a.group(0))
+    mark = m.mark()
+    m.send("swap ramfs@1 ramfs@2\r")
+    m.expect(r"faults: #1 #PF page fault in ramfs:\w+\+0x[0-9a-f]+ \(hook, task 1 'shell'\); recovering",
+             60, since=mark)
+    m.expect(r"swap refused: ramfs@2's cell_swap_prepare raised #PF page fault at 0000000000000000", 60,
+             since=mark)
+    m.expect(r"swap refused at step 'check'; nothing changed", 60, since=mark)
+    m.expect(r"faults: #1 none: ramfs@2 was not live: swap rolled back after \d+ us", 60, since=mark)
+    check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
