@@ -136,7 +136,7 @@ const char *fault_raised_message(void)
 static const char *const caller_charged[] = {
 	"memcpy", "memmove", "memset", "memcmp", "strlen", "strcmp", "strncmp",
 	"snprintf", "vsnprintf", "put", "put_padded", "put_number", "parse_spec",
-	"take_unsigned", "take_signed", "convert",
+	"take_unsigned", "take_signed", "convert", "console_uart",
 };
 
 /*
@@ -282,6 +282,21 @@ bool fault_charge_no_code(const struct trap_frame *f, struct cells_where *w)
 		}	/* the nearest frame; further up, it may not be this stack's */
 	}
 	return false;
+}
+
+bool fault_charge_bad_call(const struct trap_frame *f, struct cells_where *w)
+{
+	uint64_t ret, off;
+	int32_t rel;
+
+	if (!nano_core_text(f->rip) || (f->rsp & 7) || !paging_readable(f->rsp, 8))
+		return false;
+	ret = *(const uint64_t *)f->rsp;
+	if (ret < 5 || !paging_readable(ret - 5, 5) || *(const uint8_t *)(ret - 5) != 0xe8 ||
+	    !cells_addr_owner(ret - 1, w))
+		return false;	/* not the return address of a cell's call rel32 */
+	memcpy(&rel, (const void *)(ret - 4), sizeof(rel));
+	return ret + (uint64_t)(int64_t)rel == f->rip && !(ksym_lookup(f->rip, &off) && off == 0);
 }
 
 void fault_mark_overflow(void)

@@ -258,6 +258,20 @@ static void route_fault(const struct cells_where *w)
 	}
 }
 
+/*
+ * The fault in `f`, charged to w's cell, abandons the call of catch point
+ * cp: reported (a contained call's) with its IRQ line masked (an IRQ
+ * route's), then resumed at cp when the trap returns.
+ */
+static void contain_at(struct catch_point *cp, struct trap_frame *f, const struct cells_where *w)
+{
+	if (cp->context == FAULT_CTX_IRQ)
+		route_fault(w);
+	if (cp->context)
+		fault_contain(f, w, cp->context, cp->context == FAULT_CTX_IRQ ? route_line : -1);
+	resume_at(cp, f);
+}
+
 static int catch_run(void (*fn)(void *), void *arg, uint64_t context, struct trap_info *info)
 {
 	int r;
@@ -387,7 +401,7 @@ static void exception(struct trap_frame *f)
 	if (f->vector == 6 && f->rip == (uint64_t)fault_raise_ud2)
 		fault_take_raised(f);
 	in_cell = cells_addr_owner(f->rip, &w) || fault_charge_caller(f, &w) ||
-		  fault_charge_no_code(f, &w);
+		  fault_charge_no_code(f, &w) || fault_charge_bad_call(f, &w);
 	if (in_cell && stack_overflow(f, &probe)) {
 		if (!on_overflow_stack(f->rsp))
 			overflowed_sp = probe;
@@ -404,12 +418,7 @@ static void exception(struct trap_frame *f)
 	f->vector = fault_raised_vector(f->vector);	/* the NMI watchdog's hang says NMI */
 
 	if (cp && (!cp->context || in_cell)) {
-		if (cp->context == FAULT_CTX_IRQ)
-			route_fault(&w);
-		if (cp->context)
-			fault_contain(f, &w, cp->context,
-				      cp->context == FAULT_CTX_IRQ ? route_line : -1);
-		resume_at(cp, f);
+		contain_at(cp, f, &w);
 		return;
 	}
 	if (in_cell && !irq_depth && !report_depth) {
@@ -495,7 +504,8 @@ static void route_irq(uint8_t irq)
  * A hang found by the watchdog is the interrupted context's fault: its
  * contained call is abandoned (resumed at its catch point when this
  * interrupt returns), or its task is ended from here, as a preemption would
- * switch it out.
+ * switch it out. An abandoned IRQ route masks its line, as a fault in it
+ * does: its next interrupt would hang there again before the recovery runs.
  */
 static void watch_for_hang(struct trap_frame *f)
 {
@@ -507,11 +517,7 @@ static void watch_for_hang(struct trap_frame *f)
 		return;
 	fault_mark_hang(ms);
 	if ((cp = catch_for(f))) {
-		if (cp->context == FAULT_CTX_IRQ)
-			route_fault(&w);
-		if (cp->context)
-			fault_contain(f, &w, cp->context, -1);
-		resume_at(cp, f);
+		contain_at(cp, f, &w);
 		return;
 	}
 	fault_end_task(f, &w);

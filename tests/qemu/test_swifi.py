@@ -334,12 +334,11 @@ def test_swifi_fault_in_the_interrupt_exit_switch_is_contained(machine):
     m.send("fault inject tasks nop seed=%d\r" % seed)
     a = m.expect(ARMED, 30, since=mark)
     check(a.group("site").startswith("cpu_put_over+"), "armed another site: %r" % a.group(0))
-    irq_fault = r"faults: #(\d+) #PF page fault in tasks:cpu_put_over\+0x[0-9a-f]+ \(irq, task "
-    first = m.expect(irq_fault, 120, since=mark)
-    m.expect(r"fault: #PF page fault in tasks@1 at cpu_put_over\+0x[0-9a-f]+ \(irq context\); abandoned",
-             60, since=first.start())
-    second = m.expect(irq_fault, 120, since=first.end())
-    check(int(second.group(1)) > int(first.group(1)), "fault numbers: %r, %r" % (first.group(0), second.group(0)))
+    m.expect(r"faults: #\d+ #PF page fault in tasks:cpu_put_over\+0x[0-9a-f]+ \(irq, task ", 120, since=mark)
+    # The fault handler's own log faults in tasks too: nano_core's fallback line says each one.
+    abandoned = r"fault: #PF page fault in tasks@1 at cpu_put_over\+0x[0-9a-f]+ \(irq context\); abandoned"
+    first = m.expect(abandoned, 60, since=mark)
+    m.expect(abandoned, 120, since=first.end())
     check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
 
 
@@ -362,4 +361,59 @@ def test_swifi_return_to_no_code_in_a_swap_hook_is_the_hooks(machine):
              since=mark)
     m.expect(r"swap refused at step 'check'; nothing changed", 60, since=mark)
     m.expect(r"faults: #1 none: ramfs@2 was not live: swap rolled back after \d+ us", 60, since=mark)
+    check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
+
+
+def test_swifi_bad_pointer_to_a_nano_core_getter_is_the_callers(machine):
+    """serial's tx_send_some pushes a corrupted rbx (kind src), and serial_irq passes the
+    pointer it restores to nano_core's console_uart, which only writes where its caller
+    says: the #PF there is serial's (a bad argument), its IRQ route is abandoned and serial
+    reloaded, instead of nano_core going down."""
+    seed = swifi_seed("serial@1", "src", "tx_send_some", "pushq %rbx")
+    m = booted(machine, "swifi@1", icount=True)
+    mark = m.mark()
+    m.send("fault inject serial src seed=%d\r" % seed)
+    a = m.expect(ARMED, 30, since=mark)
+    check(a.group("site") == "tx_send_some+0xc", "armed another site: %r" % a.group(0))
+    m.expect(r"faults: #1 #PF page fault in nano_core's console_uart\+0x[0-9a-f]+, passed a bad argument "
+             r"in serial:serial_irq\+0x[0-9a-f]+ \(irq, ", 60, since=mark)
+    m.expect(r"faults: #1 reload serial@1 -> serial@1; IRQ 4 unmasked: recovered after \d+ us", 60, since=mark)
+    check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
+    until(lambda: "returned 42" in m.command("call hello hello_main"), "the console never answered again")
+
+
+def test_swifi_call_into_the_middle_of_nano_core_is_the_callers(machine):
+    """One bit of the rel32 of rx_drain's call to memcpy flipped (kind text): the call
+    lands 0x80 bytes before memcpy, at an instruction of nano_core that faults at once
+    (#UD). Nothing of nano_core ran, and the return address on the stack is serial's call
+    site: the fault is serial's, its IRQ route abandoned and serial reloaded."""
+    seed = swifi_seed("serial@1", "text", "rx_drain", "callq memcpy")
+    m = booted(machine, "swifi@1", "workload@1", icount=True)
+    check("started 2 workers" in m.command("work start"), "work start")
+    mark = m.mark()
+    m.send("fault inject serial text seed=%d\r" % seed)
+    a = m.expect(ARMED, 30, since=mark)
+    old, new = bytes.fromhex(a.group("old")), bytes.fromhex(a.group("new"))
+    check(a.group("site").startswith("rx_drain+") and old[0] == new[0] == 0xe8 and old[:2] != new[:2],
+          "seed %d flips another bit on this build: %r" % (seed, a.group(0)))
+    m.send("uptime\r")  # input, which rx_drain copies
+    m.expect(r"faults: #1 #UD invalid opcode in serial:rx_drain\+0x[0-9a-f]+ \(irq, ", 60, since=mark)
+    m.expect(r"faults: #1 reload serial@1 -> serial@1; IRQ 4 unmasked: recovered after \d+ us", 60, since=mark)
+    check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
+
+
+def test_swifi_hang_in_an_irq_route_masks_its_line(machine):
+    """An endless loop with interrupts on in serial's tx_send_some (kind hang), reached
+    from serial's IRQ route: the watchdog abandons the route and, as for a fault there,
+    masks IRQ 4 until serial is reloaded; without that, each transmit interrupt hung there
+    again and the recovery never finished."""
+    seed = swifi_seed("serial@1", "hang", "tx_send_some", "movl $1, %esi")
+    m = booted(machine, "swifi@1", args="watchdog=serial:50", icount=True)
+    mark = m.mark()
+    m.send("fault inject serial hang seed=%d\r" % seed)
+    a = m.expect(ARMED, 30, since=mark)
+    check(a.group("site").startswith("tx_send_some+"), "armed another site: %r" % a.group(0))
+    m.expect(r"faults: #1 hang: \d+ ms in serial without a switch in serial:tx_send_some\+0x[0-9a-f]+ "
+             r"\(irq, ", 60, since=mark)
+    m.expect(r"faults: #1 reload serial@1 -> serial@1; IRQ 4 unmasked: recovered after \d+ us", 60, since=mark)
     check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
