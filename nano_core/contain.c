@@ -136,17 +136,42 @@ const char *fault_raised_message(void)
 static const char *const caller_charged[] = {
 	"memcpy", "memmove", "memset", "memcmp", "strlen", "strcmp", "strncmp",
 	"snprintf", "vsnprintf", "put", "put_padded", "put_number", "parse_spec",
-	"take_unsigned", "take_signed", "convert",
+	"take_unsigned", "take_signed", "convert", "console_uart",
 };
 
-static const char *charged_to_caller(uint64_t addr, uint64_t *off)
+/*
+ * nano_core functions that call out to a cell and hold nothing while it
+ * runs (no lock, no nano_core state half-changed): a task's entry and exit
+ * are called through cellref_call, so every task stack has one; the others
+ * are the calls a catch point makes (trap_catch_enter, and the functions
+ * nano_core's own contained calls pass it), abandoned whole by its resume.
+ */
+static const char *const calls_out[] = {
+	"cellref_call", "trap_catch_enter", "run_int_fn", "run_route", "run_cell_command",
+};
+
+/* The name of the nano_core function at addr when it is one of names[0..n), else NULL. */
+static const char *named(uint64_t addr, const char *const *names, size_t n, uint64_t *off)
 {
 	const char *name = ksym_lookup(addr, off);
 
-	for (size_t i = 0; name && i < sizeof(caller_charged) / sizeof(caller_charged[0]); i++)
-		if (strcmp(name, caller_charged[i]) == 0)
+	for (size_t i = 0; name && i < n; i++)
+		if (strcmp(name, names[i]) == 0)
 			return name;
 	return NULL;
+}
+
+static const char *charged_to_caller(uint64_t addr, uint64_t *off)
+{
+	return named(addr, caller_charged, sizeof(caller_charged) / sizeof(caller_charged[0]), off);
+}
+
+/* Whether ret is a return address into a nano_core function of calls_out. */
+static bool returns_into_call_out(uint64_t ret)
+{
+	uint64_t off;
+
+	return named(ret - 1, calls_out, sizeof(calls_out) / sizeof(calls_out[0]), &off) != NULL;
 }
 
 bool fault_charge_caller(const struct trap_frame *f, struct cells_where *w)
@@ -196,8 +221,13 @@ static bool after_call(uint64_t v)
  * corrupted pointer. When the nearest code address above the stack pointer
  * (within 64 words) is a return address into a cell, the innermost frame
  * still live is that cell's, and no nano_core code is half-way through on
- * that stack: the fault is the cell's (a nano_core return address leaves it
- * nano_core's).
+ * that stack: the fault is the cell's. A nano_core return address (one after
+ * a call: a nano_core function pointer kept in a frame is data) leaves it
+ * nano_core's, unless it returns into a function that holds nothing while
+ * the cell it called runs (calls_out: the call of the task's entry, say,
+ * when a corrupted jump or return moved the stack pointer up past every
+ * frame of the entry's cell): then the cell that ran last below is charged,
+ * as follows.
  *
  * A corrupted return or stack adjustment in a cell can move the stack
  * pointer up past the frames of the code that ran (the frames of its task's
@@ -240,8 +270,8 @@ bool fault_charge_no_code(const struct trap_frame *f, struct cells_where *w)
 		if (!paging_readable(sp, 8))
 			return n > 0 && charge_last_below(f, w);	/* the end of the stack: nothing live */
 		v = *(const uint64_t *)sp;
-		if (nano_core_text(v))
-			return false;
+		if (nano_core_text(v) && after_call(v))
+			return returns_into_call_out(v) && charge_last_below(f, w);
 		if (cells_addr_owner(v - 1, w)) {
 			struct cells_where above = *w;
 
@@ -252,6 +282,21 @@ bool fault_charge_no_code(const struct trap_frame *f, struct cells_where *w)
 		}	/* the nearest frame; further up, it may not be this stack's */
 	}
 	return false;
+}
+
+bool fault_charge_bad_call(const struct trap_frame *f, struct cells_where *w)
+{
+	uint64_t ret, off;
+	int32_t rel;
+
+	if (!nano_core_text(f->rip) || (f->rsp & 7) || !paging_readable(f->rsp, 8))
+		return false;
+	ret = *(const uint64_t *)f->rsp;
+	if (ret < 5 || !paging_readable(ret - 5, 5) || *(const uint8_t *)(ret - 5) != 0xe8 ||
+	    !cells_addr_owner(ret - 1, w))
+		return false;	/* not the return address of a cell's call rel32 */
+	memcpy(&rel, (const void *)(ret - 4), sizeof(rel));
+	return ret + (uint64_t)(int64_t)rel == f->rip && !(ksym_lookup(f->rip, &off) && off == 0);
 }
 
 void fault_mark_overflow(void)

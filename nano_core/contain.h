@@ -58,6 +58,13 @@ bool fault_charge_caller(const struct trap_frame *f, struct cells_where *w);
  * returns true, so the fault is that cell's. False otherwise (contain.c).
  */
 bool fault_charge_no_code(const struct trap_frame *f, struct cells_where *w);
+/*
+ * A fault at the very first instruction a cell's direct call reached, in
+ * nano_core's text but at no function's start (the call's target
+ * corrupted): nothing of nano_core ran, so the fault is the calling cell's;
+ * fills w with its call site and returns true. False otherwise (contain.c).
+ */
+bool fault_charge_bad_call(const struct trap_frame *f, struct cells_where *w);
 /* Marks the fault being handled as a stack overflow, or as a hang of `ms`. */
 void fault_mark_overflow(void);
 void fault_mark_hang(uint64_t ms);

@@ -4,6 +4,7 @@
 #include <delos/log.h>
 #include <delos/ops.h>
 #include <delos/string.h>
+#include <delos/trap.h>
 #include "hal/cpu.h"
 
 /* The stack pointer of the task switched away from most recently; nano_core's. */
@@ -42,6 +43,7 @@ uint64_t ctx_prepare(uint64_t stack_top, const struct cellref *start, uint64_t a
 	struct task_start *ts = (struct task_start *)sp;
 	uint64_t *frame;
 
+	trap_forget_stack(stack_top);
 	ts->start = *start;
 	ts->exit = *exit;
 	ts->arg = arg;

@@ -8,6 +8,7 @@
 #include <delos/mm.h>
 #include <delos/paging.h>
 #include <delos/string.h>
+#include <delos/trap.h>
 #include "nano_core/physmap.h"
 
 #define MAX_RESERVED (MB2_MAX_MODULES + 3)
@@ -281,6 +282,7 @@ void stack_free(uint64_t top, size_t pages)
 	uint64_t flags = irq_save();
 
 	stack_reclaim(top, pages);
+	trap_forget_stack(top);
 	mm_unmap_free(top - pages * PAGE_SIZE, pages * PAGE_SIZE);
 	stacks.count--;
 	stacks.pages -= pages;

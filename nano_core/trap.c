@@ -206,6 +206,21 @@ static void catch_unlink(struct catch_point *cp)
 	irq_restore(flags);
 }
 
+void trap_forget_stack(uint64_t top)
+{
+	uint64_t flags = irq_save();
+
+	for (struct catch_point **pp = &catch_list; *pp;) {
+		uint64_t rsp = (*pp)->rsp;
+
+		if (rsp && rsp < top && top - rsp < CATCH_STACK_SPAN && paging_readable(rsp, top - rsp))
+			*pp = (*pp)->next;
+		else
+			pp = &(*pp)->next;
+	}
+	irq_restore(flags);
+}
+
 static _Noreturn void fatal(struct trap_frame *f);
 
 /*
@@ -241,6 +256,20 @@ static void route_fault(const struct cells_where *w)
 		route_down = true;
 		route_down_gen = loader_generation();
 	}
+}
+
+/*
+ * The fault in `f`, charged to w's cell, abandons the call of catch point
+ * cp: reported (a contained call's) with its IRQ line masked (an IRQ
+ * route's), then resumed at cp when the trap returns.
+ */
+static void contain_at(struct catch_point *cp, struct trap_frame *f, const struct cells_where *w)
+{
+	if (cp->context == FAULT_CTX_IRQ)
+		route_fault(w);
+	if (cp->context)
+		fault_contain(f, w, cp->context, cp->context == FAULT_CTX_IRQ ? route_line : -1);
+	resume_at(cp, f);
 }
 
 static int catch_run(void (*fn)(void *), void *arg, uint64_t context, struct trap_info *info)
@@ -349,6 +378,7 @@ static bool park_task(struct trap_frame *f)
 	sp = ((top - 1024) & ~15ull) - 8;	/* below its task_start block */
 	if (!top || !paging_readable(sp - 4096, 4104))
 		return false;
+	trap_forget_stack(top);	/* fault_park's frame overwrites them */
 	*(uint64_t *)sp = 0;	/* no return */
 	f->rsp = sp;
 	f->rbp = 0;
@@ -371,7 +401,7 @@ static void exception(struct trap_frame *f)
 	if (f->vector == 6 && f->rip == (uint64_t)fault_raise_ud2)
 		fault_take_raised(f);
 	in_cell = cells_addr_owner(f->rip, &w) || fault_charge_caller(f, &w) ||
-		  fault_charge_no_code(f, &w);
+		  fault_charge_no_code(f, &w) || fault_charge_bad_call(f, &w);
 	if (in_cell && stack_overflow(f, &probe)) {
 		if (!on_overflow_stack(f->rsp))
 			overflowed_sp = probe;
@@ -388,12 +418,7 @@ static void exception(struct trap_frame *f)
 	f->vector = fault_raised_vector(f->vector);	/* the NMI watchdog's hang says NMI */
 
 	if (cp && (!cp->context || in_cell)) {
-		if (cp->context == FAULT_CTX_IRQ)
-			route_fault(&w);
-		if (cp->context)
-			fault_contain(f, &w, cp->context,
-				      cp->context == FAULT_CTX_IRQ ? route_line : -1);
-		resume_at(cp, f);
+		contain_at(cp, f, &w);
 		return;
 	}
 	if (in_cell && !irq_depth && !report_depth) {
@@ -479,7 +504,8 @@ static void route_irq(uint8_t irq)
  * A hang found by the watchdog is the interrupted context's fault: its
  * contained call is abandoned (resumed at its catch point when this
  * interrupt returns), or its task is ended from here, as a preemption would
- * switch it out.
+ * switch it out. An abandoned IRQ route masks its line, as a fault in it
+ * does: its next interrupt would hang there again before the recovery runs.
  */
 static void watch_for_hang(struct trap_frame *f)
 {
@@ -491,11 +517,7 @@ static void watch_for_hang(struct trap_frame *f)
 		return;
 	fault_mark_hang(ms);
 	if ((cp = catch_for(f))) {
-		if (cp->context == FAULT_CTX_IRQ)
-			route_fault(&w);
-		if (cp->context)
-			fault_contain(f, &w, cp->context, -1);
-		resume_at(cp, f);
+		contain_at(cp, f, &w);
 		return;
 	}
 	fault_end_task(f, &w);
@@ -574,18 +596,36 @@ void trap_dispatch(struct trap_frame *f)
 	trap_preempt_point(irq);
 }
 
+struct irq_exit {
+	uint64_t fn, irq;
+};
+
+static void run_irq_exit(void *arg)
+{
+	struct irq_exit *x = arg;
+
+	((int (*)(uint64_t, uint64_t))x->fn)(x->irq, 0);
+}
+
+/*
+ * The interrupt-exit call is a contained call in context irq: a fault in it
+ * (the tasks cell's switch) abandons it, and the interrupted code resumes
+ * as if nothing had been switched. Its catch point stays on the task's stack
+ * while the task is switched out; ctx_prepare and stack_free forget it when
+ * the task is restarted or freed there instead of switched back in.
+ */
 void trap_preempt_point(uint64_t irq)
 {
-	uint64_t exit_fn = ops_resolve(OPS_IRQ_EXIT);
+	struct irq_exit x = { ops_resolve(OPS_IRQ_EXIT), irq };
 
 	/*
 	 * Not from inside a preemption call that has not switched yet: that only
 	 * happens when the scheduler's code turned interrupts on (a fault), and
 	 * each nested interrupt would call it again until the stack overflows.
 	 */
-	if (exit_fn && !ctx_preempting) {
+	if (x.fn && !ctx_preempting) {
 		ctx_preempting = 1;	/* a switch in here is a preemption (watchdog.c) */
-		((int (*)(uint64_t, uint64_t))exit_fn)(irq, 0);
+		trap_contain(run_irq_exit, &x, FAULT_CTX_IRQ, NULL);
 		ctx_preempting = 0;
 	}
 }

@@ -41,6 +41,13 @@ void trap_dispatch(struct trap_frame *f);
  * interrupt (at boot, the shell's) runs at once instead of at the next one.
  */
 void trap_preempt_point(uint64_t irq);
+/*
+ * Forgets the catch points (trap_catch, trap_contain) left on the stack
+ * whose top is `top`, whose frames are about to be overwritten or unmapped
+ * (a task prepared again on it, or its stack freed) instead of returned
+ * through.
+ */
+void trap_forget_stack(uint64_t top);
 
 /* Routes line `irq` to a nano_core handler and unmasks the line. */
 void irq_set_handler(uint8_t irq, irq_handler_fn *fn);

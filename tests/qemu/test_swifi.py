@@ -284,3 +284,136 @@ def test_swifi_serial_input_lost_without_a_fault_is_found_by_progress(machine):
     check(re.search(r"serial task -1 '-' heartbeat: hang: no progress on owed work .*"
                     r"reload serial@1 -> serial@1; recovered", out), "faults: %r" % out)
     check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
+
+
+def shell_write_tail_jump():
+    """(function, insns) for swifi_seed: the jmp in shell_write that skips its `xorl
+    %ebx, %ebx` to reach the epilogue, read from this build's object."""
+    obj = os.path.join(os.path.dirname(__file__), "..", "..", "build", "out", "cells", "shell@1.o")
+    out = subprocess.run(["llvm-objdump", "-d", "--no-show-raw-insn", "--disassemble-symbols=shell_write",
+                          obj], capture_output=True, text=True).stdout
+    insns = [re.sub(r"\s+", " ", m.group(1)).strip()
+             for m in re.finditer(r"^\s*[0-9a-f]+:\s+(.*)$", out, re.M)]
+    for a, b in zip(insns, insns[1:]):
+        if a.startswith("jmp ") and b == "xorl %ebx, %ebx":
+            return "shell_write", a
+    raise TestFailure("no jmp before a xorl %%ebx, %%ebx in shell_write: %r" % insns)
+
+
+def test_swifi_jump_past_the_task_entry_is_the_cells(machine):
+    """One bit of shell_write's jmp flipped (eb02 -> eb42) lands it in the middle of
+    shell_printf, whose epilogue moves the stack pointer up past every frame of the shell
+    task's entry and returns to 0. The nearest return address above is nano_core's
+    cellref_call (which called the entry and holds nothing): the fault is the shell's,
+    charged to it from the return addresses just abandoned below, and the shell restarts;
+    nano_core stays up."""
+    seed = swifi_seed("shell@1", "text", *shell_write_tail_jump())
+    m = booted(machine, "swifi@1", icount=True)
+    mark = m.mark()
+    m.send("fault inject shell text seed=%d\r" % seed)
+    a = m.expect(ARMED, 30, since=mark)
+    check(a.group("site").startswith("shell_write+") and (a.group("old"), a.group("new")) == ("eb02", "eb42"),
+          "seed %d armed another site or bit on this build: %r" % (seed, a.group(0)))
+    m.expect(r"faults: #1 #PF page fault in shell:\w+\+0x[0-9a-f]+ \(task, task 1 'shell'\); recovering",
+             60, since=mark)
+    m.expect(r"faults: #1 restart shell@1 \(1 tasks\): recovered after \d+ us", 60, since=mark)
+    check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
+    until(lambda: "returned 42" in m.command("call hello hello_main"), "the shell never answered again")
+
+
+def test_swifi_fault_in_the_interrupt_exit_switch_is_contained(machine):
+    """tasks' cpu_put_over loses its `movq %rsi, %r14` (kind nop): every switch of the
+    tasks cell faults. The running task's end faults too and it is parked; then the
+    switch that the end of an interrupt calls (the ops slot irq_exit) faults, in
+    interrupt context. That call is contained (context irq): each such fault is charged
+    to tasks and abandoned, the interrupted code resumes, and nano_core stays up to take
+    the next interrupt and contain the next one."""
+    seed = swifi_seed("tasks@1", "nop", "cpu_put_over", "movq %rsi, %r14")
+    m = booted(machine, "swifi@1", icount=True)
+    mark = m.mark()
+    m.send("fault inject tasks nop seed=%d\r" % seed)
+    a = m.expect(ARMED, 30, since=mark)
+    check(a.group("site").startswith("cpu_put_over+"), "armed another site: %r" % a.group(0))
+    m.expect(r"faults: #\d+ #PF page fault in tasks:cpu_put_over\+0x[0-9a-f]+ \(irq, task ", 120, since=mark)
+    # The fault handler's own log faults in tasks too: nano_core's fallback line says each one.
+    abandoned = r"fault: #PF page fault in tasks@1 at cpu_put_over\+0x[0-9a-f]+ \(irq context\); abandoned"
+    first = m.expect(abandoned, 60, since=mark)
+    m.expect(abandoned, 120, since=first.end())
+    check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
+
+
+def test_swifi_return_to_no_code_in_a_swap_hook_is_the_hooks(machine):
+    """state_db's statedb_txn_list_prefix loses its `pushq %r14` (kind nop), so its
+    epilogue pops one word too many and returns to 0, with the stack pointer inside the
+    frame of ramfs@2's migration (cell_swap_prepare, a contained hook call). Above it
+    lie a nano_core function pointer kept in a frame (not a return address) and the
+    hook's return into ramfs: the fault is charged to the hook's cell, and the swap is
+    refused with nothing changed; nano_core stays up."""
+    seed = swifi_seed("state_db@1", "nop", "statedb_txn_list_prefix", "pushq %r14")
+    m = booted(machine, "swifi@1", icount=True)
+    a = arm(m, "fault inject state_db nop seed=%d" % seed)
+    check(a.group("site") == "statedb_txn_list_prefix+0x6", "armed another site: %r" % a.group(0))
+    mark = m.mark()
+    m.send("swap ramfs@1 ramfs@2\r")
+    m.expect(r"faults: #1 #PF page fault in ramfs:\w+\+0x[0-9a-f]+ \(hook, task 1 'shell'\); recovering",
+             60, since=mark)
+    m.expect(r"swap refused: ramfs@2's cell_swap_prepare raised #PF page fault at 0000000000000000", 60,
+             since=mark)
+    m.expect(r"swap refused at step 'check'; nothing changed", 60, since=mark)
+    m.expect(r"faults: #1 none: ramfs@2 was not live: swap rolled back after \d+ us", 60, since=mark)
+    check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
+
+
+def test_swifi_bad_pointer_to_a_nano_core_getter_is_the_callers(machine):
+    """serial's tx_send_some pushes a corrupted rbx (kind src), and serial_irq passes the
+    pointer it restores to nano_core's console_uart, which only writes where its caller
+    says: the #PF there is serial's (a bad argument), its IRQ route is abandoned and serial
+    reloaded, instead of nano_core going down."""
+    seed = swifi_seed("serial@1", "src", "tx_send_some", "pushq %rbx")
+    m = booted(machine, "swifi@1", icount=True)
+    mark = m.mark()
+    m.send("fault inject serial src seed=%d\r" % seed)
+    a = m.expect(ARMED, 30, since=mark)
+    check(a.group("site") == "tx_send_some+0xc", "armed another site: %r" % a.group(0))
+    m.expect(r"faults: #1 #PF page fault in nano_core's console_uart\+0x[0-9a-f]+, passed a bad argument "
+             r"in serial:serial_irq\+0x[0-9a-f]+ \(irq, ", 60, since=mark)
+    m.expect(r"faults: #1 reload serial@1 -> serial@1; IRQ 4 unmasked: recovered after \d+ us", 60, since=mark)
+    check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
+    until(lambda: "returned 42" in m.command("call hello hello_main"), "the console never answered again")
+
+
+def test_swifi_call_into_the_middle_of_nano_core_is_the_callers(machine):
+    """One bit of the rel32 of rx_drain's call to memcpy flipped (kind text): the call
+    lands 0x80 bytes before memcpy, at an instruction of nano_core that faults at once
+    (#UD). Nothing of nano_core ran, and the return address on the stack is serial's call
+    site: the fault is serial's, its IRQ route abandoned and serial reloaded."""
+    seed = swifi_seed("serial@1", "text", "rx_drain", "callq memcpy")
+    m = booted(machine, "swifi@1", "workload@1", icount=True)
+    check("started 2 workers" in m.command("work start"), "work start")
+    mark = m.mark()
+    m.send("fault inject serial text seed=%d\r" % seed)
+    a = m.expect(ARMED, 30, since=mark)
+    old, new = bytes.fromhex(a.group("old")), bytes.fromhex(a.group("new"))
+    check(a.group("site").startswith("rx_drain+") and old[0] == new[0] == 0xe8 and old[:2] != new[:2],
+          "seed %d flips another bit on this build: %r" % (seed, a.group(0)))
+    m.send("uptime\r")  # input, which rx_drain copies
+    m.expect(r"faults: #1 #UD invalid opcode in serial:rx_drain\+0x[0-9a-f]+ \(irq, ", 60, since=mark)
+    m.expect(r"faults: #1 reload serial@1 -> serial@1; IRQ 4 unmasked: recovered after \d+ us", 60, since=mark)
+    check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
+
+
+def test_swifi_hang_in_an_irq_route_masks_its_line(machine):
+    """An endless loop with interrupts on in serial's tx_send_some (kind hang), reached
+    from serial's IRQ route: the watchdog abandons the route and, as for a fault there,
+    masks IRQ 4 until serial is reloaded; without that, each transmit interrupt hung there
+    again and the recovery never finished."""
+    seed = swifi_seed("serial@1", "hang", "tx_send_some", "movl $1, %esi")
+    m = booted(machine, "swifi@1", args="watchdog=serial:50", icount=True)
+    mark = m.mark()
+    m.send("fault inject serial hang seed=%d\r" % seed)
+    a = m.expect(ARMED, 30, since=mark)
+    check(a.group("site").startswith("tx_send_some+"), "armed another site: %r" % a.group(0))
+    m.expect(r"faults: #1 hang: \d+ ms in serial without a switch in serial:tx_send_some\+0x[0-9a-f]+ "
+             r"\(irq, ", 60, since=mark)
+    m.expect(r"faults: #1 reload serial@1 -> serial@1; IRQ 4 unmasked: recovered after \d+ us", 60, since=mark)
+    check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
