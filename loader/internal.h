@@ -169,6 +169,7 @@ struct load {
 	uint32_t symtab;
 	const Elf64_Sym *syms;
 	uint32_t nsyms, first_global;
+	uint32_t ndef; /* symbols the cell's table will hold (symbols_resolve) */
 	const char *str;
 	uint64_t str_size;
 

@@ -106,16 +106,13 @@ static int check_fields(struct load *L, int kind, const uint32_t *off, uint32_t 
 static int check_order(struct load *L, const uint32_t *order, uint32_t n)
 {
 	const struct loader_cell *c = L->cell;
-	uint32_t ndef = 0;
 	uint64_t prev = 0;
 
 	if (!n)
 		return 0;
-	for (uint32_t i = 1; i < L->nsyms; i++)
-		ndef += symbols_defined_here(L, i);
-	if (n != ndef)
+	if (n != L->ndef)
 		return load_sec_err(L, LOADER_EBADELF, L->prelink,
-				    "symbol order of %u symbols; the cell defines %u", n, ndef);
+				    "symbol order of %u symbols; the cell defines %u", n, L->ndef);
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t i = order[k];
 		const Elf64_Sym *s = i < L->nsyms ? &L->syms[i] : NULL;

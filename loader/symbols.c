@@ -336,27 +336,25 @@ static int check_unique_globals(struct load *L)
 {
 	uint32_t n = L->nsyms - L->first_global, cap = table_slots(n), mask = cap - 1;
 	const char *dup = NULL;
-	/* slot[i]: symbol index + 1 (0: empty); hash[i] its name's hash, beside
-	 * it, so probing past other names reads no symbol. */
-	uint32_t *slot = ldr_alloc(L->ld, (size_t)cap * 2 * sizeof(uint32_t)), *hash;
+	/* Each slot: the name's hash above, symbol index + 1 below (0: empty),
+	 * so a probe reads one word and no symbol unless the hashes match. */
+	uint64_t *slot = ldr_alloc(L->ld, (size_t)cap * sizeof(uint64_t));
 
 	if (!slot)
 		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");
-	hash = slot + cap;
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t si = L->first_global + k;
 		const char *name = load_sym_name_ok(L, si);
 		uint32_t h = symbols_hash(name), i = h & mask;
 		L->res[si].hash = h;
 		for (; slot[i]; i = (i + 1) & mask)
-			if (hash[i] == h && strcmp(load_sym_name_ok(L, slot[i] - 1), name) == 0)
+			if (slot[i] >> 32 == h &&
+			    strcmp(load_sym_name_ok(L, (uint32_t)slot[i] - 1), name) == 0)
 				break;
-		if (!slot[i]) {
-			slot[i] = si + 1;
-			hash[i] = h;
-		} else if (!dup || strcmp(name, dup) < 0) {
+		if (!slot[i])
+			slot[i] = (uint64_t)h << 32 | (si + 1);
+		else if (!dup || strcmp(name, dup) < 0)
 			dup = name;
-		}
 	}
 	ldr_free(L->ld, slot);
 	if (dup)
@@ -490,7 +488,8 @@ static int check_guards(struct load *L)
 	return 0;
 }
 
-/* Resolves every symbol of the object; changes nothing in the namespace. */
+/* Resolves every symbol of the object, counting those it defines (L->ndef);
+ * changes nothing in the namespace. */
 int symbols_resolve(struct load *L)
 {
 	char buf[LOADER_ERR_MAX - 64];
@@ -499,8 +498,11 @@ int symbols_resolve(struct load *L)
 	int err = check_unique_globals(L);
 
 	lmsg_init(&m, buf, sizeof(buf));
-	for (uint32_t i = 0; !err && i < L->nsyms; i++)
+	L->ndef = 0;
+	for (uint32_t i = 0; !err && i < L->nsyms; i++) {
 		err = resolve_one(L, i, &m, &nundef);
+		L->ndef += i && symbols_defined_here(L, i);
+	}
 	if (!err && nundef)
 		err = load_err(L, LOADER_EUNDEF, "undefined symbol%s %s",
 			       nundef > 1 ? "s" : "", buf);
@@ -640,13 +642,8 @@ static bool define_sorted(struct load *L, uint32_t n)
 int symbols_define(struct load *L)
 {
 	struct loader_cell *c = L->cell;
-	uint32_t n = 0;
+	uint32_t n = L->ndef; /* symbols_resolve counted them; prelink_check, the order's */
 
-	if (L->pl_nsorted) /* prelink_check checked it is every symbol defined here */
-		n = L->pl_nsorted;
-	else
-		for (uint32_t i = 1; i < L->nsyms; i++)
-			n += symbols_defined_here(L, i);
 	c->syms = ldr_alloc_raw(L->ld, (size_t)n * sizeof(*c->syms));
 	if (!c->syms || copy_guards(L))
 		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");
