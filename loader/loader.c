@@ -276,9 +276,9 @@ static int (*const load_steps[])(struct load *) = {
 	sites_alloc,     /* dependency records */
 	layout_place,    /* segment offsets and sizes */
 	prelink_check,   /* a prelinked object's layout and fields */
-	layout_map,      /* fresh pages; copy sections */
+	layout_map,      /* fresh pages, section addresses */
 	symbols_define,  /* the cell's symbol table, with addresses */
-	relocs_apply,    /* patch every relocation, fill the GOT */
+	relocs_apply,    /* copy sections, patching as they are copied; fill the GOT */
 	layout_protect,  /* final permissions: RX, R, RW */
 };
 #define CHECK_STEPS 9

@@ -180,20 +180,23 @@ static int field_range_err(struct load *L, int kind, uint32_t off)
 			field_kind[kind], (unsigned long)off, (unsigned long)L->cell->base);
 }
 
-int prelink_apply(struct load *L)
+int prelink_apply(struct load *L, uint64_t mapped)
 {
 	unsigned char *mem = L->cell->mem;
 	uint64_t base = L->cell->base;
+	const uint32_t *off = L->pl_off[0];
+	uint32_t i = L->pl_done[0];
 
-	for (uint32_t i = 0; i < L->pl_n[0]; i++) {
+	for (; i < L->pl_n[0] && (uint64_t)off[i] + 8 <= mapped; i++) {
 		uint64_t v;
-		__builtin_memcpy(&v, mem + L->pl_off[0][i], 8);
+		__builtin_memcpy(&v, mem + off[i], 8);
 		v += base;
-		__builtin_memcpy(mem + L->pl_off[0][i], &v, 8);
+		__builtin_memcpy(mem + off[i], &v, 8);
 	}
+	L->pl_done[0] = i;
 	for (int kind = 1; kind < 3; kind++) {
-		const uint32_t *off = L->pl_off[kind];
-		for (uint32_t i = 0; i < L->pl_n[kind]; i++) {
+		off = L->pl_off[kind];
+		for (i = L->pl_done[kind]; i < L->pl_n[kind] && (uint64_t)off[i] + 4 <= mapped; i++) {
 			int32_t f;
 			__builtin_memcpy(&f, mem + off[i], 4);
 			uint64_t v = base + (uint64_t)(int64_t)f;
@@ -203,6 +206,7 @@ int prelink_apply(struct load *L)
 			uint32_t w = (uint32_t)v;
 			__builtin_memcpy(mem + off[i], &w, 4);
 		}
+		L->pl_done[kind] = i;
 	}
 	return 0;
 }
