@@ -129,6 +129,7 @@ enum { VAL_S, VAL_GOT, VAL_SIZE, VAL_COUNT };
 struct sym_res {
 	uint8_t kind;
 	bool exported;
+	bool here;       /* enters the cell's symbol table (symbols_defined_here) */
 	uint32_t import; /* index in cell->imports, or NO_INDEX */
 	uint32_t hash;   /* of its name (symbols_resolve), for the namespace look-ups */
 	uint32_t got;    /* GOT slot, or NO_INDEX */

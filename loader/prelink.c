@@ -116,7 +116,7 @@ static int check_order(struct load *L, const uint32_t *order, uint32_t n)
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t i = order[k];
 		const Elf64_Sym *s = i < L->nsyms ? &L->syms[i] : NULL;
-		if (!s || !symbols_defined_here(L, i) || s->st_shndx == SHN_ABS)
+		if (!s || !L->res[i].here || s->st_shndx == SHN_ABS)
 			return load_sec_err(L, LOADER_EBADELF, L->prelink,
 					    "symbol order entry %u: symbol %u is not one the cell "
 					    "defines in its sections", k, i);

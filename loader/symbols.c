@@ -330,36 +330,42 @@ static bool granted(const struct load *L, const char *grant)
 	return false;
 }
 
-/* Refuses an object whose symbol table names one global twice (naming the
- * smallest such name), and hashes every global's name for the look-ups. */
-static int check_unique_globals(struct load *L)
-{
-	uint32_t n = L->nsyms - L->first_global, cap = table_slots(n), mask = cap - 1;
-	const char *dup = NULL;
-	/* Each slot: the name's hash above, symbol index + 1 below (0: empty),
-	 * so a probe reads one word and no symbol unless the hashes match. */
-	uint64_t *slot = ldr_alloc(L->ld, (size_t)cap * sizeof(uint64_t));
+/*
+ * The table of the object's global names that finds a name given twice:
+ * each slot holds the name's hash above, symbol index + 1 below (0: empty),
+ * so a probe reads one word and no symbol unless the hashes match.
+ */
+struct globals {
+	uint64_t *slot;
+	uint32_t mask;
+	const char *dup; /* the smallest name given twice */
+};
 
-	if (!slot)
-		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");
-	for (uint32_t k = 0; k < n; k++) {
-		uint32_t si = L->first_global + k;
-		const char *name = load_sym_name_ok(L, si);
-		uint32_t h = symbols_hash(name), i = h & mask;
-		L->res[si].hash = h;
-		for (; slot[i]; i = (i + 1) & mask)
-			if (slot[i] >> 32 == h &&
-			    strcmp(load_sym_name_ok(L, (uint32_t)slot[i] - 1), name) == 0)
-				break;
-		if (!slot[i])
-			slot[i] = (uint64_t)h << 32 | (si + 1);
-		else if (!dup || strcmp(name, dup) < 0)
-			dup = name;
-	}
-	ldr_free(L->ld, slot);
-	if (dup)
-		return load_sec_err(L, LOADER_EBADELF, L->symtab, "symbol '%s' appears twice", dup);
-	return 0;
+static int globals_init(struct load *L, struct globals *g)
+{
+	uint32_t cap = table_slots(L->nsyms - L->first_global);
+
+	g->slot = ldr_alloc(L->ld, (size_t)cap * sizeof(uint64_t));
+	g->mask = cap - 1;
+	g->dup = NULL;
+	return g->slot ? 0 : load_err(L, LOADER_ENOMEM, "out of memory for symbols");
+}
+
+/* Hashes global si's name for the look-ups and enters it in the table. */
+static void globals_add(struct load *L, struct globals *g, uint32_t si)
+{
+	const char *name = load_sym_name_ok(L, si);
+	uint32_t h = symbols_hash(name), i = h & g->mask;
+	uint64_t *slot = g->slot;
+
+	L->res[si].hash = h;
+	for (; slot[i]; i = (i + 1) & g->mask)
+		if (slot[i] >> 32 == h && strcmp(load_sym_name_ok(L, (uint32_t)slot[i] - 1), name) == 0)
+			break;
+	if (!slot[i])
+		slot[i] = (uint64_t)h << 32 | (si + 1);
+	else if (!g->dup || strcmp(name, g->dup) < 0)
+		g->dup = name;
 }
 
 static bool exportable(const struct load *L, uint32_t i)
@@ -456,6 +462,9 @@ static int resolve_one(struct load *L, uint32_t i, struct lmsg *m, unsigned *n)
 		r->kind = RES_DISCARDED;
 	else
 		r->kind = RES_DEFINED;
+	r->here = r->kind != RES_DISCARDED && s->st_name &&
+		  ELF_SYM_TYPE(s->st_info) != STT_SECTION;
+	L->ndef += r->here;
 	if (r->kind != RES_DISCARDED && exportable(L, i))
 		return resolve_export(L, i);
 	return 0;
@@ -488,21 +497,34 @@ static int check_guards(struct load *L)
 	return 0;
 }
 
-/* Resolves every symbol of the object, counting those it defines (L->ndef);
- * changes nothing in the namespace. */
+/*
+ * Resolves every symbol of the object, counting those it defines (L->ndef),
+ * in one pass that also enters each global in the table of names: a name
+ * given twice is refused before any other finding (naming the smallest such
+ * name), so once resolution fails the pass goes on with the names alone.
+ * Changes nothing in the namespace.
+ */
 int symbols_resolve(struct load *L)
 {
 	char buf[LOADER_ERR_MAX - 64];
 	struct lmsg m;
 	unsigned nundef = 0;
-	int err = check_unique_globals(L);
+	struct globals g;
+	int err = globals_init(L, &g);
 
+	if (err)
+		return err;
 	lmsg_init(&m, buf, sizeof(buf));
 	L->ndef = 0;
-	for (uint32_t i = 0; !err && i < L->nsyms; i++) {
-		err = resolve_one(L, i, &m, &nundef);
-		L->ndef += i && symbols_defined_here(L, i);
+	for (uint32_t i = 0; i < L->nsyms; i++) {
+		if (i >= L->first_global)
+			globals_add(L, &g, i);
+		if (!err)
+			err = resolve_one(L, i, &m, &nundef);
 	}
+	ldr_free(L->ld, g.slot);
+	if (g.dup)
+		return load_sec_err(L, LOADER_EBADELF, L->symtab, "symbol '%s' appears twice", g.dup);
 	if (!err && nundef)
 		err = load_err(L, LOADER_EUNDEF, "undefined symbol%s %s",
 			       nundef > 1 ? "s" : "", buf);
@@ -601,7 +623,7 @@ static bool define_sorted(struct load *L, uint32_t n)
 		return false;
 	tmp = k + n;
 	for (uint32_t i = 1, m = 0; i < L->nsyms; i++) {
-		if (!symbols_defined_here(L, i))
+		if (!L->res[i].here)
 			continue;
 		if (L->syms[i].st_shndx == SHN_ABS) {
 			ldr_free(L->ld, k);
@@ -653,7 +675,7 @@ int symbols_define(struct load *L)
 		c->nsyms = n;
 	} else if (!define_sorted(L, n))
 		for (uint32_t i = 1; i < L->nsyms; i++)
-			if (symbols_defined_here(L, i))
+			if (L->res[i].here)
 				define_one(L, i, &c->syms[c->nsyms++]);
 	if (index_syms(L->ld, c))
 		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");
