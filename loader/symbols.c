@@ -117,17 +117,28 @@ static uint32_t table_slots(uint32_t n)
 	return cap;
 }
 
+/* Enters export si in c's export table. */
+static void hash_insert(struct loader_cell *c, uint32_t si)
+{
+	uint32_t h = c->syms[si].hash, i = h & c->hmask;
+
+	while (c->slot[i])
+		i = (i + 1) & c->hmask;
+	c->slot[i] = si + 1;
+	c->hash[i] = h;
+}
+
+static void hash_clear(struct loader_cell *c)
+{
+	memset(c->slot, 0, (size_t)(c->hmask + 1) * sizeof(uint32_t));
+}
+
 /* Fills c's export table from by_name[0..nexported). */
 static void hash_build(struct loader_cell *c)
 {
-	memset(c->slot, 0, (size_t)(c->hmask + 1) * sizeof(uint32_t));
-	for (uint32_t k = 0; k < c->nexported; k++) {
-		uint32_t si = c->by_name[k], h = c->syms[si].hash, i = h & c->hmask;
-		while (c->slot[i])
-			i = (i + 1) & c->hmask;
-		c->slot[i] = si + 1;
-		c->hash[i] = h;
-	}
+	hash_clear(c);
+	for (uint32_t k = 0; k < c->nexported; k++)
+		hash_insert(c, c->by_name[k]);
 }
 
 /* Sorts the exports by name, for the walks whose first finding is reported
@@ -212,22 +223,9 @@ static bool addr_order_unique(const struct lsym *syms, const struct addr_key *k,
  * this gives is the only one (nearly always); else the heapsort, whose
  * order among symbols that compare equal the loader has always had.
  */
-static bool addr_increasing(const struct lsym *syms, uint32_t n)
-{
-	for (uint32_t i = 1; i < n; i++)
-		if (syms[i - 1].addr >= syms[i].addr)
-			return false;
-	return true;
-}
-
 static void sort_by_addr(struct loader *ld, struct loader_cell *c)
 {
 	uint32_t n = c->nsyms;
-
-	/* Symbols at strictly increasing addresses have the one order already
-	 * (an object often lists its globals so). */
-	if (addr_increasing(c->syms, n))
-		return;
 	struct addr_key *keys = n > 1 ? ldr_alloc_raw(ld, (size_t)n * 2 * sizeof(*keys)) : NULL;
 	struct lsym *sorted = keys ? ldr_alloc_raw(ld, (size_t)n * sizeof(*sorted)) : NULL;
 
@@ -250,12 +248,24 @@ static void sort_by_addr(struct loader *ld, struct loader_cell *c)
 	ldr_sort(c->syms, n, sizeof(*c->syms), cmp_lsym_addr, NULL);
 }
 
+/*
+ * Sorts c->syms by address, then lists and hashes its exports: two passes
+ * over the records, the first counting the exports and seeing whether the
+ * symbols are at strictly increasing addresses (they then have the one
+ * order already: an object often lists its globals so, and a prelinked
+ * cell's are given so), the second filling by_name and the table.
+ */
 static int index_syms(struct loader *ld, struct loader_cell *c)
 {
-	sort_by_addr(ld, c);
-	c->nexported = 0;
-	for (uint32_t i = 0; i < c->nsyms; i++)
+	bool increasing = true;
+
+	c->nexported = c->nsyms ? c->syms[0].exported : 0;
+	for (uint32_t i = 1; i < c->nsyms; i++) {
+		increasing &= c->syms[i - 1].addr < c->syms[i].addr;
 		c->nexported += c->syms[i].exported;
+	}
+	if (!increasing)
+		sort_by_addr(ld, c);
 	uint32_t cap = table_slots(c->nexported);
 	c->by_name = ldr_alloc_raw(ld, ((size_t)c->nexported + 2 * (size_t)cap) * sizeof(uint32_t));
 	if (!c->by_name)
@@ -263,11 +273,13 @@ static int index_syms(struct loader *ld, struct loader_cell *c)
 	c->slot = c->by_name + c->nexported;
 	c->hash = c->slot + cap;
 	c->hmask = cap - 1;
+	hash_clear(c);
 	for (uint32_t i = 0, n = 0; i < c->nsyms; i++)
-		if (c->syms[i].exported)
+		if (c->syms[i].exported) {
 			c->by_name[n++] = i;
+			hash_insert(c, i);
+		}
 	c->by_name_sorted = false;
-	hash_build(c);
 	return 0;
 }
 
