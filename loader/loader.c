@@ -162,7 +162,7 @@ void loader_destroy(struct loader *ld)
 
 static char *copy_bytes(struct loader *ld, const void *src, size_t n)
 {
-	char *p = ldr_alloc(ld, n);
+	char *p = n ? ldr_alloc_raw(ld, n) : ldr_alloc(ld, 1);
 
 	if (p && n)
 		memcpy(p, src, n);

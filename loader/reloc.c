@@ -429,9 +429,9 @@ static void got_fill(struct load *L)
 {
 	for (uint32_t i = 0; i < L->nsyms; i++) {
 		const struct sym_res *r = &L->res[i];
-		uint64_t slot = L->val[i].v[VAL_GOT], v = L->val[i].v[VAL_S];
 		if (r->got == NO_INDEX)
 			continue;
+		uint64_t slot = L->val[i].v[VAL_GOT], v = L->val[i].v[VAL_S];
 		store_le(host_ptr(L->cell, slot), v, 8);
 		if (r->import != NO_INDEX)
 			site_record(L, r->import, slot, R_X86_64_64, 0, L->cell->got_sec);
@@ -445,8 +445,13 @@ int relocs_apply(struct load *L)
 	L->val = ldr_alloc_raw(L->ld, (size_t)L->nsyms * sizeof(*L->val));
 	if (!L->val)
 		return load_err(L, LOADER_ENOMEM, "out of memory for relocation");
-	for (uint32_t i = 0; i < L->nsyms; i++) { /* once per symbol, not per relocation */
+	/* Once per symbol, not per relocation, and only for the symbols that
+	 * relocations in placed sections name (relocs_survey noted them: a GOT
+	 * slot's symbol is one); the others' records are never read. */
+	for (uint32_t i = 0; i < L->nsyms; i++) {
 		const struct sym_res *r = &L->res[i];
+		if (!L->use[i])
+			continue;
 		L->val[i] = (struct symval){
 			.v = { [VAL_S] = res_addr(L, i),
 			       [VAL_GOT] = r->got == NO_INDEX ? 0 : got + (uint64_t)r->got * 8,
