@@ -123,7 +123,8 @@ int sites_alloc(struct load *L)
 		total += c->imports[k].nsites;
 	if (!total)
 		return 0;
-	c->sites = ldr_alloc(L->ld, (size_t)total * sizeof(struct loader_site));
+	/* Not zeroed: relocs_apply records every site counted here. */
+	c->sites = ldr_alloc_raw(L->ld, (size_t)total * sizeof(struct loader_site));
 	if (!c->sites)
 		return load_err(L, LOADER_ENOMEM, "out of memory for dependencies");
 	c->nsites = total;

@@ -129,6 +129,7 @@ enum { VAL_S, VAL_GOT, VAL_SIZE, VAL_COUNT };
 struct sym_res {
 	uint8_t kind;
 	bool exported;
+	bool here;       /* enters the cell's symbol table (symbols_defined_here) */
 	uint32_t import; /* index in cell->imports, or NO_INDEX */
 	uint32_t hash;   /* of its name (symbols_resolve), for the namespace look-ups */
 	uint32_t got;    /* GOT slot, or NO_INDEX */
@@ -169,6 +170,7 @@ struct load {
 	uint32_t symtab;
 	const Elf64_Sym *syms;
 	uint32_t nsyms, first_global;
+	uint32_t ndef; /* symbols the cell's table will hold (symbols_resolve) */
 	const char *str;
 	uint64_t str_size;
 
@@ -187,6 +189,11 @@ struct load {
 	uint32_t prelink;
 	const uint32_t *pl_off[3];
 	uint32_t pl_n[3];
+	uint32_t pl_done[3]; /* the fields prelink_apply relocated */
+	/* The relocations of the section layout_copy copies not yet applied
+	 * (relocs_patch), and its index. */
+	const Elf64_Rela *rel_next, *rel_end;
+	uint32_t rel_sec;
 	/* Its order of the defined symbols, checked (0 if none). */
 	const uint32_t *pl_order;
 	uint32_t pl_nsorted;
@@ -224,7 +231,8 @@ void ldr_layout_end(struct load *L);
 /* prelink.c: the prelink record, checked against the layout once placed, and
  * its fields relocated once copied. */
 int prelink_check(struct load *L);
-int prelink_apply(struct load *L);
+/* Relocates the fields wholly below mapping offset `mapped` not yet relocated. */
+int prelink_apply(struct load *L, uint64_t mapped);
 
 /* elf_check.c: the tables, then (once L->res exists) relocations and groups. */
 int ldr_elf_check(struct load *L);
@@ -238,7 +246,12 @@ uint8_t layout_classify(const struct load *L, uint32_t shndx);
 int layout_seg_perm(uint8_t seg);
 int layout_plan(struct load *L);
 int layout_place(struct load *L);
-int layout_map(struct load *L);
+int layout_map(struct load *L); /* maps, and gives the sections their addresses */
+/* Copies section contents into the mapping and pads the rest (int3 in the
+ * text pages, zero elsewhere, so NOBITS sections and the GOT start zero):
+ * every byte is written once, in address order, each section's relocations
+ * and prelink fields patched chunk by chunk as it is copied (relocs_patch). */
+int layout_copy(struct load *L);
 int layout_protect(struct load *L);
 static inline uint64_t layout_sec_addr(const struct load *L, uint32_t shndx)
 {
@@ -275,7 +288,13 @@ int relocs_scan(struct load *L);
 /* L->ngot from what relocs_survey noted, for ldr_layout; refuses an object
  * relocs_scan would refuse for a relocation type. */
 int relocs_count_got(struct load *L);
+/* Copies and patches the cell (layout_copy), then fills the GOT. */
 int relocs_apply(struct load *L);
+/* For layout_copy: the section it copies next (object index), then, after
+ * each chunk, the relocations below offset `upto` in it and the prelink
+ * fields below offset `mapped` in the mapping, each patched once. */
+void relocs_patch_begin(struct load *L, uint32_t shndx);
+int relocs_patch(struct load *L, uint64_t upto, uint64_t mapped);
 int reloc_site_value(struct loader *ld, const struct loader_import *im,
 		     const struct loader_site *s, uint64_t S,
 		     unsigned char out[8], unsigned *width);

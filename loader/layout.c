@@ -179,27 +179,16 @@ static void pad(struct loader_cell *c, size_t from, size_t to)
 	memset((unsigned char *)c->mem + mid, 0, to - mid);
 }
 
-/* Copies section contents into the mapping and pads the rest (int3 in text,
- * zero elsewhere, so NOBITS sections and the GOT start zero): every byte is
- * written once. c->secs is in address order. */
-static void copy_sections(struct load *L)
+/* The sections' run addresses, once mapped. */
+static void set_addrs(struct load *L)
 {
 	struct loader_cell *c = L->cell;
-	unsigned char *mem = c->mem;
-	size_t done = 0;
 
 	for (uint32_t i = 0; i < c->nsecs; i++) {
 		struct placed *p = &c->secs[i];
-		uint64_t off = c->seg_off[p->seg] +
-			       (p->shndx == NO_INDEX ? L->got_off : L->plan[p->shndx].off);
-		p->addr = c->base + off;
-		if (p->shndx != NO_INDEX && L->sh[p->shndx].sh_type != SHT_NOBITS) {
-			pad(c, done, off);
-			memcpy(mem + off, L->obj + L->sh[p->shndx].sh_offset, p->size);
-			done = off + p->size;
-		}
+		p->addr = c->base + c->seg_off[p->seg] +
+			  (p->shndx == NO_INDEX ? L->got_off : L->plan[p->shndx].off);
 	}
-	pad(c, done, c->map_bytes);
 }
 
 int layout_map(struct load *L)
@@ -214,7 +203,50 @@ int layout_map(struct load *L)
 		return load_err(L, LOADER_ENOMEM, "cannot map 0x%zx bytes", c->map_bytes);
 	if ((uintptr_t)c->mem % LOADER_PAGE_SIZE || c->base % LOADER_PAGE_SIZE)
 		return load_err(L, LOADER_EINVAL, "env->map returned an unaligned mapping");
-	copy_sections(L);
+	set_addrs(L);
+	return 0;
+}
+
+/* What layout_copy copies before it patches: small enough that the chunk
+ * is still in the cache when its relocations are applied. */
+#define COPY_CHUNK (16u << 10)
+
+/* Copies one section with contents in chunks, patching each once copied. */
+static int copy_section(struct load *L, const struct placed *p)
+{
+	size_t off = p->addr - L->cell->base;
+	unsigned char *to = (unsigned char *)L->cell->mem + off;
+	const unsigned char *from = L->obj + L->sh[p->shndx].sh_offset;
+	int err = 0;
+
+	relocs_patch_begin(L, p->shndx);
+	for (uint64_t at = 0; !err && at < p->size;) {
+		uint64_t n = p->size - at < COPY_CHUNK ? p->size - at : COPY_CHUNK;
+		memcpy(to + at, from + at, n);
+		at += n;
+		err = relocs_patch(L, at, off + at);
+	}
+	return err;
+}
+
+int layout_copy(struct load *L)
+{
+	struct loader_cell *c = L->cell;
+	size_t done = 0;
+
+	for (uint32_t i = 0; i < c->nsecs; i++) {
+		const struct placed *p = &c->secs[i];
+		size_t off = p->addr - c->base;
+		if (p->shndx == NO_INDEX || L->sh[p->shndx].sh_type == SHT_NOBITS)
+			continue;
+		pad(c, done, off);
+		int err = copy_section(L, p);
+		if (err)
+			return err;
+		done = off + p->size;
+	}
+	if (c->map_bytes)
+		pad(c, done, c->map_bytes);
 	return 0;
 }
 

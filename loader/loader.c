@@ -162,7 +162,7 @@ void loader_destroy(struct loader *ld)
 
 static char *copy_bytes(struct loader *ld, const void *src, size_t n)
 {
-	char *p = ldr_alloc(ld, n);
+	char *p = n ? ldr_alloc_raw(ld, n) : ldr_alloc(ld, 1);
 
 	if (p && n)
 		memcpy(p, src, n);
@@ -276,9 +276,9 @@ static int (*const load_steps[])(struct load *) = {
 	sites_alloc,     /* dependency records */
 	layout_place,    /* segment offsets and sizes */
 	prelink_check,   /* a prelinked object's layout and fields */
-	layout_map,      /* fresh pages; copy sections */
+	layout_map,      /* fresh pages, section addresses */
 	symbols_define,  /* the cell's symbol table, with addresses */
-	relocs_apply,    /* patch every relocation, fill the GOT */
+	relocs_apply,    /* copy sections, patching as they are copied; fill the GOT */
 	layout_protect,  /* final permissions: RX, R, RW */
 };
 #define CHECK_STEPS 9

@@ -106,20 +106,17 @@ static int check_fields(struct load *L, int kind, const uint32_t *off, uint32_t 
 static int check_order(struct load *L, const uint32_t *order, uint32_t n)
 {
 	const struct loader_cell *c = L->cell;
-	uint32_t ndef = 0;
 	uint64_t prev = 0;
 
 	if (!n)
 		return 0;
-	for (uint32_t i = 1; i < L->nsyms; i++)
-		ndef += symbols_defined_here(L, i);
-	if (n != ndef)
+	if (n != L->ndef)
 		return load_sec_err(L, LOADER_EBADELF, L->prelink,
-				    "symbol order of %u symbols; the cell defines %u", n, ndef);
+				    "symbol order of %u symbols; the cell defines %u", n, L->ndef);
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t i = order[k];
 		const Elf64_Sym *s = i < L->nsyms ? &L->syms[i] : NULL;
-		if (!s || !symbols_defined_here(L, i) || s->st_shndx == SHN_ABS)
+		if (!s || !L->res[i].here || s->st_shndx == SHN_ABS)
 			return load_sec_err(L, LOADER_EBADELF, L->prelink,
 					    "symbol order entry %u: symbol %u is not one the cell "
 					    "defines in its sections", k, i);
@@ -183,20 +180,23 @@ static int field_range_err(struct load *L, int kind, uint32_t off)
 			field_kind[kind], (unsigned long)off, (unsigned long)L->cell->base);
 }
 
-int prelink_apply(struct load *L)
+int prelink_apply(struct load *L, uint64_t mapped)
 {
 	unsigned char *mem = L->cell->mem;
 	uint64_t base = L->cell->base;
+	const uint32_t *off = L->pl_off[0];
+	uint32_t i = L->pl_done[0];
 
-	for (uint32_t i = 0; i < L->pl_n[0]; i++) {
+	for (; i < L->pl_n[0] && (uint64_t)off[i] + 8 <= mapped; i++) {
 		uint64_t v;
-		__builtin_memcpy(&v, mem + L->pl_off[0][i], 8);
+		__builtin_memcpy(&v, mem + off[i], 8);
 		v += base;
-		__builtin_memcpy(mem + L->pl_off[0][i], &v, 8);
+		__builtin_memcpy(mem + off[i], &v, 8);
 	}
+	L->pl_done[0] = i;
 	for (int kind = 1; kind < 3; kind++) {
-		const uint32_t *off = L->pl_off[kind];
-		for (uint32_t i = 0; i < L->pl_n[kind]; i++) {
+		off = L->pl_off[kind];
+		for (i = L->pl_done[kind]; i < L->pl_n[kind] && (uint64_t)off[i] + 4 <= mapped; i++) {
 			int32_t f;
 			__builtin_memcpy(&f, mem + off[i], 4);
 			uint64_t v = base + (uint64_t)(int64_t)f;
@@ -206,6 +206,7 @@ int prelink_apply(struct load *L)
 			uint32_t w = (uint32_t)v;
 			__builtin_memcpy(mem + off[i], &w, 4);
 		}
+		L->pl_done[kind] = i;
 	}
 	return 0;
 }

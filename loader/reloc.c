@@ -368,21 +368,25 @@ static int range_err(struct load *L, uint32_t t, const Elf64_Rela *rel)
 			loader_reloc_name(type), target_name(L, symi));
 }
 
-/* Patches every relocation of placed section t (relocs_scan refused the
+/* Patches the relocations of the section being copied from rel_next up to
+ * the first that reaches past offset `upto` in it (relocs_scan refused the
  * unsupported types, validation the symbols and offsets out of range),
  * recording the sites of imports. The loop keeps what every relocation
  * shares in locals (its stores may alias anything) and reads each symbol's
  * values from one packed record. */
-static int apply_section(struct load *L, uint32_t t)
+static int apply_upto(struct load *L, uint64_t upto)
 {
-	uint32_t n, placed = L->plan[t].placed;
-	const Elf64_Rela *rel = relas(L, t, &n), *end = rel + n;
+	uint32_t t = L->rel_sec, placed = L->plan[t].placed;
+	const Elf64_Rela *r = L->rel_next, *end = L->rel_end;
 	const struct symval *val = L->val;
 	struct loader_import *imports = L->cell->imports;
 	uint64_t addr = sec_addr(L, t);
 	unsigned char *mem = host_ptr(L->cell, addr);
+	/* A field is at most 8 bytes; the section's end lets every one through
+	 * (validation checked each lies inside it). */
+	uint64_t limit = upto == L->sh[t].sh_size ? UINT64_MAX : upto;
 
-	for (const Elf64_Rela *r = rel; r < end; r++) {
+	for (; r < end && r->r_offset + 8 <= limit; r++) {
 		uint64_t off = r->r_offset, info = r->r_info, P = addr + off;
 		const struct rkind *k = &kinds[ELF_R_TYPE(info)];
 		const struct symval *sv = &val[ELF_R_SYM(info)];
@@ -398,23 +402,42 @@ static int apply_section(struct load *L, uint32_t t)
 			};
 		}
 	}
+	L->rel_next = r;
 	return 0;
+}
+
+void relocs_patch_begin(struct load *L, uint32_t shndx)
+{
+	uint32_t n;
+
+	L->rel_sec = shndx;
+	L->rel_next = L->rel_end = NULL;
+	if (L->plan[shndx].rela) {
+		L->rel_next = relas(L, shndx, &n);
+		L->rel_end = L->rel_next + n;
+	}
+}
+
+int relocs_patch(struct load *L, uint64_t upto, uint64_t mapped)
+{
+	int err = L->rel_next != L->rel_end ? apply_upto(L, upto) : 0;
+
+	return err ? err : prelink_apply(L, mapped);
 }
 
 static void got_fill(struct load *L)
 {
 	for (uint32_t i = 0; i < L->nsyms; i++) {
 		const struct sym_res *r = &L->res[i];
-		uint64_t slot = L->val[i].v[VAL_GOT], v = L->val[i].v[VAL_S];
 		if (r->got == NO_INDEX)
 			continue;
+		uint64_t slot = L->val[i].v[VAL_GOT], v = L->val[i].v[VAL_S];
 		store_le(host_ptr(L->cell, slot), v, 8);
 		if (r->import != NO_INDEX)
 			site_record(L, r->import, slot, R_X86_64_64, 0, L->cell->got_sec);
 	}
 }
 
-/* Patches every relocation of every placed section, then fills the GOT. */
 int relocs_apply(struct load *L)
 {
 	uint64_t got = layout_got_addr(L);
@@ -422,8 +445,13 @@ int relocs_apply(struct load *L)
 	L->val = ldr_alloc_raw(L->ld, (size_t)L->nsyms * sizeof(*L->val));
 	if (!L->val)
 		return load_err(L, LOADER_ENOMEM, "out of memory for relocation");
-	for (uint32_t i = 0; i < L->nsyms; i++) { /* once per symbol, not per relocation */
+	/* Once per symbol, not per relocation, and only for the symbols that
+	 * relocations in placed sections name (relocs_survey noted them: a GOT
+	 * slot's symbol is one); the others' records are never read. */
+	for (uint32_t i = 0; i < L->nsyms; i++) {
 		const struct sym_res *r = &L->res[i];
+		if (!L->use[i])
+			continue;
 		L->val[i] = (struct symval){
 			.v = { [VAL_S] = res_addr(L, i),
 			       [VAL_GOT] = r->got == NO_INDEX ? 0 : got + (uint64_t)r->got * 8,
@@ -432,13 +460,11 @@ int relocs_apply(struct load *L)
 		};
 	}
 
-	for (uint32_t t = 1; t < L->shnum; t++) {
-		int err = L->plan[t].rela ? apply_section(L, t) : 0;
-		if (err)
-			return err;
-	}
-	got_fill(L);
-	return prelink_apply(L);
+	int err = layout_copy(L);
+
+	if (!err)
+		got_fill(L);
+	return err;
 }
 
 /* Encodes a recorded site for target address S, as loading would have. */

@@ -117,17 +117,28 @@ static uint32_t table_slots(uint32_t n)
 	return cap;
 }
 
+/* Enters export si in c's export table. */
+static void hash_insert(struct loader_cell *c, uint32_t si)
+{
+	uint32_t h = c->syms[si].hash, i = h & c->hmask;
+
+	while (c->slot[i])
+		i = (i + 1) & c->hmask;
+	c->slot[i] = si + 1;
+	c->hash[i] = h;
+}
+
+static void hash_clear(struct loader_cell *c)
+{
+	memset(c->slot, 0, (size_t)(c->hmask + 1) * sizeof(uint32_t));
+}
+
 /* Fills c's export table from by_name[0..nexported). */
 static void hash_build(struct loader_cell *c)
 {
-	memset(c->slot, 0, (size_t)(c->hmask + 1) * sizeof(uint32_t));
-	for (uint32_t k = 0; k < c->nexported; k++) {
-		uint32_t si = c->by_name[k], h = c->syms[si].hash, i = h & c->hmask;
-		while (c->slot[i])
-			i = (i + 1) & c->hmask;
-		c->slot[i] = si + 1;
-		c->hash[i] = h;
-	}
+	hash_clear(c);
+	for (uint32_t k = 0; k < c->nexported; k++)
+		hash_insert(c, c->by_name[k]);
 }
 
 /* Sorts the exports by name, for the walks whose first finding is reported
@@ -212,22 +223,9 @@ static bool addr_order_unique(const struct lsym *syms, const struct addr_key *k,
  * this gives is the only one (nearly always); else the heapsort, whose
  * order among symbols that compare equal the loader has always had.
  */
-static bool addr_increasing(const struct lsym *syms, uint32_t n)
-{
-	for (uint32_t i = 1; i < n; i++)
-		if (syms[i - 1].addr >= syms[i].addr)
-			return false;
-	return true;
-}
-
 static void sort_by_addr(struct loader *ld, struct loader_cell *c)
 {
 	uint32_t n = c->nsyms;
-
-	/* Symbols at strictly increasing addresses have the one order already
-	 * (an object often lists its globals so). */
-	if (addr_increasing(c->syms, n))
-		return;
 	struct addr_key *keys = n > 1 ? ldr_alloc_raw(ld, (size_t)n * 2 * sizeof(*keys)) : NULL;
 	struct lsym *sorted = keys ? ldr_alloc_raw(ld, (size_t)n * sizeof(*sorted)) : NULL;
 
@@ -250,12 +248,24 @@ static void sort_by_addr(struct loader *ld, struct loader_cell *c)
 	ldr_sort(c->syms, n, sizeof(*c->syms), cmp_lsym_addr, NULL);
 }
 
+/*
+ * Sorts c->syms by address, then lists and hashes its exports: two passes
+ * over the records, the first counting the exports and seeing whether the
+ * symbols are at strictly increasing addresses (they then have the one
+ * order already: an object often lists its globals so, and a prelinked
+ * cell's are given so), the second filling by_name and the table.
+ */
 static int index_syms(struct loader *ld, struct loader_cell *c)
 {
-	sort_by_addr(ld, c);
-	c->nexported = 0;
-	for (uint32_t i = 0; i < c->nsyms; i++)
+	bool increasing = true;
+
+	c->nexported = c->nsyms ? c->syms[0].exported : 0;
+	for (uint32_t i = 1; i < c->nsyms; i++) {
+		increasing &= c->syms[i - 1].addr < c->syms[i].addr;
 		c->nexported += c->syms[i].exported;
+	}
+	if (!increasing)
+		sort_by_addr(ld, c);
 	uint32_t cap = table_slots(c->nexported);
 	c->by_name = ldr_alloc_raw(ld, ((size_t)c->nexported + 2 * (size_t)cap) * sizeof(uint32_t));
 	if (!c->by_name)
@@ -263,11 +273,13 @@ static int index_syms(struct loader *ld, struct loader_cell *c)
 	c->slot = c->by_name + c->nexported;
 	c->hash = c->slot + cap;
 	c->hmask = cap - 1;
+	hash_clear(c);
 	for (uint32_t i = 0, n = 0; i < c->nsyms; i++)
-		if (c->syms[i].exported)
+		if (c->syms[i].exported) {
 			c->by_name[n++] = i;
+			hash_insert(c, i);
+		}
 	c->by_name_sorted = false;
-	hash_build(c);
 	return 0;
 }
 
@@ -330,38 +342,42 @@ static bool granted(const struct load *L, const char *grant)
 	return false;
 }
 
-/* Refuses an object whose symbol table names one global twice (naming the
- * smallest such name), and hashes every global's name for the look-ups. */
-static int check_unique_globals(struct load *L)
-{
-	uint32_t n = L->nsyms - L->first_global, cap = table_slots(n), mask = cap - 1;
-	const char *dup = NULL;
-	/* slot[i]: symbol index + 1 (0: empty); hash[i] its name's hash, beside
-	 * it, so probing past other names reads no symbol. */
-	uint32_t *slot = ldr_alloc(L->ld, (size_t)cap * 2 * sizeof(uint32_t)), *hash;
+/*
+ * The table of the object's global names that finds a name given twice:
+ * each slot holds the name's hash above, symbol index + 1 below (0: empty),
+ * so a probe reads one word and no symbol unless the hashes match.
+ */
+struct globals {
+	uint64_t *slot;
+	uint32_t mask;
+	const char *dup; /* the smallest name given twice */
+};
 
-	if (!slot)
-		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");
-	hash = slot + cap;
-	for (uint32_t k = 0; k < n; k++) {
-		uint32_t si = L->first_global + k;
-		const char *name = load_sym_name_ok(L, si);
-		uint32_t h = symbols_hash(name), i = h & mask;
-		L->res[si].hash = h;
-		for (; slot[i]; i = (i + 1) & mask)
-			if (hash[i] == h && strcmp(load_sym_name_ok(L, slot[i] - 1), name) == 0)
-				break;
-		if (!slot[i]) {
-			slot[i] = si + 1;
-			hash[i] = h;
-		} else if (!dup || strcmp(name, dup) < 0) {
-			dup = name;
-		}
-	}
-	ldr_free(L->ld, slot);
-	if (dup)
-		return load_sec_err(L, LOADER_EBADELF, L->symtab, "symbol '%s' appears twice", dup);
-	return 0;
+static int globals_init(struct load *L, struct globals *g)
+{
+	uint32_t cap = table_slots(L->nsyms - L->first_global);
+
+	g->slot = ldr_alloc(L->ld, (size_t)cap * sizeof(uint64_t));
+	g->mask = cap - 1;
+	g->dup = NULL;
+	return g->slot ? 0 : load_err(L, LOADER_ENOMEM, "out of memory for symbols");
+}
+
+/* Hashes global si's name for the look-ups and enters it in the table. */
+static void globals_add(struct load *L, struct globals *g, uint32_t si)
+{
+	const char *name = load_sym_name_ok(L, si);
+	uint32_t h = symbols_hash(name), i = h & g->mask;
+	uint64_t *slot = g->slot;
+
+	L->res[si].hash = h;
+	for (; slot[i]; i = (i + 1) & g->mask)
+		if (slot[i] >> 32 == h && strcmp(load_sym_name_ok(L, (uint32_t)slot[i] - 1), name) == 0)
+			break;
+	if (!slot[i])
+		slot[i] = (uint64_t)h << 32 | (si + 1);
+	else if (!g->dup || strcmp(name, g->dup) < 0)
+		g->dup = name;
 }
 
 static bool exportable(const struct load *L, uint32_t i)
@@ -458,6 +474,9 @@ static int resolve_one(struct load *L, uint32_t i, struct lmsg *m, unsigned *n)
 		r->kind = RES_DISCARDED;
 	else
 		r->kind = RES_DEFINED;
+	r->here = r->kind != RES_DISCARDED && s->st_name &&
+		  ELF_SYM_TYPE(s->st_info) != STT_SECTION;
+	L->ndef += r->here;
 	if (r->kind != RES_DISCARDED && exportable(L, i))
 		return resolve_export(L, i);
 	return 0;
@@ -490,17 +509,34 @@ static int check_guards(struct load *L)
 	return 0;
 }
 
-/* Resolves every symbol of the object; changes nothing in the namespace. */
+/*
+ * Resolves every symbol of the object, counting those it defines (L->ndef),
+ * in one pass that also enters each global in the table of names: a name
+ * given twice is refused before any other finding (naming the smallest such
+ * name), so once resolution fails the pass goes on with the names alone.
+ * Changes nothing in the namespace.
+ */
 int symbols_resolve(struct load *L)
 {
 	char buf[LOADER_ERR_MAX - 64];
 	struct lmsg m;
 	unsigned nundef = 0;
-	int err = check_unique_globals(L);
+	struct globals g;
+	int err = globals_init(L, &g);
 
+	if (err)
+		return err;
 	lmsg_init(&m, buf, sizeof(buf));
-	for (uint32_t i = 0; !err && i < L->nsyms; i++)
-		err = resolve_one(L, i, &m, &nundef);
+	L->ndef = 0;
+	for (uint32_t i = 0; i < L->nsyms; i++) {
+		if (i >= L->first_global)
+			globals_add(L, &g, i);
+		if (!err)
+			err = resolve_one(L, i, &m, &nundef);
+	}
+	ldr_free(L->ld, g.slot);
+	if (g.dup)
+		return load_sec_err(L, LOADER_EBADELF, L->symtab, "symbol '%s' appears twice", g.dup);
 	if (!err && nundef)
 		err = load_err(L, LOADER_EUNDEF, "undefined symbol%s %s",
 			       nundef > 1 ? "s" : "", buf);
@@ -599,7 +635,7 @@ static bool define_sorted(struct load *L, uint32_t n)
 		return false;
 	tmp = k + n;
 	for (uint32_t i = 1, m = 0; i < L->nsyms; i++) {
-		if (!symbols_defined_here(L, i))
+		if (!L->res[i].here)
 			continue;
 		if (L->syms[i].st_shndx == SHN_ABS) {
 			ldr_free(L->ld, k);
@@ -640,13 +676,8 @@ static bool define_sorted(struct load *L, uint32_t n)
 int symbols_define(struct load *L)
 {
 	struct loader_cell *c = L->cell;
-	uint32_t n = 0;
+	uint32_t n = L->ndef; /* symbols_resolve counted them; prelink_check, the order's */
 
-	if (L->pl_nsorted) /* prelink_check checked it is every symbol defined here */
-		n = L->pl_nsorted;
-	else
-		for (uint32_t i = 1; i < L->nsyms; i++)
-			n += symbols_defined_here(L, i);
 	c->syms = ldr_alloc_raw(L->ld, (size_t)n * sizeof(*c->syms));
 	if (!c->syms || copy_guards(L))
 		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");
@@ -656,7 +687,7 @@ int symbols_define(struct load *L)
 		c->nsyms = n;
 	} else if (!define_sorted(L, n))
 		for (uint32_t i = 1; i < L->nsyms; i++)
-			if (symbols_defined_here(L, i))
+			if (L->res[i].here)
 				define_one(L, i, &c->syms[c->nsyms++]);
 	if (index_syms(L->ld, c))
 		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");
