@@ -3,11 +3,12 @@
  * given instruction of a given function, as `fault inject CELL KIND seed=N`
  * would choose it (cells/swifi/sites.c, the injector's own code).
  *
- *   swifi-seed [--all] SITES.bin CELL KIND FUNCTION INSN [MAX_SEED]
+ *   swifi-seed [--all] [--flip BYTE:BIT] SITES.bin CELL KIND FUNCTION INSN [MAX_SEED]
  *
  * Prints the seed and exits 0, or names what was not found and exits 1.
  * With --all, prints every such seed up to MAX_SEED with its site
- * (FUNCTION+0xOFF), one a line. INSN may name the instructions that follow
+ * (FUNCTION+0xOFF), one a line. With --flip (kind text only), the seed must
+ * also flip bit BIT of byte BYTE of the instruction. INSN may name the instructions that follow
  * the site too, split by ';' ("popq %rbp;retq": a popq %rbp that a retq
  * follows), to tell apart two sites of one function with the same text. The
  * tests that need one particular site (nano_core's known-bad case) ask for it
@@ -62,17 +63,28 @@ int main(int argc, char **argv)
 {
 	struct swifi_table t;
 	const struct swifi_tcell *c;
-	bool all = argc > 1 && strcmp(argv[1], "--all") == 0;
+	bool all = false, flip = false;
 	unsigned long max, found = 0;
+	unsigned want_byte = 0, want_bit = 0;
 	size_t len = 0;
 	void *blob;
 	int kind;
 
-	argc -= all;
-	argv += all;
+	for (; argc > 1 && argv[1][0] == '-'; argc--, argv++) {
+		if (strcmp(argv[1], "--all") == 0) {
+			all = true;
+		} else if (strcmp(argv[1], "--flip") == 0 && argc > 2 &&
+			   sscanf(argv[2], "%u:%u", &want_byte, &want_bit) == 2 && want_bit < 8) {
+			flip = true;
+			argc--, argv++;
+		} else {
+			argc = 0;	/* an unknown or malformed option: the usage below */
+			break;
+		}
+	}
 	max = argc > 6 ? strtoul(argv[6], NULL, 0) : 100000;
 	if (argc < 6 || argc > 7) {
-		fprintf(stderr, "usage: swifi-seed [--all] SITES.bin CELL KIND FUNCTION INSN [MAX_SEED]\n");
+		fprintf(stderr, "usage: swifi-seed [--all] [--flip BYTE:BIT] SITES.bin CELL KIND FUNCTION INSN [MAX_SEED]\n");
 		return 2;
 	}
 	if (!(blob = read_all(argv[1], &len)) || !swifi_table_open(&t, blob, len)) {
@@ -83,6 +95,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "swifi-seed: unknown kind '%s'\n", argv[3]);
 		return 2;
 	}
+	if (flip && kind != SWIFI_TEXT) {
+		fprintf(stderr, "swifi-seed: --flip is for kind text only, not '%s'\n", argv[3]);
+		return 2;
+	}
 	if (!(c = swifi_table_cell(&t, argv[2]))) {
 		fprintf(stderr, "swifi-seed: no cell '%s' in the table (NAME@VERSION, or nano_core)\n", argv[2]);
 		return 2;
@@ -91,6 +107,7 @@ int main(int argc, char **argv)
 		uint64_t rng;
 		const struct swifi_tsite *s = swifi_pick(&t, c, kind, seed, &rng);
 		const struct swifi_tfunc *fn;
+		uint32_t byte, bit;
 
 		if (!s)
 			break;
@@ -98,6 +115,11 @@ int main(int argc, char **argv)
 		if (strcmp(swifi_table_str(&t, fn->name), argv[4]) != 0 ||
 		    !texts_match(&t, c, s, argv[5]))
 			continue;
+		if (flip) {
+			swifi_text_flip(&rng, s->len, &byte, &bit);
+			if (byte != want_byte || bit != want_bit)
+				continue;
+		}
 		found++;
 		if (!all) {
 			printf("%lu\n", seed);

@@ -216,9 +216,10 @@ static bool mutate(struct swifi_fault *x, const struct swifi_tsite *s, uint64_t 
 	x->reg = x->wreg = SWIFI_REG_NONE;
 	switch (x->kind) {
 	case SWIFI_TEXT: {
-		uint32_t byte = (uint32_t)(swifi_next(rng) % x->len);
+		uint32_t byte, bit;
 
-		x->new[byte] ^= (uint8_t)(1u << (swifi_next(rng) % 8));
+		swifi_text_flip(rng, x->len, &byte, &bit);
+		x->new[byte] ^= (uint8_t)(1u << bit);
 		return true;
 	}
 	case SWIFI_SRC: case SWIFI_DST: case SWIFI_PTR:

@@ -131,6 +131,12 @@ uint64_t swifi_next(uint64_t *state)
 	return z ^ (z >> 31);
 }
 
+void swifi_text_flip(uint64_t *rng, uint32_t len, uint32_t *byte, uint32_t *bit)
+{
+	*byte = (uint32_t)(swifi_next(rng) % len);
+	*bit = (uint32_t)(swifi_next(rng) % 8);
+}
+
 const struct swifi_tsite *swifi_pick(const struct swifi_table *t, const struct swifi_tcell *c, int kind,
 				     uint64_t seed, uint64_t *rng)
 {

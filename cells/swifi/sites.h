@@ -105,6 +105,12 @@ uint64_t swifi_next(uint64_t *state);
 const struct swifi_tsite *swifi_pick(const struct swifi_table *t, const struct swifi_tcell *c, int kind,
 				     uint64_t seed, uint64_t *rng);
 
+/*
+ * A text fault's bit flip for an instruction of len bytes, drawn from rng
+ * past swifi_pick: the byte (0 to len - 1) and the bit (0 to 7) flipped.
+ */
+void swifi_text_flip(uint64_t *rng, uint32_t len, uint32_t *byte, uint32_t *bit);
+
 /* "text", "src", ...; NULL for an unknown kind. */
 const char *swifi_kind_name(int kind);
 /* The kind named s, or -1. */

@@ -45,10 +45,12 @@ SWIFI_SITES = os.path.join(ROOT, "build", "out", "kernel", "swifi", "sites.bin")
 SWIFI_SEED = os.path.join(ROOT, "build", "out", "host", "swifi-seed")
 
 
-def swifi_seed(cell, kind, function, insn):
+def swifi_seed(cell, kind, function, insn, flip=None):
     """The first seed with which `fault inject CELL KIND seed=N` picks instruction insn of
-    function on this build (build/tools/swifi_seed.c, the injector's own choice code)."""
-    p = subprocess.run([SWIFI_SEED, SWIFI_SITES, cell, kind, function, insn],
+    function on this build (build/tools/swifi_seed.c, the injector's own choice code);
+    for kind text, flip=(BYTE, BIT) asks that it also flips that bit of that byte."""
+    opts = ["--flip", "%d:%d" % flip] if flip else []
+    p = subprocess.run([SWIFI_SEED] + opts + [SWIFI_SITES, cell, kind, function, insn],
                        capture_output=True, text=True)
     if p.returncode != 0 or not p.stdout.strip().isdigit():
         raise TestFailure("no seed picks %s in %s of %s for %s on this build: %s"

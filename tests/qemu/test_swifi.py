@@ -307,7 +307,7 @@ def test_swifi_jump_past_the_task_entry_is_the_cells(machine):
     cellref_call (which called the entry and holds nothing): the fault is the shell's,
     charged to it from the return addresses just abandoned below, and the shell restarts;
     nano_core stays up."""
-    seed = swifi_seed("shell@1", "text", *shell_write_tail_jump())
+    seed = swifi_seed("shell@1", "text", *shell_write_tail_jump(), flip=(1, 6))
     m = booted(machine, "swifi@1", icount=True)
     mark = m.mark()
     m.send("fault inject shell text seed=%d\r" % seed)
