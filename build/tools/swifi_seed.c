@@ -59,77 +59,100 @@ static void *read_all(const char *path, size_t *len)
 	return buf;
 }
 
-int main(int argc, char **argv)
-{
-	struct swifi_table t;
-	const struct swifi_tcell *c;
-	bool all = false, flip = false;
-	unsigned long max, found = 0;
-	unsigned want_byte = 0, want_bit = 0;
-	size_t len = 0;
-	void *blob;
+/* What was asked: the options and the site. */
+struct query {
+	bool all, flip;
+	unsigned byte, bit;		/* with flip: the text fault's flip */
+	unsigned long max;
+	const char *path, *cell, *kind_name, *function, *insn;
 	int kind;
+};
 
-	for (; argc > 1 && argv[1][0] == '-'; argc--, argv++) {
-		if (strcmp(argv[1], "--all") == 0) {
-			all = true;
-		} else if (strcmp(argv[1], "--flip") == 0 && argc > 2 &&
-			   sscanf(argv[2], "%u:%u", &want_byte, &want_bit) == 2 && want_bit < 8) {
-			flip = true;
-			argc--, argv++;
-		} else {
-			argc = 0;	/* an unknown or malformed option: the usage below */
-			break;
-		}
-	}
-	max = argc > 6 ? strtoul(argv[6], NULL, 0) : 100000;
-	if (argc < 6 || argc > 7) {
-		fprintf(stderr, "usage: swifi-seed [--all] [--flip BYTE:BIT] SITES.bin CELL KIND FUNCTION INSN [MAX_SEED]\n");
-		return 2;
-	}
-	if (!(blob = read_all(argv[1], &len)) || !swifi_table_open(&t, blob, len)) {
-		fprintf(stderr, "swifi-seed: %s: not a readable site table\n", argv[1]);
-		return 2;
-	}
-	if ((kind = swifi_kind_parse(argv[3])) < 0) {
-		fprintf(stderr, "swifi-seed: unknown kind '%s'\n", argv[3]);
-		return 2;
-	}
-	if (flip && kind != SWIFI_TEXT) {
-		fprintf(stderr, "swifi-seed: --flip is for kind text only, not '%s'\n", argv[3]);
-		return 2;
-	}
-	if (!(c = swifi_table_cell(&t, argv[2]))) {
-		fprintf(stderr, "swifi-seed: no cell '%s' in the table (NAME@VERSION, or nano_core)\n", argv[2]);
-		return 2;
-	}
-	for (unsigned long seed = 0; seed <= max; seed++) {
+/* Prints the seed (or, with all, every seed and its site); the exit status. */
+static int search(const struct swifi_table *t, const struct swifi_tcell *c, const struct query *q)
+{
+	unsigned long found = 0;
+
+	for (unsigned long seed = 0; seed <= q->max; seed++) {
 		uint64_t rng;
-		const struct swifi_tsite *s = swifi_pick(&t, c, kind, seed, &rng);
+		const struct swifi_tsite *s = swifi_pick(t, c, q->kind, seed, &rng);
 		const struct swifi_tfunc *fn;
 		uint32_t byte, bit;
 
 		if (!s)
 			break;
-		fn = &t.funcs[c->first_func + s->func];
-		if (strcmp(swifi_table_str(&t, fn->name), argv[4]) != 0 ||
-		    !texts_match(&t, c, s, argv[5]))
+		fn = &t->funcs[c->first_func + s->func];
+		if (strcmp(swifi_table_str(t, fn->name), q->function) != 0 || !texts_match(t, c, s, q->insn))
 			continue;
-		if (flip) {
+		if (q->flip) {
 			swifi_text_flip(&rng, s->len, &byte, &bit);
-			if (byte != want_byte || bit != want_bit)
+			if (byte != q->byte || bit != q->bit)
 				continue;
 		}
 		found++;
-		if (!all) {
+		if (!q->all) {
 			printf("%lu\n", seed);
 			return 0;
 		}
-		printf("%lu %s+0x%x\n", seed, argv[4], s->off - fn->start);
+		printf("%lu %s+0x%x\n", seed, q->function, s->off - fn->start);
 	}
 	if (found)
 		return 0;
-	fprintf(stderr, "swifi-seed: no seed up to %lu picks '%s' in %s of %s for %s\n", max, argv[5],
-		argv[4], argv[2], argv[3]);
+	fprintf(stderr, "swifi-seed: no seed up to %lu picks '%s' in %s of %s for %s\n", q->max, q->insn,
+		q->function, q->cell, q->kind_name);
 	return 1;
+}
+
+/* Fills q from the command line; false (with the usage printed) if it is malformed. */
+static bool parse_args(int argc, char **argv, struct query *q)
+{
+	for (; argc > 1 && argv[1][0] == '-'; argc--, argv++) {
+		if (strcmp(argv[1], "--all") == 0) {
+			q->all = true;
+		} else if (strcmp(argv[1], "--flip") == 0 && argc > 2 &&
+			   sscanf(argv[2], "%u:%u", &q->byte, &q->bit) == 2 && q->bit < 8) {
+			q->flip = true;
+			argc--, argv++;
+		} else {
+			argc = 0;	/* an unknown or malformed option */
+			break;
+		}
+	}
+	if (argc < 6 || argc > 7) {
+		fprintf(stderr, "usage: swifi-seed [--all] [--flip BYTE:BIT] SITES.bin CELL KIND FUNCTION INSN [MAX_SEED]\n");
+		return false;
+	}
+	q->max = argc > 6 ? strtoul(argv[6], NULL, 0) : 100000;
+	q->path = argv[1], q->cell = argv[2], q->kind_name = argv[3], q->function = argv[4], q->insn = argv[5];
+	q->kind = swifi_kind_parse(q->kind_name);
+	if (q->kind < 0) {
+		fprintf(stderr, "swifi-seed: unknown kind '%s'\n", q->kind_name);
+		return false;
+	}
+	if (q->flip && q->kind != SWIFI_TEXT) {
+		fprintf(stderr, "swifi-seed: --flip is for kind text only, not '%s'\n", q->kind_name);
+		return false;
+	}
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	struct query q = { 0 };
+	struct swifi_table t;
+	const struct swifi_tcell *c;
+	size_t len = 0;
+	void *blob;
+	int rc = 2;
+
+	if (!parse_args(argc, argv, &q))
+		return 2;
+	if (!(blob = read_all(q.path, &len)) || !swifi_table_open(&t, blob, len))
+		fprintf(stderr, "swifi-seed: %s: not a readable site table\n", q.path);
+	else if (!(c = swifi_table_cell(&t, q.cell)))
+		fprintf(stderr, "swifi-seed: no cell '%s' in the table (NAME@VERSION, or nano_core)\n", q.cell);
+	else
+		rc = search(&t, c, &q);
+	free(blob);
+	return rc;
 }
