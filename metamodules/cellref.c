@@ -144,9 +144,11 @@ static uint64_t resolve_by_words(const struct cellref *r)
 	typeof(&word_cache[0]) e;
 	bool same = true;
 
-	__builtin_memcpy(w, r, sizeof w);
-	for (size_t i = 0; i < REF_WORDS; i++)
+	/* Word by word: a whole-struct copy would be a call of memcpy. */
+	for (size_t i = 0; i < REF_WORDS; i++) {
+		__builtin_memcpy(&w[i], (const char *)r + 8 * i, 8);
 		h = (h ^ w[i]) * 0x100000001b3ull;
+	}
 	e = &word_cache[(h >> 40) & (CALL_CACHE - 1)];
 	flags = irq_save();
 	for (size_t i = 0; i < REF_WORDS && same; i++)
