@@ -526,7 +526,7 @@ int sdb_hview(statedb_handle h, const void **data, uint32_t *version)
 int sdb_hwrite(statedb_handle h, size_t at, const void *data, size_t n)
 {
 	uint64_t flags = irq_save();
-	int err = statedb_hwrite(root(), h, at, data, n);
+	int err = sdb_hwrite_inline(root(), h, at, data, n);
 
 	irq_restore(flags);
 	return err;
@@ -535,7 +535,7 @@ int sdb_hwrite(statedb_handle h, size_t at, const void *data, size_t n)
 int sdb_hupdate(statedb_handle h, const void *data, size_t len)
 {
 	uint64_t flags = irq_save();
-	int err = statedb_hupdate(root(), h, data, len);
+	int err = sdb_hupdate_inline(root(), h, data, len);
 
 	irq_restore(flags);
 	return err;
