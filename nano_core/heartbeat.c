@@ -227,10 +227,8 @@ int cell_forgive(unsigned lane)
 
 
 /* A tick before the earliest deadline (due_ns) looks at no entry. */
-void heartbeat_check(void)
+void heartbeat_check(uint64_t now)
 {
-	uint64_t now = time_ns();
-
 	if (loader_generation() != synced_gen)
 		sync(now);
 	if (now <= due_ns)

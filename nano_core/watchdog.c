@@ -107,10 +107,9 @@ static bool same_cell(const char a[32], const char b[32])
 	return strcmp(a, b) == 0;
 }
 
-bool watchdog_check(const struct trap_frame *f, struct cells_where *w, uint64_t *ms)
+bool watchdog_check(const struct trap_frame *f, struct cells_where *w, uint64_t *ms, uint64_t now)
 {
 	struct watched *s;
-	uint64_t now;
 
 	forget_blocked();
 	s = slot_for(f->rsp);
@@ -119,7 +118,6 @@ bool watchdog_check(const struct trap_frame *f, struct cells_where *w, uint64_t 
 			s->used = false;
 		return false;
 	}
-	now = time_ns();
 	if (!s->used || !near(s->rsp, f->rsp) || !same_cell(s->cell, w->cell)) {
 		s->used = true;
 		memcpy(s->cell, w->cell, sizeof(s->cell));
