@@ -131,7 +131,10 @@ static uint64_t resolve_for_call(const struct cellref *r)
  * resolve to the same address within one generation.
  */
 #define REF_WORDS (sizeof(struct cellref) / 8)
+#define CELLREF_SYM_AT offsetof(struct cellref, sym)
 _Static_assert(sizeof(struct cellref) % 8 == 0, "a cellref in whole words");
+_Static_assert(CELLREF_SYM_AT % 8 == 0 && CELLREF_SYM_AT + 16 <= sizeof(struct cellref),
+	       "the symbol's first two words");
 
 static struct {
 	uint64_t w[REF_WORDS];
@@ -144,13 +147,21 @@ static uint64_t resolve_by_words(const struct cellref *r)
 	typeof(&word_cache[0]) e;
 	bool same = true;
 
-	__builtin_memcpy(w, r, sizeof w);
+	/* Word by word: a whole-struct copy would be a call of memcpy. */
 	for (size_t i = 0; i < REF_WORDS; i++)
-		h = (h ^ w[i]) * 0x100000001b3ull;
+		__builtin_memcpy(&w[i], (const char *)r + 8 * i, 8);
+	/*
+	 * The slot from the first two words of each name (a cache only needs
+	 * them to spread), every word compared there.
+	 */
+	h = (((w[0] ^ w[1]) * 0x100000001b3ull) ^ w[CELLREF_SYM_AT / 8] ^ w[CELLREF_SYM_AT / 8 + 1]) *
+	    0x100000001b3ull;
 	e = &word_cache[(h >> 40) & (CALL_CACHE - 1)];
 	flags = irq_save();
-	for (size_t i = 0; i < REF_WORDS && same; i++)
-		same = e->w[i] == w[i];
+	uint64_t diff = 0;
+	for (size_t i = 0; i < REF_WORDS; i++)
+		diff |= e->w[i] ^ w[i];
+	same = diff == 0;
 	if (same && e->gen == gen) {
 		addr = e->addr;
 		irq_restore(flags);

@@ -16,8 +16,8 @@ void fault_contain(const struct trap_frame *f, const struct cells_where *w, uint
  * progress on the work it owes: a hang, nothing abandoned. */
 void fault_heartbeat(const char *cell, const char *version, uint64_t ms, uint64_t period_ms,
 		     bool progress);
-/* Looks for cells that missed their heartbeat; at the end of every interrupt, interrupts off. */
-void heartbeat_check(void);
+/* Looks for cells that missed their heartbeat as of now (time_ns()); at the end of every interrupt, interrupts off. */
+void heartbeat_check(uint64_t now);
 
 /*
  * Reports a fault in cell code outside any contained call and ends the
@@ -73,9 +73,9 @@ void fault_mark_hang(uint64_t ms);
  * The hang watchdog (nano_core/watchdog.c), at the end of every interrupt
  * with the interrupted frame: true when that context has stayed in one
  * cell's code (w), on one stack, with no context switch, beyond the cell's
- * bound; *ms says how long.
+ * bound; *ms says how long. now is time_ns() at this interrupt.
  */
-bool watchdog_check(const struct trap_frame *f, struct cells_where *w, uint64_t *ms);
+bool watchdog_check(const struct trap_frame *f, struct cells_where *w, uint64_t *ms, uint64_t now);
 /* Whether f's code is nano_core's, called (within a few frames) from `cell`'s code. */
 bool watchdog_called_from(const struct trap_frame *f, const char *cell);
 /*

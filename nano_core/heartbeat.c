@@ -48,6 +48,14 @@ struct beating {
 static struct beating beating[BEATING];
 /* The loaded cells are looked at again when loader_generation moves (after a load completes). */
 static uint64_t synced_gen = ~0ull;
+/*
+ * No entry is late before this time_ns(): at most the earliest last_ns +
+ * period_ns of the used entries, UINT64_MAX when there are none. A beat or a
+ * payment only moves an entry's deadline later, so this stays a lower bound
+ * until heartbeat_check looks at the entries again and sets it afresh; sync
+ * (new entries) lowers it to 0, so that the next check looks.
+ */
+static uint64_t due_ns;
 
 static struct beating *find(const char *cell, uint64_t start)
 {
@@ -78,6 +86,7 @@ static void sync(uint64_t now)
 	bool progress;
 
 	synced_gen = loader_generation();
+	due_ns = 0;
 	for (int i = 0; i < BEATING; i++)
 		if (beating[i].used && !still_loaded(&beating[i]))
 			beating[i].used = false;
@@ -150,6 +159,23 @@ static bool owes(const struct beating *b)
 	return false;
 }
 
+/*
+ * The earliest deadline of the used entries (due_ns), UINT64_MAX if none; a
+ * progress entry that owes nothing has none (its first debt sets one).
+ */
+static uint64_t earliest_due(void)
+{
+	uint64_t due = UINT64_MAX;
+
+	for (int i = 0; i < BEATING; i++) {
+		const struct beating *b = &beating[i];
+
+		if (b->used && (!b->progress || owes(b)) && b->last_ns + b->period_ns < due)
+			due = b->last_ns + b->period_ns;
+	}
+	return due;
+}
+
 enum progress_op { OWE, PAY, FORGIVE };
 
 /* What cell_owe, cell_paid and cell_forgive share, for the caller at code address ra. */
@@ -165,8 +191,11 @@ static int progress_op(uint64_t ra, unsigned lane, uint64_t n, enum progress_op 
 	b = caller_entry(ra, now);
 	if (b && b->progress) {
 		if (op == OWE) {
-			if (!owes(b))
+			if (!owes(b)) {
 				b->last_ns = now;	/* the clock starts with the first debt */
+				if (now + b->period_ns < due_ns)
+					due_ns = now + b->period_ns;
+			}
 			b->owed[lane] = b->owed[lane] + n < b->owed[lane] ? UINT64_MAX : b->owed[lane] + n;
 		} else if (op == PAY) {
 			if (n)
@@ -196,12 +225,14 @@ int cell_forgive(unsigned lane)
 	return progress_op((uint64_t)__builtin_return_address(0), lane, 0, FORGIVE);
 }
 
-void heartbeat_check(void)
-{
-	uint64_t now = time_ns();
 
+/* A tick before the earliest deadline (due_ns) looks at no entry. */
+void heartbeat_check(uint64_t now)
+{
 	if (loader_generation() != synced_gen)
 		sync(now);
+	if (now <= due_ns)
+		return;
 	for (int i = 0; i < BEATING; i++) {
 		struct beating *b = &beating[i];
 
@@ -215,4 +246,5 @@ void heartbeat_check(void)
 				b->progress);
 		b->last_ns = time_ns();
 	}
+	due_ns = earliest_due();
 }

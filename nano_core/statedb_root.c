@@ -6,12 +6,16 @@
 #include <delos/mm.h>
 #include <delos/state_db.h>
 
-/* Written only by the state_db cell's code, through statedb_root(). */
-static struct state_db root;
+/*
+ * Written only by the state_db cell's code: through statedb_root(), or
+ * as the data symbol itself (grant `state`, include/delos/sdb.h), which
+ * spares the hot path a call.
+ */
+struct state_db statedb_store;
 
 struct state_db *statedb_root(void)
 {
-	return &root;
+	return &statedb_store;
 }
 
 /*

@@ -12,6 +12,7 @@
 #include <delos/string.h>
 #include <delos/trap.h>
 #include "hal/cpu.h"
+#include <delos/time.h>
 #include "nano_core/contain.h"
 #include "nano_core/probe.h"
 
@@ -507,13 +508,13 @@ static void route_irq(uint8_t irq)
  * switch it out. An abandoned IRQ route masks its line, as a fault in it
  * does: its next interrupt would hang there again before the recovery runs.
  */
-static void watch_for_hang(struct trap_frame *f)
+static void watch_for_hang(struct trap_frame *f, uint64_t now)
 {
 	struct catch_point *cp;
 	struct cells_where w;
 	uint64_t ms;
 
-	if (!watchdog_check(f, &w, &ms))
+	if (!watchdog_check(f, &w, &ms, now))
 		return;
 	fault_mark_hang(ms);
 	if ((cp = catch_for(f))) {
@@ -570,13 +571,14 @@ void trap_dispatch(struct trap_frame *f)
 		return;
 	uint8_t irq = (uint8_t)(f->vector - IRQ_VECTOR_BASE);
 	struct catch_point *held;
+	uint64_t now;
 
 	irqs_taken++;
 	/* EOI first: the handler may switch tasks and not come back for a while. */
 	intc_eoi(irq);
 	if (catch_list && (held = in_irqs_off_call(f))) {
 		held->deferred |= 1u << irq;
-		watch_for_hang(f);
+		watch_for_hang(f, time_ns());
 		return;
 	}
 	irq_depth++;
@@ -590,8 +592,9 @@ void trap_dispatch(struct trap_frame *f)
 	else if (route_line < 0)
 		route_irq(irq);
 	irq_depth--;
-	watch_for_hang(f);
-	heartbeat_check();
+	now = time_ns();	/* one reading for both checks */
+	watch_for_hang(f, now);
+	heartbeat_check(now);
 	/* Preemption happens here, from nano_core's frame, not inside the handlers. */
 	trap_preempt_point(irq);
 }

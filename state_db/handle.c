@@ -145,23 +145,6 @@ static int inplace_watched(struct state_db *db, struct sdb_rec *r, size_t at, co
 	return STATEDB_OK;
 }
 
-/* The in-place write of n bytes at `at` that keeps r's header: the checksum patched. */
-static inline __attribute__((always_inline)) int inplace_patch(struct state_db *db, struct sdb_rec *r, size_t at, const void *data,
-				size_t n)
-{
-	uint32_t w = r->wseq, crc;
-
-	crc = sdb_crc_patch(db, r->crc, r->data + at, data, n, r->len - at - n);
-	__atomic_store_n(&r->wseq, w + 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	sdb_copy_value(r->data + at, data, n);
-	r->crc = crc;
-	r->seq = ++db->seq;
-	__atomic_store_n(&r->wseq, w + 2, __ATOMIC_RELEASE);
-	db->inplace++;
-	return STATEDB_OK;
-}
-
 int sdb_inplace(struct state_db *db, struct sdb_rec *r, size_t at, const void *data, size_t n,
 		size_t len, uint32_t type, uint32_t version)
 {
@@ -169,7 +152,7 @@ int sdb_inplace(struct state_db *db, struct sdb_rec *r, size_t at, const void *d
 		return inplace_header(db, r, at, data, n, len, type, version);
 	if (db->fail_point.cell[0] != '\0')
 		return inplace_watched(db, r, at, data, n);
-	return inplace_patch(db, r, at, data, n);
+	return sdb_inplace_patch(db, r, at, data, n);
 }
 
 /* Copies rec into a fresh block with room for cap data bytes; NULL if out of memory. */
@@ -354,19 +337,7 @@ static struct sdb_rec *writer_rec(struct state_db *db, statedb_handle h)
 
 int statedb_hwrite(struct state_db *db, statedb_handle h, size_t at, const void *data, size_t n)
 {
-	struct sdb_rec *r;
-
-	if (!sdb_root_ok(db))
-		return STATEDB_E_ROOT;
-	if (!data && n)
-		return STATEDB_E_INVAL;
-	if (!(r = writer_rec(db, h)))
-		return STATEDB_E_STALE;
-	if (at > r->len || n > r->len - at || r->len > sdb_rec_cap(r))
-		return STATEDB_E_RANGE;
-	if (db->fail_point.cell[0] != '\0')
-		return sdb_inplace(db, r, at, data, n, r->len, r->type, r->version);
-	return inplace_patch(db, r, at, data, n);	/* the header stays: patched, no checks to repeat */
+	return sdb_hwrite_inline(db, h, at, data, n);
 }
 
 /* The span [*lo, *hi) of the n bytes where a and b differ, by 8-byte words; false if none. */
@@ -415,32 +386,6 @@ int statedb_hstore(struct state_db *db, statedb_handle h, const void *data, size
 		return STATEDB_OK;
 	return sdb_inplace(db, r, lo, (const unsigned char *)data + lo, hi - lo, r->len, r->type,
 			   r->version);
-}
-
-/*
- * inplace_patch of a whole value of r's length (len bytes), writing only the
- * 8-byte words of the data where it differs from the record (the last one
- * cut at len), so that the copy and the checksum patch cost what changed;
- * a value equal to the record's is still a write (a new seq), of no bytes.
- * Values of up to SPAN_MIN bytes are patched whole: the zeros behind a
- * span would cost more than the bytes saved.
- */
-#define SPAN_MIN 64u
-static inline __attribute__((always_inline)) int inplace_span(struct state_db *db, struct sdb_rec *r,
-								 const void *data, size_t len)
-{
-	const unsigned char *a = r->data, *b = data;
-	size_t lo = 0, hi = (len + 7) & ~(size_t)7;
-	uint64_t x, y;
-
-	if (len % 8 || len <= SPAN_MIN)
-		return inplace_patch(db, r, 0, data, len);	/* a short value: patched whole, cheaper */
-	while (lo < hi && (__builtin_memcpy(&x, a + lo, 8), __builtin_memcpy(&y, b + lo, 8), x == y))
-		lo += 8;
-	while (hi > lo &&
-	       (__builtin_memcpy(&x, a + hi - 8, 8), __builtin_memcpy(&y, b + hi - 8, 8), x == y))
-		hi -= 8;
-	return inplace_patch(db, r, lo, b + lo, hi - lo);
 }
 
 /* statedb_hupdate's other cases: a new length, a fail point, or a move to a bigger buffer. */
@@ -495,7 +440,7 @@ int statedb_hupdate(struct state_db *db, statedb_handle h, const void *data, siz
 	 * few fields), so the checksum patch and the copy cost what changed.
 	 */
 	db->updates++;
-	return inplace_span(db, r, data, len);
+	return sdb_inplace_span(db, r, data, len);
 }
 
 int statedb_scrub(struct state_db *db, size_t slots, statedb_list_fn *fn, void *ctx)

@@ -354,4 +354,83 @@ static inline __attribute__((always_inline)) int sdb_hview_inline(struct state_d
 	return r->len <= sdb_rec_cap(r) ? (int)r->len : 0;
 }
 
+/* The in-place write of n bytes at `at` that keeps r's header: the checksum patched. */
+static inline __attribute__((always_inline)) int sdb_inplace_patch(struct state_db *db, struct sdb_rec *r,
+								   size_t at, const void *data, size_t n)
+{
+	uint32_t w = r->wseq, crc;
+
+	crc = sdb_crc_patch(db, r->crc, r->data + at, data, n, r->len - at - n);
+	__atomic_store_n(&r->wseq, w + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	sdb_copy_value(r->data + at, data, n);
+	r->crc = crc;
+	r->seq = ++db->seq;
+	__atomic_store_n(&r->wseq, w + 2, __ATOMIC_RELEASE);
+	db->inplace++;
+	return STATEDB_OK;
+}
+
+/* statedb_hwrite's body (include/delos/state_db.h), inline where the cell layer calls it. */
+static inline __attribute__((always_inline)) int sdb_hwrite_inline(struct state_db *db, statedb_handle h,
+								   size_t at, const void *data, size_t n)
+{
+	struct sdb_hent *e;
+	struct sdb_rec *r;
+
+	if (!sdb_root_ok(db))
+		return STATEDB_E_ROOT;
+	if (!data && n)
+		return STATEDB_E_INVAL;
+	if (!(e = hent_of(db, h)) || !(r = e->rec))
+		return STATEDB_E_STALE;
+	if (at > r->len || n > r->len - at || r->len > sdb_rec_cap(r))
+		return STATEDB_E_RANGE;
+	if (db->fail_point.cell[0] != '\0')
+		return sdb_inplace(db, r, at, data, n, r->len, r->type, r->version);
+	return sdb_inplace_patch(db, r, at, data, n);	/* the header stays: patched, no checks to repeat */
+}
+/*
+ * sdb_inplace_patch of a whole value of r's length (len bytes), writing only the
+ * 8-byte words of the data where it differs from the record (the last one
+ * cut at len), so that the copy and the checksum patch cost what changed;
+ * a value equal to the record's is still a write (a new seq), of no bytes.
+ * Values of up to SDB_SPAN_MIN bytes are patched whole: the zeros behind a
+ * span would cost more than the bytes saved.
+ */
+#define SDB_SPAN_MIN 64u
+static inline __attribute__((always_inline)) int sdb_inplace_span(struct state_db *db, struct sdb_rec *r,
+								  const void *data, size_t len)
+{
+	const unsigned char *a = r->data, *b = data;
+	size_t lo = 0, hi = (len + 7) & ~(size_t)7;
+	uint64_t x, y;
+
+	if (len % 8 || len <= SDB_SPAN_MIN)
+		return sdb_inplace_patch(db, r, 0, data, len);	/* a short value: patched whole, cheaper */
+	while (lo < hi && (__builtin_memcpy(&x, a + lo, 8), __builtin_memcpy(&y, b + lo, 8), x == y))
+		lo += 8;
+	while (hi > lo &&
+	       (__builtin_memcpy(&x, a + hi - 8, 8), __builtin_memcpy(&y, b + hi - 8, 8), x == y))
+		hi -= 8;
+	return sdb_inplace_patch(db, r, lo, b + lo, hi - lo);
+}
+
+/*
+ * statedb_hupdate's common case (the same length, no fail point), inline
+ * where the cell layer calls it; every other case goes to statedb_hupdate.
+ */
+static inline __attribute__((always_inline)) int sdb_hupdate_inline(struct state_db *db, statedb_handle h,
+								    const void *data, size_t len)
+{
+	struct sdb_hent *e;
+	struct sdb_rec *r;
+
+	if (!sdb_root_ok(db) || !data || !(e = hent_of(db, h)) || !(r = e->rec) || len != r->len ||
+	    len > sdb_rec_cap(r) || db->fail_point.cell[0] != '\0')
+		return statedb_hupdate(db, h, data, len);
+	db->updates++;
+	return sdb_inplace_span(db, r, data, len);
+}
+
 #endif

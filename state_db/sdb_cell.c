@@ -12,6 +12,11 @@
 #include <delos/trap.h>
 #include "state_db/internal.h"
 
+/* The root, as nano_core's data symbol: no call on the way (include/delos/sdb.h). */
+static inline struct state_db *root(void)
+{
+	return &statedb_store;
+}
 
 static bool report_corrupt(void *ctx, const struct statedb_meta *m)
 {
@@ -22,7 +27,7 @@ static bool report_corrupt(void *ctx, const struct statedb_meta *m)
 
 static int store_init(void)
 {
-	struct state_db *db = statedb_root();
+	struct state_db *db = root();
 	int err;
 
 	if (db->magic == STATEDB_MAGIC && db->layout != STATEDB_LAYOUT) {
@@ -178,7 +183,7 @@ static struct statedb_txn *caller_txn(struct state_db *db, uint64_t flags)
 int sdb_create(const char *owner, const char *name, uint32_t type, uint32_t version,
 	       const void *data, size_t len)
 {
-	struct state_db *db = statedb_root();
+	struct state_db *db = root();
 	uint64_t flags = irq_save();
 	struct statedb_txn *t = caller_txn(db, flags);
 	int err;
@@ -196,7 +201,7 @@ int sdb_create(const char *owner, const char *name, uint32_t type, uint32_t vers
 
 int sdb_update(const char *name, uint32_t version, const void *data, size_t len)
 {
-	struct state_db *db = statedb_root();
+	struct state_db *db = root();
 	uint64_t flags = irq_save();
 	struct statedb_txn *t = caller_txn(db, flags);
 	int err;
@@ -227,20 +232,20 @@ uint64_t sdb_outside_begin(void)
 {
 	uint64_t flags = irq_save();
 
-	statedb_root()->outside++;
+	root()->outside++;
 	return flags;
 }
 
 void sdb_outside_end(uint64_t flags)
 {
-	statedb_root()->outside--;
+	root()->outside--;
 	irq_restore(flags);
 }
 
 int sdb_put(const char *owner, const char *name, uint32_t type, uint32_t version,
 	    const void *data, size_t len)
 {
-	struct state_db *db = statedb_root();
+	struct state_db *db = root();
 	uint64_t flags = irq_save();
 	struct statedb_txn *t = caller_txn(db, flags);
 	int err;
@@ -262,7 +267,7 @@ int sdb_put(const char *owner, const char *name, uint32_t type, uint32_t version
 
 int sdb_delete(const char *name)
 {
-	struct state_db *db = statedb_root();
+	struct state_db *db = root();
 	uint64_t flags = irq_save();
 	struct statedb_txn *t = caller_txn(db, flags);
 	int err;
@@ -280,7 +285,7 @@ int sdb_delete(const char *name)
 /* Readers take no lock unless a transaction is open somewhere. */
 int sdb_get(const char *name, void *buf, size_t cap, struct statedb_meta *meta)
 {
-	struct state_db *db = statedb_root();
+	struct state_db *db = root();
 	struct statedb_txn *t;
 	uint64_t flags;
 	int ret;
@@ -296,7 +301,7 @@ int sdb_get(const char *name, void *buf, size_t cap, struct statedb_meta *meta)
 
 int sdb_view(const char *name, const void **data, struct statedb_meta *meta)
 {
-	struct state_db *db = statedb_root();
+	struct state_db *db = root();
 	struct statedb_txn *t;
 	uint64_t flags;
 	int ret;
@@ -321,7 +326,7 @@ int sdb_test_record_bytes(const char *name, void **data)
 
 int sdb_list(const char *prefix, statedb_list_fn *fn, void *ctx)
 {
-	struct state_db *db = statedb_root();
+	struct state_db *db = root();
 	struct statedb_txn *t;
 	uint64_t flags;
 	int ret;
@@ -345,7 +350,7 @@ const char *sdb_strerror(int err)
 
 int sdb_txn_begin(void)
 {
-	struct state_db *db = statedb_root();
+	struct state_db *db = root();
 	uint64_t flags = irq_save();
 	struct statedb_txn *t = caller_txn(db, flags);
 	int err;
@@ -372,7 +377,7 @@ int sdb_txn_begin(void)
 
 int sdb_txn_begin_swap(uint64_t mode)
 {
-	struct state_db *db = statedb_root();
+	struct state_db *db = root();
 	uint64_t flags = irq_save();
 	struct statedb_txn *t;
 	int err;
@@ -424,7 +429,7 @@ int sdb_txn_begin_swap(uint64_t mode)
 
 int sdb_txn_end(uint64_t commit)
 {
-	struct state_db *db = statedb_root();
+	struct state_db *db = root();
 	uint64_t flags = irq_save();
 	struct statedb_txn *t = caller_txn(db, flags);
 	int err;
@@ -464,7 +469,7 @@ int sdb_txn_end(uint64_t commit)
 
 bool sdb_txn_open(void)
 {
-	struct state_db *db = statedb_root();
+	struct state_db *db = root();
 
 	return __atomic_load_n(&db->ambient, __ATOMIC_ACQUIRE) != NULL || db->background;
 }
@@ -481,7 +486,7 @@ int sdb_txn_abort(void)
 
 int sdb_txn_abort_task(int64_t task_id)
 {
-	struct state_db *db = statedb_root();
+	struct state_db *db = root();
 	uint64_t flags = irq_save();
 	struct statedb_txn *t = db->ambient;
 	int n = 0;
@@ -502,7 +507,7 @@ int sdb_txn_abort_task(int64_t task_id)
 int sdb_hopen(const char *name, size_t capacity, statedb_handle *h)
 {
 	uint64_t flags = irq_save();
-	int err = statedb_hopen(statedb_root(), name, capacity, h);
+	int err = statedb_hopen(root(), name, capacity, h);
 
 	irq_restore(flags);
 	return err;
@@ -510,18 +515,18 @@ int sdb_hopen(const char *name, size_t capacity, statedb_handle *h)
 
 int sdb_hget(statedb_handle h, void *buf, size_t cap)
 {
-	return statedb_hread(statedb_root(), h, buf, cap);
+	return statedb_hread(root(), h, buf, cap);
 }
 
 int sdb_hview(statedb_handle h, const void **data, uint32_t *version)
 {
-	return sdb_hview_inline(statedb_root(), h, data, version);
+	return sdb_hview_inline(root(), h, data, version);
 }
 
 int sdb_hwrite(statedb_handle h, size_t at, const void *data, size_t n)
 {
 	uint64_t flags = irq_save();
-	int err = statedb_hwrite(statedb_root(), h, at, data, n);
+	int err = sdb_hwrite_inline(root(), h, at, data, n);
 
 	irq_restore(flags);
 	return err;
@@ -530,7 +535,7 @@ int sdb_hwrite(statedb_handle h, size_t at, const void *data, size_t n)
 int sdb_hupdate(statedb_handle h, const void *data, size_t len)
 {
 	uint64_t flags = irq_save();
-	int err = statedb_hupdate(statedb_root(), h, data, len);
+	int err = sdb_hupdate_inline(root(), h, data, len);
 
 	irq_restore(flags);
 	return err;
@@ -539,7 +544,7 @@ int sdb_hupdate(statedb_handle h, const void *data, size_t len)
 int sdb_hstore(statedb_handle h, const void *data, size_t n)
 {
 	uint64_t flags = irq_save();
-	int err = statedb_hstore(statedb_root(), h, data, n);
+	int err = statedb_hstore(root(), h, data, n);
 
 	irq_restore(flags);
 	return err;
@@ -548,7 +553,7 @@ int sdb_hstore(statedb_handle h, const void *data, size_t n)
 int sdb_scrub(size_t bytes)
 {
 	uint64_t flags = irq_save();
-	int bad = statedb_scrub_bytes(statedb_root(), bytes, report_corrupt, NULL);
+	int bad = statedb_scrub_bytes(root(), bytes, report_corrupt, NULL);
 
 	irq_restore(flags);
 	return bad;
@@ -556,10 +561,10 @@ int sdb_scrub(size_t bytes)
 
 int sdb_stats(struct statedb_stats *st)
 {
-	return statedb_stats(statedb_root(), st);
+	return statedb_stats(root(), st);
 }
 
 uint64_t sdb_changes(void)
 {
-	return statedb_changes(statedb_root());
+	return statedb_changes(root());
 }

@@ -332,15 +332,16 @@ static int inline_new(struct state_db *db, struct statedb_txn *txn, statedb_hand
 	txn->ninline += embedded;
 	v = sdb_inline_value(in);
 	op = &in->op;
-	memcpy(v, cur, sizeof *v);
+	/* Inline copies (sdb_copy_value), not memcpy calls: this runs for every op. */
+	sdb_copy_value((unsigned char *)v, (const unsigned char *)cur, sizeof *v);
 	v->block.size = sizeof in->value;
 	v->hidx = 0;
 	v->crc = sdb_crc_patch_words(db, cur->crc, cur->data, data, len);
-	memcpy(v->data, data, len);
+	sdb_copy_value(v->data, data, len);
 	op->published = op->reused_tomb = false;
 	op->inplace = true;
 	op->embedded = embedded;
-	memcpy(op->name, cur->name, sizeof op->name);
+	sdb_copy_value((unsigned char *)op->name, (const unsigned char *)cur->name, sizeof op->name);
 	op->hash = hash;
 	op->slot = NULL;
 	op->table = NULL;

@@ -43,6 +43,21 @@ struct hot {
 	} ev[HOT_EVENTS];
 };
 
+/*
+ * Whether a hot entry's name (its buffer of DISPATCH_EVENT_MAX + 1 bytes)
+ * is event: inline and bounded by the buffer, for the tick's post.
+ */
+static bool is_event(const char *name, const char *event)
+{
+	for (size_t i = 0; i <= DISPATCH_EVENT_MAX; i++) {
+		if (name[i] != event[i])
+			return false;
+		if (!name[i])
+			return true;
+	}
+	return false;
+}
+
 #define IRQ_PREFIX "dispatch/irq/"
 #define EV_PREFIX  "dispatch/ev/"
 
@@ -100,7 +115,7 @@ static void make_hot(const char *name, uint64_t irq, const char *event)
 		hot.line[irq] = h;
 	} else {
 		for (int i = 0; i < HOT_EVENTS; i++) {
-			if (!strcmp(hot.ev[i].name, event)) {
+			if (is_event(hot.ev[i].name, event)) {
 				at = i;
 				break;
 			}
@@ -121,7 +136,7 @@ static statedb_handle event_handle(const char *event)
 	const struct hot *v = hot_view();
 
 	for (int i = 0; v && i < HOT_EVENTS; i++)
-		if (!strcmp(v->ev[i].name, event))
+		if (is_event(v->ev[i].name, event))
 			return v->ev[i].h;
 	return 0;
 }

@@ -17,7 +17,12 @@
 
 #include <delos/state_db.h>
 
-/* nano_core's side (grant `state`): the root and the allocator it uses. */
+/*
+ * nano_core's side (grant `state`): the root and the allocator it uses.
+ * statedb_store is the root itself, which statedb_root() returns: the
+ * state_db cell's calls reach it as a data symbol, with no call.
+ */
+extern struct state_db statedb_store;
 struct state_db *statedb_root(void);
 void *sdb_kalloc(void *ctx, size_t bytes);
 void sdb_kfree(void *ctx, void *p);
