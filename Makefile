@@ -45,7 +45,9 @@ ISO_EXTRA       := $(OUT)/manifest.ok
 # Each part adds its own rules, tests and ISO contents here.
 -include $(wildcard */*.mk)
 
-# nano_core, the hardware primitives, the loader and the manifest table reader.
+# nano_core, the hardware primitives, the manifest table reader, cellrefs and
+# the string functions.
+# The loader is not among them: it is a cell (docs/loader-cell.md).
 KSRCS    := $(wildcard nano_core/*.c nano_core/*.S hal/*.c) loader/manifest_table.c \
             metamodules/cellref.c metamodules/siphash.c metamodules/string.c
 KOBJS    := $(patsubst %,$(KOUT)/%.o,$(KSRCS))
