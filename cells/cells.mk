@@ -76,6 +76,7 @@ $(OUT)/iso/boot/grub/grub.cfg: build/grub/grub.cfg cells.manifest
 	@mkdir -p $(@D)
 	{ sed '/^@modules@$$/,$$d' $<; \
 	  echo '	module2 /manifest.bin manifest'; \
+	  echo '	module2 /boot/loader.placed loader.placed'; \
 	  $(foreach c,$(CELL_ENTRIES),echo '	module2 /cells/$(word 1,$(subst :, ,$(c))).o $(word 1,$(subst :, ,$(c)))';) \
 	  echo '}'; } > $@
 

@@ -59,7 +59,7 @@ struct loader_cell {
 	struct loader_cell *next; /* loader's list, in load order */
 	unsigned id;              /* load sequence number */
 	bool core, published;
-	const char *name, *version, *path; /* copies in `names`, or static */
+	const char *name, *version, *path; /* copies in `names`, or the loader's core_name */
 	char *names;
 
 	/* Memory: one mapping from env->map, segments page aligned in it. */
@@ -103,6 +103,13 @@ struct loader {
 	uint64_t ns_changes;     /* counts changes of the namespace: publish, detach */
 	uint64_t link_changes;   /* counts changes of the link graph: load, detach, retarget */
 	char err[LOADER_ERR_MAX];
+	/*
+	 * The names the loader gives rather than copies from an object: in the
+	 * state, not in the loader's own rodata, so that the state outlives the
+	 * loader image that made it (a loader cell, docs/loader-cell.md).
+	 */
+	char core_name[sizeof("nano_core")];
+	char got_name[sizeof(".got")];
 };
 
 /* What a load learns about one object section. */

@@ -139,7 +139,7 @@ static void fill_placed(struct load *L)
 	}
 	if (c->got_size)
 		c->secs[c->got_sec] = (struct placed){
-			.name = ".got", .size = c->got_size, .shndx = NO_INDEX,
+			.name = L->ld->got_name, .size = c->got_size, .shndx = NO_INDEX,
 			.type = SHT_PROGBITS, .seg = SEG_RODATA,
 		};
 }

@@ -111,6 +111,8 @@ int loader_create(const struct loader_config *cfg, struct loader **out)
 	ld->private_names = cfg->private_names;
 	ld->last = &ld->core;
 	ld->next_id = 1;
+	memcpy(ld->core_name, "nano_core", sizeof(ld->core_name));
+	memcpy(ld->got_name, ".got", sizeof(ld->got_name));
 	int err = symbols_core_init(ld, cfg);
 	if (err) {
 		ldr_free(ld, ld->core.syms);

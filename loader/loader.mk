@@ -9,13 +9,12 @@
 #   make loader-bench-check  loader-bench stops at a failed load instead of timing it
 #   make loader-kernel     compile the loader with the kernel flags
 
-# The loader proper: freestanding, built for the kernel and the host alike.
-LOADER_SRCS      := loader/deps.c loader/elf_check.c loader/layout.c loader/lib.c \
-                    loader/loader.c loader/policy.c loader/query.c loader/reloc.c \
-                    loader/symbols.c loader/swap.c loader/prelink.c
+# The loader proper (loader/sources.mk): freestanding, built for the kernel
+# (as the loader cell, cells/loader) and the host alike.
+include loader/sources.mk
 LOADER_HOST_SRCS := $(LOADER_SRCS) loader/host_env.c loader/prelink_write.c
 
-LOADER_KOBJS     := $(patsubst %,$(KOUT)/%.o,$(LOADER_SRCS))
+LOADER_KOBJS     := $(patsubst %,$(KOUT)/cell/linker@1/%.o,$(LOADER_SRCS))
 
 loader-kernel: $(LOADER_KOBJS)
 

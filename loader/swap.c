@@ -392,10 +392,20 @@ static void commit(struct swap *S)
 		loader_publish_unchanged(S->ld, S->pairs[i].new, at);
 }
 
+/*
+ * An old cell that holds this code (the loader swapping itself: a loader
+ * cell, docs/loader-cell.md) is detached but not unmapped, since its code
+ * is still running: its pairs[i].old stays set, and the caller reaps it
+ * with loader_reap once it has returned from loader_swap.
+ */
 static void reap_old(struct swap *S)
 {
 	for (size_t i = 0; i < S->n; i++) {
-		loader_reap(S->ld, S->pairs[i].old);
+		struct loader_cell *c = S->pairs[i].old;
+		uint64_t here = (uint64_t)(uintptr_t)&reap_old;
+		if (here >= c->base && here < c->base + c->map_bytes)
+			continue;
+		loader_reap(S->ld, c);
 		S->pairs[i].old = NULL;
 	}
 }

@@ -307,7 +307,9 @@ int symbols_core_init(struct loader *ld, const struct loader_config *cfg)
 	struct loader_cell *c = &ld->core;
 
 	*c = (struct loader_cell){ .core = true, .published = true,
-				   .name = "nano_core", .version = "", .path = "" };
+				   .name = ld->core_name,
+				   .version = ld->core_name + sizeof(ld->core_name) - 1,
+				   .path = ld->core_name + sizeof(ld->core_name) - 1 };
 	c->syms = ldr_alloc(ld, cfg->nexports * sizeof(*c->syms));
 	if (!c->syms)
 		return ldr_err(ld, LOADER_ENOMEM, "out of memory for exports");

@@ -4,6 +4,7 @@
 #include <delos/cells.h>
 #include <delos/irqflags.h>
 #include <delos/kernel.h>
+#include <delos/loader_cell.h>
 #include "nano_core/ksyms.h"
 #include <delos/log.h>
 #include <delos/manifest_table.h>
@@ -14,6 +15,7 @@
 #include <delos/system.h>
 #include <delos/time.h>
 #include <delos/trap.h>
+#include "nano_core/loader_slot.h"
 #include "nano_core/ops_core.h"
 #include "nano_core/physmap.h"
 
@@ -150,6 +152,7 @@ static bool create_loader(void)
 {
 	static struct loader_export exports[MAX_EXPORTS];
 	struct loader_config cfg = { &kernel_env, exports, kexport_count, private_names };
+	const struct mb2_module *m = find_module("loader.placed");
 	int err;
 
 	if (kexport_count > MAX_EXPORTS)
@@ -162,6 +165,12 @@ static bool create_loader(void)
 			addr >= (uint64_t)__text_start && addr < (uint64_t)__text_end,
 		};
 	}
+	if (!m) {
+		klog(LOG_ERR, "cells: no loader.placed module: no loader, no cells will load");
+		return false;
+	}
+	if (loader_slot_place(phys_to_virt(m->start), m->end - m->start, &kernel_env))
+		return false;
 	err = loader_create(&cfg, &cs.ld);
 	if (err)
 		klog(LOG_ERR, "cells: cannot create the loader: %d", err);
@@ -203,8 +212,14 @@ int cells_call(uint64_t fn, int *result, struct trap_info *ti)
 	return cells_call_arg(fn, 0, result, ti);
 }
 
-void cells_changed(void)
+/*
+ * Every change to the list of cells (a load, an unload, a swap's commit)
+ * comes here, also before an unload: a debugger breaks on it and re-reads
+ * the list (build/gdb/delos.py), as on ld.so's _dl_debug_state.
+ */
+__attribute__((noinline)) void cells_changed(void)
 {
+	__asm__ volatile("" : : : "memory");
 	cs.generation++;
 }
 
@@ -248,9 +263,9 @@ static int init_cell(struct loader_cell *c, const char *ref)
 			trap_name(ti.vector), ti.rip);
 	else
 		kprintf("cells: %s: cell_init returned %d; unloading it\n", ref, result);
-	cs.generation++;	/* before, as in cells_unload: cellref_call remembers addresses */
+	cells_changed();	/* before, as in cells_unload: cellref_call remembers addresses */
 	loader_unload(cs.ld, c);
-	cs.generation++;
+	cells_changed();
 	return LOADER_EINVAL;
 }
 
@@ -289,7 +304,7 @@ static int load_entry(const struct manifest_entry *e, enum load_mode mode)
 	}
 	if (check_only)
 		return 0;
-	cs.generation++;
+	cells_changed();
 	cs.last_link_ns = link_ns;
 	klog(LOG_DEBUG, "cells: linked %s in %lu ns (%zu bytes)", ref, link_ns, a.size);
 	return init_cell(c, ref);
@@ -342,6 +357,10 @@ static int unload_name(const char *name, bool quiet)
 		kprintf("cells: nano_core cannot be unloaded\n");
 		return LOADER_EINVAL;
 	}
+	if (loader_slot_in(info.start, info.end)) {
+		kprintf("cells: %s is the loader; it cannot be unloaded\n", name);
+		return LOADER_EINVAL;
+	}
 	if (ops_unload_check(c, why, sizeof(why))) {
 		kprintf("cells: %s: not unloaded, nothing changed (swap it for a cell that serves "
 			"the slot)\n", why);
@@ -351,12 +370,12 @@ static int unload_name(const char *name, bool quiet)
 	if (!loader_users_next(c, NULL) && loader_cell_lookup(c, "cell_exit", &fn) == 0 &&
 	    cells_call(fn, &result, &ti))
 		kprintf("cells: %s: cell_exit raised %s; unloading anyway\n", name, trap_name(ti.vector));
-	cs.generation++;	/* before: no remembered address may reach the cell once it goes */
+	cells_changed();	/* before: no remembered address may reach the cell once it goes */
 	if ((err = loader_unload(cs.ld, c))) {
 		kprintf("%s\n", loader_error(cs.ld));
 		return err;
 	}
-	cs.generation++;
+	cells_changed();
 	if (!quiet)
 		kprintf("cells: unloaded %s\n", name);
 	return 0;
@@ -414,13 +433,57 @@ static bool boot_condition_met(const struct manifest_entry *e)
 }
 
 /* Boot cells load in the order celltool computed from their imports. */
+static bool is_loader_entry(const struct manifest_entry *e)
+{
+	const char *role = manifest_extra(e, "role");
+
+	return role && strcmp(role, "loader") == 0;
+}
+
 static void load_boot_cells(void)
 {
 	for (size_t i = 0; i < cs.boot_count; i++) {
 		const struct manifest_entry *e = &cs.entries[cs.boot_order[i]];
-		if (boot_condition_met(e))
+		if (!is_loader_entry(e) && boot_condition_met(e))
 			load_entry(e, LOAD);
 	}
+}
+
+/*
+ * The placed image's loader loads the boot entry of role=loader as a cell;
+ * the slot then points at that cell's table and the placed image goes.
+ * Without such an entry, or when it does not load, the placed image stays
+ * the loader (a fault in it is then nano_core's: it is in no cell).
+ */
+static void load_loader_cell(void)
+{
+	const struct manifest_entry *e = NULL;
+	struct loader_cell_info ci;
+	struct loader_cell *c;
+	struct loader_sym ops;
+	char ref[48];
+
+	for (size_t i = 0; i < cs.boot_count && !e; i++)
+		if (is_loader_entry(&cs.entries[cs.boot_order[i]]))
+			e = &cs.entries[cs.boot_order[i]];
+	if (!e) {
+		klog(LOG_ERR, "cells: no boot entry of role=loader; the placed loader stays");
+		return;
+	}
+	snprintf(ref, sizeof(ref), "%s@%u", e->name, e->version);
+	if (load_entry(e, LOAD) || !(c = loader_cell_find(cs.ld, e->name)) ||
+	    !loader_cell_sym_find(c, LOADER_CELL_OPS_SYMBOL, &ops) || !ops.exported) {
+		klog(LOG_ERR, "cells: %s did not load, or exports no %s; the placed loader stays",
+		     ref, LOADER_CELL_OPS_SYMBOL);
+		return;
+	}
+	loader_cell_info(c, &ci);
+	if (loader_slot_set(ops.addr, ci.start, ci.end)) {
+		klog(LOG_ERR, "cells: %s's table refused; the placed loader stays", ref);
+		return;
+	}
+	loader_slot_unplace(&kernel_env);
+	klog(LOG_INFO, "cells: the loader is the cell %s", ref);
 }
 
 const struct manifest_entry *cells_manifest_find(const char *ref)
@@ -438,6 +501,7 @@ void cells_init(const struct mb2_info *boot)
 		return;
 	klog(LOG_INFO, "cells: %zu manifest entries, %lu nano_core exports", cs.manifest.count,
 	     kexport_count);
+	load_loader_cell();
 	watchdog_arg_init();
 	if (cmdline_has("cells", "none")) {
 		klog(LOG_INFO, "cells: cells=none: no boot cell loaded; nano_core keeps the console");

@@ -18,6 +18,7 @@
 #include <delos/time.h>
 #include <delos/trap.h>
 #include "hal/cpu.h"
+#include "nano_core/loader_slot.h"
 #include "nano_core/ops_core.h"
 
 #define QUIESCE_TIMEOUT_NS (200ull * 1000 * 1000)
@@ -30,6 +31,7 @@ static struct {
 	struct swap_log_entry log[LOG_ENTRIES];
 	uint64_t count;
 	uint64_t irq_flags;	/* interrupt flag to restore on resume */
+	uint64_t caller_rbp;	/* cells_swap's frame, where the quiescence walk of its task starts */
 	/* The swap in progress: which old cells restart their blocked tasks, and which tasks. */
 	bool restartable[SWAP_MAX_PAIRS];
 	int64_t restart_ids[RESTART_MAX];
@@ -51,8 +53,9 @@ static struct {
 
 struct quiesce {
 	const struct swap_pair *pairs;
-	struct ops_range ranges[SWAP_MAX_PAIRS];
+	struct ops_range ranges[SWAP_MAX_PAIRS + 1];
 	size_t n;
+	size_t nranges, slot_pair;	/* ranges[n], if any: the calls through the loader slot */
 	uint64_t self_rbp;
 	char *why;
 	size_t cap, len;
@@ -150,32 +153,41 @@ static bool restartable(const struct quiesce *q, const struct ops_task_inside *t
 static void found_inside(void *ctx, const struct ops_task_inside *t)
 {
 	struct quiesce *q = ctx;
+	struct ops_task_inside u = *t;
 
-	if (t->range < q->n && !restartable(q, t))
-		note_busy(q, t->name, t->range, t->at);
+	if (t->range >= q->nranges)
+		return;
+	u.range = t->range < q->n ? t->range : q->slot_pair;	/* the slot's calls: the loader's */
+	if (!restartable(q, &u))
+		note_busy(q, u.name, u.range, u.at);
 }
 
 /* Without a tasks cell there is one context: the caller's. */
 static void check_caller_only(struct quiesce *q)
 {
 	uint64_t at;
-	int p = ctx_frames_inside(q->ranges, q->n, (uint64_t)check_caller_only, q->self_rbp,
+	int p = ctx_frames_inside(q->ranges, q->nranges, (uint64_t)cells_swap, q->self_rbp,
 				  q->self_rbp, ~0ull, &at);
 
 	if (p >= 0)
-		note_busy(q, "the calling context", (size_t)p, at);
+		note_busy(q, "the calling context", (size_t)p < q->n ? (size_t)p : q->slot_pair, at);
 }
 
 /* The tasks cell answers through its ops slot (include/delos/ops.h). */
 static int check_all(struct quiesce *q)
 {
 	uint64_t fn = ops_resolve(OPS_TASKS_INSIDE);
-	struct ops_inside_query oq = { q->ranges, q->n, 0, 0, found_inside, q };
+	struct ops_inside_query oq = { q->ranges, q->nranges, 0, 0, found_inside, q };
 
 	q->busy = 0, q->len = 0;
 	sw.nrestart = 0, sw.restart_self = false;
-	__asm__ volatile("mov %%rbp, %0" : "=r"(q->self_rbp));
-	oq.self_rip = (uint64_t)check_all;
+	/*
+	 * The asking task's walk starts at cells_swap's frame: what lies below
+	 * it is this swap's own (quiesce.c and the loader running the swap,
+	 * which may be an old cell itself: the loader swapping itself).
+	 */
+	q->self_rbp = sw.caller_rbp;
+	oq.self_rip = (uint64_t)cells_swap;
 	oq.self_rbp = q->self_rbp;
 	if (!fn || ((int (*)(struct ops_inside_query *))fn)(&oq) < 0) {
 		q->busy = 0, q->len = 0;
@@ -212,6 +224,9 @@ static int stop_and_check(void *ctx, const struct swap_pair *pairs, size_t n, ch
 		loader_cell_info(pairs[i].old, &ci);
 		q.ranges[i] = (struct ops_range){ ci.start, ci.end };
 	}
+	q.nranges = n;
+	if (loader_slot_moving(&q.slot_pair, &q.ranges[n].lo, &q.ranges[n].hi))
+		q.nranges++;
 	for (unsigned tries = 0;; tries++) {
 		sw.irq_flags = irq_save();
 		*stopped_ns = time_ns();
@@ -372,6 +387,7 @@ static void committed(void *ctx)
 	uint64_t restart;
 
 	(void)ctx;
+	loader_slot_swap_commit();	/* first: what runs from here on calls the new loader */
 	ops_swap_commit(sw.pairs, sw.npairs);
 	cells_changed();	/* before the world resumes: trap.c's remembered addresses go stale */
 	run_done_hooks();
@@ -426,7 +442,7 @@ static int check_slots(void *ctx, const struct swap_pair *pairs, size_t n, char 
 		find_hooks(pairs[i].new, i);
 	bool any = false;
 
-	if (ops_swap_check(pairs, n, why, cap))
+	if (ops_swap_check(pairs, n, why, cap) || loader_slot_swap_check(pairs, n, why, cap))
 		return -1;
 	ops_resolve(OPS_TASKS_INSIDE);
 	ops_resolve(OPS_STATE_BEGIN);
@@ -602,7 +618,12 @@ int cells_swap(struct swap_pair *pairs, const bool *restart, size_t n, const cha
 	memset(sw.has_kept, 0, sizeof(sw.has_kept));
 	sw.hook = HOOK_NONE;
 	sw.prep_txn = sw.txn_used = false;
+	sw.caller_rbp = (uint64_t)__builtin_frame_address(0);
 	err = loader_swap(cells_loader(), pairs, n, &kernel_hooks, res);
+	/* An old loader cell is left mapped by the swap that replaced it: reaped now, by the new one. */
+	for (size_t i = 0; !err && i < n; i++)
+		if (pairs[i].old)
+			loader_reap(cells_loader(), pairs[i].old);
 	prep_txn_abort();	/* refused after the prepare hooks: nothing of theirs stays */
 	log_swap(what, err, res);
 	if (!err)

@@ -6,21 +6,25 @@ went. `delos-cells` reads the loader's list of cells from the running kernel
 (nano_core/cells.c keeps the loader in `cs.ld`; loader/internal.h has the
 list) and adds each cell's object (build/out/cells/NAME@VERSION.o) with
 add-symbol-file at its live section addresses, as Linux's lx-symbols does for
-modules. It also sets a breakpoint on loader_debug_changed, which the loader
-calls after every load, unload and swap step, and refreshes there without
-stopping, so a breakpoint on a cell function (`break ramfs_read`) follows the
-cell through a swap.
+modules. The loader is itself a cell (docs/loader-cell.md), so the layout of
+its list is read from the loader cell's object (LOADER_OBJECT), whose DWARF
+gdb is given for that moment only. It also sets a breakpoint on nano_core's
+cells_changed, which runs after every load, unload and swap, and refreshes
+there without stopping, so a breakpoint on a cell function (`break
+ramfs_read`) follows the cell through a swap.
 
     delos-cells [OBJECT_ROOT]   (default: build/out beside this script's build/)
     delos-cells-off             stop following loads
 """
 import os
+import struct
 
 import gdb
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_ROOT = os.path.join(os.path.dirname(HERE), "out")
 NO_INDEX = 0xFFFFFFFF
+LOADER_OBJECT = os.path.join("cells", "linker@1.o")
 
 
 def cstring(value):
@@ -29,28 +33,67 @@ def cstring(value):
 
 HIGHER_HALF = 0xFFFF800000000000
 MAX_CELLS = 4096
+MAX_SECS = 65536
+
+# (struct, field) -> byte offset, and struct -> size, for the fields read.
+FIELDS = {"loader": ["core"], "loader_cell": ["next", "name", "version", "path", "nsecs", "secs"],
+          "placed": ["name", "addr", "shndx"]}
 
 
-def live_cells():
+def layout(root):
+    """The offsets of FIELDS and the sizes of their structs, from the loader cell's DWARF."""
+    path = os.path.join(root, LOADER_OBJECT)
+    gdb.execute("add-symbol-file %s -o 0" % path, to_string=True)
+    try:
+        out = {}
+        for name, fields in FIELDS.items():
+            t = gdb.lookup_type("struct " + name)
+            out[name] = t.sizeof
+            by_name = {f.name: f for f in t.fields()}
+            for f in fields:
+                out[(name, f)] = by_name[f].bitpos // 8
+        return out
+    finally:
+        gdb.execute("remove-symbol-file %s" % path, to_string=True)
+
+
+def read_u64(addr):
+    return struct.unpack("<Q", gdb.selected_inferior().read_memory(addr, 8).tobytes())[0]
+
+
+def read_u32(addr):
+    return struct.unpack("<I", gdb.selected_inferior().read_memory(addr, 4).tobytes())[0]
+
+
+def read_cstring(addr, limit=256):
+    if not addr:
+        return ""
+    raw = gdb.selected_inferior().read_memory(addr, limit).tobytes()
+    return raw.split(b"\0", 1)[0].decode("ascii", "replace")
+
+
+def live_cells(lay):
     """(NAME@VERSION, object path, {section name: address}) of every loaded cell but nano_core."""
     if int(gdb.parse_and_eval("$pc")) & 0xFFFFFFFFFFFFFFFF < HIGHER_HALF:
         return []  # stopped before nano_core runs in the higher half: no loader yet
-    ld = gdb.parse_and_eval("'nano_core/cells.c'::cs.ld")
-    if int(ld) == 0:
+    ld = int(gdb.parse_and_eval("(unsigned long)'nano_core/cells.c'::cs.ld"))
+    if ld == 0:
         return []
-    ld = ld.cast(gdb.lookup_type("struct loader").pointer())
     cells = []
-    c = ld["core"]["next"]
-    while int(c) and len(cells) < MAX_CELLS:
+    c = read_u64(ld + lay[("loader", "core")] + lay[("loader_cell", "next")])
+    while c and len(cells) < MAX_CELLS:
         secs = {}
-        for i in range(int(c["nsecs"])):
-            s = c["secs"][i]
-            name = cstring(s["name"])
-            if int(s["shndx"]) != NO_INDEX and name and name not in secs:
-                secs[name] = int(s["addr"])
-        cells.append(("%s@%s" % (cstring(c["name"]), cstring(c["version"])),
-                      cstring(c["path"]), secs))
-        c = c["next"]
+        nsecs = read_u32(c + lay[("loader_cell", "nsecs")])
+        base = read_u64(c + lay[("loader_cell", "secs")])
+        for i in range(min(nsecs, MAX_SECS)):
+            s = base + i * lay["placed"]
+            name = read_cstring(read_u64(s + lay[("placed", "name")]))
+            if read_u32(s + lay[("placed", "shndx")]) != NO_INDEX and name and name not in secs:
+                secs[name] = read_u64(s + lay[("placed", "addr")])
+        cells.append(("%s@%s" % (read_cstring(read_u64(c + lay[("loader_cell", "name")])),
+                                 read_cstring(read_u64(c + lay[("loader_cell", "version")]))),
+                      read_cstring(read_u64(c + lay[("loader_cell", "path")])), secs))
+        c = read_u64(c + lay[("loader_cell", "next")])
     return cells
 
 
@@ -61,10 +104,13 @@ class Cells:
         self.root = DEFAULT_ROOT
         self.added = {}
         self.breakpoint = None
+        self.layout = None
 
     def refresh(self, quiet=False):
         try:
-            cells = live_cells()
+            if self.layout is None:
+                self.layout = layout(self.root)
+            cells = live_cells(self.layout)
         except gdb.error as e:  # e.g. stopped before paging is on: no cells yet
             cells = []
             if not quiet:
@@ -96,7 +142,7 @@ class ListChanged(gdb.Breakpoint):
     """Refreshes the cells' symbols whenever the loader's list changes; never stops."""
 
     def __init__(self):
-        super().__init__("loader_debug_changed", internal=True)
+        super().__init__("cells_changed", internal=True)
         self.silent = True
 
     def stop(self):
@@ -117,6 +163,7 @@ Usage: delos-cells [OBJECT_ROOT]   (the folder holding cells/NAME@VERSION.o)"""
     def invoke(self, arg, from_tty):
         if arg.strip():
             CELLS.root = os.path.abspath(arg.strip())
+            CELLS.layout = None
         if CELLS.breakpoint is None:
             CELLS.breakpoint = ListChanged()
         CELLS.refresh()

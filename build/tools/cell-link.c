@@ -2,9 +2,13 @@
  * cell-link: links one cell object at a fixed base with the loader's own
  * code, as the kernel would, and writes the image and a section map.
  *
- *   cell-link OBJ --base HEXADDR [--sym NAME=HEXADDR]... [--allow-state] -o IMAGE
+ *   cell-link OBJ --base HEXADDR [--sym NAME=HEXADDR]... [--allow-state]
+ *             [--placed SYMBOL] -o IMAGE
  *
- * IMAGE holds the bytes of the cell's mapping, from the base up. IMAGE.map
+ * IMAGE holds the bytes of the cell's mapping, from the base up; with
+ * --placed, after a struct placed_header (include/delos/loader_cell.h) that
+ * gives the address of SYMBOL, which the cell must define as a global, and
+ * the protection of each page range, for nano_core's placer. IMAGE.map
  * has one line per placed section, in address order:
  *
  *   INDEX NAME HEXADDR HEXSIZE
@@ -19,13 +23,14 @@
 #include <string.h>
 
 #include <delos/loader.h>
+#include <delos/loader_cell.h>
 
 #include "loader/host_env.h"
 
 #define MAX_SYMS 1024
 
 struct options {
-	const char *obj, *out;
+	const char *obj, *out, *placed;
 	uint64_t base;
 	bool have_base, allow_state;
 	struct loader_export syms[MAX_SYMS];
@@ -35,7 +40,7 @@ struct options {
 static void usage(void)
 {
 	fprintf(stderr, "usage: cell-link OBJ --base HEXADDR [--sym NAME=HEXADDR]... "
-			"[--allow-state] -o IMAGE\n");
+			"[--allow-state] [--placed SYMBOL] -o IMAGE\n");
 	exit(2);
 }
 
@@ -75,6 +80,8 @@ static void parse_args(struct options *o, int argc, char **argv)
 			add_sym(o, argv[++i]);
 		} else if (strcmp(a, "-o") == 0 && more) {
 			o->out = argv[++i];
+		} else if (strcmp(a, "--placed") == 0 && more) {
+			o->placed = argv[++i];
 		} else if (strcmp(a, "--allow-state") == 0) {
 			o->allow_state = true;
 		} else if (a[0] != '-' && !o->obj) {
@@ -113,11 +120,12 @@ static void *read_file(const char *path, size_t *size)
 	return buf;
 }
 
-static void write_image(const char *path, const void *bytes, size_t n)
+static void write_image(const char *path, const void *head, size_t hn, const void *bytes, size_t n)
 {
 	FILE *f = fopen(path, "wb");
 
-	if (!f || (n && fwrite(bytes, 1, n, f) != n) || fclose(f)) {
+	if (!f || (hn && fwrite(head, 1, hn, f) != hn) || (n && fwrite(bytes, 1, n, f) != n) ||
+	    fclose(f)) {
 		fprintf(stderr, "cell-link: cannot write %s\n", path);
 		exit(1);
 	}
@@ -150,6 +158,62 @@ static void write_map(const char *image, const struct loader_cell *c)
 	}
 }
 
+/*
+ * The placed header of cell c: its page ranges of one protection each, from
+ * its sections in address order, each range reaching to the next one's
+ * start (the padding between takes the protection of what it follows).
+ * Returns 0, or 1 after saying why (two protections in one page, too many
+ * ranges, no such global symbol).
+ */
+static int placed_header(const struct options *o, const struct loader_cell *c,
+			 struct placed_header *h)
+{
+	struct loader_cell_info info;
+	struct loader_sym sym;
+	uint64_t page = LOADER_PAGE_SIZE;
+
+	loader_cell_info(c, &info);
+	memset(h, 0, sizeof(*h));
+	memcpy(h->magic, PLACED_MAGIC, sizeof(h->magic));
+	h->base = info.start;
+	h->bytes = info.end - info.start;
+	if (!loader_cell_sym_find(c, o->placed, &sym) || !sym.exported) {
+		fprintf(stderr, "cell-link: %s defines no global '%s'\n", o->obj, o->placed);
+		return 1;
+	}
+	h->ops = sym.addr;
+	for (size_t i = 0; i < loader_cell_nsections(c); i++) {
+		struct loader_section s;
+		loader_cell_section(c, i, &s);
+		if (!s.size)
+			continue;
+		uint64_t lo = (s.addr - info.start) & ~(page - 1);
+		uint64_t hi = (s.addr + s.size - info.start + page - 1) & ~(page - 1);
+		struct placed_range *r = h->nranges ? &h->range[h->nranges - 1] : NULL;
+		if (r && r->perm == (uint32_t)s.perm) {
+			r->bytes = hi - r->off;
+			continue;
+		}
+		if (r && lo < r->off + r->bytes) {
+			fprintf(stderr, "cell-link: %s: section %s shares a page with one of "
+				"another protection\n", o->obj, s.name);
+			return 1;
+		}
+		if (h->nranges == PLACED_RANGES_MAX) {
+			fprintf(stderr, "cell-link: %s: more than %d ranges of one protection\n",
+				o->obj, PLACED_RANGES_MAX);
+			return 1;
+		}
+		if (r)
+			r->bytes = lo - r->off;
+		h->range[h->nranges++] = (struct placed_range){ r ? lo : 0, hi - (r ? lo : 0),
+								(uint32_t)s.perm, 0 };
+	}
+	if (h->nranges)
+		h->range[h->nranges - 1].bytes = h->bytes - h->range[h->nranges - 1].off;
+	return 0;
+}
+
 /* Links the object; returns 0, or 1 after printing the loader's message. */
 static int link(const struct options *o, const void *obj, size_t size,
 		struct host_env *env)
@@ -161,6 +225,7 @@ static int link(const struct options *o, const void *obj, size_t size,
 		.flags = LOADER_NO_CTORS | (o->allow_state ? LOADER_ALLOW_STATE : 0),
 	};
 	struct loader_cell_info info;
+	struct placed_header h;
 	struct loader *ld;
 	struct loader_cell *c;
 	int err;
@@ -174,7 +239,12 @@ static int link(const struct options *o, const void *obj, size_t size,
 		fprintf(stderr, "%s\n", loader_error(ld));
 	} else {
 		loader_cell_info(c, &info);
-		write_image(o->out, host_env_ptr(env, info.start), info.end - info.start);
+		if (o->placed && placed_header(o, c, &h)) {
+			loader_destroy(ld);
+			return 1;
+		}
+		write_image(o->out, &h, o->placed ? sizeof(h) : 0, host_env_ptr(env, info.start),
+			    info.end - info.start);
 		write_map(o->out, c);
 	}
 	loader_destroy(ld);

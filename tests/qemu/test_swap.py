@@ -191,6 +191,40 @@ def test_swap_nano_core_refused(machine):
     check("usage: swap" in m.command("swap hello@1"), "swap with one argument")
 
 
+def loader_range(m):
+    """The range the loader cell linker@1 is mapped at (docs/loader-cell.md)."""
+    r = re.search(r"^linker@1\s+\d+\s+\d+\s+(\S+)$", m.command("cells"), re.M)
+    check(r, "cells does not list the loader cell linker@1")
+    return r.group(1)
+
+
+def test_swap_the_loader_live(machine):
+    """The running loader links its successor; the commit moves nano_core's loader slot."""
+    m = booted(machine)
+    first = loader_range(m)
+    out = m.command("swap linker@1 linker@1")
+    check(re.search(r"swap: done in \d+ us", out), "loader swap: %r" % out)
+    second = loader_range(m)
+    check(second != first, "linker@1 still at %s after its swap" % first)
+    check("returned 42" in m.command("call hello hello_main"), "hello after the loader swap")
+    out = m.command("swap hello@1 hello@2")
+    check("swap: done" in out, "a swap made by the new loader: %r" % out)
+    check("returned 43" in m.command("call hello hello_main"), "hello@2 linked by the new loader")
+    out = m.command("swap linker@1 linker@1")
+    check("swap: done" in out, "the new loader swapping itself: %r" % out)
+    check(loader_range(m) != second, "linker@1 still at %s after its second swap" % second)
+    check(m.command("swaps").count("linker@1 -> linker@1: ok") == 2, "loader swaps not logged")
+    check("returned 43" in m.command("call hello hello_main"), "hello@2 after the second loader swap")
+
+
+def test_swap_the_loader_refused(machine):
+    refusal(machine, "linker@1", "hello_cmd@1", "has no loader table this nano_core can call")
+    m = booted(machine)
+    out = m.command("unload linker")
+    check("linker is the loader; it cannot be unloaded" in out, "unload of the loader: %r" % out)
+    check(loader_range(m), "the loader left after a refused unload")
+
+
 def heap_in_use(m):
     return int(re.search(r"heap: size \d+ in_use (\d+)", m.command("mem")).group(1))
 
