@@ -11,6 +11,7 @@
 #include "hal/cpu.h"
 #include "nano_core/contain.h"
 #include "nano_core/ksyms.h"
+#include "nano_core/ops_core.h"
 
 /*
  * Set while a faulted task is being ended, until the next context is switched
@@ -34,6 +35,8 @@ static struct {
 static bool overflow;	/* the fault being handled is a stack overflow */
 static char charged[80];	/* a fault in nano_core charged to its calling cell: what it was */
 static uint64_t hang_ms;	/* the fault being handled is a hang of this long */
+/* A fault was reported in a cell ops_switches names: fault_recover_now has work; interrupts off. */
+static bool recover_now_wanted;
 
 /*
  * The message as far as it is readable, printable bytes only: a cell may pass
@@ -409,6 +412,44 @@ static void notify(const struct fault_report *r)
 		     fault_context_name(r->context), r->irq >= 0 ? ", its IRQ line masked" : "");
 }
 
+/*
+ * The report, to the handler; a fault in a cell that every task switch goes
+ * through is recovered by fault_recover_now as well, since its recovery
+ * task may never be switched to.
+ */
+static void notify_charged(const struct fault_report *r)
+{
+	notify(r);
+	if (ops_switches(r->cell))
+		recover_now_wanted = true;
+}
+
+static void run_recover_now(void *arg)
+{
+	uint64_t fn = *(uint64_t *)arg;
+
+	((int (*)(uint64_t))fn)(0);
+}
+
+void fault_recover_now(void)
+{
+	uint64_t fn, flags;
+	struct trap_info ti;
+
+	if (!recover_now_wanted || in_handler || trap_in_interrupt())
+		return;	/* an outer interrupt's frames may still be in the faulted code */
+	flags = irq_save();
+	recover_now_wanted = false;
+	if ((fn = ops_resolve(OPS_FAULT_RECOVER_NOW))) {
+		in_handler = true;
+		if (trap_catch(run_recover_now, &fn, &ti))
+			klog(LOG_ERR, "fault: the recovery now (%s) raised %s at %016lx; left to the recovery task",
+			     ops_holder(OPS_FAULT_RECOVER_NOW), trap_name(ti.vector), ti.rip);
+		in_handler = false;
+	}
+	irq_restore(flags);
+}
+
 void fault_contain(const struct trap_frame *f, const struct cells_where *w, uint64_t context,
 		   int64_t irq)
 {
@@ -416,7 +457,7 @@ void fault_contain(const struct trap_frame *f, const struct cells_where *w, uint
 	report.irq = irq;
 	if (irq >= 0)
 		irq_mask((uint64_t)irq);
-	notify(&report);
+	notify_charged(&report);
 }
 
 void fault_heartbeat(const char *cell, const char *version, uint64_t ms, uint64_t period_ms,
@@ -455,7 +496,7 @@ void fault_end_task(const struct trap_frame *f, const struct cells_where *w)
 		 */
 		fill_report(&report, f, w, FAULT_CTX_TASK);
 		report.irq = -1;
-		notify(&report);
+		notify_charged(&report);
 		fault_park_wanted = true;
 		return;
 	}
@@ -466,7 +507,7 @@ void fault_end_task(const struct trap_frame *f, const struct cells_where *w)
 	}
 	fill_report(&report, f, w, FAULT_CTX_TASK);
 	report.irq = -1;
-	notify(&report);
+	notify_charged(&report);
 	fault_ending = 1;
 	err = ((int (*)(uint64_t))end)((uint64_t)(int64_t)FAULT_EXIT_CODE);
 	fault_ending = 0;
@@ -484,8 +525,8 @@ void fault_end_task(const struct trap_frame *f, const struct cells_where *w)
 _Noreturn void fault_park(uint64_t gen)
 {
 	klog(LOG_ERR, "fault: the running task's end faulted; parked until the cells change");
-	for (;;) {
-		cpu_sti_hlt();
+	fault_recover_now();	/* nothing of the faulted code is on this stack any more */
+	for (;; cpu_sti_hlt()) {
 		if (loader_generation() != gen) {
 			uint64_t end;
 

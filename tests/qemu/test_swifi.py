@@ -321,34 +321,36 @@ def test_swifi_jump_past_the_task_entry_is_the_cells(machine):
     until(lambda: "returned 42" in m.command("call hello hello_main"), "the shell never answered again")
 
 
-def test_swifi_fault_in_the_interrupt_exit_switch_is_contained(machine):
+def test_swifi_fault_in_the_interrupt_exit_switch_is_recovered_at_once(machine):
     """tasks' cpu_put_over loses its `movq %rsi, %r14` (kind nop): every switch of the
-    tasks cell faults. The running task's end faults too and it is parked; then the
-    switch that the end of an interrupt calls (the ops slot irq_exit) faults, in
-    interrupt context. That call is contained (context irq): the fault is charged to
-    tasks and reaches the fault handler, which starts its recovery, instead of being
-    taken for nano_core's (a panic before the call was contained). Whether an interrupt
-    exit has a switch to make by then depends on when the fault fires, so the test types
-    at the console until one does: the console's input interrupt readies its waiting
-    task. What follows is a hang, not a recovery: the recovery task needs the tasks
-    cell's own switch, and a tick with nothing to do no longer switches."""
+    tasks cell faults, so the recovery task can never be switched to. tasks holds the
+    slots every switch goes through (irq_exit, task_end, idle_next), so nano_core has
+    the fault handler recover it at once (slot fault_recover_now), where no frame of the
+    faulted code is live: at the end of the interrupt whose switch faulted, or in the
+    parked task whose end faulted. tasks is reloaded from its pristine object there,
+    and the console answers again. Whether an interrupt exit has a switch to make by
+    then depends on when the fault fires, so the test types at the console until the
+    recovery is logged: the console's input interrupt readies its waiting task."""
     seed = swifi_seed("tasks@1", "nop", "cpu_put_over", "movq %rsi, %r14")
     m = booted(machine, "swifi@1", icount=True)
     mark = m.mark()
     m.send("fault inject tasks nop seed=%d\r" % seed)
     a = m.expect(ARMED, 30, since=mark)
     check(a.group("site").startswith("cpu_put_over+"), "armed another site: %r" % a.group(0))
-    in_irq = r"faults: #\d+ #PF page fault in tasks:cpu_put_over\+0x[0-9a-f]+ \(irq, task [^\n]*\); recovering"
+    at_once = r"faults: #\d+ reload tasks@1 -> tasks@1;[^\n]* at once: recovered after \d+ us"
 
-    def irq_fault():
+    def recovered():
         m.send("\r")
         try:
-            return m.expect(in_irq, 1, since=mark)
+            return m.expect(at_once, 1, since=mark)
         except TestFailure:
             return None
 
-    until(irq_fault, "no fault in tasks in interrupt context", timeout=120)
+    until(recovered, "tasks was not recovered at once", timeout=120)
+    check(re.search(r"faults: #\d+ #PF page fault in tasks:cpu_put_over\+0x[0-9a-f]+ \((irq|task), ",
+                    m.transcript[mark:]), "the fault was not charged to tasks' cpu_put_over")
     check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
+    until(lambda: "returned 42" in m.command("call hello hello_main"), "the console never answered again")
 
 
 def test_swifi_return_to_no_code_in_a_swap_hook_is_the_hooks(machine):
