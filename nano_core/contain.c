@@ -453,11 +453,15 @@ void fault_recover_now(void)
 void fault_contain(const struct trap_frame *f, const struct cells_where *w, uint64_t context,
 		   int64_t irq)
 {
-	fill_report(&report, f, w, context);
-	report.irq = irq;
+	struct fault_report nested;
+	/* A fault in a call the handler contains: `report` is the one the handler is reading. */
+	struct fault_report *r = in_handler ? &nested : &report;
+
+	fill_report(r, f, w, context);
+	r->irq = irq;
 	if (irq >= 0)
 		irq_mask((uint64_t)irq);
-	notify_charged(&report);
+	notify_charged(r);
 }
 
 void fault_heartbeat(const char *cell, const char *version, uint64_t ms, uint64_t period_ms,

@@ -193,6 +193,10 @@ static void restart_ended(struct faults_entry *e)
 	int failed = 0;
 	size_t len;
 
+	struct task_info t;
+
+	if (e->task > 0 && !e->task_cell[0] && tasks_info(e->task, &t) == 0)
+		memcpy(e->task_cell, t.cell, sizeof(e->task_cell));	/* unknown when it faulted (log.c) */
 	if (e->r.context != FAULT_CTX_TASK || e->task <= 0 || !e->task_cell[0] ||
 	    strcmp(e->task_cell, e->r.cell) == 0)
 		return;
