@@ -450,6 +450,23 @@ void fault_recover_now(void)
 	irq_restore(flags);
 }
 
+/*
+ * A fault in a cell_init or a swap hook (context init or hook) is the loading
+ * or swapped-in cell's, not live yet, and its load or swap is undone. A fault
+ * there in the code of another cell, which is live (state_db's, called by
+ * ramfs's hook), is charged in context call: that cell is recovered.
+ */
+static uint64_t charged_context(const struct cells_where *w, uint64_t context)
+{
+	struct cells_where in;
+	uint64_t fn;
+
+	if ((context != FAULT_CTX_INIT && context != FAULT_CTX_HOOK) || !(fn = cells_calling_in()) ||
+	    !cells_addr_owner(fn, &in))
+		return context;
+	return strcmp(in.cell, w->cell) || strcmp(in.version, w->version) ? FAULT_CTX_CALL : context;
+}
+
 void fault_contain(const struct trap_frame *f, const struct cells_where *w, uint64_t context,
 		   int64_t irq)
 {
@@ -457,7 +474,7 @@ void fault_contain(const struct trap_frame *f, const struct cells_where *w, uint
 	/* A fault in a call the handler contains: `report` is the one the handler is reading. */
 	struct fault_report *r = in_handler ? &nested : &report;
 
-	fill_report(r, f, w, context);
+	fill_report(r, f, w, charged_context(w, context));
 	r->irq = irq;
 	if (irq >= 0)
 		irq_mask((uint64_t)irq);

@@ -16,6 +16,9 @@ void fault_contain(const struct trap_frame *f, const struct cells_where *w, uint
  * progress on the work it owes: a hang, nothing abandoned. */
 void fault_heartbeat(const char *cell, const char *version, uint64_t ms, uint64_t period_ms,
 		     bool progress);
+/* The function of the innermost cells_call_in under way (a cell_init, a swap hook), or 0 (cells.c). */
+uint64_t cells_calling_in(void);
+
 /*
  * After a fault in a cell that every task switch goes through (ops_switches):
  * calls slot OPS_FAULT_RECOVER_NOW once, as a caught call, interrupts off.
