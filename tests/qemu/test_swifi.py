@@ -375,6 +375,26 @@ def test_swifi_return_to_no_code_in_a_swap_hook_is_the_hooks(machine):
     check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
 
 
+def test_swifi_fault_in_state_db_during_a_swap_hook_is_state_dbs(machine):
+    """state_db's sdb_put hangs (kind hang) while ramfs@2's cell_swap_prepare calls it.
+    The hang is in state_db's code, which is live: it is charged to state_db in context
+    call (not to the hook, whose cell is not live yet), state_db is reloaded from its
+    pristine object, and the swap is refused with nothing changed."""
+    seed = swifi_seed("state_db@1", "hang", "sdb_put", "movq %rax, 72(%r12)")
+    m = booted(machine, "swifi@1", args="watchdog=state_db:50", icount=True)
+    a = arm(m, "fault inject state_db hang seed=%d" % seed)
+    check(a.group("site").startswith("sdb_put+"), "armed another site: %r" % a.group(0))
+    mark = m.mark()
+    m.send("swap ramfs@1 ramfs@2\r")
+    m.expect(r"faults: #1 hang: \d+ ms in state_db without a switch in state_db:sdb_put\+0x[0-9a-f]+ "
+             r"\(call, task 1 'shell'\); recovering", 60, since=mark)
+    m.expect(r"swap refused: ramfs@2's cell_swap_prepare raised", 60, since=mark)
+    m.expect(r"faults: #1 reload state_db@1 -> state_db@1[^\n]*: recovered after \d+ us", 60, since=mark)
+    check("was not live" not in m.transcript[mark:], "state_db's fault was taken for the hook's")
+    check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
+    until(lambda: "returned 42" in m.command("call hello hello_main"), "the console never answered again")
+
+
 def test_swifi_bad_pointer_to_a_nano_core_getter_is_the_callers(machine):
     """serial's tx_send_some pushes a corrupted rbx (kind src), and serial_irq passes the
     pointer it restores to nano_core's console_uart, which only writes where its caller
