@@ -226,17 +226,41 @@ static int stop_and_check(void *ctx, const struct swap_pair *pairs, size_t n, ch
 }
 
 /*
+ * Calls the state store's transaction slot (OPS_STATE_BEGIN or OPS_STATE_END,
+ * both int (uint64_t)) contained, as part of the swap: a fault in it is the
+ * state_db cell's, never nano_core's. Returns 1 when the slot is empty, -1
+ * when the call faulted (the reason in why), else 0 with its answer in *got.
+ */
+static int state_call(uint64_t slot, uint64_t arg, int *got, char *why, size_t cap)
+{
+	uint64_t fn = ops_resolve(slot);
+	struct trap_info ti;
+
+	*got = 0;
+	if (!fn)
+		return 1;
+	if (cells_call_in(FAULT_CTX_HOOK, fn, arg, got, &ti)) {
+		if (why)
+			snprintf(why, cap, "the state transaction's %s (%s:%s) raised %s at %016lx",
+				 slot == OPS_STATE_BEGIN ? "begin" : "end", ops_holder(slot), ops_symbol(slot),
+				 trap_name(ti.vector), ti.rip);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * The world runs again; the state store frees what the hooks' transaction
  * replaced (its commit, in the pause, only retired it).
  */
 static void resume(void *ctx)
 {
-	uint64_t begin = sw.txn_used ? ops_resolve(OPS_STATE_BEGIN) : 0;
+	int got;
 
 	(void)ctx;
 	irq_restore(sw.irq_flags);
-	if (begin)
-		((int (*)(uint64_t))begin)(SDB_TXN_RESUMED);
+	if (sw.txn_used)
+		state_call(OPS_STATE_BEGIN, SDB_TXN_RESUMED, &got, NULL, 0);
 	sw.txn_used = false;
 }
 
@@ -426,8 +450,12 @@ static int check_slots(void *ctx, const struct swap_pair *pairs, size_t n, char 
 		}
 	}
 	/* Until the pause adopts it, the swap's own task writes around it (and makes it stale). */
-	if (sw.prep_txn)
-		((int (*)(uint64_t))ops_resolve(OPS_STATE_BEGIN))(SDB_TXN_SUSPEND);
+	int got;
+
+	if (sw.prep_txn && state_call(OPS_STATE_BEGIN, SDB_TXN_SUSPEND, &got, why, cap) < 0) {
+		prep_txn_abort();
+		return -1;
+	}
 	return 0;
 }
 
@@ -439,12 +467,15 @@ static int check_slots(void *ctx, const struct swap_pair *pairs, size_t n, char 
  */
 static int txn_begin(char *why, size_t cap)
 {
-	uint64_t begin = ops_resolve(OPS_STATE_BEGIN);
-	int err;
+	int err, called;
 
-	if (sw.txn_open || !begin)
+	if (sw.txn_open)
+		return 0;
+	if ((called = state_call(OPS_STATE_BEGIN, SDB_TXN_ADOPT, &err, why, cap)) > 0)
 		return 0;	/* no state store: the hooks cannot write records either */
-	if ((err = ((int (*)(uint64_t))begin)(SDB_TXN_ADOPT)) < 0) {
+	if (called < 0)
+		return -1;
+	if (err < 0) {
 		snprintf(why, cap, "the state transaction's begin (%s:%s) returned %d",
 			 ops_holder(OPS_STATE_BEGIN), ops_symbol(OPS_STATE_BEGIN), err);
 		return -1;
@@ -460,13 +491,14 @@ static int txn_begin(char *why, size_t cap)
  */
 static int prep_txn_begin(char *why, size_t cap)
 {
-	uint64_t begin = ops_resolve(OPS_STATE_BEGIN);
-	int err;
+	int err, called;
 
 	sw.prep_txn = false;
-	if (!begin)
+	if ((called = state_call(OPS_STATE_BEGIN, SDB_TXN_BACKGROUND, &err, why, cap)) > 0)
 		return 0;	/* no state store: the hooks cannot write records either */
-	if ((err = ((int (*)(uint64_t))begin)(SDB_TXN_BACKGROUND))) {
+	if (called < 0)
+		return -1;
+	if (err) {
 		snprintf(why, cap, "the prepare hooks' state transaction (%s:%s) returned %d",
 			 ops_holder(OPS_STATE_BEGIN), ops_symbol(OPS_STATE_BEGIN), err);
 		return -1;
@@ -477,10 +509,10 @@ static int prep_txn_begin(char *why, size_t cap)
 
 static void prep_txn_abort(void)
 {
-	uint64_t end = ops_resolve(OPS_STATE_END);
+	int got;
 
-	if (sw.prep_txn && end)
-		((int (*)(uint64_t))end)(0);
+	if (sw.prep_txn)
+		state_call(OPS_STATE_END, 0, &got, NULL, 0);
 	sw.prep_txn = false;
 }
 
@@ -492,15 +524,16 @@ static void prep_txn_abort(void)
  */
 static int state_begin(void *ctx, char *why, size_t cap)
 {
-	uint64_t begin = ops_resolve(OPS_STATE_BEGIN);
-	int got;
+	int got, called;
 
 	(void)ctx;
 	sw.txn_open = false;
 	if (!sw.prep_txn)
 		return 0;
 	sw.prep_txn = false;
-	if (!begin || (got = ((int (*)(uint64_t))begin)(SDB_TXN_ADOPT)) < 0) {
+	if ((called = state_call(OPS_STATE_BEGIN, SDB_TXN_ADOPT, &got, why, cap)) < 0)
+		return -1;
+	if (called > 0 || got < 0) {
 		snprintf(why, cap, "the state transaction's begin (%s:%s) failed", ops_holder(OPS_STATE_BEGIN),
 			 ops_symbol(OPS_STATE_BEGIN));
 		return -1;
@@ -513,16 +546,17 @@ static int state_begin(void *ctx, char *why, size_t cap)
 
 static int state_end(void *ctx, bool commit, char *why, size_t cap)
 {
-	uint64_t end = ops_resolve(OPS_STATE_END);
-	int err;
+	int err, called;
 
 	(void)ctx;
 	if (!sw.txn_open)
 		return 0;
 	sw.txn_open = false;
-	if (!end)
+	if ((called = state_call(OPS_STATE_END, commit, &err, why, cap)) > 0)
 		return 0;
-	if ((err = ((int (*)(uint64_t))end)(commit))) {
+	if (called < 0)
+		return -1;
+	if (err) {
 		if (why)
 			snprintf(why, cap, "the state transaction's end (%s:%s) returned %d",
 				 ops_holder(OPS_STATE_END), ops_symbol(OPS_STATE_END), err);

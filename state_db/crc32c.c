@@ -107,9 +107,9 @@ static uint32_t crc_hw(uint32_t crc, const unsigned char *b, size_t n)
 	uint64_t c = crc;
 
 	for (; n >= 8; n -= 8, b += 8)
-		__asm__("crc32q %1, %0" : "+r"(c) : "rm"(load64(b)));
+		__asm__("crc32q %1, %0" : "+r"(c) : "r"(load64(b)));
 	for (; n; n--, b++)
-		__asm__("crc32b %1, %k0" : "+r"(c) : "rm"(*b));
+		__asm__("crc32b %1, %k0" : "+r"(c) : "r"(*b));
 	return (uint32_t)c;
 }
 

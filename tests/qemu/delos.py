@@ -63,10 +63,11 @@ def check(cond, message):
         raise TestFailure(message)
 
 
-def until(fn, what, timeout=60, pause=0.2):
+def until(fn, what, timeout=60):
     """Calls fn() until it returns something true, and returns that. `what` (a string,
-    or a function giving one) says what never happened if the deadline passes. The
-    pause between calls only keeps polling from crowding the guest."""
+    or a function giving one) says what never happened if the deadline passes. fn must
+    itself wait on something it observes (a console command's answer, a monitor round
+    trip, a line of output), so the loop never spins and never sleeps blindly."""
     deadline = time.monotonic() + timeout * TIMEOUT_SCALE
     while True:
         got = fn()
@@ -75,7 +76,6 @@ def until(fn, what, timeout=60, pause=0.2):
         if time.monotonic() > deadline:
             raise TestFailure("timed out after %ss: %s" % (timeout * TIMEOUT_SCALE,
                                                           what() if callable(what) else what))
-        time.sleep(pause)
 
 
 def decode_exit(rc):
@@ -217,8 +217,13 @@ class Machine:
         if os.path.exists(path):
             os.unlink(path)
         self.monitor('screendump "%s"' % path)
-        until(lambda: ppm_complete(path), "screendump wrote no whole image to %s" % path,
-              timeout / TIMEOUT_SCALE, pause=0.05)
+
+        def whole():
+            if ppm_complete(path):
+                return True
+            self.monitor("info status")  # one more turn of QEMU's main loop
+            return False
+        until(whole, "screendump wrote no whole image to %s" % path, timeout / TIMEOUT_SCALE)
         return path
 
     def wait_exit(self, timeout=30):

@@ -77,7 +77,7 @@ def test_campaign_golden_known_bad_and_resume(machine):
             line = q.stdout.readline()
             log.append(line)
             return re.match(r"\[([5-9]|1\d)/%d\]" % len(ids), line) or q.poll() is not None
-        until(some_done, lambda: "the campaign never finished 5 runs: %s" % "".join(log), 300, 0)
+        until(some_done, lambda: "the campaign never finished 5 runs: %s" % "".join(log), 300)
         check(q.poll() is None, "the campaign ended before it could be interrupted: %s" % "".join(log))
         q.send_signal(signal.SIGINT)
         q.communicate(timeout=120)

@@ -286,6 +286,21 @@ def test_swifi_serial_input_lost_without_a_fault_is_found_by_progress(machine):
     check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
 
 
+def type_until(m, pattern, since, what, timeout=120):
+    """Presses Enter at the console, once a second of waiting, until pattern is printed
+    after mark `since`: for a fault whose path runs only when input comes in."""
+    def seen():
+        m.send("\r")
+        try:
+            return m.expect(pattern, 1, since=since)
+        except TestFailure:
+            return None
+    def missing():
+        said = re.findall(r"^.*\bfaults?: .*$", m.transcript[since:], re.M)
+        return "%s; what the fault handler said: %s" % (what, said or "nothing")
+    return until(seen, missing, timeout=timeout)
+
+
 def shell_write_tail_jump():
     """(function, insns) for swifi_seed: the jmp in shell_write that skips its `xorl
     %ebx, %ebx` to reach the epilogue, read from this build's object."""
@@ -337,16 +352,8 @@ def test_swifi_fault_in_the_interrupt_exit_switch_is_recovered_at_once(machine):
     m.send("fault inject tasks nop seed=%d\r" % seed)
     a = m.expect(ARMED, 30, since=mark)
     check(a.group("site").startswith("cpu_put_over+"), "armed another site: %r" % a.group(0))
-    at_once = r"faults: #\d+ reload tasks@1 -> tasks@1;[^\n]* at once: recovered after \d+ us"
-
-    def recovered():
-        m.send("\r")
-        try:
-            return m.expect(at_once, 1, since=mark)
-        except TestFailure:
-            return None
-
-    until(recovered, "tasks was not recovered at once", timeout=120)
+    type_until(m, r"faults: #\d+ reload tasks@1 -> tasks@1;[^\n]* at once: recovered after \d+ us", mark,
+               "tasks was not recovered at once")
     check(re.search(r"faults: #\d+ #PF page fault in tasks:cpu_put_over\+0x[0-9a-f]+ \((irq|task), ",
                     m.transcript[mark:]), "the fault was not charged to tasks' cpu_put_over")
     check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
@@ -427,8 +434,9 @@ def test_swifi_call_into_the_middle_of_nano_core_is_the_callers(machine):
     old, new = bytes.fromhex(a.group("old")), bytes.fromhex(a.group("new"))
     check(a.group("site").startswith("rx_drain+") and old[0] == new[0] == 0xe8 and old[:2] != new[:2],
           "seed %d flips another bit on this build: %r" % (seed, a.group(0)))
-    m.send("uptime\r")  # input, which rx_drain copies
-    m.expect(r"faults: #1 #UD invalid opcode in serial:rx_drain\+0x[0-9a-f]+ \(irq, ", 60, since=mark)
+    # Input, which rx_drain copies: typed until the faulting call is reached.
+    type_until(m, r"faults: #1 #UD invalid opcode in serial:rx_drain\+0x[0-9a-f]+ \(irq, ", mark,
+               "rx_drain's call was never reached")
     m.expect(r"faults: #1 reload serial@1 -> serial@1; IRQ 4 unmasked: recovered after \d+ us", 60, since=mark)
     check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
 
