@@ -198,13 +198,25 @@ int cells_call_arg(uint64_t fn, uint64_t arg, int *result, struct trap_info *ti)
 	return r;
 }
 
+/* The function of the innermost cells_call_in under way (a cell_init, a swap hook), or 0. */
+static uint64_t calling_in;
+
 int cells_call_in(uint64_t context, uint64_t fn, uint64_t arg, int *result, struct trap_info *ti)
 {
 	struct cell_call c = { fn, arg, 0 };
-	int r = trap_contain(run_int_fn, &c, context, ti);
+	uint64_t outer = calling_in;
+	int r;
 
+	calling_in = fn;
+	r = trap_contain(run_int_fn, &c, context, ti);
+	calling_in = outer;
 	*result = c.result;
 	return r;
+}
+
+uint64_t cells_calling_in(void)
+{
+	return calling_in;
 }
 
 int cells_call(uint64_t fn, int *result, struct trap_info *ti)

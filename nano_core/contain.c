@@ -11,6 +11,7 @@
 #include "hal/cpu.h"
 #include "nano_core/contain.h"
 #include "nano_core/ksyms.h"
+#include "nano_core/ops_core.h"
 
 /*
  * Set while a faulted task is being ended, until the next context is switched
@@ -34,6 +35,8 @@ static struct {
 static bool overflow;	/* the fault being handled is a stack overflow */
 static char charged[80];	/* a fault in nano_core charged to its calling cell: what it was */
 static uint64_t hang_ms;	/* the fault being handled is a hang of this long */
+/* A fault was reported in a cell ops_switches names: fault_recover_now has work; interrupts off. */
+static bool recover_now_wanted;
 
 /*
  * The message as far as it is readable, printable bytes only: a cell may pass
@@ -409,14 +412,73 @@ static void notify(const struct fault_report *r)
 		     fault_context_name(r->context), r->irq >= 0 ? ", its IRQ line masked" : "");
 }
 
+/*
+ * The report, to the handler; a fault in a cell that every task switch goes
+ * through is recovered by fault_recover_now as well, since its recovery
+ * task may never be switched to.
+ */
+static void notify_charged(const struct fault_report *r)
+{
+	notify(r);
+	if (ops_switches(r->cell))
+		recover_now_wanted = true;
+}
+
+static void run_recover_now(void *arg)
+{
+	uint64_t fn = *(uint64_t *)arg;
+
+	((int (*)(uint64_t))fn)(0);
+}
+
+void fault_recover_now(void)
+{
+	uint64_t fn, flags;
+	struct trap_info ti;
+
+	if (!recover_now_wanted || in_handler || trap_in_interrupt())
+		return;	/* an outer interrupt's frames may still be in the faulted code */
+	flags = irq_save();
+	recover_now_wanted = false;
+	if ((fn = ops_resolve(OPS_FAULT_RECOVER_NOW))) {
+		in_handler = true;
+		if (trap_catch(run_recover_now, &fn, &ti))
+			klog(LOG_ERR, "fault: the recovery now (%s) raised %s at %016lx; left to the recovery task",
+			     ops_holder(OPS_FAULT_RECOVER_NOW), trap_name(ti.vector), ti.rip);
+		in_handler = false;
+	}
+	irq_restore(flags);
+}
+
+/*
+ * A fault in a cell_init or a swap hook (context init or hook) is the loading
+ * or swapped-in cell's, not live yet, and its load or swap is undone. A fault
+ * there in the code of another cell, which is live (state_db's, called by
+ * ramfs's hook), is charged in context call: that cell is recovered.
+ */
+static uint64_t charged_context(const struct cells_where *w, uint64_t context)
+{
+	struct cells_where in;
+	uint64_t fn;
+
+	if ((context != FAULT_CTX_INIT && context != FAULT_CTX_HOOK) || !(fn = cells_calling_in()) ||
+	    !cells_addr_owner(fn, &in))
+		return context;
+	return strcmp(in.cell, w->cell) || strcmp(in.version, w->version) ? FAULT_CTX_CALL : context;
+}
+
 void fault_contain(const struct trap_frame *f, const struct cells_where *w, uint64_t context,
 		   int64_t irq)
 {
-	fill_report(&report, f, w, context);
-	report.irq = irq;
+	struct fault_report nested;
+	/* A fault in a call the handler contains: `report` is the one the handler is reading. */
+	struct fault_report *r = in_handler ? &nested : &report;
+
+	fill_report(r, f, w, charged_context(w, context));
+	r->irq = irq;
 	if (irq >= 0)
 		irq_mask((uint64_t)irq);
-	notify(&report);
+	notify_charged(r);
 }
 
 void fault_heartbeat(const char *cell, const char *version, uint64_t ms, uint64_t period_ms,
@@ -455,7 +517,7 @@ void fault_end_task(const struct trap_frame *f, const struct cells_where *w)
 		 */
 		fill_report(&report, f, w, FAULT_CTX_TASK);
 		report.irq = -1;
-		notify(&report);
+		notify_charged(&report);
 		fault_park_wanted = true;
 		return;
 	}
@@ -466,7 +528,7 @@ void fault_end_task(const struct trap_frame *f, const struct cells_where *w)
 	}
 	fill_report(&report, f, w, FAULT_CTX_TASK);
 	report.irq = -1;
-	notify(&report);
+	notify_charged(&report);
 	fault_ending = 1;
 	err = ((int (*)(uint64_t))end)((uint64_t)(int64_t)FAULT_EXIT_CODE);
 	fault_ending = 0;
@@ -484,8 +546,8 @@ void fault_end_task(const struct trap_frame *f, const struct cells_where *w)
 _Noreturn void fault_park(uint64_t gen)
 {
 	klog(LOG_ERR, "fault: the running task's end faulted; parked until the cells change");
-	for (;;) {
-		cpu_sti_hlt();
+	fault_recover_now();	/* nothing of the faulted code is on this stack any more */
+	for (;; cpu_sti_hlt()) {
 		if (loader_generation() != gen) {
 			uint64_t end;
 

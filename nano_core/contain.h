@@ -16,6 +16,16 @@ void fault_contain(const struct trap_frame *f, const struct cells_where *w, uint
  * progress on the work it owes: a hang, nothing abandoned. */
 void fault_heartbeat(const char *cell, const char *version, uint64_t ms, uint64_t period_ms,
 		     bool progress);
+/* The function of the innermost cells_call_in under way (a cell_init, a swap hook), or 0 (cells.c). */
+uint64_t cells_calling_in(void);
+
+/*
+ * After a fault in a cell that every task switch goes through (ops_switches):
+ * calls slot OPS_FAULT_RECOVER_NOW once, as a caught call, interrupts off.
+ * Called where no frame of the faulted code is live on the stack (the end
+ * of an interrupt, a parked task); does nothing when no such fault waits.
+ */
+void fault_recover_now(void);
 /* Looks for cells that missed their heartbeat as of now (time_ns()); at the end of every interrupt, interrupts off. */
 void heartbeat_check(uint64_t now);
 

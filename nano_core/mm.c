@@ -279,8 +279,14 @@ uint64_t stack_alloc(size_t pages)
 
 void stack_free(uint64_t top, size_t pages)
 {
-	uint64_t flags = irq_save();
+	uint64_t flags = irq_save(), sp = (uint64_t)__builtin_frame_address(0);
 
+	if (sp < top && sp >= top - pages * PAGE_SIZE) {
+		/* A caller whose records are wrong (a faulted tasks cell) would unmap the stack under itself. */
+		klog(LOG_ERR, "mm: stack_free(%016lx, %zu pages) refused: it is the stack this runs on", top, pages);
+		irq_restore(flags);
+		return;
+	}
 	stack_reclaim(top, pages);
 	trap_forget_stack(top);
 	mm_unmap_free(top - pages * PAGE_SIZE, pages * PAGE_SIZE);

@@ -29,6 +29,7 @@ static const struct {
 	[OPS_TASKS_INSIDE] = { OPS_TYPE_TASKS_INSIDE, "tasks_inside", true },
 	[OPS_TASK_YIELD] = { OPS_TYPE_TASK_YIELD, "task_yield", false },
 	[OPS_DEBUG_TRAP] = { OPS_TYPE_DEBUG_TRAP, "debug_trap", false },
+	[OPS_FAULT_RECOVER_NOW] = { OPS_TYPE_RECOVER_NOW, "fault_recover_now", false },
 };
 
 /* The table; owned by nano_core, changed with interrupts off. */
@@ -80,6 +81,18 @@ int ops_register(uint64_t slot, const char *cell, const char *sym, uint64_t type
 static bool holds(uint64_t slot, const char *cell)
 {
 	return ops.set[slot] && cell && strcmp(ops.ref[slot].cell, cell) == 0;
+}
+
+bool ops_switches(const char *cell)
+{
+	static const uint64_t slots[] = { OPS_IRQ_EXIT, OPS_TASK_END, OPS_IDLE_NEXT };
+	uint64_t flags = irq_save();
+	bool found = false;
+
+	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]) && !found; i++)
+		found = holds(slots[i], cell);
+	irq_restore(flags);
+	return found;
 }
 
 int ops_unregister(uint64_t slot, const char *cell)

@@ -233,7 +233,8 @@ static int stop_and_check(void *ctx, const struct swap_pair *pairs, size_t n, ch
 		if (!check_all(&q))
 			return 0;
 		irq_restore(sw.irq_flags);
-		if (time_ns() > deadline)
+		/* A caller with interrupts off (a recovery done at once) lets nothing run: no wait helps. */
+		if (time_ns() > deadline || !(sw.irq_flags & RFLAGS_IF))
 			return -1;
 		let_tasks_run(tries);
 	}

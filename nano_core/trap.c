@@ -595,8 +595,15 @@ void trap_dispatch(struct trap_frame *f)
 	now = time_ns();	/* one reading for both checks */
 	watch_for_hang(f, now);
 	heartbeat_check(now);
+	/*
+	 * A fault in the cell that switches tasks is recovered here, where no
+	 * frame of its code is live on this stack (its calls were abandoned), before
+	 * and after the preemption call that goes through it.
+	 */
+	fault_recover_now();
 	/* Preemption happens here, from nano_core's frame, not inside the handlers. */
 	trap_preempt_point(irq);
+	fault_recover_now();
 }
 
 struct irq_exit {

@@ -32,6 +32,10 @@ int cell_init(void)
 	}
 	if ((err = ops_register(OPS_FAULT_HANDLER, "faults", "faults_on_fault", OPS_TYPE_FAULT_HANDLER)))
 		return err;
+	if ((err = ops_register(OPS_FAULT_RECOVER_NOW, "faults", "faults_recover_now", OPS_TYPE_RECOVER_NOW))) {
+		ops_unregister(OPS_FAULT_HANDLER, "faults");
+		return err;
+	}
 	err = shell_register("faults", "faults", "faults_cmd", "[-v] [N]",
 			     "the fault log; -v N: one fault with its registers and backtrace");
 	if (err)
@@ -42,5 +46,6 @@ int cell_init(void)
 void cell_exit(void)
 {
 	ops_unregister(OPS_FAULT_HANDLER, "faults");
+	ops_unregister(OPS_FAULT_RECOVER_NOW, "faults");
 	shell_unregister("faults");
 }

@@ -50,6 +50,7 @@
 #ifndef CELLS_FAULTS_H
 #define CELLS_FAULTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <delos/fault.h>
@@ -100,6 +101,8 @@ struct faults_cell {
 
 /* For nano_core's slot OPS_FAULT_HANDLER; interrupts off; returns 0. */
 int faults_on_fault(const struct fault_report *r);
+/* For nano_core's slot OPS_FAULT_RECOVER_NOW: the pending faults, recovered at once. */
+int faults_recover_now(uint64_t unused);
 /* The recovery task's entry. */
 int faults_main(uint64_t arg);
 /* The console command `faults [-v N]`. */
@@ -107,7 +110,8 @@ void faults_cmd(int argc, char **argv);
 
 /* Private to the cell. */
 #define FAULTS_PRIVATE __attribute__((visibility("hidden")))
-FAULTS_PRIVATE void faults_recover(struct faults_entry *e);
+/* Recovers fault e; at_once: in the faulting context (faults_recover_now), nothing may sleep. */
+FAULTS_PRIVATE void faults_recover(struct faults_entry *e, bool at_once);
 FAULTS_PRIVATE int faults_log_get(struct faults_log *log);
 FAULTS_PRIVATE int faults_log_put(const struct faults_log *log);
 /* Fault seq's entry; 0 or a state_db error (STATEDB_E_NOT_FOUND once it is overwritten). */

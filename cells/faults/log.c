@@ -5,6 +5,7 @@
 #include <delos/string.h>
 #include "cells/faults/faults.h"
 #include <delos/tasks.h>
+#include <delos/trap.h>
 
 int faults_log_get(struct faults_log *log)
 {
@@ -68,6 +69,25 @@ static void note_task(struct faults_entry *e)
 	}
 }
 
+static void run_note_task(void *arg)
+{
+	note_task(arg);
+}
+
+/*
+ * note_task calls the tasks cell, whose own code may be what faulted: as a
+ * contained call, so that the fault still gets its entry, with the task's
+ * id if that much was found (its cell is looked up at recovery, recover.c).
+ */
+static void note_task_contained(struct faults_entry *e)
+{
+	e->task = -1;
+	if (trap_contain(run_note_task, e, FAULT_CTX_CALL, NULL)) {
+		memcpy(e->task_name, "?", 2);
+		e->task_cell[0] = '\0';
+	}
+}
+
 static int log_fault(const struct fault_report *r);
 
 /*
@@ -98,7 +118,7 @@ static int log_fault(const struct fault_report *r)
 		e.task = -1;
 		memcpy(e.task_name, "-", 2);
 	} else {
-		note_task(&e);
+		note_task_contained(&e);
 	}
 	if ((err = faults_log_get(&log)))
 		goto fail;

@@ -128,9 +128,13 @@ static bool swapped_out(const char *cell, uint32_t version)
 	return cells_policy(cell, &rec, &now, &window) == 0 && now != version;
 }
 
-/* Applies policy p to the charged cell; fills action and outcome. */
+/*
+ * Applies policy p to the charged cell; fills action and outcome. at_once:
+ * in the faulting context (faults_recover_now), where nothing may sleep: no
+ * waiting for another swap to end.
+ */
 static void apply(struct faults_entry *e, enum manifest_policy p, const struct manifest_recovery *rec,
-		  uint32_t version)
+		  uint32_t version, bool at_once)
 {
 	const char *cell = e->r.cell;
 	char old_ref[48], new_ref[48];
@@ -157,7 +161,8 @@ static void apply(struct faults_entry *e, enum manifest_policy p, const struct m
 	snprintf(e->action, sizeof(e->action), "%s %s -> %s",
 		 p == MANIFEST_RECOVERY_FALLBACK ? "fallback" : "reload", old_ref, new_ref);
 	/* Another swap in progress (the console's) refuses this one: it is tried again after it. */
-	for (int i = 0; (err = cells_swap_to(old_ref, new_ref)) == LOADER_EBUSY && i < SWAP_BUSY_TRIES; i++)
+	for (int i = 0; (err = cells_swap_to(old_ref, new_ref)) == LOADER_EBUSY && !at_once &&
+			i < SWAP_BUSY_TRIES; i++)
 		task_sleep_ms(SWAP_BUSY_WAIT_MS);
 	if (err && swapped_out(cell, version)) {
 		/* That swap put another version in the faulted one's place: its code no longer runs. */
@@ -188,9 +193,15 @@ static void restart_ended(struct faults_entry *e)
 	int failed = 0;
 	size_t len;
 
+	struct task_info t;
+
+	if (e->task > 0 && !e->task_cell[0] && tasks_info(e->task, &t) == 0)
+		memcpy(e->task_cell, t.cell, sizeof(e->task_cell));	/* unknown when it faulted (log.c) */
 	if (e->r.context != FAULT_CTX_TASK || e->task <= 0 || !e->task_cell[0] ||
 	    strcmp(e->task_cell, e->r.cell) == 0)
 		return;
+	if (e->task == task_self())
+		return;	/* recovering at once in the ended task itself: owed to the recovery task */
 	len = strlen(e->action);
 	if (cells_policy(e->task_cell, &rec, &version, &window) ||
 	    rec.policy == MANIFEST_RECOVERY_NONE) {
@@ -248,11 +259,11 @@ static void reopen_line(struct faults_entry *e)
 	}
 }
 
-static void recover_cell(struct faults_entry *e);
+static void recover_cell(struct faults_entry *e, bool at_once);
 
-void faults_recover(struct faults_entry *e)
+void faults_recover(struct faults_entry *e, bool at_once)
 {
-	recover_cell(e);
+	recover_cell(e, at_once);
 	reopen_line(e);
 }
 
@@ -270,10 +281,15 @@ static bool not_live(struct faults_entry *e)
 	return true;
 }
 
-static void recover_cell(struct faults_entry *e)
+/* at_once: in the faulting context, where nothing may sleep (no backoff; apply). */
+static void recover_cell(struct faults_entry *e, bool at_once)
 {
 	if (not_live(e))
 		return;
+	if (e->action[0]) {	/* recovered at once (faults_recover_now); the ended task's restart owed */
+		restart_same_incident(e);
+		return;
+	}
 	struct manifest_recovery rec;
 	struct faults_cell c;
 	char rec_name[64];
@@ -309,7 +325,7 @@ static void recover_cell(struct faults_entry *e)
 		restart_ended(e);
 		return;
 	}
-	if ((wait = backoff_ms(&rec, c.attempts))) {
+	if (!at_once && (wait = backoff_ms(&rec, c.attempts))) {
 		uint64_t t0 = time_ns();
 
 		task_sleep_ms(wait);
@@ -321,7 +337,7 @@ static void recover_cell(struct faults_entry *e)
 	 */
 	c.recovered_ns = time_ns();
 	sdb_put("faults", rec_name, FAULTS_CELL_TYPE, FAULTS_LAYOUT, &c, sizeof(c));
-	apply(e, p, &rec, version);
+	apply(e, p, &rec, version, at_once);
 	restart_ended(e);
 }
 
@@ -343,6 +359,26 @@ static bool next_pending(struct faults_entry *e)
 	return found;
 }
 
+/*
+ * Recovers fault e (taken from the log) and records what was done. owed:
+ * it stays pending, for the recovery task to finish (faults_recover_now).
+ */
+static void recover_entry(struct faults_entry *e, bool at_once, bool owed)
+{
+	e->backoff_ns = 0;
+	faults_recover(e, at_once);
+	if (at_once) {
+		size_t len = strlen(e->action);
+
+		snprintf(e->action + len, sizeof(e->action) - len, "; at once");
+	}
+	e->recover_ns = time_ns() - e->r.time_ns;
+	e->state = owed ? FAULT_PENDING : FAULT_DONE;
+	faults_entry_put(e);
+	klog(LOG_INFO, "faults: #%u %s: %s after %lu us (%lu us of backoff)", e->seq, e->action, e->outcome,
+	     e->recover_ns / 1000, e->backoff_ns / 1000);
+}
+
 int faults_main(uint64_t arg)
 {
 	struct faults_entry *e = kmalloc(sizeof(*e));
@@ -359,14 +395,43 @@ int faults_main(uint64_t arg)
 		if (faults_log_get(&log) == 0 && log.done >= log.count)
 			task_wait(FAULTS_CHANNEL);
 		irq_restore(flags);
-		while (next_pending(e)) {
-			e->backoff_ns = 0;
-			faults_recover(e);
-			e->recover_ns = time_ns() - e->r.time_ns;
-			e->state = FAULT_DONE;
-			faults_entry_put(e);
-			klog(LOG_INFO, "faults: #%u %s: %s after %lu us (%lu us of backoff)", e->seq, e->action,
-			     e->outcome, e->recover_ns / 1000, e->backoff_ns / 1000);
-		}
+		while (next_pending(e))
+			recover_entry(e, false, false);
 	}
+}
+
+/*
+ * The faults logged so far, recovered in the calling context (nano_core's
+ * slot OPS_FAULT_RECOVER_NOW): the cell that switches tasks faulted, and the
+ * recovery task may never get the CPU until it is recovered. Interrupts off.
+ *
+ * A fault that ended the calling task (parked: its end faulted) cannot have
+ * that task restarted from inside it; it ends once the cell is recovered.
+ * Its fault and those after it are given back to the recovery task, which
+ * finds the cell recovered (part of the recovery before) and restarts the
+ * ended task by its cell's policy.
+ */
+int faults_recover_now(uint64_t unused)
+{
+	struct faults_entry e;
+	struct faults_log log;
+	int64_t self = task_self();
+	uint32_t owed = 0;
+	int n = 0;
+
+	(void)unused;
+	while (next_pending(&e)) {
+		bool mine = e.r.context == FAULT_CTX_TASK && e.task > 0 && e.task == self;
+
+		recover_entry(&e, true, mine);
+		if (mine && !owed)
+			owed = e.seq;
+		n++;
+	}
+	if (owed && faults_log_get(&log) == 0) {
+		log.done = owed - 1;
+		faults_log_put(&log);
+		task_notify(FAULTS_CHANNEL);
+	}
+	return n;
 }

@@ -127,6 +127,25 @@ int cell_init(void)
 	return 0;
 }
 
+/*
+ * This copy was swapped in (a reload after a fault, say). A switch the old
+ * code abandoned half-way may have taken a ready task off the policy's queue
+ * without switching to it (the recovery task, woken by the fault): the next
+ * policy call makes the queue hold exactly the ready tasks again, as after a
+ * fault in the policy (policy.c).
+ */
+int cell_swap_done(uint64_t old_version)
+{
+	struct tasks_cpu cpu;
+	int err;
+
+	(void)old_version;
+	if ((err = cpu_get(&cpu)))
+		return err;
+	policy_requeue_later(&cpu.policy_down);
+	return cpu_put(&cpu);
+}
+
 void cell_exit(void)
 {
 	dispatch_unsubscribe(TIMER_EVENT, "tasks", "tasks_tick");

@@ -201,10 +201,16 @@ static bool policy_up(statedb_handle q, uint32_t *down, int64_t current)
 	if (*down == down_mark())
 		return false;
 	*down = 0;
-	klog(LOG_INFO, "tasks: calling the scheduling policy again after its fault, with every ready task queued");
+	klog(LOG_INFO, "tasks: calling the scheduling policy again after its fault or a swap of tasks, "
+	     "with every ready task queued");
 	if (sdb_list(TASK_RECORD_PREFIX, requeue_one, &rq) < 0)
 		*down = down_mark();	/* tried again at the next change */
 	return !*down;
+}
+
+void policy_requeue_later(uint32_t *down)
+{
+	*down = DOWN_MARK | (((uint32_t)loader_generation() - 1) & ~DOWN_MARK);	/* not this generation's */
 }
 
 /* The policy's pick failed: the next ready task by id after `current` (-1: none). */

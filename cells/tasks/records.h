@@ -257,6 +257,8 @@ TASKS_PRIVATE int policy_wake(statedb_handle q, int64_t id, int prio);
 TASKS_PRIVATE int policy_dequeue(statedb_handle q, int64_t id);
 TASKS_PRIVATE bool policy_should_preempt(statedb_handle q, uint32_t *down, uint64_t ran_ticks);
 TASKS_PRIVATE const char *policy_name(void);
+/* Marks *down so that the next policy call first makes the queue hold exactly the ready tasks. */
+TASKS_PRIVATE void policy_requeue_later(uint32_t *down);
 
 /* list.c: the holder of OPS_TASKS_INSIDE (include/delos/ops.h); global, so that the slot resolves it. */
 struct ops_inside_query;

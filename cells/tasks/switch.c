@@ -347,7 +347,9 @@ int tasks_make_ready(int64_t id)
  * record (*cpu; *view the record in place), which the
  * wake-ups write too: it is written first and read again after. Before the
  * earliest deadline (cpu->wake_ns) it reads nothing; after it, it raises
- * cpu->wake_ns to the next deadline, in *cpu (written with the tick).
+ * cpu->wake_ns to the next deadline, in *cpu (written with the tick), once
+ * every due sleeper is woken: a tick abandoned half-way (a fault) leaves
+ * the deadline passed, and the next tick wakes the sleepers still due.
  * Returns 0, or -1 if *cpu is lost.
  */
 static int wake_sleepers(struct tasks_cpu *cpu, const struct tasks_cpu **view, uint64_t now_ns)
@@ -358,14 +360,16 @@ static int wake_sleepers(struct tasks_cpu *cpu, const struct tasks_cpu **view, u
 
 	if (now_ns < cpu->wake_ns || (n = blocked_due(cpu, now_ns, NULL, ids, TASKS_MAX, &later)) < 0)
 		return 0;
+	if (n > 0) {
+		if (cpu_put_over(*view, cpu))
+			return -1;
+		for (int i = 0; i < n; i++)
+			tasks_make_ready(ids[i]);
+		if (cpu_get_view(cpu, view))
+			return -1;
+	}
 	cpu->wake_ns = later;
-	if (n == 0)
-		return 0;
-	if (cpu_put_over(*view, cpu))
-		return -1;
-	for (int i = 0; i < n; i++)
-		tasks_make_ready(ids[i]);
-	return cpu_get_view(cpu, view) ? -1 : 0;
+	return 0;
 }
 
 /*

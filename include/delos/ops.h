@@ -128,6 +128,18 @@ enum ops_slot {
 	 * like any other.
 	 */
 	OPS_DEBUG_TRAP,
+	/*
+	 * int fn(uint64_t unused): the fault handler's recovery of the faults
+	 * it logged, done at once in the calling context, interrupts off. It
+	 * must not block nor wait. nano_core calls it, where no frame of the
+	 * faulted code is live on the stack (an interrupt's end, a parked
+	 * task), after a fault in a cell that holds a slot every task switch
+	 * goes through (irq_exit, task_end or idle_next): the recovery task
+	 * cannot be switched to while that cell's code is broken. Returns how
+	 * many faults it dealt with, or a negative error. Fallback: the faults
+	 * wait for the recovery task.
+	 */
+	OPS_FAULT_RECOVER_NOW,
 	OPS_SLOTS
 };
 
@@ -172,6 +184,7 @@ struct ops_inside_query {
 #define OPS_TYPE_TASKS_INSIDE  OPS_TAG(0x494e53u) /* int (struct ops_inside_query *) */
 #define OPS_TYPE_TASK_YIELD    OPS_TAG(0x594c44u) /* int (uint64_t unused) */
 #define OPS_TYPE_DEBUG_TRAP    OPS_TAG(0x444247u) /* int (struct trap_frame *, void *ctx) */
+#define OPS_TYPE_RECOVER_NOW   OPS_TAG(0x52434eu) /* int (uint64_t unused) */
 
 enum ops_error {
 	OPS_E_SLOT = -1,    /* no such slot */

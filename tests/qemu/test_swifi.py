@@ -336,26 +336,28 @@ def test_swifi_jump_past_the_task_entry_is_the_cells(machine):
     until(lambda: "returned 42" in m.command("call hello hello_main"), "the shell never answered again")
 
 
-def test_swifi_fault_in_the_interrupt_exit_switch_is_contained(machine):
+def test_swifi_fault_in_the_interrupt_exit_switch_is_recovered_at_once(machine):
     """tasks' cpu_put_over loses its `movq %rsi, %r14` (kind nop): every switch of the
-    tasks cell faults. The running task's end faults too and it is parked; then the
-    switch that the end of an interrupt calls (the ops slot irq_exit) faults, in
-    interrupt context. That call is contained (context irq): the fault is charged to
-    tasks and reaches the fault handler, which starts its recovery, instead of being
-    taken for nano_core's (a panic before the call was contained). Whether an interrupt
-    exit has a switch to make by then depends on when the fault fires, so the test types
-    at the console until one does: the console's input interrupt readies its waiting
-    task. What follows is a hang, not a recovery: the recovery task needs the tasks
-    cell's own switch, and a tick with nothing to do no longer switches."""
+    tasks cell faults, so the recovery task can never be switched to. tasks holds the
+    slots every switch goes through (irq_exit, task_end, idle_next), so nano_core has
+    the fault handler recover it at once (slot fault_recover_now), where no frame of the
+    faulted code is live: at the end of the interrupt whose switch faulted, or in the
+    parked task whose end faulted. tasks is reloaded from its pristine object there,
+    and the console answers again. Whether an interrupt exit has a switch to make by
+    then depends on when the fault fires, so the test types at the console until the
+    recovery is logged: the console's input interrupt readies its waiting task."""
     seed = swifi_seed("tasks@1", "nop", "cpu_put_over", "movq %rsi, %r14")
     m = booted(machine, "swifi@1", icount=True)
     mark = m.mark()
     m.send("fault inject tasks nop seed=%d\r" % seed)
     a = m.expect(ARMED, 30, since=mark)
     check(a.group("site").startswith("cpu_put_over+"), "armed another site: %r" % a.group(0))
-    type_until(m, r"faults: #\d+ #PF page fault in tasks:cpu_put_over\+0x[0-9a-f]+ \(irq, task [^\n]*\); recovering",
-               mark, "no fault in tasks in interrupt context")
+    type_until(m, r"faults: #\d+ reload tasks@1 -> tasks@1;[^\n]* at once: recovered after \d+ us", mark,
+               "tasks was not recovered at once")
+    check(re.search(r"faults: #\d+ #PF page fault in tasks:cpu_put_over\+0x[0-9a-f]+ \((irq|task), ",
+                    m.transcript[mark:]), "the fault was not charged to tasks' cpu_put_over")
     check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
+    until(lambda: "returned 42" in m.command("call hello hello_main"), "the console never answered again")
 
 
 def test_swifi_return_to_no_code_in_a_swap_hook_is_the_hooks(machine):
@@ -378,6 +380,26 @@ def test_swifi_return_to_no_code_in_a_swap_hook_is_the_hooks(machine):
     m.expect(r"swap refused at step 'check'; nothing changed", 60, since=mark)
     m.expect(r"faults: #1 none: ramfs@2 was not live: swap rolled back after \d+ us", 60, since=mark)
     check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
+
+
+def test_swifi_fault_in_state_db_during_a_swap_hook_is_state_dbs(machine):
+    """state_db's sdb_put hangs (kind hang) while ramfs@2's cell_swap_prepare calls it.
+    The hang is in state_db's code, which is live: it is charged to state_db in context
+    call (not to the hook, whose cell is not live yet), state_db is reloaded from its
+    pristine object, and the swap is refused with nothing changed."""
+    seed = swifi_seed("state_db@1", "hang", "sdb_put", "movq %rax, 72(%r12)")
+    m = booted(machine, "swifi@1", args="watchdog=state_db:50", icount=True)
+    a = arm(m, "fault inject state_db hang seed=%d" % seed)
+    check(a.group("site").startswith("sdb_put+"), "armed another site: %r" % a.group(0))
+    mark = m.mark()
+    m.send("swap ramfs@1 ramfs@2\r")
+    m.expect(r"faults: #1 hang: \d+ ms in state_db without a switch in state_db:sdb_put\+0x[0-9a-f]+ "
+             r"\(call, task 1 'shell'\); recovering", 60, since=mark)
+    m.expect(r"swap refused: ramfs@2's cell_swap_prepare raised", 60, since=mark)
+    m.expect(r"faults: #1 reload state_db@1 -> state_db@1[^\n]*: recovered after \d+ us", 60, since=mark)
+    check("was not live" not in m.transcript[mark:], "state_db's fault was taken for the hook's")
+    check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
+    until(lambda: "returned 42" in m.command("call hello hello_main"), "the console never answered again")
 
 
 def test_swifi_bad_pointer_to_a_nano_core_getter_is_the_callers(machine):
