@@ -102,6 +102,12 @@ struct loader {
 	unsigned next_id;
 	uint64_t ns_changes;     /* counts changes of the namespace: publish, detach */
 	uint64_t link_changes;   /* counts changes of the link graph: load, detach, retarget */
+	/* The namespace's exports by name hash, every published owner's (a name
+	 * has one owner in it), so resolving a name is one probe, not one per
+	 * cell (symbols.c). NULL or stale: look-ups walk the cells instead. */
+	struct ns_slot *ns;
+	uint32_t ns_mask, ns_count;
+	bool ns_stale;
 	char err[LOADER_ERR_MAX];
 };
 
@@ -265,6 +271,14 @@ int symbols_define(struct load *L);
 int symbols_publish_check(struct loader *ld, struct loader_cell *c,
 			  struct loader_cell *const *gone, size_t ngone);
 void symbols_publish(struct loader *ld, struct loader_cell *c);
+/* The namespace table: room for `more` exports beyond those in it (may
+ * allocate; a table that cannot grow is dropped, and look-ups walk); a
+ * published cell's exports entered or taken out (allocate nothing: where
+ * there is no room the table goes stale until the next symbols_ns_reserve). */
+void symbols_ns_reserve(struct loader *ld, uint32_t more);
+void symbols_ns_add(struct loader *ld, struct loader_cell *c);
+void symbols_ns_remove(struct loader *ld, struct loader_cell *c);
+void symbols_ns_free(struct loader *ld);
 uint64_t symbols_value(const struct load *L, uint32_t symi);
 /* Whether symbol symi enters the cell's symbol table (named, not a section
  * or file symbol, absolute or in a placed section). */

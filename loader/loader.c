@@ -115,6 +115,7 @@ int loader_create(const struct loader_config *cfg, struct loader **out)
 	if (err) {
 		ldr_free(ld, ld->core.syms);
 		ldr_free(ld, ld->core.by_name);
+		symbols_ns_free(ld);
 		env->free(env->ctx, ld);
 		return err;
 	}
@@ -157,6 +158,7 @@ void loader_destroy(struct loader *ld)
 	}
 	ldr_free(ld, ld->core.syms);
 	ldr_free(ld, ld->core.by_name);
+	symbols_ns_free(ld);
 	ld->env.free(ld->env.ctx, ld);
 }
 
@@ -379,6 +381,8 @@ static void commit(struct loader *ld, struct loader_cell *c, unsigned flags)
 	ld->last = c;
 	c->published = !(flags & LOADER_UNPUBLISHED);
 	ld->ns_changes += c->published;
+	if (c->published)
+		symbols_ns_add(ld, c);
 	imports_link(c);
 	ld->link_changes++;
 	loader_debug_changed(ld);
@@ -481,6 +485,8 @@ int loader_detach(struct loader *ld, struct loader_cell *c)
 	if (ld->last == c)
 		ld->last = prev;
 	ld->ns_changes += c->published;
+	if (c->published)
+		symbols_ns_remove(ld, c);
 	imports_unlink(c);
 	ld->link_changes++;
 	loader_debug_changed(ld);

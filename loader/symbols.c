@@ -83,11 +83,145 @@ static bool skipped(const struct loader_cell *c, struct loader_cell *const *skip
 	return false;
 }
 
+/*
+ * The namespace table: open addressing, linear probing, an entry per export
+ * of every published owner (nano_core's, each published cell's), at most
+ * three quarters full. A name has one owner in the namespace (publishing
+ * refuses a taken strong name and drops a taken weak one), so a name's one
+ * entry is the one the walk over the cells would find.
+ */
+struct ns_slot {
+	const struct lsym *sym; /* NULL: free */
+	struct loader_cell *owner;
+	uint32_t hash;
+};
+
+static bool ns_usable(const struct loader *ld)
+{
+	return ld->ns && !ld->ns_stale;
+}
+
+static const struct ns_slot *ns_find(const struct loader *ld, const char *name, uint32_t h)
+{
+	for (uint32_t i = h & ld->ns_mask;; i = (i + 1) & ld->ns_mask) {
+		const struct ns_slot *e = &ld->ns[i];
+		if (!e->sym)
+			return NULL;
+		if (e->hash == h && strcmp(e->sym->name, name) == 0)
+			return e;
+	}
+}
+
+/* Enters export s of owner, or returns false (no room, or its name is
+ * there already, which the namespace's rule forbids: the walk decides). */
+static bool ns_insert(struct loader *ld, const struct lsym *s, struct loader_cell *owner)
+{
+	uint32_t m = ld->ns_mask, i = s->hash & m;
+
+	if (4 * ((uint64_t)ld->ns_count + 1) > 3 * ((uint64_t)m + 1))
+		return false;
+	for (; ld->ns[i].sym; i = (i + 1) & m)
+		if (ld->ns[i].hash == s->hash && strcmp(ld->ns[i].sym->name, s->name) == 0)
+			return false;
+	ld->ns[i] = (struct ns_slot){ s, owner, s->hash };
+	ld->ns_count++;
+	return true;
+}
+
+/* Takes export s out, moving back the entries that probed past it. */
+static void ns_delete(struct loader *ld, const struct lsym *s)
+{
+	uint32_t m = ld->ns_mask, i = s->hash & m;
+
+	while (ld->ns[i].sym && ld->ns[i].sym != s)
+		i = (i + 1) & m;
+	if (!ld->ns[i].sym)
+		return;
+	ld->ns_count--;
+	for (uint32_t j = (i + 1) & m; ld->ns[j].sym; j = (j + 1) & m)
+		if (((j - (ld->ns[j].hash & m)) & m) >= ((j - i) & m)) {
+			ld->ns[i] = ld->ns[j];
+			i = j;
+		}
+	ld->ns[i].sym = NULL;
+}
+
+static bool ns_add_cell(struct loader *ld, struct loader_cell *c)
+{
+	for (uint32_t k = 0; k < c->nexported; k++)
+		if (!ns_insert(ld, &c->syms[c->by_name[k]], c))
+			return false;
+	return true;
+}
+
+void symbols_ns_add(struct loader *ld, struct loader_cell *c)
+{
+	if (ns_usable(ld) && !ns_add_cell(ld, c))
+		ld->ns_stale = true;
+}
+
+void symbols_ns_remove(struct loader *ld, struct loader_cell *c)
+{
+	if (!ns_usable(ld))
+		return;
+	for (uint32_t k = 0; k < c->nexported; k++)
+		ns_delete(ld, &c->syms[c->by_name[k]]);
+}
+
+void symbols_ns_free(struct loader *ld)
+{
+	ldr_free(ld, ld->ns);
+	ld->ns = NULL;
+}
+
+/* The smallest power of two of at least twice n slots: probes stay short and
+ * a slot is always free. */
+static uint32_t table_slots(uint32_t n)
+{
+	uint32_t cap = 2;
+
+	while (cap < 2 * (uint64_t)n)
+		cap *= 2;
+	return cap;
+}
+
+void symbols_ns_reserve(struct loader *ld, uint32_t more)
+{
+	uint64_t n = more;
+
+	if (ns_usable(ld) && 2 * ((uint64_t)ld->ns_count + more) <= (uint64_t)ld->ns_mask + 1)
+		return;
+	for (struct loader_cell *c = &ld->core; c; c = c->next)
+		n += c->published ? c->nexported : 0;
+	/* Room for as many again, so that loads seldom rebuild it. */
+	uint32_t cap = n < LOADER_MAX_SYMS ? 2 * table_slots((uint32_t)n) : 0;
+	struct ns_slot *t = cap ? ldr_alloc(ld, (size_t)cap * sizeof(*t)) : NULL;
+
+	symbols_ns_free(ld);
+	if (!t)
+		return;	/* the walk serves the look-ups */
+	ld->ns = t;
+	ld->ns_mask = cap - 1;
+	ld->ns_count = 0;
+	ld->ns_stale = false;
+	for (struct loader_cell *c = &ld->core; c && !ld->ns_stale; c = c->next)
+		if (c->published && !ns_add_cell(ld, c))
+			ld->ns_stale = true;
+}
+
 /* The published owner of `name` (hash h), leaving out the cells in skip[]. */
 static const struct lsym *find_skipping(const struct loader *ld, const char *name, uint32_t h,
 					struct loader_cell **owner,
 					struct loader_cell *const *skip, size_t nskip)
 {
+	if (ns_usable(ld)) {
+		const struct ns_slot *e = ns_find(ld, name, h);
+		if (!e || skipped(e->owner, skip, nskip))
+			return NULL;
+		if (owner)
+			*owner = e->owner;
+		return e->sym;
+	}
 	for (const struct loader_cell *c = &ld->core; c; c = c->next) {
 		const struct lsym *s = c->published && !skipped(c, skip, nskip)
 					       ? find_hashed(c, name, h) : NULL;
@@ -104,17 +238,6 @@ const struct lsym *symbols_find(const struct loader *ld, const char *name,
 			   struct loader_cell **owner)
 {
 	return find_skipping(ld, name, symbols_hash(name), owner, NULL, 0);
-}
-
-/* The smallest power of two of at least twice n slots: probes stay short and
- * a slot is always free. */
-static uint32_t table_slots(uint32_t n)
-{
-	uint32_t cap = 2;
-
-	while (cap < 2 * (uint64_t)n)
-		cap *= 2;
-	return cap;
 }
 
 /* Enters export si in c's export table. */
@@ -323,7 +446,10 @@ int symbols_core_init(struct loader *ld, const struct loader_config *cfg)
 	}
 	if (index_syms(ld, c))
 		return ldr_err(ld, LOADER_ENOMEM, "out of memory for exports");
-	return core_check_dups(ld);
+	int err = core_check_dups(ld);
+	if (!err)
+		symbols_ns_reserve(ld, 0);
+	return err;
 }
 
 static bool is_private_name(const struct loader *ld, const char *name)
@@ -691,6 +817,8 @@ int symbols_define(struct load *L)
 				define_one(L, i, &c->syms[c->nsyms++]);
 	if (index_syms(L->ld, c))
 		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");
+	/* Before the cell enters the namespace, which then allocates nothing. */
+	symbols_ns_reserve(L->ld, c->nexported);
 	return 0;
 }
 
@@ -749,4 +877,5 @@ void symbols_publish(struct loader *ld, struct loader_cell *c)
 	c->nexported = n;
 	hash_build(c);
 	c->published = true;
+	symbols_ns_add(ld, c);
 }
