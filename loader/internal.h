@@ -143,8 +143,15 @@ struct sym_res {
 	const struct lsym *target;  /* RES_EXTERN */
 };
 
+/* What a row says of its relocations, for relocs_survey and relocs_scan (reloc.c's table of types). */
+#define K_KNOWN   1  /* validation knows its width (a TLS type, or any below) */
+#define K_REFUSED 2  /* known, but relocs_scan refuses it (TLS) */
+#define K_REF     4  /* computes with its symbol */
+#define K_GOT     8  /* ... through the symbol's GOT slot */
+#define K_TRACKED 16 /* address-dependent, not GOT: re-linked at its place */
+
 /* What relocs_survey notes of one symbol's relocations in placed sections:
- * the K_* flags (reloc.c) of their types above USE_SHIFT, the count of those
+ * the K_* flags of their types above USE_SHIFT, the count of those
  * re-linked at their place below (one word, so the survey's loop updates it
  * with one load and one store). */
 #define USE_SHIFT 40
@@ -185,6 +192,11 @@ struct load {
 	uint64_t *use;         /* nsyms entries: relocs_survey's notes (USE_*) */
 	struct symval *val;    /* nsyms entries, filled by relocs_apply */
 	bool scan_refuses;     /* relocs_survey saw a type relocs_scan refuses */
+	bool any_got;          /* ... and a GOT-relative one */
+	bool refs_discarded;   /* symbols_resolve found one referenced in a section not placed */
+	bool sym_spills;       /* ldr_elf_check saw a COMMON or TLS symbol (ldr_policy_check names it) */
+	uint32_t nextern;      /* symbols resolved to another owner (symbols_resolve) */
+	uint32_t nexport;      /* symbols the cell exports (symbols_resolve) */
 	uint32_t ngot;
 	uint64_t got_off; /* in the rodata segment */
 	struct loader_cell *cell;
@@ -246,6 +258,14 @@ int ldr_elf_check_links(struct load *L);
 
 /* policy.c */
 int ldr_policy_check(struct load *L);
+/* Whether a symbol spills state wherever it is (COMMON, or TLS it does not define). */
+static inline bool ldr_sym_spills(const Elf64_Sym *s)
+{
+	unsigned type = ELF_SYM_TYPE(s->st_info);
+
+	return s->st_shndx == SHN_COMMON || type == STT_COMMON ||
+	       (type == STT_TLS && (s->st_shndx == SHN_UNDEF || s->st_shndx >= SHN_LORESERVE));
+}
 
 /* layout.c */
 uint8_t layout_classify(const struct load *L, uint32_t shndx);

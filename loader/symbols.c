@@ -25,27 +25,50 @@ static int cmp_lsym_addr(const void *a, const void *b, const void *ctx)
 	return strcmp(x->name, y->name);
 }
 
+#define ONES  0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
 /*
- * A name's hash: its length, then eight bytes at a time (the last up to
- * seven byte by byte), each word mixed in with one multiply, and a final
- * avalanche so the low bits (the table index) depend on every byte. Equal
- * hashes are then compared by name.
+ * The eight bytes at p, for symbols_hash: one load where it stays inside
+ * p's page (it may then read past the name's NUL, never into a page the
+ * name does not reach), else byte by byte up to the NUL, zeros after it.
  */
-uint32_t symbols_hash(const char *name)
+__attribute__((no_sanitize_address)) static uint64_t name_word(const unsigned char *p)
+{
+	uint64_t w = 0;
+
+	if (((uintptr_t)p & 4095) <= 4096 - 8) {
+		__builtin_memcpy(&w, p, 8);
+		return w;
+	}
+	for (unsigned i = 0; i < 8 && (i == 0 || p[i - 1]); i++)
+		w |= (uint64_t)p[i] << (8 * i);
+	return w;
+}
+
+/*
+ * A name's hash, in one pass over it, eight bytes at a time: each word
+ * without a NUL mixed in with one multiply; the last, its bytes from the NUL
+ * on cleared, then the length, and a final avalanche so the low bits (the
+ * table index) depend on every byte. Equal hashes are then compared by name.
+ */
+__attribute__((no_sanitize_address)) uint32_t symbols_hash(const char *name)
 {
 	const unsigned char *p = (const unsigned char *)name;
-	size_t n = strlen(name);
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
+	uint64_t h = 0x9e3779b97f4a7c15ull, w, z;
+	size_t n = 0;
 
-	for (; n >= 8; p += 8, n -= 8) {
-		__builtin_memcpy(&w, p, 8);
+	for (;; p += 8, n += 8) {
+		w = name_word(p);
+		if ((z = (w - ONES) & ~w & HIGHS))	/* the lowest flagged byte is the NUL */
+			break;
 		h = (h ^ w) * 0xff51afd7ed558ccdull;
 		h ^= h >> 32;
 	}
-	w = 0;
-	for (size_t i = 0; i < n; i++)
-		w |= (uint64_t)p[i] << (8 * i);
+	unsigned k = (unsigned)__builtin_ctzll(z) / 8; /* bytes before the NUL */
+	w = k ? w & (~0ull >> (64 - 8 * k)) : 0;
 	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+	h ^= (n + k) * 0x9e3779b97f4a7c15ull;
 	h ^= h >> 29;
 	h *= 0xff51afd7ed558ccdull;
 	return (uint32_t)(h ^ (h >> 32));
@@ -372,36 +395,39 @@ static void sort_by_addr(struct loader *ld, struct loader_cell *c)
 }
 
 /*
- * Sorts c->syms by address, then lists and hashes its exports: two passes
- * over the records, the first counting the exports and seeing whether the
- * symbols are at strictly increasing addresses (they then have the one
- * order already: an object often lists its globals so, and a prelinked
- * cell's are given so), the second filling by_name and the table.
+ * Sorts c->syms by address unless they are at strictly increasing addresses
+ * already (they then have the one order: an object often lists its globals
+ * so, and a prelinked cell's are given so).
  */
-static int index_syms(struct loader *ld, struct loader_cell *c)
+static void order_syms(struct loader *ld, struct loader_cell *c)
 {
-	bool increasing = true;
+	for (uint32_t i = 1; i < c->nsyms; i++)
+		if (c->syms[i - 1].addr >= c->syms[i].addr) {
+			sort_by_addr(ld, c);
+			return;
+		}
+}
 
-	c->nexported = c->nsyms ? c->syms[0].exported : 0;
-	for (uint32_t i = 1; i < c->nsyms; i++) {
-		increasing &= c->syms[i - 1].addr < c->syms[i].addr;
-		c->nexported += c->syms[i].exported;
-	}
-	if (!increasing)
-		sort_by_addr(ld, c);
-	uint32_t cap = table_slots(c->nexported);
-	c->by_name = ldr_alloc_raw(ld, ((size_t)c->nexported + 2 * (size_t)cap) * sizeof(uint32_t));
+/* Lists and hashes the exports of c's records in one pass, sized for at
+ * most `most` of them (the count symbols_resolve made, which every export
+ * is among). */
+static int index_syms(struct loader *ld, struct loader_cell *c, uint32_t most)
+{
+	uint32_t cap = table_slots(most), n = 0;
+
+	c->by_name = ldr_alloc_raw(ld, ((size_t)most + 2 * (size_t)cap) * sizeof(uint32_t));
 	if (!c->by_name)
 		return LOADER_ENOMEM;
-	c->slot = c->by_name + c->nexported;
+	c->slot = c->by_name + most;
 	c->hash = c->slot + cap;
 	c->hmask = cap - 1;
 	hash_clear(c);
-	for (uint32_t i = 0, n = 0; i < c->nsyms; i++)
+	for (uint32_t i = 0; i < c->nsyms && n < most; i++)
 		if (c->syms[i].exported) {
 			c->by_name[n++] = i;
 			hash_insert(c, i);
 		}
+	c->nexported = n;
 	c->by_name_sorted = false;
 	return 0;
 }
@@ -444,7 +470,8 @@ int symbols_core_init(struct loader *ld, const struct loader_config *cfg)
 					    .bind = STB_GLOBAL, .exported = true,
 					    .type = e->func ? STT_FUNC : STT_OBJECT };
 	}
-	if (index_syms(ld, c))
+	order_syms(ld, c);
+	if (index_syms(ld, c, c->nsyms))	/* every export of nano_core's is one */
 		return ldr_err(ld, LOADER_ENOMEM, "out of memory for exports");
 	int err = core_check_dups(ld);
 	if (!err)
@@ -520,9 +547,10 @@ static bool exportable(const struct load *L, uint32_t i)
 	return !is_private_name(L->ld, load_sym_name_ok(L, i));
 }
 
-static void bind_extern(struct sym_res *r, struct loader_cell *owner,
+static void bind_extern(struct load *L, struct sym_res *r, struct loader_cell *owner,
 			const struct lsym *target)
 {
+	L->nextern++;
 	r->kind = RES_EXTERN;
 	r->owner = owner;
 	r->target = target;
@@ -540,6 +568,7 @@ static int resolve_export(struct load *L, uint32_t i)
 	if (L->args->flags & LOADER_UNPUBLISHED ||
 	    !(old = find_skipping(L->ld, name, L->res[i].hash, &owner, NULL, 0))) {
 		r->exported = true;
+		L->nexport++;
 		return 0;
 	}
 	if (!weak && old->bind != STB_WEAK)
@@ -550,7 +579,7 @@ static int resolve_export(struct load *L, uint32_t i)
 				"'%s' is weak in %s; the loader does not let %s override it",
 				name, owner->name, L->cell->name);
 	if (!old->grant || granted(L, old->grant))
-		bind_extern(r, owner, old);
+		bind_extern(L, r, owner, old);
 	return 0;
 }
 
@@ -580,7 +609,7 @@ static int resolve_undef(struct load *L, uint32_t i, struct lmsg *m, unsigned *n
 				"symbol '%s' needs grant '%s', which %s was not given",
 				name, t->grant, L->cell->name);
 	else
-		bind_extern(&L->res[i], owner, t);
+		bind_extern(L, &L->res[i], owner, t);
 	return 0;
 }
 
@@ -602,6 +631,8 @@ static int resolve_one(struct load *L, uint32_t i, struct lmsg *m, unsigned *n)
 		r->kind = RES_DEFINED;
 	r->here = r->kind != RES_DISCARDED && s->st_name &&
 		  ELF_SYM_TYPE(s->st_info) != STT_SECTION;
+	/* relocs_survey noted its uses: relocs_scan names a reference to a dropped section. */
+	L->refs_discarded |= r->kind == RES_DISCARDED && (USE_FLAGS(L->use[i]) & K_REF);
 	L->ndef += r->here;
 	if (r->kind != RES_DISCARDED && exportable(L, i))
 		return resolve_export(L, i);
@@ -653,7 +684,7 @@ int symbols_resolve(struct load *L)
 	if (err)
 		return err;
 	lmsg_init(&m, buf, sizeof(buf));
-	L->ndef = 0;
+	L->ndef = L->nextern = L->nexport = 0;
 	for (uint32_t i = 0; i < L->nsyms; i++) {
 		if (i >= L->first_global)
 			globals_add(L, &g, i);
@@ -748,7 +779,7 @@ static void define_one(struct load *L, uint32_t i, struct lsym *out)
  * keyed by (offset in the mapping << 24 | symbol index), the keys sorted by
  * radix (the offset's bits only) and the records written once,
  * in address order. Returns false, writing nothing, when the case does not
- * hold (index_syms then sorts the records as they come).
+ * hold (symbols_define then sorts the records as they come).
  */
 static bool define_sorted(struct load *L, uint32_t n)
 {
@@ -807,15 +838,19 @@ int symbols_define(struct load *L)
 	c->syms = ldr_alloc_raw(L->ld, (size_t)n * sizeof(*c->syms));
 	if (!c->syms || copy_guards(L))
 		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");
+	/* In address order: the record's order (prelink_check checked it) or
+	 * define_sorted's, else as they come, then sorted. */
 	if (L->pl_nsorted) {
 		for (uint32_t k = 0; k < n; k++)
 			define_one(L, L->pl_order[k], &c->syms[k]);
 		c->nsyms = n;
-	} else if (!define_sorted(L, n))
+	} else if (!define_sorted(L, n)) {
 		for (uint32_t i = 1; i < L->nsyms; i++)
 			if (L->res[i].here)
 				define_one(L, i, &c->syms[c->nsyms++]);
-	if (index_syms(L->ld, c))
+		order_syms(L->ld, c);
+	}
+	if (index_syms(L->ld, c, L->nexport))
 		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");
 	/* Before the cell enters the namespace, which then allocates nothing. */
 	symbols_ns_reserve(L->ld, c->nexported);
