@@ -408,12 +408,10 @@ static void order_syms(struct loader *ld, struct loader_cell *c)
 		}
 }
 
-/* Lists and hashes the exports of c's records in one pass, sized for at
- * most `most` of them (the count symbols_resolve made, which every export
- * is among). */
-static int index_syms(struct loader *ld, struct loader_cell *c, uint32_t most)
+/* An empty export index (by_name and the table) for at most `most` exports. */
+static int index_alloc(struct loader *ld, struct loader_cell *c, uint32_t most)
 {
-	uint32_t cap = table_slots(most), n = 0;
+	uint32_t cap = table_slots(most);
 
 	c->by_name = ldr_alloc_raw(ld, ((size_t)most + 2 * (size_t)cap) * sizeof(uint32_t));
 	if (!c->by_name)
@@ -422,14 +420,25 @@ static int index_syms(struct loader *ld, struct loader_cell *c, uint32_t most)
 	c->hash = c->slot + cap;
 	c->hmask = cap - 1;
 	hash_clear(c);
-	for (uint32_t i = 0; i < c->nsyms && n < most; i++)
-		if (c->syms[i].exported) {
-			c->by_name[n++] = i;
-			hash_insert(c, i);
-		}
-	c->nexported = n;
+	c->nexported = 0;
 	c->by_name_sorted = false;
 	return 0;
+}
+
+/* Enters record i, an export, in the index. */
+static void index_add(struct loader_cell *c, uint32_t i)
+{
+	c->by_name[c->nexported++] = i;
+	hash_insert(c, i);
+}
+
+/* Enters the exports of c's records in its index, for at most `most` (the
+ * count the index was made for, which every export is among), in one pass. */
+static void index_fill(struct loader_cell *c, uint32_t most)
+{
+	for (uint32_t i = 0; i < c->nsyms && c->nexported < most; i++)
+		if (c->syms[i].exported)
+			index_add(c, i);
 }
 
 /* Refuses a name nano_core exports twice (the smallest such name): an
@@ -471,8 +480,9 @@ int symbols_core_init(struct loader *ld, const struct loader_config *cfg)
 					    .type = e->func ? STT_FUNC : STT_OBJECT };
 	}
 	order_syms(ld, c);
-	if (index_syms(ld, c, c->nsyms))	/* every export of nano_core's is one */
+	if (index_alloc(ld, c, c->nsyms))	/* every symbol of nano_core's is an export */
 		return ldr_err(ld, LOADER_ENOMEM, "out of memory for exports");
+	index_fill(c, c->nsyms);
 	int err = core_check_dups(ld);
 	if (!err)
 		symbols_ns_reserve(ld, 0);
@@ -822,8 +832,11 @@ static bool define_sorted(struct load *L, uint32_t n)
 			ldr_free(L->ld, k < tmp ? k : tmp);
 			return false;
 		}
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n; i++) {
 		define_one(L, (uint32_t)(k[i] & ((1u << KEY_IDX_BITS) - 1)), &c->syms[i]);
+		if (c->syms[i].exported)
+			index_add(c, i);
+	}
 	c->nsyms = n;
 	ldr_free(L->ld, k < tmp ? k : tmp);
 	return true;
@@ -839,19 +852,24 @@ int symbols_define(struct load *L)
 	if (!c->syms || copy_guards(L))
 		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");
 	/* In address order: the record's order (prelink_check checked it) or
-	 * define_sorted's, else as they come, then sorted. */
+	 * define_sorted's, each export indexed as it is written; else as they
+	 * come, then sorted, then indexed. */
+	if (index_alloc(L->ld, c, L->nexport))
+		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");
 	if (L->pl_nsorted) {
-		for (uint32_t k = 0; k < n; k++)
+		for (uint32_t k = 0; k < n; k++) {
 			define_one(L, L->pl_order[k], &c->syms[k]);
+			if (c->syms[k].exported)
+				index_add(c, k);
+		}
 		c->nsyms = n;
 	} else if (!define_sorted(L, n)) {
 		for (uint32_t i = 1; i < L->nsyms; i++)
 			if (L->res[i].here)
 				define_one(L, i, &c->syms[c->nsyms++]);
 		order_syms(L->ld, c);
+		index_fill(c, L->nexport);
 	}
-	if (index_syms(L->ld, c, L->nexport))
-		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");
 	/* Before the cell enters the namespace, which then allocates nothing. */
 	symbols_ns_reserve(L->ld, c->nexported);
 	return 0;
