@@ -187,10 +187,14 @@ struct load {
 	const char *str;
 	uint64_t str_size;
 
+	/* Scratch, in one allocation (loader.c: scratch_alloc). */
+	void *scratch;
 	struct sec_plan *plan; /* shnum entries */
 	struct sym_res *res;   /* nsyms entries */
 	uint64_t *use;         /* nsyms entries: relocs_survey's notes (USE_*) */
-	struct symval *val;    /* nsyms entries, filled by relocs_apply */
+	uint64_t *globals;     /* symbols_resolve's table of the global names */
+	uint32_t globals_slots;
+	struct symval *val;    /* nsyms entries, filled by relocs_apply (not zeroed) */
 	bool scan_refuses;     /* relocs_survey saw a type relocs_scan refuses */
 	bool any_got;          /* ... and a GOT-relative one */
 	bool refs_discarded;   /* symbols_resolve found one referenced in a section not placed */
@@ -310,6 +314,8 @@ const struct lsym *symbols_find_in(const struct loader_cell *c,
 /* c's export of s's name, with the hash s carries (s is an export of some cell). */
 const struct lsym *symbols_find_sym(const struct loader_cell *c, const struct lsym *s);
 uint32_t symbols_hash(const char *name);
+/* The slots of a hash table for n names (a power of two, at least 2n). */
+uint32_t symbols_table_slots(uint32_t n);
 void symbols_sort_by_name(struct loader_cell *c);
 int symbols_core_init(struct loader *ld, const struct loader_config *cfg);
 

@@ -441,9 +441,6 @@ int relocs_apply(struct load *L)
 {
 	uint64_t got = layout_got_addr(L);
 
-	L->val = ldr_alloc_raw(L->ld, (size_t)L->nsyms * sizeof(*L->val));
-	if (!L->val)
-		return load_err(L, LOADER_ENOMEM, "out of memory for relocation");
 	/* Once per symbol, not per relocation, and only for the symbols that
 	 * relocations in placed sections name (relocs_survey noted them: a GOT
 	 * slot's symbol is one); the others' records are never read. */

@@ -208,6 +208,11 @@ static uint32_t table_slots(uint32_t n)
 	return cap;
 }
 
+uint32_t symbols_table_slots(uint32_t n)
+{
+	return table_slots(n);
+}
+
 void symbols_ns_reserve(struct loader *ld, uint32_t more)
 {
 	uint64_t n = more;
@@ -516,14 +521,12 @@ struct globals {
 	const char *dup; /* the smallest name given twice */
 };
 
-static int globals_init(struct load *L, struct globals *g)
+/* The table is in the load's scratch, zeroed (loader.c: scratch_alloc). */
+static void globals_init(struct load *L, struct globals *g)
 {
-	uint32_t cap = table_slots(L->nsyms - L->first_global);
-
-	g->slot = ldr_alloc(L->ld, (size_t)cap * sizeof(uint64_t));
-	g->mask = cap - 1;
+	g->slot = L->globals;
+	g->mask = L->globals_slots - 1;
 	g->dup = NULL;
-	return g->slot ? 0 : load_err(L, LOADER_ENOMEM, "out of memory for symbols");
 }
 
 /* Hashes global si's name for the look-ups and enters it in the table. */
@@ -689,10 +692,9 @@ int symbols_resolve(struct load *L)
 	struct lmsg m;
 	unsigned nundef = 0;
 	struct globals g;
-	int err = globals_init(L, &g);
+	int err = 0;
 
-	if (err)
-		return err;
+	globals_init(L, &g);
 	lmsg_init(&m, buf, sizeof(buf));
 	L->ndef = L->nextern = L->nexport = 0;
 	for (uint32_t i = 0; i < L->nsyms; i++) {
@@ -701,7 +703,6 @@ int symbols_resolve(struct load *L)
 		if (!err)
 			err = resolve_one(L, i, &m, &nundef);
 	}
-	ldr_free(L->ld, g.slot);
 	if (g.dup)
 		return load_sec_err(L, LOADER_EBADELF, L->symtab, "symbol '%s' appears twice", g.dup);
 	if (!err && nundef)
