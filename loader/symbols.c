@@ -213,14 +213,29 @@ uint32_t symbols_table_slots(uint32_t n)
 	return table_slots(n);
 }
 
+/*
+ * Below this many published owners (nano_core counted) the walk over them
+ * costs no more than a probe of the table, and keeping the table costs an
+ * entry and a removal per export as cells come and go: there is none.
+ */
+#define NS_MIN_OWNERS 8
+
 void symbols_ns_reserve(struct loader *ld, uint32_t more)
 {
 	uint64_t n = more;
+	uint32_t owners = 1; /* the cell being loaded */
 
 	if (ns_usable(ld) && 2 * ((uint64_t)ld->ns_count + more) <= (uint64_t)ld->ns_mask + 1)
 		return;
 	for (struct loader_cell *c = &ld->core; c; c = c->next)
-		n += c->published ? c->nexported : 0;
+		if (c->published) {
+			owners++;
+			n += c->nexported;
+		}
+	if (owners < NS_MIN_OWNERS) {
+		symbols_ns_free(ld);
+		return;
+	}
 	/* Room for as many again, so that loads seldom rebuild it. */
 	uint32_t cap = n < LOADER_MAX_SYMS ? 2 * table_slots((uint32_t)n) : 0;
 	struct ns_slot *t = cap ? ldr_alloc(ld, (size_t)cap * sizeof(*t)) : NULL;
