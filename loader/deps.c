@@ -70,8 +70,11 @@ static void imports_fill(struct load *L, const struct import_key *key, const uin
 	for (uint32_t k = 0; k < n; k++) {
 		struct sym_res *r = &L->res[key[idx[k]].sym];
 		r->import = k;
+		/* Its sites: every address-dependent relocation of it that
+		 * relocs_survey counted (relocs_scan adds those of its GOT slot). */
 		c->imports[k] = (struct loader_import){
 			.user = c, .owner = r->owner, .target = r->target,
+			.nsites = (uint32_t)USE_COUNT(L->use[key[idx[k]].sym]),
 		};
 	}
 	c->nimports = n;
@@ -81,10 +84,8 @@ static void imports_fill(struct load *L, const struct import_key *key, const uin
 int imports_build(struct load *L)
 {
 	struct import_key *key;
-	uint32_t n = 0, *idx;
+	uint32_t n = L->nextern, *idx;
 
-	for (uint32_t i = 0; i < L->nsyms; i++)
-		n += L->res[i].kind == RES_EXTERN;
 	if (!n)
 		return 0;
 	key = ldr_alloc_raw(L->ld, (size_t)n * (sizeof(*key) + 2 * sizeof(uint32_t)));
@@ -94,7 +95,8 @@ int imports_build(struct load *L)
 		return load_err(L, LOADER_ENOMEM, "out of memory for imports");
 	}
 	idx = (uint32_t *)(key + n);
-	for (uint32_t i = 0, k = 0; i < L->nsyms; i++) {
+	/* Only globals resolve to another owner (a local is never undefined). */
+	for (uint32_t i = L->first_global, k = 0; k < n; i++) {
 		const struct sym_res *r = &L->res[i];
 		if (r->kind != RES_EXTERN)
 			continue;
@@ -110,15 +112,12 @@ int imports_build(struct load *L)
 	return 0;
 }
 
-/* Sizes every import's site array once relocs_scan has counted them. */
+/* Sizes every import's site array once imports_build and relocs_scan have counted them. */
 int sites_alloc(struct load *L)
 {
 	struct loader_cell *c = L->cell;
 	uint32_t total = 0;
 
-	for (uint32_t i = 0; i < L->nsyms; i++)
-		if (L->res[i].got != NO_INDEX && L->res[i].import != NO_INDEX)
-			c->imports[L->res[i].import].nsites++;
 	for (uint32_t k = 0; k < c->nimports; k++)
 		total += c->imports[k].nsites;
 	if (!total)

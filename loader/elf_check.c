@@ -264,6 +264,7 @@ static int check_symbols(struct load *L)
 			err = check_sym_section(L, i, s);
 		if (err)
 			return err;
+		L->sym_spills |= ldr_sym_spills(s);
 	}
 	return 0;
 }

@@ -102,6 +102,12 @@ struct loader {
 	unsigned next_id;
 	uint64_t ns_changes;     /* counts changes of the namespace: publish, detach */
 	uint64_t link_changes;   /* counts changes of the link graph: load, detach, retarget */
+	/* The namespace's exports by name hash, every published owner's (a name
+	 * has one owner in it), so resolving a name is one probe, not one per
+	 * cell (symbols.c). NULL or stale: look-ups walk the cells instead. */
+	struct ns_slot *ns;
+	uint32_t ns_mask, ns_count;
+	bool ns_stale;
 	char err[LOADER_ERR_MAX];
 	/*
 	 * The names the loader gives rather than copies from an object: in the
@@ -144,8 +150,15 @@ struct sym_res {
 	const struct lsym *target;  /* RES_EXTERN */
 };
 
+/* What a row says of its relocations, for relocs_survey and relocs_scan (reloc.c's table of types). */
+#define K_KNOWN   1  /* validation knows its width (a TLS type, or any below) */
+#define K_REFUSED 2  /* known, but relocs_scan refuses it (TLS) */
+#define K_REF     4  /* computes with its symbol */
+#define K_GOT     8  /* ... through the symbol's GOT slot */
+#define K_TRACKED 16 /* address-dependent, not GOT: re-linked at its place */
+
 /* What relocs_survey notes of one symbol's relocations in placed sections:
- * the K_* flags (reloc.c) of their types above USE_SHIFT, the count of those
+ * the K_* flags of their types above USE_SHIFT, the count of those
  * re-linked at their place below (one word, so the survey's loop updates it
  * with one load and one store). */
 #define USE_SHIFT 40
@@ -181,11 +194,20 @@ struct load {
 	const char *str;
 	uint64_t str_size;
 
+	/* Scratch, in one allocation (loader.c: scratch_alloc). */
+	void *scratch;
 	struct sec_plan *plan; /* shnum entries */
 	struct sym_res *res;   /* nsyms entries */
 	uint64_t *use;         /* nsyms entries: relocs_survey's notes (USE_*) */
-	struct symval *val;    /* nsyms entries, filled by relocs_apply */
+	uint64_t *globals;     /* symbols_resolve's table of the global names */
+	uint32_t globals_slots;
+	struct symval *val;    /* nsyms entries, filled by relocs_apply (not zeroed) */
 	bool scan_refuses;     /* relocs_survey saw a type relocs_scan refuses */
+	bool any_got;          /* ... and a GOT-relative one */
+	bool refs_discarded;   /* symbols_resolve found one referenced in a section not placed */
+	bool sym_spills;       /* ldr_elf_check saw a COMMON or TLS symbol (ldr_policy_check names it) */
+	uint32_t nextern;      /* symbols resolved to another owner (symbols_resolve) */
+	uint32_t nexport;      /* symbols the cell exports (symbols_resolve) */
 	uint32_t ngot;
 	uint64_t got_off; /* in the rodata segment */
 	struct loader_cell *cell;
@@ -247,6 +269,14 @@ int ldr_elf_check_links(struct load *L);
 
 /* policy.c */
 int ldr_policy_check(struct load *L);
+/* Whether a symbol spills state wherever it is (COMMON, or TLS it does not define). */
+static inline bool ldr_sym_spills(const Elf64_Sym *s)
+{
+	unsigned type = ELF_SYM_TYPE(s->st_info);
+
+	return s->st_shndx == SHN_COMMON || type == STT_COMMON ||
+	       (type == STT_TLS && (s->st_shndx == SHN_UNDEF || s->st_shndx >= SHN_LORESERVE));
+}
 
 /* layout.c */
 uint8_t layout_classify(const struct load *L, uint32_t shndx);
@@ -272,6 +302,14 @@ int symbols_define(struct load *L);
 int symbols_publish_check(struct loader *ld, struct loader_cell *c,
 			  struct loader_cell *const *gone, size_t ngone);
 void symbols_publish(struct loader *ld, struct loader_cell *c);
+/* The namespace table: room for `more` exports beyond those in it (may
+ * allocate; a table that cannot grow is dropped, and look-ups walk); a
+ * published cell's exports entered or taken out (allocate nothing: where
+ * there is no room the table goes stale until the next symbols_ns_reserve). */
+void symbols_ns_reserve(struct loader *ld, uint32_t more);
+void symbols_ns_add(struct loader *ld, struct loader_cell *c);
+void symbols_ns_remove(struct loader *ld, struct loader_cell *c);
+void symbols_ns_free(struct loader *ld);
 uint64_t symbols_value(const struct load *L, uint32_t symi);
 /* Whether symbol symi enters the cell's symbol table (named, not a section
  * or file symbol, absolute or in a placed section). */
@@ -283,6 +321,8 @@ const struct lsym *symbols_find_in(const struct loader_cell *c,
 /* c's export of s's name, with the hash s carries (s is an export of some cell). */
 const struct lsym *symbols_find_sym(const struct loader_cell *c, const struct lsym *s);
 uint32_t symbols_hash(const char *name);
+/* The slots of a hash table for n names (a power of two, at least 2n). */
+uint32_t symbols_table_slots(uint32_t n);
 void symbols_sort_by_name(struct loader_cell *c);
 int symbols_core_init(struct loader *ld, const struct loader_config *cfg);
 

@@ -117,6 +117,7 @@ int loader_create(const struct loader_config *cfg, struct loader **out)
 	if (err) {
 		ldr_free(ld, ld->core.syms);
 		ldr_free(ld, ld->core.by_name);
+		symbols_ns_free(ld);
 		env->free(env->ctx, ld);
 		return err;
 	}
@@ -159,6 +160,7 @@ void loader_destroy(struct loader *ld)
 	}
 	ldr_free(ld, ld->core.syms);
 	ldr_free(ld, ld->core.by_name);
+	symbols_ns_free(ld);
 	ld->env.free(ld->env.ctx, ld);
 }
 
@@ -227,22 +229,36 @@ static int copy_names(struct load *L, struct loader_cell *c)
 	return 0;
 }
 
+/*
+ * The per-section and per-symbol scratch of a load, in one allocation: the
+ * plan, the resolutions, relocs_survey's notes and the table of global names
+ * zeroed, the values relocs_apply writes before it reads them not. Every
+ * part is a multiple of 8 bytes.
+ */
 static int scratch_alloc(struct load *L)
 {
-	L->plan = ldr_alloc(L->ld, (size_t)L->shnum * sizeof(*L->plan));
-	L->res = ldr_alloc(L->ld, (size_t)L->nsyms * sizeof(*L->res));
-	L->use = ldr_alloc(L->ld, (size_t)L->nsyms * sizeof(*L->use));
-	if (!L->plan || !L->res || !L->use)
+	size_t n = L->nsyms;
+
+	L->globals_slots = symbols_table_slots(L->nsyms - L->first_global);
+	size_t plan = (size_t)L->shnum * sizeof(*L->plan), res = n * sizeof(*L->res),
+	       use = n * sizeof(*L->use), glob = (size_t)L->globals_slots * sizeof(*L->globals),
+	       zeroed = plan + res + use + glob;
+	char *p = ldr_alloc_raw(L->ld, zeroed + n * sizeof(*L->val));
+
+	if (!(L->scratch = p))
 		return load_err(L, LOADER_ENOMEM, "out of memory");
+	memset(p, 0, zeroed);
+	L->plan = (struct sec_plan *)p;
+	L->res = (struct sym_res *)(p + plan);
+	L->use = (uint64_t *)(p + plan + res);
+	L->globals = (uint64_t *)(p + plan + res + use);
+	L->val = (struct symval *)(p + zeroed);
 	return 0;
 }
 
 static void scratch_free(struct load *L)
 {
-	ldr_free(L->ld, L->plan);
-	ldr_free(L->ld, L->res);
-	ldr_free(L->ld, L->use);
-	ldr_free(L->ld, L->val);
+	ldr_free(L->ld, L->scratch);
 }
 
 /* Allocates the cell record with copies of its names and string tables. */
@@ -381,6 +397,8 @@ static void commit(struct loader *ld, struct loader_cell *c, unsigned flags)
 	ld->last = c;
 	c->published = !(flags & LOADER_UNPUBLISHED);
 	ld->ns_changes += c->published;
+	if (c->published)
+		symbols_ns_add(ld, c);
 	imports_link(c);
 	ld->link_changes++;
 	loader_debug_changed(ld);
@@ -483,6 +501,8 @@ int loader_detach(struct loader *ld, struct loader_cell *c)
 	if (ld->last == c)
 		ld->last = prev;
 	ld->ns_changes += c->published;
+	if (c->published)
+		symbols_ns_remove(ld, c);
 	imports_unlink(c);
 	ld->link_changes++;
 	loader_debug_changed(ld);

@@ -31,7 +31,7 @@ static bool is_spill_section(const struct load *L, uint32_t i)
 
 static bool has_common_symbols(const struct load *L)
 {
-	for (uint32_t k = 1; k < L->nsyms; k++)
+	for (uint32_t k = 1; L->sym_spills && k < L->nsyms; k++)
 		if (L->syms[k].st_shndx == SHN_COMMON)
 			return true;
 	return false;
@@ -58,16 +58,16 @@ static void spill_section(const struct load *L, uint32_t i, struct spill *sp)
 		spill_add(sp, load_sec_name(L, i), "section");
 }
 
-/* COMMON and TLS symbols spill wherever they are defined or referenced. */
+/* COMMON and TLS symbols spill wherever they are defined or referenced
+ * (ldr_elf_check saw whether any does: else no walk). */
 static void spill_symbols(const struct load *L, struct spill *sp)
 {
-	for (uint32_t k = 1; k < L->nsyms; k++) {
+	for (uint32_t k = 1; L->sym_spills && k < L->nsyms; k++) {
 		const Elf64_Sym *s = &L->syms[k];
-		if (s->st_shndx == SHN_COMMON || ELF_SYM_TYPE(s->st_info) == STT_COMMON)
-			spill_add(sp, load_sym_name(L, k), "COMMON");
-		else if (ELF_SYM_TYPE(s->st_info) == STT_TLS &&
-			 (s->st_shndx == SHN_UNDEF || s->st_shndx >= SHN_LORESERVE))
-			spill_add(sp, load_sym_name(L, k), "TLS");
+		if (!ldr_sym_spills(s))
+			continue;
+		spill_add(sp, load_sym_name(L, k), ELF_SYM_TYPE(s->st_info) == STT_TLS &&
+			  s->st_shndx != SHN_COMMON ? "TLS" : "COMMON");
 	}
 }
 

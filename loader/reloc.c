@@ -21,13 +21,6 @@ enum rcheck { C_NONE, C_SIGNED, C_UNSIGNED, C_EITHER };
 
 #define NEEDS_GOT (NO_INDEX - 1) /* marked by relocs_scan, numbered after */
 
-/* What a row says of its relocations, for relocs_survey and relocs_scan. */
-#define K_KNOWN   1  /* validation knows its width (a TLS type, or any below) */
-#define K_REFUSED 2  /* known, but relocs_scan refuses it (TLS) */
-#define K_REF     4  /* computes with its symbol */
-#define K_GOT     8  /* ... through the symbol's GOT slot */
-#define K_TRACKED 16 /* address-dependent, not GOT: re-linked at its place */
-
 /*
  * One row per type. A type the loader relocates has a width; a TLS type only
  * its validation width (vlen, else the width), so that validation passes it
@@ -152,6 +145,7 @@ uint32_t relocs_survey(struct load *L, uint32_t r, uint32_t t, bool alloc, bool 
 		seen |= k->flags;
 	}
 	L->scan_refuses |= (seen & K_REFUSED) != 0;
+	L->any_got |= (seen & K_GOT) != 0;
 	return n;
 }
 
@@ -265,34 +259,39 @@ static int for_each_rela(struct load *L, int (*fn)(struct load *, uint32_t, cons
 	return 0;
 }
 
-/* relocs_scan from what relocs_survey noted, if no relocation is refused:
- * the same GOT marks and site counts as scan_one per relocation. Returns
- * false, changing nothing, if some relocation is refused. */
+/*
+ * relocs_scan from what relocs_survey and symbols_resolve noted, if no
+ * relocation is refused: the same GOT marks as scan_one per relocation, and
+ * a site for each GOT slot of an import (imports_build counted the sites of
+ * the relocations themselves). Returns false, changing nothing, if some
+ * relocation is refused; without GOT-relative relocations it has nothing to
+ * do, and walks no symbol.
+ */
 static bool scan_noted(struct load *L)
 {
-	if (L->scan_refuses)
+	if (L->scan_refuses || L->refs_discarded)
 		return false;
-	for (uint32_t i = 0; i < L->nsyms; i++)
-		if ((USE_FLAGS(L->use[i]) & K_REF) && L->res[i].kind == RES_DISCARDED)
-			return false;
-	for (uint32_t i = 0; i < L->nsyms; i++) {
+	for (uint32_t i = 0; L->any_got && i < L->nsyms; i++) {
 		struct sym_res *r = &L->res[i];
-		if (USE_FLAGS(L->use[i]) & K_GOT)
-			r->got = NEEDS_GOT;
+		if (!(USE_FLAGS(L->use[i]) & K_GOT))
+			continue;
+		r->got = NEEDS_GOT;
 		if (r->import != NO_INDEX)
-			L->cell->imports[r->import].nsites += (uint32_t)USE_COUNT(L->use[i]);
+			L->cell->imports[r->import].nsites++;
 	}
 	return true;
 }
 
 /* Checks every relocation's type and symbol, counts cross-cell sites and
  * gives a GOT slot to every symbol a GOT-relative relocation references.
- * When a relocation is refused, walks them all to name the first. */
+ * When a relocation is refused, walks them all to name the first (which
+ * fails the load: the counts it leaves are never used). */
 int relocs_scan(struct load *L)
 {
-	int err = scan_noted(L) ? 0 : for_each_rela(L, scan_one);
+	bool noted = scan_noted(L);
+	int err = noted ? 0 : for_each_rela(L, scan_one);
 
-	if (!err)
+	if (!err && (L->any_got || !noted))
 		got_number(L);
 	return err;
 }
@@ -427,7 +426,7 @@ int relocs_patch(struct load *L, uint64_t upto, uint64_t mapped)
 
 static void got_fill(struct load *L)
 {
-	for (uint32_t i = 0; i < L->nsyms; i++) {
+	for (uint32_t i = 0; L->ngot && i < L->nsyms; i++) {
 		const struct sym_res *r = &L->res[i];
 		if (r->got == NO_INDEX)
 			continue;
@@ -442,9 +441,6 @@ int relocs_apply(struct load *L)
 {
 	uint64_t got = layout_got_addr(L);
 
-	L->val = ldr_alloc_raw(L->ld, (size_t)L->nsyms * sizeof(*L->val));
-	if (!L->val)
-		return load_err(L, LOADER_ENOMEM, "out of memory for relocation");
 	/* Once per symbol, not per relocation, and only for the symbols that
 	 * relocations in placed sections name (relocs_survey noted them: a GOT
 	 * slot's symbol is one); the others' records are never read. */

@@ -25,27 +25,50 @@ static int cmp_lsym_addr(const void *a, const void *b, const void *ctx)
 	return strcmp(x->name, y->name);
 }
 
+#define ONES  0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
 /*
- * A name's hash: its length, then eight bytes at a time (the last up to
- * seven byte by byte), each word mixed in with one multiply, and a final
- * avalanche so the low bits (the table index) depend on every byte. Equal
- * hashes are then compared by name.
+ * The eight bytes at p, for symbols_hash: one load where it stays inside
+ * p's page (it may then read past the name's NUL, never into a page the
+ * name does not reach), else byte by byte up to the NUL, zeros after it.
  */
-uint32_t symbols_hash(const char *name)
+__attribute__((no_sanitize_address)) static uint64_t name_word(const unsigned char *p)
+{
+	uint64_t w = 0;
+
+	if (((uintptr_t)p & 4095) <= 4096 - 8) {
+		__builtin_memcpy(&w, p, 8);
+		return w;
+	}
+	for (unsigned i = 0; i < 8 && (i == 0 || p[i - 1]); i++)
+		w |= (uint64_t)p[i] << (8 * i);
+	return w;
+}
+
+/*
+ * A name's hash, in one pass over it, eight bytes at a time: each word
+ * without a NUL mixed in with one multiply; the last, its bytes from the NUL
+ * on cleared, then the length, and a final avalanche so the low bits (the
+ * table index) depend on every byte. Equal hashes are then compared by name.
+ */
+__attribute__((no_sanitize_address)) uint32_t symbols_hash(const char *name)
 {
 	const unsigned char *p = (const unsigned char *)name;
-	size_t n = strlen(name);
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
+	uint64_t h = 0x9e3779b97f4a7c15ull, w, z;
+	size_t n = 0;
 
-	for (; n >= 8; p += 8, n -= 8) {
-		__builtin_memcpy(&w, p, 8);
+	for (;; p += 8, n += 8) {
+		w = name_word(p);
+		if ((z = (w - ONES) & ~w & HIGHS))	/* the lowest flagged byte is the NUL */
+			break;
 		h = (h ^ w) * 0xff51afd7ed558ccdull;
 		h ^= h >> 32;
 	}
-	w = 0;
-	for (size_t i = 0; i < n; i++)
-		w |= (uint64_t)p[i] << (8 * i);
+	unsigned k = (unsigned)__builtin_ctzll(z) / 8; /* bytes before the NUL */
+	w = k ? w & (~0ull >> (64 - 8 * k)) : 0;
 	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+	h ^= (n + k) * 0x9e3779b97f4a7c15ull;
 	h ^= h >> 29;
 	h *= 0xff51afd7ed558ccdull;
 	return (uint32_t)(h ^ (h >> 32));
@@ -83,11 +106,165 @@ static bool skipped(const struct loader_cell *c, struct loader_cell *const *skip
 	return false;
 }
 
+/*
+ * The namespace table: open addressing, linear probing, an entry per export
+ * of every published owner (nano_core's, each published cell's), at most
+ * three quarters full. A name has one owner in the namespace (publishing
+ * refuses a taken strong name and drops a taken weak one), so a name's one
+ * entry is the one the walk over the cells would find.
+ */
+struct ns_slot {
+	const struct lsym *sym; /* NULL: free */
+	struct loader_cell *owner;
+	uint32_t hash;
+};
+
+static bool ns_usable(const struct loader *ld)
+{
+	return ld->ns && !ld->ns_stale;
+}
+
+static const struct ns_slot *ns_find(const struct loader *ld, const char *name, uint32_t h)
+{
+	for (uint32_t i = h & ld->ns_mask;; i = (i + 1) & ld->ns_mask) {
+		const struct ns_slot *e = &ld->ns[i];
+		if (!e->sym)
+			return NULL;
+		if (e->hash == h && strcmp(e->sym->name, name) == 0)
+			return e;
+	}
+}
+
+/* Enters export s of owner, or returns false (no room, or its name is
+ * there already, which the namespace's rule forbids: the walk decides). */
+static bool ns_insert(struct loader *ld, const struct lsym *s, struct loader_cell *owner)
+{
+	uint32_t m = ld->ns_mask, i = s->hash & m;
+
+	if (4 * ((uint64_t)ld->ns_count + 1) > 3 * ((uint64_t)m + 1))
+		return false;
+	for (; ld->ns[i].sym; i = (i + 1) & m)
+		if (ld->ns[i].hash == s->hash && strcmp(ld->ns[i].sym->name, s->name) == 0)
+			return false;
+	ld->ns[i] = (struct ns_slot){ s, owner, s->hash };
+	ld->ns_count++;
+	return true;
+}
+
+/* Takes export s out, moving back the entries that probed past it. */
+static void ns_delete(struct loader *ld, const struct lsym *s)
+{
+	uint32_t m = ld->ns_mask, i = s->hash & m;
+
+	while (ld->ns[i].sym && ld->ns[i].sym != s)
+		i = (i + 1) & m;
+	if (!ld->ns[i].sym)
+		return;
+	ld->ns_count--;
+	for (uint32_t j = (i + 1) & m; ld->ns[j].sym; j = (j + 1) & m)
+		if (((j - (ld->ns[j].hash & m)) & m) >= ((j - i) & m)) {
+			ld->ns[i] = ld->ns[j];
+			i = j;
+		}
+	ld->ns[i].sym = NULL;
+}
+
+static bool ns_add_cell(struct loader *ld, struct loader_cell *c)
+{
+	for (uint32_t k = 0; k < c->nexported; k++)
+		if (!ns_insert(ld, &c->syms[c->by_name[k]], c))
+			return false;
+	return true;
+}
+
+void symbols_ns_add(struct loader *ld, struct loader_cell *c)
+{
+	if (ns_usable(ld) && !ns_add_cell(ld, c))
+		ld->ns_stale = true;
+}
+
+void symbols_ns_remove(struct loader *ld, struct loader_cell *c)
+{
+	if (!ns_usable(ld))
+		return;
+	for (uint32_t k = 0; k < c->nexported; k++)
+		ns_delete(ld, &c->syms[c->by_name[k]]);
+}
+
+void symbols_ns_free(struct loader *ld)
+{
+	ldr_free(ld, ld->ns);
+	ld->ns = NULL;
+}
+
+/* The smallest power of two of at least twice n slots: probes stay short and
+ * a slot is always free. */
+static uint32_t table_slots(uint32_t n)
+{
+	uint32_t cap = 2;
+
+	while (cap < 2 * (uint64_t)n)
+		cap *= 2;
+	return cap;
+}
+
+uint32_t symbols_table_slots(uint32_t n)
+{
+	return table_slots(n);
+}
+
+/*
+ * Below this many published owners (nano_core counted) the walk over them
+ * costs no more than a probe of the table, and keeping the table costs an
+ * entry and a removal per export as cells come and go: there is none.
+ */
+#define NS_MIN_OWNERS 8
+
+void symbols_ns_reserve(struct loader *ld, uint32_t more)
+{
+	uint64_t n = more;
+	uint32_t owners = 1; /* the cell being loaded */
+
+	if (ns_usable(ld) && 2 * ((uint64_t)ld->ns_count + more) <= (uint64_t)ld->ns_mask + 1)
+		return;
+	for (struct loader_cell *c = &ld->core; c; c = c->next)
+		if (c->published) {
+			owners++;
+			n += c->nexported;
+		}
+	if (owners < NS_MIN_OWNERS) {
+		symbols_ns_free(ld);
+		return;
+	}
+	/* Room for as many again, so that loads seldom rebuild it. */
+	uint32_t cap = n < LOADER_MAX_SYMS ? 2 * table_slots((uint32_t)n) : 0;
+	struct ns_slot *t = cap ? ldr_alloc(ld, (size_t)cap * sizeof(*t)) : NULL;
+
+	symbols_ns_free(ld);
+	if (!t)
+		return;	/* the walk serves the look-ups */
+	ld->ns = t;
+	ld->ns_mask = cap - 1;
+	ld->ns_count = 0;
+	ld->ns_stale = false;
+	for (struct loader_cell *c = &ld->core; c && !ld->ns_stale; c = c->next)
+		if (c->published && !ns_add_cell(ld, c))
+			ld->ns_stale = true;
+}
+
 /* The published owner of `name` (hash h), leaving out the cells in skip[]. */
 static const struct lsym *find_skipping(const struct loader *ld, const char *name, uint32_t h,
 					struct loader_cell **owner,
 					struct loader_cell *const *skip, size_t nskip)
 {
+	if (ns_usable(ld)) {
+		const struct ns_slot *e = ns_find(ld, name, h);
+		if (!e || skipped(e->owner, skip, nskip))
+			return NULL;
+		if (owner)
+			*owner = e->owner;
+		return e->sym;
+	}
 	for (const struct loader_cell *c = &ld->core; c; c = c->next) {
 		const struct lsym *s = c->published && !skipped(c, skip, nskip)
 					       ? find_hashed(c, name, h) : NULL;
@@ -104,17 +281,6 @@ const struct lsym *symbols_find(const struct loader *ld, const char *name,
 			   struct loader_cell **owner)
 {
 	return find_skipping(ld, name, symbols_hash(name), owner, NULL, 0);
-}
-
-/* The smallest power of two of at least twice n slots: probes stay short and
- * a slot is always free. */
-static uint32_t table_slots(uint32_t n)
-{
-	uint32_t cap = 2;
-
-	while (cap < 2 * (uint64_t)n)
-		cap *= 2;
-	return cap;
 }
 
 /* Enters export si in c's export table. */
@@ -249,38 +415,50 @@ static void sort_by_addr(struct loader *ld, struct loader_cell *c)
 }
 
 /*
- * Sorts c->syms by address, then lists and hashes its exports: two passes
- * over the records, the first counting the exports and seeing whether the
- * symbols are at strictly increasing addresses (they then have the one
- * order already: an object often lists its globals so, and a prelinked
- * cell's are given so), the second filling by_name and the table.
+ * Sorts c->syms by address unless they are at strictly increasing addresses
+ * already (they then have the one order: an object often lists its globals
+ * so, and a prelinked cell's are given so).
  */
-static int index_syms(struct loader *ld, struct loader_cell *c)
+static void order_syms(struct loader *ld, struct loader_cell *c)
 {
-	bool increasing = true;
+	for (uint32_t i = 1; i < c->nsyms; i++)
+		if (c->syms[i - 1].addr >= c->syms[i].addr) {
+			sort_by_addr(ld, c);
+			return;
+		}
+}
 
-	c->nexported = c->nsyms ? c->syms[0].exported : 0;
-	for (uint32_t i = 1; i < c->nsyms; i++) {
-		increasing &= c->syms[i - 1].addr < c->syms[i].addr;
-		c->nexported += c->syms[i].exported;
-	}
-	if (!increasing)
-		sort_by_addr(ld, c);
-	uint32_t cap = table_slots(c->nexported);
-	c->by_name = ldr_alloc_raw(ld, ((size_t)c->nexported + 2 * (size_t)cap) * sizeof(uint32_t));
+/* An empty export index (by_name and the table) for at most `most` exports. */
+static int index_alloc(struct loader *ld, struct loader_cell *c, uint32_t most)
+{
+	uint32_t cap = table_slots(most);
+
+	c->by_name = ldr_alloc_raw(ld, ((size_t)most + 2 * (size_t)cap) * sizeof(uint32_t));
 	if (!c->by_name)
 		return LOADER_ENOMEM;
-	c->slot = c->by_name + c->nexported;
+	c->slot = c->by_name + most;
 	c->hash = c->slot + cap;
 	c->hmask = cap - 1;
 	hash_clear(c);
-	for (uint32_t i = 0, n = 0; i < c->nsyms; i++)
-		if (c->syms[i].exported) {
-			c->by_name[n++] = i;
-			hash_insert(c, i);
-		}
+	c->nexported = 0;
 	c->by_name_sorted = false;
 	return 0;
+}
+
+/* Enters record i, an export, in the index. */
+static void index_add(struct loader_cell *c, uint32_t i)
+{
+	c->by_name[c->nexported++] = i;
+	hash_insert(c, i);
+}
+
+/* Enters the exports of c's records in its index, for at most `most` (the
+ * count the index was made for, which every export is among), in one pass. */
+static void index_fill(struct loader_cell *c, uint32_t most)
+{
+	for (uint32_t i = 0; i < c->nsyms && c->nexported < most; i++)
+		if (c->syms[i].exported)
+			index_add(c, i);
 }
 
 /* Refuses a name nano_core exports twice (the smallest such name): an
@@ -323,9 +501,14 @@ int symbols_core_init(struct loader *ld, const struct loader_config *cfg)
 					    .bind = STB_GLOBAL, .exported = true,
 					    .type = e->func ? STT_FUNC : STT_OBJECT };
 	}
-	if (index_syms(ld, c))
+	order_syms(ld, c);
+	if (index_alloc(ld, c, c->nsyms))	/* every symbol of nano_core's is an export */
 		return ldr_err(ld, LOADER_ENOMEM, "out of memory for exports");
-	return core_check_dups(ld);
+	index_fill(c, c->nsyms);
+	int err = core_check_dups(ld);
+	if (!err)
+		symbols_ns_reserve(ld, 0);
+	return err;
 }
 
 static bool is_private_name(const struct loader *ld, const char *name)
@@ -355,14 +538,12 @@ struct globals {
 	const char *dup; /* the smallest name given twice */
 };
 
-static int globals_init(struct load *L, struct globals *g)
+/* The table is in the load's scratch, zeroed (loader.c: scratch_alloc). */
+static void globals_init(struct load *L, struct globals *g)
 {
-	uint32_t cap = table_slots(L->nsyms - L->first_global);
-
-	g->slot = ldr_alloc(L->ld, (size_t)cap * sizeof(uint64_t));
-	g->mask = cap - 1;
+	g->slot = L->globals;
+	g->mask = L->globals_slots - 1;
 	g->dup = NULL;
-	return g->slot ? 0 : load_err(L, LOADER_ENOMEM, "out of memory for symbols");
 }
 
 /* Hashes global si's name for the look-ups and enters it in the table. */
@@ -396,9 +577,10 @@ static bool exportable(const struct load *L, uint32_t i)
 	return !is_private_name(L->ld, load_sym_name_ok(L, i));
 }
 
-static void bind_extern(struct sym_res *r, struct loader_cell *owner,
+static void bind_extern(struct load *L, struct sym_res *r, struct loader_cell *owner,
 			const struct lsym *target)
 {
+	L->nextern++;
 	r->kind = RES_EXTERN;
 	r->owner = owner;
 	r->target = target;
@@ -416,6 +598,7 @@ static int resolve_export(struct load *L, uint32_t i)
 	if (L->args->flags & LOADER_UNPUBLISHED ||
 	    !(old = find_skipping(L->ld, name, L->res[i].hash, &owner, NULL, 0))) {
 		r->exported = true;
+		L->nexport++;
 		return 0;
 	}
 	if (!weak && old->bind != STB_WEAK)
@@ -426,7 +609,7 @@ static int resolve_export(struct load *L, uint32_t i)
 				"'%s' is weak in %s; the loader does not let %s override it",
 				name, owner->name, L->cell->name);
 	if (!old->grant || granted(L, old->grant))
-		bind_extern(r, owner, old);
+		bind_extern(L, r, owner, old);
 	return 0;
 }
 
@@ -456,7 +639,7 @@ static int resolve_undef(struct load *L, uint32_t i, struct lmsg *m, unsigned *n
 				"symbol '%s' needs grant '%s', which %s was not given",
 				name, t->grant, L->cell->name);
 	else
-		bind_extern(&L->res[i], owner, t);
+		bind_extern(L, &L->res[i], owner, t);
 	return 0;
 }
 
@@ -478,6 +661,8 @@ static int resolve_one(struct load *L, uint32_t i, struct lmsg *m, unsigned *n)
 		r->kind = RES_DEFINED;
 	r->here = r->kind != RES_DISCARDED && s->st_name &&
 		  ELF_SYM_TYPE(s->st_info) != STT_SECTION;
+	/* relocs_survey noted its uses: relocs_scan names a reference to a dropped section. */
+	L->refs_discarded |= r->kind == RES_DISCARDED && (USE_FLAGS(L->use[i]) & K_REF);
 	L->ndef += r->here;
 	if (r->kind != RES_DISCARDED && exportable(L, i))
 		return resolve_export(L, i);
@@ -524,19 +709,17 @@ int symbols_resolve(struct load *L)
 	struct lmsg m;
 	unsigned nundef = 0;
 	struct globals g;
-	int err = globals_init(L, &g);
+	int err = 0;
 
-	if (err)
-		return err;
+	globals_init(L, &g);
 	lmsg_init(&m, buf, sizeof(buf));
-	L->ndef = 0;
+	L->ndef = L->nextern = L->nexport = 0;
 	for (uint32_t i = 0; i < L->nsyms; i++) {
 		if (i >= L->first_global)
 			globals_add(L, &g, i);
 		if (!err)
 			err = resolve_one(L, i, &m, &nundef);
 	}
-	ldr_free(L->ld, g.slot);
 	if (g.dup)
 		return load_sec_err(L, LOADER_EBADELF, L->symtab, "symbol '%s' appears twice", g.dup);
 	if (!err && nundef)
@@ -624,7 +807,7 @@ static void define_one(struct load *L, uint32_t i, struct lsym *out)
  * keyed by (offset in the mapping << 24 | symbol index), the keys sorted by
  * radix (the offset's bits only) and the records written once,
  * in address order. Returns false, writing nothing, when the case does not
- * hold (index_syms then sorts the records as they come).
+ * hold (symbols_define then sorts the records as they come).
  */
 static bool define_sorted(struct load *L, uint32_t n)
 {
@@ -667,8 +850,11 @@ static bool define_sorted(struct load *L, uint32_t n)
 			ldr_free(L->ld, k < tmp ? k : tmp);
 			return false;
 		}
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n; i++) {
 		define_one(L, (uint32_t)(k[i] & ((1u << KEY_IDX_BITS) - 1)), &c->syms[i]);
+		if (c->syms[i].exported)
+			index_add(c, i);
+	}
 	c->nsyms = n;
 	ldr_free(L->ld, k < tmp ? k : tmp);
 	return true;
@@ -683,16 +869,27 @@ int symbols_define(struct load *L)
 	c->syms = ldr_alloc_raw(L->ld, (size_t)n * sizeof(*c->syms));
 	if (!c->syms || copy_guards(L))
 		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");
+	/* In address order: the record's order (prelink_check checked it) or
+	 * define_sorted's, each export indexed as it is written; else as they
+	 * come, then sorted, then indexed. */
+	if (index_alloc(L->ld, c, L->nexport))
+		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");
 	if (L->pl_nsorted) {
-		for (uint32_t k = 0; k < n; k++)
+		for (uint32_t k = 0; k < n; k++) {
 			define_one(L, L->pl_order[k], &c->syms[k]);
+			if (c->syms[k].exported)
+				index_add(c, k);
+		}
 		c->nsyms = n;
-	} else if (!define_sorted(L, n))
+	} else if (!define_sorted(L, n)) {
 		for (uint32_t i = 1; i < L->nsyms; i++)
 			if (L->res[i].here)
 				define_one(L, i, &c->syms[c->nsyms++]);
-	if (index_syms(L->ld, c))
-		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");
+		order_syms(L->ld, c);
+		index_fill(c, L->nexport);
+	}
+	/* Before the cell enters the namespace, which then allocates nothing. */
+	symbols_ns_reserve(L->ld, c->nexported);
 	return 0;
 }
 
@@ -751,4 +948,5 @@ void symbols_publish(struct loader *ld, struct loader_cell *c)
 	c->nexported = n;
 	hash_build(c);
 	c->published = true;
+	symbols_ns_add(ld, c);
 }

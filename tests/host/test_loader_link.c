@@ -251,6 +251,40 @@ Test(loader_ns, strong_definition_does_not_override_a_loaded_weak_one)
 		       "the loader does not let k_strong override it");
 }
 
+/*
+ * With eight published owners the namespace is a table (symbols.c): names
+ * resolve, duplicates are refused, weak definitions yield, and a cell's
+ * names leave with it and come back with it, as with the walk.
+ */
+Test(loader_ns, many_owners_resolve_through_the_namespace_table)
+{
+	static const char *const files[] = { "k_hello.o", "k_multi.o", "k_ports.o", "k_strong.o",
+					     "k_dup_a.o", "a_comdat_a.o", "k_weak.o" };
+	struct obj o[7] = { 0 };
+	struct loader_cell *c[7], *owner;
+	uint64_t addr;
+
+	for (int i = 0; i < 7; i++)
+		c[i] = must_load(&o[i], files[i], NULL, LOADER_NO_CTORS);
+	cr_assert_eq(loader_lookup(f.ld, "multi_a", &addr, &owner), 0);
+	cr_assert(owner == c[1]);
+	cr_assert_eq(loader_lookup(f.ld, "kprintf", &addr, &owner), 0);
+	cr_assert(owner == loader_cell_next(f.ld, NULL), "nano_core's export");
+	cr_assert_eq(loader_lookup(f.ld, "weak_hook", &addr, &owner), 0);
+	cr_assert(owner == c[3], "k_weak's weak_hook yielded to k_strong's");
+	expect_refusal(&b, "k_dup_b.o", LOADER_EDUP,
+		       "loader: k_dup_b.o: duplicate symbol 'dup_fn' (defined in k_dup_a and k_dup_b)");
+	cr_assert_eq(loader_unload(f.ld, c[1]), 0);
+	cr_assert_neq(loader_lookup(f.ld, "multi_a", &addr, &owner), 0, "gone with k_multi");
+	cr_assert_eq(loader_lookup(f.ld, "hello_name", &addr, &owner), 0);
+	cr_assert(owner == c[0], "the others stay");
+	c[1] = must_load(&o[1], files[1], NULL, LOADER_NO_CTORS);
+	cr_assert_eq(loader_lookup(f.ld, "multi_b", &addr, &owner), 0);
+	cr_assert(owner == c[1], "back with it");
+	for (int i = 0; i < 7; i++)
+		obj_free(&o[i]);
+}
+
 Test(loader_link, grant_violation)
 {
 	static const char *const core_only[] = { "core" };
