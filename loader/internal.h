@@ -108,6 +108,7 @@ struct loader {
 	struct ns_slot *ns;
 	uint32_t ns_mask, ns_count;
 	bool ns_stale;
+	bool ns_held;            /* a swap's commit left it for after the pause */
 	char err[LOADER_ERR_MAX];
 	/*
 	 * The names the loader gives rather than copies from an object: in the
@@ -310,6 +311,15 @@ void symbols_ns_reserve(struct loader *ld, uint32_t more);
 void symbols_ns_add(struct loader *ld, struct loader_cell *c);
 void symbols_ns_remove(struct loader *ld, struct loader_cell *c);
 void symbols_ns_free(struct loader *ld);
+/*
+ * A swap keeps the table's work out of its pause: symbols_ns_hold, before the
+ * commit detaches and publishes, makes look-ups walk the cells; after the
+ * world resumes, symbols_ns_swapped takes the old cells' exports out, puts the
+ * new ones' in, and lets look-ups use the table again.
+ */
+struct swap_pair;
+void symbols_ns_hold(struct loader *ld);
+void symbols_ns_swapped(struct loader *ld, const struct swap_pair *pairs, size_t n);
 uint64_t symbols_value(const struct load *L, uint32_t symi);
 /* Whether symbol symi enters the cell's symbol table (named, not a section
  * or file symbol, absolute or in a placed section). */

@@ -386,6 +386,7 @@ static void commit(struct swap *S)
 
 	if (loader_ns_changes(S->ld) != S->ns_checked)
 		at = ~0ull;	/* something changed while the world ran: check again */
+	symbols_ns_hold(S->ld);	/* the table follows after the pause (symbols_ns_swapped) */
 	for (size_t i = 0; i < S->n; i++)
 		loader_detach(S->ld, S->pairs[i].old);
 	for (size_t i = 0; i < S->n; i++, at += at != ~0ull)
@@ -476,6 +477,7 @@ int loader_swap(struct loader *ld, struct swap_pair *pairs, size_t n, const stru
 	h->resume(h->ctx);
 	S.t_step = h->now_ns(h->ctx);
 	plan_free(&S);
+	symbols_ns_swapped(ld, pairs, n);
 	reap_old(&S);
 	res->reap_ns = h->now_ns(h->ctx) - S.t_step;
 	res->total_ns = h->now_ns(h->ctx) - start;

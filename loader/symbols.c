@@ -5,6 +5,7 @@
  * grants (see include/delos/loader.h), and the symbol look-ups.
  */
 #include "loader/internal.h"
+#include <delos/swap.h>
 
 static int cmp_lsym_name(const void *a, const void *b, const void *ctx)
 {
@@ -121,7 +122,7 @@ struct ns_slot {
 
 static bool ns_usable(const struct loader *ld)
 {
-	return ld->ns && !ld->ns_stale;
+	return ld->ns && !ld->ns_stale && !ld->ns_held;
 }
 
 static const struct ns_slot *ns_find(const struct loader *ld, const char *name, uint32_t h)
@@ -191,6 +192,26 @@ void symbols_ns_remove(struct loader *ld, struct loader_cell *c)
 		ns_delete(ld, &c->syms[c->by_name[k]]);
 }
 
+void symbols_ns_hold(struct loader *ld)
+{
+	ld->ns_held = true;
+}
+
+void symbols_ns_swapped(struct loader *ld, const struct swap_pair *pairs, size_t n)
+{
+	if (ld->ns && !ld->ns_stale) {
+		for (size_t i = 0; i < n; i++)
+			for (uint32_t k = 0; k < pairs[i].old->nexported; k++)
+				ns_delete(ld, &pairs[i].old->syms[pairs[i].old->by_name[k]]);
+		for (size_t i = 0; i < n && !ld->ns_stale; i++)
+			if (pairs[i].new->published && !ns_add_cell(ld, pairs[i].new))
+				ld->ns_stale = true;
+	}
+	/* An interrupt's look-up walks until the table is whole again. */
+	__asm__ volatile("" ::: "memory");
+	ld->ns_held = false;
+}
+
 void symbols_ns_free(struct loader *ld)
 {
 	ldr_free(ld, ld->ns);
@@ -225,8 +246,8 @@ void symbols_ns_reserve(struct loader *ld, uint32_t more)
 	uint64_t n = more;
 	uint32_t owners = 1; /* the cell being loaded */
 
-	if (ns_usable(ld) && 2 * ((uint64_t)ld->ns_count + more) <= (uint64_t)ld->ns_mask + 1)
-		return;
+	if (ld->ns && !ld->ns_stale && 2 * ((uint64_t)ld->ns_count + more) <= (uint64_t)ld->ns_mask + 1)
+		return;	/* held or not: a held table is made whole by symbols_ns_swapped */
 	for (struct loader_cell *c = &ld->core; c; c = c->next)
 		if (c->published) {
 			owners++;
