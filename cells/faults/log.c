@@ -90,18 +90,41 @@ static void note_task_contained(struct faults_entry *e)
 
 static int log_fault(const struct fault_report *r);
 
+struct log_call {
+	const struct fault_report *r;
+	int err;
+};
+
+static void run_log_fault(void *arg)
+{
+	struct log_call *c = arg;
+
+	c->err = log_fault(c->r);
+}
+
 /*
  * The fault may have struck inside a transaction (a swap-in hook's) that its
  * caller now aborts: the log entry and the recovery task's wake-up are
  * written outside it, so they outlive the abort.
+ * The logging is a contained call, so that the outside window always ends:
+ * it calls the tasks cell (task_notify), whose own code may be what faulted,
+ * and a fault there abandoned this handler half way, leaving state_db's
+ * window open for good (every later transaction of every task then found no
+ * transaction of its own: STATEDB_E_TXN at its end, STATEDB_E_BUSY after).
  */
 int faults_on_fault(const struct fault_report *r)
 {
+	struct log_call c = { r, 0 };
 	uint64_t flags = sdb_outside_begin();
-	int err = log_fault(r);
+	int failed = trap_contain(run_log_fault, &c, FAULT_CTX_CALL, NULL);
 
 	sdb_outside_end(flags);
-	return err;
+	if (failed) {
+		klog(LOG_ERR, "faults: logging %s in %s was cut short by %s in a call it made",
+		     trap_name(r->vector), r->cell, trap_name((uint64_t)failed - 1));
+		return -1;
+	}
+	return c.err;
 }
 
 static int log_fault(const struct fault_report *r)

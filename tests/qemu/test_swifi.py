@@ -459,3 +459,33 @@ def test_swifi_hang_in_an_irq_route_masks_its_line(machine):
              r"\(irq, ", 60, since=mark)
     m.expect(r"faults: #1 reload serial@1 -> serial@1; IRQ 4 unmasked: recovered after \d+ us", 60, since=mark)
     check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
+
+
+def test_swifi_fault_in_tasks_met_by_the_fault_handler_leaves_state_db_whole(machine):
+    """tasks' rec_get loses its `movq %r14, %rdi` (kind nop) under the workload: the
+    record copy faults, and the fault handler, logging it outside any transaction
+    (sdb_outside_begin), wakes the recovery task through task_notify, which reaches the
+    same faulting rec_get. That second fault must not abandon the handler half way:
+    state_db's outside window was left open for good, so every transaction the workers'
+    ramfs calls began afterwards wrote to the committed store and then found no
+    transaction of its own ("not an open transaction of this store", STATEDB_E_BUSY
+    after). tasks is reloaded at once, and the workers go on without an error."""
+    seed = swifi_seed("tasks@1", "nop", "rec_get", "movq %r14, %rdi")
+    m = booted(machine, "swifi@1", "workload@1", icount=True)
+    check("started 2 workers" in m.command("work start"), "work start")
+    mark = m.mark()
+    m.send("fault inject tasks nop seed=%d\r" % seed)
+    a = m.expect(ARMED, 30, since=mark)
+    check(a.group("site").startswith("rec_get+"), "armed another site: %r" % a.group(0))
+    type_until(m, r"faults: #\d+ reload tasks@1 -> tasks@1;[^\n]* at once[^\n]*: recovered after \d+ us", mark,
+               "tasks was not recovered at once")
+    check("swifi: cleared" in m.command("fault clear"), "fault clear")
+    ops = lambda: int(re.search(r"work: (\d+) operations", m.command("work status")).group(1))
+    first = until(ops, "work status", 30)
+    until(lambda: ops() >= first + 10, "the workers made no progress after the recovery", 60)
+    out = m.command("work stop")
+    check(re.search(r"stopped after \d+ operations, 0 errors", out), "the workers saw errors: %r" % out)
+    out = m.command("work verify")
+    check(re.search(r"verify: \d+ files checked, 0 mismatches", out), "work verify: %r" % out)
+    check("not an open transaction" not in m.transcript[mark:], "a transaction was lost at its end")
+    check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
