@@ -277,13 +277,37 @@ uint64_t stack_alloc(size_t pages)
 	return top;
 }
 
+/*
+ * Why [top - pages, top) is not a stack that stack_alloc gave and that is
+ * still mapped, or NULL. A cell passes these (the tasks cell, from its
+ * records, which a fault may have corrupted): anything else would unmap
+ * nano_core's memory, or the stack this runs on.
+ */
+static const char *stack_refusal(uint64_t top, size_t pages)
+{
+	uint64_t sp = (uint64_t)__builtin_frame_address(0), lo;
+
+	if (!pages || top % PAGE_SIZE || top <= STACK_BASE || top > stacks.next ||
+	    pages > (top - STACK_BASE) / PAGE_SIZE - 1)
+		return "not in the stack region";
+	lo = top - pages * PAGE_SIZE;
+	/* Each stack has an unmapped guard page below it, and the next one's (or nothing) above. */
+	if (paging_readable(lo - PAGE_SIZE, 1) || paging_readable(top, 1))
+		return "not a whole stack";
+	if (!paging_readable(lo, pages * PAGE_SIZE))
+		return "not mapped (freed already?)";
+	if (sp >= lo && sp < top)
+		return "it is the stack this runs on";
+	return NULL;
+}
+
 void stack_free(uint64_t top, size_t pages)
 {
-	uint64_t flags = irq_save(), sp = (uint64_t)__builtin_frame_address(0);
+	uint64_t flags = irq_save();
+	const char *why = stack_refusal(top, pages);
 
-	if (sp < top && sp >= top - pages * PAGE_SIZE) {
-		/* A caller whose records are wrong (a faulted tasks cell) would unmap the stack under itself. */
-		klog(LOG_ERR, "mm: stack_free(%016lx, %zu pages) refused: it is the stack this runs on", top, pages);
+	if (why) {
+		klog(LOG_ERR, "mm: stack_free(%016lx, %zu pages) refused: %s", top, pages, why);
 		irq_restore(flags);
 		return;
 	}

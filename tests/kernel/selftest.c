@@ -412,6 +412,35 @@ static bool boot_idt(void)
 	return true;
 }
 
+/*
+ * stack_free takes back only a whole stack stack_alloc gave and that is still
+ * mapped (a cell passes it what its records say): a part of one, an address
+ * outside the stack region and a second free are refused with nothing freed.
+ */
+static bool boot_stacks(void)
+{
+	struct mm_stats before, mid, after;
+	uint64_t top;
+
+	mm_stats(&before);
+	top = stack_alloc(2);
+	CHECK(top, "stack_alloc(2) failed");
+	stack_free(top - PAGE_SIZE, 1);		/* its lower page alone */
+	stack_free(top, 1);			/* its upper page alone */
+	stack_free(KERNEL_VMA, 2);		/* nano_core's image */
+	mm_stats(&mid);
+	CHECK(mid.stacks == before.stacks + 1 && paging_readable(top - 2 * PAGE_SIZE, 2 * PAGE_SIZE),
+	      "a refused stack_free freed something: %lu stacks (%lu before the alloc)", mid.stacks,
+	      before.stacks);
+	stack_free(top, 2);
+	stack_free(top, 2);			/* freed already */
+	mm_stats(&after);
+	CHECK(after.stacks == before.stacks && after.stack_pages == before.stack_pages &&
+	      !paging_readable(top - PAGE_SIZE, 1), "stacks %lu (%lu pages) after the free, %lu (%lu) before",
+	      after.stacks, after.stack_pages, before.stacks, before.stack_pages);
+	return true;
+}
+
 /* nano_core's symbol table is present and names its own functions both ways. */
 static bool boot_ksyms(void)
 {
@@ -457,7 +486,8 @@ static bool boot_cells(const struct mb2_info *boot)
 /* What every boot must have set up before the first cell runs. */
 static bool test_boot(const struct mb2_info *boot)
 {
-	return boot_memory(boot) && boot_heap() && boot_idt() && boot_ksyms() && boot_cells(boot);
+	return boot_memory(boot) && boot_heap() && boot_stacks() && boot_idt() && boot_ksyms() &&
+	       boot_cells(boot);
 }
 
 static const struct {

@@ -52,6 +52,15 @@ def arm(m, line):
     return a
 
 
+def inject(m, line):
+    """Sends a `fault inject` line without waiting for the prompt (the fault may
+    fire and be reported before it comes back); returns the mark taken before it,
+    for expects that look back, and the ARMED match."""
+    mark = m.mark()
+    m.send(line + "\r")
+    return mark, m.expect(ARMED, 30, since=mark)
+
+
 def monitor_byte(m, addr):
     """The byte at a virtual address, read by QEMU's monitor (`x`)."""
     out = m.monitor("x /1xb 0x%s" % addr)
@@ -324,9 +333,7 @@ def test_swifi_jump_past_the_task_entry_is_the_cells(machine):
     nano_core stays up."""
     seed = swifi_seed("shell@1", "text", *shell_write_tail_jump(), flip=(1, 6))
     m = booted(machine, "swifi@1", icount=True)
-    mark = m.mark()
-    m.send("fault inject shell text seed=%d\r" % seed)
-    a = m.expect(ARMED, 30, since=mark)
+    mark, a = inject(m, "fault inject shell text seed=%d" % seed)
     check(a.group("site").startswith("shell_write+") and (a.group("old"), a.group("new")) == ("eb02", "eb42"),
           "seed %d armed another site or bit on this build: %r" % (seed, a.group(0)))
     m.expect(r"faults: #1 #PF page fault in shell:\w+\+0x[0-9a-f]+ \(task, task 1 'shell'\); recovering",
@@ -348,9 +355,7 @@ def test_swifi_fault_in_the_interrupt_exit_switch_is_recovered_at_once(machine):
     recovery is logged: the console's input interrupt readies its waiting task."""
     seed = swifi_seed("tasks@1", "nop", "cpu_put_over", "movq %rsi, %r14")
     m = booted(machine, "swifi@1", icount=True)
-    mark = m.mark()
-    m.send("fault inject tasks nop seed=%d\r" % seed)
-    a = m.expect(ARMED, 30, since=mark)
+    mark, a = inject(m, "fault inject tasks nop seed=%d" % seed)
     check(a.group("site").startswith("cpu_put_over+"), "armed another site: %r" % a.group(0))
     type_until(m, r"faults: #\d+ reload tasks@1 -> tasks@1;[^\n]* at once: recovered after \d+ us", mark,
                "tasks was not recovered at once")
@@ -409,9 +414,7 @@ def test_swifi_bad_pointer_to_a_nano_core_getter_is_the_callers(machine):
     reloaded, instead of nano_core going down."""
     seed = swifi_seed("serial@1", "src", "tx_send_some", "pushq %rbx")
     m = booted(machine, "swifi@1", icount=True)
-    mark = m.mark()
-    m.send("fault inject serial src seed=%d\r" % seed)
-    a = m.expect(ARMED, 30, since=mark)
+    mark, a = inject(m, "fault inject serial src seed=%d" % seed)
     check(a.group("site") == "tx_send_some+0xc", "armed another site: %r" % a.group(0))
     m.expect(r"faults: #1 #PF page fault in nano_core's console_uart\+0x[0-9a-f]+, passed a bad argument "
              r"in serial:serial_irq\+0x[0-9a-f]+ \(irq, ", 60, since=mark)
@@ -431,9 +434,7 @@ def test_swifi_call_into_the_middle_of_nano_core_is_the_callers(machine):
     seed = swifi_seed("serial@1", "text", "rx_drain", "callq memcpy")
     m = booted(machine, "swifi@1", "workload@1", icount=True)
     check("started 2 workers" in m.command("work start"), "work start")
-    mark = m.mark()
-    m.send("fault inject serial text seed=%d\r" % seed)
-    a = m.expect(ARMED, 30, since=mark)
+    mark, a = inject(m, "fault inject serial text seed=%d" % seed)
     old, new = bytes.fromhex(a.group("old")), bytes.fromhex(a.group("new"))
     check(a.group("site").startswith("rx_drain+") and old[0] == new[0] == 0xe8 and old[:2] != new[:2],
           "seed %d flips another bit on this build: %r" % (seed, a.group(0)))
@@ -451,9 +452,7 @@ def test_swifi_hang_in_an_irq_route_masks_its_line(machine):
     again and the recovery never finished."""
     seed = swifi_seed("serial@1", "hang", "tx_send_some", "movl $1, %esi")
     m = booted(machine, "swifi@1", args="watchdog=serial:50", icount=True)
-    mark = m.mark()
-    m.send("fault inject serial hang seed=%d\r" % seed)
-    a = m.expect(ARMED, 30, since=mark)
+    mark, a = inject(m, "fault inject serial hang seed=%d" % seed)
     check(a.group("site").startswith("tx_send_some+"), "armed another site: %r" % a.group(0))
     m.expect(r"faults: #1 hang: \d+ ms in serial without a switch in serial:tx_send_some\+0x[0-9a-f]+ "
              r"\(irq, ", 60, since=mark)
@@ -473,9 +472,7 @@ def test_swifi_fault_in_tasks_met_by_the_fault_handler_leaves_state_db_whole(mac
     seed = swifi_seed("tasks@1", "nop", "rec_get", "movq %r14, %rdi")
     m = booted(machine, "swifi@1", "workload@1", icount=True)
     check("started 2 workers" in m.command("work start"), "work start")
-    mark = m.mark()
-    m.send("fault inject tasks nop seed=%d\r" % seed)
-    a = m.expect(ARMED, 30, since=mark)
+    mark, a = inject(m, "fault inject tasks nop seed=%d" % seed)
     check(a.group("site").startswith("rec_get+"), "armed another site: %r" % a.group(0))
     type_until(m, r"faults: #\d+ reload tasks@1 -> tasks@1;[^\n]* at once[^\n]*: recovered after \d+ us", mark,
                "tasks was not recovered at once")
