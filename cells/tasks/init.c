@@ -136,14 +136,11 @@ int cell_init(void)
  */
 int cell_swap_done(uint64_t old_version)
 {
-	struct tasks_cpu cpu;
-	int err;
+	uint32_t down;
 
 	(void)old_version;
-	if ((err = cpu_get(&cpu)))
-		return err;
-	policy_requeue_later(&cpu.policy_down);
-	return cpu_put(&cpu);
+	policy_requeue_later(&down);
+	return cpu_put_policy_down(down);
 }
 
 void cell_exit(void)

@@ -128,12 +128,8 @@ static uint32_t stored_mark(void)
  */
 static int64_t cold(uint32_t was, uint32_t down, int64_t ret)
 {
-	struct tasks_cpu cpu;
-
-	if (down != was && cpu_get(&cpu) == 0) {
-		cpu.policy_down = down;
-		cpu_put(&cpu);
-	}
+	if (down != was)
+		cpu_put_policy_down(down);
 	return ret;
 }
 

@@ -1,4 +1,5 @@
 /* Typed access to the tasks records (layouts in records.h). */
+#include <delos/irqflags.h>
 #include <delos/log.h>
 #include <delos/ops.h>
 #include <delos/sched.h>
@@ -148,6 +149,20 @@ int cpu_get_view(struct tasks_cpu *c, const struct tasks_cpu **view)
 int cpu_put(const struct tasks_cpu *c)
 {
 	return cpu_put_over(cpu_view(), c);
+}
+
+int cpu_put_policy_down(uint32_t down)
+{
+	uint64_t flags = irq_save();	/* a tick between the read and the write would be lost */
+	struct tasks_cpu cpu;
+	int err = cpu_get(&cpu);
+
+	if (err == 0) {
+		cpu.policy_down = down;
+		err = cpu_put(&cpu);
+	}
+	irq_restore(flags);
+	return err;
 }
 
 int cpu_put_ticks(uint64_t ticks)

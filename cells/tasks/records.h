@@ -184,6 +184,12 @@ TASKS_PRIVATE int cpu_get(struct tasks_cpu *c);
 TASKS_PRIVATE const struct tasks_cpu *cpu_view(void);
 /* Writes tasks/current's tick count alone, in place. */
 TASKS_PRIVATE int cpu_put_ticks(uint64_t ticks);
+/*
+ * Sets tasks/current's policy_down alone, with interrupts off: a copy read
+ * with them on and written back would undo a tick's changes in between (a
+ * wake-up's need_resched lost made the woken task wait a whole tick more).
+ */
+TASKS_PRIVATE int cpu_put_policy_down(uint32_t down);
 TASKS_PRIVATE int cpu_put(const struct tasks_cpu *c);
 /*
  * The same, where *view is the record in place (NULL when it was read by
