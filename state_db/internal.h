@@ -123,9 +123,11 @@ struct sdb_op {
  * small enough for the spare lists (no heap allocation once the store is
  * warm), op and value together. `op` is an ordinary op on the ops list (so
  * every by-name read and write of the transaction finds it) whose rec is
- * `value`, a whole record (the base's header, the new data and its patched
- * checksum); the commit copies data and checksum into the base record in
- * place, keeping the old ones in `old` for an undo.
+ * `value`: the new data, its length and its patched checksum from the
+ * write on, and the rest of the base's header (`whole`) from the first
+ * by-name call of the transaction that needs it (txn.c, inline_whole); the
+ * commit copies data and checksum into the base record in place, keeping
+ * the old ones in `old` for an undo when a fail point could stop it.
  */
 #define SDB_TXN_INLINE_BYTES 64u
 #define SDB_TXN_INLINE_OPS   4u
@@ -136,6 +138,7 @@ struct sdb_inline_op {
 	statedb_handle h;           /* the handle it was written through: base while it is current */
 	uint32_t old_crc;
 	uint32_t old_wseq;
+	bool whole;                 /* value's header filled in from the base */
 };
 _Static_assert(sizeof(struct sdb_inline_op) <= STATEDB_SPARE_CLASS * STATEDB_SPARE_CLASSES,
 	       "an inline op is a spare block");
@@ -166,6 +169,7 @@ struct statedb_txn {
 	 * transaction's own block: no allocation and no free per record.
 	 */
 	uint32_t ninline;
+	uint32_t ninplace;          /* ops that are inline updates by handle (op.inplace) */
 	struct sdb_inline_op inl[SDB_TXN_INLINE_OPS];
 };
 
@@ -185,7 +189,13 @@ void sdb_free(struct state_db *db, struct sdb_block *b);
 void sdb_spares_free(struct state_db *db);
 void sdb_retire(struct state_db *db, struct sdb_block *b);
 void sdb_free_retired(struct state_db *db);
-void sdb_reclaim(struct state_db *db);
+void sdb_reclaim_retired(struct state_db *db);
+/* Frees the retired blocks if no read section is open (nothing to do, no call, if none is retired). */
+static inline void sdb_reclaim(struct state_db *db)
+{
+	if (db->retired)
+		sdb_reclaim_retired(db);
+}
 /* Asks the fail point, if one is set (the check is inline: writers ask at every step). */
 bool sdb_fail_at(struct state_db *db, int step);
 static inline bool sdb_fail(struct state_db *db, int step)

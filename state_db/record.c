@@ -95,7 +95,7 @@ void sdb_free_retired(struct state_db *db)
  * that enters after this load also sees every store that unpublished these
  * blocks, so it cannot reach them.
  */
-void sdb_reclaim(struct state_db *db)
+void sdb_reclaim_retired(struct state_db *db)
 {
 	if (__atomic_load_n(&db->readers, __ATOMIC_SEQ_CST) == 0)
 		sdb_free_retired(db);

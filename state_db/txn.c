@@ -59,7 +59,7 @@ int statedb_txn_begin(struct state_db *db, uint64_t owner_id, struct statedb_txn
 		return STATEDB_E_NOMEM;
 	}
 	txn->ops = NULL;
-	txn->ninline = 0;
+	txn->ninline = txn->ninplace = 0;
 	txn->nest = 0;
 	txn->doomed = txn->background = txn->bg_active = txn->bg_stale = txn->free_later = false;
 	txn->owner_id = owner_id;
@@ -86,6 +86,9 @@ static void txn_end(struct state_db *db, struct statedb_txn *txn, bool committed
 	struct statedb_txn **pp = &db->txns;
 	struct sdb_op *op, *next;
 
+	/* Only inline ops, all in txn's own block: nothing to free. */
+	if (txn->ninplace == txn->nops && txn->nops <= SDB_TXN_INLINE_OPS)
+		txn->ops = NULL;
 	for (op = txn->ops; op; op = next) {
 		next = op->next;
 		if (!committed && op->rec && !op->inplace)
@@ -162,18 +165,64 @@ void sdb_txn_free_all(struct state_db *db)
 }
 
 /*
- * The value of name as the transaction sees it: its own op if it has one
- * (*op set; the value may be NULL, deleted), else the committed live record
- * or NULL.
+ * True if the record an inline op updates is still the value it saw first:
+ * its handle still names that buffer (not moved or deleted) and its value
+ * is the same (the handle entry is read first, so a freed base is never
+ * looked at).
  */
-static struct sdb_rec *txn_view(struct state_db *db, struct statedb_txn *txn, const char *name,
-				uint32_t hash, struct sdb_op **op, struct sdb_slot **slot)
+static bool unchanged_inline(const struct state_db *db, const struct sdb_op *op)
 {
+	uint32_t unused;
+
+	return sdb_handle_rec(db, ((const struct sdb_inline_op *)op)->h, &unused) == op->base &&
+	       op->base->seq == op->base_seq && !(op->base->wseq & 1);
+}
+
+/*
+ * Fills in the header of an inline op's value from its base, the first time
+ * a by-name call of the transaction needs it (statedb_txn_hupdate writes
+ * the data, length and checksum only). The base is then still the value the
+ * op first saw, or the record changed outside the transaction since, which
+ * its commit would refuse: STATEDB_E_CONFLICT at once.
+ */
+static int inline_whole(const struct state_db *db, struct sdb_op *op)
+{
+	struct sdb_inline_op *in = (struct sdb_inline_op *)op;
+	struct sdb_rec *v;
+	uint32_t crc;
+
+	if (!op->inplace || in->whole)
+		return STATEDB_OK;
+	if (!unchanged_inline(db, op))
+		return STATEDB_E_CONFLICT;
+	v = sdb_inline_value(in);
+	crc = v->crc;
+	memcpy(&v->crc, &op->base->crc, offsetof(struct sdb_rec, data) - offsetof(struct sdb_rec, crc));
+	v->crc = crc;
+	v->wseq = 0;
+	v->hidx = 0;
+	in->whole = true;
+	return STATEDB_OK;
+}
+
+/*
+ * The value of name as the transaction sees it, in *cur: its own op's if it
+ * has one (*op set; the value may be NULL, deleted), else the committed
+ * live record or NULL. Returns STATEDB_OK or what inline_whole does.
+ */
+static int txn_view(struct state_db *db, struct statedb_txn *txn, const char *name,
+		    uint32_t hash, struct sdb_op **op, struct sdb_slot **slot, struct sdb_rec **cur)
+{
+	int err;
+
 	*slot = NULL;
 	*op = find_op(txn, name, hash);
-	if (*op)
-		return (*op)->rec;
-	return sdb_writer_find_h(db, name, hash, slot);
+	if (*op) {
+		*cur = (err = inline_whole(db, *op)) ? NULL : (*op)->rec;
+		return err;
+	}
+	*cur = sdb_writer_find_h(db, name, hash, slot);
+	return STATEDB_OK;
 }
 
 /* A committed value the transaction reads must verify; its own values do. */
@@ -199,6 +248,7 @@ static int txn_set(struct state_db *db, struct statedb_txn *txn, struct sdb_op *
 	if (op) {
 		if (op->rec && !op->inplace)
 			sdb_free(db, &op->rec->block);
+		txn->ninplace -= op->inplace;
 		op->rec = rec;
 		op->inplace = false;    /* a by-name write: published as any other */
 		return STATEDB_OK;
@@ -242,7 +292,9 @@ int statedb_txn_create(struct state_db *db, struct statedb_txn *txn, const char 
 		return err;
 	if (sdb_text_len(owner, STATEDB_OWNER_MAX) < 0)
 		return STATEDB_E_OWNER;
-	if ((cur = txn_view(db, txn, name, hash, &op, &slot)))
+	if ((err = txn_view(db, txn, name, hash, &op, &slot, &cur)))
+		return err;
+	if (cur)
 		return STATEDB_E_EXISTS;
 	if (!op && db->live >= STATEDB_RECORDS_MAX)
 		return STATEDB_E_FULL;
@@ -265,7 +317,9 @@ int statedb_txn_update(struct state_db *db, struct statedb_txn *txn, const char 
 
 	if ((err = check_txn(db, txn)) || (err = sdb_check_named_value(name, data, len, &hash)))
 		return err;
-	if (!(cur = txn_view(db, txn, name, hash, &op, &slot)))
+	if ((err = txn_view(db, txn, name, hash, &op, &slot, &cur)))
+		return err;
+	if (!cur)
 		return STATEDB_E_NOT_FOUND;
 	if ((err = room_for(txn, op)))
 		return err;
@@ -296,7 +350,9 @@ int statedb_txn_delete(struct state_db *db, struct statedb_txn *txn, const char 
 		return err;
 	if (sdb_name_hash(name, &hash) < 0)
 		return STATEDB_E_NAME;
-	if (!(cur = txn_view(db, txn, name, hash, &op, &slot)))
+	if ((err = txn_view(db, txn, name, hash, &op, &slot, &cur)))
+		return err;
+	if (!cur)
 		return STATEDB_E_NOT_FOUND;
 	if ((err = room_for(txn, op)))
 		return err;
@@ -318,9 +374,15 @@ static int inline_rewrite(struct state_db *db, struct sdb_inline_op *in, const v
 	return STATEDB_OK;
 }
 
-/* A new inline op for committed record cur (h's, name hash `hash`): its value built, on the ops list. */
-static int inline_new(struct state_db *db, struct statedb_txn *txn, statedb_handle h,
-		      struct sdb_rec *cur, uint32_t hash, const void *data, size_t len)
+/*
+ * A new inline op for committed record cur (h's, name hash `hash`) on the
+ * ops list: its value's data, length and checksum; the rest of the value's
+ * header waits for a by-name call that needs it (inline_whole).
+ */
+static inline __attribute__((always_inline)) int inline_new(struct state_db *db,
+							    struct statedb_txn *txn,
+							    statedb_handle h, struct sdb_rec *cur,
+							    uint32_t hash, const void *data, size_t len)
 {
 	bool embedded = txn->ninline < SDB_TXN_INLINE_OPS;
 	struct sdb_inline_op *in = embedded ? &txn->inl[txn->ninline] : sdb_alloc(db, sizeof *in);
@@ -330,14 +392,15 @@ static int inline_new(struct state_db *db, struct statedb_txn *txn, statedb_hand
 	if (!in)
 		return STATEDB_E_NOMEM;
 	txn->ninline += embedded;
+	txn->ninplace++;
 	v = sdb_inline_value(in);
 	op = &in->op;
-	/* Inline copies (sdb_copy_value), not memcpy calls: this runs for every op. */
-	sdb_copy_value((unsigned char *)v, (const unsigned char *)cur, sizeof *v);
 	v->block.size = sizeof in->value;
-	v->hidx = 0;
+	v->len = (uint32_t)len;
 	v->crc = sdb_crc_patch_words(db, cur->crc, cur->data, data, len);
+	/* Inline copies (sdb_copy_value), not memcpy calls: this runs for every op. */
 	sdb_copy_value(v->data, data, len);
+	in->whole = false;
 	op->published = op->reused_tomb = false;
 	op->inplace = true;
 	op->embedded = embedded;
@@ -372,6 +435,8 @@ int statedb_txn_hupdate(struct state_db *db, struct statedb_txn *txn, statedb_ha
 		return STATEDB_E_STALE;
 	if ((op = find_op(txn, cur->name, hash)) && op->inplace && len == op->rec->len)
 		return inline_rewrite(db, (struct sdb_inline_op *)op, data, len);
+	if (op && (err = inline_whole(db, op)))
+		return err;
 	if (op || len != cur->len || len > SDB_TXN_INLINE_BYTES || len > sdb_rec_cap(cur) ||
 	    txn->nops >= STATEDB_TXN_OPS_MAX) {
 		/* Anything else is statedb_txn_update of its name, header kept. */
@@ -411,6 +476,8 @@ int statedb_txn_view(struct state_db *db, struct statedb_txn *txn, const char *n
 		return STATEDB_E_NAME;
 	if (!(op = find_op(txn, name, sdb_hash(name))))
 		return statedb_view(db, name, data, meta);
+	if ((err = inline_whole(db, op)))
+		return err;
 	if (!op->rec)
 		return STATEDB_E_NOT_FOUND;
 	if (meta)
@@ -441,21 +508,25 @@ int statedb_txn_get(struct state_db *db, struct statedb_txn *txn, const char *na
 }
 
 struct txn_walk {
+	struct state_db *db;
 	struct statedb_txn *txn;
 	statedb_list_fn *fn;
 	void *ctx;
 	bool stopped;
+	int err;                    /* an inline op's base changed outside (inline_whole) */
 };
 
 /* A committed record, as the transaction sees it. */
 static bool overlay(void *ctx, const struct statedb_meta *meta)
 {
 	struct txn_walk *w = ctx;
-	const struct sdb_op *op = sdb_txn_find(w->txn, meta->name, sdb_hash(meta->name));
+	struct sdb_op *op = find_op(w->txn, meta->name, sdb_hash(meta->name));
 	struct statedb_meta own;
 
 	if (!op)
 		return (w->stopped = !w->fn(w->ctx, meta)) == false;
+	if ((w->err = inline_whole(w->db, op)))
+		return !(w->stopped = true);
 	if (!op->rec)
 		return true;
 	own_meta(&own, meta->name, op->rec);
@@ -470,7 +541,7 @@ static bool starts_with(const char *name, const char *prefix)
 int statedb_txn_list_prefix(struct state_db *db, struct statedb_txn *txn, const char *prefix,
 			    statedb_list_fn *fn, void *ctx)
 {
-	struct txn_walk w = { txn, fn, ctx, false };
+	struct txn_walk w = { db, txn, fn, ctx, false, STATEDB_OK };
 	struct statedb_meta own;
 	int err, n;
 
@@ -479,8 +550,8 @@ int statedb_txn_list_prefix(struct state_db *db, struct statedb_txn *txn, const 
 	if (!fn || !prefix)
 		return STATEDB_E_INVAL;
 	n = statedb_list_prefix(db, prefix, overlay, &w);
-	if (n < 0)
-		return n;
+	if (n < 0 || w.err)
+		return n < 0 ? n : w.err;
 	for (const struct sdb_op *op = txn->ops; op && !w.stopped; op = op->next) {
 		if (op->base || !op->rec || !starts_with(op->name, prefix))
 			continue;
@@ -511,12 +582,8 @@ static struct sdb_slot *op_slot(struct state_db *db, const struct sdb_op *op)
  */
 static bool unchanged(struct state_db *db, struct sdb_op *op)
 {
-	if (op->inplace) {	/* still the record's buffer (not moved or deleted), and its value */
-		uint32_t unused;
-
-		return sdb_handle_rec(db, ((const struct sdb_inline_op *)op)->h, &unused) == op->base &&
-		       op->base->seq == op->base_seq && !(op->base->wseq & 1);
-	}
+	if (op->inplace)
+		return unchanged_inline(db, op);
 	struct sdb_slot *slot = op_slot(db, op);
 	struct sdb_rec *now = slot ? __atomic_load_n(&slot->rec, __ATOMIC_ACQUIRE) : NULL;
 
@@ -642,6 +709,43 @@ static void settle(struct state_db *db, struct statedb_txn *txn)
 	}
 }
 
+/*
+ * The commit of a transaction whose every op is an inline update by handle,
+ * with no fail point set (so nothing can stop it half way, and no old value
+ * is kept for an undo): each op validated, then each value written into its
+ * record, whose counter is odd from its write until all are written (as
+ * publish and settle do), then each given its new seq and an even counter.
+ */
+static int commit_inline(struct state_db *db, struct statedb_txn *txn)
+{
+	struct sdb_op *op;
+
+	for (op = txn->ops; op; op = op->next) {
+		if (!unchanged_inline(db, op)) {
+			txn_end(db, txn, false);
+			return STATEDB_E_CONFLICT;
+		}
+	}
+	__atomic_store_n(&db->committing, txn, __ATOMIC_RELEASE);
+	for (op = txn->ops; op; op = op->next) {
+		struct sdb_rec *r = op->base;
+
+		__atomic_store_n(&r->wseq, r->wseq + 1, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		sdb_copy_value(r->data, op->rec->data, r->len);
+		r->crc = op->rec->crc;
+	}
+	__atomic_store_n(&db->committing, NULL, __ATOMIC_RELEASE);
+	for (op = txn->ops; op; op = op->next) {
+		op->base->seq = ++db->seq;
+		__atomic_store_n(&op->base->wseq, op->base->wseq + 1, __ATOMIC_RELEASE);
+	}
+	db->updates += txn->nops;
+	db->inplace += txn->nops;
+	txn_end(db, txn, true);
+	return STATEDB_OK;
+}
+
 int statedb_txn_commit(struct state_db *db, struct statedb_txn *txn)
 {
 	int err = check_txn(db, txn), creates;
@@ -649,8 +753,10 @@ int statedb_txn_commit(struct state_db *db, struct statedb_txn *txn)
 	if (err)
 		return err;
 	sdb_reclaim(db);
+	if (txn->ninplace == txn->nops && db->fail_point.cell[0] == '\0')
+		return commit_inline(db, txn);
 	creates = validate(db, txn);
-	err = creates < 0 ? creates : sdb_index_reserve(db, (size_t)creates);
+	err = creates < 0 ? creates : creates ? sdb_index_reserve(db, (size_t)creates) : 0;
 	if (err) {
 		txn_end(db, txn, false);
 		return err;

@@ -414,7 +414,11 @@ int statedb_txn_delete(struct state_db *db, struct statedb_txn *txn, const char 
  * values of all its records), with the checksum patched as any update
  * that keeps the header. Every other case (another length, a bigger
  * value) is statedb_txn_update by the record's name. Reads
- * and by-name writes of the transaction see it as any of its writes.
+ * and by-name writes of the transaction see it as any of its writes, with
+ * the record's header as it was at the write; once the record changed
+ * outside the transaction (which its commit refuses), they return
+ * E_CONFLICT. A commit whose every write is one of these, with no fail
+ * point set, keeps no copy of the old values (nothing can stop it).
  * Returns as statedb_txn_update, or E_STALE for a stale handle.
  */
 int statedb_txn_hupdate(struct state_db *db, struct statedb_txn *txn, statedb_handle h,

@@ -808,6 +808,39 @@ Test(state_db_hot, txn_by_handle_mixes_with_writes_by_name)
 	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 0);
 }
 
+/*
+ * A value written by handle gets the rest of its header at the first by-name
+ * read: the record's own owner, type and version. Once the record changed
+ * outside the transaction, that read says so (the commit would refuse it).
+ */
+Test(state_db_hot, txn_by_handle_read_by_name_has_the_records_header)
+{
+	struct statedb_txn *t;
+	struct statedb_meta m;
+	struct val16 v = { 7, 8 };
+
+	hx_setup(100);
+	cr_assert_eq(statedb_txn_begin(&db, 1, &t), STATEDB_OK);
+	cr_assert_eq(statedb_txn_hupdate(&db, t, hx[0], &v, sizeof v), STATEDB_OK);
+	cr_assert_eq(statedb_txn_hupdate(&db, t, hx[1], &v, sizeof v), STATEDB_OK);
+	memset(&v, 0, sizeof v);
+	cr_assert_eq(statedb_txn_get(&db, t, "hot/x0", &v, sizeof v, &m), (int)sizeof v);
+	cr_assert(v.a == 7 && v.b == 8);
+	cr_assert_str_eq(m.owner, "tester");
+	cr_assert_str_eq(m.name, "hot/x0");
+	cr_assert(m.type == 3 && m.version == 1 && m.size == sizeof v && m.checksum_ok);
+	/* hot/x1 changed outside: its by-name read, and the commit, refuse. */
+	v = (struct val16){ 0, 999 };
+	cr_assert_eq(statedb_hupdate(&db, hx[1], &v, sizeof v), STATEDB_OK);
+	cr_assert_eq(statedb_txn_get(&db, t, "hot/x1", &v, sizeof v, NULL), STATEDB_E_CONFLICT);
+	cr_assert_eq(statedb_txn_update(&db, t, "hot/x1", STATEDB_TYPE_KEEP, 1, &v, sizeof v),
+		     STATEDB_E_CONFLICT);
+	cr_assert_eq(statedb_txn_commit(&db, t), STATEDB_E_CONFLICT);
+	cr_assert_eq(statedb_hget(&db, hx[0], &v, sizeof v, NULL), (int)sizeof v);
+	cr_assert_eq(v.b, 100, "nothing of the transaction was committed");
+	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 0);
+}
+
 Test(state_db_hot, txn_by_handle_carries_a_corruption)
 {
 	struct statedb_txn *t;
