@@ -24,7 +24,7 @@ static inline uint64_t load64(const unsigned char *b)
 /* The raw (not inverted) CRC register over n bytes, slicing by 8. */
 static uint32_t crc_sw(uint32_t crc, const unsigned char *b, size_t n)
 {
-	const uint32_t (*t)[256] = crc32c_table;
+	const uint32_t (*t)[256] = sdb_crc32c_table;
 
 	for (; n >= 8; n -= 8, b += 8) {
 		uint64_t v = load64(b) ^ crc;
@@ -41,7 +41,7 @@ static uint32_t crc_sw(uint32_t crc, const unsigned char *b, size_t n)
 /* The raw register advanced over n zero bytes: four lookups per eight. */
 static uint32_t zeros_sw(uint32_t c, size_t n)
 {
-	const uint32_t (*t)[256] = crc32c_table;
+	const uint32_t (*t)[256] = sdb_crc32c_table;
 
 	for (; n >= 8; n -= 8)
 		c = t[7][c & 0xff] ^ t[6][(c >> 8) & 0xff] ^ t[5][(c >> 16) & 0xff] ^ t[4][c >> 24];
@@ -60,25 +60,13 @@ static uint32_t zeros_sw(uint32_t c, size_t n)
  * a counter that stays in its range, or no change at all) takes half the
  * lookups: a zero byte's table entry is zero.
  */
-static inline uint32_t xor_word_sw(uint32_t crc, uint64_t x)
-{
-	const uint32_t (*t)[256] = crc32c_table;
-	uint64_t v = x ^ crc;
-
-	crc = t[7][v & 0xff] ^ t[6][(v >> 8) & 0xff] ^ t[5][(v >> 16) & 0xff] ^ t[4][(v >> 24) & 0xff];
-	if (v >> 32)
-		crc ^= t[3][(v >> 32) & 0xff] ^ t[2][(v >> 40) & 0xff] ^ t[1][(v >> 48) & 0xff] ^
-		       t[0][v >> 56];
-	return crc;
-}
-
 static uint32_t xor_sw(const unsigned char *a, const unsigned char *b, size_t n)
 {
-	const uint32_t (*t)[256] = crc32c_table;
+	const uint32_t (*t)[256] = sdb_crc32c_table;
 	uint32_t crc = 0;
 
 	for (; n >= 8; n -= 8, a += 8, b += 8)
-		crc = xor_word_sw(crc, load64(a) ^ load64(b));
+		crc = sdb_crc_word_sw(crc, load64(a) ^ load64(b));
 	while (n--)
 		crc = (crc >> 8) ^ t[0][(crc ^ *a++ ^ *b++) & 0xff];
 	return crc;
@@ -238,12 +226,6 @@ uint32_t sdb_crc_patch_words(const struct state_db *db, uint32_t crc, const void
 	const unsigned char *a = old, *b = new;
 	size_t lo = 0, hi = len;
 
-	if (len == 16 && !db->hw_crc) {
-		/* The hot path's usual size: xor_sw's two steps, straight, no call. */
-		uint32_t c = xor_word_sw(0, load64(a) ^ load64(b));
-
-		return crc ^ xor_word_sw(c, load64(a + 8) ^ load64(b + 8));
-	}
 	if (len % 8 || len <= 16)
 		return sdb_crc_patch(db, crc, a, b, len, 0);	/* two words: patched whole, cheaper */
 	while (lo < hi && load64(a + lo) == load64(b + lo))

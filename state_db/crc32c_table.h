@@ -4,7 +4,7 @@
  * by one zero byte. Generated once from the polynomial; the host test checks
  * every entry against a bit-at-a-time computation.
  */
-static const uint32_t crc32c_table[8][256] = {
+const uint32_t sdb_crc32c_table[8][256] = {
 	{
 		0x00000000u, 0xf26b8303u, 0xe13b70f7u, 0x1350f3f4u, 0xc79a971fu, 0x35f1141cu,
 		0x26a1e7e8u, 0xd4ca64ebu, 0x8ad958cfu, 0x78b2dbccu, 0x6be22838u, 0x9989ab3bu,

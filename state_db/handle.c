@@ -164,6 +164,7 @@ static struct sdb_rec *regrow(struct state_db *db, const struct sdb_rec *rec, si
 		return NULL;
 	memcpy(&r->crc, &rec->crc, sizeof *r - offsetof(struct sdb_rec, crc) + rec->len);
 	r->wseq = 0;
+	r->seq = ++db->seq;	/* another buffer: statedb_changes and transactions see the move */
 	return r;
 }
 

@@ -170,6 +170,7 @@ struct statedb_txn {
 	 */
 	uint32_t ninline;
 	uint32_t ninplace;          /* ops that are inline updates by handle (op.inplace) */
+	uint64_t changes;           /* sdb_changes_of the store at the begin */
 	struct sdb_inline_op inl[SDB_TXN_INLINE_OPS];
 };
 
@@ -213,6 +214,22 @@ int sdb_rec_verify_read(struct state_db *db, const struct sdb_rec *r, const char
 size_t sdb_rec_size(const struct sdb_rec *r);
 
 /* crc32c.c */
+/* Slicing-by-8 tables (crc32c_table.h), in .rodata; hidden: state_db's own. */
+extern const uint32_t sdb_crc32c_table[8][256] __attribute__((visibility("hidden")));
+
+/* One slicing-by-8 step of the raw register crc over the word x (little-endian bytes). */
+static inline uint32_t sdb_crc_word_sw(uint32_t crc, uint64_t x)
+{
+	const uint32_t (*t)[256] = sdb_crc32c_table;
+	uint64_t v = x ^ crc;
+
+	crc = t[7][v & 0xff] ^ t[6][(v >> 8) & 0xff] ^ t[5][(v >> 16) & 0xff] ^ t[4][(v >> 24) & 0xff];
+	if (v >> 32)	/* a change in the low bytes only (a counter, a pointer): half the lookups */
+		crc ^= t[3][(v >> 32) & 0xff] ^ t[2][(v >> 40) & 0xff] ^ t[1][(v >> 48) & 0xff] ^
+		       t[0][v >> 56];
+	return crc;
+}
+
 uint32_t sdb_crc(const struct state_db *db, uint32_t crc, const void *p, size_t n);
 uint32_t sdb_crc32c_hw(uint32_t crc, const void *p, size_t n);
 bool sdb_cpu_has_crc32(void);
@@ -223,6 +240,26 @@ uint32_t sdb_crc_patch(const struct state_db *db, uint32_t crc, const void *old,
 /* sdb_crc_patch of a whole value of len bytes (old to new) over the 8-byte words that differ only. */
 uint32_t sdb_crc_patch_words(const struct state_db *db, uint32_t crc, const void *old,
 			     const void *new, size_t len);
+
+/*
+ * sdb_crc_patch_words inline for the hot path's usual size, 16 bytes, with
+ * the software CRC (the crc32 instruction's path is a call, and as cheap):
+ * the two word steps of the difference, straight.
+ */
+static inline __attribute__((always_inline)) uint32_t
+sdb_crc_patch_value(const struct state_db *db, uint32_t crc, const void *old, const void *new,
+		    size_t len)
+{
+	uint64_t a0, a1, b0, b1;
+
+	if (len != 16 || db->hw_crc)
+		return sdb_crc_patch_words(db, crc, old, new, len);
+	__builtin_memcpy(&a0, old, 8);
+	__builtin_memcpy(&a1, (const unsigned char *)old + 8, 8);
+	__builtin_memcpy(&b0, new, 8);
+	__builtin_memcpy(&b1, (const unsigned char *)new + 8, 8);
+	return crc ^ sdb_crc_word_sw(sdb_crc_word_sw(0, a0 ^ b0), a1 ^ b1);
+}
 
 /* handle.c: keeping the handle table in step with the writers. */
 void sdb_handle_move(struct state_db *db, struct sdb_rec *from, struct sdb_rec *to);
@@ -258,6 +295,15 @@ bool sdb_index_put(struct sdb_table *t, const char *name, uint32_t hash, struct 
 const struct sdb_op *sdb_txn_find(const struct statedb_txn *txn, const char *name, uint32_t hash);
 void sdb_txn_free_all(struct state_db *db);
 void sdb_index_free(struct state_db *db);
+
+/*
+ * statedb_changes: grows at every write, create, delete and commit, and at
+ * every move of a record to another buffer (each gives a new seq).
+ */
+static inline uint64_t sdb_changes_of(const struct state_db *db)
+{
+	return __atomic_load_n(&db->seq, __ATOMIC_ACQUIRE) + db->deletes + db->commits;
+}
 
 static inline bool sdb_root_ok(const struct state_db *db)
 {

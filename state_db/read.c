@@ -264,5 +264,5 @@ uint64_t statedb_changes(const struct state_db *db)
 {
 	if (!sdb_root_ok(db))
 		return 0;
-	return __atomic_load_n(&db->seq, __ATOMIC_ACQUIRE) + db->deletes + db->commits;
+	return sdb_changes_of(db);
 }

@@ -64,6 +64,7 @@ int statedb_txn_begin(struct state_db *db, uint64_t owner_id, struct statedb_txn
 	txn->doomed = txn->background = txn->bg_active = txn->bg_stale = txn->free_later = false;
 	txn->owner_id = owner_id;
 	txn->nops = 0;
+	txn->changes = sdb_changes_of(db);
 	txn->next = db->txns;
 	db->txns = txn;
 	db->open_txns++;
@@ -369,7 +370,7 @@ static int inline_rewrite(struct state_db *db, struct sdb_inline_op *in, const v
 {
 	struct sdb_rec *v = sdb_inline_value(in);
 
-	v->crc = sdb_crc_patch_words(db, v->crc, v->data, data, len);
+	v->crc = sdb_crc_patch_value(db, v->crc, v->data, data, len);
 	memcpy(v->data, data, len);
 	return STATEDB_OK;
 }
@@ -397,7 +398,7 @@ static inline __attribute__((always_inline)) int inline_new(struct state_db *db,
 	op = &in->op;
 	v->block.size = sizeof in->value;
 	v->len = (uint32_t)len;
-	v->crc = sdb_crc_patch_words(db, cur->crc, cur->data, data, len);
+	v->crc = sdb_crc_patch_value(db, cur->crc, cur->data, data, len);
 	/* Inline copies (sdb_copy_value), not memcpy calls: this runs for every op. */
 	sdb_copy_value(v->data, data, len);
 	in->whole = false;
@@ -712,7 +713,8 @@ static void settle(struct state_db *db, struct statedb_txn *txn)
 /*
  * The commit of a transaction whose every op is an inline update by handle,
  * with no fail point set (so nothing can stop it half way, and no old value
- * is kept for an undo): each op validated, then each value written into its
+ * is kept for an undo): each op validated (unless nothing changed since
+ * the begin), then each value written into its
  * record, whose counter is odd from its write until all are written (as
  * publish and settle do), then each given its new seq and an even counter.
  */
@@ -720,7 +722,12 @@ static int commit_inline(struct state_db *db, struct statedb_txn *txn)
 {
 	struct sdb_op *op;
 
-	for (op = txn->ops; op; op = op->next) {
+	/*
+	 * Each op saw its record's current value when it was made; if the store
+	 * has not changed since the begin, they all still hold (no record moved,
+	 * was written or deleted), with nothing to look at.
+	 */
+	for (op = sdb_changes_of(db) == txn->changes ? NULL : txn->ops; op; op = op->next) {
 		if (!unchanged_inline(db, op)) {
 			txn_end(db, txn, false);
 			return STATEDB_E_CONFLICT;

@@ -334,8 +334,10 @@ int statedb_stats(struct state_db *db, struct statedb_stats *st);
 
 /*
  * A number that moves at every change of the committed store: every write
- * gives a value a new seq (in place too), every delete and every commit is
- * counted. What a reader saw at one value of it is still so while it holds
+ * gives a value a new seq (in place too), and so does a move of a record
+ * to a bigger buffer (statedb_hopen); every delete and every commit is
+ * counted. A commit of updates by handle only (statedb_txn_hupdate) checks
+ * no record when it has not moved since the transaction began. What a reader saw at one value of it is still so while it holds
  * (for work done ahead of a swap's pause and only confirmed in it). It
  * does not see bytes changed behind state_db's back: the checksums do. A
  * reader; 0 for a root that is not a store.

@@ -841,6 +841,36 @@ Test(state_db_hot, txn_by_handle_read_by_name_has_the_records_header)
 	cr_assert_eq(statedb_verify_all(&db, NULL, NULL), 0);
 }
 
+/*
+ * A record moved to a bigger buffer (statedb_hopen with more capacity)
+ * after a transaction wrote it by handle: the move is a change of the
+ * store, and the commit conflicts rather than writing into the old buffer.
+ */
+Test(state_db_hot, txn_by_handle_conflicts_with_a_move_in_between)
+{
+	struct statedb_stats before, after;
+	struct statedb_txn *t;
+	statedb_handle h;
+	struct val16 v;
+
+	hx_setup(100);
+	t = hx_txn(200);
+	uint64_t changes = statedb_changes(&db);
+
+	cr_assert_eq(statedb_stats(&db, &before), STATEDB_OK);
+	cr_assert_eq(statedb_hopen(&db, "hot/x2", 256, &h), STATEDB_OK);
+	cr_assert_eq(h, hx[2], "the handle follows the record");
+	cr_assert_neq(statedb_changes(&db), changes, "a move is a change");
+	cr_assert_eq(statedb_txn_commit(&db, t), STATEDB_E_CONFLICT);
+	cr_assert_eq(statedb_stats(&db, &after), STATEDB_OK);
+	cr_assert_eq(after.updates, before.updates);
+	hx_assert(100);
+	/* Begun after the move, the same transaction commits. */
+	cr_assert_eq(statedb_txn_commit(&db, hx_txn(200)), STATEDB_OK);
+	hx_assert(200);
+	cr_assert_eq(statedb_hget(&db, hx[2], &v, sizeof v, NULL), (int)sizeof v);
+}
+
 Test(state_db_hot, txn_by_handle_carries_a_corruption)
 {
 	struct statedb_txn *t;
