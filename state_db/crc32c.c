@@ -169,6 +169,10 @@ void sdb_shift_build(struct state_db *db)
 		for (uint32_t j = 0; j < 4; j++)
 			for (uint32_t b = 0; b < 256; b++)
 				s->t[k][j][b] = apply(s->t[k - 1], apply(s->t[k - 1], b << (8 * j)));
+	/* Byte j of a word is table 7 - j's (crc_sw), then 8 zero bytes follow. */
+	for (uint32_t j = 0; j < 8; j++)
+		for (uint32_t b = 0; b < 256; b++)
+			s->w16[j][b] = zeros_sw(sdb_crc32c_table[7 - j][b], 8);
 	db->shift = s;
 }
 

@@ -78,6 +78,12 @@ struct sdb_hent {
 struct sdb_shift {
 	struct sdb_block block;
 	uint32_t t[SDB_SHIFT_LEVELS][4][256];
+	/*
+	 * w16[j][b]: the raw register from 0 over 16 bytes, byte j of the first
+	 * 8 being b and the rest zero. A 16-byte value's first word then costs
+	 * a lookup per byte that changed in it, with no pass over the second.
+	 */
+	uint32_t w16[8][256];
 };
 
 struct sdb_slot {
@@ -242,23 +248,46 @@ uint32_t sdb_crc_patch_words(const struct state_db *db, uint32_t crc, const void
 			     const void *new, size_t len);
 
 /*
- * sdb_crc_patch_words inline for the hot path's usual size, 16 bytes, with
- * the software CRC (the crc32 instruction's path is a call, and as cheap):
- * the two word steps of the difference, straight.
+ * The checksum crc of a 16-byte message patched for its change from old to
+ * new, in software (CRC-32C is linear: see sdb_crc_patch): a word that did
+ * not change costs nothing, and in the first word, a lookup per byte in
+ * its low half and, if its high half changed too, per byte in that
+ * (shift's w16); the second word is one slicing step.
+ */
+static inline __attribute__((always_inline)) uint32_t
+sdb_crc_patch16_sw(const struct sdb_shift *s, uint32_t crc, const void *old, const void *new)
+{
+	const uint32_t (*w)[256] = s->w16;
+	uint64_t a0, a1, b0, b1, d0, d1;
+
+	__builtin_memcpy(&a0, old, 8);
+	__builtin_memcpy(&a1, (const unsigned char *)old + 8, 8);
+	__builtin_memcpy(&b0, new, 8);
+	__builtin_memcpy(&b1, (const unsigned char *)new + 8, 8);
+	d0 = a0 ^ b0;
+	d1 = a1 ^ b1;
+	if (d0) {
+		crc ^= w[0][d0 & 0xff] ^ w[1][(d0 >> 8) & 0xff] ^ w[2][(d0 >> 16) & 0xff] ^
+		       w[3][(d0 >> 24) & 0xff];
+		if (d0 >> 32)
+			crc ^= w[4][(d0 >> 32) & 0xff] ^ w[5][(d0 >> 40) & 0xff] ^
+			       w[6][(d0 >> 48) & 0xff] ^ w[7][d0 >> 56];
+	}
+	return d1 ? crc ^ sdb_crc_word_sw(0, d1) : crc;
+}
+
+/*
+ * sdb_crc_patch_words, inline for the hot path's usual size, 16 bytes, with
+ * the software CRC and the shift tables built (the crc32 instruction's path
+ * is a call, and as cheap).
  */
 static inline __attribute__((always_inline)) uint32_t
 sdb_crc_patch_value(const struct state_db *db, uint32_t crc, const void *old, const void *new,
 		    size_t len)
 {
-	uint64_t a0, a1, b0, b1;
-
-	if (len != 16 || db->hw_crc)
+	if (len != 16 || db->hw_crc || !db->shift)
 		return sdb_crc_patch_words(db, crc, old, new, len);
-	__builtin_memcpy(&a0, old, 8);
-	__builtin_memcpy(&a1, (const unsigned char *)old + 8, 8);
-	__builtin_memcpy(&b0, new, 8);
-	__builtin_memcpy(&b1, (const unsigned char *)new + 8, 8);
-	return crc ^ sdb_crc_word_sw(sdb_crc_word_sw(0, a0 ^ b0), a1 ^ b1);
+	return sdb_crc_patch16_sw(db->shift, crc, old, new);
 }
 
 /* handle.c: keeping the handle table in step with the writers. */
@@ -416,7 +445,10 @@ static inline __attribute__((always_inline)) int sdb_inplace_patch(struct state_
 {
 	uint32_t w = r->wseq, crc;
 
-	crc = sdb_crc_patch(db, r->crc, r->data + at, data, n, r->len - at - n);
+	if (n == 16 && r->len - at == 16)	/* a 16-byte value, or its last 16 bytes */
+		crc = sdb_crc_patch_value(db, r->crc, r->data + at, data, 16);
+	else
+		crc = sdb_crc_patch(db, r->crc, r->data + at, data, n, r->len - at - n);
 	__atomic_store_n(&r->wseq, w + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	sdb_copy_value(r->data + at, data, n);
