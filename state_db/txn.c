@@ -81,22 +81,12 @@ static void txn_retire(struct state_db *db, const struct statedb_txn *txn, struc
 		sdb_retire(db, b);
 }
 
-/* Frees txn's ops and unpublished values, unlinks and frees txn itself. */
-static void txn_end(struct state_db *db, struct statedb_txn *txn, bool committed)
+/* Unlinks txn (its ops freed) and frees it, or keeps it for the next. */
+static inline __attribute__((always_inline)) void txn_close(struct state_db *db,
+							    struct statedb_txn *txn, bool committed)
 {
 	struct statedb_txn **pp = &db->txns;
-	struct sdb_op *op, *next;
 
-	/* Only inline ops, all in txn's own block: nothing to free. */
-	if (txn->ninplace == txn->nops && txn->nops <= SDB_TXN_INLINE_OPS)
-		txn->ops = NULL;
-	for (op = txn->ops; op; op = next) {
-		next = op->next;
-		if (!committed && op->rec && !op->inplace)
-			sdb_free(db, &op->rec->block);
-		if (!op->embedded)
-			txn_retire(db, txn, &op->block);
-	}
 	while (*pp != txn)
 		pp = &(*pp)->next;
 	*pp = txn->next;
@@ -115,6 +105,27 @@ static void txn_end(struct state_db *db, struct statedb_txn *txn, bool committed
 		return;
 	}
 	sdb_retire(db, &txn->block);
+}
+
+/* True if every op of txn is an inline op in its own block: nothing of them to free. */
+static inline bool all_embedded(const struct statedb_txn *txn)
+{
+	return txn->ninplace == txn->nops && txn->nops <= SDB_TXN_INLINE_OPS;
+}
+
+/* Frees txn's ops and unpublished values, unlinks and frees txn itself. */
+static void txn_end(struct state_db *db, struct statedb_txn *txn, bool committed)
+{
+	struct sdb_op *op, *next;
+
+	for (op = all_embedded(txn) ? NULL : txn->ops; op; op = next) {
+		next = op->next;
+		if (!committed && op->rec && !op->inplace)
+			sdb_free(db, &op->rec->block);
+		if (!op->embedded)
+			txn_retire(db, txn, &op->block);
+	}
+	txn_close(db, txn, committed);
 }
 
 int statedb_txn_free_later(struct state_db *db, struct statedb_txn *txn)
@@ -249,7 +260,12 @@ static int txn_set(struct state_db *db, struct statedb_txn *txn, struct sdb_op *
 	if (op) {
 		if (op->rec && !op->inplace)
 			sdb_free(db, &op->rec->block);
-		txn->ninplace -= op->inplace;
+		if (op->inplace) {	/* an inline op, now published by its slot as any other */
+			txn->ninplace--;
+			op->slot = NULL;
+			op->table = NULL;
+			op->reused_tomb = false;
+		}
 		op->rec = rec;
 		op->inplace = false;    /* a by-name write: published as any other */
 		return STATEDB_OK;
@@ -402,13 +418,12 @@ static inline __attribute__((always_inline)) int inline_new(struct state_db *db,
 	/* Inline copies (sdb_copy_value), not memcpy calls: this runs for every op. */
 	sdb_copy_value(v->data, data, len);
 	in->whole = false;
-	op->published = op->reused_tomb = false;
+	/* slot, table and reused_tomb are for ops published by their slot (txn_set sets them). */
+	op->published = false;
 	op->inplace = true;
 	op->embedded = embedded;
 	sdb_copy_value((unsigned char *)op->name, (const unsigned char *)cur->name, sizeof op->name);
 	op->hash = hash;
-	op->slot = NULL;
-	op->table = NULL;
 	op->base = cur;
 	op->base_seq = cur->seq;
 	op->rec = v;
@@ -721,6 +736,7 @@ static void settle(struct state_db *db, struct statedb_txn *txn)
 static int commit_inline(struct state_db *db, struct statedb_txn *txn)
 {
 	struct sdb_op *op;
+	uint64_t seq;
 
 	/*
 	 * Each op saw its record's current value when it was made; if the store
@@ -743,13 +759,18 @@ static int commit_inline(struct state_db *db, struct statedb_txn *txn)
 		r->crc = op->rec->crc;
 	}
 	__atomic_store_n(&db->committing, NULL, __ATOMIC_RELEASE);
+	seq = db->seq;
 	for (op = txn->ops; op; op = op->next) {
-		op->base->seq = ++db->seq;
+		op->base->seq = ++seq;
 		__atomic_store_n(&op->base->wseq, op->base->wseq + 1, __ATOMIC_RELEASE);
 	}
+	db->seq = seq;
 	db->updates += txn->nops;
 	db->inplace += txn->nops;
-	txn_end(db, txn, true);
+	if (all_embedded(txn))
+		txn_close(db, txn, true);
+	else
+		txn_end(db, txn, true);
 	return STATEDB_OK;
 }
 
