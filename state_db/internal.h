@@ -321,7 +321,8 @@ bool sdb_index_put(struct sdb_table *t, const char *name, uint32_t hash, struct 
 		   struct sdb_slot **slot);
 
 /* txn.c: what a reader sees of name while a commit publishes. */
-const struct sdb_op *sdb_txn_find(const struct statedb_txn *txn, const char *name, uint32_t hash);
+const struct sdb_op *sdb_txn_find(const struct state_db *db, const struct statedb_txn *txn,
+				  const char *name, uint32_t hash);
 void sdb_txn_free_all(struct state_db *db);
 void sdb_index_free(struct state_db *db);
 

@@ -72,7 +72,7 @@ static struct sdb_rec *committed(struct state_db *db, const char *name, uint32_t
 				 struct sdb_rec *r)
 {
 	struct statedb_txn *c = __atomic_load_n(&db->committing, __ATOMIC_ACQUIRE);
-	const struct sdb_op *op = c ? sdb_txn_find(c, name, hash) : NULL;
+	const struct sdb_op *op = c ? sdb_txn_find(db, c, name, hash) : NULL;
 
 	return op ? op->base : r;
 }

@@ -29,17 +29,42 @@ static int check_txn(struct state_db *db, struct statedb_txn *txn)
 	return open_txn(db, txn) ? STATEDB_OK : STATEDB_E_TXN;
 }
 
-const struct sdb_op *sdb_txn_find(const struct statedb_txn *txn, const char *name, uint32_t hash)
+/*
+ * The name op is for: its own copy, or for an inline op, which keeps none,
+ * its value's (once whole) or its record's, through its handle (a move to
+ * a bigger buffer keeps the name). NULL when that record was deleted since
+ * the write (the op's commit conflicts): then no name finds the op.
+ */
+static const char *op_name(const struct state_db *db, const struct sdb_op *op)
 {
+	const struct sdb_inline_op *in = (const struct sdb_inline_op *)op;
+	const struct sdb_rec *r;
+	uint32_t unused;
+
+	if (!op->inplace)
+		return op->name;
+	if (in->whole)
+		return op->rec->name;
+	r = sdb_handle_rec(db, in->h, &unused);
+	return r ? r->name : NULL;
+}
+
+const struct sdb_op *sdb_txn_find(const struct state_db *db, const struct statedb_txn *txn,
+				  const char *name, uint32_t hash)
+{
+	const char *key;
+
 	for (const struct sdb_op *op = txn->ops; op; op = op->next)
-		if (op->hash == hash && strncmp(op->name, name, sizeof op->name) == 0)
+		if (op->hash == hash && (key = op_name(db, op)) &&
+		    strncmp(key, name, sizeof op->name) == 0)
 			return op;
 	return NULL;
 }
 
-static struct sdb_op *find_op(struct statedb_txn *txn, const char *name, uint32_t hash)
+static struct sdb_op *find_op(const struct state_db *db, struct statedb_txn *txn, const char *name,
+			      uint32_t hash)
 {
-	return (struct sdb_op *)sdb_txn_find(txn, name, hash);
+	return (struct sdb_op *)sdb_txn_find(db, txn, name, hash);
 }
 
 int statedb_txn_begin(struct state_db *db, uint64_t owner_id, struct statedb_txn **out)
@@ -228,7 +253,7 @@ static int txn_view(struct state_db *db, struct statedb_txn *txn, const char *na
 	int err;
 
 	*slot = NULL;
-	*op = find_op(txn, name, hash);
+	*op = find_op(db, txn, name, hash);
 	if (*op) {
 		*cur = (err = inline_whole(db, *op)) ? NULL : (*op)->rec;
 		return err;
@@ -261,6 +286,7 @@ static int txn_set(struct state_db *db, struct statedb_txn *txn, struct sdb_op *
 		if (op->rec && !op->inplace)
 			sdb_free(db, &op->rec->block);
 		if (op->inplace) {	/* an inline op, now published by its slot as any other */
+			memcpy(op->name, op->rec->name, sizeof op->name);	/* whole: txn_view */
 			txn->ninplace--;
 			op->slot = NULL;
 			op->table = NULL;
@@ -422,8 +448,7 @@ static inline __attribute__((always_inline)) int inline_new(struct state_db *db,
 	op->published = false;
 	op->inplace = true;
 	op->embedded = embedded;
-	sdb_copy_value((unsigned char *)op->name, (const unsigned char *)cur->name, sizeof op->name);
-	op->hash = hash;
+	op->hash = hash;	/* and no copy of the name: op_name */
 	op->base = cur;
 	op->base_seq = cur->seq;
 	op->rec = v;
@@ -449,7 +474,7 @@ int statedb_txn_hupdate(struct state_db *db, struct statedb_txn *txn, statedb_ha
 		return STATEDB_E_INVAL;
 	if (!(cur = sdb_handle_rec(db, h, &hash)))
 		return STATEDB_E_STALE;
-	if ((op = find_op(txn, cur->name, hash)) && op->inplace && len == op->rec->len)
+	if ((op = find_op(db, txn, cur->name, hash)) && op->inplace && len == op->rec->len)
 		return inline_rewrite(db, (struct sdb_inline_op *)op, data, len);
 	if (op && (err = inline_whole(db, op)))
 		return err;
@@ -490,7 +515,7 @@ int statedb_txn_view(struct state_db *db, struct statedb_txn *txn, const char *n
 	*data = NULL;
 	if (sdb_text_len(name, STATEDB_NAME_MAX) < 0)
 		return STATEDB_E_NAME;
-	if (!(op = find_op(txn, name, sdb_hash(name))))
+	if (!(op = find_op(db, txn, name, sdb_hash(name))))
 		return statedb_view(db, name, data, meta);
 	if ((err = inline_whole(db, op)))
 		return err;
@@ -536,7 +561,7 @@ struct txn_walk {
 static bool overlay(void *ctx, const struct statedb_meta *meta)
 {
 	struct txn_walk *w = ctx;
-	struct sdb_op *op = find_op(w->txn, meta->name, sdb_hash(meta->name));
+	struct sdb_op *op = find_op(w->db, w->txn, meta->name, sdb_hash(meta->name));
 	struct statedb_meta own;
 
 	if (!op)

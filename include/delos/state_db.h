@@ -419,7 +419,7 @@ int statedb_txn_delete(struct state_db *db, struct statedb_txn *txn, const char 
  * and by-name writes of the transaction see it as any of its writes, with
  * the record's header as it was at the write; once the record changed
  * outside the transaction (which its commit refuses), they return
- * E_CONFLICT. A commit whose every write is one of these, with no fail
+ * E_CONFLICT, and once it was deleted, its name finds the committed store. A commit whose every write is one of these, with no fail
  * point set, keeps no copy of the old values (nothing can stop it).
  * Returns as statedb_txn_update, or E_STALE for a stale handle.
  */

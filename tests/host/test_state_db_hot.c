@@ -811,7 +811,8 @@ Test(state_db_hot, txn_by_handle_mixes_with_writes_by_name)
 /*
  * A value written by handle gets the rest of its header at the first by-name
  * read: the record's own owner, type and version. Once the record changed
- * outside the transaction, that read says so (the commit would refuse it).
+ * outside the transaction, that read says so (the commit would refuse it);
+ * once it was deleted, the name finds the committed store.
  */
 Test(state_db_hot, txn_by_handle_read_by_name_has_the_records_header)
 {
@@ -823,6 +824,7 @@ Test(state_db_hot, txn_by_handle_read_by_name_has_the_records_header)
 	cr_assert_eq(statedb_txn_begin(&db, 1, &t), STATEDB_OK);
 	cr_assert_eq(statedb_txn_hupdate(&db, t, hx[0], &v, sizeof v), STATEDB_OK);
 	cr_assert_eq(statedb_txn_hupdate(&db, t, hx[1], &v, sizeof v), STATEDB_OK);
+	cr_assert_eq(statedb_txn_hupdate(&db, t, hx[2], &v, sizeof v), STATEDB_OK);
 	memset(&v, 0, sizeof v);
 	cr_assert_eq(statedb_txn_get(&db, t, "hot/x0", &v, sizeof v, &m), (int)sizeof v);
 	cr_assert(v.a == 7 && v.b == 8);
@@ -835,6 +837,9 @@ Test(state_db_hot, txn_by_handle_read_by_name_has_the_records_header)
 	cr_assert_eq(statedb_txn_get(&db, t, "hot/x1", &v, sizeof v, NULL), STATEDB_E_CONFLICT);
 	cr_assert_eq(statedb_txn_update(&db, t, "hot/x1", STATEDB_TYPE_KEEP, 1, &v, sizeof v),
 		     STATEDB_E_CONFLICT);
+	/* hot/x2 deleted outside: by name, the transaction finds the committed store. */
+	cr_assert_eq(statedb_delete(&db, "hot/x2"), STATEDB_OK);
+	cr_assert_eq(statedb_txn_get(&db, t, "hot/x2", &v, sizeof v, NULL), STATEDB_E_NOT_FOUND);
 	cr_assert_eq(statedb_txn_commit(&db, t), STATEDB_E_CONFLICT);
 	cr_assert_eq(statedb_hget(&db, hx[0], &v, sizeof v, NULL), (int)sizeof v);
 	cr_assert_eq(v.b, 100, "nothing of the transaction was committed");
