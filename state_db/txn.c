@@ -774,7 +774,11 @@ static int commit_inline(struct state_db *db, struct statedb_txn *txn)
 			return STATEDB_E_CONFLICT;
 		}
 	}
-	__atomic_store_n(&db->committing, txn, __ATOMIC_RELEASE);
+	/*
+	 * No `committing` for readers: each op writes its record's own buffer,
+	 * which a reader by name finds in its slot anyway, and whose counter
+	 * makes it retry until the last value is in.
+	 */
 	for (op = txn->ops; op; op = op->next) {
 		struct sdb_rec *r = op->base;
 
@@ -783,7 +787,6 @@ static int commit_inline(struct state_db *db, struct statedb_txn *txn)
 		sdb_copy_value(r->data, op->rec->data, r->len);
 		r->crc = op->rec->crc;
 	}
-	__atomic_store_n(&db->committing, NULL, __ATOMIC_RELEASE);
 	seq = db->seq;
 	for (op = txn->ops; op; op = op->next) {
 		op->base->seq = ++seq;
