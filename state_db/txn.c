@@ -418,26 +418,22 @@ static int inline_rewrite(struct state_db *db, struct sdb_inline_op *in, const v
 }
 
 /*
- * A new inline op for committed record cur (h's, name hash `hash`) on the
- * ops list: its value's data, length and checksum; the rest of the value's
- * header waits for a by-name call that needs it (inline_whole).
+ * Puts `in` (txn's next embedded op, or a block of its own) on the ops list
+ * as the inline op for committed record cur (h's, name hash `hash`): its
+ * value's data, length and checksum; the rest of the value's header waits
+ * for a by-name call that needs it (inline_whole).
  */
 static inline __attribute__((always_inline)) int inline_new(struct state_db *db,
 							    struct statedb_txn *txn,
+							    struct sdb_inline_op *in, bool embedded,
 							    statedb_handle h, struct sdb_rec *cur,
 							    uint32_t hash, const void *data, size_t len)
 {
-	bool embedded = txn->ninline < SDB_TXN_INLINE_OPS;
-	struct sdb_inline_op *in = embedded ? &txn->inl[txn->ninline] : sdb_alloc(db, sizeof *in);
-	struct sdb_rec *v;
-	struct sdb_op *op;
+	struct sdb_rec *v = sdb_inline_value(in);
+	struct sdb_op *op = &in->op;
 
-	if (!in)
-		return STATEDB_E_NOMEM;
 	txn->ninline += embedded;
 	txn->ninplace++;
-	v = sdb_inline_value(in);
-	op = &in->op;
 	v->block.size = sizeof in->value;
 	v->len = (uint32_t)len;
 	v->crc = sdb_crc_patch_value(db, cur->crc, cur->data, data, len);
@@ -459,10 +455,45 @@ static inline __attribute__((always_inline)) int inline_new(struct state_db *db,
 	return STATEDB_OK;
 }
 
+/* True if a new value of len bytes for cur can be an inline op. */
+static inline bool inline_fits(const struct statedb_txn *txn, const struct sdb_rec *cur, size_t len)
+{
+	return len == cur->len && len <= SDB_TXN_INLINE_BYTES && len <= sdb_rec_cap(cur) &&
+	       txn->nops < STATEDB_TXN_OPS_MAX;
+}
+
+/*
+ * statedb_txn_hupdate's other cases, out of its way: a record the
+ * transaction touched already (op), an inline op past the embedded ones,
+ * and anything else, statedb_txn_update of the record's name, header kept.
+ */
+static __attribute__((noinline)) int hupdate_other(struct state_db *db, struct statedb_txn *txn,
+						   statedb_handle h, struct sdb_rec *cur,
+						   struct sdb_op *op, uint32_t hash, const void *data,
+						   size_t len)
+{
+	char name[STATEDB_NAME_MAX + 1];
+	struct sdb_inline_op *in;
+	int err;
+
+	if (op && op->inplace && len == op->rec->len)
+		return inline_rewrite(db, (struct sdb_inline_op *)op, data, len);
+	if (op && (err = inline_whole(db, op)))
+		return err;
+	if (!op && inline_fits(txn, cur, len)) {
+		if (!(in = sdb_alloc(db, sizeof *in)))
+			return STATEDB_E_NOMEM;
+		return inline_new(db, txn, in, false, h, cur, hash, data, len);
+	}
+	memcpy(name, cur->name, STATEDB_NAME_MAX);
+	name[STATEDB_NAME_MAX] = '\0';
+	return statedb_txn_update(db, txn, name, STATEDB_TYPE_KEEP,
+				  op && op->rec ? op->rec->version : cur->version, data, len);
+}
+
 int statedb_txn_hupdate(struct state_db *db, struct statedb_txn *txn, statedb_handle h,
 			const void *data, size_t len)
 {
-	char name[STATEDB_NAME_MAX + 1];
 	struct sdb_rec *cur;
 	struct sdb_op *op;
 	uint32_t hash;
@@ -474,19 +505,10 @@ int statedb_txn_hupdate(struct state_db *db, struct statedb_txn *txn, statedb_ha
 		return STATEDB_E_INVAL;
 	if (!(cur = sdb_handle_rec(db, h, &hash)))
 		return STATEDB_E_STALE;
-	if ((op = find_op(db, txn, cur->name, hash)) && op->inplace && len == op->rec->len)
-		return inline_rewrite(db, (struct sdb_inline_op *)op, data, len);
-	if (op && (err = inline_whole(db, op)))
-		return err;
-	if (op || len != cur->len || len > SDB_TXN_INLINE_BYTES || len > sdb_rec_cap(cur) ||
-	    txn->nops >= STATEDB_TXN_OPS_MAX) {
-		/* Anything else is statedb_txn_update of its name, header kept. */
-		memcpy(name, cur->name, STATEDB_NAME_MAX);
-		name[STATEDB_NAME_MAX] = '\0';
-		return statedb_txn_update(db, txn, name, STATEDB_TYPE_KEEP,
-					  op && op->rec ? op->rec->version : cur->version, data, len);
-	}
-	return inline_new(db, txn, h, cur, hash, data, len);
+	op = find_op(db, txn, cur->name, hash);
+	if (op || txn->ninline >= SDB_TXN_INLINE_OPS || !inline_fits(txn, cur, len))
+		return hupdate_other(db, txn, h, cur, op, hash, data, len);
+	return inline_new(db, txn, &txn->inl[txn->ninline], true, h, cur, hash, data, len);
 }
 
 /* Fills *m from the transaction's own value r of name. */
@@ -758,7 +780,7 @@ static void settle(struct state_db *db, struct statedb_txn *txn)
  * record, whose counter is odd from its write until all are written (as
  * publish and settle do), then each given its new seq and an even counter.
  */
-static int commit_inline(struct state_db *db, struct statedb_txn *txn)
+static __attribute__((noinline)) int commit_inline(struct state_db *db, struct statedb_txn *txn)
 {
 	struct sdb_op *op;
 	uint64_t seq;
@@ -802,16 +824,11 @@ static int commit_inline(struct state_db *db, struct statedb_txn *txn)
 	return STATEDB_OK;
 }
 
-int statedb_txn_commit(struct state_db *db, struct statedb_txn *txn)
+/* Any other commit: validated, the index grown for its creates, published under `committing`. */
+static __attribute__((noinline)) int commit_ops(struct state_db *db, struct statedb_txn *txn)
 {
-	int err = check_txn(db, txn), creates;
+	int err, creates = validate(db, txn);
 
-	if (err)
-		return err;
-	sdb_reclaim(db);
-	if (txn->ninplace == txn->nops && db->fail_point.cell[0] == '\0')
-		return commit_inline(db, txn);
-	creates = validate(db, txn);
 	err = creates < 0 ? creates : creates ? sdb_index_reserve(db, (size_t)creates) : 0;
 	if (err) {
 		txn_end(db, txn, false);
@@ -833,4 +850,16 @@ int statedb_txn_commit(struct state_db *db, struct statedb_txn *txn)
 	settle(db, txn);
 	txn_end(db, txn, true);
 	return STATEDB_OK;
+}
+
+int statedb_txn_commit(struct state_db *db, struct statedb_txn *txn)
+{
+	int err = check_txn(db, txn);
+
+	if (err)
+		return err;
+	sdb_reclaim(db);
+	if (txn->ninplace == txn->nops && db->fail_point.cell[0] == '\0')
+		return commit_inline(db, txn);
+	return commit_ops(db, txn);
 }

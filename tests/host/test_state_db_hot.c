@@ -910,6 +910,35 @@ Test(state_db_hot, txn_by_handle_patches_the_checksum_of_every_change)
 	db.hw_crc = hw;
 }
 
+/* More updates by handle than the transaction's embedded ops: the rest in blocks of their own. */
+Test(state_db_hot, txn_by_handle_past_the_embedded_ops)
+{
+	enum { N = SDB_TXN_INLINE_OPS + 3 };
+	static const char *const names[N] = { "many/0", "many/1", "many/2", "many/3",
+					      "many/4", "many/5", "many/6" };
+	statedb_handle h[N];
+	struct val16 v;
+
+	for (int k = 0; k < N; k++)
+		h[k] = open16(names[k], (uint64_t)k, 0);
+	for (int round = 0; round < 2; round++) {
+		struct statedb_txn *t;
+
+		cr_assert_eq(statedb_txn_begin(&db, 1, &t), STATEDB_OK);
+		for (int k = 0; k < N; k++) {
+			v = (struct val16){ (uint64_t)k, 10 + (uint64_t)round };
+			cr_assert_eq(statedb_txn_hupdate(&db, t, h[k], &v, sizeof v), STATEDB_OK);
+		}
+		/* Round 0 aborts (its blocks freed: teardown counts them), round 1 commits. */
+		cr_assert_eq(round ? statedb_txn_commit(&db, t) : statedb_txn_abort(&db, t), STATEDB_OK);
+		for (int k = 0; k < N; k++) {
+			cr_assert_eq(statedb_hget(&db, h[k], &v, sizeof v, NULL), (int)sizeof v);
+			cr_assert_eq(v.b, round ? 11u : 0u, "%s after round %d", names[k], round);
+			assert_crc_exact(names[k]);
+		}
+	}
+}
+
 Test(state_db_hot, txn_by_handle_carries_a_corruption)
 {
 	struct statedb_txn *t;
