@@ -22,11 +22,12 @@ static struct statedb_txn *open_txn(struct state_db *db, struct statedb_txn *txn
 	return NULL;
 }
 
-static int check_txn(struct state_db *db, struct statedb_txn *txn)
+static inline int check_txn(struct state_db *db, struct statedb_txn *txn)
 {
 	if (!sdb_root_ok(db))
 		return STATEDB_E_ROOT;
-	return open_txn(db, txn) ? STATEDB_OK : STATEDB_E_TXN;
+	/* The newest, the one in use, first: no walk. */
+	return txn && (db->txns == txn || open_txn(db, txn)) ? STATEDB_OK : STATEDB_E_TXN;
 }
 
 /*
@@ -112,7 +113,7 @@ static inline __attribute__((always_inline)) void txn_close(struct state_db *db,
 {
 	struct statedb_txn **pp = &db->txns;
 
-	while (*pp != txn)
+	while (*pp != txn)	/* the newest first: usually no step */
 		pp = &(*pp)->next;
 	*pp = txn->next;
 	db->open_txns--;
