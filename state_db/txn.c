@@ -68,22 +68,11 @@ static struct sdb_op *find_op(const struct state_db *db, struct statedb_txn *txn
 	return (struct sdb_op *)sdb_txn_find(db, txn, name, hash);
 }
 
-int statedb_txn_begin(struct state_db *db, uint64_t owner_id, struct statedb_txn **out)
+/* Makes txn, a fresh or kept block, an open transaction of db's, in *out. */
+static inline __attribute__((always_inline)) int txn_open(struct state_db *db,
+							  struct statedb_txn *txn, uint64_t owner_id,
+							  struct statedb_txn **out)
 {
-	struct statedb_txn *txn;
-
-	if (!sdb_root_ok(db))
-		return STATEDB_E_ROOT;
-	if (!out)
-		return STATEDB_E_INVAL;
-	*out = NULL;
-	sdb_reclaim(db);
-	if ((txn = db->txn_spare)) {	/* the last one's block, kept (txn_end) */
-		db->txn_spare = NULL;
-		db->spares--;
-	} else if (!(txn = sdb_alloc(db, sizeof *txn))) {
-		return STATEDB_E_NOMEM;
-	}
 	txn->ops = NULL;
 	txn->ninline = txn->ninplace = 0;
 	txn->nest = 0;
@@ -96,6 +85,38 @@ int statedb_txn_begin(struct state_db *db, uint64_t owner_id, struct statedb_txn
 	db->open_txns++;
 	*out = txn;
 	return STATEDB_OK;
+}
+
+/* statedb_txn_begin with retired blocks to free first, or no kept block. */
+static __attribute__((noinline)) int txn_open_new(struct state_db *db, uint64_t owner_id,
+						  struct statedb_txn **out)
+{
+	struct statedb_txn *txn;
+
+	sdb_reclaim(db);
+	if ((txn = db->txn_spare)) {
+		db->txn_spare = NULL;
+		db->spares--;
+	} else if (!(txn = sdb_alloc(db, sizeof *txn))) {
+		return STATEDB_E_NOMEM;
+	}
+	return txn_open(db, txn, owner_id, out);
+}
+
+int statedb_txn_begin(struct state_db *db, uint64_t owner_id, struct statedb_txn **out)
+{
+	struct statedb_txn *txn;
+
+	if (!sdb_root_ok(db))
+		return STATEDB_E_ROOT;
+	if (!out)
+		return STATEDB_E_INVAL;
+	*out = NULL;
+	if (db->retired || !(txn = db->txn_spare))
+		return txn_open_new(db, owner_id, out);
+	db->txn_spare = NULL;	/* the last one's block, kept (txn_close) */
+	db->spares--;
+	return txn_open(db, txn, owner_id, out);
 }
 
 /* Takes b out of use: at once, or at the next reclaim for a free_later commit. */
