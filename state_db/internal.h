@@ -440,16 +440,13 @@ static inline __attribute__((always_inline)) int sdb_hview_inline(struct state_d
 	return r->len <= sdb_rec_cap(r) ? (int)r->len : 0;
 }
 
-/* The in-place write of n bytes at `at` that keeps r's header: the checksum patched. */
-static inline __attribute__((always_inline)) int sdb_inplace_patch(struct state_db *db, struct sdb_rec *r,
-								   size_t at, const void *data, size_t n)
+/* The in-place write of n bytes at `at` that keeps r's header, with its new checksum crc. */
+static inline __attribute__((always_inline)) int sdb_inplace_store(struct state_db *db, struct sdb_rec *r,
+								   size_t at, const void *data, size_t n,
+								   uint32_t crc)
 {
-	uint32_t w = r->wseq, crc;
+	uint32_t w = r->wseq;
 
-	if (n == 16 && r->len - at == 16)	/* a 16-byte value, or its last 16 bytes */
-		crc = sdb_crc_patch_value(db, r->crc, r->data + at, data, 16);
-	else
-		crc = sdb_crc_patch(db, r->crc, r->data + at, data, n, r->len - at - n);
 	__atomic_store_n(&r->wseq, w + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	sdb_copy_value(r->data + at, data, n);
@@ -458,6 +455,14 @@ static inline __attribute__((always_inline)) int sdb_inplace_patch(struct state_
 	__atomic_store_n(&r->wseq, w + 2, __ATOMIC_RELEASE);
 	db->inplace++;
 	return STATEDB_OK;
+}
+
+/* The in-place write of n bytes at `at` that keeps r's header: the checksum patched. */
+static inline __attribute__((always_inline)) int sdb_inplace_patch(struct state_db *db, struct sdb_rec *r,
+								   size_t at, const void *data, size_t n)
+{
+	return sdb_inplace_store(db, r, at, data, n,
+				 sdb_crc_patch(db, r->crc, r->data + at, data, n, r->len - at - n));
 }
 
 /* statedb_hwrite's body (include/delos/state_db.h), inline where the cell layer calls it. */
@@ -495,6 +500,9 @@ static inline __attribute__((always_inline)) int sdb_inplace_span(struct state_d
 	size_t lo = 0, hi = (len + 7) & ~(size_t)7;
 	uint64_t x, y;
 
+	if (len == 16)	/* the hot path's usual size: sdb_crc_patch_value */
+		return sdb_inplace_store(db, r, 0, data, len,
+					 sdb_crc_patch_value(db, r->crc, r->data, data, len));
 	if (len % 8 || len <= SDB_SPAN_MIN)
 		return sdb_inplace_patch(db, r, 0, data, len);	/* a short value: patched whole, cheaper */
 	while (lo < hi && (__builtin_memcpy(&x, a + lo, 8), __builtin_memcpy(&y, b + lo, 8), x == y))
