@@ -445,18 +445,18 @@ static bool boot_condition_met(const struct manifest_entry *e)
 }
 
 /* Boot cells load in the order celltool computed from their imports. */
-static bool is_loader_entry(const struct manifest_entry *e)
+static bool has_role(const struct manifest_entry *e, const char *want)
 {
 	const char *role = manifest_extra(e, "role");
 
-	return role && strcmp(role, "loader") == 0;
+	return role && strcmp(role, want) == 0;
 }
 
 static void load_boot_cells(void)
 {
 	for (size_t i = 0; i < cs.boot_count; i++) {
 		const struct manifest_entry *e = &cs.entries[cs.boot_order[i]];
-		if (!is_loader_entry(e) && boot_condition_met(e))
+		if (!has_role(e, "loader") && boot_condition_met(e))
 			load_entry(e, LOAD);
 	}
 }
@@ -476,7 +476,7 @@ static void load_loader_cell(void)
 	char ref[48];
 
 	for (size_t i = 0; i < cs.boot_count && !e; i++)
-		if (is_loader_entry(&cs.entries[cs.boot_order[i]]))
+		if (has_role(&cs.entries[cs.boot_order[i]], "loader"))
 			e = &cs.entries[cs.boot_order[i]];
 	if (!e) {
 		klog(LOG_ERR, "cells: no boot entry of role=loader; the placed loader stays");
@@ -503,7 +503,24 @@ const struct manifest_entry *cells_manifest_find(const char *ref)
 	return manifest_find_ref(&cs.manifest, ref);
 }
 
-void cells_init(const struct mb2_info *boot)
+/*
+ * The entries of role=platform (not boot cells: boot=no) load before the
+ * platform is set up; each one's cell_init hands nano_core what it found
+ * (the ACPI facts: platform_set_acpi) and it is unloaded again.
+ */
+static void load_platform_cells(void)
+{
+	for (size_t i = 0; i < cs.manifest.count; i++) {
+		const struct manifest_entry *e = &cs.entries[i];
+
+		if (has_role(e, "platform") && load_entry(e, LOAD) == 0)
+			unload_name(e->name, true);
+	}
+}
+
+static bool cells_ready;
+
+void cells_start(const struct mb2_info *boot)
 {
 	cs.boot = boot;
 	cell_window_init();
@@ -512,6 +529,14 @@ void cells_init(const struct mb2_info *boot)
 	klog(LOG_INFO, "cells: %zu manifest entries, %lu nano_core exports", cs.manifest.count,
 	     kexport_count);
 	load_loader_cell();
+	load_platform_cells();
+	cells_ready = true;
+}
+
+void cells_init(void)
+{
+	if (!cells_ready)
+		return;
 	if (cmdline_has("cells", "none")) {
 		klog(LOG_INFO, "cells: cells=none: no boot cell loaded; nano_core keeps the console");
 		return;

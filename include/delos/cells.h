@@ -15,11 +15,15 @@
 #include <delos/trap.h>
 
 /*
- * Creates the loader over nano_core's exports, reads the manifest module and
- * loads the manifest's boot cells in dependency order, calling each one's
- * cell_init. A cell that cannot be loaded is logged and skipped, never fatal.
+ * Creates the loader over nano_core's exports, reads the manifest module,
+ * makes the loader a cell (role=loader) and loads the cells of
+ * role=platform (their cell_init hands over the ACPI facts; then they are
+ * unloaded); before platform_init. A cell that cannot be loaded is logged
+ * and skipped, never fatal.
  */
-void cells_init(const struct mb2_info *boot);
+void cells_start(const struct mb2_info *boot);
+/* Loads the manifest's boot cells in dependency order, calling each one's cell_init. */
+void cells_init(void);
 
 /* The one loader; NULL before cells_init. Callers run with interrupts off. */
 struct loader *cells_loader(void);
