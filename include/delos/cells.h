@@ -25,7 +25,7 @@ void cells_start(const struct mb2_info *boot);
 /* Loads the manifest's boot cells in dependency order, calling each one's cell_init. */
 void cells_init(void);
 
-/* The one loader; NULL before cells_init. Callers run with interrupts off. */
+/* The one loader; NULL before cells_start. Callers run with interrupts off. */
 struct loader *cells_loader(void);
 
 /*
