@@ -811,18 +811,11 @@ int cells_watchdog_set(const struct cells_bound *b, size_t n)
 {
 	uint64_t flags;
 
-	if (wd_taken)
-		return 1;
-	if (n > CELLS_WATCHDOG_BOUNDS)
+	if (wd_taken || n > CELLS_WATCHDOG_BOUNDS)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		size_t len = 0;
-
-		while (len < sizeof(b[i].cell) && b[i].cell[len])
-			len++;
-		if (!len || len == sizeof(b[i].cell) || b[i].ms > CELLS_WATCHDOG_MAX_MS)
+	for (size_t i = 0; i < n; i++)
+		if (!b[i].cell[0] || b[i].cell[sizeof(b[i].cell) - 1] || b[i].ms > CELLS_WATCHDOG_MAX_MS)
 			return -1;
-	}
 	flags = irq_save();
 	memcpy(wd_arg, b, n * sizeof(*b));
 	wd_args = n;

@@ -110,18 +110,16 @@ void faults_watchdog_arg(void)
 	char v[384], why[96];
 	const char *bad = why;
 	size_t n = 0;
-	int err;
 
 	if (!cmdline_get("watchdog", v, sizeof(v)))
 		return;
+	memset(b, 0, sizeof(b));	/* every name's unused bytes 0, as cells_watchdog_set checks */
 	if (strlen(v) == sizeof(v) - 1)
 		snprintf(why, sizeof(why), "longer than %zu characters", sizeof(v) - 2);
 	else
 		bad = watchdog_arg_parse(v, b, &n, why, sizeof(why));
-	if ((err = cells_watchdog_set(b, bad ? 0 : n)) > 0)
+	if (cells_watchdog_set(b, bad ? 0 : n))
 		return;	/* a reload of this cell: the bounds were taken at its first load */
-	if (err < 0)
-		bad = "nano_core refused the bounds";
 	if (bad) {
 		klog(LOG_ERR, "watchdog: watchdog=%s ignored: %s; want watchdog=CELL:MS[,CELL:MS...], "
 		     "cells of the manifest, MS 0 (not watched) to %u", v, bad, CELLS_WATCHDOG_MAX_MS);

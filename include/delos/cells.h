@@ -107,11 +107,10 @@ struct cells_bound {
 /*
  * Replaces the manifest's watchdog bounds of the n cells of b (the fault
  * handler parses the boot argument: cells/faults/args.c). Once a boot: a
- * second call returns 1; more than CELLS_WATCHDOG_BOUNDS bounds, or one with
- * no name, an unterminated one or one above CELLS_WATCHDOG_MAX_MS, is refused
- * (-1); either changes nothing. n may be 0 (the argument was refused). Given
- * at boot, before the NMI watchdog starts, the smallest bound also sets its
- * rate. Grant `recovery`.
+ * second call, or a bound with no name, an unterminated one or one above
+ * CELLS_WATCHDOG_MAX_MS, is refused (-1) and changes nothing; n may be 0 (the
+ * argument was refused). Given at boot, before the NMI watchdog starts, the
+ * smallest bound also sets its rate. Grant `recovery`.
  */
 int cells_watchdog_set(const struct cells_bound *b, size_t n);
 /* Whether cells.manifest has any version of the cell `name`. Grant `recovery`. */
