@@ -32,7 +32,7 @@ HCFLAGS  := $(TOOLFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=
 # Script tests: TEST_SCRIPTS += NAME=TARGET runs `make TARGET` as test NAME.
 HOST_TESTS    := mb2 acpi frame heap vrange random
 test_mb2_SRCS   := nano_core/mb2.c
-test_acpi_SRCS  := nano_core/acpi.c
+test_acpi_SRCS  := cells/acpi_tables/acpi.c nano_core/acpi_gsi.c
 test_random_SRCS := nano_core/random_mix.c metamodules/siphash.c
 test_frame_SRCS := nano_core/frame.c metamodules/frame_audit.c tests/host/irq_host.c
 test_heap_SRCS  := nano_core/heap.c

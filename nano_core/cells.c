@@ -445,18 +445,18 @@ static bool boot_condition_met(const struct manifest_entry *e)
 }
 
 /* Boot cells load in the order celltool computed from their imports. */
-static bool is_loader_entry(const struct manifest_entry *e)
+static bool has_role(const struct manifest_entry *e, const char *want)
 {
 	const char *role = manifest_extra(e, "role");
 
-	return role && strcmp(role, "loader") == 0;
+	return role && strcmp(role, want) == 0;
 }
 
 static void load_boot_cells(void)
 {
 	for (size_t i = 0; i < cs.boot_count; i++) {
 		const struct manifest_entry *e = &cs.entries[cs.boot_order[i]];
-		if (!is_loader_entry(e) && boot_condition_met(e))
+		if (!has_role(e, "loader") && boot_condition_met(e))
 			load_entry(e, LOAD);
 	}
 }
@@ -476,7 +476,7 @@ static void load_loader_cell(void)
 	char ref[48];
 
 	for (size_t i = 0; i < cs.boot_count && !e; i++)
-		if (is_loader_entry(&cs.entries[cs.boot_order[i]]))
+		if (has_role(&cs.entries[cs.boot_order[i]], "loader"))
 			e = &cs.entries[cs.boot_order[i]];
 	if (!e) {
 		klog(LOG_ERR, "cells: no boot entry of role=loader; the placed loader stays");
@@ -503,9 +503,24 @@ const struct manifest_entry *cells_manifest_find(const char *ref)
 	return manifest_find_ref(&cs.manifest, ref);
 }
 
-static void watchdog_arg_init(void);
+/*
+ * The entries of role=platform (not boot cells: boot=no) load before the
+ * platform is set up; each one's cell_init hands nano_core what it found
+ * (the ACPI facts: platform_set_acpi) and it is unloaded again.
+ */
+static void load_platform_cells(void)
+{
+	for (size_t i = 0; i < cs.manifest.count; i++) {
+		const struct manifest_entry *e = &cs.entries[i];
 
-void cells_init(const struct mb2_info *boot)
+		if (has_role(e, "platform") && load_entry(e, LOAD) == 0)
+			unload_name(e->name, true);
+	}
+}
+
+static bool cells_ready;
+
+void cells_start(const struct mb2_info *boot)
 {
 	cs.boot = boot;
 	cell_window_init();
@@ -514,7 +529,14 @@ void cells_init(const struct mb2_info *boot)
 	klog(LOG_INFO, "cells: %zu manifest entries, %lu nano_core exports", cs.manifest.count,
 	     kexport_count);
 	load_loader_cell();
-	watchdog_arg_init();
+	load_platform_cells();
+	cells_ready = true;
+}
+
+void cells_init(void)
+{
+	if (!cells_ready)
+		return;
 	if (cmdline_has("cells", "none")) {
 		klog(LOG_INFO, "cells: cells=none: no boot cell loaded; nano_core keeps the console");
 		return;
@@ -765,15 +787,11 @@ int cells_swap_timed(const char *old_ref, const char *new_ref, struct swap_resul
 /* The manifest's KEY=MS for the loaded cell `name`, or dflt when it gives none. */
 static uint64_t manifest_ms(const char *name, const char *key, uint64_t dflt)
 {
-	struct manifest_recovery rec;
-	uint32_t version;
-	uint64_t window, ms = 0;
-	const struct manifest_entry *e;
-	const char *v;
+	const struct manifest_entry *e = cells_manifest_entry(name);
+	const char *v = e ? manifest_extra(e, key) : NULL;
+	uint64_t ms = 0;
 
-	if (cells_policy(name, &rec, &version, &window) || !(e = manifest_find(&cs.manifest, name, version)))
-		return dflt;
-	if (!(v = manifest_extra(e, key)))
+	if (!v)
 		return dflt;
 	for (; *v >= '0' && *v <= '9'; v++)
 		ms = ms * 10 + (uint64_t)(*v - '0');
@@ -781,71 +799,34 @@ static uint64_t manifest_ms(const char *name, const char *key, uint64_t dflt)
 }
 
 /*
- * watchdog=CELL:MS[,CELL:MS...] on the kernel command line replaces the
- * manifest's watchdog bound of those cells (0: not watched), for experiments
- * whose window is shorter than the manifest's bounds. Read once at boot; an
- * argument with any bad part is reported and ignored whole.
+ * The watchdog=CELL:MS bounds of the boot argument, which the fault handler
+ * cell reads and hands over once a boot (cells_watchdog_set). Set before
+ * the NMI watchdog starts, at boot, they also set its rate.
  */
-#define WATCHDOG_ARGS 16
-#define WATCHDOG_ARG_MAX_MS 600000u
-static struct {
-	char cell[32];
-	uint64_t ms;
-} wd_arg[WATCHDOG_ARGS];
+static struct cells_bound wd_arg[CELLS_WATCHDOG_BOUNDS];
 static size_t wd_args;
+static bool wd_taken;
 
-/* Fills wd_arg from v; NULL, or what is wrong (why, naming the part, is written). */
-static const char *watchdog_arg_parse(const char *v, char *why, size_t cap)
+int cells_watchdog_set(const struct cells_bound *b, size_t n)
 {
-	for (const char *p = v; *p; p += *p == ',') {
-		const char *colon = p, *q;
-		char *cell = wd_arg[wd_args < WATCHDOG_ARGS ? wd_args : 0].cell;
-		size_t len, i;
-		uint64_t ms = 0;
+	uint64_t flags;
 
-		while (*colon && *colon != ':' && *colon != ',')
-			colon++;
-		len = (size_t)(colon - p);
-		if (wd_args == WATCHDOG_ARGS)
-			return snprintf(why, cap, "more than %d cells", WATCHDOG_ARGS), why;
-		memcpy(cell, p, len < sizeof(wd_arg[0].cell) ? len : sizeof(wd_arg[0].cell) - 1);
-		cell[len < sizeof(wd_arg[0].cell) ? len : sizeof(wd_arg[0].cell) - 1] = '\0';
-		if (*colon != ':' || !len || len >= sizeof(wd_arg[0].cell))
-			return snprintf(why, cap, "'%s' is not CELL:MS", cell), why;
-		for (q = colon + 1; *q >= '0' && *q <= '9'; q++)
-			ms = ms > WATCHDOG_ARG_MAX_MS ? ms : ms * 10 + (uint64_t)(*q - '0');
-		if (q == colon + 1 || (*q && *q != ','))
-			return snprintf(why, cap, "%s: the bound is not a number of ms", cell), why;
-		if (ms > WATCHDOG_ARG_MAX_MS)
-			return snprintf(why, cap, "%s: the bound is above %u ms", cell, WATCHDOG_ARG_MAX_MS), why;
-		if (!manifest_versions(&cs.manifest, cell, NULL, 0))
-			return snprintf(why, cap, "no cell '%s' in the manifest", cell), why;
-		for (i = 0; i < wd_args; i++)
-			if (strcmp(wd_arg[i].cell, cell) == 0)
-				return snprintf(why, cap, "'%s' is named twice", cell), why;
-		wd_arg[wd_args++].ms = ms;
-		p = q;
-	}
-	return wd_args ? NULL : (snprintf(why, cap, "no CELL:MS given"), why);
+	if (wd_taken || n > CELLS_WATCHDOG_BOUNDS)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!b[i].cell[0] || b[i].cell[sizeof(b[i].cell) - 1] || b[i].ms > CELLS_WATCHDOG_MAX_MS)
+			return -1;
+	flags = irq_save();
+	memcpy(wd_arg, b, n * sizeof(*b));
+	wd_args = n;
+	wd_taken = true;
+	irq_restore(flags);
+	return 0;
 }
 
-static void watchdog_arg_init(void)
+bool cells_manifest_has(const char *name)
 {
-	char v[384], why[96];
-
-	if (!cmdline_get("watchdog", v, sizeof(v)))
-		return;
-	if (strlen(v) == sizeof(v) - 1) {
-		snprintf(why, sizeof(why), "longer than %zu characters", sizeof(v) - 2);
-	} else if (!watchdog_arg_parse(v, why, sizeof(why))) {
-		for (size_t i = 0; i < wd_args; i++)
-			klog(LOG_INFO, "watchdog: %s's bound %lu ms (watchdog= on the command line)",
-			     wd_arg[i].cell, wd_arg[i].ms);
-		return;
-	}
-	wd_args = 0;
-	klog(LOG_ERR, "watchdog: watchdog=%s ignored: %s; want watchdog=CELL:MS[,CELL:MS...], "
-	     "cells of the manifest, MS 0 (not watched) to %u", v, why, WATCHDOG_ARG_MAX_MS);
+	return manifest_versions(&cs.manifest, name, NULL, 0) > 0;
 }
 
 uint64_t cells_watchdog_arg_min_ms(void)
@@ -876,59 +857,18 @@ uint64_t cells_progress_ms(const char *name)
 	return manifest_ms(name, "progress", 0);
 }
 
-/*
- * recovery=NAME:POLICY,... on the kernel command line (restart, reload or
- * none) replaces the manifest's policy of those cells, for experiments that
- * measure one policy on a cell whose manifest names another. Its tries and
- * backoff stay the manifest's.
- */
-static void policy_override(const char *name, struct manifest_recovery *rec)
-{
-	static const char *const names[] = { "none", "restart", "reload" };
-	char v[128];
-	size_t len = strlen(name);
-
-	if (!cmdline_get("recovery", v, sizeof(v)))
-		return;
-	for (const char *p = v; *p; p++) {
-		if ((p == v || p[-1] == ',') && strncmp(p, name, len) == 0 && p[len] == ':')
-			for (int i = 0; i < 3; i++) {
-				size_t n = strlen(names[i]);
-
-				if (strncmp(p + len + 1, names[i], n) == 0 && (!p[len + 1 + n] || p[len + 1 + n] == ','))
-					rec->policy = (enum manifest_policy)(MANIFEST_RECOVERY_NONE + i);
-			}
-	}
-}
-
-int cells_policy(const char *name, struct manifest_recovery *rec, uint32_t *version,
-		 uint64_t *window_ms)
+const struct manifest_entry *cells_manifest_entry(const char *name)
 {
 	struct loader_cell *c = cs.ld ? loader_cell_find(cs.ld, name) : NULL;
-	const struct manifest_entry *e;
 	struct loader_cell_info ci;
-	const char *w;
 	uint32_t v = 0;
 
 	if (!c)
-		return LOADER_ENOENT;
+		return NULL;
 	loader_cell_info(c, &ci);
 	for (const char *p = ci.version; *p >= '0' && *p <= '9'; p++)
 		v = v * 10 + (uint32_t)(*p - '0');
-	if (!(e = manifest_find(&cs.manifest, name, v)))
-		return LOADER_ENOENT;
-	*rec = e->recovery;
-	policy_override(name, rec);
-	*version = v;
-	/* fallback=NAME@V: where escalation ends when the policy is not a fallback itself. */
-	w = manifest_extra(e, "fallback");
-	if (w && rec->policy != MANIFEST_RECOVERY_FALLBACK &&
-	    manifest_parse_ref(w, strlen(w), rec->fallback_name, &rec->fallback_version))
-		rec->fallback_name[0] = '\0';
-	*window_ms = 0;
-	for (w = manifest_extra(e, "fault_window"); w && *w >= '0' && *w <= '9'; w++)
-		*window_ms = *window_ms * 10 + (uint64_t)(*w - '0');
-	return 0;
+	return manifest_find(&cs.manifest, name, v);
 }
 
 void system_core_image(struct loader_cell_info *i)

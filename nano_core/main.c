@@ -41,6 +41,12 @@ void ctx_boot_stack(uint64_t *lo, uint64_t *hi)
 }
 static char cmdline[256];
 
+void platform_rsdp(const void **rsdp, uint32_t *len)
+{
+	*rsdp = boot_info.acpi_rsdp;
+	*len = boot_info.acpi_rsdp_len;
+}
+
 _Noreturn void halt_forever(void)
 {
 	for (;;) {
@@ -156,8 +162,11 @@ static _Noreturn void kmain_on_kernel_stack(void)
 	trap_set_overflow_stack(overflow, OVERFLOW_STACK_PAGES);
 	gdt_set_ist(IST_DOUBLE_FAULT, df);
 	gdt_set_ist(IST_NMI, nmi);
+	cells_start(&boot_info);	/* with interrupts off: cell_init runs undisturbed */
+	platform_init();
+	time_calibrate();
 	intc_init();
-	cells_init(&boot_info);		/* with interrupts off: cell_init runs undisturbed */
+	cells_init();
 	char test[32];
 	if (cmdline_get("test", test, sizeof(test)) && selftest_run)
 		selftest_run(test, &boot_info);
@@ -189,8 +198,6 @@ void kmain(uint32_t magic, uint64_t mbi_phys)
 	stack_protector_init();
 	display_init(&boot_info);
 	mm_init(&boot_info, mbi_phys, boot_info.total_size);
-	platform_init(&boot_info);
-	time_calibrate();
 	uint64_t top = stack_alloc(KERNEL_STACK_PAGES);
 	if (!top)
 		panic("boot: no memory for the kernel stack");

@@ -1,4 +1,7 @@
-/* ACPI facts read once at boot, device register mappings, the console UART. */
+/*
+ * The ACPI facts a cell of role=platform gave at boot (platform_set_acpi),
+ * device register mappings, the console UART.
+ */
 #include <delos/kernel.h>
 #include <delos/log.h>
 #include <delos/paging.h>
@@ -6,17 +9,35 @@
 #include "hal/uart.h"
 #include "nano_core/physmap.h"
 
-/* Written once in platform_init, read-only after; owned by nano_core. */
+/* Written once before platform_init (acpi) and in it, read-only after; owned by nano_core. */
 static struct acpi_info acpi;
+static bool acpi_given, platform_up;
 static uint16_t uart_port = COM1_PORT;
 static uint8_t uart_irq = COM1_IRQ;
 
-static const void *map_table(void *ctx, uint64_t pa, uint32_t len)
+const void *platform_acpi_map(void *ctx, uint64_t pa, uint32_t len)
 {
 	(void)ctx;
 	if (pa + len < pa || !paging_readable((uint64_t)phys_to_virt(pa), len))
 		return NULL;
 	return phys_to_virt(pa);
+}
+
+int platform_set_acpi(const struct acpi_info *facts)
+{
+	const char *why = platform_up ? "the timers and interrupt controllers are set up already"
+			: acpi_given ? "given already" : NULL;
+
+	if (!why && (facts->ioapic_count > ACPI_MAX_IOAPICS || facts->override_count > ACPI_MAX_OVERRIDES ||
+		     facts->root[sizeof(facts->root) - 1]))
+		why = "more IOAPICs or overrides than there is room for, or an unterminated root name";
+	if (why) {
+		klog(LOG_ERR, "platform: ACPI facts refused, nothing changed: %s", why);
+		return -1;
+	}
+	acpi = *facts;
+	acpi_given = true;
+	return 0;
 }
 
 volatile uint8_t *mmio_map(uint64_t pa, size_t len)
@@ -52,25 +73,12 @@ static void pick_console_uart(void)
 	     uart_irq);
 }
 
-void platform_init(const struct mb2_info *boot)
+void platform_init(void)
 {
-	int err = acpi_parse(boot->acpi_rsdp, boot->acpi_rsdp_len, map_table, NULL, &acpi,
-			     log_note, "acpi");
-
-	if (err) {
-		klog(LOG_WARN, "platform: no ACPI tables (%s): 8259 PICs, PIT, COM1",
-		     acpi_strerror(err));
-		return;
-	}
-	klog(LOG_INFO, "platform: ACPI rev %u via %s (%u tables, %u refused): MADT %s, "
-	     "HPET %s, SPCR %s", acpi.revision, acpi.root, acpi.tables, acpi.refused,
-	     acpi.has_madt ? "yes" : "no", acpi.has_hpet ? "yes" : "no", acpi.has_spcr ? "yes" : "no");
-	if (acpi.has_madt)
-		klog(LOG_INFO, "platform: local APIC 0x%lx, %zu IOAPIC%s (first 0x%x), %zu ISA "
-		     "override%s, %u CPU%s", acpi.lapic_addr, acpi.ioapic_count,
-		     acpi.ioapic_count == 1 ? "" : "s", acpi.ioapic_count ? acpi.ioapics[0].addr : 0,
-		     acpi.override_count, acpi.override_count == 1 ? "" : "s", acpi.cpus,
-		     acpi.cpus == 1 ? "" : "s");
+	platform_up = true;
+	if (!acpi_given)
+		klog(LOG_WARN, "platform: no ACPI facts (no cell of role=platform gave them): "
+		     "8259 PICs, PIT, COM1");
 	pick_console_uart();
 }
 

@@ -26,6 +26,7 @@ int cell_init(void)
 {
 	int err;
 
+	faults_watchdog_arg();
 	if ((err = start_task())) {
 		klog(LOG_ERR, "faults: cannot start the recovery task (%d)", err);
 		return err;

@@ -117,5 +117,11 @@ FAULTS_PRIVATE int faults_log_put(const struct faults_log *log);
 /* Fault seq's entry; 0 or a state_db error (STATEDB_E_NOT_FOUND once it is overwritten). */
 FAULTS_PRIVATE int faults_entry_get(uint32_t seq, struct faults_entry *e);
 FAULTS_PRIVATE int faults_entry_put(const struct faults_entry *e);
+/* The manifest policy of a loaded cell, with the recovery= boot argument applied (args.c). */
+struct manifest_recovery;
+FAULTS_PRIVATE int faults_policy(const char *name, struct manifest_recovery *rec, uint32_t *version,
+				 uint64_t *window_ms);
+/* Hands the watchdog= boot argument's bounds to nano_core's watchdog, once a boot (args.c). */
+FAULTS_PRIVATE void faults_watchdog_arg(void);
 
 #endif

@@ -125,7 +125,7 @@ static bool swapped_out(const char *cell, uint32_t version)
 	uint64_t window;
 	uint32_t now;
 
-	return cells_policy(cell, &rec, &now, &window) == 0 && now != version;
+	return faults_policy(cell, &rec, &now, &window) == 0 && now != version;
 }
 
 /*
@@ -203,7 +203,7 @@ static void restart_ended(struct faults_entry *e)
 	if (e->task == task_self())
 		return;	/* recovering at once in the ended task itself: owed to the recovery task */
 	len = strlen(e->action);
-	if (cells_policy(e->task_cell, &rec, &version, &window) ||
+	if (faults_policy(e->task_cell, &rec, &version, &window) ||
 	    rec.policy == MANIFEST_RECOVERY_NONE) {
 		snprintf(e->action + len, sizeof(e->action) - len, "; task %ld left ended", e->task);
 		return;
@@ -224,7 +224,7 @@ static void restart_same_incident(struct faults_entry *e)
 	int failed = 0;
 
 	if (e->r.context == FAULT_CTX_TASK && e->task > 0 && strcmp(e->task_cell, e->r.cell) == 0 &&
-	    cells_policy(e->r.cell, &rec, &version, &window) == 0 &&
+	    faults_policy(e->r.cell, &rec, &version, &window) == 0 &&
 	    rec.policy != MANIFEST_RECOVERY_NONE && restart_tasks(e->r.cell, e->task, &failed) > 0) {
 		size_t len = strlen(e->action);
 
@@ -298,7 +298,7 @@ static void recover_cell(struct faults_entry *e, bool at_once)
 	enum manifest_policy p;
 	int err;
 
-	if (cells_policy(e->r.cell, &rec, &version, &window)) {
+	if (faults_policy(e->r.cell, &rec, &version, &window)) {
 		snprintf(e->action, sizeof(e->action), "none: %s is no longer loaded", e->r.cell);
 		snprintf(e->outcome, sizeof(e->outcome), "cell gone");
 		restart_ended(e);

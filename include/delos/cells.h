@@ -15,13 +15,17 @@
 #include <delos/trap.h>
 
 /*
- * Creates the loader over nano_core's exports, reads the manifest module and
- * loads the manifest's boot cells in dependency order, calling each one's
- * cell_init. A cell that cannot be loaded is logged and skipped, never fatal.
+ * Creates the loader over nano_core's exports, reads the manifest module,
+ * makes the loader a cell (role=loader) and loads the cells of
+ * role=platform (their cell_init hands over the ACPI facts; then they are
+ * unloaded); before platform_init. A cell that cannot be loaded is logged
+ * and skipped, never fatal.
  */
-void cells_init(const struct mb2_info *boot);
+void cells_start(const struct mb2_info *boot);
+/* Loads the manifest's boot cells in dependency order, calling each one's cell_init. */
+void cells_init(void);
 
-/* The one loader; NULL before cells_init. Callers run with interrupts off. */
+/* The one loader; NULL before cells_start. Callers run with interrupts off. */
 struct loader *cells_loader(void);
 
 /*
@@ -82,18 +86,35 @@ int cells_swap_to(const char *old_ref, const char *new_ref);
  */
 int cells_swap_timed(const char *old_ref, const char *new_ref, struct swap_result *res);
 /*
- * The recovery policy of the loaded cell `name` from its manifest entry, its
- * version, and its fault_window= in ms (0 when not given). A fallback=NAME@V
- * field fills rec's fallback target for a policy that is not fallback itself. Returns 0, or
- * LOADER_ENOENT when it is not loaded or not in the manifest. Grant `recovery`.
+ * The manifest entry of the loaded cell `name` at its loaded version, or NULL
+ * when it is not loaded or not in the manifest: read-only, nano_core's for
+ * the boot (the fault handler reads its policies from it). Grant `recovery`.
  */
-int cells_policy(const char *name, struct manifest_recovery *rec, uint32_t *version,
-		 uint64_t *window_ms);
-/* The hang watchdog's bound for the loaded cell `name` (watchdog=CELL:MS boot argument, else
+const struct manifest_entry *cells_manifest_entry(const char *name);
+/* The hang watchdog's bound for the loaded cell `name` (a bound cells_watchdog_set gave, else
  * the manifest's watchdog=MS; 0: none). */
 uint64_t cells_watchdog_ms(const char *name);
-/* The smallest nonzero bound the watchdog= boot argument sets (0: none), for the NMI watchdog's rate. */
+/* The smallest nonzero bound cells_watchdog_set gave (0: none), for the NMI watchdog's rate. */
 uint64_t cells_watchdog_arg_min_ms(void);
+
+/* One cell's hang bound from the watchdog=CELL:MS boot argument. */
+#define CELLS_WATCHDOG_BOUNDS 16
+#define CELLS_WATCHDOG_MAX_MS 600000u
+struct cells_bound {
+	char cell[32];	/* NUL-terminated */
+	uint64_t ms;	/* 0: not watched */
+};
+/*
+ * Replaces the manifest's watchdog bounds of the n cells of b (the fault
+ * handler parses the boot argument: cells/faults/args.c). Once a boot: a
+ * second call, or a bound with no name, an unterminated one or one above
+ * CELLS_WATCHDOG_MAX_MS, is refused (-1) and changes nothing; n may be 0 (the
+ * argument was refused). Given at boot, before the NMI watchdog starts, the
+ * smallest bound also sets its rate. Grant `recovery`.
+ */
+int cells_watchdog_set(const struct cells_bound *b, size_t n);
+/* Whether cells.manifest has any version of the cell `name`. Grant `recovery`. */
+bool cells_manifest_has(const char *name);
 /* The heartbeat period the manifest declares for the loaded cell `name` (heartbeat=MS; 0: none). */
 uint64_t cells_heartbeat_ms(const char *name);
 /* The progress bound the manifest declares for the loaded cell `name` (progress=MS; 0: none). */

@@ -1,6 +1,6 @@
 /*
  * What the firmware says about the machine, read once at boot from ACPI
- * (nano_core/platform.c), and the interrupt controller chosen from it
+ * (by a cell of role=platform, kept by nano_core/platform.c), and the interrupt controller chosen from it
  * (nano_core/intc.c): the local APIC and IOAPICs when the MADT is valid,
  * the 8259 PICs otherwise.
  */
@@ -14,9 +14,26 @@
 #include <delos/acpi.h>
 #include <delos/mb2.h>
 
-/* Parses the ACPI tables the boot loader pointed at; after mm_init. */
-void platform_init(const struct mb2_info *boot);
-/* The facts found (all absent, zeroed, without ACPI). */
+/*
+ * The ACPI tables are parsed by a cell of role=platform (cells/acpi_tables),
+ * loaded at boot before the platform is set up and unloaded once its
+ * cell_init has handed over the facts; so a fault in the parser is the
+ * cell's, and nano_core goes on without ACPI. Grant `platform`:
+ */
+/* The RSDP copy the boot loader gave (NULL, 0: none). */
+void platform_rsdp(const void **rsdp, uint32_t *len);
+/* The len bytes at physical address pa, or NULL if they cannot all be read (an acpi_map_fn). */
+const void *platform_acpi_map(void *ctx, uint64_t pa, uint32_t len);
+/*
+ * Hands over what the tables say, once a boot, before platform_init; a
+ * second call, one after platform_init, or facts with more IOAPICs or
+ * overrides than ACPI_MAX_* allow are refused (-1), changing nothing.
+ */
+int platform_set_acpi(const struct acpi_info *facts);
+
+/* Picks the console UART from the facts given (none: COM1, PICs, PIT); after cells_start. */
+void platform_init(void);
+/* The facts given (all absent, zeroed, without them). */
 const struct acpi_info *platform_acpi(void);
 
 /*

@@ -1,4 +1,4 @@
-/* Host tests for the ACPI table parser (nano_core/acpi.c). */
+/* Host tests for the ACPI table parser (cells/acpi_tables/acpi.c) and nano_core/acpi_gsi.c. */
 #include <criterion/criterion.h>
 #include <stdarg.h>
 #include <stdio.h>

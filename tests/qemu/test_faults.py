@@ -441,6 +441,20 @@ def test_fault_watchdog_boot_argument(machine):
 
 
 @contained
+def test_fault_recovery_boot_argument(machine):
+    """recovery=hello:reload replaces hello@1's manifest policy (restart): its first
+    fault is reloaded, which repairs the injected ud2; a policy for another cell and
+    one that is no policy change nothing of hello's."""
+    m = machine(args="recovery=ticker:none,hello:reload,hello:bogus")
+    m.boot()
+    check("loaded inject@1" in m.command("load inject@1"), "load inject@1")
+    m.command("inject hello hello_main ud2")
+    check("raised #UD invalid opcode" in m.command("call hello hello_main"), "no fault")
+    poll(m, "faults", r"^ +1 .*; reload hello@1 -> hello@1; recovered in \d+ us$")
+    check("returned 42" in m.command("call hello hello_main"), "the reload did not repair hello")
+
+
+@contained
 def test_fault_in_the_scheduling_policy_is_contained(machine):
     """ud2 at sched_rr's sched_switch, which every switch calls (at interrupt exit, and
     ending a task): each such call is a contained call of the tasks cell, the fault charged

@@ -137,6 +137,27 @@ def test_acpi_spcr_names_the_console(machine):
     check("uptime:" in m.command("uptime"), "the console does not answer")
 
 
+def test_acpi_cell_hands_over_once_and_leaves(machine):
+    """The ACPI parser is the cell acpi_tables@1 (role=platform): it runs at boot, even
+    under cells=none, and is gone once it handed the facts over; loaded again later it is
+    refused (the interrupt controllers are set up), changing nothing."""
+    m = machine(args="cells=none")
+    m.boot()
+    check(re.search(r"platform: ACPI .*MADT yes", m.transcript), "no ACPI facts under cells=none")
+    check("intc: local APIC and IOAPIC" in m.transcript, "not in APIC mode under cells=none")
+    check("acpi_tables@1" not in m.command("cells"), "the ACPI cell is still loaded")
+    m.close()
+    m = machine()
+    m.boot()
+    check("acpi_tables@1" not in m.command("cells"), "the ACPI cell is still loaded")
+    out = m.command("load acpi_tables@1")
+    check("platform: ACPI facts refused, nothing changed: the timers and interrupt controllers "
+          "are set up already" in m.transcript, "a second hand-over was not refused: %r" % out)
+    check("cell_init returned -1; unloading it" in out, "the refused cell stayed: %r" % out)
+    check("acpi_tables@1" not in m.command("cells"), "the refused ACPI cell is still loaded")
+    check("uptime:" in m.command("uptime"), "the console does not answer")
+
+
 def test_acpi_bad_tables_refused_with_fallback(machine):
     """A memory-mapped SPCR UART and a misaligned HPET (the real one off) are refused:
     the console stays on COM1 and the PIT times the TSC."""

@@ -337,20 +337,6 @@ int acpi_parse(const void *rsdp, uint32_t rsdp_len, acpi_map_fn *map, void *map_
 	return walk_root(&p, root, out->root[0] == 'X' ? 8 : 4);
 }
 
-uint32_t acpi_isa_gsi(const struct acpi_info *info, uint8_t irq, uint16_t *flags)
-{
-	for (size_t i = 0; i < info->override_count; i++)
-		if (info->overrides[i].irq == irq) {
-			*flags = info->overrides[i].flags;
-			return info->overrides[i].gsi;
-		}
-	*flags = 0;
-	for (size_t i = 0; i < info->override_count; i++)
-		if (info->overrides[i].gsi == irq)
-			return ACPI_NO_GSI;	/* another IRQ took this one's pin (IRQ 0 takes 2's) */
-	return irq;
-}
-
 const char *acpi_strerror(int err)
 {
 	switch (err) {
