@@ -53,7 +53,7 @@ __attribute__((no_sanitize_address)) static uint64_t name_word(const unsigned ch
  * on cleared, then the length, and a final avalanche so the low bits (the
  * table index) depend on every byte. Equal hashes are then compared by name.
  */
-__attribute__((no_sanitize_address)) uint32_t symbols_hash(const char *name)
+__attribute__((no_sanitize_address)) static inline uint32_t hash_name(const char *name)
 {
 	const unsigned char *p = (const unsigned char *)name;
 	uint64_t h = 0x9e3779b97f4a7c15ull, w, z;
@@ -73,6 +73,11 @@ __attribute__((no_sanitize_address)) uint32_t symbols_hash(const char *name)
 	h ^= h >> 29;
 	h *= 0xff51afd7ed558ccdull;
 	return (uint32_t)(h ^ (h >> 32));
+}
+
+uint32_t symbols_hash(const char *name)
+{
+	return hash_name(name);
 }
 
 static const struct lsym *find_hashed(const struct loader_cell *c, const char *name,
@@ -571,7 +576,7 @@ static void globals_init(struct load *L, struct globals *g)
 static void globals_add(struct load *L, struct globals *g, uint32_t si)
 {
 	const char *name = load_sym_name_ok(L, si);
-	uint32_t h = symbols_hash(name), i = h & g->mask;
+	uint32_t h = hash_name(name), i = h & g->mask;
 	uint64_t *slot = g->slot;
 
 	L->res[si].hash = h;
@@ -582,6 +587,61 @@ static void globals_add(struct load *L, struct globals *g, uint32_t si)
 		slot[i] = (uint64_t)h << 32 | (si + 1);
 	else if (!g->dup || strcmp(name, g->dup) < 0)
 		g->dup = name;
+}
+
+/* The global named `name` (hash h) in the table, or 0. */
+static uint32_t globals_find(const struct load *L, const struct globals *g, const char *name,
+			     uint32_t h)
+{
+	for (uint32_t i = h & g->mask; g->slot[i]; i = (i + 1) & g->mask) {
+		uint32_t si = (uint32_t)g->slot[i] - 1;
+		if (g->slot[i] >> 32 == h && strcmp(load_sym_name_ok(L, si), name) == 0)
+			return si;
+	}
+	return 0;
+}
+
+/*
+ * The namespace's owners of the object's global names, found from the
+ * smaller side: when the published owners export fewer names than the
+ * object has globals, each export probes the object's table of names, in
+ * the owners' order (so a name's first owner is the one the walk would
+ * find, and the only one: the namespace gives each name one), and the
+ * match goes in res[].owner and .target (RES_EXTERN's fields, read only
+ * for that kind once symbols_resolve is done); returns false, matching nothing, when
+ * each global had better probe the namespace itself (find_skipping).
+ */
+static bool match_from_namespace(struct load *L, const struct globals *g)
+{
+	const struct loader *ld = L->ld;
+	uint64_t exports = 0;
+
+	for (const struct loader_cell *c = &ld->core; c; c = c->next)
+		exports += c->published ? c->nexported : 0;
+	if (exports >= L->nsyms - L->first_global)
+		return false;
+	for (struct loader_cell *c = (struct loader_cell *)&ld->core; c; c = c->next) {
+		for (uint32_t k = 0; c->published && k < c->nexported; k++) {
+			const struct lsym *s = &c->syms[c->by_name[k]];
+			uint32_t si = globals_find(L, g, s->name, s->hash);
+			if (si && !L->res[si].target) {
+				L->res[si].owner = c;
+				L->res[si].target = s;
+			}
+		}
+	}
+	return true;
+}
+
+/* The published owner of global i's name (symbols_resolve's look-up). */
+static const struct lsym *ns_lookup(struct load *L, uint32_t i, struct loader_cell **owner)
+{
+	struct sym_res *r = &L->res[i];
+
+	if (!L->ns_matched)
+		return find_skipping(L->ld, load_sym_name_ok(L, i), r->hash, owner, NULL, 0);
+	*owner = r->owner;
+	return r->target;
 }
 
 static bool exportable(const struct load *L, uint32_t i)
@@ -616,8 +676,7 @@ static int resolve_export(struct load *L, uint32_t i)
 	struct loader_cell *owner;
 	const struct lsym *old;
 
-	if (L->args->flags & LOADER_UNPUBLISHED ||
-	    !(old = find_skipping(L->ld, name, L->res[i].hash, &owner, NULL, 0))) {
+	if (L->args->flags & LOADER_UNPUBLISHED || !(old = ns_lookup(L, i, &owner))) {
 		r->exported = true;
 		L->nexport++;
 		return 0;
@@ -650,7 +709,7 @@ static int resolve_undef(struct load *L, uint32_t i, struct lmsg *m, unsigned *n
 	const struct lsym *t = NULL;
 
 	if (vis != STV_HIDDEN && vis != STV_INTERNAL)
-		t = find_skipping(L->ld, name, L->res[i].hash, &owner, NULL, 0);
+		t = ns_lookup(L, i, &owner);
 	if (!t && ELF_SYM_BIND(s->st_info) == STB_WEAK)
 		L->res[i].kind = RES_ZERO;
 	else if (!t)
@@ -719,10 +778,9 @@ static int check_guards(struct load *L)
 
 /*
  * Resolves every symbol of the object, counting those it defines (L->ndef),
- * in one pass that also enters each global in the table of names: a name
- * given twice is refused before any other finding (naming the smallest such
- * name), so once resolution fails the pass goes on with the names alone.
- * Changes nothing in the namespace.
+ * once each global is in the table of names: a name given twice is refused
+ * before any other finding (naming the smallest such name). Changes nothing
+ * in the namespace.
  */
 int symbols_resolve(struct load *L)
 {
@@ -735,12 +793,11 @@ int symbols_resolve(struct load *L)
 	globals_init(L, &g);
 	lmsg_init(&m, buf, sizeof(buf));
 	L->ndef = L->nextern = L->nexport = 0;
-	for (uint32_t i = 0; i < L->nsyms; i++) {
-		if (i >= L->first_global)
-			globals_add(L, &g, i);
-		if (!err)
-			err = resolve_one(L, i, &m, &nundef);
-	}
+	for (uint32_t i = L->first_global; i < L->nsyms; i++)
+		globals_add(L, &g, i);
+	L->ns_matched = !g.dup && match_from_namespace(L, &g);
+	for (uint32_t i = 0; !err && i < L->nsyms; i++)
+		err = resolve_one(L, i, &m, &nundef);
 	if (g.dup)
 		return load_sec_err(L, LOADER_EBADELF, L->symtab, "symbol '%s' appears twice", g.dup);
 	if (!err && nundef)
@@ -820,6 +877,42 @@ static void define_one(struct load *L, uint32_t i, struct lsym *out)
 	};
 }
 
+/*
+ * symbols_define for a prelinked object: its record's order of the n
+ * symbols, each in a placed section (prelink_check checked both), written
+ * in that order, each export indexed as it is written. define_one's work,
+ * with what every symbol shares kept in locals (the stores of the records
+ * may alias anything the compiler would otherwise read again).
+ */
+static void define_ordered(struct load *L, uint32_t n)
+{
+	struct loader_cell *c = L->cell;
+	const uint32_t *order = L->pl_order;
+	const Elf64_Sym *syms = L->syms;
+	const struct sym_res *res = L->res;
+	const struct sec_plan *plan = L->plan;
+	const struct placed *secs = c->secs;
+	const char *strtab = c->strtab;
+	struct lsym *out = c->syms;
+	bool guards = L->args->nguards != 0;
+
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t i = order[k], placed = plan[syms[i].st_shndx].placed;
+		const Elf64_Sym *s = &syms[i];
+		const struct sym_res *r = &res[i];
+		*out = (struct lsym){
+			.name = strtab + s->st_name, .addr = secs[placed].addr + s->st_value,
+			.size = s->st_size, .bind = ELF_SYM_BIND(s->st_info),
+			.type = ELF_SYM_TYPE(s->st_info), .exported = r->exported,
+			.hash = r->hash, .grant = guards ? guard_grant(L, i) : NULL, .sec = placed,
+		};
+		if (r->exported)
+			index_add(c, k);
+		out++;
+	}
+	c->nsyms = n;
+}
+
 #define KEY_IDX_BITS 24 /* LOADER_MAX_SYMS */
 
 /*
@@ -895,14 +988,9 @@ int symbols_define(struct load *L)
 	 * come, then sorted, then indexed. */
 	if (index_alloc(L->ld, c, L->nexport))
 		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");
-	if (L->pl_nsorted) {
-		for (uint32_t k = 0; k < n; k++) {
-			define_one(L, L->pl_order[k], &c->syms[k]);
-			if (c->syms[k].exported)
-				index_add(c, k);
-		}
-		c->nsyms = n;
-	} else if (!define_sorted(L, n)) {
+	if (L->pl_nsorted)
+		define_ordered(L, n);
+	else if (!define_sorted(L, n)) {
 		for (uint32_t i = 1; i < L->nsyms; i++)
 			if (L->res[i].here)
 				define_one(L, i, &c->syms[c->nsyms++]);
