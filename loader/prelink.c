@@ -82,9 +82,15 @@ static int check_fields(struct load *L, int kind, const uint32_t *off, uint32_t 
 	unsigned w = field_width[kind];
 	uint64_t next = 0; /* the first offset the next field may have */
 	uint32_t k = 0;
+	uint64_t lo = nr ? r[0] : 0, hi = nr ? r[1] : 0; /* range k */
 
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t o = off[i];
+		/* Most fields lie in the range of the one before. */
+		if (__builtin_expect(o >= next && o >= lo && o + w <= hi, 1)) {
+			next = o + w;
+			continue;
+		}
 		if (__builtin_expect(o < next, 0))
 			return load_sec_err(L, LOADER_EBADELF, L->prelink,
 					    "%s field at 0x%lx not after the one at 0x%lx",
@@ -96,6 +102,8 @@ static int check_fields(struct load *L, int kind, const uint32_t *off, uint32_t 
 			return load_sec_err(L, LOADER_EBADELF, L->prelink,
 					    "%s field at 0x%lx is not inside a placed section "
 					    "with contents", field_kind[kind], (unsigned long)o);
+		lo = r[2 * k];
+		hi = r[2 * k + 1];
 		next = o + w;
 	}
 	return 0;
