@@ -749,6 +749,57 @@ static int resolve_one(struct load *L, uint32_t i, struct lmsg *m, unsigned *n)
 	return 0;
 }
 
+/*
+ * resolve_one for every symbol, with the common case in the loop: a symbol
+ * defined in a placed section outside any COMDAT group that is local, or a
+ * global of default or protected visibility whose name is not private and
+ * that the namespace did not match (match_from_namespace) or that is not to
+ * be published: it is defined here, and exported if global (resolve_one and
+ * resolve_export come to the same for it). The loop keeps
+ * the tables and counts in locals (its stores may alias them).
+ */
+static int resolve_all(struct load *L, struct lmsg *m, unsigned *nundef)
+{
+	const Elf64_Sym *syms = L->syms;
+	struct sym_res *res = L->res;
+	const struct sec_plan *plan = L->plan;
+	uint32_t nsyms = L->nsyms, ndef = 0, nexport = 0;
+	bool unpublished = L->args->flags & LOADER_UNPUBLISHED, matched = L->ns_matched;
+	bool no_private = !L->ld->private_names || !L->ld->private_names[0];
+	int err = 0;
+
+	for (uint32_t i = 0; !err && i < nsyms; i++) {
+		const Elf64_Sym *s = &syms[i];
+		struct sym_res *r = &res[i];
+		unsigned shndx = s->st_shndx, type = ELF_SYM_TYPE(s->st_info);
+		unsigned vis = ELF_SYM_VIS(s->st_other);
+		if (i && shndx - 1u < SHN_LORESERVE - 1u && plan[shndx].seg != SEG_NONE &&
+		    type != STT_FILE) {
+			bool local = ELF_SYM_BIND(s->st_info) == STB_LOCAL || !s->st_name;
+			bool export = !local && vis != STV_HIDDEN && vis != STV_INTERNAL &&
+				      !plan[shndx].comdat;
+			if (local || (export && (unpublished || (matched && !r->target)) &&
+				      (no_private || !is_private_name(L->ld, load_sym_name_ok(L, i))))) {
+				r->import = r->got = NO_INDEX;
+				r->kind = RES_DEFINED;
+				r->here = s->st_name && type != STT_SECTION;
+				r->exported = !local;
+				ndef += r->here;
+				nexport += !local;
+				continue;
+			}
+		}
+		L->ndef = ndef;
+		L->nexport = nexport;
+		err = resolve_one(L, i, m, nundef);
+		ndef = L->ndef;
+		nexport = L->nexport;
+	}
+	L->ndef = ndef;
+	L->nexport = nexport;
+	return err;
+}
+
 /* The index in args->guards of the guard on export `name`, or -1. */
 static long guard_index(const struct load *L, const char *name)
 {
@@ -795,11 +846,10 @@ int symbols_resolve(struct load *L)
 	L->ndef = L->nextern = L->nexport = 0;
 	for (uint32_t i = L->first_global; i < L->nsyms; i++)
 		globals_add(L, &g, i);
-	L->ns_matched = !g.dup && match_from_namespace(L, &g);
-	for (uint32_t i = 0; !err && i < L->nsyms; i++)
-		err = resolve_one(L, i, &m, &nundef);
 	if (g.dup)
 		return load_sec_err(L, LOADER_EBADELF, L->symtab, "symbol '%s' appears twice", g.dup);
+	L->ns_matched = match_from_namespace(L, &g);
+	err = resolve_all(L, &m, &nundef);
 	if (!err && nundef)
 		err = load_err(L, LOADER_EUNDEF, "undefined symbol%s %s",
 			       nundef > 1 ? "s" : "", buf);
@@ -894,7 +944,6 @@ static void define_ordered(struct load *L, uint32_t n)
 	const struct placed *secs = c->secs;
 	const char *strtab = c->strtab;
 	struct lsym *out = c->syms;
-	bool guards = L->args->nguards != 0;
 
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t i = order[k], placed = plan[syms[i].st_shndx].placed;
@@ -904,13 +953,16 @@ static void define_ordered(struct load *L, uint32_t n)
 			.name = strtab + s->st_name, .addr = secs[placed].addr + s->st_value,
 			.size = s->st_size, .bind = ELF_SYM_BIND(s->st_info),
 			.type = ELF_SYM_TYPE(s->st_info), .exported = r->exported,
-			.hash = r->hash, .grant = guards ? guard_grant(L, i) : NULL, .sec = placed,
+			.hash = r->hash, .grant = NULL, .sec = placed,
 		};
 		if (r->exported)
 			index_add(c, k);
 		out++;
 	}
 	c->nsyms = n;
+	/* Guards are rare: their grants in a pass of their own. */
+	for (uint32_t k = 0; L->args->nguards && k < n; k++)
+		c->syms[k].grant = guard_grant(L, order[k]);
 }
 
 #define KEY_IDX_BITS 24 /* LOADER_MAX_SYMS */
