@@ -121,16 +121,21 @@ static int check_order(struct load *L, const uint32_t *order, uint32_t n)
 	if (n != L->ndef)
 		return load_sec_err(L, LOADER_EBADELF, L->prelink,
 				    "symbol order of %u symbols; the cell defines %u", n, L->ndef);
+	const Elf64_Sym *syms = L->syms;
+	const struct sym_res *res = L->res;
+	const struct sec_plan *plan = L->plan;
+	uint32_t nsyms = L->nsyms;
+
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t i = order[k];
-		const Elf64_Sym *s = i < L->nsyms ? &L->syms[i] : NULL;
-		if (!s || !L->res[i].here || s->st_shndx == SHN_ABS)
+		const Elf64_Sym *s = i < nsyms ? &syms[i] : NULL;
+		if (__builtin_expect(!s || !res[i].here || s->st_shndx == SHN_ABS, 0))
 			return load_sec_err(L, LOADER_EBADELF, L->prelink,
 					    "symbol order entry %u: symbol %u is not one the cell "
 					    "defines in its sections", k, i);
-		uint64_t off = c->seg_off[L->plan[s->st_shndx].seg] + L->plan[s->st_shndx].off +
-			       s->st_value;
-		if (k && off <= prev)
+		const struct sec_plan *p = &plan[s->st_shndx];
+		uint64_t off = c->seg_off[p->seg] + p->off + s->st_value;
+		if (__builtin_expect(k && off <= prev, 0))
 			return load_sec_err(L, LOADER_EBADELF, L->prelink,
 					    "symbol order: '%s' at 0x%lx not after 0x%lx",
 					    load_sym_name_ok(L, i), (unsigned long)off,

@@ -67,7 +67,7 @@ __attribute__((no_sanitize_address)) static inline uint32_t hash_name(const char
 		h ^= h >> 32;
 	}
 	unsigned k = (unsigned)__builtin_ctzll(z) / 8; /* bytes before the NUL */
-	w = k ? w & (~0ull >> (64 - 8 * k)) : 0;
+	w &= (1ull << (8 * k)) - 1; /* k < 8 */
 	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
 	h ^= (n + k) * 0x9e3779b97f4a7c15ull;
 	h ^= h >> 29;
