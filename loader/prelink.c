@@ -198,9 +198,9 @@ int prelink_apply(struct load *L, uint64_t mapped)
 	unsigned char *mem = L->cell->mem;
 	uint64_t base = L->cell->base;
 	const uint32_t *off = L->pl_off[0];
-	uint32_t i = L->pl_done[0];
+	uint32_t i = L->pl_done[0], n = L->pl_n[0]; /* in locals: the stores may alias them */
 
-	for (; i < L->pl_n[0] && (uint64_t)off[i] + 8 <= mapped; i++) {
+	for (; i < n && (uint64_t)off[i] + 8 <= mapped; i++) {
 		uint64_t v;
 		__builtin_memcpy(&v, mem + off[i], 8);
 		v += base;
@@ -209,7 +209,8 @@ int prelink_apply(struct load *L, uint64_t mapped)
 	L->pl_done[0] = i;
 	for (int kind = 1; kind < 3; kind++) {
 		off = L->pl_off[kind];
-		for (i = L->pl_done[kind]; i < L->pl_n[kind] && (uint64_t)off[i] + 4 <= mapped; i++) {
+		n = L->pl_n[kind];
+		for (i = L->pl_done[kind]; i < n && (uint64_t)off[i] + 4 <= mapped; i++) {
 			int32_t f;
 			__builtin_memcpy(&f, mem + off[i], 4);
 			uint64_t v = base + (uint64_t)(int64_t)f;

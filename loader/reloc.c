@@ -132,18 +132,30 @@ uint32_t relocs_survey(struct load *L, uint32_t r, uint32_t t, bool alloc, bool 
 		}
 		return n;
 	}
-	/* One load and one store of the symbol's note per entry: consecutive
-	 * entries often name one symbol (a section's), and chain through it. */
+	/* Consecutive entries often name one symbol (a section's, or an
+	 * import's): its note stays in a register while they do, so that
+	 * they do not chain through one word of memory, and is stored when
+	 * the symbol changes and at the end. */
+	uint32_t last = 0;
+	uint64_t note = use[0];
 	for (e = rel; e < rel + n; e++) {
 		uint64_t info = e->r_info, off = e->r_offset;
 		const struct rkind *k = row(ELF_R_TYPE(info));
 		uint32_t symi = ELF_R_SYM(info);
 		if (__builtin_expect(symi >= nsyms || (k->flags & need) != need || off >= size ||
-				     k->vlen > size - off, 0))
+				     k->vlen > size - off, 0)) {
+			use[last] = note;
 			return (uint32_t)(e - rel);
-		use[symi] = (use[symi] | (uint64_t)k->flags << USE_SHIFT) + ((k->flags & K_TRACKED) != 0);
+		}
+		if (symi != last) {
+			use[last] = note;
+			last = symi;
+			note = use[symi];
+		}
+		note = (note | (uint64_t)k->flags << USE_SHIFT) + ((k->flags & K_TRACKED) != 0);
 		seen |= k->flags;
 	}
+	use[last] = note;
 	L->scan_refuses |= (seen & K_REFUSED) != 0;
 	L->any_got |= (seen & K_GOT) != 0;
 	return n;

@@ -309,15 +309,22 @@ const struct lsym *symbols_find(const struct loader *ld, const char *name,
 	return find_skipping(ld, name, symbols_hash(name), owner, NULL, 0);
 }
 
+/* Enters syms index si, of name hash h, in an export table's arrays. */
+static inline void table_put(uint32_t *slot, uint32_t *hash, uint32_t mask, uint32_t si,
+			     uint32_t h)
+{
+	uint32_t i = h & mask;
+
+	while (slot[i])
+		i = (i + 1) & mask;
+	slot[i] = si + 1;
+	hash[i] = h;
+}
+
 /* Enters export si in c's export table. */
 static void hash_insert(struct loader_cell *c, uint32_t si)
 {
-	uint32_t h = c->syms[si].hash, i = h & c->hmask;
-
-	while (c->slot[i])
-		i = (i + 1) & c->hmask;
-	c->slot[i] = si + 1;
-	c->hash[i] = h;
+	table_put(c->slot, c->hash, c->hmask, si, c->syms[si].hash);
 }
 
 static void hash_clear(struct loader_cell *c)
@@ -944,6 +951,10 @@ static void define_ordered(struct load *L, uint32_t n)
 	const struct placed *secs = c->secs;
 	const char *strtab = c->strtab;
 	struct lsym *out = c->syms;
+	/* The index's arrays and count (index_add's work, without a store and
+	 * load of the count per export). */
+	uint32_t *by_name = c->by_name, *slot = c->slot, *hash = c->hash, mask = c->hmask;
+	uint32_t nexported = c->nexported;
 
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t i = order[k], placed = plan[syms[i].st_shndx].placed;
@@ -955,11 +966,14 @@ static void define_ordered(struct load *L, uint32_t n)
 			.type = ELF_SYM_TYPE(s->st_info), .exported = r->exported,
 			.hash = r->hash, .grant = NULL, .sec = placed,
 		};
-		if (r->exported)
-			index_add(c, k);
+		if (r->exported) {
+			by_name[nexported++] = k;
+			table_put(slot, hash, mask, k, r->hash);
+		}
 		out++;
 	}
 	c->nsyms = n;
+	c->nexported = nexported;
 	/* Guards are rare: their grants in a pass of their own. */
 	for (uint32_t k = 0; L->args->nguards && k < n; k++)
 		c->syms[k].grant = guard_grant(L, order[k]);
