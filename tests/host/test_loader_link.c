@@ -383,19 +383,6 @@ static int load_guarded_math(const struct loader_guard *guards, size_t n,
 }
 
 /* The grant of symbol name in cell c, as loader_cell_sym reports it. */
-static const char *sym_grant(const struct loader_cell *c, const char *name)
-{
-	struct loader_sym s;
-
-	for (size_t i = 0; i < loader_cell_nsyms(c); i++) {
-		loader_cell_sym(c, i, &s);
-		if (strcmp(s.name, name) == 0)
-			return s.grant;
-	}
-	cr_assert_fail("no symbol %s", name);
-	return NULL;
-}
-
 /* A cell export guarded with a grant links only into cells given it; the
  * guard's strings are the loader's own copies. */
 Test(loader_link, guarded_export_needs_its_grant)
@@ -409,8 +396,8 @@ Test(loader_link, guarded_export_needs_its_grant)
 	cr_assert_eq(load_guarded_math(&guard, 1, &math), 0, "%s", loader_error(f.ld));
 	memset(symbol, 'x', sizeof(symbol) - 1);
 	memset(grant, 'y', sizeof(grant) - 1);
-	cr_assert_str_eq(sym_grant(math, "math_add"), "test_hooks");
-	cr_assert_null(sym_grant(math, "math_fib"), "an unguarded export needs no grant");
+	cr_assert_str_eq(cell_sym_grant(math, "math_add"), "test_hooks");
+	cr_assert_null(cell_sym_grant(math, "math_fib"), "an unguarded export needs no grant");
 
 	long live = host_env_live(&f.env);
 	obj_read(&b, "h_user.o");
