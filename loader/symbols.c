@@ -920,18 +920,27 @@ static const char *guard_grant(const struct load *L, uint32_t i)
 	return g < 0 ? NULL : p;
 }
 
+/* The record of object symbol s (resolved as r) at addr in placed section
+ * sec, without a grant. */
+static inline void record(struct lsym *out, const char *strtab, const Elf64_Sym *s,
+			  const struct sym_res *r, uint64_t addr, uint32_t sec)
+{
+	*out = (struct lsym){
+		.name = strtab + s->st_name, .addr = addr, .size = s->st_size,
+		.bind = ELF_SYM_BIND(s->st_info), .type = ELF_SYM_TYPE(s->st_info),
+		.exported = r->exported,
+		.hash = r->hash, /* symbols_resolve hashed the globals, all it exports */
+		.sec = sec,
+	};
+}
+
 static void define_one(struct load *L, uint32_t i, struct lsym *out)
 {
 	const Elf64_Sym *s = &L->syms[i];
 
-	*out = (struct lsym){
-		.name = L->cell->strtab + s->st_name, .addr = symbols_value(L, i),
-		.size = s->st_size, .bind = ELF_SYM_BIND(s->st_info),
-		.type = ELF_SYM_TYPE(s->st_info), .exported = L->res[i].exported,
-		.hash = L->res[i].hash, /* symbols_resolve hashed the globals, all it exports */
-		.grant = guard_grant(L, i),
-		.sec = s->st_shndx == SHN_ABS ? NO_INDEX : L->plan[s->st_shndx].placed,
-	};
+	record(out, L->cell->strtab, s, &L->res[i], symbols_value(L, i),
+	       s->st_shndx == SHN_ABS ? NO_INDEX : L->plan[s->st_shndx].placed);
+	out->grant = guard_grant(L, i);
 }
 
 /*
@@ -960,12 +969,7 @@ static void define_ordered(struct load *L, uint32_t n)
 		uint32_t i = order[k], placed = plan[syms[i].st_shndx].placed;
 		const Elf64_Sym *s = &syms[i];
 		const struct sym_res *r = &res[i];
-		*out = (struct lsym){
-			.name = strtab + s->st_name, .addr = secs[placed].addr + s->st_value,
-			.size = s->st_size, .bind = ELF_SYM_BIND(s->st_info),
-			.type = ELF_SYM_TYPE(s->st_info), .exported = r->exported,
-			.hash = r->hash, .grant = NULL, .sec = placed,
-		};
+		record(out, strtab, s, r, secs[placed].addr + s->st_value, placed);
 		if (r->exported) {
 			by_name[nexported++] = k;
 			table_put(slot, hash, mask, k, r->hash);
