@@ -251,10 +251,27 @@ static int check_sym_kind(struct load *L, uint32_t i, const Elf64_Sym *s)
 	return 0;
 }
 
+/*
+ * The common symbol, checked at once: its name inside the string table, a
+ * binding that fits its part of the table, a type below STT_COMMON, and a
+ * value inside its section, an ordinary one. Every other symbol, and every
+ * fault, goes through the checks one by one (which name the fault); none of
+ * these spills state. The loop keeps the tables' bounds in locals.
+ */
 static int check_symbols(struct load *L)
 {
+	const Elf64_Shdr *sh = L->sh;
+	uint64_t str_size = L->str_size;
+	uint32_t shnum = L->shnum, first_global = L->first_global;
+
 	for (uint32_t i = 0; i < L->nsyms; i++) {
 		const Elf64_Sym *s = &L->syms[i];
+		unsigned bind = ELF_SYM_BIND(s->st_info), shndx = s->st_shndx;
+		if (__builtin_expect(s->st_name < str_size && shndx - 1u < shnum - 1u &&
+				     shndx < SHN_LORESERVE && ELF_SYM_TYPE(s->st_info) < STT_COMMON &&
+				     bind <= STB_WEAK && (i < first_global) == (bind == STB_LOCAL) &&
+				     s->st_value <= sh[shndx].sh_size && i, 1))
+			continue;
 		if (s->st_name >= L->str_size)
 			return load_sec_err(L, LOADER_EBADELF, L->symtab,
 				       "symbol %u: name offset 0x%x past end of string table (0x%lx)",

@@ -147,8 +147,10 @@ struct sym_res {
 	uint32_t import; /* index in cell->imports, or NO_INDEX */
 	uint32_t hash;   /* of its name (symbols_resolve), for the namespace look-ups */
 	uint32_t got;    /* GOT slot, or NO_INDEX */
-	struct loader_cell *owner;  /* RES_EXTERN */
-	const struct lsym *target;  /* RES_EXTERN */
+	/* RES_EXTERN; while symbols_resolve runs, the namespace's owner of
+	 * its name, if it matched from the namespace's side (ns_matched) */
+	struct loader_cell *owner;
+	const struct lsym *target;
 };
 
 /* What a row says of its relocations, for relocs_survey and relocs_scan (reloc.c's table of types). */
@@ -207,6 +209,7 @@ struct load {
 	bool any_got;          /* ... and a GOT-relative one */
 	bool refs_discarded;   /* symbols_resolve found one referenced in a section not placed */
 	bool sym_spills;       /* ldr_elf_check saw a COMMON or TLS symbol (ldr_policy_check names it) */
+	bool ns_matched;       /* symbols_resolve matched the names from the namespace's side */
 	uint32_t nextern;      /* symbols resolved to another owner (symbols_resolve) */
 	uint32_t nexport;      /* symbols the cell exports (symbols_resolve) */
 	uint32_t ngot;

@@ -82,9 +82,15 @@ static int check_fields(struct load *L, int kind, const uint32_t *off, uint32_t 
 	unsigned w = field_width[kind];
 	uint64_t next = 0; /* the first offset the next field may have */
 	uint32_t k = 0;
+	uint64_t lo = nr ? r[0] : 0, hi = nr ? r[1] : 0; /* range k */
 
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t o = off[i];
+		/* Most fields lie in the range of the one before. */
+		if (__builtin_expect(o >= next && o >= lo && o + w <= hi, 1)) {
+			next = o + w;
+			continue;
+		}
 		if (__builtin_expect(o < next, 0))
 			return load_sec_err(L, LOADER_EBADELF, L->prelink,
 					    "%s field at 0x%lx not after the one at 0x%lx",
@@ -96,6 +102,8 @@ static int check_fields(struct load *L, int kind, const uint32_t *off, uint32_t 
 			return load_sec_err(L, LOADER_EBADELF, L->prelink,
 					    "%s field at 0x%lx is not inside a placed section "
 					    "with contents", field_kind[kind], (unsigned long)o);
+		lo = r[2 * k];
+		hi = r[2 * k + 1];
 		next = o + w;
 	}
 	return 0;
@@ -113,16 +121,21 @@ static int check_order(struct load *L, const uint32_t *order, uint32_t n)
 	if (n != L->ndef)
 		return load_sec_err(L, LOADER_EBADELF, L->prelink,
 				    "symbol order of %u symbols; the cell defines %u", n, L->ndef);
+	const Elf64_Sym *syms = L->syms;
+	const struct sym_res *res = L->res;
+	const struct sec_plan *plan = L->plan;
+	uint32_t nsyms = L->nsyms;
+
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t i = order[k];
-		const Elf64_Sym *s = i < L->nsyms ? &L->syms[i] : NULL;
-		if (!s || !L->res[i].here || s->st_shndx == SHN_ABS)
+		const Elf64_Sym *s = i < nsyms ? &syms[i] : NULL;
+		if (__builtin_expect(!s || !res[i].here || s->st_shndx == SHN_ABS, 0))
 			return load_sec_err(L, LOADER_EBADELF, L->prelink,
 					    "symbol order entry %u: symbol %u is not one the cell "
 					    "defines in its sections", k, i);
-		uint64_t off = c->seg_off[L->plan[s->st_shndx].seg] + L->plan[s->st_shndx].off +
-			       s->st_value;
-		if (k && off <= prev)
+		const struct sec_plan *p = &plan[s->st_shndx];
+		uint64_t off = c->seg_off[p->seg] + p->off + s->st_value;
+		if (__builtin_expect(k && off <= prev, 0))
 			return load_sec_err(L, LOADER_EBADELF, L->prelink,
 					    "symbol order: '%s' at 0x%lx not after 0x%lx",
 					    load_sym_name_ok(L, i), (unsigned long)off,
@@ -185,9 +198,9 @@ int prelink_apply(struct load *L, uint64_t mapped)
 	unsigned char *mem = L->cell->mem;
 	uint64_t base = L->cell->base;
 	const uint32_t *off = L->pl_off[0];
-	uint32_t i = L->pl_done[0];
+	uint32_t i = L->pl_done[0], n = L->pl_n[0]; /* in locals: the stores may alias them */
 
-	for (; i < L->pl_n[0] && (uint64_t)off[i] + 8 <= mapped; i++) {
+	for (; i < n && (uint64_t)off[i] + 8 <= mapped; i++) {
 		uint64_t v;
 		__builtin_memcpy(&v, mem + off[i], 8);
 		v += base;
@@ -196,7 +209,8 @@ int prelink_apply(struct load *L, uint64_t mapped)
 	L->pl_done[0] = i;
 	for (int kind = 1; kind < 3; kind++) {
 		off = L->pl_off[kind];
-		for (i = L->pl_done[kind]; i < L->pl_n[kind] && (uint64_t)off[i] + 4 <= mapped; i++) {
+		n = L->pl_n[kind];
+		for (i = L->pl_done[kind]; i < n && (uint64_t)off[i] + 4 <= mapped; i++) {
 			int32_t f;
 			__builtin_memcpy(&f, mem + off[i], 4);
 			uint64_t v = base + (uint64_t)(int64_t)f;

@@ -132,18 +132,30 @@ uint32_t relocs_survey(struct load *L, uint32_t r, uint32_t t, bool alloc, bool 
 		}
 		return n;
 	}
-	/* One load and one store of the symbol's note per entry: consecutive
-	 * entries often name one symbol (a section's), and chain through it. */
+	/* Consecutive entries often name one symbol (a section's, or an
+	 * import's): its note stays in a register while they do, so that
+	 * they do not chain through one word of memory, and is stored when
+	 * the symbol changes and at the end. */
+	uint32_t last = 0;
+	uint64_t note = use[0];
 	for (e = rel; e < rel + n; e++) {
 		uint64_t info = e->r_info, off = e->r_offset;
 		const struct rkind *k = row(ELF_R_TYPE(info));
 		uint32_t symi = ELF_R_SYM(info);
 		if (__builtin_expect(symi >= nsyms || (k->flags & need) != need || off >= size ||
-				     k->vlen > size - off, 0))
+				     k->vlen > size - off, 0)) {
+			use[last] = note;
 			return (uint32_t)(e - rel);
-		use[symi] = (use[symi] | (uint64_t)k->flags << USE_SHIFT) + ((k->flags & K_TRACKED) != 0);
+		}
+		if (symi != last) {
+			use[last] = note;
+			last = symi;
+			note = use[symi];
+		}
+		note = (note | (uint64_t)k->flags << USE_SHIFT) + ((k->flags & K_TRACKED) != 0);
 		seen |= k->flags;
 	}
+	use[last] = note;
 	L->scan_refuses |= (seen & K_REFUSED) != 0;
 	L->any_got |= (seen & K_GOT) != 0;
 	return n;
@@ -371,38 +383,64 @@ static int range_err(struct load *L, uint32_t t, const Elf64_Rela *rel)
  * the first that reaches past offset `upto` in it (relocs_scan refused the
  * unsupported types, validation the symbols and offsets out of range),
  * recording the sites of imports. The loop keeps what every relocation
- * shares in locals (its stores may alias anything) and reads each symbol's
- * values from one packed record. */
+ * shares in locals (its stores may alias anything), reads each symbol's
+ * values from one packed record, computes the 32-bit PC-relative types
+ * (calls, and most references) without the table's generic row, and keeps
+ * the next free site of the import it last recorded one for (consecutive
+ * sites are often one import's), storing the count back when the import
+ * changes and at the end. */
 static int apply_upto(struct load *L, uint64_t upto)
 {
-	uint32_t t = L->rel_sec, placed = L->plan[t].placed;
+	uint32_t t = L->rel_sec, placed = L->plan[t].placed, cur = NO_INDEX;
 	const Elf64_Rela *r = L->rel_next, *end = L->rel_end;
 	const struct symval *val = L->val;
 	struct loader_import *imports = L->cell->imports;
+	struct loader_site *site = NULL;
 	uint64_t addr = sec_addr(L, t);
 	unsigned char *mem = host_ptr(L->cell, addr);
 	/* A field is at most 8 bytes; the section's end lets every one through
 	 * (validation checked each lies inside it). */
 	uint64_t limit = upto == L->sh[t].sh_size ? UINT64_MAX : upto;
+	int err = 0;
 
 	for (; r < end && r->r_offset + 8 <= limit; r++) {
 		uint64_t off = r->r_offset, info = r->r_info, P = addr + off;
-		const struct rkind *k = &kinds[ELF_R_TYPE(info)];
+		uint32_t type = ELF_R_TYPE(info);
+		const struct rkind *k = &kinds[type];
 		const struct symval *sv = &val[ELF_R_SYM(info)];
-		uint64_t v = compute(k, sv->v, (uint64_t)r->r_addend, P);
-		if (__builtin_expect(!fits(v, k), 0))
-			return range_err(L, t, r);
-		store_le(mem + off, v, k->width);
-		if (__builtin_expect(sv->import != NO_INDEX, 0) && tracked(k)) {
-			struct loader_import *im = &imports[sv->import];
-			im->sites[im->nsites++] = (struct loader_site){
-				.place = P, .addend = r->r_addend, .type = ELF_R_TYPE(info),
-				.section = placed,
+		if (type == R_X86_64_PLT32 || type == R_X86_64_PC32) {
+			uint64_t v = sv->v[VAL_S] + (uint64_t)r->r_addend - P;
+			uint32_t w = (uint32_t)v;
+			if (__builtin_expect((int64_t)v != (int32_t)w, 0)) {
+				err = range_err(L, t, r);
+				break;
+			}
+			__builtin_memcpy(mem + off, &w, 4);
+		} else {
+			uint64_t v = compute(k, sv->v, (uint64_t)r->r_addend, P);
+			if (__builtin_expect(!fits(v, k), 0)) {
+				err = range_err(L, t, r);
+				break;
+			}
+			store_le(mem + off, v, k->width);
+		}
+		uint32_t imp = sv->import;
+		if (__builtin_expect(imp != NO_INDEX, 0) && tracked(k)) {
+			if (imp != cur) {
+				if (cur != NO_INDEX)
+					imports[cur].nsites = (uint32_t)(site - imports[cur].sites);
+				cur = imp;
+				site = imports[cur].sites + imports[cur].nsites;
+			}
+			*site++ = (struct loader_site){
+				.place = P, .addend = r->r_addend, .type = type, .section = placed,
 			};
 		}
 	}
+	if (cur != NO_INDEX)
+		imports[cur].nsites = (uint32_t)(site - imports[cur].sites);
 	L->rel_next = r;
-	return 0;
+	return err;
 }
 
 void relocs_patch_begin(struct load *L, uint32_t shndx)

@@ -53,7 +53,7 @@ __attribute__((no_sanitize_address)) static uint64_t name_word(const unsigned ch
  * on cleared, then the length, and a final avalanche so the low bits (the
  * table index) depend on every byte. Equal hashes are then compared by name.
  */
-__attribute__((no_sanitize_address)) uint32_t symbols_hash(const char *name)
+__attribute__((no_sanitize_address)) static inline uint32_t hash_name(const char *name)
 {
 	const unsigned char *p = (const unsigned char *)name;
 	uint64_t h = 0x9e3779b97f4a7c15ull, w, z;
@@ -67,12 +67,17 @@ __attribute__((no_sanitize_address)) uint32_t symbols_hash(const char *name)
 		h ^= h >> 32;
 	}
 	unsigned k = (unsigned)__builtin_ctzll(z) / 8; /* bytes before the NUL */
-	w = k ? w & (~0ull >> (64 - 8 * k)) : 0;
+	w &= (1ull << (8 * k)) - 1; /* k < 8 */
 	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
 	h ^= (n + k) * 0x9e3779b97f4a7c15ull;
 	h ^= h >> 29;
 	h *= 0xff51afd7ed558ccdull;
 	return (uint32_t)(h ^ (h >> 32));
+}
+
+uint32_t symbols_hash(const char *name)
+{
+	return hash_name(name);
 }
 
 static const struct lsym *find_hashed(const struct loader_cell *c, const char *name,
@@ -304,15 +309,22 @@ const struct lsym *symbols_find(const struct loader *ld, const char *name,
 	return find_skipping(ld, name, symbols_hash(name), owner, NULL, 0);
 }
 
+/* Enters syms index si, of name hash h, in an export table's arrays. */
+static inline void table_put(uint32_t *slot, uint32_t *hash, uint32_t mask, uint32_t si,
+			     uint32_t h)
+{
+	uint32_t i = h & mask;
+
+	while (slot[i])
+		i = (i + 1) & mask;
+	slot[i] = si + 1;
+	hash[i] = h;
+}
+
 /* Enters export si in c's export table. */
 static void hash_insert(struct loader_cell *c, uint32_t si)
 {
-	uint32_t h = c->syms[si].hash, i = h & c->hmask;
-
-	while (c->slot[i])
-		i = (i + 1) & c->hmask;
-	c->slot[i] = si + 1;
-	c->hash[i] = h;
+	table_put(c->slot, c->hash, c->hmask, si, c->syms[si].hash);
 }
 
 static void hash_clear(struct loader_cell *c)
@@ -571,7 +583,7 @@ static void globals_init(struct load *L, struct globals *g)
 static void globals_add(struct load *L, struct globals *g, uint32_t si)
 {
 	const char *name = load_sym_name_ok(L, si);
-	uint32_t h = symbols_hash(name), i = h & g->mask;
+	uint32_t h = hash_name(name), i = h & g->mask;
 	uint64_t *slot = g->slot;
 
 	L->res[si].hash = h;
@@ -582,6 +594,61 @@ static void globals_add(struct load *L, struct globals *g, uint32_t si)
 		slot[i] = (uint64_t)h << 32 | (si + 1);
 	else if (!g->dup || strcmp(name, g->dup) < 0)
 		g->dup = name;
+}
+
+/* The global named `name` (hash h) in the table, or 0. */
+static uint32_t globals_find(const struct load *L, const struct globals *g, const char *name,
+			     uint32_t h)
+{
+	for (uint32_t i = h & g->mask; g->slot[i]; i = (i + 1) & g->mask) {
+		uint32_t si = (uint32_t)g->slot[i] - 1;
+		if (g->slot[i] >> 32 == h && strcmp(load_sym_name_ok(L, si), name) == 0)
+			return si;
+	}
+	return 0;
+}
+
+/*
+ * The namespace's owners of the object's global names, found from the
+ * smaller side: when the published owners export fewer names than the
+ * object has globals, each export probes the object's table of names, in
+ * the owners' order (so a name's first owner is the one the walk would
+ * find, and the only one: the namespace gives each name one), and the
+ * match goes in res[].owner and .target (RES_EXTERN's fields, read only
+ * for that kind once symbols_resolve is done); returns false, matching nothing, when
+ * each global had better probe the namespace itself (find_skipping).
+ */
+static bool match_from_namespace(struct load *L, const struct globals *g)
+{
+	const struct loader *ld = L->ld;
+	uint64_t exports = 0;
+
+	for (const struct loader_cell *c = &ld->core; c; c = c->next)
+		exports += c->published ? c->nexported : 0;
+	if (exports >= L->nsyms - L->first_global)
+		return false;
+	for (struct loader_cell *c = (struct loader_cell *)&ld->core; c; c = c->next) {
+		for (uint32_t k = 0; c->published && k < c->nexported; k++) {
+			const struct lsym *s = &c->syms[c->by_name[k]];
+			uint32_t si = globals_find(L, g, s->name, s->hash);
+			if (si && !L->res[si].target) {
+				L->res[si].owner = c;
+				L->res[si].target = s;
+			}
+		}
+	}
+	return true;
+}
+
+/* The published owner of global i's name (symbols_resolve's look-up). */
+static const struct lsym *ns_lookup(struct load *L, uint32_t i, struct loader_cell **owner)
+{
+	struct sym_res *r = &L->res[i];
+
+	if (!L->ns_matched)
+		return find_skipping(L->ld, load_sym_name_ok(L, i), r->hash, owner, NULL, 0);
+	*owner = r->owner;
+	return r->target;
 }
 
 static bool exportable(const struct load *L, uint32_t i)
@@ -616,8 +683,7 @@ static int resolve_export(struct load *L, uint32_t i)
 	struct loader_cell *owner;
 	const struct lsym *old;
 
-	if (L->args->flags & LOADER_UNPUBLISHED ||
-	    !(old = find_skipping(L->ld, name, L->res[i].hash, &owner, NULL, 0))) {
+	if (L->args->flags & LOADER_UNPUBLISHED || !(old = ns_lookup(L, i, &owner))) {
 		r->exported = true;
 		L->nexport++;
 		return 0;
@@ -650,7 +716,7 @@ static int resolve_undef(struct load *L, uint32_t i, struct lmsg *m, unsigned *n
 	const struct lsym *t = NULL;
 
 	if (vis != STV_HIDDEN && vis != STV_INTERNAL)
-		t = find_skipping(L->ld, name, L->res[i].hash, &owner, NULL, 0);
+		t = ns_lookup(L, i, &owner);
 	if (!t && ELF_SYM_BIND(s->st_info) == STB_WEAK)
 		L->res[i].kind = RES_ZERO;
 	else if (!t)
@@ -690,6 +756,57 @@ static int resolve_one(struct load *L, uint32_t i, struct lmsg *m, unsigned *n)
 	return 0;
 }
 
+/*
+ * resolve_one for every symbol, with the common case in the loop: a symbol
+ * defined in a placed section outside any COMDAT group that is local, or a
+ * global of default or protected visibility whose name is not private and
+ * that the namespace did not match (match_from_namespace) or that is not to
+ * be published: it is defined here, and exported if global (resolve_one and
+ * resolve_export come to the same for it). The loop keeps
+ * the tables and counts in locals (its stores may alias them).
+ */
+static int resolve_all(struct load *L, struct lmsg *m, unsigned *nundef)
+{
+	const Elf64_Sym *syms = L->syms;
+	struct sym_res *res = L->res;
+	const struct sec_plan *plan = L->plan;
+	uint32_t nsyms = L->nsyms, ndef = 0, nexport = 0;
+	bool unpublished = L->args->flags & LOADER_UNPUBLISHED, matched = L->ns_matched;
+	bool no_private = !L->ld->private_names || !L->ld->private_names[0];
+	int err = 0;
+
+	for (uint32_t i = 0; !err && i < nsyms; i++) {
+		const Elf64_Sym *s = &syms[i];
+		struct sym_res *r = &res[i];
+		unsigned shndx = s->st_shndx, type = ELF_SYM_TYPE(s->st_info);
+		unsigned vis = ELF_SYM_VIS(s->st_other);
+		if (i && shndx - 1u < SHN_LORESERVE - 1u && plan[shndx].seg != SEG_NONE &&
+		    type != STT_FILE) {
+			bool local = ELF_SYM_BIND(s->st_info) == STB_LOCAL || !s->st_name;
+			bool export = !local && vis != STV_HIDDEN && vis != STV_INTERNAL &&
+				      !plan[shndx].comdat;
+			if (local || (export && (unpublished || (matched && !r->target)) &&
+				      (no_private || !is_private_name(L->ld, load_sym_name_ok(L, i))))) {
+				r->import = r->got = NO_INDEX;
+				r->kind = RES_DEFINED;
+				r->here = s->st_name && type != STT_SECTION;
+				r->exported = !local;
+				ndef += r->here;
+				nexport += !local;
+				continue;
+			}
+		}
+		L->ndef = ndef;
+		L->nexport = nexport;
+		err = resolve_one(L, i, m, nundef);
+		ndef = L->ndef;
+		nexport = L->nexport;
+	}
+	L->ndef = ndef;
+	L->nexport = nexport;
+	return err;
+}
+
 /* The index in args->guards of the guard on export `name`, or -1. */
 static long guard_index(const struct load *L, const char *name)
 {
@@ -719,10 +836,9 @@ static int check_guards(struct load *L)
 
 /*
  * Resolves every symbol of the object, counting those it defines (L->ndef),
- * in one pass that also enters each global in the table of names: a name
- * given twice is refused before any other finding (naming the smallest such
- * name), so once resolution fails the pass goes on with the names alone.
- * Changes nothing in the namespace.
+ * once each global is in the table of names: a name given twice is refused
+ * before any other finding (naming the smallest such name). Changes nothing
+ * in the namespace.
  */
 int symbols_resolve(struct load *L)
 {
@@ -735,14 +851,12 @@ int symbols_resolve(struct load *L)
 	globals_init(L, &g);
 	lmsg_init(&m, buf, sizeof(buf));
 	L->ndef = L->nextern = L->nexport = 0;
-	for (uint32_t i = 0; i < L->nsyms; i++) {
-		if (i >= L->first_global)
-			globals_add(L, &g, i);
-		if (!err)
-			err = resolve_one(L, i, &m, &nundef);
-	}
+	for (uint32_t i = L->first_global; i < L->nsyms; i++)
+		globals_add(L, &g, i);
 	if (g.dup)
 		return load_sec_err(L, LOADER_EBADELF, L->symtab, "symbol '%s' appears twice", g.dup);
+	L->ns_matched = match_from_namespace(L, &g);
+	err = resolve_all(L, &m, &nundef);
 	if (!err && nundef)
 		err = load_err(L, LOADER_EUNDEF, "undefined symbol%s %s",
 			       nundef > 1 ? "s" : "", buf);
@@ -806,18 +920,67 @@ static const char *guard_grant(const struct load *L, uint32_t i)
 	return g < 0 ? NULL : p;
 }
 
+/* The record of object symbol s (resolved as r) at addr in placed section
+ * sec, without a grant. */
+static inline void record(struct lsym *out, const char *strtab, const Elf64_Sym *s,
+			  const struct sym_res *r, uint64_t addr, uint32_t sec)
+{
+	*out = (struct lsym){
+		.name = strtab + s->st_name, .addr = addr, .size = s->st_size,
+		.bind = ELF_SYM_BIND(s->st_info), .type = ELF_SYM_TYPE(s->st_info),
+		.exported = r->exported,
+		.hash = r->hash, /* symbols_resolve hashed the globals, all it exports */
+		.sec = sec,
+	};
+}
+
 static void define_one(struct load *L, uint32_t i, struct lsym *out)
 {
 	const Elf64_Sym *s = &L->syms[i];
 
-	*out = (struct lsym){
-		.name = L->cell->strtab + s->st_name, .addr = symbols_value(L, i),
-		.size = s->st_size, .bind = ELF_SYM_BIND(s->st_info),
-		.type = ELF_SYM_TYPE(s->st_info), .exported = L->res[i].exported,
-		.hash = L->res[i].hash, /* symbols_resolve hashed the globals, all it exports */
-		.grant = guard_grant(L, i),
-		.sec = s->st_shndx == SHN_ABS ? NO_INDEX : L->plan[s->st_shndx].placed,
-	};
+	record(out, L->cell->strtab, s, &L->res[i], symbols_value(L, i),
+	       s->st_shndx == SHN_ABS ? NO_INDEX : L->plan[s->st_shndx].placed);
+	out->grant = guard_grant(L, i);
+}
+
+/*
+ * symbols_define for a prelinked object: its record's order of the n
+ * symbols, each in a placed section (prelink_check checked both), written
+ * in that order, each export indexed as it is written. define_one's work,
+ * with what every symbol shares kept in locals (the stores of the records
+ * may alias anything the compiler would otherwise read again).
+ */
+static void define_ordered(struct load *L, uint32_t n)
+{
+	struct loader_cell *c = L->cell;
+	const uint32_t *order = L->pl_order;
+	const Elf64_Sym *syms = L->syms;
+	const struct sym_res *res = L->res;
+	const struct sec_plan *plan = L->plan;
+	const struct placed *secs = c->secs;
+	const char *strtab = c->strtab;
+	struct lsym *out = c->syms;
+	/* The index's arrays and count (index_add's work, without a store and
+	 * load of the count per export). */
+	uint32_t *by_name = c->by_name, *slot = c->slot, *hash = c->hash, mask = c->hmask;
+	uint32_t nexported = c->nexported;
+
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t i = order[k], placed = plan[syms[i].st_shndx].placed;
+		const Elf64_Sym *s = &syms[i];
+		const struct sym_res *r = &res[i];
+		record(out, strtab, s, r, secs[placed].addr + s->st_value, placed);
+		if (r->exported) {
+			by_name[nexported++] = k;
+			table_put(slot, hash, mask, k, r->hash);
+		}
+		out++;
+	}
+	c->nsyms = n;
+	c->nexported = nexported;
+	/* Guards are rare: their grants in a pass of their own. */
+	for (uint32_t k = 0; L->args->nguards && k < n; k++)
+		c->syms[k].grant = guard_grant(L, order[k]);
 }
 
 #define KEY_IDX_BITS 24 /* LOADER_MAX_SYMS */
@@ -895,14 +1058,9 @@ int symbols_define(struct load *L)
 	 * come, then sorted, then indexed. */
 	if (index_alloc(L->ld, c, L->nexport))
 		return load_err(L, LOADER_ENOMEM, "out of memory for symbols");
-	if (L->pl_nsorted) {
-		for (uint32_t k = 0; k < n; k++) {
-			define_one(L, L->pl_order[k], &c->syms[k]);
-			if (c->syms[k].exported)
-				index_add(c, k);
-		}
-		c->nsyms = n;
-	} else if (!define_sorted(L, n)) {
+	if (L->pl_nsorted)
+		define_ordered(L, n);
+	else if (!define_sorted(L, n)) {
 		for (uint32_t i = 1; i < L->nsyms; i++)
 			if (L->res[i].here)
 				define_one(L, i, &c->syms[c->nsyms++]);

@@ -285,6 +285,73 @@ Test(loader_ns, many_owners_resolve_through_the_namespace_table)
 		obj_free(&o[i]);
 }
 
+/*
+ * A namespace with fewer names than the object has globals is matched from
+ * its side (symbols.c: match_from_namespace): nano_core exports kprintf
+ * only here. Duplicates, weak definitions, undefined names and grants come
+ * out as when each global probes the namespace.
+ */
+static void setup_small_ns(void)
+{
+	fixture_buffer(&f, HIGH, high_exports, 1);
+}
+
+TestSuite(loader_small_ns, .init = setup_small_ns, .fini = teardown);
+
+/* Renames symbol `from` of o to `to` (no longer than it) in its string table. */
+static void rename_symbol(struct obj *o, const char *from, const char *to)
+{
+	Elf64_Sym *sym = obj_symbol(o, from, NULL);
+
+	cr_assert_not_null(sym, "no %s", from);
+	cr_assert_leq(strlen(to), strlen(from));
+	memcpy(o->data + obj_shdr(o, obj_section(o, ".strtab"))->sh_offset + sym->st_name, to,
+	       strlen(to) + 1);
+}
+
+Test(loader_small_ns, weak_definition_yields_to_a_loaded_strong_one)
+{
+	struct loader_cell *strong = must_load(&a, "k_strong.o", NULL, LOADER_NO_CTORS);
+	struct loader_cell *weak = must_load(&b, "k_weak.o", NULL, LOADER_NO_CTORS);
+	struct loader_import_info info;
+	struct loader_cell *owner;
+	uint64_t addr;
+
+	cr_assert_eq(loader_lookup(f.ld, "weak_hook", &addr, &owner), 0);
+	cr_assert(owner == strong);
+	loader_import_info(loader_uses_next(weak, NULL), &info);
+	cr_assert_str_eq(info.symbol, "weak_hook", "k_weak's calls bind to k_strong");
+	cr_assert(info.owner == strong);
+	cr_assert_null(loader_uses_next(weak, loader_uses_next(weak, NULL)));
+}
+
+Test(loader_small_ns, duplicate_undefined_and_grant_refusals)
+{
+	static const char *const port_io_only[] = { "port_io" };
+	struct loader_import_info info;
+	struct loader_cell *c;
+
+	expect_refusal(&a, "h_math.o", LOADER_EUNDEF, "loader: h_math.o: undefined symbol 'host_note'");
+	obj_free(&a);
+	obj_read(&a, "h_math.o");
+	rename_symbol(&a, "math_add", "kprintf");
+	cr_assert_eq(load_obj(&f, &a, all_grants, all_ngrants, LOADER_NO_CTORS, NULL), LOADER_EDUP);
+	cr_assert_str_eq(loader_error(f.ld),
+			 "loader: h_math.o: duplicate symbol 'kprintf' (defined in nano_core and h_math)");
+	obj_free(&a);
+	obj_read(&a, "h_math.o");
+	rename_symbol(&a, "host_note", "kprintf");
+	cr_assert_eq(load_obj(&f, &a, port_io_only, 1, LOADER_NO_CTORS, NULL), LOADER_EGRANT);
+	cr_assert_str_eq(loader_error(f.ld), "loader: h_math.o: symbol 'kprintf' needs grant "
+			 "'core', which h_math was not given");
+	cr_assert_eq(host_env_live(&f.env), f.live0, "the refusals kept nothing");
+	cr_assert_eq(load_obj(&f, &a, all_grants, all_ngrants, LOADER_NO_CTORS, &c), 0, "%s",
+		     loader_error(f.ld));
+	loader_import_info(loader_uses_next(c, NULL), &info);
+	cr_assert_str_eq(info.symbol, "kprintf");
+	cr_assert(info.owner == loader_cell_next(f.ld, NULL), "bound to nano_core's");
+}
+
 Test(loader_link, grant_violation)
 {
 	static const char *const core_only[] = { "core" };
@@ -316,19 +383,6 @@ static int load_guarded_math(const struct loader_guard *guards, size_t n,
 }
 
 /* The grant of symbol name in cell c, as loader_cell_sym reports it. */
-static const char *sym_grant(const struct loader_cell *c, const char *name)
-{
-	struct loader_sym s;
-
-	for (size_t i = 0; i < loader_cell_nsyms(c); i++) {
-		loader_cell_sym(c, i, &s);
-		if (strcmp(s.name, name) == 0)
-			return s.grant;
-	}
-	cr_assert_fail("no symbol %s", name);
-	return NULL;
-}
-
 /* A cell export guarded with a grant links only into cells given it; the
  * guard's strings are the loader's own copies. */
 Test(loader_link, guarded_export_needs_its_grant)
@@ -342,8 +396,8 @@ Test(loader_link, guarded_export_needs_its_grant)
 	cr_assert_eq(load_guarded_math(&guard, 1, &math), 0, "%s", loader_error(f.ld));
 	memset(symbol, 'x', sizeof(symbol) - 1);
 	memset(grant, 'y', sizeof(grant) - 1);
-	cr_assert_str_eq(sym_grant(math, "math_add"), "test_hooks");
-	cr_assert_null(sym_grant(math, "math_fib"), "an unguarded export needs no grant");
+	cr_assert_str_eq(cell_sym_grant(math, "math_add"), "test_hooks");
+	cr_assert_null(cell_sym_grant(math, "math_fib"), "an unguarded export needs no grant");
 
 	long live = host_env_live(&f.env);
 	obj_read(&b, "h_user.o");

@@ -161,6 +161,32 @@ Test(loader_prelink, same_bytes_as_the_object_and_as_lld)
 /* k_multi: its call of its own multi_b (in another section) is resolved,
  * its string and table addresses become fields, its kprintf call stays the
  * one relocation left. */
+/* A prelinked cell's symbols come in the record's order (symbols_define):
+ * its guards still give their exports their grants, and only those. */
+Test(loader_prelink, guards_of_a_prelinked_cell)
+{
+	static const struct loader_guard guards[] = { { "multi_b", "hooks" }, { "multi_a", "more" } };
+	struct loader_cell *c;
+
+	obj_read(&o, "k_multi.o");
+	prelink(&o, &p);
+	fixture_buffer(&f, HIGH, kernel_ex, 8);
+	f_on = true;
+	struct loader_load_args a = {
+		.path = p.name, .obj = p.data, .size = p.size, .grants = grants, .ngrants = 1,
+		.guards = guards, .nguards = 2, .flags = LOADER_NO_CTORS,
+	};
+	cr_assert_eq(loader_load(f.ld, &a, &c), 0, "%s", loader_error(f.ld));
+	cr_assert_str_eq(cell_sym_grant(c, "multi_b"), "hooks");
+	cr_assert_str_eq(cell_sym_grant(c, "multi_a"), "more");
+	for (size_t i = 0; i < loader_cell_nsyms(c); i++) {
+		struct loader_sym s;
+		loader_cell_sym(c, i, &s);
+		if (strcmp(s.name, "multi_a") && strcmp(s.name, "multi_b"))
+			cr_assert_null(s.grant, "%s is not guarded", s.name);
+	}
+}
+
 Test(loader_prelink, own_references_resolved_imports_kept)
 {
 	unsigned k, before, after;

@@ -168,6 +168,19 @@ int load_obj(struct fixture *f, struct obj *o, const char *const *grants,
 	return load_named(f, o, NULL, grants, ngrants, flags, out);
 }
 
+const char *cell_sym_grant(const struct loader_cell *c, const char *name)
+{
+	struct loader_sym s;
+
+	for (size_t i = 0; i < loader_cell_nsyms(c); i++) {
+		loader_cell_sym(c, i, &s);
+		if (strcmp(s.name, name) == 0)
+			return s.grant;
+	}
+	cr_assert_fail("no symbol %s", name);
+	return NULL;
+}
+
 unsigned char *cell_bytes(struct fixture *f, struct loader_cell *c, const char *sec,
 			  uint64_t *addr)
 {

@@ -55,6 +55,10 @@ int load_obj(struct fixture *f, struct obj *o, const char *const *grants,
 unsigned char *cell_bytes(struct fixture *f, struct loader_cell *c, const char *sec,
 			  uint64_t *addr);
 
+/* The grant guarding c's symbol `name` (NULL if none); fails the test if
+ * c has no such symbol. */
+const char *cell_sym_grant(const struct loader_cell *c, const char *name);
+
 /* The exports every arena test gets, with host functions and data. */
 extern const struct loader_export host_exports[];
 extern const size_t host_nexports;
