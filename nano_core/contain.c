@@ -140,6 +140,7 @@ static const char *const caller_charged[] = {
 	"memcpy", "memmove", "memset", "memcmp", "strlen", "strcmp", "strncmp",
 	"snprintf", "vsnprintf", "put", "put_padded", "put_number", "parse_spec",
 	"take_unsigned", "take_signed", "convert", "console_uart",
+	"siphash24", "siphash24_init", "siphash24_update", "siphash24_final",	/* on the caller's state */
 };
 
 /*
