@@ -262,11 +262,47 @@ static bool charge_last_below(const struct trap_frame *f, struct cells_where *w)
 	return false;
 }
 
+bool fault_off_task_stack(const struct trap_frame *f, uint64_t *lo, uint64_t *hi)
+{
+	return ctx_running_stack(lo, hi) && (f->rsp < *lo || f->rsp >= *hi);
+}
+
+/*
+ * The cell that ran last on the running task's stack [lo, hi), when the
+ * stack pointer has left it (a corrupted `enter` or stack adjustment): the
+ * first return address into a cell above the lowest register that still
+ * points into the stack (the innermost frame's locals), else above the
+ * stack's bottom.
+ */
+static bool charge_on_task_stack(const struct trap_frame *f, uint64_t lo, uint64_t hi,
+				 struct cells_where *w)
+{
+	const uint64_t regs[] = { f->rax, f->rbx, f->rcx, f->rdx, f->rsi, f->rdi, f->rbp, f->r8, f->r9,
+				  f->r10, f->r11, f->r12, f->r13, f->r14, f->r15 };
+	uint64_t from = lo;
+
+	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
+		if (regs[i] >= lo && regs[i] < hi && (from == lo || regs[i] < from))
+			from = regs[i];
+	for (uint64_t sp = from & ~7ull; sp + 8 <= hi && paging_readable(sp, 8); sp += 8) {
+		uint64_t v = *(const uint64_t *)sp;
+
+		if (v >= CELL_BASE && v < CELL_LIMIT && cells_addr_owner(v - 1, w) && after_call(v))
+			return true;
+	}
+	return false;
+}
+
 bool fault_charge_no_code(const struct trap_frame *f, struct cells_where *w)
 {
 	struct cells_where at_rip;
+	uint64_t lo, hi;
 
-	if (nano_core_text(f->rip) || cells_addr_owner(f->rip, &at_rip) || (f->rsp & 7))
+	if (nano_core_text(f->rip) || cells_addr_owner(f->rip, &at_rip))
+		return false;
+	if (fault_off_task_stack(f, &lo, &hi))
+		return charge_on_task_stack(f, lo, hi, w);
+	if (f->rsp & 7)
 		return false;
 	for (uint64_t sp = f->rsp, n = 0; n < NO_CODE_ABOVE; n++, sp += 8) {
 		uint64_t v;
@@ -535,6 +571,32 @@ void fault_end_task(const struct trap_frame *f, const struct cells_where *w)
 	fault_ending = 0;
 	kprintf("fault: %s in %s:%s+0x%lx, and the running task cannot be ended (%d)\n",
 		trap_name(f->vector), w->cell, w->symbol, w->offset, err);
+}
+
+/*
+ * The context switch refused the resume point the tasks cell gave it
+ * (nano_core/ctx.c): a fault of the cell that holds the switch slots (the
+ * one idle_next names), in the task it made the running one, which is
+ * ended. The report says rip 0 in "(resume point)" and why. Halts only when
+ * no cell holds the slot or the task cannot be ended (task 0).
+ */
+_Noreturn void fault_switch_refused(const char *why, uint64_t rsp, uint64_t ret)
+{
+	struct trap_frame f = { .vector = 13, .rip = ret, .rsp = rsp };
+	struct cells_where w;
+	uint64_t fn = ops_resolve(OPS_IDLE_NEXT);
+
+	if (fn && cells_addr_owner(fn, &w)) {
+		snprintf(w.symbol, sizeof(w.symbol), "(resume point)");
+		w.offset = 0;
+		snprintf(charged, sizeof(charged), "%s", why);
+		fault_end_task(&f, &w);	/* returns only if the task cannot be ended */
+		if (fault_park_wanted) {
+			fault_park_wanted = false;
+			fault_park(loader_generation());
+		}
+	}
+	panic("context switch: %s, and no task to end for it", why);
 }
 
 /*

@@ -35,6 +35,16 @@ void heartbeat_check(uint64_t now);
  * ended (empty slot, task 0), having said why.
  */
 void fault_end_task(const struct trap_frame *f, const struct cells_where *w);
+/*
+ * The context switch refused a resume point (ctx.c): charged to the holder
+ * of the switch slots, ending the task it was to resume; `why` says what was
+ * wrong with it.
+ */
+_Noreturn void fault_switch_refused(const char *why, uint64_t rsp, uint64_t ret);
+/* For ctx.S: the resume point's saved context was unmapped; f resumes to refuse it. */
+bool ctx_resume_faulted(struct trap_frame *f);
+/* The stack [lo, hi) the running task is on, as its last resume named it; false if unknown. */
+bool ctx_running_stack(uint64_t *lo, uint64_t *hi);
 /* Set by fault_end_task when the task end itself faulted in a cell: park the task instead of halting. */
 extern bool fault_park_wanted;
 /* Where a parked task waits (with the loader generation it faulted in) until the cells change. */
@@ -64,10 +74,17 @@ bool fault_take_raised(struct trap_frame *f);
 bool fault_charge_caller(const struct trap_frame *f, struct cells_where *w);
 /*
  * A fault whose RIP is in no code (nano_core's text nor a cell's), entered
- * from a cell: fills w with that cell's return address on the stack and
- * returns true, so the fault is that cell's. False otherwise (contain.c).
+ * from a cell: fills w with that cell's return address on the stack (on the
+ * running task's stack when the stack pointer has left it) and returns true,
+ * so the fault is that cell's. False otherwise (contain.c).
  */
 bool fault_charge_no_code(const struct trap_frame *f, struct cells_where *w);
+/*
+ * Whether f's stack pointer lies outside the running task's stack [*lo, *hi)
+ * (ctx_running_stack; false when that is unknown). A fault at no code there
+ * is charged to the cell that ran last on the task's stack (contain.c).
+ */
+bool fault_off_task_stack(const struct trap_frame *f, uint64_t *lo, uint64_t *hi);
 /*
  * A fault at the very first instruction a cell's direct call reached, in
  * nano_core's text but at no function's start (the call's target

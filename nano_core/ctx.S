@@ -7,9 +7,11 @@
 #define CTX_RESUMED 1
 #define RFLAGS_IF   0x200
 #define CTX_VOL_RING_MASK 7	/* watchdog.c's CTX_VOL_RING - 1 */
+#define CTX_FRAME_BYTES 64	/* enum ctx_frame_word: CTX_FRAME_WORDS words */
+#define CTX_RET_AT 48		/* CTX_RET * 8 */
 
 	.text
-	.globl ctx_block, ctx_switch, ctx_restart, ctx_task_entry
+	.globl ctx_block, ctx_switch, ctx_restart, ctx_task_entry, ctx_resume_load, ctx_refuse_rdi
 
 /*
  * int ctx_block(uint64_t next_rsp, uint64_t flags)
@@ -39,6 +41,35 @@ ctx_block:
 	incq ctx_vol_count(%rip)
 3:	testq %rdi, %rdi
 	jz 2f
+/*
+ * The resume point in rdi is checked before it is taken (ctx.c,
+ * ctx_resume_on): its saved context lies, 8-byte aligned, inside the stack
+ * the tasks cell named for it, and its return address is in code, nano_core's
+ * text or the cell window (ctx_code). Else ctx_refused, still on the stack
+ * this runs on. A few compares: this is every switch's path.
+ */
+ctx_take:
+	testb $7, %dil
+	jnz ctx_refuse_rdi
+	cmpq ctx_next_lo(%rip), %rdi
+	jb ctx_refuse_rdi
+	leaq CTX_FRAME_BYTES(%rdi), %rax
+	cmpq ctx_next_hi(%rip), %rax
+	ja ctx_refuse_rdi
+ctx_resume_load:			/* a #PF here (the stack named is not mapped) is refused too: trap.c */
+	movq CTX_RET_AT(%rdi), %rax
+	cmpq ctx_code(%rip), %rax
+	jb ctx_refuse_rdi
+	cmpq ctx_code+8(%rip), %rax
+	jb 4f
+	cmpq ctx_code+16(%rip), %rax
+	jb ctx_refuse_rdi
+	cmpq ctx_code+24(%rip), %rax
+	jae ctx_refuse_rdi
+4:	movq ctx_next_lo(%rip), %rax	/* the stack the task that runs now is on (contain.c) */
+	movq %rax, ctx_run_lo(%rip)
+	movq ctx_next_hi(%rip), %rax
+	movq %rax, ctx_run_hi(%rip)
 	movq %rdi, %rsp
 /* Resumes the context at rsp: pops it, sets the interrupt flag as saved, returns past the flags. */
 ctx_resume:
@@ -68,8 +99,13 @@ ctx_switch:
 
 /* _Noreturn void ctx_restart(uint64_t rsp): resumes rsp, saving nothing. */
 ctx_restart:
-	movq %rdi, %rsp
-	jmp ctx_resume
+	jmp ctx_take
+
+/* A resume point refused: handled on the stack this runs on, aligned as after a call. */
+ctx_refuse_rdi:
+	andq $-16, %rsp
+	call ctx_refused
+	ud2
 
 /* uint64_t irq_save(void): the flags, then interrupts off. */
 	.globl irq_save, irq_restore

@@ -3,12 +3,74 @@
 #include <delos/kernel.h>
 #include <delos/log.h>
 #include <delos/ops.h>
+#include <delos/paging.h>
 #include <delos/string.h>
 #include <delos/trap.h>
 #include "hal/cpu.h"
+#include "nano_core/contain.h"
 
 /* The stack pointer of the task switched away from most recently; nano_core's. */
 uint64_t ctx_saved_rsp;
+
+/*
+ * The stack [lo, hi) the next resume point lies on, as the tasks cell names
+ * it (ctx_resume_on), and the one of the context resumed last, which runs
+ * now (copied by ctx.S once the resume point passed its check). Owned by
+ * ctx.S and ctx.c, interrupts off.
+ */
+uint64_t ctx_next_lo, ctx_next_hi, ctx_run_lo, ctx_run_hi;
+/* Where a resume point's return address may be: nano_core's text, then the cell window. */
+const uint64_t ctx_code[4] = { (uint64_t)__text_start, (uint64_t)__text_end, CELL_BASE, CELL_LIMIT };
+extern char ctx_resume_load[], ctx_refuse_rdi[];
+
+_Static_assert(CTX_FRAME_WORDS * 8 == 64 && CTX_RET * 8 == 48, "ctx.S's CTX_FRAME_BYTES and CTX_RET_AT");
+_Static_assert(KERNEL_VMA < CELL_BASE, "ctx.S checks nano_core's text before the cell window");
+
+void ctx_resume_on(uint64_t lo, uint64_t hi)
+{
+	ctx_next_lo = lo;
+	ctx_next_hi = hi;
+}
+
+bool ctx_running_stack(uint64_t *lo, uint64_t *hi)
+{
+	*lo = ctx_run_lo;
+	*hi = ctx_run_hi;
+	return ctx_run_hi > ctx_run_lo;
+}
+
+/*
+ * The resume point's saved context is not mapped (ctx.S's load of its return
+ * address faulted: the stack named is gone): refused as any other, in the
+ * context that tried to take it.
+ */
+bool ctx_resume_faulted(struct trap_frame *f)
+{
+	if (f->vector != 14 || f->rip != (uint64_t)ctx_resume_load)
+		return false;
+	f->rip = (uint64_t)ctx_refuse_rdi;
+	return true;
+}
+
+/*
+ * ctx.S refused the resume point rsp. The tasks cell, which named it, has
+ * already made its task the running one: the fault is charged to the cell
+ * holding the switch slots and ends that task (contain.c), from the stack
+ * this runs on (the one switched away from, below its saved context).
+ */
+_Noreturn void ctx_refused(uint64_t rsp)
+{
+	uint64_t ret = 0;
+	char why[80];
+
+	if (!(rsp & 7) && rsp >= ctx_next_lo && rsp + 8 * CTX_FRAME_WORDS <= ctx_next_hi &&
+	    paging_readable(rsp + 8 * CTX_RET, 8))
+		ret = ((uint64_t *)rsp)[CTX_RET];
+	klog(LOG_ERR, "ctx: refused to resume rsp %016lx (return address %016lx): not a saved context "
+	     "on the stack %016lx-%016lx returning into code", rsp, ret, ctx_next_lo, ctx_next_hi);
+	snprintf(why, sizeof(why), "bad resume point: rsp %lx, return to %lx", rsp, ret);
+	fault_switch_refused(why, rsp, ret);
+}
 
 /* What a new task needs, stored at the top of its own stack. */
 struct task_start {

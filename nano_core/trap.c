@@ -358,6 +358,28 @@ static void redo_on_overflow_stack(struct trap_frame *f)
 	trap_redo(g);
 }
 
+/*
+ * A fault in a cell whose stack pointer left the running task's stack
+ * [lo, hi) (a corrupted `enter` moved it tens of KB down, into another
+ * task's stack): its trap frame went there. It is handled again from a
+ * copy on the task's own stack, below what stays live (the catch point it
+ * resumes, or for a task end, nothing but the top's start block), so that
+ * the containment writes no more into the stack the rsp landed in.
+ */
+#define OFF_STACK_ROOM 4096	/* what the handling is given below `below` at least */
+
+static void redo_on_task_stack(struct trap_frame *f, uint64_t below, uint64_t lo, uint64_t hi)
+{
+	uint64_t fp = (uint64_t)__builtin_frame_address(0);
+	struct trap_frame *g;
+
+	if ((fp >= lo && fp < hi) || below < lo + OFF_STACK_ROOM + 512 || below > hi)
+		return;
+	g = (struct trap_frame *)((below - 512 - sizeof(*g)) & ~15ull);
+	*g = *f;
+	trap_redo(g);
+}
+
 extern uint8_t fault_ending;
 
 /*
@@ -395,9 +417,9 @@ static void exception(struct trap_frame *f)
 	struct catch_point *cp;
 	struct cells_where w;
 	bool in_cell;
-	uint64_t probe;
+	uint64_t probe, lo, hi;
 
-	if ((f->vector == 1 || f->vector == 3) && probe_trap(f))
+	if (((f->vector == 1 || f->vector == 3) && probe_trap(f)) || ctx_resume_faulted(f))
 		return;
 	if (f->vector == 6 && f->rip == (uint64_t)fault_raise_ud2)
 		fault_take_raised(f);
@@ -413,6 +435,12 @@ static void exception(struct trap_frame *f)
 		g.rsp = probe;
 		fault_mark_overflow();
 		cp = catch_for(&g);
+	} else if (in_cell && fault_off_task_stack(f, &lo, &hi)) {
+		struct trap_frame g = *f;
+
+		g.rsp = lo;	/* the innermost catch point of the task's stack, not one where rsp landed */
+		cp = catch_for(&g);
+		redo_on_task_stack(f, cp ? cp->rsp : hi - 1024, lo, hi);	/* returns only where handled */
 	} else {
 		cp = catch_for(f);
 	}

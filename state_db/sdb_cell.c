@@ -39,6 +39,8 @@ static int store_init(void)
 		uint64_t flags = irq_save();
 		int bad = statedb_takeover(db, report_corrupt, NULL);
 
+		db->asking_task = false;	/* no code of the old copy is asking any more */
+
 		statedb_keep_spares(db, true);
 		irq_restore(flags);
 		klog(LOG_INFO, "state_db: taking over the store (%zu records, %d corrupt)", db->live, bad);
@@ -226,6 +228,18 @@ static int put_committed(struct state_db *db, const char *owner, const char *nam
 	if (err == STATEDB_E_NOT_FOUND)
 		err = statedb_create(db, name, type, version, owner, data, len);
 	return err;
+}
+
+/*
+ * A fault was contained (the fault handler says so, in the faulting
+ * context, interrupts off). current_task runs with interrupts off and makes
+ * no contained call, so a fault while its window was open abandoned it
+ * there: the window is closed, else every later call of every task would
+ * bypass its transaction for good. Nothing on the hot path reads more.
+ */
+void sdb_fault_seen(void)
+{
+	root()->asking_task = false;
 }
 
 uint64_t sdb_outside_begin(void)

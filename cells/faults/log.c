@@ -115,7 +115,10 @@ static void run_log_fault(void *arg)
 int faults_on_fault(const struct fault_report *r)
 {
 	struct log_call c = { r, 0 };
-	uint64_t flags = sdb_outside_begin();
+	uint64_t flags;
+
+	sdb_fault_seen();	/* a fault in the tasks cell's task_self left state_db asking */
+	flags = sdb_outside_begin();
 	int failed = trap_contain(run_log_fault, &c, FAULT_CTX_CALL, NULL);
 
 	sdb_outside_end(flags);

@@ -118,5 +118,6 @@ int tasks_restart_self(uint64_t unused)
 	     r.entry.sym);
 	tasks_abort_txn(self);	/* its frames go, and a transaction they left open */
 	stack_reclaim(r.stack_hi, r.stack_pages);	/* and the heap blocks they held */
+	ctx_resume_on(r.stack_lo, r.stack_hi);
 	ctx_restart(ctx_prepare(r.stack_hi, &tasks_start_ref, (uint64_t)self, &tasks_exit_ref));
 }

@@ -217,6 +217,7 @@ static uint64_t resume_rsp(const struct tasks_table *t, int64_t id, int32_t *pri
 		rsp = ctx_prepare(v->stack_hi, &tasks_start_ref, (uint64_t)id, &tasks_exit_ref);
 	if (!rsp)
 		klog(LOG_ERR, "tasks: cannot switch to task %ld: no saved context", id);
+	ctx_resume_on(v->stack_lo, v->stack_hi);	/* the switch checks rsp against them */
 	return rsp;
 }
 

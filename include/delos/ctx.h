@@ -54,6 +54,17 @@ enum ctx_frame_word { CTX_R15, CTX_R14, CTX_R13, CTX_R12, CTX_RBX, CTX_RBP, CTX_
  */
 int ctx_block(uint64_t next_rsp, uint64_t flags);
 
+/*
+ * The stack [lo, hi) the next resume point (of ctx_block, ctx_restart or
+ * idle_next) lies on: call it before each, with interrupts off. The switch
+ * takes a resume point only when its saved context lies inside that stack,
+ * 8-byte aligned, and returns into code (nano_core's text or the cell
+ * window); any other is refused, as a fault of the cell holding the switch
+ * slots in the task it was to resume, which is ended (include/delos/fault.h).
+ * A corrupted saved rsp thus ends one task instead of jumping anywhere.
+ */
+void ctx_resume_on(uint64_t lo, uint64_t hi);
+
 /* ctx_block(next_rsp, the current interrupt flag), for callers that need no tail call. */
 void ctx_switch(uint64_t next_rsp);
 

@@ -89,6 +89,12 @@ bool sdb_txn_open(void);
  */
 uint64_t sdb_outside_begin(void);
 void sdb_outside_end(uint64_t flags);
+/*
+ * For the fault handler, in the faulting context, interrupts off: a fault was
+ * contained, so whatever state_db was in the middle of asking the tasks cell
+ * (whose task runs) was abandoned; state_db forgets it was asking.
+ */
+void sdb_fault_seen(void);
 /* As sdb_txn_commit and sdb_txn_abort, for hooks that pass a flag. */
 int sdb_txn_end(uint64_t commit);
 /*

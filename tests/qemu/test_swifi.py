@@ -310,18 +310,28 @@ def type_until(m, pattern, since, what, timeout=120):
     return until(seen, missing, timeout=timeout)
 
 
-def shell_write_tail_jump():
-    """(function, insns) for swifi_seed: the jmp in shell_write that skips its `xorl
-    %ebx, %ebx` to reach the epilogue, read from this build's object."""
-    obj = os.path.join(os.path.dirname(__file__), "..", "..", "build", "out", "cells", "shell@1.o")
-    out = subprocess.run(["llvm-objdump", "-d", "--no-show-raw-insn", "--disassemble-symbols=shell_write",
+def insns_of(cell, function):
+    """The instructions of function in this build's object of cell, as swifi_seed
+    writes them, in order."""
+    obj = os.path.join(os.path.dirname(__file__), "..", "..", "build", "out", "cells", "%s.o" % cell)
+    out = subprocess.run(["llvm-objdump", "-d", "--no-show-raw-insn", "--disassemble-symbols=" + function,
                           obj], capture_output=True, text=True).stdout
-    insns = [re.sub(r"\s+", " ", m.group(1)).strip()
-             for m in re.finditer(r"^\s*[0-9a-f]+:\s+(.*)$", out, re.M)]
+    return [re.sub(r"\s+", " ", m.group(1)).strip() for m in re.finditer(r"^\s*[0-9a-f]+:\s+(.*)$", out, re.M)]
+
+
+def insn_before(cell, function, first, then):
+    """(function, "A;B") for swifi_seed: the instruction starting with `first` that is
+    followed by the instruction `then`, in this build's object."""
+    insns = insns_of(cell, function)
     for a, b in zip(insns, insns[1:]):
-        if a.startswith("jmp ") and b == "xorl %ebx, %ebx":
-            return "shell_write", a
-    raise TestFailure("no jmp before a xorl %%ebx, %%ebx in shell_write: %r" % insns)
+        if a.startswith(first) and b == then:
+            return function, "%s;%s" % (a, b)
+    raise TestFailure("no %s before %s in %s: %r" % (first, then, function, insns))
+
+
+def shell_write_tail_jump():
+    """The jmp in shell_write that skips its `xorl %ebx, %ebx` to reach the epilogue."""
+    return insn_before("shell@1", "shell_write", "jmp ", "xorl %ebx, %ebx")
 
 
 def test_swifi_jump_past_the_task_entry_is_the_cells(machine):
@@ -486,3 +496,64 @@ def test_swifi_fault_in_tasks_met_by_the_fault_handler_leaves_state_db_whole(mac
     check(re.search(r"verify: \d+ files checked, 0 mismatches", out), "work verify: %r" % out)
     check("not an open transaction" not in m.transcript[mark:], "a transaction was lost at its end")
     check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
+
+
+def workers_go_on(m, mark):
+    """After a recovery: the workers make progress, without an error, and their files
+    verify; nano_core never went down."""
+    check("swifi: cleared" in m.command("fault clear"), "fault clear")
+    ops = lambda: int(re.search(r"work: (\d+) operations", m.command("work status")).group(1))
+    first = until(ops, "work status", 30)
+    until(lambda: ops() >= first + 10, "the workers made no progress after the recovery", 60)
+    out = m.command("work stop")
+    check(re.search(r"stopped after \d+ operations, 0 errors", out), "the workers saw errors: %r" % out)
+    out = m.command("work verify")
+    check(re.search(r"verify: \d+ files checked, 0 mismatches", out), "work verify: %r" % out)
+    check("EXCEPTION" not in m.transcript and "PANIC" not in m.transcript, "nano_core went down")
+    until(lambda: "returned 42" in m.command("call hello hello_main"), "the console never answered again")
+
+
+def test_swifi_bad_resume_point_is_refused_and_charged_to_tasks(machine):
+    """The 2k campaign's branch.tasks.s3 (docs/campaign-2k): rec_put_hot's second jne
+    inverted, so a switch-out records the wrong hot words and a task's saved rsp stays
+    an old one, whose return-address word is now a stack address. nano_core's switch
+    checks the resume point the tasks cell gives it (in the task's stack, returning into
+    code): it refuses that one instead of jumping onto the stack (NX, nano_core down),
+    charges the fault to tasks, which holds the switch slots, and ends the task it was
+    for; tasks is reloaded, the task restarted, and the workload goes on clean."""
+    seed = swifi_seed("tasks@1", "branch", *insn_before("tasks@1", "rec_put_hot", "jne ", "movq 24(%rsi), %rcx"))
+    m = booted(machine, "inject@1", "swifi@1", "workload@1", args="console=serial seed=1", icount=True)
+    check("started 2 workers" in m.command("work start"), "work start")
+    until(lambda: re.search(r"work: [1-9]\d* operations", m.command("work status")), "the workers never ran")
+    mark, a = inject(m, "fault inject tasks branch seed=%d" % seed)
+    check(a.group("site") == "rec_put_hot+0x28", "armed another site: %r" % a.group(0))
+    # The task whose record went wrong is switched back to when it has work: the shell
+    # after a key, so the test types until the switch refuses it.
+    type_until(m, r"ctx: refused to resume rsp [0-9a-f]{16} \(return address [0-9a-f]{16}\): not a saved context",
+               mark, "the switch never refused a resume point", timeout=60)
+    f = m.expect(r"faults: #(\d+) bad resume point: rsp [0-9a-f]+, return to [0-9a-f]+ in "
+                 r"tasks:\(resume point\)\+0x0 \(task, task \d+ '\w+'\); recovering", 60, since=mark)
+    m.expect(r"faults: #%s reload tasks@1 -> tasks@1; task \d+ restarted[^\n]*: recovered after \d+ us"
+             % f.group(1), 60, since=mark)
+    workers_go_on(m, mark)
+
+
+def test_swifi_return_to_0_with_rsp_off_the_task_stack_is_the_cells(machine):
+    """The 2k campaign's text.ramfs.s5 (docs/campaign-2k): a flipped bit makes
+    siphash24_final's `rol` an `enter` of a 49 KB frame; rsp drops below the task's
+    stack (into another task's) and the next return goes to 0. nano_core knows the
+    running task's stack from its last resume: the jump to no code with rsp outside it
+    is charged to the cell that ran last on it (ramfs, whose return address lies above
+    the registers still pointing into the stack), handled on the task's own stack, and
+    ramfs is reloaded and the task restarted instead of nano_core going down."""
+    seed = swifi_seed("ramfs@1", "text", "siphash24_final", "rolq $13, %rax", flip=(0, 7))
+    m = booted(machine, "swifi@1", "workload@1", icount=True)
+    check("started 2 workers" in m.command("work start"), "work start")
+    mark, a = inject(m, "fault inject ramfs text seed=%d" % seed)
+    check(a.group("site") == "siphash24_final+0x11f" and a.group("new").startswith("c8"),
+          "armed another site or bit: %r" % a.group(0))
+    f = m.expect(r"faults: #(\d+) #PF page fault in ramfs:\w+\+0x[0-9a-f]+ \(task, task \d+ '\w+'\); recovering",
+                 60, since=mark)
+    m.expect(r"faults: #%s reload ramfs@1 -> ramfs@1; task \d+ restarted[^\n]*: recovered after \d+ us"
+             % f.group(1), 60, since=mark)
+    workers_go_on(m, mark)
