@@ -216,8 +216,9 @@ def write_report(csv_path, md_path, meta=None):
                                                 ", ".join(sorted({r["cell"] for r in rs}))))
         L.append("")
         tdir = os.path.join(outdir, "transcripts")
-        L += ["Each of these runs, with its transcript (copied to `transcripts/` beside this "
-              "report; the other runs' transcripts are the CSV's `transcript` column, under the "
+        L += ["Each of these runs, with its transcript (beside this report, under `runs/` in the "
+              "campaign's own folder, or copied to `transcripts/` when the report is written "
+              "elsewhere; the other runs' transcripts are the CSV's `transcript` column, under the "
               "campaign's folder in `build/out/campaigns/`).", "",
               "| run | kind | cell | site | why | transcript |", "| --- | --- | --- | --- | --- | --- |"]
         for r in down:
